@@ -1,0 +1,124 @@
+# atomic-json-io - GNU Makefile. Readable on purpose: no generator, one file plus the fragments
+# in mk/*.mk (one per part of the tree: cli, adapters, fuzz, crash suites, ...).
+#
+#   make              static and shared library
+#   make check        installs missing Debian packages (as root) and runs every fast test
+#   make check-asan   the unit suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench        benchmarks (see bench/README.md)
+#   make demo         the torn-read showdown
+#   make install PREFIX=/usr/local DESTDIR=
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define AJIO_VERSION_MAJOR \([0-9]*\).*/\1/p' include/ajio.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define AJIO_VERSION_MINOR \([0-9]*\).*/\1/p' include/ajio.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define AJIO_VERSION_PATCH \([0-9]*\).*/\1/p' include/ajio.h)
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+            -Wformat=2 -Wvla -Wundef
+ALL_CFLAGS   = -std=c11 $(WARNINGS) $(CFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude $(CPPFLAGS)
+
+# Every build product lives under $(B): make check-asan uses B=build/asan with other flags.
+B ?= build
+
+LIB_SRC   := $(sort $(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+STATICLIB := $(B)/libajio.a
+SONAME    := libajio.so.$(VERSION_MAJOR)
+SHLIB     := $(B)/libajio.so.$(VERSION)
+
+# Fragments add to these.
+CHECK_PROGS   :=
+CHECK_SCRIPTS :=
+DEB_PACKAGES  := libcmocka-dev pkg-config
+ALL_TARGETS   := $(STATICLIB) $(SHLIB)
+
+.PHONY: all lib check check-unit check-asan deps bench demo install uninstall clean format
+all: lib
+
+-include mk/*.mk
+
+all: $(ALL_TARGETS)
+lib: $(STATICLIB) $(SHLIB)
+
+$(B)/obj/%.o: src/%.c include/ajio.h src/internal.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -DAJIO_BUILDING -fPIC -fvisibility=hidden $(ALL_CFLAGS) -c $< -o $@
+
+$(STATICLIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared -fPIC -Wl,-soname=$(SONAME) -Wl,--no-undefined $(ALL_CFLAGS) $(LDFLAGS) \
+	    -o $@ $^
+	ln -sf libajio.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $(B)/libajio.so
+
+# ---- unit tests (cmocka) -------------------------------------------------------------------
+TEST_LIBS := -lcmocka -lpthread
+UNIT_SRC  := $(sort $(wildcard tests/test_*.c))
+UNIT_BIN  := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
+CHECK_PROGS += $(UNIT_BIN)
+
+$(B)/tests/%: tests/%.c tests/testutil.h $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(TEST_LIBS) $(LDFLAGS)
+
+deps:
+	@CI="$(CI)" sh tools/deps.sh $(sort $(DEB_PACKAGES))
+
+# The fast suite every change runs. Each program and script runs in its own process with a
+# timeout (tools/run-tests.sh), which prints one summary line.
+check: deps
+	@$(MAKE) --no-print-directory all $(CHECK_PROGS)
+	@sh tools/run-tests.sh $(CHECK_PROGS) $(CHECK_SCRIPTS)
+
+check-unit: $(UNIT_BIN)
+	@sh tools/run-tests.sh $(UNIT_BIN)
+
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+check-asan: deps
+	@$(MAKE) --no-print-directory B=build/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+	    AJIO_ASAN=1 check-asan-run
+
+# ---- install -----------------------------------------------------------------------------------
+$(B)/ajio.pc: ajio.pc.in include/ajio.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(B)/ajio.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFDIR)
+	install -m 644 include/ajio.h $(DESTDIR)$(INCLUDEDIR)/ajio.h
+	install -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/libajio.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libajio.so.$(VERSION)
+	ln -sf libajio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libajio.so
+	install -m 644 $(B)/ajio.pc $(DESTDIR)$(PKGCONFDIR)/ajio.pc
+	@$(MAKE) --no-print-directory install-extra
+
+uninstall: uninstall-extra
+	rm -f $(DESTDIR)$(INCLUDEDIR)/ajio.h $(DESTDIR)$(LIBDIR)/libajio.a \
+	    $(DESTDIR)$(LIBDIR)/libajio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libajio.so $(DESTDIR)$(PKGCONFDIR)/ajio.pc
+
+.PHONY: install-extra uninstall-extra
+install-extra::
+uninstall-extra::
+
+format:
+	clang-format -i include/*.h src/*.c src/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf build

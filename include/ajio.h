@@ -1,0 +1,346 @@
+/*
+ * ajio.h - crash-safe, concurrency-safe atomic file replacement for Linux.
+ *
+ * libajio replaces a file so that:
+ *
+ *   1. a reader that opens the target at any moment sees the complete previous content or the
+ *      complete new content, never a partial, empty or mixed file, whatever number of threads and
+ *      processes write it at once;
+ *   2. after a durable call returns success, the new content and its name survive a power cut;
+ *   3. if the call fails, the target is untouched and no temporary file is left behind (the one
+ *      exception is AJIO_ENOTDURABLE, below);
+ *   4. if the process is killed mid-write, the target holds the old content; at most one temporary
+ *      file per killed writer may remain, and ajio_sweep() removes it.
+ *
+ * The write sequence, for a target "dir/name":
+ *
+ *   open("dir", O_DIRECTORY)                 resolved once; every later step is relative to it
+ *   fstatat(dirfd, "name", AT_SYMLINK_NOFOLLOW)  mode, owner, symlink policy
+ *   openat(dirfd, ".", O_TMPFILE)            or a named temp when the filesystem lacks O_TMPFILE
+ *   write() ...                              looping on EINTR and short writes
+ *   fchmod()/fchown()                        the target's mode and owner, before any name exists
+ *   fdatasync(tmp)                           data on disk before the name can point to it
+ *   linkat(tmp -> ".name.ajio-<16 hex>.tmp") O_TMPFILE only: give the temp a name
+ *   renameat(temp name -> "name")            the atomic switch
+ *   fsync(dirfd)                             the new name on disk
+ *
+ * Errors. Every function that can fail returns 0 (or a documented non-negative value) on success
+ * and a negative errno value on failure, like libuv and systemd. On failure a message naming the
+ * failed step and the path, e.g.
+ *
+ *     fdatasync of temp for "/srv/app/state.json": No space left on device
+ *
+ * is kept for the calling thread and returned by ajio_last_error(). ajio_strerror() and
+ * ajio_err_name() translate any return value.
+ *
+ * Threads. Every function is thread-safe and takes no lock; a handle (ajio_file) must be used
+ * by one thread at a time. The only per-thread state is the last error message and the seed of
+ * the temp-name generator. File descriptors are all opened O_CLOEXEC. The library never prints,
+ * never calls exit() and never changes the umask.
+ */
+#ifndef AJIO_H
+#define AJIO_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AJIO_VERSION_MAJOR 0
+#define AJIO_VERSION_MINOR 1
+#define AJIO_VERSION_PATCH 0
+#define AJIO_VERSION_STRING "0.1.0"
+
+#if defined(AJIO_BUILDING) && defined(__GNUC__)
+#define AJIO_API __attribute__((visibility("default")))
+#else
+#define AJIO_API
+#endif
+
+#if defined(__GNUC__)
+#define AJIO_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define AJIO_PRINTF(a, b)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * AJIO_UNCHANGED: returned (a success) by the write functions when AJIO_SKIP_UNCHANGED is set and
+ * the target already held exactly the new bytes. Nothing was written, renamed or synced.
+ */
+#define AJIO_UNCHANGED 1
+
+/*
+ * AJIO_ENOTDURABLE: the target was replaced (readers see the new content), but the final fsync of
+ * its directory failed, so the new name may not survive a power cut. The file is not renamed back:
+ * doing so would need the same failing sync. The message from ajio_last_error() carries the
+ * underlying errno. A caller that needs durability should retry the whole write.
+ */
+#define AJIO_ENOTDURABLE (-4096)
+
+/*
+ * AJIO_EJSON: the input is not valid JSON (or JSONL). ajio_last_error() gives line, column and
+ * reason; the validator API below gives them as numbers.
+ */
+#define AJIO_EJSON (-4097)
+
+/*
+ * AJIO_ETORN: JSONL input whose last line has no terminating '\n'. This is what a torn append
+ * looks like, so it is reported apart from other invalid JSON.
+ */
+#define AJIO_ETORN (-4098)
+
+/*
+ * Returns a static description of any return value of this library: a negative errno, one of the
+ * AJIO_E* codes above, 0 or AJIO_UNCHANGED. Never NULL.
+ */
+AJIO_API const char *ajio_strerror(int err);
+
+/* Returns the symbolic name of a return value ("ENOSPC", "AJIO_ENOTDURABLE", ...). Never NULL. */
+AJIO_API const char *ajio_err_name(int err);
+
+/*
+ * Returns the message of the last failing ajio call in this thread ("" if none failed yet). The
+ * string stays valid until the next ajio call in the same thread.
+ */
+AJIO_API const char *ajio_last_error(void);
+
+/* Returns AJIO_VERSION_STRING of the library actually linked. */
+AJIO_API const char *ajio_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------------------------- */
+
+enum ajio_flags {
+    /*
+     * Atomic only: skip every fsync/fdatasync. Readers and process crashes still see old or new,
+     * never partial; after a power cut the file may be old, new, or (on some filesystems) empty.
+     */
+    AJIO_NO_SYNC = 1u << 0,
+    /* Do not create missing parent directories: fail with -ENOENT. */
+    AJIO_NO_MKDIR = 1u << 1,
+    /* If the target is a symlink, replace the link itself with a regular file. */
+    AJIO_REPLACE_LINK = 1u << 2,
+    /* If the target is a symlink, fail with -ELOOP. */
+    AJIO_NO_FOLLOW = 1u << 3,
+    /* Fail with -EEXIST if the target exists. Atomic: decided by link(2)/RENAME_NOREPLACE. */
+    AJIO_CREATE_ONLY = 1u << 4,
+    /* If the target already holds exactly the new bytes, touch nothing, return AJIO_UNCHANGED. */
+    AJIO_SKIP_UNCHANGED = 1u << 5,
+    /* Give the file exactly ajio_opts.mode (07777 bits), whatever the umask or the old file. */
+    AJIO_MODE = 1u << 6,
+    /* Never use O_TMPFILE; always a named temp (used by tests; also a workaround knob). */
+    AJIO_NO_TMPFILE = 1u << 7,
+};
+
+/*
+ * Options for every write. A zero-initialised struct (or a NULL pointer) gives the safe defaults:
+ * durable; parent directories created (0777 minus umask, each made durable); an existing target
+ * keeps its mode and, where the process may set them, its owner and group; a new file gets 0666
+ * minus the umask, as creat(2) would; a symlink at the target is followed and the file it points
+ * to is replaced (the link survives).
+ */
+typedef struct ajio_opts {
+    unsigned flags; /* bitwise or of enum ajio_flags */
+    unsigned mode;  /* with AJIO_MODE: the exact permission bits */
+    /* Reserved for future options; keep zero. */
+    uintptr_t reserved[6];
+} ajio_opts;
+
+/* ---------------------------------------------------------------------------------------------
+ * One-shot writes
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Atomically replaces (or creates) the file at path with exactly len bytes from data.
+ *
+ * @return 0 on success; AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED when nothing had to change;
+ *   AJIO_ENOTDURABLE when only the final directory sync failed; otherwise a negative errno and the
+ *   target is untouched and no temp file remains. Some possible errors:
+ *   -EINVAL        path NULL or empty, data NULL with len > 0, unknown flag bits
+ *   -EISDIR        the target is a directory, or path ends with '/'
+ *   -ENOTDIR       a component of the path is not a directory
+ *   -ENOENT        a parent directory is missing and AJIO_NO_MKDIR is set
+ *   -EEXIST        AJIO_CREATE_ONLY and the target exists
+ *   -ELOOP         AJIO_NO_FOLLOW and the target is a symlink, or too many symlinks
+ *   -ENAMETOOLONG  a component longer than NAME_MAX, or the path longer than PATH_MAX
+ *   -EACCES, -EPERM, -EROFS      not allowed to create files in the directory
+ *   -ENOSPC, -EDQUOT, -EIO, -EFBIG  from write(2), fdatasync(2), close(2)
+ *   -ENOMEM        out of memory
+ */
+AJIO_API int ajio_write_bytes(const char *path, const void *data, size_t len,
+                              const ajio_opts *opts);
+
+/*
+ * Like ajio_write_bytes() with the NUL-terminated text, plus a trailing '\n' when the text does
+ * not already end with one (an empty text gives a file holding "\n").
+ */
+AJIO_API int ajio_write_text(const char *path, const char *text, const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Streaming handle
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_file ajio_file;
+
+/*
+ * Starts an atomic replacement of path: resolves the directory (creating it unless AJIO_NO_MKDIR),
+ * applies the symlink policy and creates the temp file. Nothing is visible at path until
+ * ajio_commit(). On success *ret_file is a handle to pass to exactly one of ajio_commit() or
+ * ajio_abort(); on failure *ret_file is unchanged. Errors as ajio_write_bytes().
+ */
+AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
+
+/*
+ * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
+ * Memory use is bounded whatever the total size. After a failure the handle stays failed: every
+ * later ajio_write/ajio_printf returns the same error and ajio_commit() returns it too and
+ * discards the temp.
+ * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), -ENOSPC, -EDQUOT, -EIO, -EFBIG, ...
+ */
+AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len);
+
+/* printf(3) into the handle. @return 0 or a negative errno, as ajio_write(). */
+AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
+AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
+
+/*
+ * Flushes, syncs and publishes the temp file over the target, then syncs the directory. Always
+ * frees f, whatever the result: the handle must not be used again (a second commit or an abort
+ * after commit is a use-after-free, as with fclose(3)). ajio_commit(NULL) returns -EINVAL.
+ * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
+ */
+AJIO_API int ajio_commit(ajio_file *f);
+
+/* Discards the temp file and frees f; the target is untouched. ajio_abort(NULL) does nothing. */
+AJIO_API void ajio_abort(ajio_file *f);
+
+/* The resolved target path of a handle (after following symlinks), for messages. */
+AJIO_API const char *ajio_file_path(const ajio_file *f);
+
+/* ---------------------------------------------------------------------------------------------
+ * Leftover temp files
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Temp names have one fixed shape:
+ *
+ *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
+ *
+ * where NAME is the target's file name, cut (at a UTF-8 character boundary) to at most 228 bytes so
+ * that the whole name fits in NAME_MAX (255) even for a 255-byte target name. A temp exists under
+ * this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named temp),
+ * so a name of this shape is left behind only by a writer killed in that window.
+ */
+#define AJIO_TEMP_MAX_NAME 228
+
+enum ajio_sweep_flags {
+    /* Skip the fsync of the directory after removals. */
+    AJIO_SWEEP_NO_SYNC = 1u << 0,
+    /* Only count what would be removed. */
+    AJIO_SWEEP_DRY_RUN = 1u << 1,
+};
+
+/*
+ * Removes leftover temp files from directory dir: regular files whose name has the shape above
+ * and whose last change is at least min_age_sec seconds old. A writer that is still running has a
+ * temp name for microseconds only (O_TMPFILE) or for the length of its write (named temp), so a
+ * min_age_sec of a few seconds or more never removes a live write; 0 removes every match (use it
+ * only when no writer can be running). If name is not NULL only temps of the target called name
+ * are removed. The directory is synced after any removal unless AJIO_SWEEP_NO_SYNC.
+ * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
+ *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
+ */
+AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON and JSONL validation (strict RFC 8259, streaming)
+ * ------------------------------------------------------------------------------------------- */
+
+enum ajio_json_flags {
+    /* JSONL: one value per line, '\n' separated ("\r\n" accepted); a blank line is an error. */
+    AJIO_JSON_LINES = 1u << 0,
+    /* JSONL: accept a last line without '\n' (instead of returning AJIO_ETORN). */
+    AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
+};
+
+/* Default maximum nesting depth of arrays and objects. */
+#define AJIO_JSON_DEFAULT_MAX_DEPTH 1024
+
+/* Where and why validation failed. */
+typedef struct ajio_json_error {
+    uint64_t line;    /* 1-based */
+    uint64_t column;  /* 1-based, in bytes */
+    uint64_t offset;  /* 0-based byte offset of the offending byte */
+    char reason[96];  /* e.g. "expected ',' or '}' after object member" */
+} ajio_json_error;
+
+typedef struct ajio_json_checker ajio_json_checker;
+
+/*
+ * Creates a streaming validator. flags: enum ajio_json_flags. max_depth 0 means
+ * AJIO_JSON_DEFAULT_MAX_DEPTH. @return 0, -EINVAL or -ENOMEM; *ret unchanged on failure.
+ */
+AJIO_API int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth);
+
+/*
+ * Feeds the next len bytes. Chunks may be split anywhere, even inside a UTF-8 sequence or a
+ * number. @return 0, or AJIO_EJSON at the first error (then every later call returns it too).
+ */
+AJIO_API int ajio_json_feed(ajio_json_checker *c, const void *buf, size_t len);
+
+/*
+ * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value);
+ * AJIO_ETORN (JSONL whose last line has no '\n', without AJIO_JSON_ALLOW_UNTERMINATED).
+ */
+AJIO_API int ajio_json_finish(ajio_json_checker *c);
+
+/* Copies the error position and reason after a failed feed/finish. @return 0 or -EINVAL. */
+AJIO_API int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err);
+
+/* Number of complete values seen so far (JSONL: lines). */
+AJIO_API uint64_t ajio_json_checker_count(const ajio_json_checker *c);
+
+/* Frees a validator. NULL is allowed. */
+AJIO_API void ajio_json_checker_free(ajio_json_checker *c);
+
+/*
+ * One-shot validation of a whole buffer. ret_err may be NULL.
+ * @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL, -ENOMEM.
+ */
+AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
+                                ajio_json_error *ret_err);
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON and JSONL files from text
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured.
+ * @return as ajio_write_bytes(), plus AJIO_EJSON with "path:line:col: reason" in
+ *   ajio_last_error(); the target is untouched on any failure.
+ */
+AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len,
+                                  const ajio_opts *opts);
+
+/*
+ * Validates every line of jsonl (one JSON value per line; the last line may lack its '\n', which
+ * is then added) and atomically writes it. An empty input gives an empty file.
+ * @return as ajio_write_json_text().
+ */
+AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,
+                                   const ajio_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AJIO_H */

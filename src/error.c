@@ -1,0 +1,107 @@
+/*
+ * error.c - return codes, their names and texts, and the per-thread last-error message.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * The message lives in thread-local storage so that concurrent writers in different threads never
+ * see each other's messages and the library keeps no shared mutable state. Sized for a PATH_MAX
+ * path plus the step and the reason.
+ */
+static _Thread_local char last_error[PATH_MAX + 256];
+
+/* One table for the codes that are ours; errno values come from the C library's own table. */
+#define AJIO_CODE_MAP(X)                                                                           \
+    X(AJIO_ENOTDURABLE, "replaced, but the directory sync failed: durability not confirmed")     \
+    X(AJIO_EJSON, "invalid JSON")                                                                  \
+    X(AJIO_ETORN, "JSONL last line has no terminating newline (torn append?)")
+
+const char *ajio_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+    case AJIO_UNCHANGED:
+        return "unchanged: the file already held these bytes";
+#define X(code, text)                                                                              \
+    case code:                                                                                     \
+        return text;
+        AJIO_CODE_MAP(X)
+#undef X
+    }
+    if (err < 0) {
+        const char *s = strerrordesc_np(-err);
+        if (s != NULL)
+            return s;
+    }
+    return "unknown error";
+}
+
+const char *ajio_err_name(int err)
+{
+    switch (err) {
+    case 0:
+        return "OK";
+    case AJIO_UNCHANGED:
+        return "AJIO_UNCHANGED";
+#define X(code, text)                                                                              \
+    case code:                                                                                     \
+        return #code;
+        AJIO_CODE_MAP(X)
+#undef X
+    }
+    if (err < 0) {
+        const char *s = strerrorname_np(-err);
+        if (s != NULL)
+            return s;
+    }
+    return "UNKNOWN";
+}
+
+const char *ajio_last_error(void)
+{
+    return last_error;
+}
+
+const char *ajio_version(void)
+{
+    return AJIO_VERSION_STRING;
+}
+
+void ajio__clear_error(void)
+{
+    last_error[0] = '\0';
+}
+
+int ajio__set_errorv(int err, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n < sizeof(last_error))
+        (void)snprintf(last_error + n, sizeof(last_error) - (size_t)n, ": %s",
+                       ajio_strerror(err));
+    return err;
+}
+
+int ajio__set_error(int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)ajio__set_errorv(err, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int ajio__set_message(int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    return err;
+}

@@ -1,0 +1,240 @@
+/*
+ * file.c - the public write API: one-shot writes and the streaming handle.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int check_args(const char *path, const ajio_opts *opts)
+{
+    if (path == NULL || path[0] == '\0')
+        return ajio__set_message(-EINVAL, "path is %s", path == NULL ? "NULL" : "empty");
+    if (opts == NULL)
+        return 0;
+    if (opts->flags & ~(unsigned)AJIO__ALL_FLAGS)
+        return ajio__set_message(-EINVAL, "unknown option flags 0x%x for \"%s\"",
+                                 opts->flags & ~(unsigned)AJIO__ALL_FLAGS, path);
+    if ((opts->flags & AJIO_NO_FOLLOW) && (opts->flags & AJIO_REPLACE_LINK))
+        return ajio__set_message(-EINVAL, "AJIO_NO_FOLLOW and AJIO_REPLACE_LINK together for "
+                                          "\"%s\"", path);
+    if ((opts->flags & AJIO_MODE) && (opts->mode & ~07777u))
+        return ajio__set_message(-EINVAL, "mode 0%o has bits outside 07777 for \"%s\"",
+                                 opts->mode, path);
+    for (size_t i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++)
+        if (opts->reserved[i] != 0)
+            return ajio__set_message(-EINVAL, "reserved option fields must be zero (\"%s\")",
+                                     path);
+    return 0;
+}
+
+/* Everything before the first byte is written: arguments, resolution, temp creation. */
+static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
+{
+    int r = check_args(path, opts);
+
+    if (r < 0)
+        return r;
+    f->flags = opts != NULL ? opts->flags : 0;
+    f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
+    r = ajio__resolve(f, path, opts);
+    if (r < 0)
+        return r;
+    /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
+    if ((f->flags & AJIO_CREATE_ONLY) && f->exists)
+        return ajio__set_message(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+    return 0;
+}
+
+/*
+ * The one-shot writes run on a stack handle and write the caller's bytes straight to the temp
+ * (one writev for text plus its newline): no allocation, no copy.
+ */
+static int write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
+{
+    struct ajio_file f;
+    size_t total = 0;
+    int r;
+
+    ajio__file_init(&f);
+    r = start(&f, path, opts);
+    if (r < 0)
+        goto out;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    if ((f.flags & AJIO_SKIP_UNCHANGED) && f.exists && f.old_size == total) {
+        for (int i = 0; i < iovcnt; i++) {
+            (void)ajio__unchanged_check(&f, iov[i].iov_base, iov[i].iov_len);
+            f.written += iov[i].iov_len;
+        }
+        if (f.same) {
+            r = AJIO_UNCHANGED;
+            goto out;
+        }
+        f.written = 0;
+    }
+    f.same = false;
+    r = ajio__temp_create(&f);
+    if (r < 0)
+        goto out;
+    while (iovcnt > 0) {
+        ssize_t n = writev(f.fd, iov, iovcnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = ajio__set_error(-errno, "write of temp for \"%s\"", f.path);
+            goto out;
+        }
+        if (n == 0 && iov[0].iov_len > 0) {
+            r = ajio__set_error(-EIO, "write of temp for \"%s\"", f.path);
+            goto out;
+        }
+        f.written += (uint64_t)n;
+        /* A short write: skip what went out and go on with the rest. */
+        while (iovcnt > 0 && (size_t)n >= iov[0].iov_len) {
+            n -= (ssize_t)iov[0].iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov[0].iov_base = (char *)iov[0].iov_base + n;
+            iov[0].iov_len -= (size_t)n;
+        }
+    }
+    r = ajio__finish(&f);
+out:
+    ajio__discard(&f);
+    return r;
+}
+
+int ajio_write_bytes(const char *path, const void *data, size_t len, const ajio_opts *opts)
+{
+    struct iovec iov = {(void *)data, len};
+
+    if (data == NULL && len > 0)
+        return ajio__set_message(-EINVAL, "data is NULL with length %zu for \"%s\"", len,
+                                 path != NULL ? path : "(null)");
+    return write_iov(path, &iov, 1, opts);
+}
+
+int ajio_write_text(const char *path, const char *text, const ajio_opts *opts)
+{
+    struct iovec iov[2];
+    size_t len;
+
+    if (text == NULL)
+        return ajio__set_message(-EINVAL, "text is NULL for \"%s\"", path != NULL ? path : "(null)");
+    len = strlen(text);
+    iov[0].iov_base = (void *)text;
+    iov[0].iov_len = len;
+    iov[1].iov_base = (void *)"\n";
+    iov[1].iov_len = 1;
+    return write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
+}
+
+int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+{
+    struct ajio_file *f;
+    int r;
+
+    if (ret_file == NULL)
+        return ajio__set_message(-EINVAL, "ajio_open: ret_file is NULL");
+    f = malloc(sizeof(*f));
+    if (f == NULL)
+        return ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
+                               path != NULL ? path : "(null)");
+    ajio__file_init(f);
+    f->heap = true;
+    r = start(f, path, opts);
+    if (r < 0)
+        goto fail;
+    if (f->same && f->exists) {
+        f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (f->cmpfd < 0)
+            f->same = false; /* unreadable or gone: it will simply be written */
+    } else {
+        f->same = false;
+    }
+    r = ajio__temp_create(f);
+    if (r < 0)
+        goto fail;
+    *ret_file = f;
+    return 0;
+fail:
+    ajio__discard(f);
+    return r;
+}
+
+int ajio_write(ajio_file *f, const void *buf, size_t len)
+{
+    if (f == NULL)
+        return ajio__set_message(-EINVAL, "ajio_write: handle is NULL");
+    if (buf == NULL && len > 0)
+        return ajio__set_message(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"",
+                                 len, f->path);
+    return ajio__file_write(f, buf, len);
+}
+
+int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
+{
+    char small[512];
+    char *big;
+    va_list ap2;
+    int n, r;
+
+    if (f == NULL || fmt == NULL)
+        return ajio__set_message(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
+    if (f->err < 0)
+        return ajio__file_write(f, "", 1); /* reports the sticky error */
+    va_copy(ap2, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return f->err = ajio__set_error(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->path);
+    if ((size_t)n < sizeof(small))
+        return ajio__file_write(f, small, (size_t)n);
+    big = malloc((size_t)n + 1);
+    if (big == NULL)
+        return f->err = ajio__set_error(-ENOMEM, "printf to \"%s\"", f->path);
+    (void)vsnprintf(big, (size_t)n + 1, fmt, ap);
+    r = ajio__file_write(f, big, (size_t)n);
+    free(big);
+    return r;
+}
+
+int ajio_printf(ajio_file *f, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = ajio_vprintf(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int ajio_commit(ajio_file *f)
+{
+    int r;
+
+    if (f == NULL)
+        return ajio__set_message(-EINVAL, "ajio_commit: handle is NULL");
+    r = ajio__finish(f);
+    ajio__discard(f);
+    return r;
+}
+
+void ajio_abort(ajio_file *f)
+{
+    if (f != NULL)
+        ajio__discard(f);
+}
+
+const char *ajio_file_path(const ajio_file *f)
+{
+    return f != NULL ? f->path : NULL;
+}

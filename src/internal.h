@@ -1,0 +1,101 @@
+/*
+ * internal.h - private declarations shared by the files of libajio. Not installed.
+ *
+ * A write goes through three phases, each in its own file, so that later features (batches that
+ * stage many files and sync each directory once, locked read-modify-write) can reuse them:
+ *
+ *   resolve.c   path -> directory fd + final name, symlink policy, missing parents created
+ *   tempfile.c  the temp file: O_TMPFILE or a named temp, and the write loop
+ *   commit.c    stage (permissions, fdatasync), publish (name, rename), directory sync
+ */
+#ifndef AJIO_INTERNAL_H
+#define AJIO_INTERNAL_H
+
+#include "ajio.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
+#define AJIO__ALL_FLAGS                                                                            \
+    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |       \
+     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE)
+
+/* The streaming buffer. Writes at least this large bypass it. */
+#define AJIO__BUFSIZE (64 * 1024)
+
+/* Most symlinks followed at the target before -ELOOP, as the kernel's own limit. */
+#define AJIO__MAX_SYMLINKS 40
+
+/* Temp name: "." NAME ".ajio-" 16 hex ".tmp". */
+#define AJIO__TEMP_SUFFIX ".ajio-"
+#define AJIO__TEMP_SUFFIX_LEN 6
+#define AJIO__TEMP_HEX 16
+#define AJIO__TEMP_EXT ".tmp"
+#define AJIO__TEMP_EXT_LEN 4
+
+struct ajio_file {
+    int dirfd;         /* directory of the (resolved) target; every step is relative to it */
+    int fd;            /* the temp file, -1 once closed */
+    int cmpfd;         /* AJIO_SKIP_UNCHANGED: the old target, read while writing; else -1 */
+    unsigned flags;
+    int err;           /* sticky: first failure of a write; the commit returns it */
+    bool anonymous;    /* fd is an O_TMPFILE that has no name yet */
+    bool named;        /* tmpname exists in dirfd and must be removed on failure */
+    bool exists;       /* something (file or, with AJIO_REPLACE_LINK, a link) is at name */
+    bool same;         /* AJIO_SKIP_UNCHANGED: every byte so far equals the old target */
+    bool fix_perms;    /* the temp's mode/owner must be set at stage time */
+    mode_t mode;       /* final permission bits when fix_perms */
+    uid_t uid;         /* owner to give the file when fix_perms and chown */
+    gid_t gid;
+    bool chown;
+    uint64_t written;  /* bytes handed to ajio_write so far */
+    uint64_t old_size; /* size of the old target (AJIO_SKIP_UNCHANGED) */
+    size_t buflen;
+    unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
+    bool heap;          /* the struct itself was malloc'ed (ajio_open) */
+    const char *name;   /* final component, inside path */
+    size_t dirlen;      /* path[0..dirlen) is the directory as given or resolved */
+    char path[PATH_MAX];
+    char tmpname[NAME_MAX + 1];
+};
+
+/* error.c */
+int ajio__set_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+int ajio__set_errorv(int err, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
+/* Like ajio__set_error() but the message is fmt as is, with no ": strerror" appended. */
+int ajio__set_message(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+void ajio__clear_error(void);
+
+/* tempname.c */
+void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
+bool ajio__is_temp_name(const char *name, const char *target);
+
+/* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
+int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
+
+/* tempfile.c */
+int ajio__temp_create(struct ajio_file *f);
+int ajio__write_all(int fd, const void *buf, size_t len);
+int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
+int ajio__file_flush(struct ajio_file *f);
+int ajio__unchanged_check(struct ajio_file *f, const void *data, size_t len);
+
+/* commit.c */
+int ajio__stage(struct ajio_file *f);
+int ajio__publish(struct ajio_file *f);
+int ajio__sync_dir(struct ajio_file *f);
+int ajio__finish(struct ajio_file *f);
+void ajio__discard(struct ajio_file *f);
+void ajio__file_init(struct ajio_file *f);
+
+/* Directory part of f->path for messages ("." when the path had none). */
+const char *ajio__dir_for_message(const struct ajio_file *f, char *buf, size_t size);
+
+#endif /* AJIO_INTERNAL_H */

@@ -1,0 +1,183 @@
+/*
+ * tempfile.c - the temp file: creation next to the target, the write loop and its buffer, and
+ * the byte comparison behind AJIO_SKIP_UNCHANGED.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Filesystems and kernels without O_TMPFILE answer with one of these; anything else is real. */
+static bool tmpfile_unsupported(int err)
+{
+    return err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOSYS;
+}
+
+int ajio__temp_create(struct ajio_file *f)
+{
+    int fd;
+
+    /*
+     * O_TMPFILE first: the temp has no name until it is complete and synced, so a killed writer
+     * leaves nothing behind and no reader can open it early. Nameless, it can also be created
+     * with the final mode straight away; stage fixes what the umask or the owner changes.
+     */
+    if (!(f->flags & AJIO_NO_TMPFILE)) {
+        mode_t m = f->fix_perms ? (f->mode & 0777) : 0666;
+        fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m);
+        if (fd >= 0) {
+            f->fd = fd;
+            f->anonymous = true;
+            return 0;
+        }
+        if (!tmpfile_unsupported(errno))
+            return ajio__set_error(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
+    }
+    /*
+     * A named temp is visible from its creation, so when the final file gets other permissions
+     * or another owner than a new file would, it starts private (0600) and only gets the final
+     * mode once its owner is right. Otherwise 0666 minus the umask is what the final file gets.
+     */
+    for (int tries = 0; tries < 64; tries++) {
+        ajio__temp_name(f->tmpname, f->name);
+        fd = openat(f->dirfd, f->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                    f->fix_perms ? 0600 : 0666);
+        if (fd >= 0) {
+            f->fd = fd;
+            f->named = true;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return ajio__set_error(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
+                                   f->path);
+    }
+    return ajio__set_message(-EEXIST, "create of temp for \"%s\": 64 random names were all taken",
+                             f->path);
+}
+
+int ajio__write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        /* A regular file only returns 0 for len > 0 if something is badly wrong. */
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Compares the next len bytes with the old target at the same offset. Any read problem just means
+ * "changed": the comparison only decides whether work can be skipped, never correctness.
+ */
+static void compare_old(struct ajio_file *f, const void *data, size_t len)
+{
+    unsigned char tmp[8192];
+    const unsigned char *p = data;
+    uint64_t off = f->written;
+
+    if (!f->same)
+        return;
+    if (off + len > f->old_size) {
+        f->same = false;
+        return;
+    }
+    while (len > 0) {
+        size_t want = len < sizeof(tmp) ? len : sizeof(tmp);
+        ssize_t n = pread(f->cmpfd, tmp, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || memcmp(tmp, p, (size_t)n) != 0) {
+            f->same = false;
+            return;
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+}
+
+int ajio__unchanged_check(struct ajio_file *f, const void *data, size_t len)
+{
+    if (!f->exists || !f->same)
+        return 0;
+    if (f->cmpfd < 0) {
+        f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (f->cmpfd < 0) {
+            f->same = false; /* gone or replaced by a link meanwhile: write it */
+            return 0;
+        }
+    }
+    compare_old(f, data, len);
+    return f->same;
+}
+
+int ajio__file_flush(struct ajio_file *f)
+{
+    int r;
+
+    if (f->err < 0)
+        return f->err;
+    if (f->buflen == 0)
+        return 0;
+    r = ajio__write_all(f->fd, f->buf, f->buflen);
+    if (r < 0)
+        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+    f->buflen = 0;
+    return 0;
+}
+
+int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
+{
+    int r;
+
+    if (f->err < 0)
+        return ajio__set_message(f->err, "write to \"%s\" after an earlier failure: %s", f->path,
+                                 ajio_strerror(f->err));
+    if (len == 0)
+        return 0;
+    if (f->cmpfd >= 0)
+        compare_old(f, buf, len);
+    f->written += len;
+    if (f->buflen + len <= AJIO__BUFSIZE) {
+        if (f->buf == NULL) {
+            if (len == AJIO__BUFSIZE)
+                goto direct; /* a full buffer's worth: no need to allocate one */
+            f->buf = malloc(AJIO__BUFSIZE);
+            if (f->buf == NULL)
+                return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
+        }
+        memcpy(f->buf + f->buflen, buf, len);
+        f->buflen += len;
+        return 0;
+    }
+    r = ajio__file_flush(f);
+    if (r < 0)
+        return r;
+    if (len < AJIO__BUFSIZE) {
+        if (f->buf == NULL) {
+            f->buf = malloc(AJIO__BUFSIZE);
+            if (f->buf == NULL)
+                return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
+        }
+        memcpy(f->buf, buf, len);
+        f->buflen = len;
+        return 0;
+    }
+direct:
+    r = ajio__write_all(f->fd, buf, len);
+    if (r < 0)
+        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+    return 0;
+}
