@@ -37,9 +37,13 @@ STATICLIB := $(B)/libajio.a
 SONAME    := libajio.so.$(VERSION_MAJOR)
 SHLIB     := $(B)/libajio.so.$(VERSION)
 
-# Fragments add to these.
+# Fragments add to these. CHECK_* run in make check, ASAN_* in make check-asan (built with
+# B=build/asan), BENCH_TARGETS in make bench.
 CHECK_PROGS   :=
 CHECK_SCRIPTS :=
+ASAN_PROGS    :=
+ASAN_SCRIPTS  :=
+BENCH_TARGETS :=
 DEB_PACKAGES  := libcmocka-dev pkg-config
 ALL_TARGETS   := $(STATICLIB) $(SHLIB)
 
@@ -82,10 +86,18 @@ deps:
 # timeout (tools/run-tests.sh), which prints one summary line.
 check: deps
 	@$(MAKE) --no-print-directory all $(CHECK_PROGS)
-	@sh tools/run-tests.sh $(CHECK_PROGS) $(CHECK_SCRIPTS)
+	@AJIO_BUILD=$(B) sh tools/run-tests.sh $(CHECK_PROGS) $(CHECK_SCRIPTS)
 
 check-unit: $(UNIT_BIN)
 	@sh tools/run-tests.sh $(UNIT_BIN)
+
+ASAN_PROGS += $(UNIT_BIN)
+.PHONY: check-asan-run
+check-asan-run: all $(ASAN_PROGS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    AJIO_BUILD=$(B) sh tools/run-tests.sh $(ASAN_PROGS) $(ASAN_SCRIPTS)
+
+bench: $(BENCH_TARGETS)
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps
