@@ -1,0 +1,190 @@
+/*
+ * testutil.h - small helpers shared by the cmocka suites: scratch directories (under
+ * $AJIO_TEST_DIR, so the filesystem matrix can run every suite on another filesystem), whole-file
+ * reads, directory listings and fd counts.
+ */
+#ifndef AJIO_TESTUTIL_H
+#define AJIO_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ajio.h"
+
+/* A fresh scratch directory; free() the result after tu_rmrf(). */
+static inline char *tu_mkdtemp(void)
+{
+    const char *base = getenv("AJIO_TEST_DIR");
+    char *p;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    if (asprintf(&p, "%s/ajio-test.XXXXXX", base) < 0)
+        abort();
+    if (mkdtemp(p) == NULL) {
+        fprintf(stderr, "mkdtemp %s: %s\n", p, strerror(errno));
+        abort();
+    }
+    return p;
+}
+
+static inline int tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void tu_rmrf(const char *path)
+{
+    (void)nftw(path, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* "dir/name" in a static rotating buffer: enough for a few live paths at a time. */
+static inline const char *tu_path(const char *dir, const char *name)
+{
+    static char bufs[8][4096];
+    static int i;
+    char *b = bufs[i++ & 7];
+
+    snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+    return b;
+}
+
+/* Whole file into a malloc'ed NUL-terminated buffer; NULL (errno set) if it cannot be read. */
+static inline char *tu_read(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (f == NULL)
+        return NULL;
+    do {
+        if (cap - len < 65536) {
+            cap = cap ? cap * 2 : 65536;
+            buf = realloc(buf, cap + 1);
+            assert_non_null(buf);
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    buf[len] = '\0';
+    if (ret_len != NULL)
+        *ret_len = len;
+    return buf;
+}
+
+/* Asserts that path holds exactly the len bytes at data. */
+#define tu_assert_content(path, data, len)                                                         \
+    do {                                                                                           \
+        size_t tu_len_;                                                                            \
+        char *tu_buf_ = tu_read(path, &tu_len_);                                                   \
+        assert_non_null(tu_buf_);                                                                  \
+        assert_int_equal(tu_len_, (len));                                                          \
+        assert_memory_equal(tu_buf_, (data), (len));                                               \
+        free(tu_buf_);                                                                             \
+    } while (0)
+
+static inline void tu_put(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(fchmod(fd, mode), 0);
+    assert_int_equal(close(fd), 0);
+}
+
+/* Number of entries in dir other than "." and "..". */
+static inline int tu_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Number of entries in dir whose name has the ajio temp shape. */
+static inline int tu_count_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".ajio-") != NULL)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static inline int tu_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    assert_non_null(d);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n - 3; /* ".", "..", and the fd of d itself */
+}
+
+/* Asserts r == expected and, for failures, that the message names the path. */
+#define tu_assert_fails(r, expected, path_part)                                                    \
+    do {                                                                                           \
+        int tu_r_ = (r);                                                                           \
+        if (tu_r_ != (expected))                                                                   \
+            fail_msg("returned %d (%s), expected %d (%s); message: %s", tu_r_,                     \
+                     ajio_err_name(tu_r_), (expected), ajio_err_name(expected),                    \
+                     ajio_last_error());                                                           \
+        if (strstr(ajio_last_error(), (path_part)) == NULL)                                        \
+            fail_msg("message \"%s\" does not name \"%s\"", ajio_last_error(), (path_part));       \
+    } while (0)
+
+#define tu_assert_ok(r)                                                                            \
+    do {                                                                                           \
+        int tu_r_ = (r);                                                                           \
+        if (tu_r_ != 0)                                                                            \
+            fail_msg("returned %d (%s): %s", tu_r_, ajio_err_name(tu_r_), ajio_last_error());      \
+    } while (0)
+
+/* Per-test scratch directory as cmocka state. */
+static inline int tu_setup(void **state)
+{
+    *state = tu_mkdtemp();
+    return 0;
+}
+
+static inline int tu_teardown(void **state)
+{
+    tu_rmrf(*state);
+    free(*state);
+    return 0;
+}
+
+#endif /* AJIO_TESTUTIL_H */
