@@ -1,0 +1,33 @@
+/*
+ * cli.h - shared declarations of the ajio command-line tool.
+ */
+#ifndef AJIO_CLI_H
+#define AJIO_CLI_H
+
+/*
+ * Exit codes, from sysexits(3). Spelled out here rather than taken from <sysexits.h> so that the
+ * values the man page documents are visible in the source.
+ */
+enum {
+    EXIT_USAGE = 64,     /* EX_USAGE: bad command line */
+    EXIT_DATAERR = 65,   /* EX_DATAERR: invalid JSON/JSONL input */
+    EXIT_NOINPUT = 66,   /* EX_NOINPUT: an input file or directory cannot be opened or read */
+    EXIT_SOFTWARE = 70,  /* EX_SOFTWARE: internal error, or a torn read of an ajio-written file */
+    EXIT_CANTCREAT = 73, /* EX_CANTCREAT: the target cannot be created or replaced */
+    EXIT_IOERR = 74,     /* EX_IOERR: an I/O error while reading or writing */
+    EXIT_TEMPFAIL = 75,  /* EX_TEMPFAIL: replaced, but not durable (AJIO_ENOTDURABLE) */
+};
+
+/* Size of every read of an input stream: the memory a stream needs, whatever its length. */
+#define CLI_CHUNK (64 * 1024)
+
+/* "ajio demo": runs the demonstration, returns the exit code. */
+int cli_demo(int argc, char **argv);
+
+/* Prints "ajio: <message>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Maps a negative result of a write or open to an exit code. */
+int cli_exit_for(int err);
+
+#endif /* AJIO_CLI_H */
