@@ -4,6 +4,7 @@
 #   make              static and shared library
 #   make check        installs missing Debian packages (as root) and runs every fast test
 #   make check-asan   the unit suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-all    what CI runs: check, check-asan and the heavy suites (root: loop devices)
 #   make bench        benchmarks (see bench/README.md)
 #   make demo         the torn-read showdown
 #   make install PREFIX=/usr/local DESTDIR=
@@ -44,10 +45,11 @@ CHECK_SCRIPTS :=
 ASAN_PROGS    :=
 ASAN_SCRIPTS  :=
 BENCH_TARGETS :=
+HEAVY_TARGETS :=
 DEB_PACKAGES  := libcmocka-dev pkg-config
 ALL_TARGETS   := $(STATICLIB) $(SHLIB)
 
-.PHONY: all lib check check-unit check-asan deps bench demo install uninstall clean format
+.PHONY: all lib check check-all check-unit check-asan deps bench demo install uninstall clean format
 all: lib
 
 -include mk/*.mk
@@ -98,6 +100,12 @@ check-asan-run: all $(ASAN_PROGS)
 	    AJIO_BUILD=$(B) sh tools/run-tests.sh $(ASAN_PROGS) $(ASAN_SCRIPTS)
 
 bench: $(BENCH_TARGETS)
+
+# Sequential on purpose: the heavy suites mount filesystems and time out if starved.
+check-all:
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check-asan
+	@for t in $(HEAVY_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps

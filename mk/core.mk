@@ -1,0 +1,2 @@
+# Core library checks that are not cmocka suites.
+CHECK_SCRIPTS += tests/symbols.sh tests/install.sh
