@@ -1,0 +1,18 @@
+# JSON validator benchmark: ajio_json_validate / ajio_json_feed vs jansson json_loadb vs jq, on
+# the same ~50 MB documents built from ../shared/data/json-bench (see bench/README.md).
+#
+#   make bench-validate                    all three documents, 7 runs each
+#   make bench-validate BENCH_VALIDATE_ARGS="../shared/data 50 9"
+
+BENCH_VALIDATE_ARGS ?=
+
+BENCH_TARGETS += bench-validate
+DEB_PACKAGES  += libjansson-dev jq
+
+.PHONY: bench-validate
+bench-validate: $(B)/bench/bench_validate
+	$(B)/bench/bench_validate $(BENCH_VALIDATE_ARGS)
+
+$(B)/bench/bench_validate: bench/bench_validate.c include/ajio.h $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) -ljansson $(LDFLAGS)
