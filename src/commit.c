@@ -215,15 +215,17 @@ int ajio__finish(struct ajio_file *f)
 }
 
 /*
- * Releases everything a handle holds; a temp that still has a name is removed. Cleanup errors are
- * dropped on purpose: the caller already has the error that matters, and the target is untouched.
+ * Releases everything a handle holds; a temp that still has a name is removed. close() errors are
+ * dropped on purpose here: the caller already has the error that matters and nothing is published.
+ * A temp that cannot be removed is the one thing the caller must hear about, in the message.
  */
 void ajio__discard(struct ajio_file *f)
 {
     if (f->fd >= 0)
         (void)close(f->fd);
-    if (f->named)
-        (void)unlinkat(f->dirfd, f->tmpname, 0);
+    if (f->named && unlinkat(f->dirfd, f->tmpname, 0) < 0 && errno != ENOENT)
+        ajio__append_message(" (and the temp \"%s\" could not be removed: %s)", f->tmpname,
+                             ajio_strerror(-errno));
     if (f->cmpfd >= 0)
         (void)close(f->cmpfd);
     if (f->dirfd >= 0)

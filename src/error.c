@@ -97,6 +97,16 @@ int ajio__set_error(int err, const char *fmt, ...)
     return err;
 }
 
+void ajio__append_message(const char *fmt, ...)
+{
+    size_t n = strlen(last_error);
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(last_error + n, sizeof(last_error) - n, fmt, ap);
+    va_end(ap);
+}
+
 int ajio__set_message(int err, const char *fmt, ...)
 {
     va_list ap;

@@ -71,6 +71,8 @@ int ajio__set_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
 int ajio__set_errorv(int err, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 /* Like ajio__set_error() but the message is fmt as is, with no ": strerror" appended. */
 int ajio__set_message(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+/* Adds to the current message: what a cleanup after the failure could not undo. */
+void ajio__append_message(const char *fmt, ...) AJIO_PRINTF(1, 2);
 void ajio__clear_error(void);
 
 /* tempname.c */
