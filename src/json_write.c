@@ -9,7 +9,11 @@
  */
 #include "internal.h"
 
+/* Declares ajio_set_last_error(), the message hook of the header-only adapters. */
+#include "ajio/emit.h"
+
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 /* "path:line:col: reason" for invalid input; the validator's own errors (-EINVAL, -ENOMEM) as is. */
@@ -81,4 +85,21 @@ int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len, const
     if (len == 0)
         return ajio_write_bytes(path, "", 0, opts);
     return write_terminated(path, jsonl, len, opts);
+}
+
+/*
+ * The adapters in include/ajio/ are inline code in the caller's program: this is how their
+ * refusals ("NaN cannot be written as JSON") reach ajio_last_error() like the library's own.
+ */
+int ajio_set_last_error(int err, const char *fmt, ...)
+{
+    char msg[PATH_MAX + 256];
+    va_list ap;
+
+    if (fmt == NULL)
+        return ajio__set_message(err, "%s", ajio_strerror(err));
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return ajio__set_message(err, "%s", msg);
 }

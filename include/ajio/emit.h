@@ -1,0 +1,257 @@
+/*
+ * ajio/emit.h - the shared plumbing of the header-only JSON adapters (ajio/jansson.h,
+ * ajio/cjson.h, ajio/json-c.h). Include one of those, not this file.
+ *
+ * Why header-only: an adapter is a few hundred lines of glue between two libraries. As inline
+ * functions it is compiled into the program that already links its JSON library, so libajio keeps
+ * linking libc only, there is no libajio-jansson.so to package, and no ABI to keep between libajio
+ * and whichever version of jansson, cJSON or json-c the program is built against: the adapter
+ * always sees that program's own headers.
+ *
+ * An ajio_emit streams a document into the temp file of an ajio_open() handle. Small pieces are
+ * gathered in a fixed 8 KiB staging area (bounded memory: the output is never held whole), which
+ * then goes to ajio_write() in one call and, when validation is on, through an ajio_json_checker in
+ * the same chunk. Nothing is visible at the target before ajio_emit_end() commits; any failure
+ * aborts the handle, so the target is untouched and no temp file remains.
+ */
+#ifndef AJIO_EMIT_H
+#define AJIO_EMIT_H
+
+#include <ajio.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Sets the calling thread's ajio_last_error() message (printf format) and returns err. Exported by
+ * libajio for code built on the public API, such as these adapters.
+ */
+AJIO_API int ajio_set_last_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+
+/* Staging area size: large enough that ajio_write() and the checker see few, long chunks. */
+#define AJIO_EMIT_BUFSIZE 8192
+
+/* Deepest nesting the tree walkers follow (also stops reference cycles in a hand-built tree). */
+#define AJIO_EMIT_MAX_DEPTH AJIO_JSON_DEFAULT_MAX_DEPTH
+
+typedef struct ajio_emit {
+    ajio_file *f;
+    ajio_json_checker *check; /* NULL: the output is not validated */
+    int err;                  /* first failure; every later call is a no-op returning it */
+    size_t len;               /* bytes staged in buf */
+    char buf[AJIO_EMIT_BUFSIZE];
+} ajio_emit;
+
+/*
+ * Opens path for writing. check_flags < 0: no validation; otherwise the output is validated with
+ * these enum ajio_json_flags (0 for one JSON value, AJIO_JSON_LINES for JSONL).
+ * @return 0 or the negative errno of ajio_open()/ajio_json_checker_new().
+ */
+static inline int ajio_emit_begin(ajio_emit *e, const char *path, const ajio_opts *opts,
+                                  int check_flags)
+{
+    int r;
+
+    e->f = NULL;
+    e->check = NULL;
+    e->err = 0;
+    e->len = 0;
+    if (check_flags >= 0) {
+        r = ajio_json_checker_new(&e->check, (unsigned)check_flags, 0);
+        if (r < 0)
+            return ajio_set_last_error(r, "JSON checker for \"%s\": %s",
+                                       path != NULL ? path : "(null)", ajio_strerror(r));
+    }
+    r = ajio_open(&e->f, path, opts);
+    if (r < 0) {
+        ajio_json_checker_free(e->check);
+        e->check = NULL;
+        e->f = NULL;
+    }
+    return r;
+}
+
+/* Records the first failure (later ones are consequences) and returns it. */
+static inline int ajio_emit_fail(ajio_emit *e, int err)
+{
+    if (e->err == 0)
+        e->err = err;
+    return e->err;
+}
+
+/* AJIO_EJSON with "path: message" as the thread's error. */
+static inline int ajio_emit_refuse(ajio_emit *e, const char *what)
+{
+    if (e->err != 0)
+        return e->err;
+    (void)ajio_set_last_error(AJIO_EJSON, "%s: %s; nothing was written", ajio_file_path(e->f),
+                              what);
+    return ajio_emit_fail(e, AJIO_EJSON);
+}
+
+/* The checker's verdict on the output as "path:line:col: reason". */
+static inline int ajio_emit__checker_error(ajio_emit *e, int r)
+{
+    ajio_json_error je;
+
+    if (r != AJIO_EJSON && r != AJIO_ETORN) {
+        (void)ajio_set_last_error(r, "JSON check of output for \"%s\": %s", ajio_file_path(e->f),
+                                  ajio_strerror(r));
+        return ajio_emit_fail(e, r);
+    }
+    (void)ajio_json_checker_error(e->check, &je);
+    (void)ajio_set_last_error(AJIO_EJSON,
+                              "%s:%" PRIu64 ":%" PRIu64 ": output would not be valid JSON: %s; "
+                              "nothing was written",
+                              ajio_file_path(e->f), je.line, je.column, je.reason);
+    return ajio_emit_fail(e, AJIO_EJSON);
+}
+
+/* Validates and writes p[0..n) straight from the caller's memory. */
+static inline int ajio_emit__out(ajio_emit *e, const char *p, size_t n)
+{
+    int r;
+
+    if (e->check != NULL) {
+        r = ajio_json_feed(e->check, p, n);
+        if (r < 0)
+            return ajio_emit__checker_error(e, r);
+    }
+    r = ajio_write(e->f, p, n);
+    return r < 0 ? ajio_emit_fail(e, r) : 0;
+}
+
+static inline int ajio_emit_flush(ajio_emit *e)
+{
+    size_t n = e->len;
+
+    if (e->err != 0)
+        return e->err;
+    e->len = 0;
+    return n > 0 ? ajio_emit__out(e, e->buf, n) : 0;
+}
+
+/* Appends n bytes as they are. */
+static inline int ajio_emit_raw(ajio_emit *e, const char *p, size_t n)
+{
+    if (e->len + n <= sizeof(e->buf)) {
+        memcpy(e->buf + e->len, p, n);
+        e->len += n;
+        return 0;
+    }
+    if (ajio_emit_flush(e) < 0)
+        return e->err;
+    if (n >= sizeof(e->buf) / 2)
+        return ajio_emit__out(e, p, n); /* long run: no staging copy */
+    memcpy(e->buf, p, n);
+    e->len = n;
+    return 0;
+}
+
+static inline int ajio_emit_byte(ajio_emit *e, char c)
+{
+    if (e->len < sizeof(e->buf)) {
+        e->buf[e->len++] = c;
+        return 0;
+    }
+    return ajio_emit_raw(e, &c, 1);
+}
+
+/* "\n" and depth * width spaces: the pretty layout's line start. */
+static inline int ajio_emit_newline(ajio_emit *e, unsigned depth, unsigned width)
+{
+    static const char spaces[] = "                                                                ";
+    size_t n = (size_t)depth * width;
+
+    (void)ajio_emit_byte(e, '\n');
+    while (n > 0) {
+        size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+        (void)ajio_emit_raw(e, spaces, k);
+        n -= k;
+    }
+    return e->err;
+}
+
+/*
+ * s[0..n) as a JSON string: quoted, with '"', '\\' and the control characters escaped as RFC 8259
+ * requires (short forms where they exist, else \u00XX). Other bytes, UTF-8 included, are copied
+ * as they are: the checker is what refuses invalid UTF-8.
+ */
+static inline int ajio_emit_string(ajio_emit *e, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+
+    (void)ajio_emit_byte(e, '"');
+    while (p < end) {
+        const unsigned char *run = p;
+        char esc[6];
+        size_t elen = 2;
+
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            (void)ajio_emit_raw(e, (const char *)run, (size_t)(p - run));
+        if (p == end)
+            break;
+        esc[0] = '\\';
+        switch (*p) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            elen = 6;
+        }
+        (void)ajio_emit_raw(e, esc, elen);
+        p++;
+    }
+    (void)ajio_emit_byte(e, '"');
+    return e->err;
+}
+
+/*
+ * Ends the write: on success so far, flushes, lets the checker judge the end of input and commits;
+ * otherwise aborts. @return as ajio_commit(), or the first failure (target untouched).
+ */
+static inline int ajio_emit_end(ajio_emit *e)
+{
+    int r = ajio_emit_flush(e);
+
+    if (r == 0 && e->check != NULL) {
+        r = ajio_json_finish(e->check);
+        if (r < 0)
+            r = ajio_emit__checker_error(e, r);
+    }
+    ajio_json_checker_free(e->check);
+    e->check = NULL;
+    if (r < 0) {
+        ajio_abort(e->f);
+        e->f = NULL;
+        return r;
+    }
+    r = ajio_commit(e->f);
+    e->f = NULL;
+    return r;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AJIO_EMIT_H */

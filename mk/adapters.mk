@@ -1,0 +1,45 @@
+# JSON adapters: header-only glue for jansson, cJSON and json-c (include/ajio/*.h), their tests
+# and their benchmark. libajio itself still links libc only: only the programs that include an
+# adapter link its JSON library.
+
+DEB_PACKAGES += libjansson-dev libcjson-dev libjson-c-dev
+
+ADAPTER_HEADERS := $(sort $(wildcard include/ajio/*.h))
+
+# tests/test_adapter_*.c come in through the generic unit-test rule (and so are already in
+# CHECK_PROGS and ASAN_PROGS); they only need their JSON library on the link line.
+$(B)/tests/test_adapter_jansson: TEST_LIBS += -ljansson
+$(B)/tests/test_adapter_cjson: TEST_LIBS += -lcjson
+$(B)/tests/test_adapter_jsonc: TEST_LIBS += -ljson-c
+$(B)/tests/test_adapter_jansson $(B)/tests/test_adapter_cjson $(B)/tests/test_adapter_jsonc: \
+    $(ADAPTER_HEADERS)
+
+# ---- benchmark -----------------------------------------------------------------------------------
+# jansson and json-c cannot share a translation unit (both define json_object), so the one source
+# is compiled twice.
+.PHONY: bench-adapters
+BENCH_TARGETS += bench-adapters
+
+$(B)/bench/bench_adapters.o: bench/bench_adapters.c $(ADAPTER_HEADERS) include/ajio.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/bench/bench_adapters_jsonc.o: bench/bench_adapters.c $(ADAPTER_HEADERS) include/ajio.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -DBENCH_JSONC_PART $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/bench/bench_adapters: $(B)/bench/bench_adapters.o $(B)/bench/bench_adapters_jsonc.o \
+    $(STATICLIB)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ -ljansson -lcjson -ljson-c $(LDFLAGS)
+
+bench-adapters: $(B)/bench/bench_adapters
+	AJIO_BUILD=$(B) $(B)/bench/bench_adapters ../shared/data/json-bench
+
+# ---- install -------------------------------------------------------------------------------------
+install-extra::
+	install -d $(DESTDIR)$(INCLUDEDIR)/ajio
+	install -m 644 $(ADAPTER_HEADERS) $(DESTDIR)$(INCLUDEDIR)/ajio/
+
+uninstall-extra::
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/ajio/,$(notdir $(ADAPTER_HEADERS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/ajio 2>/dev/null
