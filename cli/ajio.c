@@ -133,6 +133,18 @@ static const char *last_error_or(int err)
     return msg[0] != '\0' ? msg : ajio_strerror(err);
 }
 
+void cli_short_usage(const char *usage)
+{
+    char cmd[16] = "";
+
+    /* The synopsis line, then where the rest is: a full help text would bury the error. */
+    fprintf(stderr, "%.*s\n", (int)strcspn(usage, "\n"), usage);
+    if (sscanf(usage, "Usage: ajio %15[a-z]", cmd) == 1)
+        fprintf(stderr, "Try 'ajio %s --help' for more information.\n", cmd);
+    else
+        fputs("Try 'ajio --help' for more information.\n", stderr);
+}
+
 static int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int usage_error(const char *usage, const char *fmt, ...)
@@ -142,9 +154,9 @@ static int usage_error(const char *usage, const char *fmt, ...)
     va_start(ap, fmt);
     fputs("ajio: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputs("\n\n", stderr);
+    fputc('\n', stderr);
     va_end(ap);
-    fputs(usage, stderr);
+    cli_short_usage(usage);
     return EXIT_USAGE;
 }
 

@@ -27,6 +27,9 @@ int cli_demo(int argc, char **argv);
 /* Prints "ajio: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints the synopsis line of a usage text and a pointer to --help, to stderr. */
+void cli_short_usage(const char *usage);
+
 /* Maps a negative result of a write or open to an exit code. */
 int cli_exit_for(int err);
 

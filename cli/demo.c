@@ -501,8 +501,12 @@ int cli_demo(int argc, char **argv)
         case OPT_WRITERS:
         case OPT_READERS:
             if (parse_count(optarg, 1, max, target) < 0) {
-                fprintf(stderr, "ajio: %s wants a whole number from 1 to %ld, not '%s'\n\n%s",
-                        argv[optind - 1], max, optarg, demo_usage);
+                fprintf(stderr, "ajio: %s wants a whole number from 1 to %ld, not '%s'\n",
+                        c == OPT_SECONDS ? "--seconds"
+                        : c == OPT_WRITERS ? "--writers"
+                                           : "--readers",
+                        max, optarg);
+                cli_short_usage(demo_usage);
                 return EXIT_USAGE;
             }
             break;
@@ -514,15 +518,16 @@ int cli_demo(int argc, char **argv)
             return 0;
         default:
             if (c == ':')
-                fprintf(stderr, "ajio: option '%s' needs an argument\n\n", argv[optind - 1]);
+                fprintf(stderr, "ajio: option '%s' needs an argument\n", argv[optind - 1]);
             else
-                fprintf(stderr, "ajio: unknown option '%s'\n\n", argv[optind - 1]);
-            fputs(demo_usage, stderr);
+                fprintf(stderr, "ajio: unknown option '%s'\n", argv[optind - 1]);
+            cli_short_usage(demo_usage);
             return EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "ajio: demo takes no arguments ('%s')\n\n%s", argv[optind], demo_usage);
+        fprintf(stderr, "ajio: demo takes no arguments ('%s')\n", argv[optind]);
+        cli_short_usage(demo_usage);
         return EXIT_USAGE;
     }
 
