@@ -1,0 +1,44 @@
+# libFuzzer targets. Built with clang from the library sources directly (build/libajio.a is a
+# gcc build without coverage instrumentation), with ASan + UBSan.
+#
+#   make fuzz                       fuzz_validate for FUZZ_SECONDS (60), prints the executions
+#   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2
+#
+# The seed corpus is built at run time from ../shared/data (or $AJIO_SHARED_DATA) and
+# tests/cases into $(B)/fuzz/corpus; nothing is copied into the repository. Crash files land in
+# $(B)/fuzz/ and reproduce with: $(B)/fuzz/fuzz_validate CRASH_FILE
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 65536
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+FUZZ_DATA    ?= $(if $(AJIO_SHARED_DATA),$(AJIO_SHARED_DATA),../shared/data)
+# Library sources the validator target needs (it depends on nothing else in src/).
+FUZZ_VALIDATE_SRC := src/json_check.c
+
+.PHONY: fuzz fuzz-validate fuzz-corpus
+fuzz: fuzz-validate
+
+$(B)/fuzz/fuzz_validate: fuzz/fuzz_validate.c $(FUZZ_VALIDATE_SRC) include/ajio.h src/internal.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(FUZZ_FLAGS) fuzz/fuzz_validate.c \
+	    $(FUZZ_VALIDATE_SRC) -o $@ -ljansson
+
+fuzz-corpus:
+	@test -d $(FUZZ_DATA)/JSONTestSuite || { echo "fuzz: $(FUZZ_DATA) missing"; exit 1; }
+	@mkdir -p $(B)/fuzz/corpus
+	@cp -f $(FUZZ_DATA)/JSONTestSuite/test_parsing/*.json $(FUZZ_DATA)/jsonchecker/*.json \
+	    $(FUZZ_DATA)/json-bench/*.json $(B)/fuzz/corpus/
+	@cp -f tests/cases/json/valid/* tests/cases/json/invalid/* tests/cases/jsonl/*/* \
+	    $(B)/fuzz/corpus/ 2>/dev/null || true
+
+fuzz-validate: $(B)/fuzz/fuzz_validate fuzz-corpus
+	@echo "fuzz_validate: $(FUZZ_SECONDS) s, corpus $(B)/fuzz/corpus"
+	@cd $(B)/fuzz && ./fuzz_validate -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
+	    -print_final_stats=1 $(if $(FUZZ_JOBS),-fork=$(FUZZ_JOBS)) corpus > fuzz_validate.log 2>&1; \
+	    rc=$$?; tail -n 25 fuzz_validate.log; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' fuzz_validate.log | tail -1); \
+	    if [ $$rc -eq 0 ]; then echo "fuzz_validate: $$execs executions, no failure"; \
+	    else echo "fuzz_validate: FAILED (exit $$rc), see $(B)/fuzz/fuzz_validate.log"; fi; \
+	    exit $$rc
