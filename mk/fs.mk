@@ -1,0 +1,54 @@
+# mk/fs.mk - the filesystem matrix and syscall fault injection (both need root).
+#
+#   make check-fs      core, CLI and stress suites on ext4, ext4 noauto_da_alloc, xfs, btrfs,
+#                      tmpfs and a FUSE passthrough (bindfs); real ENOSPC, EDQUOT and EROFS
+#   make check-fault   every syscall of the write path failed in turn with each errno, short
+#                      writes, for the library (tests/fault/driver.c) and the CLI
+#
+# Outside CI both exit 77 (skip) when not root; under CI=true they fail instead.
+# See docs/fs-matrix.md and docs/fault-injection.md.
+
+HEAVY_TARGETS += check-fs check-fault
+DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux
+
+.PHONY: check-fs check-fault fault-tools
+
+FAULT_DRIVER := $(B)/fault/driver
+FAULT_SHIM   := $(B)/fault/shortwrite.so
+FAULT_BROKEN := $(B)/fault/driver-ignore-fdatasync
+# The CLI is a prerequisite only once its sources exist.
+FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
+
+$(FAULT_DRIVER): tests/fault/driver.c include/ajio.h $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(LDFLAGS)
+
+$(FAULT_SHIM): tests/fault/shortwrite.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -shared -fPIC $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -ldl
+
+# Negative control of the fault harness: a copy of the library whose commit ignores a failed
+# fdatasync. Built only here, from a patched copy under $(B); src/ is never changed. The grep
+# fails the build if the patch stops matching, since an unpatched control would prove nothing.
+$(B)/fault/broken/commit.c: src/commit.c
+	@mkdir -p $(@D)
+	sed 's/fdatasync(f->fd) < 0)/fdatasync(f->fd) < 0 \&\& 0)/' $< > $@
+	grep -q 'fdatasync(f->fd) < 0 && 0)' $@
+
+$(FAULT_BROKEN): tests/fault/driver.c $(B)/fault/broken/commit.c $(LIB_SRC) src/internal.h \
+                 include/ajio.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) -Wno-missing-prototypes $< \
+	    $(filter-out src/commit.c,$(LIB_SRC)) $(B)/fault/broken/commit.c -o $@ $(LDFLAGS)
+
+fault-tools: $(FAULT_DRIVER) $(FAULT_SHIM) $(FAULT_BROKEN) $(FAULT_CLI)
+
+check-fault: deps
+	@$(MAKE) --no-print-directory fault-tools
+	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fault/run.sh
+
+# The matrix runs every unit test binary (including the kill storm, tests/test_stress) and every
+# CLI script on each filesystem, so it builds them first.
+check-fs: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FAULT_DRIVER) $(FAULT_CLI)
+	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fs/run.sh

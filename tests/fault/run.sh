@@ -1,0 +1,484 @@
+#!/bin/bash
+# tests/fault/run.sh - syscall fault injection on the write path (make check-fault).
+#
+# For each scenario (new file, existing file with another owner and mode, named temp, streaming,
+# missing parents, create-only, skip-unchanged) a clean run is traced first, and every syscall the
+# library makes between the driver's two marks is numbered (openat #5, fdatasync #1, ...). Then
+# each occurrence is failed in turn, with each errno of the list, by
+#
+#     strace --inject=SYSCALL:error=ERRNO:when=N
+#
+# and the result is judged against the promise of include/ajio.h:
+#   - the return value is exactly -ERRNO (or AJIO_ENOTDURABLE for the directory fsync after the
+#     rename; EINTR on write is retried and succeeds; a failed close of a directory fd or of the
+#     comparison fd is ignored; EOPNOTSUPP on O_TMPFILE falls back to a named temp),
+#   - the message names the step, the path and the error,
+#   - the target is untouched (or holds the new content when the result is a success or
+#     AJIO_ENOTDURABLE), with the right owner and mode,
+#   - no temp file remains, no descriptor and no heap byte is leaked (driver only),
+#   - no rename happens after the injected failure ("rename after failed fdatasync").
+# The same is done for the CLI ("ajio write FILE < payload", exit codes of ajio(1)), then real short
+# writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), and finally the negative
+# control: a copy of the library that ignores a failed fdatasync must be caught.
+#
+# Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
+# the eight below), FAULT_SCENARIOS (default all), FAULT_VERBOSE=1 (print every run).
+# Exit: 0 all as promised, 1 a violation, 77 skipped (not root / no strace), never 77 under CI.
+set -u
+
+BUILD=${AJIO_BUILD:-build}
+DRIVER=$BUILD/fault/driver
+BROKEN=$BUILD/fault/driver-ignore-fdatasync
+SHIM=$BUILD/fault/shortwrite.so
+CLI=$BUILD/ajio
+ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}
+SCENARIOS=${FAULT_SCENARIOS:-new existing named stream mkdir create-only skip-unchanged}
+VERBOSE=${FAULT_VERBOSE:-0}
+
+skip() {
+    echo "check-fault: SKIP: $*"
+    [ "${CI:-}" = true ] && { echo "check-fault: CI=true: a skip is a failure"; exit 1; }
+    exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
+command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
+for f in "$DRIVER" "$BROKEN" "$SHIM"; do
+    [ -e "$f" ] || { echo "check-fault: $f missing: run make check-fault"; exit 1; }
+done
+HAVE_CLI=0
+[ -x "$CLI" ] && HAVE_CLI=1
+
+# tmpfs by default: the faults are injected, not real, and a real fsync per run costs time.
+scratch=${AJIO_TEST_DIR:-/dev/shm}
+[ -d "$scratch" ] || scratch=/tmp
+WORK=$(mktemp -d "$scratch/ajio-fault.XXXXXX") || exit 1
+trap 'rm -rf "$WORK"' EXIT
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+umask 022
+
+# errno name -> number and strerror text (glibc), for the exact checks.
+declare -A ENUM=([ENOSPC]=28 [EDQUOT]=122 [EIO]=5 [EINTR]=4 [EACCES]=13 [EROFS]=30
+    [ENAMETOOLONG]=36 [EMFILE]=24 [EOPNOTSUPP]=95 [EFBIG]=27)
+declare -A ETEXT=([ENOSPC]="No space left on device" [EDQUOT]="Disk quota exceeded"
+    [EIO]="Input/output error" [EINTR]="Interrupted system call" [EACCES]="Permission denied"
+    [EROFS]="Read-only file system" [ENAMETOOLONG]="File name too long"
+    [EMFILE]="Too many open files" [EOPNOTSUPP]="Operation not supported"
+    [EFBIG]="File too large")
+# The CLI's exit code for each errno (cli_exit_for() in cli/ajio.c, documented in ajio(1)).
+declare -A CLIEXIT=([EACCES]=73 [EROFS]=73 [ENAMETOOLONG]=73)
+cli_exit_of() { echo "${CLIEXIT[$1]:-74}"; }
+
+# Payloads: small JSON, and 200 KiB of JSONL for the streaming scenario (several 64 KiB flushes).
+SMALL=$WORK/small.json
+BIG=$WORK/big.jsonl
+OLD_SMALL=$WORK/old.json
+printf '{"version":2,"items":[1,2,3],"name":"new"}\n' >"$SMALL"
+for i in $(seq 1 4000); do printf '{"i":%d,"pad":"%040d"}\n' "$i" "$i"; done >"$BIG"
+printf '{"version":1,"name":"old"}\n' >"$OLD_SMALL"
+OLD_SAME=$WORK/old-same-size.json # same size as SMALL, other bytes: the comparison must read it
+tr 'n' 'N' <"$SMALL" >"$OLD_SAME"
+
+# Scenario: sets ARGS (driver options), CLIARGS, PAYLOAD, OLD (file, or "" when the target does
+# not exist before), PERM (expected "mode uid gid" after a success, or ""), TARGET, and prepares
+# a fresh directory $WORK/s.
+setup() {
+    local s=$1
+    rm -rf "$WORK/s" && mkdir "$WORK/s"
+    TARGET=$WORK/s/state.json
+    ARGS="" CLIARGS="" PAYLOAD=$SMALL OLD=$OLD_SMALL PERM=""
+    case $s in
+    new) OLD="" ;;
+    existing)
+        # Another owner and a mode the umask would not give: fchown and fchmod must both run.
+        PERM="640 1234 1234" ;;
+    named) ARGS="-o no-tmpfile" CLIARGS="" PERM="644 0 0" ;;
+    stream) ARGS="-m stream -c 4096" PAYLOAD=$BIG PERM="644 0 0" ;;
+    mkdir) ARGS="-m text" TARGET=$WORK/s/a/b/state.json OLD="" ;;
+    create-only) ARGS="-o create-only" CLIARGS="--create-only" OLD="" ;;
+    skip-unchanged) ARGS="-m stream -o skip-unchanged" CLIARGS="--skip-unchanged" OLD=$OLD_SAME ;;
+    *) echo "unknown scenario $s"; exit 1 ;;
+    esac
+    if [ -n "$OLD" ]; then
+        if [ "$s" = existing ]; then install -m 640 -o 1234 -g 1234 "$OLD" "$TARGET"
+        else install -m 644 "$OLD" "$TARGET"; fi
+    fi
+}
+
+# Lists the library's syscalls of a clean trace, one per line: "NAME N ROLE", N counting every
+# call of NAME since the process started (what strace's when=N counts). For the driver the
+# window is between its marks; for the CLI it starts at the first mention of the target's
+# directory, and calls on fds 0-2 are the tool's own I/O, not the write path.
+INJECTABLE="openat newfstatat write writev fchmod fchown fdatasync fsync linkat renameat renameat2 close mkdirat unlinkat"
+list_calls() { # $1 trace file, $2 driver|cli, $3 target directory
+    awk -v kind="$2" -v dir="$3" -v inj="$INJECTABLE" '
+    BEGIN { n = split(inj, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1
+            inwin = 0; post = 0 }
+    {
+        if (!match($0, /^[a-z0-9_]+\(/)) next
+        name = substr($0, 1, RLENGTH - 1); count[name]++
+        if (kind == "driver") {
+            if (index($0, "/.ajio-fault-begin")) { inwin = 1; next }
+            if (index($0, "/.ajio-fault-end")) { inwin = 0; next }
+        } else if (!inwin && name != "execve" && (index($0, "\"" dir "\"") || index($0, "\"" dir "/"))) {
+            inwin = 1
+        }
+        if (!inwin || !(name in want)) next
+        ret = $0; sub(/.*\) += /, "", ret); sub(/ .*/, "", ret)
+        args = $0; sub(/^[a-z0-9_]+\(/, "", args)
+        fd = args; sub(/,.*/, "", fd); sub(/\).*/, "", fd)
+        if (kind == "cli" && fd ~ /^[012]$/) next
+        role = name
+        if (name == "openat") {
+            if (index($0, "O_DIRECTORY")) { role = "open-dir"; if (ret ~ /^[0-9]+$/) dirfd[ret] = 1 }
+            else if (index($0, "O_TMPFILE")) role = "open-tmpfile"
+            else if (index($0, "O_CREAT")) role = "open-named-temp"
+            else { role = "open-cmp"; if (ret ~ /^[0-9]+$/) cmpfd[ret] = 1 }
+        } else if (name == "close") {
+            role = (fd in dirfd) ? "close-dir" : (fd in cmpfd) ? "close-cmp" : "close-temp"
+            if (fd in dirfd) delete dirfd[fd]
+            if (fd in cmpfd) delete cmpfd[fd]
+        } else if (name == "newfstatat") {
+            role = index($0, "AT_EMPTY_PATH") ? "fstat-temp" : "stat-target"
+        } else if (name == "fsync") {
+            role = post ? "fsync-dir" : "fsync-parent"
+        } else if (name == "renameat" || name == "renameat2") {
+            role = "rename"
+            if (ret == "0") post = 1
+        } else if (name == "linkat") {
+            role = index($0, "/proc/self/fd/") ? "link-temp" : "link-target"
+        } else if (name == "writev") role = "write"
+        if (post && role != "rename" && role != "fsync-dir" && role != "close-dir") role = role "-post"
+        print name, count[name], role
+    }' "$1"
+}
+
+# What a failure of ROLE with ERRNO must give: fail (-ERRNO, old target), ok (success, new
+# target), notdurable (AJIO_ENOTDURABLE, new target).
+expect_of() { # $1 role, $2 errno; sets EXPECT (no subshell: this runs a thousand times)
+    case $1:$2 in
+    write:EINTR) EXPECT=ok ;;                           # retried
+    close-dir:* | close-cmp:* | open-cmp:*) EXPECT=ok ;; # cleanup or an optional comparison
+    open-tmpfile:EOPNOTSUPP) EXPECT=ok ;;               # falls back to a named temp
+    fsync-dir:*) EXPECT=notdurable ;;
+    *) EXPECT=fail ;;
+    esac
+}
+
+# The step the message must name, for each role.
+step_of() { # sets STEP
+    case $1 in
+    open-dir) STEP="open of directory" ;;
+    stat-target) STEP="stat of" ;;
+    open-tmpfile | open-named-temp) STEP="create of temp" ;;
+    write) STEP="write of temp" ;;
+    fstat-temp) STEP="fstat of temp" ;;
+    fchmod) STEP="fchmod of temp" ;;
+    fchown) STEP="fchown of temp" ;;
+    fdatasync) STEP="fdatasync of temp" ;;
+    link-temp) STEP="linkat of temp" ;;
+    link-target) STEP="link of temp" ;;
+    close-temp) STEP="close of temp" ;;
+    rename) STEP="rename of temp" ;;
+    fsync-parent) STEP="fsync of the parent" ;;
+    fsync-dir) STEP="fsync of directory" ;;
+    mkdirat) STEP="mkdir of" ;;
+    *) STEP="" ;;
+    esac
+}
+
+# Does the message quote the target or one of its parent directories?
+names_path() { # $1 message, $2 target
+    local p=$2
+    while [ -n "$p" ]; do
+        case $1 in *"\"$p\""*) return 0 ;; esac
+        [ "$p" = / ] && break
+        case $p in */*) p=${p%/*}; [ -z "$p" ] && p=/ ;; *) break ;; esac
+    done
+    return 1
+}
+
+# Checks the state of the scenario directory after a run; appends the violations to REASONS.
+check_state() { # $1 expect
+    if [ "$1" = fail ]; then
+        if [ -z "$OLD" ]; then
+            [ -e "$TARGET" ] && REASONS="$REASONS; target created although the write failed"
+        elif ! cmp -s "$TARGET" "$OLD"; then
+            REASONS="$REASONS; target changed although the write failed"
+        fi
+    elif ! cmp -s "$TARGET" "$PAYLOAD"; then
+        REASONS="$REASONS; target does not hold the new content"
+    elif [ -n "$PERM" ]; then
+        local got
+        got=$(stat -c '%a %u %g' "$TARGET")
+        [ "$got" = "$PERM" ] || REASONS="$REASONS; mode/owner $got, expected $PERM"
+    fi
+    # Temps have one shape (ajio.h); with globbing no process is needed to look for them.
+    local left
+    shopt -s nullglob dotglob
+    left=$(printf '%s ' "$WORK"/s/.*.ajio-*.tmp "$WORK"/s/a/.*.ajio-*.tmp "$WORK"/s/a/b/.*.ajio-*.tmp)
+    shopt -u nullglob dotglob
+    [ "$left" != " " ] && REASONS="$REASONS; temp left: ${left% }"
+}
+
+# One run, judged. Appends a row to $RESULTS and prints the reasons of any violation.
+# $1 who (lib|cli|lib-broken), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
+VIOLATIONS=0
+RUNS=0
+inject_one() {
+    local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6
+    local expect reasons="" out rc bin
+    expect_of "$role" "$e"
+    expect=$EXPECT
+    setup "$s"
+    case $who in
+    lib) bin=$DRIVER ;;
+    lib-broken) bin=$BROKEN ;;
+    esac
+    if [ "$who" = cli ]; then
+        # shellcheck disable=SC2086
+        strace -qq -o "$WORK/trace" -e trace="$sys,renameat,renameat2" \
+            --inject="$sys:error=$e:when=$n" "$CLI" write $CLIARGS "$TARGET" \
+            <"$PAYLOAD" >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        out=$(<"$WORK/err")
+        local want_rc
+        case $expect in
+        ok) want_rc=0 ;;
+        notdurable) want_rc=75 ;;
+        fail) want_rc=$(cli_exit_of "$e") ;;
+        esac
+        [ "$rc" = "$want_rc" ] || reasons="$reasons; exit $rc, expected $want_rc"
+        if [ "$expect" != ok ]; then
+            case $out in *"${ETEXT[$e]}"*) ;; *) reasons="$reasons; stderr lacks '${ETEXT[$e]}'" ;; esac
+            names_path "$out" "$TARGET" || reasons="$reasons; stderr names no path"
+        fi
+    else
+        # shellcheck disable=SC2086
+        strace -qq -o "$WORK/trace" -e trace="$sys,renameat,renameat2" \
+            --inject="$sys:error=$e:when=$n" "$bin" $ARGS "$TARGET" "$PAYLOAD" \
+            >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        IFS= read -r out <"$WORK/out"
+        if [ "$rc" != 0 ]; then
+            reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err")"
+        else
+            local ret name fds heap msg want_fds=0
+            ret=${out#ret=}; ret=${ret%% *}
+            name=${out#*name=}; name=${name%% *}
+            fds=${out#*fds=}; fds=${fds%% *}
+            heap=${out#*heap=}; heap=${heap%% *}
+            msg=${out#*msg=}
+            case $expect in
+            ok) [ "$ret" = 0 ] || reasons="$reasons; returned $name ($ret), expected success" ;;
+            notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
+                reasons="$reasons; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
+            fail) [ "$ret" = "-${ENUM[$e]}" ] ||
+                reasons="$reasons; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
+            esac
+            if [ "$expect" != ok ] && [ "$ret" != 0 ]; then
+                local step
+                step_of "$role"
+                step=$STEP
+                case $msg in *"${ETEXT[$e]}"*) ;; *) reasons="$reasons; message lacks '${ETEXT[$e]}'" ;; esac
+                [ -n "$step" ] && case $msg in *"$step"*) ;; *) reasons="$reasons; message lacks step '$step'" ;; esac
+                names_path "$msg" "$TARGET" || reasons="$reasons; message names no path"
+            fi
+            # strace skips an injected syscall, so an injected close leaves its fd open.
+            [ "$sys" = close ] && want_fds=1
+            [ "$fds" = "$want_fds" ] || reasons="$reasons; fd delta $fds (expected $want_fds)"
+            [ "$heap" = 0 ] || reasons="$reasons; heap delta $heap bytes"
+        fi
+    fi
+    # The ordering check: after a failure that must fail the write, nothing may be renamed.
+    # One pass over the trace: did the injection happen, and was anything renamed after it?
+    local seen=0 renamed=0 line
+    while IFS= read -r line; do
+        case $line in
+        *INJECTED*) seen=1 ;;
+        renameat*" = 0") [ $seen = 1 ] && renamed=1 ;;
+        esac
+    done <"$WORK/trace"
+    [ $seen = 1 ] || reasons="$reasons; the injection did not happen"
+    [ "$expect" = fail ] && [ $renamed = 1 ] && reasons="$reasons; rename after failed $sys"
+    REASONS=$reasons
+    check_state "$expect"
+    reasons=$REASONS
+    RUNS=$((RUNS + 1))
+    local verdict=as-promised
+    if [ -n "$reasons" ]; then
+        verdict=VIOLATION
+        [ "$who" != lib-broken ] && VIOLATIONS=$((VIOLATIONS + 1))
+        [ "$who" != lib-broken ] && echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }"
+    elif [ "$VERBOSE" = 1 ]; then
+        echo "ok $who $s $sys#$n ($role) $e -> $expect"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "$sys" "$n" "$role" "$e" "$expect" \
+        "$verdict" "${reasons#; }" >>"$RESULTS"
+}
+
+start=$(date +%s)
+# ---- the library and the CLI: every syscall occurrence x every errno ------------------------
+for who in lib cli; do
+    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && {
+        [ "${CI:-}" = true ] && { echo "check-fault: $CLI missing"; exit 1; }
+        echo "check-fault: $CLI not built: CLI part skipped"; continue; }
+    for s in $SCENARIOS; do
+        # The CLI has no switch for a named temp: that scenario is the library's only.
+        [ "$who" = cli ] && [ "$s" = named ] && continue
+        setup "$s"
+        if [ "$who" = lib ]; then
+            # shellcheck disable=SC2086
+            strace -qq -o "$WORK/clean" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
+            kind=driver
+        else
+            # shellcheck disable=SC2086
+            strace -qq -o "$WORK/clean" "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+            kind=cli
+        fi
+        list_calls "$WORK/clean" $kind "$(dirname "$TARGET")" | grep -v -e ' open-dir-post$' >"$WORK/calls.$who.$s"
+        if [ ! -s "$WORK/calls.$who.$s" ]; then
+            echo "check-fault: no write-path syscalls found for $who/$s"; cat "$WORK/out"; exit 1
+        fi
+        echo "== $who $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.$who.$s")"
+        while read -r sys n role; do
+            errs=$ERRNOS
+            [ "$role" = open-tmpfile ] && errs="$errs EOPNOTSUPP"
+            for e in $errs; do
+                inject_one "$who" "$s" "$sys" "$n" "$role" "$e"
+            done
+        done <"$WORK/calls.$who.$s"
+    done
+done
+
+# ---- short writes: a shim that really writes only the first bytes of each call ---------------
+short_one() { # $1 who, $2 scenario, $3 bytes per call
+    local who=$1 s=$2 lim=$3 reasons="" rc out
+    setup "$s"
+    rm -f "$WORK/short.log"
+    if [ "$who" = cli ]; then
+        # shellcheck disable=SC2086
+        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short.log \
+            "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+        rc=$?
+        [ $rc = 0 ] || reasons="$reasons; exit $rc: $(head -c 200 "$WORK/out")"
+    else
+        # shellcheck disable=SC2086
+        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short.log \
+            "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
+        out=$(cat "$WORK/out")
+        case $out in "ret=0 name=OK fds=0 heap=0 "*) ;; *) reasons="$reasons; $out" ;; esac
+    fi
+    local shortened
+    shortened=$(cat "$WORK/short.log" 2>/dev/null || echo 0)
+    [ "${shortened:-0}" -gt 0 ] || reasons="$reasons; no write was shortened (shim inactive?)"
+    REASONS=$reasons
+    check_state ok
+    reasons=$REASONS
+    RUNS=$((RUNS + 1))
+    local verdict=as-promised
+    if [ -n "$reasons" ]; then
+        verdict=VIOLATION; VIOLATIONS=$((VIOLATIONS + 1))
+        echo "VIOLATION $who $s short write of $lim bytes:${reasons#; }"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "write" "all" "short-write" \
+        "short:$lim ($shortened calls)" ok "$verdict" "${reasons#; }" >>"$RESULTS"
+}
+for who in lib cli; do
+    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && continue
+    for s in new existing named mkdir; do
+        for lim in 1 7; do short_one "$who" "$s" "$lim"; done
+    done
+    for lim in 4093 30000; do short_one "$who" stream "$lim"; done
+done
+
+# ---- a real short write then EFBIG: RLIMIT_FSIZE below the payload size ----------------------
+fsize_one() { # $1 who, $2 scenario
+    local who=$1 s=$2 reasons="" rc out
+    setup "$s"
+    if [ "$who" = cli ]; then
+        # shellcheck disable=SC2086
+        bash -c 'trap "" XFSZ; exec prlimit --fsize=100000 "$@"' sh "$CLI" write $CLIARGS \
+            "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+        rc=$?
+        [ $rc = 74 ] || reasons="$reasons; exit $rc, expected 74"
+        grep -q "${ETEXT[EFBIG]}" "$WORK/out" || reasons="$reasons; stderr lacks '${ETEXT[EFBIG]}'"
+    else
+        # shellcheck disable=SC2086
+        prlimit --fsize=100000 "$DRIVER" -X $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
+        out=$(cat "$WORK/out")
+        case $out in "ret=-27 name=EFBIG fds=0 heap=0 msg="*"write of temp for \"$TARGET\": ${ETEXT[EFBIG]}") ;;
+        *) reasons="$reasons; $out" ;; esac
+    fi
+    REASONS=$reasons
+    check_state fail
+    reasons=$REASONS
+    RUNS=$((RUNS + 1))
+    local verdict=as-promised
+    if [ -n "$reasons" ]; then
+        verdict=VIOLATION; VIOLATIONS=$((VIOLATIONS + 1))
+        echo "VIOLATION $who $s RLIMIT_FSIZE:${reasons#; }"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "write" "all" "fsize-limit" \
+        "EFBIG" fail "$verdict" "${reasons#; }" >>"$RESULTS"
+}
+for who in lib cli; do
+    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && continue
+    fsize_one "$who" stream
+done
+
+# ---- negative control: a library that ignores a failed fdatasync must be caught -------------
+control_ok=1
+control_n=0
+while read -r sys n role; do
+    [ "$sys" = fdatasync ] || continue
+    for e in $ERRNOS; do
+        [ "$e" = EINTR ] && continue
+        inject_one lib-broken new "$sys" "$n" "$role" "$e"
+        control_n=$((control_n + 1))
+        tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*rename after failed fdatasync' || control_ok=0
+    done
+done <"$WORK/calls.lib.new"
+[ $control_n -gt 0 ] || control_ok=0
+secs=$(( $(date +%s) - start ))
+
+# ---- tables ------------------------------------------------------------------------------------
+echo
+echo "Fault injection: $RUNS runs in ${secs}s (errnos: $ERRNOS; + EOPNOTSUPP on O_TMPFILE)"
+echo
+echo "By syscall role (library and CLI, all scenarios):"
+awk -F'\t' '$1 != "lib-broken" {
+        key = $1 "\t" $5; runs[key]++
+        if ($8 == "VIOLATION") bad[key]++
+        else out[key, $7]++
+        keys[key] = 1
+    }
+    END {
+        printf "%-4s %-16s %6s %8s %8s %11s %10s\n", "who", "role", "runs", "fail-ok", "success", "notdurable", "VIOLATION"
+        n = 0; for (k in keys) list[++n] = k
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (list[j] < list[i]) { t = list[i]; list[i] = list[j]; list[j] = t }
+        for (i = 1; i <= n; i++) { k = list[i]; split(k, p, "\t")
+            printf "%-4s %-16s %6d %8d %8d %11d %10d\n", p[1], p[2], runs[k], out[k, "fail"], out[k, "ok"], out[k, "notdurable"], bad[k]
+            tr += runs[k]; tf += out[k, "fail"]; to += out[k, "ok"]; tn += out[k, "notdurable"]; tb += bad[k] }
+        printf "%-4s %-16s %6d %8d %8d %11d %10d\n", "all", "", tr, tf, to, tn, tb
+    }' "$RESULTS"
+echo
+echo "By errno (library and CLI):"
+awk -F'\t' '$1 != "lib-broken" { e = $6; sub(/ .*/, "", e); runs[e]++; if ($8 == "VIOLATION") bad[e]++ }
+    END { for (e in runs) printf "  %-14s %5d runs %4d violations\n", e, runs[e], bad[e] }' "$RESULTS" | sort
+echo
+if [ $control_ok = 1 ]; then
+    echo "negative control: library ignoring a failed fdatasync caught in $control_n/$control_n runs (\"rename after failed fdatasync\")"
+else
+    echo "negative control FAILED: the harness did not catch a library that ignores a failed fdatasync"
+    grep '^lib-broken' "$RESULTS"
+fi
+mkdir -p "$BUILD/fault"
+cp "$RESULTS" "$BUILD/fault/results.tsv"
+echo "all rows: $BUILD/fault/results.tsv"
+if [ $VIOLATIONS -gt 0 ] || [ $control_ok = 0 ]; then
+    echo "check-fault: $VIOLATIONS violations"
+    exit 1
+fi
+echo "check-fault: every injected fault ended as promised"
+exit 0
