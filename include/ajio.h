@@ -272,12 +272,15 @@ enum ajio_json_flags {
     AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
 };
 
-/* Default maximum nesting depth of arrays and objects. */
+/* Default maximum nesting depth of arrays and objects: 1024 levels pass, 1025 do not. */
 #define AJIO_JSON_DEFAULT_MAX_DEPTH 1024
 
-/* Where and why validation failed. */
+/*
+ * Where and why validation failed. The offending byte is the first one at which the input can no
+ * longer start a valid document; for an unexpected end of input it is the input length.
+ */
 typedef struct ajio_json_error {
-    uint64_t line;    /* 1-based */
+    uint64_t line;    /* 1-based; only '\n' starts a line */
     uint64_t column;  /* 1-based, in bytes */
     uint64_t offset;  /* 0-based byte offset of the offending byte */
     char reason[96];  /* e.g. "expected ',' or '}' after object member" */
@@ -286,35 +289,46 @@ typedef struct ajio_json_error {
 typedef struct ajio_json_checker ajio_json_checker;
 
 /*
- * Creates a streaming validator. flags: enum ajio_json_flags. max_depth 0 means
- * AJIO_JSON_DEFAULT_MAX_DEPTH. @return 0, -EINVAL or -ENOMEM; *ret unchanged on failure.
+ * Creates a streaming validator (strict RFC 8259: one value, strict UTF-8, no BOM; lone surrogate
+ * escapes such as "\uD800" are rejected; see docs/json-validator.md). flags: enum
+ * ajio_json_flags. max_depth 0 means AJIO_JSON_DEFAULT_MAX_DEPTH; max_depth bytes are allocated
+ * here and nothing later. @return 0, -EINVAL or -ENOMEM; *ret unchanged on failure.
  */
 AJIO_API int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth);
 
 /*
  * Feeds the next len bytes. Chunks may be split anywhere, even inside a UTF-8 sequence or a
- * number. @return 0, or AJIO_EJSON at the first error (then every later call returns it too).
+ * number; the result does not depend on the split. @return 0, or AJIO_EJSON at the first error
+ * (then every later call returns it too); -EINVAL for a NULL checker, NULL buf with len > 0, or
+ * a feed after ajio_json_finish().
  */
 AJIO_API int ajio_json_feed(ajio_json_checker *c, const void *buf, size_t len);
 
 /*
- * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value);
- * AJIO_ETORN (JSONL whose last line has no '\n', without AJIO_JSON_ALLOW_UNTERMINATED).
+ * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value,
+ * JSON empty input); AJIO_ETORN (JSONL whose last line has bytes but no '\n' - complete value or
+ * not - without AJIO_JSON_ALLOW_UNTERMINATED). Calling it again returns the same result.
  */
 AJIO_API int ajio_json_finish(ajio_json_checker *c);
 
-/* Copies the error position and reason after a failed feed/finish. @return 0 or -EINVAL. */
+/*
+ * Copies the error position and reason after a failed feed/finish (all zero and "" if there was
+ * no error). @return 0 or -EINVAL.
+ */
 AJIO_API int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err);
 
-/* Number of complete values seen so far (JSONL: lines). */
+/*
+ * Number of complete values seen so far. JSONL: valid '\n'-terminated lines, plus the last line
+ * when accepted with AJIO_JSON_ALLOW_UNTERMINATED (not a torn one).
+ */
 AJIO_API uint64_t ajio_json_checker_count(const ajio_json_checker *c);
 
 /* Frees a validator. NULL is allowed. */
 AJIO_API void ajio_json_checker_free(ajio_json_checker *c);
 
 /*
- * One-shot validation of a whole buffer. ret_err may be NULL.
- * @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL, -ENOMEM.
+ * One-shot validation of a whole buffer with the default depth; does not allocate. ret_err may
+ * be NULL. @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL, -ENOMEM.
  */
 AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
                                 ajio_json_error *ret_err);
