@@ -1,0 +1,39 @@
+#!/bin/sh
+# ajio demo: writes the three example files, and in the showdown the ajio writer gives no bad
+# read while the naive writer (the negative control) gives torn reads in the same conditions.
+. tests/cli/common.inc
+"$AJIO" demo --seconds 2 --dir "$WORK/demo" >"$WORK/out" 2>"$WORK/err"
+rc=$?
+cat "$WORK/out"
+want_rc $rc 0 "ajio demo --seconds 2"
+
+# The example files, valid and complete.
+"$AJIO" check "$WORK/demo/config.json" "$WORK/demo/events.jsonl" 2>"$WORK/err"
+want_rc $? 0 "example files are valid JSON / JSONL"
+[ "$(wc -l <"$WORK/demo/events.jsonl")" -eq 3 ] || fail "events.jsonl: want 3 lines"
+grep -q '^  "port": 8080$' "$WORK/demo/config.json" || fail "config.json is not 2-space pretty"
+grep -q '^# ' "$WORK/demo/notes.md" || fail "notes.md has no markdown heading"
+for f in config.json notes.md events.jsonl; do
+    grep -q -- "^--- $WORK/demo/$f (" "$WORK/out" || fail "$f not shown"
+done
+
+# row NAME: "writes reads complete torn empty invalid" of the final table.
+row() { awk -v w="$1" '$1 == w && NF == 7 && $2 ~ /^[0-9]+$/ { print $2, $3, $4, $5, $6, $7 }' \
+    "$WORK/out"; }
+set -- $(row ajio)
+[ $# -eq 6 ] || fail "no ajio row in the table"
+if [ $# -eq 6 ]; then
+    [ "$1" -gt 0 ] && [ "$2" -gt 0 ] || fail "ajio row: $1 writes, $2 reads: nothing ran"
+    [ "$3" -eq "$2" ] && [ $(($4 + $5 + $6)) -eq 0 ] || fail "ajio had bad reads: $*"
+fi
+set -- $(row naive)
+[ $# -eq 6 ] || fail "no naive row in the table"
+if [ $# -eq 6 ]; then
+    [ "$1" -gt 0 ] && [ "$2" -gt 0 ] || fail "naive row: $1 writes, $2 reads: nothing ran"
+    [ $(($4 + $5 + $6)) -gt 0 ] || fail "negative control: the naive writer showed no torn read"
+    [ "$3" -eq $(($2 - $4 - $5 - $6)) ] || fail "naive row does not add up: $*"
+fi
+grep -q '^ajio:  0 bad reads' "$WORK/out" || fail "no ajio verdict line"
+grep -q '^ajio:  no temp file left' "$WORK/out" || fail "no temp-file verdict line"
+
+finish
