@@ -5,6 +5,7 @@
  *   bench_write large DIR sync|nosync SIZE REPS   one big write: ajio vs floor, MB/s
  *   bench_write loop VARIANT DIR sync|nosync N [new]
  *                                                 N writes of one variant, for strace -c
+ *   bench_write steps DIR N                       the floor's durable time, syscall by syscall
  *   bench_write rss DIR TOTAL [control]           peak RSS of a streamed ajio_open/ajio_write
  *
  * The variants:
@@ -16,6 +17,8 @@
  *             close dir. Nothing can do the same job with less, so this is the floor.
  *   textbook  the usual recipe: named temp, write, fdatasync, close, rename, open/fsync/close of
  *             the directory. No mode or owner preservation, no O_TMPFILE: extra information only.
+ *   floor+fstat  the floor plus one fstat(): the control, a known small extra cost that the
+ *             comparison must be able to see.
  *
  * With "nosync" every variant leaves out fdatasync and the directory fsync (AJIO_NO_SYNC), the
  * atomic-only mode. The variants are interleaved write by write, the order rotating every round,
@@ -132,7 +135,8 @@ static void floor_temp_name(char *tmp, size_t size, const char *name)
     snprintf(tmp, size, ".%s.ajio-%016llx.tmp", name, (unsigned long long)++counter);
 }
 
-static int write_floor(const char *name, const void *buf, size_t len)
+/* extra: one more fstat(), the control variant; a constant, so write_floor() carries no test. */
+static inline int floor_sequence(const char *name, const void *buf, size_t len, bool extra)
 {
     char tmp[512], proc[64];
     struct stat st;
@@ -155,6 +159,8 @@ static int write_floor(const char *name, const void *buf, size_t len)
     /* The library reads the temp's owner and mode of a rewritten file (fchown/fchmod plan). */
     if (r == 0 && exists && fstat(fd, &st) < 0)
         r = -errno;
+    if (r == 0 && extra && fstat(fd, &st) < 0)
+        r = -errno;
     if (r == 0 && g_sync && fdatasync(fd) < 0)
         r = -errno;
     floor_temp_name(tmp, sizeof(tmp), name);
@@ -169,6 +175,21 @@ static int write_floor(const char *name, const void *buf, size_t len)
 out:
     close(dirfd);
     return r;
+}
+
+static int write_floor(const char *name, const void *buf, size_t len)
+{
+    return floor_sequence(name, buf, len, false);
+}
+
+/*
+ * The negative control of the comparison: the floor plus one fstat(), a known extra cost of about
+ * one cheap syscall. Its ratio shows what the harness can resolve: if it came out at 1.00 on
+ * tmpfs, the method could not see a library overhead of that size either.
+ */
+static int write_floor_fstat(const char *name, const void *buf, size_t len)
+{
+    return floor_sequence(name, buf, len, true);
 }
 
 static int write_textbook(const char *name, const void *buf, size_t len)
@@ -210,8 +231,9 @@ static const struct variant {
     {"ajio", write_ajio, "ajio.json"},
     {"floor", write_floor, "floor.json"},
     {"textbook", write_textbook, "textbook.json"},
+    {"floor+fstat", write_floor_fstat, "control.json"},
 };
-#define NVAR 3
+#define NVAR 4
 
 static const struct variant *find_variant(const char *name)
 {
@@ -367,6 +389,68 @@ static int cmd_loop(const char *vname, long n, bool fresh)
     return 0;
 }
 
+/*
+ * The floor sequence on an existing file with a clock read around every syscall: where the time
+ * of a write goes. Kept apart from write_floor(), which must stay free of any extra work.
+ */
+enum { ST_OPENDIR, ST_STAT, ST_TMPFILE, ST_WRITE, ST_FSTAT, ST_FDATASYNC, ST_LINKAT, ST_CLOSE,
+       ST_RENAME, ST_FSYNCDIR, ST_CLOSEDIR, ST_N };
+static const char *const step_names[ST_N] = {
+    "openat(dir, O_DIRECTORY)", "newfstatat(dirfd, name)", "openat(dirfd, \".\", O_TMPFILE)",
+    "write(tmp, 100 B)", "fstat(tmp)", "fdatasync(tmp)", "linkat(/proc/self/fd/N -> temp name)",
+    "close(tmp)", "renameat(temp name -> name)", "fsync(dirfd)", "close(dirfd)"};
+
+static int cmd_steps(long n)
+{
+    char buf[SMALL_LEN], tmp[512], proc[64];
+    const char *name = "steps.json";
+    double acc[ST_N] = {0}, t, total = 0;
+    struct stat st;
+
+    memset(buf, '7', sizeof(buf));
+    g_sync = true;
+    if (write_floor(name, buf, sizeof(buf)) < 0) /* the file exists before the first round */
+        die("floor steps", errno);
+    for (long i = -n / 10; i < n; i++) { /* the first tenth warms up, untimed */
+        double dt[ST_N];
+        int dirfd, fd;
+        bool ok = true;
+
+#define STEP(id, call)                                                                             \
+    do {                                                                                           \
+        t = now();                                                                                 \
+        ok = (call) >= 0 && ok;                                                                    \
+        dt[id] = now() - t;                                                                        \
+    } while (0)
+        STEP(ST_OPENDIR, dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        STEP(ST_STAT, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW));
+        STEP(ST_TMPFILE, fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+        STEP(ST_WRITE, write(fd, buf, sizeof(buf)));
+        STEP(ST_FSTAT, fstat(fd, &st));
+        STEP(ST_FDATASYNC, fdatasync(fd));
+        floor_temp_name(tmp, sizeof(tmp), name);
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        STEP(ST_LINKAT, linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW));
+        STEP(ST_CLOSE, close(fd));
+        STEP(ST_RENAME, renameat(dirfd, tmp, dirfd, name));
+        STEP(ST_FSYNCDIR, fsync(dirfd));
+        STEP(ST_CLOSEDIR, close(dirfd));
+#undef STEP
+        if (!ok)
+            die("floor steps", errno);
+        if (i >= 0)
+            for (int k = 0; k < ST_N; k++)
+                acc[k] += dt[k];
+    }
+    for (int k = 0; k < ST_N; k++)
+        total += acc[k];
+    for (int k = 0; k < ST_N; k++)
+        printf("| %s | %.2f | %.1f%% |\n", step_names[k], acc[k] / (double)n * 1e6,
+               100 * acc[k] / total);
+    printf("| all | %.2f | 100%% |\n", total / (double)n * 1e6);
+    return 0;
+}
+
 /* A "kB" field of /proc/self/status, in KiB; -1 if missing. */
 static long status_kib(const char *field)
 {
@@ -471,7 +555,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_write small DIR sync|nosync REPS SECS\n"
                     "       bench_write large DIR sync|nosync SIZE REPS\n"
-                    "       bench_write loop ajio|floor|textbook DIR sync|nosync N [new]\n"
+                    "       bench_write loop ajio|floor|textbook|floor+fstat DIR sync|nosync N [new]\n"
+                    "       bench_write steps DIR N\n"
                     "       bench_write rss DIR TOTAL [control]\n");
     exit(2);
 }
@@ -510,6 +595,10 @@ int main(int argc, char **argv)
     if ((argc == 6 || argc == 7) && strcmp(argv[1], "loop") == 0) {
         set_dir_sync(argv[3], argv[4]);
         return cmd_loop(argv[2], atol(argv[5]), argc == 7 && strcmp(argv[6], "new") == 0);
+    }
+    if (argc == 4 && strcmp(argv[1], "steps") == 0) {
+        snprintf(g_dir, sizeof(g_dir), "%s", argv[2]);
+        return cmd_steps(atol(argv[3]));
     }
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "rss") == 0) {
         snprintf(g_dir, sizeof(g_dir), "%s", argv[2]);
