@@ -151,8 +151,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_validate: setup failed: %s\n", strerror(errno));
         return 1;
     }
-    printf("JSON validation speed, median of %d runs, MB = 10^6 bytes, ratio = vs jansson\n",
-           reps);
+    printf("JSON validation speed, median of %d runs, MB = 10^6 bytes, ratio = vs jansson\n", reps);
     printf("%-18s %-26s %10s %10s %9s\n", "document", "tool", "ms", "MB/s", "ratio");
 
     for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
@@ -192,8 +191,7 @@ int main(int argc, char **argv)
             int r = ajio_json_validate(buf, n, 0, NULL);
             t[i] = now() - t0;
             if (r != 0) {
-                fprintf(stderr, "bench_validate: ajio_json_validate rejects %s: %d\n", docs[d],
-                        r);
+                fprintf(stderr, "bench_validate: ajio_json_validate rejects %s: %d\n", docs[d], r);
                 return 1;
             }
         }

@@ -93,8 +93,8 @@ static void same(const outcome *a, const outcome *b, const char *what)
         strcmp(a->err.reason, b->err.reason) != 0) {
         fprintf(stderr, "%s: chunked differs: rc %d/%d count %llu/%llu off %llu/%llu '%s'/'%s'\n",
                 what, a->rc, b->rc, (unsigned long long)a->count, (unsigned long long)b->count,
-                (unsigned long long)a->err.offset, (unsigned long long)b->err.offset,
-                a->err.reason, b->err.reason);
+                (unsigned long long)a->err.offset, (unsigned long long)b->err.offset, a->err.reason,
+                b->err.reason);
         abort();
     }
 }

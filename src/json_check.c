@@ -44,6 +44,7 @@
 #define SWAR_LE 0
 #endif
 
+/* clang-format off */
 /* 1: a string byte that needs no attention (printable ASCII but '"' and '\\') */
 static const uint8_t str_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -183,6 +184,7 @@ static const uint8_t esc_simple[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
+/* clang-format on */
 
 /* Container kinds on the nesting stack; K_TOP is "no container" (depth 0). */
 enum { K_TOP = 0, K_ARR = 1, K_OBJ = 2 };
@@ -220,28 +222,28 @@ struct ajio_json_checker {
     uint32_t max_depth;
     uint32_t depth;
     uint8_t state;
-    uint8_t top;       /* kind of the innermost container, K_TOP at depth 0 */
-    uint8_t in_key;    /* the string being scanned is an object key */
-    uint8_t finished;  /* ajio_json_finish() was called */
+    uint8_t top;      /* kind of the innermost container, K_TOP at depth 0 */
+    uint8_t in_key;   /* the string being scanned is an object key */
+    uint8_t finished; /* ajio_json_finish() was called */
     /* Sub-state of tokens split across chunks. */
-    uint8_t lit;       /* ST_LIT: which literal (index into lit_word) */
-    uint8_t lit_i;     /* ST_LIT: bytes of it matched */
-    uint8_t hex_left;  /* ST_HEX: digits still to read */
-    uint8_t want_low;  /* ST_HEX: this escape must be a low surrogate */
-    uint8_t u8_need;   /* ST_UTF8: continuation bytes still to read */
-    uint8_t u8_lo;     /* ST_UTF8: range of the next continuation byte */
-    uint8_t u8_hi;
-    uint8_t u8_lead;   /* ST_UTF8: the lead byte, for the error message */
-    uint32_t code;     /* ST_HEX: the code unit so far */
-    uint32_t hi_code;  /* the high surrogate waiting for its low half */
-    uint64_t base;     /* absolute offset of the next byte to be fed */
-    uint64_t line;     /* 1-based line of the next byte */
+    uint8_t lit;         /* ST_LIT: which literal (index into lit_word) */
+    uint8_t lit_i;       /* ST_LIT: bytes of it matched */
+    uint8_t hex_left;    /* ST_HEX: digits still to read */
+    uint8_t want_low;    /* ST_HEX: this escape must be a low surrogate */
+    uint8_t u8_need;     /* ST_UTF8: continuation bytes still to read */
+    uint8_t u8_lo;       /* ST_UTF8: range of the next continuation byte */
+    uint8_t u8_hi;       /* (inclusive) */
+    uint8_t u8_lead;     /* ST_UTF8: the lead byte, for the error message */
+    uint32_t code;       /* ST_HEX: the code unit so far */
+    uint32_t hi_code;    /* the high surrogate waiting for its low half */
+    uint64_t base;       /* absolute offset of the next byte to be fed */
+    uint64_t line;       /* 1-based line of the next byte */
     uint64_t line_start; /* absolute offset of the first byte of that line */
-    uint64_t count;
-    int result;        /* 0, or the sticky AJIO_EJSON / AJIO_ETORN */
+    uint64_t count;      /* complete values; JSONL: good terminated lines */
+    int result;          /* 0, or the sticky AJIO_EJSON / AJIO_ETORN */
     ajio_json_error err;
-    uint8_t *stack;    /* max_depth container kinds */
-    int own_stack;     /* stack was malloc'ed by us (not the one-shot on-stack buffer) */
+    uint8_t *stack; /* max_depth container kinds */
+    int own_stack;  /* stack was malloc'ed by us (not the one-shot on-stack buffer) */
 };
 
 static const char *const lit_word[3] = {"true", "false", "null"};
@@ -282,15 +284,15 @@ static const char *kind_name(unsigned top)
 }
 
 /* A value was expected at ch. state tells the context, for a reason that helps. */
-static COLD void value_error(ajio_json_checker *c, uint64_t off, uint64_t line,
-                             uint64_t line_start, unsigned ch, int state, unsigned top)
+static COLD void value_error(ajio_json_checker *c, uint64_t off, uint64_t line, uint64_t line_start,
+                             unsigned ch, int state, unsigned top)
 {
     char b[16];
     const char *what = show_byte(ch, b);
 
     if (off == 0 && ch == 0xEF)
-        set_error(c, off, line, line_start, "byte order mark (BOM) is not allowed: JSON is "
-                                            "UTF-8 without a BOM");
+        set_error(c, off, line, line_start,
+                  "byte order mark (BOM) is not allowed: JSON is UTF-8 without a BOM");
     else if (off == 0 && (ch == 0xFE || ch == 0xFF))
         set_error(c, off, line, line_start, "UTF-16 byte order mark? JSON must be UTF-8");
     else if (ch == ']' && state == ST_VALUE && top == K_ARR)
@@ -300,8 +302,8 @@ static COLD void value_error(ajio_json_checker *c, uint64_t off, uint64_t line,
     else if (ch == '/')
         set_error(c, off, line, line_start, "comments are not allowed in JSON");
     else if (ch == 'N' || ch == 'I')
-        set_error(c, off, line, line_start, "expected a value, found %s (NaN and Infinity are "
-                                            "not JSON)", what);
+        set_error(c, off, line, line_start,
+                  "expected a value, found %s (NaN and Infinity are not JSON)", what);
     else if (ch == '+')
         set_error(c, off, line, line_start, "a number may not start with '+'");
     else if (ch == '.')
@@ -315,8 +317,8 @@ static COLD void value_error(ajio_json_checker *c, uint64_t off, uint64_t line,
 }
 
 /* A UTF-8 continuation byte b after lead did not fit. */
-static COLD void utf8_error(ajio_json_checker *c, uint64_t off, uint64_t line,
-                            uint64_t line_start, unsigned lead, unsigned b)
+static COLD void utf8_error(ajio_json_checker *c, uint64_t off, uint64_t line, uint64_t line_start,
+                            unsigned lead, unsigned b)
 {
     const char *why;
 
@@ -372,8 +374,8 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
         /* y < 10 in a byte iff it is a digit; bit 7 of ((y & 0x7f) + 0x76) | y flags the others,
          * and the masking keeps the add from carrying into the next byte. */
         uint64_t y = load64(p) ^ 0x3030303030303030ull;
-        uint64_t m = (((y & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | y) &
-                     0x8080808080808080ull;
+        uint64_t m =
+            (((y & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | y) & 0x8080808080808080ull;
         if (m)
             return p + (__builtin_ctzll(m) >> 3);
         p += 8;
@@ -466,45 +468,45 @@ static int run(ajio_json_checker *c, const uint8_t *const start, size_t len)
 /* Offset of p, and of the byte before p. */
 #define OFF ((uint64_t)(p - start) + base)
 /* Out of input: remember where we are and return. */
-#define NEED(st)                                                                                  \
-    do {                                                                                          \
-        state = (st);                                                                             \
-        goto out;                                                                                 \
+#define NEED(st)                                                                                   \
+    do {                                                                                           \
+        state = (st);                                                                              \
+        goto out;                                                                                  \
     } while (0)
-#define FAIL_AT(off, ...)                                                                         \
-    do {                                                                                          \
-        set_error(c, (off), line, line_start, __VA_ARGS__);                                       \
-        goto failed;                                                                              \
+#define FAIL_AT(off, ...)                                                                          \
+    do {                                                                                           \
+        set_error(c, (off), line, line_start, __VA_ARGS__);                                        \
+        goto failed;                                                                               \
     } while (0)
 #define FAIL(...) FAIL_AT(OFF, __VA_ARGS__)
 /* Skips JSON whitespace; leaves the next byte in ch. In JSONL a '\n' ends the line, which is
  * an error inside a value. */
-#define SKIP_WS(st)                                                                               \
-    for (;;) {                                                                                    \
-        if (UNLIKELY(p == end))                                                                   \
-            NEED(st);                                                                             \
-        ch = *p;                                                                                  \
-        if (LIKELY(ch > ' '))                                                                     \
-            break;                                                                                \
-        if (ch == ' ' || ch == '\t' || ch == '\r') {                                              \
-            p++;                                                                                  \
-            continue;                                                                             \
-        }                                                                                         \
-        if (ch != '\n')                                                                           \
-            break;                                                                                \
-        if (lines)                                                                                \
-            goto newline_in_value;                                                                \
-        p++;                                                                                      \
-        line++;                                                                                   \
-        line_start = OFF;                                                                         \
-        p = skip_spaces(p, end);                                                                  \
+#define SKIP_WS(st)                                                                                \
+    for (;;) {                                                                                     \
+        if (UNLIKELY(p == end))                                                                    \
+            NEED(st);                                                                              \
+        ch = *p;                                                                                   \
+        if (LIKELY(ch > ' '))                                                                      \
+            break;                                                                                 \
+        if (ch == ' ' || ch == '\t' || ch == '\r') {                                               \
+            p++;                                                                                   \
+            continue;                                                                              \
+        }                                                                                          \
+        if (ch != '\n')                                                                            \
+            break;                                                                                 \
+        if (lines)                                                                                 \
+            goto newline_in_value;                                                                 \
+        p++;                                                                                       \
+        line++;                                                                                    \
+        line_start = OFF;                                                                          \
+        p = skip_spaces(p, end);                                                                   \
     }
-#define PUSH(kind)                                                                                \
-    do {                                                                                          \
-        if (UNLIKELY(depth >= max_depth))                                                         \
-            FAIL("nesting deeper than %u", (unsigned)max_depth);                                  \
-        stack[depth++] = (kind);                                                                  \
-        top = (kind);                                                                             \
+#define PUSH(kind)                                                                                 \
+    do {                                                                                           \
+        if (UNLIKELY(depth >= max_depth))                                                          \
+            FAIL("nesting deeper than %u", (unsigned)max_depth);                                   \
+        stack[depth++] = (kind);                                                                   \
+        top = (kind);                                                                              \
     } while (0)
 
     switch (c->state) {
@@ -767,14 +769,12 @@ after_top:
         }
         {
             char b[16];
-            FAIL("unexpected %s after the value, JSONL has one value per line",
-                 show_byte(ch, b));
+            FAIL("unexpected %s after the value, JSONL has one value per line", show_byte(ch, b));
         }
     }
 
 newline_in_value:
-    FAIL("unexpected end of line inside %s (a JSONL value must be on one line)",
-         kind_name(top));
+    FAIL("unexpected end of line inside %s (a JSONL value must be on one line)", kind_name(top));
 
     /* ---- strings ---- */
 str:
@@ -1193,15 +1193,15 @@ int ajio_json_finish(ajio_json_checker *c)
     case ST_NUM_ESIGN:
         return finish_fail(c, AJIO_EJSON, "unexpected end of input inside number");
     case ST_LIT:
-        snprintf(why, sizeof(why), "unexpected end of input inside literal '%s'",
-                 lit_word[c->lit]);
+        snprintf(why, sizeof(why), "unexpected end of input inside literal '%s'", lit_word[c->lit]);
         return finish_fail(c, AJIO_EJSON, why);
     default:
         break;
     }
     assert(c->depth > 0);
-    return finish_fail(c, AJIO_EJSON, c->top == K_OBJ ? "unexpected end of input inside object"
-                                                      : "unexpected end of input inside array");
+    return finish_fail(c, AJIO_EJSON,
+                       c->top == K_OBJ ? "unexpected end of input inside object"
+                                       : "unexpected end of input inside array");
 }
 
 int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err)

@@ -58,8 +58,7 @@ static size_t list_dir(const char *dir, const char *prefix, const char *suffix, 
     size_t n = 0, cap = 0;
 
     if (!d)
-        fail_msg("data directory %s is missing (set AJIO_SHARED_DATA?): %s", dir,
-                 strerror(errno));
+        fail_msg("data directory %s is missing (set AJIO_SHARED_DATA?): %s", dir, strerror(errno));
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name), sl = strlen(suffix);
         if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || len < sl ||
@@ -147,9 +146,8 @@ static void assert_same(const result *a, const result *b, const char *what)
                  "%llu:%llu@%llu \"%s\"",
                  what, a->rc, b->rc, (unsigned long long)a->err.line,
                  (unsigned long long)a->err.column, (unsigned long long)a->err.offset,
-                 a->err.reason, (unsigned long long)b->err.line,
-                 (unsigned long long)b->err.column, (unsigned long long)b->err.offset,
-                 b->err.reason);
+                 a->err.reason, (unsigned long long)b->err.line, (unsigned long long)b->err.column,
+                 (unsigned long long)b->err.offset, b->err.reason);
 }
 
 /* Validates the file whole, byte by byte and in random chunks; all must agree. */
@@ -283,8 +281,8 @@ static void test_own_cases(void **state)
     assert_true(check_dir("tests/cases/json/valid", "", ".json", 0, 0) >= 5);
     assert_true(check_dir("tests/cases/json/invalid", "", ".json", 0, AJIO_EJSON) >= 20);
     assert_true(check_dir("tests/cases/jsonl/valid", "", ".jsonl", AJIO_JSON_LINES, 0) >= 3);
-    assert_true(check_dir("tests/cases/jsonl/invalid", "", ".jsonl", AJIO_JSON_LINES,
-                          AJIO_EJSON) >= 5);
+    assert_true(check_dir("tests/cases/jsonl/invalid", "", ".jsonl", AJIO_JSON_LINES, AJIO_EJSON) >=
+                5);
     assert_true(check_dir("tests/cases/jsonl/torn", "", ".jsonl", AJIO_JSON_LINES, AJIO_ETORN) >=
                 3);
     /* Every torn file: the same bytes with ALLOW_UNTERMINATED are not torn any more. */
@@ -354,7 +352,9 @@ static void test_error_positions(void **state)
         {"{1:2}", 0, 0, AJIO_EJSON, 1, 2, 1, "expected '\"' (object key) or '}' after '{'"},
         {"{\"a\":1,2}", 0, 0, AJIO_EJSON, 1, 8, 7, "expected '\"' (object key) after ','"},
         {"{\"a\":}", 0, 0, AJIO_EJSON, 1, 6, 5, "expected a value after ':'"},
-        {"\x0c" "1", 0, 0, AJIO_EJSON, 1, 1, 0, "expected a value, found byte 0x0C"},
+        {"\x0c"
+         "1",
+         0, 0, AJIO_EJSON, 1, 1, 0, "expected a value, found byte 0x0C"},
         {"\"\xc0\x80\"", 0, 0, AJIO_EJSON, 1, 2, 1, "invalid UTF-8 byte 0xC0"},
         {"[1]\x00", 4, 0, AJIO_EJSON, 1, 4, 3, "unexpected byte 0x00 after the JSON value"},
         /* the offending byte of a multi-line document: line 3, column 5 */
@@ -399,7 +399,10 @@ static void test_surrogate_escapes(void **state)
 static void test_big_numbers_accepted(void **state)
 {
     static const char *const ok[] = {
-        "[123123e100000]", "[-123123123123123123123123123123]", "[1.5e+9999]", "[-1e-9999]",
+        "[123123e100000]",
+        "[-123123123123123123123123123123]",
+        "[1.5e+9999]",
+        "[-1e-9999]",
         "100000000000000000000000000000000000000000000000000000000000000000000000000000000000",
     };
     (void)state;
@@ -411,7 +414,9 @@ static void test_bom(void **state)
 {
     static const err_case cases[] = {
         {"\xEF\xBB\xBF{}", 0, 0, AJIO_EJSON, 1, 1, 0, "byte order mark"},
-        {"\xEF\xBB\xBF" "1\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 1, 0, "byte order mark"},
+        {"\xEF\xBB\xBF"
+         "1\n",
+         0, AJIO_JSON_LINES, AJIO_EJSON, 1, 1, 0, "byte order mark"},
         {"\xFF\xFE[\x00]\x00", 6, 0, AJIO_EJSON, 1, 1, 0, "byte order mark"},
         /* a BOM is only special at the start; later it is a stray byte */
         {"[\xEF\xBB\xBF]", 0, 0, AJIO_EJSON, 1, 2, 1, "found byte 0xEF"},
@@ -428,15 +433,15 @@ static void test_bom(void **state)
 static void test_utf8_classes(void **state)
 {
     static const char *const ok[] = {
-        "\"\x7F\"",                 /* DEL is not a control character in JSON */
-        "\"\xC2\x80\"",             /* U+0080, smallest 2-byte */
-        "\"\xDF\xBF\"",             /* U+07FF */
-        "\"\xE0\xA0\x80\"",         /* U+0800, smallest 3-byte */
-        "\"\xED\x9F\xBF\"",         /* U+D7FF, just below the surrogates */
-        "\"\xEE\x80\x80\"",         /* U+E000, just above */
-        "\"\xEF\xBF\xBF\"",         /* U+FFFF */
-        "\"\xF0\x90\x80\x80\"",     /* U+10000, smallest 4-byte */
-        "\"\xF4\x8F\xBF\xBF\"",     /* U+10FFFF, largest */
+        "\"\x7F\"",             /* DEL is not a control character in JSON */
+        "\"\xC2\x80\"",         /* U+0080, smallest 2-byte */
+        "\"\xDF\xBF\"",         /* U+07FF */
+        "\"\xE0\xA0\x80\"",     /* U+0800, smallest 3-byte */
+        "\"\xED\x9F\xBF\"",     /* U+D7FF, just below the surrogates */
+        "\"\xEE\x80\x80\"",     /* U+E000, just above */
+        "\"\xEF\xBF\xBF\"",     /* U+FFFF */
+        "\"\xF0\x90\x80\x80\"", /* U+10000, smallest 4-byte */
+        "\"\xF4\x8F\xBF\xBF\"", /* U+10FFFF, largest */
         "\"\xF0\x9F\x98\x80x\xE2\x82\xAC\"",
     };
     static const err_case bad[] = {
@@ -489,9 +494,9 @@ static void test_utf8_exhaustive_prefixes(void **state)
             uint32_t cp = 0;
             int valid = a >= 0xC2 && a <= 0xF4 && (b & 0xC0) == 0x80;
             if (valid) {
-                cp = len == 2 ? (a & 0x1F) << 6 | (b & 0x3F)
-                   : len == 3 ? (a & 0x0F) << 12 | (b & 0x3F) << 6
-                              : (a & 0x07) << 18 | (b & 0x3F) << 12;
+                cp = len == 2   ? (a & 0x1F) << 6 | (b & 0x3F)
+                     : len == 3 ? (a & 0x0F) << 12 | (b & 0x3F) << 6
+                                : (a & 0x07) << 18 | (b & 0x3F) << 12;
                 uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
                 valid = cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
             }
@@ -514,13 +519,14 @@ static void test_jsonl(void **state)
         {"{\"a\":1}\n{\"b\":2}", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 8, 15,
          "last line has no terminating newline (torn append?)"},
         {"{\"a\":1}\n{\"b\":", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 6, 13, "torn append"},
-        {"{\"a\":1}\n{\"b\":", 0, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON, 2,
-         6, 13, "unexpected end of input inside object"},
+        {"{\"a\":1}\n{\"b\":", 0, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON, 2, 6,
+         13, "unexpected end of input inside object"},
         {"1\n  ", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 3, 4, "torn append"},
         {"1\n  ", 0, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON, 2, 3, 4,
          "blank line"},
-        {"[1,\n2]\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 4, 3, "unexpected end of line inside "
-                                                              "array"},
+        {"[1,\n2]\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 4, 3,
+         "unexpected end of line inside "
+         "array"},
         {"\"a\nb\"\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 3, 2, "unescaped newline in string"},
         {"1 2\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 3, 2, "one value per line"},
         {"1\n2\n{]\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 3, 2, 5, "expected '\"' (object key)"},
