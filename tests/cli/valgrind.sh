@@ -37,4 +37,14 @@ vg 64 "usage error" write --frob
 vg 0 "--help" write --help
 vg 0 "demo, short" demo --seconds 1 --writers 1 --readers 1 --dir "$WORK/demo"
 
+# Negative control: the same valgrind command fails on a program that leaks.
+if command -v "${CC:-cc}" >/dev/null; then
+    printf '#include <stdlib.h>\nint main(void)\n{\n    char *volatile p = malloc(16);\n    p = NULL;\n    return p != NULL;\n}\n' >"$WORK/leak.c"
+    "${CC:-cc}" -O0 -g -o "$WORK/leak" "$WORK/leak.c" || fail "control: cannot build leak.c"
+    $VG "$WORK/leak" >/dev/null 2>&1
+    want_rc $? 99 "control: valgrind must reject a leaking program"
+else
+    fail "control: no C compiler to build the leaking program"
+fi
+
 finish
