@@ -400,12 +400,12 @@ static void show_file(const char *path)
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
-        printf("--- %s: %s\n", path, strerror(errno));
+        printf("==> %s: %s <==\n", path, strerror(errno));
         return;
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    printf("--- %s (%zu bytes)\n%.*s", path, n, (int)n, buf);
+    printf("==> %s (%zu bytes) <==\n%.*s", path, n, (int)n, buf);
     if (n > 0 && buf[n - 1] != '\n')
         putchar('\n');
 }

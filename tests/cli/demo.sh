@@ -14,7 +14,7 @@ want_rc $? 0 "example files are valid JSON / JSONL"
 grep -q '^  "port": 8080$' "$WORK/demo/config.json" || fail "config.json is not 2-space pretty"
 grep -q '^# ' "$WORK/demo/notes.md" || fail "notes.md has no markdown heading"
 for f in config.json notes.md events.jsonl; do
-    grep -q -- "^--- $WORK/demo/$f (" "$WORK/out" || fail "$f not shown"
+    grep -qF -- "==> $WORK/demo/$f (" "$WORK/out" || fail "$f not shown"
 done
 
 # row NAME: "writes reads complete torn empty invalid" of the final table.
