@@ -1,7 +1,8 @@
 # mk/fs.mk - the filesystem matrix and syscall fault injection (both need root).
 #
 #   make check-fs      core, CLI and stress suites on ext4, ext4 noauto_da_alloc, xfs, btrfs,
-#                      tmpfs and a FUSE passthrough (bindfs); real ENOSPC, EDQUOT and EROFS
+#                      tmpfs and a FUSE passthrough (bindfs); real ENOSPC, EDQUOT (btrfs
+#                      qgroup) and EROFS
 #   make check-fault   every syscall of the write path failed in turn with each errno, short
 #                      writes, for the library (tests/fault/driver.c) and the CLI
 #
@@ -9,7 +10,7 @@
 # See docs/fs-matrix.md and docs/fault-injection.md.
 
 HEAVY_TARGETS += check-fs check-fault
-DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux
+DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux mount
 
 .PHONY: check-fs check-fault fault-tools
 

@@ -22,7 +22,8 @@
 # control: a copy of the library that ignores a failed fdatasync must be caught.
 #
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
-# the eight below), FAULT_SCENARIOS (default all), FAULT_VERBOSE=1 (print every run).
+# the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
+# errno into every syscall), FAULT_SCENARIOS (default all), FAULT_VERBOSE=1 (print every run).
 # Exit: 0 all as promised, 1 a violation, 77 skipped (not root / no strace), never 77 under CI.
 set -u
 
@@ -151,6 +152,32 @@ list_calls() { # $1 trace file, $2 driver|cli, $3 target directory
         if (post && role != "rename" && role != "fsync-dir" && role != "close-dir") role = role "-post"
         print name, count[name], role
     }' "$1"
+}
+
+# The errnos each syscall can plausibly return (its man page, plus EIO and EINTR where a
+# network or FUSE filesystem returns them), out of ERRNOS. FAULT_ALL_ERRNOS=1 injects every
+# errno of ERRNOS into every syscall instead.
+plausible_of() { # $1 role; sets ERRS
+    local p
+    case ${1%-post} in
+    open-dir | open-cmp) p="EACCES ENAMETOOLONG EMFILE EINTR EIO" ;;
+    open-tmpfile | open-named-temp) p="ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE" ;;
+    stat-target) p="EACCES ENAMETOOLONG EIO" ;;
+    fstat-temp) p="EIO" ;;
+    write) p="ENOSPC EDQUOT EIO EINTR" ;;
+    fchmod) p="EIO EROFS" ;;
+    fchown) p="EIO EROFS EDQUOT" ;;
+    fdatasync | fsync-*) p="EIO ENOSPC EDQUOT EINTR" ;;
+    link-* | rename | mkdirat) p="ENOSPC EDQUOT EIO EACCES EROFS ENAMETOOLONG" ;;
+    close-*) p="EIO EINTR ENOSPC EDQUOT" ;;
+    *) p=$ERRNOS ;;
+    esac
+    if [ "${FAULT_ALL_ERRNOS:-0}" = 1 ]; then
+        ERRS=$ERRNOS
+    else
+        ERRS=
+        for e in $ERRNOS; do case " $p " in *" $e "*) ERRS="$ERRS $e" ;; esac; done
+    fi
 }
 
 # What a failure of ROLE with ERRNO must give: fail (-ERRNO, old target), ok (success, new
@@ -342,9 +369,9 @@ for who in lib cli; do
         fi
         echo "== $who $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.$who.$s")"
         while read -r sys n role; do
-            errs=$ERRNOS
-            [ "$role" = open-tmpfile ] && errs="$errs EOPNOTSUPP"
-            for e in $errs; do
+            plausible_of "$role"
+            [ "$role" = open-tmpfile ] && ERRS="$ERRS EOPNOTSUPP"
+            for e in $ERRS; do
                 inject_one "$who" "$s" "$sys" "$n" "$role" "$e"
             done
         done <"$WORK/calls.$who.$s"
@@ -432,7 +459,8 @@ control_ok=1
 control_n=0
 while read -r sys n role; do
     [ "$sys" = fdatasync ] || continue
-    for e in $ERRNOS; do
+    plausible_of fdatasync
+    for e in $ERRS; do
         [ "$e" = EINTR ] && continue
         inject_one lib-broken new "$sys" "$n" "$role" "$e"
         control_n=$((control_n + 1))
@@ -444,7 +472,7 @@ secs=$(( $(date +%s) - start ))
 
 # ---- tables ------------------------------------------------------------------------------------
 echo
-echo "Fault injection: $RUNS runs in ${secs}s (errnos: $ERRNOS; + EOPNOTSUPP on O_TMPFILE)"
+echo "Fault injection: $RUNS runs in ${secs}s (errnos: $ERRNOS, as plausible per syscall; + EOPNOTSUPP on O_TMPFILE)"
 echo
 echo "By syscall role (library and CLI, all scenarios):"
 awk -F'\t' '$1 != "lib-broken" {
