@@ -145,7 +145,8 @@ void cli_short_usage(const char *usage)
         fputs("Try 'ajio --help' for more information.\n", stderr);
 }
 
-static int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int usage_error(const char *usage, const char *fmt, ...)
 {
@@ -521,8 +522,7 @@ static int cmd_sweep(int argc, char **argv)
         switch (c) {
         case OPT_MIN_AGE:
             if (parse_unsigned(optarg, 10, 0xffffffffUL, &min_age) < 0)
-                return usage_error(sweep_usage, "--min-age wants whole seconds, not '%s'",
-                                   optarg);
+                return usage_error(sweep_usage, "--min-age wants whole seconds, not '%s'", optarg);
             break;
         case OPT_NAME:
             if (optarg[0] == '\0' || strchr(optarg, '/') != NULL)

@@ -165,8 +165,8 @@ static int classify(const char *buf, size_t n)
         return memcmp(buf, "{\"len\":", n < 7 ? n : 7) == 0 ? READ_TORN : READ_INVALID;
     memcpy(hdr, buf, HDR_LEN);
     hdr[HDR_LEN] = '\0';
-    if (sscanf(hdr, "{\"len\":\"%10zu\",\"fnv\":\"%16" SCNx64 "\",\"body\":\"%n", &len, &sum, &used) !=
-            2 ||
+    if (sscanf(hdr, "{\"len\":\"%10zu\",\"fnv\":\"%16" SCNx64 "\",\"body\":\"%n", &len, &sum,
+               &used) != 2 ||
         used != HDR_LEN)
         return READ_INVALID;
     if (len != n || fnv1a(buf + HDR_LEN, n - HDR_LEN) != sum)
@@ -303,7 +303,8 @@ static void sum_slots(const struct shared *sh, int nprocs, struct totals *t)
 
 static void progress(int tty, const char *name, double elapsed, const struct totals *t)
 {
-    fprintf(stderr, "%s%-5s %5.1fs  writes %8" PRIu64 "  reads %8" PRIu64 "  torn %7" PRIu64
+    fprintf(stderr,
+            "%s%-5s %5.1fs  writes %8" PRIu64 "  reads %8" PRIu64 "  torn %7" PRIu64
             "  empty %7" PRIu64 "  invalid %7" PRIu64 "%s",
             tty ? "\r\033[K" : "", name, elapsed, t->writes, t->reads, t->torn, t->empty,
             t->invalid, tty ? "" : "\n");
@@ -430,8 +431,7 @@ static int write_examples(const char *dir)
     int r;
 
     for (int i = 0; i < 3; i++) {
-        if ((size_t)snprintf(path[i], sizeof(path[i]), "%s/%s", dir, names[i]) >=
-            sizeof(path[i])) {
+        if ((size_t)snprintf(path[i], sizeof(path[i]), "%s/%s", dir, names[i]) >= sizeof(path[i])) {
             cli_error("--dir is too long");
             return -ENAMETOOLONG;
         }
@@ -502,7 +502,7 @@ int cli_demo(int argc, char **argv)
         case OPT_READERS:
             if (parse_count(optarg, 1, max, target) < 0) {
                 fprintf(stderr, "ajio: %s wants a whole number from 1 to %ld, not '%s'\n",
-                        c == OPT_SECONDS ? "--seconds"
+                        c == OPT_SECONDS   ? "--seconds"
                         : c == OPT_WRITERS ? "--writers"
                                            : "--readers",
                         max, optarg);
@@ -593,8 +593,7 @@ int cli_demo(int argc, char **argv)
                t[1].torn + t[1].empty + t[1].invalid);
         rc = EXIT_SOFTWARE;
     } else if (!interrupted && r == 0) {
-        printf("ajio:  0 bad reads: all %" PRIu64 " reads saw a complete document.\n",
-               t[1].reads);
+        printf("ajio:  0 bad reads: all %" PRIu64 " reads saw a complete document.\n", t[1].reads);
     }
     if (rc == 0 && (t[0].write_errors + t[1].write_errors + t[0].read_errors + t[1].read_errors))
         rc = EXIT_IOERR;
