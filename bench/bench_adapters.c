@@ -7,8 +7,8 @@
  *            json-c: json_object_to_json_string_ext, which reuses the object's own print buffer)
  *   tmpfs    the adapter writing a file with AJIO_NO_SYNC under /dev/shm
  *   disk     the adapter writing a file with AJIO_NO_SYNC under $AJIO_BUILD/bench
- * Each figure is the median of RUNS timed runs, each long enough (>= 50 ms) to time reliably; the
- * variants run interleaved so that drift of a shared machine hits them alike. MB/s counts output
+ * Each figure is the median of RUNS timed runs, each long enough (>= 50 ms of CPU time) to time
+ * reliably; the variants run interleaved so that drift of a shared machine hits them alike. MB/s counts output
  * bytes (10^6). ratio = adapter MB/s / memory MB/s.
  *
  * jansson and json-c cannot share a translation unit (both define json_object), so this file is
@@ -26,10 +26,14 @@
 
 typedef int (*bench_fn)(void *ctx);
 
+/*
+ * CPU time of this thread, user plus system (the kernel's side of write(2), rename(2) ... counts):
+ * on a shared machine, wall time also counts the time other jobs held the CPU.
+ */
 static double now_sec(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 

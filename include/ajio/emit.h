@@ -9,7 +9,7 @@
  * always sees that program's own headers.
  *
  * An ajio_emit streams a document into the temp file of an ajio_open() handle. Small pieces are
- * gathered in a fixed 8 KiB staging area (bounded memory: the output is never held whole), which
+ * gathered in a 64 KiB staging area (bounded memory: the output is never held whole), which
  * then goes to ajio_write() in one call and, when validation is on, through an ajio_json_checker in
  * the same chunk. Nothing is visible at the target before ajio_emit_end() commits; any failure
  * aborts the handle, so the target is untouched and no temp file remains.
@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -34,8 +35,12 @@ extern "C" {
  */
 AJIO_API int ajio_set_last_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
 
-/* Staging area size: large enough that ajio_write() and the checker see few, long chunks. */
-#define AJIO_EMIT_BUFSIZE 8192
+/*
+ * Staging area size: the size of ajio_write()'s own buffer (64 KiB). A write of exactly that size
+ * bypasses the handle's buffer, so every full chunk goes from here to write(2) with no second
+ * copy, and the handle never allocates its buffer until the short last chunk.
+ */
+#define AJIO_EMIT_BUFSIZE (64 * 1024)
 
 /* Deepest nesting the tree walkers follow (also stops reference cycles in a hand-built tree). */
 #define AJIO_EMIT_MAX_DEPTH AJIO_JSON_DEFAULT_MAX_DEPTH
@@ -45,7 +50,8 @@ typedef struct ajio_emit {
     ajio_json_checker *check; /* NULL: the output is not validated */
     int err;                  /* first failure; every later call is a no-op returning it */
     size_t len;               /* bytes staged in buf */
-    char buf[AJIO_EMIT_BUFSIZE];
+    size_t cap;               /* AJIO_EMIT_BUFSIZE once buf is allocated */
+    char *buf;
 } ajio_emit;
 
 /*
@@ -62,16 +68,26 @@ static inline int ajio_emit_begin(ajio_emit *e, const char *path, const ajio_opt
     e->check = NULL;
     e->err = 0;
     e->len = 0;
+    e->cap = 0;
+    e->buf = malloc(AJIO_EMIT_BUFSIZE);
+    if (e->buf == NULL)
+        return ajio_set_last_error(-ENOMEM, "staging buffer for \"%s\": %s",
+                                   path != NULL ? path : "(null)", ajio_strerror(-ENOMEM));
+    e->cap = AJIO_EMIT_BUFSIZE;
     if (check_flags >= 0) {
         r = ajio_json_checker_new(&e->check, (unsigned)check_flags, 0);
-        if (r < 0)
+        if (r < 0) {
+            free(e->buf);
             return ajio_set_last_error(r, "JSON checker for \"%s\": %s",
                                        path != NULL ? path : "(null)", ajio_strerror(r));
+        }
     }
     r = ajio_open(&e->f, path, opts);
     if (r < 0) {
         ajio_json_checker_free(e->check);
+        free(e->buf);
         e->check = NULL;
+        e->buf = NULL;
         e->f = NULL;
     }
     return r;
@@ -137,26 +153,48 @@ static inline int ajio_emit_flush(ajio_emit *e)
     return n > 0 ? ajio_emit__out(e, e->buf, n) : 0;
 }
 
-/* Appends n bytes as they are. */
+/* The slow path of ajio_emit_raw(): fill the chunk up, pass it on, go on with the rest. */
+static inline int ajio_emit__spill(ajio_emit *e, const char *p, size_t n)
+{
+    while (n > 0 && e->err == 0) {
+        size_t k = e->cap - e->len;
+
+        if (k > n)
+            k = n;
+        memcpy(e->buf + e->len, p, k);
+        e->len += k;
+        p += k;
+        n -= k;
+        if (e->len == e->cap)
+            (void)ajio_emit_flush(e);
+    }
+    return e->err;
+}
+
+/*
+ * Appends n bytes as they are. Every chunk passed on is exactly AJIO_EMIT_BUFSIZE long (only the
+ * last one is shorter): see AJIO_EMIT_BUFSIZE. The common case, a short piece that fits, is a
+ * bounds check and a copy; pieces of a few bytes (punctuation, literals) skip the memcpy call.
+ */
 static inline int ajio_emit_raw(ajio_emit *e, const char *p, size_t n)
 {
-    if (e->len + n <= sizeof(e->buf)) {
-        memcpy(e->buf + e->len, p, n);
+    if (e->cap - e->len > n) {
+        char *d = e->buf + e->len;
         e->len += n;
+        if (n <= 8) {
+            while (n-- > 0)
+                *d++ = *p++;
+        } else {
+            memcpy(d, p, n);
+        }
         return 0;
     }
-    if (ajio_emit_flush(e) < 0)
-        return e->err;
-    if (n >= sizeof(e->buf) / 2)
-        return ajio_emit__out(e, p, n); /* long run: no staging copy */
-    memcpy(e->buf, p, n);
-    e->len = n;
-    return 0;
+    return ajio_emit__spill(e, p, n);
 }
 
 static inline int ajio_emit_byte(ajio_emit *e, char c)
 {
-    if (e->len < sizeof(e->buf)) {
+    if (e->len + 1 < e->cap) {
         e->buf[e->len++] = c;
         return 0;
     }
@@ -239,7 +277,9 @@ static inline int ajio_emit_end(ajio_emit *e)
             r = ajio_emit__checker_error(e, r);
     }
     ajio_json_checker_free(e->check);
+    free(e->buf);
     e->check = NULL;
+    e->buf = NULL;
     if (r < 0) {
         ajio_abort(e->f);
         e->f = NULL;
