@@ -10,7 +10,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_MAX_LEN ?= 65536
+FUZZ_MAX_LEN ?= 8192
 FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_DATA    ?= $(if $(AJIO_SHARED_DATA),$(AJIO_SHARED_DATA),../shared/data)
