@@ -1,0 +1,261 @@
+/*
+ * test_json_write.c - ajio_write_json_text() and ajio_write_jsonl_text(): the bytes written, the
+ * trailing newline, and refusals of invalid input, which must leave the target, the directory
+ * and missing parent directories exactly as they were.
+ */
+#include "testutil.h"
+
+#include <glob.h>
+
+static const char old_text[] = "{\"old\": true}\n";
+
+/* A target with known content, so that "untouched" can be checked byte for byte. */
+static const char *old_target(const char *dir, const char *name)
+{
+    const char *p = tu_path(dir, name);
+    tu_put(p, old_text, 0644);
+    return p;
+}
+
+static void assert_untouched(const char *dir, const char *p)
+{
+    tu_assert_content(p, old_text, strlen(old_text));
+    assert_int_equal(tu_count_temps(dir), 0);
+}
+
+static void test_json_newline_added(void **state)
+{
+    const char *p = tu_path(*state, "a.json");
+
+    tu_assert_ok(ajio_write_json_text(p, "{\"a\": [1, 2]}", 13, NULL));
+    tu_assert_content(p, "{\"a\": [1, 2]}\n", 14);
+    /* A scalar is a JSON text too (RFC 8259). */
+    tu_assert_ok(ajio_write_json_text(p, "-0.5e3", 6, NULL));
+    tu_assert_content(p, "-0.5e3\n", 7);
+}
+
+static void test_json_newline_kept(void **state)
+{
+    const char *p = tu_path(*state, "a.json");
+
+    tu_assert_ok(ajio_write_json_text(p, "[true]\n", 7, NULL));
+    tu_assert_content(p, "[true]\n", 7);
+    /* Trailing whitespace that ends in '\n' is valid JSON and is kept as given. */
+    tu_assert_ok(ajio_write_json_text(p, "[]  \n", 5, NULL));
+    tu_assert_content(p, "[]  \n", 5);
+    /* Whitespace after the value that does not end in '\n' still gets one. */
+    tu_assert_ok(ajio_write_json_text(p, "[] \r", 4, NULL));
+    tu_assert_content(p, "[] \r\n", 5);
+}
+
+static void test_json_len_not_strlen(void **state)
+{
+    const char *p = tu_path(*state, "a.json");
+
+    /* Only len bytes count: the rest of the buffer is never read or written. */
+    tu_assert_ok(ajio_write_json_text(p, "[1]garbage", 3, NULL));
+    tu_assert_content(p, "[1]\n", 4);
+}
+
+static void test_json_invalid_refused(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "t.json");
+
+    tu_assert_fails(ajio_write_json_text(p, "{\"a\": 1,}", 9, NULL), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+    /* "path:line:col: reason", with the line and column of the offending byte. */
+    tu_assert_fails(ajio_write_json_text(p, "{\n  \"a\": tru\n}", 14, NULL), AJIO_EJSON, p);
+    {
+        char want[4200];
+        snprintf(want, sizeof(want), "%s:2:", p);
+        if (strncmp(ajio_last_error(), want, strlen(want)) != 0)
+            fail_msg("message \"%s\" does not start with \"%s\"", ajio_last_error(), want);
+    }
+    assert_untouched(dir, p);
+    /* Two values, NaN, an embedded NUL: all invalid JSON. */
+    tu_assert_fails(ajio_write_json_text(p, "1 2", 3, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_json_text(p, "NaN", 3, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_json_text(p, "\"a\0b\"", 5, NULL), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+    assert_int_equal(tu_count_entries(dir), 1);
+}
+
+static void test_json_empty_is_invalid(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "t.json");
+
+    tu_assert_fails(ajio_write_json_text(p, "", 0, NULL), AJIO_EJSON, p);
+    assert_non_null(strstr(ajio_last_error(), "empty input"));
+    tu_assert_fails(ajio_write_json_text(p, NULL, 0, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_json_text(p, " \n", 2, NULL), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+}
+
+static void test_invalid_creates_nothing(void **state)
+{
+    const char *dir = *state;
+    const char *p = tu_path(dir, "sub/deeper/t.json");
+
+    /* Validation comes first: not even the missing parent directories appear. */
+    tu_assert_fails(ajio_write_json_text(p, "[", 1, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_jsonl_text(p, "1\n{\n", 4, NULL), AJIO_EJSON, p);
+    assert_int_equal(tu_count_entries(dir), 0);
+    /* Negative control: valid input does create them, so the check above can fail. */
+    tu_assert_ok(ajio_write_json_text(p, "[]", 2, NULL));
+    tu_assert_content(p, "[]\n", 3);
+}
+
+static void test_bad_arguments(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "t.json");
+
+    tu_assert_fails(ajio_write_json_text(p, NULL, 3, NULL), -EINVAL, p);
+    tu_assert_fails(ajio_write_jsonl_text(p, NULL, 3, NULL), -EINVAL, p);
+    assert_int_equal(ajio_write_json_text(NULL, "1", 1, NULL), -EINVAL);
+    assert_int_equal(ajio_write_json_text("", "1", 1, NULL), -EINVAL);
+    assert_int_equal(ajio_write_jsonl_text(NULL, "1", 1, NULL), -EINVAL);
+    /* Options are checked as for every write. */
+    ajio_opts bad = {.flags = 1u << 30};
+    tu_assert_fails(ajio_write_json_text(p, "1", 1, &bad), -EINVAL, p);
+    assert_untouched(dir, p);
+}
+
+static void test_jsonl_lines(void **state)
+{
+    const char *p = tu_path(*state, "e.jsonl");
+    const char in[] = "{\"a\":1}\n[2]\n\"three\"\n";
+
+    tu_assert_ok(ajio_write_jsonl_text(p, in, strlen(in), NULL));
+    tu_assert_content(p, in, strlen(in));
+    /* Writing is not appending: an unterminated last line is complete and gets its '\n'. */
+    tu_assert_ok(ajio_write_jsonl_text(p, "1\n2", 3, NULL));
+    tu_assert_content(p, "1\n2\n", 4);
+    tu_assert_ok(ajio_write_jsonl_text(p, "{}", 2, NULL));
+    tu_assert_content(p, "{}\n", 3);
+    /* CRLF lines are accepted and kept as given. */
+    tu_assert_ok(ajio_write_jsonl_text(p, "1\r\n2\r\n", 6, NULL));
+    tu_assert_content(p, "1\r\n2\r\n", 6);
+}
+
+static void test_jsonl_empty_gives_empty_file(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "e.jsonl");
+    struct stat st;
+
+    tu_assert_ok(ajio_write_jsonl_text(p, "", 0, NULL));
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    tu_assert_ok(ajio_write_jsonl_text(tu_path(dir, "n.jsonl"), NULL, 0, NULL));
+    assert_int_equal(stat(tu_path(dir, "n.jsonl"), &st), 0);
+    assert_int_equal(st.st_size, 0);
+}
+
+static void test_jsonl_invalid_refused(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "e.jsonl");
+    char want[4200];
+
+    tu_assert_fails(ajio_write_jsonl_text(p, "1\n{\"a\" 2}\n3\n", 12, NULL), AJIO_EJSON, p);
+    snprintf(want, sizeof(want), "%s:2:", p);
+    if (strncmp(ajio_last_error(), want, strlen(want)) != 0)
+        fail_msg("message \"%s\" does not start with \"%s\"", ajio_last_error(), want);
+    /* A blank line, a value spread over two lines, two values on a line. */
+    tu_assert_fails(ajio_write_jsonl_text(p, "1\n\n2\n", 5, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_jsonl_text(p, "[1,\n2]\n", 7, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_jsonl_text(p, "1 2\n", 4, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_write_jsonl_text(p, "\n", 1, NULL), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+}
+
+static void test_skip_unchanged(void **state)
+{
+    const char *p = tu_path(*state, "u.json");
+    ajio_opts skip = {.flags = AJIO_SKIP_UNCHANGED};
+
+    tu_assert_ok(ajio_write_json_text(p, "[1]", 3, NULL));
+    /* Same bytes either way the newline comes: nothing to do. */
+    assert_int_equal(ajio_write_json_text(p, "[1]", 3, &skip), AJIO_UNCHANGED);
+    assert_int_equal(ajio_write_json_text(p, "[1]\n", 4, &skip), AJIO_UNCHANGED);
+    assert_int_equal(ajio_write_jsonl_text(p, "[1]", 3, &skip), AJIO_UNCHANGED);
+    tu_assert_ok(ajio_write_json_text(p, "[2]", 3, &skip));
+    tu_assert_content(p, "[2]\n", 4);
+}
+
+/* Every file of a case directory, through fn; each must give expected. */
+static void run_cases(const char *dir, const char *pattern, int jsonl, int expected,
+                      const char *scratch)
+{
+    char pat[512];
+    glob_t g;
+    size_t n = 0;
+    const char *p = tu_path(scratch, "case.out");
+
+    snprintf(pat, sizeof(pat), "tests/cases/%s/%s", dir, pattern);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        size_t len;
+        char *text = tu_read(g.gl_pathv[i], &len);
+        int r;
+
+        assert_non_null(text);
+        tu_put(p, old_text, 0644);
+        r = jsonl ? ajio_write_jsonl_text(p, text, len, NULL)
+                  : ajio_write_json_text(p, text, len, NULL);
+        if (r != expected)
+            fail_msg("%s: returned %s, expected %s: %s", g.gl_pathv[i], ajio_err_name(r),
+                     ajio_err_name(expected), ajio_last_error());
+        if (r == 0) {
+            size_t olen;
+            char *out = tu_read(p, &olen);
+            /* The input, plus '\n' when it did not end with one. */
+            int add = len > 0 && text[len - 1] != '\n';
+            assert_int_equal(olen, len + (size_t)add);
+            assert_memory_equal(out, text, len);
+            free(out);
+        } else {
+            tu_assert_content(p, old_text, strlen(old_text));
+        }
+        free(text);
+        n++;
+    }
+    globfree(&g);
+    assert_true(n > 0);
+}
+
+static void test_case_files(void **state)
+{
+    run_cases("json/valid", "*.json", 0, 0, *state);
+    run_cases("json/invalid", "*.json", 0, AJIO_EJSON, *state);
+    run_cases("jsonl/valid", "*.jsonl", 1, 0, *state);
+    run_cases("jsonl/invalid", "*.jsonl", 1, AJIO_EJSON, *state);
+    /* Torn files are complete when written whole: each is valid JSONL to write. */
+    run_cases("jsonl/torn", "complete_tail.jsonl", 1, 0, *state);
+    run_cases("jsonl/torn", "single_unterminated.jsonl", 1, 0, *state);
+    /* ... unless the cut fell inside a value. */
+    run_cases("jsonl/torn", "partial_tail.jsonl", 1, AJIO_EJSON, *state);
+    assert_int_equal(tu_count_temps(*state), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_json_newline_added, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_json_newline_kept, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_json_len_not_strlen, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_json_invalid_refused, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_json_empty_is_invalid, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_creates_nothing, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_lines, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_empty_gives_empty_file, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_invalid_refused, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_skip_unchanged, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_case_files, tu_setup, tu_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
