@@ -1,0 +1,1096 @@
+/*
+ * crash_run.c - one power-cut cycle on a freshly made loop filesystem, in two halves.
+ *
+ *   crash_run crash --mnt DIR --dev /dev/loopN --state FILE --seed N [--cli PATH]
+ *       Lays out the old state of every writer and syncs it (syncfs), then starts one writer
+ *       per (api, scenario, size, crash point), each in its own directory, and stops each under
+ *       ptrace at the entry of its N-th system call (the call has not run yet): the "crash
+ *       point". Once every writer is stopped, one FS_IOC_SHUTDOWN(NOLOGFLUSH) drops everything
+ *       that was not durable, as a power cut would, and the writers are killed. What each writer
+ *       was doing goes to the state file.
+ *
+ *   crash_run check --mnt DIR --state FILE
+ *       Run after unmount and mount again (log recovery). Checks every writer's target against
+ *       the promise of ajio.h, checks that only temp names of the documented shape are left,
+ *       removes them with ajio_sweep() and checks that they are gone. Prints one RESULT line
+ *       per (api, scenario, size) and the details of the first violations.
+ *
+ *   crash_run probe --mnt DIR --dev /dev/loopN
+ *       Only the safety check and the shutdown: exit 0 if the filesystem supports it, 3 if not.
+ *
+ * The crash points of one (api, scenario, size) are learnt first by a counting run in a scratch
+ * directory that records the system call sequence; every stopped writer is then checked to sit
+ * at the entry of the very system call the counting run saw at that index.
+ *
+ * Why the two phases below: when a writer is stopped after its rename but before its directory
+ * sync, a later fsync by another writer on the same filesystem commits the journal (ext4) or
+ * forces the log (xfs) and so makes that rename durable. That is a legal crash state, but it
+ * hides a missing sync. So all writers first run up to their rename (where every fdatasync of a
+ * temp and every parent-directory fsync happens), and only then does each run from its rename to
+ * its crash point. A build without the directory sync then leaves every finished writer's rename
+ * in memory only, and the suite can see it.
+ */
+#include "ajio.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Not in the libc headers of Debian 12; the values are the kernel ABI (include/uapi). */
+#ifndef FS_IOC_SHUTDOWN
+#define FS_IOC_SHUTDOWN _IOR('X', 125, uint32_t)
+#endif
+#define SHUTDOWN_NOLOGFLUSH 2u /* FS_SHUTDOWN_FLAGS_NOLOGFLUSH: drop the unwritten log too */
+
+enum api { API_LIB, API_CLI, API_COUNT };
+static const char *const api_names[API_COUNT] = {"lib", "cli"};
+
+enum scenario { SC_NEW, SC_REPLACE, SC_MKDIRS, SC_CREATE_ONLY, SC_SYMLINK, SC_COUNT };
+static const char *const sc_names[SC_COUNT] = {"new", "replace", "mkdirs", "create-only",
+                                               "symlink"};
+
+static const size_t sizes[] = {0, 100, 1u << 20};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+#define OLD_LEN 3000     /* the old content: neither empty nor any of the new sizes */
+#define MAX_SYS 256      /* system calls in one write, far above what one write makes */
+#define MAX_WRITERS 8192 /* per cycle */
+#define MAX_SHOWN 20     /* violations printed in full per check */
+#define DIR_MAX 1024     /* writer directories: short paths under the mount point */
+
+/* One (api, scenario, size) and its system call sequence from the counting run. */
+struct job {
+    enum api api;
+    enum scenario sc;
+    size_t size;
+    int nsys;           /* system calls from the start of the write to its end, exclusive */
+    int rename_at;      /* index of the last rename*, or nsys if none */
+    long seq[MAX_SYS];  /* their numbers */
+    long end_nr;        /* the call that ends the window: the end marker or exit_group */
+};
+
+/* One stopped writer. Crash point k: stopped at the entry of seq[k]; k == nsys: at end_nr. */
+struct writer {
+    int job;
+    int k;
+    pid_t pid;
+    int cur;       /* index of the system call at whose entry it now sits */
+    bool mismatch; /* some system call differed from the counting run */
+    long stop_nr;  /* the system call it is stopped at */
+    char tstate;   /* state letter in /proc/PID/stat at the shutdown */
+    int returned;  /* the write had returned when the power went */
+    int rc;        /* its result, when it returned */
+};
+
+/* Results of in-process writers: shared with the forked children, written without a syscall. */
+struct slot {
+    volatile int done;
+    volatile int rc;
+};
+
+static struct job jobs[API_COUNT * SC_COUNT * NSIZES];
+static int njobs;
+static struct writer *writers;
+static int nwriters;
+static struct slot *slots;
+static const char *mnt;
+static const char *cli;
+static const char *workdir;
+static uint64_t seed;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("crash_run: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+/* ---- content -------------------------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/*
+ * Old content is lowercase, new content uppercase, so the two differ at every byte and any mix of
+ * them is caught. Lines of 64 keep a failing file readable.
+ */
+static unsigned char *make_content(size_t len, int job, bool new_content)
+{
+    unsigned char *p = malloc(len + 1);
+    uint64_t s = splitmix(seed * 1000003u + (uint64_t)job * 2u + (new_content ? 1u : 0u)) | 1u;
+
+    if (p == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < len; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        p[i] = i % 64 == 63 ? '\n' : (unsigned char)((new_content ? 'A' : 'a') + s % 26);
+    }
+    return p;
+}
+
+/* The new content of every job, made once per cycle and shared with the forked writers. */
+static unsigned char *new_of[API_COUNT * SC_COUNT * NSIZES];
+
+static const unsigned char *new_content(int job)
+{
+    if (new_of[job] == NULL)
+        new_of[job] = make_content(jobs[job].size, job, true);
+    return new_of[job];
+}
+
+/* ---- layout --------------------------------------------------------------------------------- */
+
+/* The path given to the writer and the directory and name of the file that really changes. */
+static void target_paths(const char *base, enum scenario sc, char *path, char *dir, char *name)
+{
+    const char *sub = sc == SC_MKDIRS ? "/a/b/c" : "";
+
+    snprintf(path, PATH_MAX, "%s%s/t.json", base, sub);
+    snprintf(dir, DIR_MAX, "%s%s", base, sub);
+    strcpy(name, sc == SC_SYMLINK ? "real.json" : "t.json");
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) < 0)
+        die("setup: writing %s: %s", path, strerror(errno));
+}
+
+/* The state before the write: what "old" is. Made durable by the caller's syncfs. */
+static void setup_old(const char *base, int job)
+{
+    enum scenario sc = jobs[job].sc;
+    char path[PATH_MAX];
+    unsigned char *old;
+
+    if (mkdir(base, 0755) < 0)
+        die("setup: mkdir %s: %s", base, strerror(errno));
+    if (sc != SC_REPLACE && sc != SC_SYMLINK)
+        return;
+    old = make_content(OLD_LEN, job, false);
+    snprintf(path, sizeof(path), "%s/%s", base, sc == SC_SYMLINK ? "real.json" : "t.json");
+    write_file(path, old, OLD_LEN);
+    free(old);
+    if (sc == SC_SYMLINK) {
+        snprintf(path, sizeof(path), "%s/t.json", base);
+        if (symlink("real.json", path) < 0)
+            die("setup: symlink %s: %s", path, strerror(errno));
+    }
+}
+
+/* ---- tracing -------------------------------------------------------------------------------- */
+
+static const char *sysname(long nr)
+{
+    static char other[32];
+
+    switch (nr) {
+#define N(x)                                                                                       \
+    case SYS_##x:                                                                                  \
+        return #x;
+        N(read) N(write) N(open) N(openat) N(close) N(newfstatat) N(fstat) N(statx) N(mkdir)
+        N(mkdirat) N(fsync) N(fdatasync) N(linkat) N(link) N(renameat) N(renameat2) N(rename)
+        N(unlinkat) N(readlinkat) N(fchmod) N(fchown) N(getppid) N(exit_group) N(mmap) N(munmap)
+        N(brk) N(getrandom) N(lseek) N(fcntl) N(ioctl) N(writev) N(mremap) N(gettid) N(getpid)
+#undef N
+    default:
+        snprintf(other, sizeof(other), "syscall_%ld", nr);
+        return other;
+    }
+}
+
+static bool is_rename(long nr)
+{
+    return nr == SYS_renameat || nr == SYS_renameat2 || nr == SYS_rename;
+}
+
+/* Resumes a tracee until its next system call entry. Returns false if it exited instead. */
+static bool next_entry(pid_t pid, struct __ptrace_syscall_info *info)
+{
+    int sig = 0, st;
+
+    for (;;) {
+        if (ptrace(PTRACE_SYSCALL, pid, 0, (void *)(intptr_t)sig) < 0)
+            die("PTRACE_SYSCALL %d: %s", (int)pid, strerror(errno));
+        if (waitpid(pid, &st, __WALL) < 0)
+            die("waitpid %d: %s", (int)pid, strerror(errno));
+        if (WIFEXITED(st) || WIFSIGNALED(st))
+            return false;
+        sig = 0;
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(*info), info) < 0)
+                die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+            if (info->op == PTRACE_SYSCALL_INFO_ENTRY)
+                return true;
+        } else if (st >> 16 == 0 && WSTOPSIG(st) != SIGTRAP) {
+            sig = WSTOPSIG(st); /* a real signal: deliver it (the post-exec SIGTRAP is not) */
+        }
+    }
+}
+
+/* Reads a NUL-terminated string from the tracee. */
+static void peek_string(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+    size_t i = 0;
+
+    while (i + sizeof(long) < size) {
+        long word;
+
+        errno = 0;
+        word = ptrace(PTRACE_PEEKDATA, pid, (void *)(uintptr_t)(addr + i), 0);
+        if (errno != 0)
+            break;
+        memcpy(buf + i, &word, sizeof(word));
+        if (memchr(&word, 0, sizeof(word)) != NULL)
+            return;
+        i += sizeof(word);
+    }
+    buf[i] = '\0';
+}
+
+/* The CLI's window starts at its first system call that names a path on the test filesystem. */
+static bool touches_mnt(pid_t pid, const struct __ptrace_syscall_info *info)
+{
+    char path[PATH_MAX];
+    long nr = (long)info->seccomp.nr; /* a seccomp stop: nr and args as at an entry */
+    int arg;
+
+    if (nr == SYS_open || nr == SYS_stat || nr == SYS_lstat || nr == SYS_mkdir ||
+        nr == SYS_access || nr == SYS_readlink)
+        arg = 0;
+    else if (nr == SYS_openat || nr == SYS_newfstatat || nr == SYS_statx || nr == SYS_mkdirat ||
+             nr == SYS_readlinkat || nr == SYS_faccessat)
+        arg = 1;
+    else
+        return false;
+    peek_string(pid, info->seccomp.args[arg], path, sizeof(path));
+    return strncmp(path, mnt, strlen(mnt)) == 0;
+}
+
+/*
+ * The tool's window opens at its first system call on a path of the test filesystem. Stepping
+ * through every system call of the dynamic loader to find it costs two ptrace stops each, so a
+ * seccomp filter stops the tool only at the calls that take a path until then.
+ */
+static int trap_path_calls(void)
+{
+    static const long path_calls[] = {SYS_open,     SYS_openat,     SYS_stat,      SYS_lstat,
+                                      SYS_newfstatat, SYS_statx,    SYS_mkdir,     SYS_mkdirat,
+                                      SYS_access,   SYS_faccessat,  SYS_readlink,  SYS_readlinkat};
+    enum { N = sizeof(path_calls) / sizeof(path_calls[0]) };
+    struct sock_filter code[N + 3];
+    struct sock_fprog prog = {.len = N + 3, .filter = code};
+
+    code[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                           offsetof(struct seccomp_data, nr));
+    for (int i = 0; i < N; i++) /* on a match jump to the RET_TRACE after the RET_ALLOW */
+        code[1 + i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                   (uint32_t)path_calls[i], (uint8_t)(N - i), 0);
+    code[N + 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    code[N + 2] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Starts a writer for job j on the file under base and leaves it at the entry of seq[0]. */
+static pid_t start_writer(int j, const char *base, int slot)
+{
+    const struct job *jb = &jobs[j];
+    char path[PATH_MAX], dir[DIR_MAX], name[NAME_MAX + 1], in[PATH_MAX];
+    struct __ptrace_syscall_info info;
+    const unsigned char *data = new_content(j);
+    pid_t pid;
+    int st;
+
+    target_paths(base, jb->sc, path, dir, name);
+    snprintf(in, sizeof(in), "%s/stdin-%d", workdir, j);
+    pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        ajio_opts opts = {0};
+        int r;
+
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+            _exit(120);
+        if (jb->api == API_CLI) {
+            int fd = open(in, O_RDONLY);
+            int null = open("/dev/null", O_WRONLY);
+
+            if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 ||
+                trap_path_calls() < 0)
+                _exit(121);
+            raise(SIGSTOP);
+            if (jb->sc == SC_CREATE_ONLY)
+                execl(cli, "ajio", "write", "--create-only", path, (char *)NULL);
+            else
+                execl(cli, "ajio", "write", path, (char *)NULL);
+            _exit(122);
+        }
+        raise(SIGSTOP);
+        opts.flags = jb->sc == SC_CREATE_ONLY ? AJIO_CREATE_ONLY : 0;
+        syscall(SYS_getppid); /* start marker: the next system call is the write's first */
+        r = ajio_write_bytes(path, data, jb->size, &opts);
+        slots[slot].rc = r;
+        slots[slot].done = 1;
+        syscall(SYS_getppid); /* end marker: the write has returned */
+        _exit(0);
+    }
+    if (waitpid(pid, &st, __WALL) < 0 || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+        die("writer %d did not stop at its start (status %#x)", (int)pid, st);
+    if (ptrace(PTRACE_SETOPTIONS, pid, 0,
+               (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP)) < 0)
+        die("PTRACE_SETOPTIONS: %s", strerror(errno));
+    if (jb->api == API_CLI) {
+        /* Seccomp stops only, until a path on the test filesystem: that call has not run yet. */
+        int sig = 0;
+
+        for (;;) {
+            if (ptrace(PTRACE_CONT, pid, 0, (void *)(intptr_t)sig) < 0 ||
+                waitpid(pid, &st, __WALL) < 0)
+                die("starting the tool: %s", strerror(errno));
+            if (WIFEXITED(st) || WIFSIGNALED(st))
+                die("ajio write for %s %zu exited before its write started (status %#x)",
+                    sc_names[jb->sc], jb->size, st);
+            sig = 0;
+            if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8))) {
+                if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) < 0)
+                    die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+                if (touches_mnt(pid, &info))
+                    return pid;
+            } else if (st >> 16 == 0 && WSTOPSIG(st) != SIGTRAP) {
+                sig = WSTOPSIG(st);
+            }
+        }
+    }
+    for (;;) {
+        if (!next_entry(pid, &info))
+            die("writer for %s %zu exited before its write started", sc_names[jb->sc],
+                jb->size);
+        if ((long)info.entry.nr == SYS_getppid) {
+            if (!next_entry(pid, &info))
+                die("writer exited at its start marker");
+            return pid;
+        }
+    }
+}
+
+static bool at_end(const struct job *jb, long nr)
+{
+    return nr == jb->end_nr;
+}
+
+/* Learns the system call sequence of job j by one full, unstopped write in a scratch dir. */
+static void count_job(int j)
+{
+    struct job *jb = &jobs[j];
+    struct __ptrace_syscall_info info;
+    char base[DIR_MAX - 16];
+    pid_t pid;
+    int st;
+
+    snprintf(base, sizeof(base), "%s/count/%d", mnt, j);
+    setup_old(base, j);
+    slots[MAX_WRITERS + j].done = 0;
+    pid = start_writer(j, base, MAX_WRITERS + j);
+    jb->end_nr = jb->api == API_LIB ? SYS_getppid : SYS_exit_group;
+    jb->nsys = 0;
+    jb->rename_at = -1;
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) < 0)
+        die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+    while (!at_end(jb, (long)info.entry.nr)) {
+        if (jb->nsys == MAX_SYS)
+            die("job %s %s %zu: more than %d system calls", api_names[jb->api],
+                sc_names[jb->sc], jb->size, MAX_SYS);
+        if (is_rename((long)info.entry.nr))
+            jb->rename_at = jb->nsys;
+        jb->seq[jb->nsys++] = (long)info.entry.nr;
+        if (!next_entry(pid, &info))
+            die("counting writer exited before its end");
+    }
+    if (jb->api == API_CLI && info.entry.args[0] != 0)
+        die("counting run of ajio write %s %zu exited %d", sc_names[jb->sc], jb->size,
+            (int)info.entry.args[0]);
+    if (jb->api == API_LIB && (!slots[MAX_WRITERS + j].done || slots[MAX_WRITERS + j].rc != 0))
+        die("counting run of %s %zu failed: %d", sc_names[jb->sc], jb->size,
+            slots[MAX_WRITERS + j].rc);
+    if (jb->rename_at < 0)
+        die("counting run of %s %s %zu made no rename", api_names[jb->api], sc_names[jb->sc],
+            jb->size);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, __WALL);
+}
+
+/* Moves writer w forward to the entry of its system call number target. */
+static void advance(struct writer *w, int target)
+{
+    const struct job *jb = &jobs[w->job];
+    struct __ptrace_syscall_info info;
+
+    while (w->cur < target) {
+        if (!next_entry(w->pid, &info))
+            die("writer %d exited at index %d", (int)w->pid, w->cur);
+        w->cur++;
+        w->stop_nr = (long)info.entry.nr;
+        if (w->cur < jb->nsys ? w->stop_nr != jb->seq[w->cur] : !at_end(jb, w->stop_nr))
+            w->mismatch = true;
+        if (w->mismatch)
+            return; /* off the learnt path: stop here, the check reports it */
+    }
+}
+
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    return p != NULL && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * Whether /proc/self/mountinfo shows dir mounted from dev with device number st_dev (btrfs
+ * reports an anonymous st_dev, not the block device's, so the mount table is the common check).
+ */
+static bool mounted_from(const char *dir, const char *dev, dev_t st_dev)
+{
+    char real[PATH_MAX], line[4096], point[PATH_MAX], type[64], source[PATH_MAX];
+    unsigned maj, min;
+    bool found = false;
+    FILE *f;
+
+    if (realpath(dir, real) == NULL || (f = fopen("/proc/self/mountinfo", "r")) == NULL)
+        return false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        const char *dash = strstr(line, " - ");
+
+        if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, point) != 3 || dash == NULL ||
+            sscanf(dash, " - %63s %4095s", type, source) != 2)
+            continue;
+        /*
+         * The last matching line wins: a later mount on the same point hides earlier ones. btrfs
+         * gives each subvolume its own anonymous device, so there only the source can match.
+         */
+        if (strcmp(point, real) == 0)
+            found = strcmp(source, dev) == 0 &&
+                    (makedev(maj, min) == st_dev || strcmp(type, "btrfs") == 0);
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * A shutdown of the wrong filesystem would take the machine down. The directory must be the root
+ * of a mount (its device differs from its parent's), on another device than "/", and the mount
+ * table must show it mounted from the loop device the caller named.
+ */
+static int safe_shutdown(const char *dir, const char *dev)
+{
+    struct stat root, parent, here;
+    char up[PATH_MAX];
+    uint32_t flags = SHUTDOWN_NOLOGFLUSH;
+    int fd, r;
+
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        die("open %s: %s", dir, strerror(errno));
+    snprintf(up, sizeof(up), "%s/..", dir);
+    if (fstat(fd, &here) < 0 || stat("/", &root) < 0 || stat(up, &parent) < 0)
+        die("stat before shutdown: %s", strerror(errno));
+    if (here.st_dev == root.st_dev || here.st_dev == parent.st_dev ||
+        strncmp(dev, "/dev/loop", 9) != 0 || !mounted_from(dir, dev, here.st_dev))
+        die("refusing to shut down %s: not the root of a mount of loop device %s", dir, dev);
+    r = ioctl(fd, FS_IOC_SHUTDOWN, &flags);
+    r = r < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+/* ---- crash ---------------------------------------------------------------------------------- */
+
+static void shuffle(int *order, int n, uint64_t *s)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j, t;
+
+        *s = splitmix(*s);
+        j = (int)(*s % (uint64_t)(i + 1));
+        t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+static void make_jobs(bool with_cli)
+{
+    for (int a = 0; a < API_COUNT; a++) {
+        if (a == API_CLI && !with_cli)
+            continue;
+        for (int sc = 0; sc < SC_COUNT; sc++)
+            for (size_t z = 0; z < NSIZES; z++) {
+                jobs[njobs].api = (enum api)a;
+                jobs[njobs].sc = (enum scenario)sc;
+                jobs[njobs].size = sizes[z];
+                njobs++;
+            }
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_crash(const char *dev, const char *state)
+{
+    double t[8];
+
+    char path[PATH_MAX];
+    int *order, mntfd, r;
+    uint64_t s = seed;
+    FILE *out;
+
+    make_jobs(cli != NULL);
+    slots = mmap(NULL, sizeof(*slots) * (MAX_WRITERS + (size_t)njobs), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    writers = calloc(MAX_WRITERS, sizeof(*writers));
+    order = calloc(MAX_WRITERS, sizeof(*order));
+    if (slots == MAP_FAILED || writers == NULL || order == NULL)
+        die("out of memory");
+    for (int j = 0; j < njobs; j++) {
+        size_t size = jobs[j].size;
+        unsigned char *data = make_content(size, j, true);
+
+        snprintf(path, sizeof(path), "%s/stdin-%d", workdir, j);
+        write_file(path, data, size);
+        free(data);
+    }
+    snprintf(path, sizeof(path), "%s/count", mnt);
+    if (mkdir(path, 0755) < 0)
+        die("mkdir %s: %s", path, strerror(errno));
+    t[0] = now();
+    for (int j = 0; j < njobs; j++)
+        count_job(j);
+    t[1] = now();
+
+    /* One writer per crash point, old state laid out and made durable before any of them runs. */
+    snprintf(path, sizeof(path), "%s/w", mnt);
+    if (mkdir(path, 0755) < 0)
+        die("mkdir %s: %s", path, strerror(errno));
+    for (int j = 0; j < njobs; j++)
+        for (int k = 0; k <= jobs[j].nsys; k++) {
+            if (nwriters == MAX_WRITERS)
+                die("more than %d writers", MAX_WRITERS);
+            writers[nwriters].job = j;
+            writers[nwriters].k = k;
+            snprintf(path, sizeof(path), "%s/w/%d", mnt, nwriters);
+            setup_old(path, j);
+            order[nwriters] = nwriters;
+            nwriters++;
+        }
+    mntfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mntfd < 0 || syncfs(mntfd) < 0)
+        die("syncfs %s: %s", mnt, strerror(errno));
+    close(mntfd);
+    t[2] = now();
+
+    shuffle(order, nwriters, &s);
+    for (int i = 0; i < nwriters; i++) {
+        struct writer *w = &writers[order[i]];
+
+        snprintf(path, sizeof(path), "%s/w/%d", mnt, order[i]);
+        slots[order[i]].done = 0;
+        w->pid = start_writer(w->job, path, order[i]);
+        w->cur = 0;
+        w->stop_nr = jobs[w->job].seq[0];
+    }
+    t[3] = now();
+    /* Phase 1: everyone up to its rename (all the syncs before it); phase 2: to the crash point. */
+    for (int i = 0; i < nwriters; i++) {
+        struct writer *w = &writers[order[i]];
+        int r1 = jobs[w->job].rename_at;
+
+        advance(w, w->k < r1 ? w->k : r1);
+    }
+    t[4] = now();
+    shuffle(order, nwriters, &s);
+    for (int i = 0; i < nwriters; i++)
+        advance(&writers[order[i]], writers[order[i]].k);
+    t[5] = now();
+
+    for (int i = 0; i < nwriters; i++) {
+        struct writer *w = &writers[i];
+        const struct job *jb = &jobs[w->job];
+        struct __ptrace_syscall_info info;
+
+        w->tstate = proc_state(w->pid);
+        if (ptrace(PTRACE_GET_SYSCALL_INFO, w->pid, (void *)sizeof(info), &info) < 0 ||
+            (info.op != PTRACE_SYSCALL_INFO_ENTRY && info.op != PTRACE_SYSCALL_INFO_SECCOMP) ||
+            (long)info.entry.nr != w->stop_nr)
+            w->mismatch = true;
+        if (w->k == jb->nsys) {
+            if (jb->api == API_LIB) {
+                w->returned = slots[i].done;
+                w->rc = slots[i].rc;
+            } else {
+                w->returned = 1;
+                w->rc = (int)info.entry.args[0]; /* the exit status of ajio write */
+            }
+        }
+    }
+    r = safe_shutdown(mnt, dev);
+    for (int i = 0; i < nwriters; i++) {
+        int st;
+
+        kill(writers[i].pid, SIGKILL);
+        waitpid(writers[i].pid, &st, __WALL);
+    }
+    if (r < 0)
+        die("FS_IOC_SHUTDOWN of %s: %s", mnt, strerror(-r));
+    t[6] = now();
+    fprintf(stderr, "crash_run: %d writers; seconds: count %.2f, layout+syncfs %.2f, start %.2f, "
+            "to rename %.2f, to crash point %.2f, shutdown+kill %.2f\n", nwriters, t[1] - t[0],
+            t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5]);
+
+    out = fopen(state, "w");
+    if (out == NULL)
+        die("%s: %s", state, strerror(errno));
+    fprintf(out, "seed %" PRIu64 " cli %d\n", seed, cli != NULL);
+    for (int j = 0; j < njobs; j++) {
+        fprintf(out, "J %d %d %d %zu %d %d", j, jobs[j].api, jobs[j].sc, jobs[j].size,
+                jobs[j].nsys, jobs[j].rename_at);
+        for (int i = 0; i < jobs[j].nsys; i++)
+            fprintf(out, " %s", sysname(jobs[j].seq[i]));
+        fputc('\n', out);
+    }
+    for (int i = 0; i < nwriters; i++) {
+        const struct writer *w = &writers[i];
+
+        fprintf(out, "W %d %d %d %d %d %c %d %s\n", i, w->job, w->k, w->returned, w->rc,
+                w->tstate, w->mismatch, sysname(w->stop_nr));
+    }
+    if (fclose(out) != 0)
+        die("%s: %s", state, strerror(errno));
+    return 0;
+}
+
+/* ---- check ---------------------------------------------------------------------------------- */
+
+enum kind {
+    K_MISSING,      /* target gone although it existed and the write had not returned */
+    K_EMPTY,        /* 0 bytes, and neither old nor new content is empty */
+    K_SHORT,        /* a proper prefix of old or new */
+    K_MIXED,        /* anything else that is neither old nor new */
+    K_OLD_AFTER,    /* old content after the write returned success */
+    K_MISSING_AFTER, /* no target after the write returned success */
+    K_LEFTOVER,     /* a name that is neither expected nor a temp, or more than one temp */
+    K_SWEEP,        /* ajio_sweep() failed, left a temp, or changed the target */
+    K_SYMLINK,      /* the symlink did not survive as a symlink to the same name */
+    K_HARNESS,      /* writer not stopped where intended, or the write failed: the run is void */
+    K_COUNT
+};
+static const char *const kind_names[K_COUNT] = {
+    "missing", "empty", "short", "mixed", "old-after-success", "missing-after-success",
+    "leftover", "sweep", "symlink", "harness"};
+
+struct tally {
+    int points;
+    int returned;
+    int bad;
+    int kinds[K_COUNT];
+};
+
+static int shown;
+static char *seq_names[API_COUNT * SC_COUNT * NSIZES]; /* check: the J lines' name lists */
+
+/* The name of the system call at crash point k of job j, for messages. */
+static const char *point_name(int j, int k)
+{
+    static char name[32];
+    const char *p = seq_names[j];
+
+    if (k >= jobs[j].nsys || p == NULL)
+        return "the return";
+    for (int i = 0; i < k && p != NULL; i++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL)
+        return "?";
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(p + 1, " \n"), p + 1);
+    return name;
+}
+
+static void violation(struct tally *t, enum kind k, int w, const struct job *jb, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+static void violation(struct tally *t, enum kind k, int w, const struct job *jb, const char *fmt,
+                      ...)
+{
+    va_list ap;
+
+    t->kinds[k]++;
+    if (shown++ >= MAX_SHOWN)
+        return;
+    fprintf(stderr, "VIOLATION %s: writer %d (%s %s %zu): ", kind_names[k], w,
+            api_names[jb->api], sc_names[jb->sc], jb->size);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Reads a whole regular file: its length, or -1 if it does not exist. */
+static ssize_t slurp(const char *path, unsigned char **ret)
+{
+    struct stat st;
+    unsigned char *p;
+    ssize_t n = 0, r;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    *ret = NULL;
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return -1;
+        return -2;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -2;
+    }
+    p = malloc((size_t)st.st_size + 1);
+    if (p == NULL)
+        die("out of memory");
+    while ((r = read(fd, p + n, (size_t)st.st_size - (size_t)n)) > 0)
+        n += r;
+    close(fd);
+    *ret = p;
+    return r < 0 ? -2 : n;
+}
+
+static bool is_temp_of(const char *ent, const char *name)
+{
+    size_t n = strlen(name), len = strlen(ent);
+
+    if (len != 1 + n + 6 + 16 + 4 || ent[0] != '.' || strncmp(ent + 1, name, n) != 0 ||
+        strncmp(ent + 1 + n, ".ajio-", 6) != 0 || strcmp(ent + len - 4, ".tmp") != 0)
+        return false;
+    for (size_t i = 1 + n + 6; i < len - 4; i++)
+        if (!isxdigit((unsigned char)ent[i]) || isupper((unsigned char)ent[i]))
+            return false;
+    return true;
+}
+
+/* Counts temps in dir; anything but ".", "..", the allowed names and temps of name is stray. */
+static int list_dir(const char *dir, const char *name, const char *const *allowed, int *stray,
+                    char *first_stray)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int temps = 0;
+
+    *stray = 0;
+    if (d == NULL)
+        return 0; /* a directory that never became durable: nothing in it either */
+    while ((e = readdir(d)) != NULL) {
+        bool ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+
+        for (int i = 0; !ok && allowed[i] != NULL; i++)
+            ok = strcmp(e->d_name, allowed[i]) == 0;
+        if (ok)
+            continue;
+        if (is_temp_of(e->d_name, name)) {
+            temps++;
+        } else {
+            if (*stray == 0)
+                snprintf(first_stray, NAME_MAX + 1, "%s", e->d_name);
+            (*stray)++;
+        }
+    }
+    closedir(d);
+    return temps;
+}
+
+/* Compares what came back with old and new; returns the violation or K_COUNT when legal. */
+static enum kind classify(const unsigned char *got, ssize_t n, const unsigned char *old,
+                          size_t oldlen, const unsigned char *new, size_t newlen, bool returned)
+{
+    if (n < 0) {
+        if (returned)
+            return K_MISSING_AFTER;
+        return old != NULL ? K_MISSING : K_COUNT;
+    }
+    if ((size_t)n == newlen && memcmp(got, new, newlen) == 0)
+        return K_COUNT;
+    if (old != NULL && (size_t)n == oldlen && memcmp(got, old, oldlen) == 0)
+        return returned ? K_OLD_AFTER : K_COUNT;
+    if (n == 0)
+        return K_EMPTY;
+    if (((size_t)n < newlen && memcmp(got, new, (size_t)n) == 0) ||
+        (old != NULL && (size_t)n < oldlen && memcmp(got, old, (size_t)n) == 0))
+        return K_SHORT;
+    return K_MIXED;
+}
+
+static void check_writer(int i, int j, int k, int returned, int rc, char tstate, int mismatch,
+                         struct tally *t)
+{
+    const struct job *jb = &jobs[j];
+    enum scenario sc = jb->sc;
+    char base[DIR_MAX - 16], path[PATH_MAX], dir[DIR_MAX], name[NAME_MAX + 1], file[PATH_MAX];
+    char stray_name[NAME_MAX + 1];
+    unsigned char *got, *again, *old = NULL, *new;
+    ssize_t n, n2;
+    int temps, stray, swept;
+    enum kind kd;
+    bool ret_ok = returned && rc == 0;
+
+    t->points++;
+    t->returned += ret_ok;
+    if (tstate != 't' || mismatch || (returned && rc != 0)) {
+        violation(t, K_HARNESS, i, jb, "crash point %d: state '%c', mismatch %d, rc %d", k,
+                  tstate, mismatch, rc);
+        return;
+    }
+    snprintf(base, sizeof(base), "%s/w/%d", mnt, i);
+    target_paths(base, sc, path, dir, name);
+    snprintf(file, sizeof(file), "%s/%s", dir, name);
+    new = make_content(jb->size, j, true);
+    if (sc == SC_REPLACE || sc == SC_SYMLINK)
+        old = make_content(OLD_LEN, j, false);
+
+    n = slurp(file, &got);
+    if (n == -2) {
+        violation(t, K_MIXED, i, jb, "crash point %d (%s): %s is not a readable regular file", k,
+                  point_name(j, k), file);
+    } else if ((kd = classify(got, n, old, OLD_LEN, new, jb->size, ret_ok)) != K_COUNT) {
+        violation(t, kd, i, jb, "crash point %d, before %s: %s holds %zd bytes (old %d, new %zu)",
+                  k, point_name(j, k), file, n,
+                  old != NULL ? OLD_LEN : -1, jb->size);
+    }
+    if (sc == SC_SYMLINK) {
+        char link[PATH_MAX];
+        ssize_t m = readlink(path, link, sizeof(link) - 1);
+
+        if (m < 0 || (link[m] = '\0', strcmp(link, "real.json") != 0))
+            violation(t, K_SYMLINK, i, jb, "crash point %d: %s is no longer a symlink to "
+                                           "real.json", k, path);
+    }
+
+    /* Leftovers: only the documented temp shape, at most one per killed writer. */
+    {
+        static const char *const none[] = {NULL};
+        static const char *const lvl_a[] = {"a", NULL}, *const lvl_b[] = {"b", NULL},
+                                 *const lvl_c[] = {"c", NULL};
+        static const char *const plain[] = {"t.json", NULL};
+        static const char *const link[] = {"t.json", "real.json", NULL};
+        const char *const *allowed = sc == SC_SYMLINK ? link : plain;
+        int s2 = 0;
+
+        if (sc == SC_MKDIRS) {
+            char p[PATH_MAX];
+
+            list_dir(base, name, lvl_a, &stray, stray_name);
+            s2 += stray;
+            snprintf(p, sizeof(p), "%s/a", base);
+            list_dir(p, name, lvl_b, &stray, stray_name);
+            s2 += stray;
+            snprintf(p, sizeof(p), "%s/a/b", base);
+            list_dir(p, name, lvl_c, &stray, stray_name);
+            s2 += stray;
+        }
+        (void)none;
+        temps = list_dir(dir, name, allowed, &stray, stray_name);
+        stray += s2;
+        if (stray > 0 || temps > 1)
+            violation(t, K_LEFTOVER, i, jb, "crash point %d: %d temps and %d other names (%s) "
+                                            "in %s", k, temps, stray, stray > 0 ? stray_name : "-",
+                      dir);
+    }
+    if (temps > 0) {
+        static const char *const all[] = {"t.json", "real.json", NULL};
+
+        swept = ajio_sweep(dir, NULL, 0, 0);
+        if (swept != temps)
+            violation(t, K_SWEEP, i, jb, "ajio_sweep(%s) returned %d for %d temps (%s)", dir,
+                      swept, temps, swept < 0 ? ajio_last_error() : "");
+        if (list_dir(dir, name, all, &stray, stray_name) != 0)
+            violation(t, K_SWEEP, i, jb, "temps remain in %s after ajio_sweep()", dir);
+        n2 = slurp(file, &again);
+        if (n2 != n || (n > 0 && memcmp(got, again, (size_t)n) != 0))
+            violation(t, K_SWEEP, i, jb, "ajio_sweep() changed %s", file);
+        free(again);
+    }
+    free(got);
+    free(old);
+    free(new);
+}
+
+/* The rest of a line after its first n space-separated fields (with the leading space). */
+static const char *skip_fields(const char *line, int n)
+{
+    const char *p = line;
+
+    while (n-- > 0 && (p = strchr(p + 1, ' ')) != NULL)
+        ;
+    return p != NULL ? p : "\n";
+}
+
+static int cmd_check(const char *state)
+{
+    FILE *in = fopen(state, "r");
+    char line[8192];
+    struct tally *tallies;
+    int with_cli;
+
+    if (in == NULL)
+        die("%s: %s", state, strerror(errno));
+    if (fgets(line, sizeof(line), in) == NULL ||
+        sscanf(line, "seed %" SCNu64 " cli %d", &seed, &with_cli) != 2)
+        die("%s: bad header", state);
+    make_jobs(with_cli);
+    tallies = calloc((size_t)njobs, sizeof(*tallies));
+    if (tallies == NULL)
+        die("out of memory");
+    while (fgets(line, sizeof(line), in) != NULL) {
+        int i, j, k, returned, rc, mismatch, nsys, rename_at, a, sc;
+        size_t size;
+        char tstate;
+
+        if (sscanf(line, "J %d %d %d %zu %d %d", &j, &a, &sc, &size, &nsys, &rename_at) == 6) {
+            if (j < 0 || j >= njobs || jobs[j].api != (enum api)a || jobs[j].size != size)
+                die("%s: job table differs", state);
+            jobs[j].nsys = nsys;
+            jobs[j].rename_at = rename_at;
+            seq_names[j] = strdup(skip_fields(line, 7));
+            printf("SEQ %s %s %zu %d:%s", api_names[a], sc_names[sc], size, nsys, seq_names[j]);
+            continue;
+        }
+        if (sscanf(line, "W %d %d %d %d %d %c %d", &i, &j, &k, &returned, &rc, &tstate,
+                   &mismatch) != 7 || j < 0 || j >= njobs)
+            die("%s: bad line: %s", state, line);
+        check_writer(i, j, k, returned, rc, tstate, mismatch, &tallies[j]);
+    }
+    fclose(in);
+    for (int j = 0; j < njobs; j++) {
+        const struct tally *t = &tallies[j];
+        int bad = 0;
+
+        for (int k = 0; k < K_COUNT; k++)
+            bad += t->kinds[k];
+        printf("RESULT %s %s %zu points %d returned %d violations %d", api_names[jobs[j].api],
+               sc_names[jobs[j].sc], jobs[j].size, t->points, t->returned, bad);
+        for (int k = 0; k < K_COUNT; k++)
+            if (t->kinds[k] > 0)
+                printf(" %s=%d", kind_names[k], t->kinds[k]);
+        putchar('\n');
+    }
+    free(tallies);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dev = NULL, *state = NULL;
+    int i;
+
+    if (argc < 2)
+        die("usage: crash_run crash|check|probe --mnt DIR [--dev DEV] [--state FILE] "
+            "[--seed N] [--cli PATH]");
+    for (i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--mnt") == 0)
+            mnt = argv[i + 1];
+        else if (strcmp(argv[i], "--dev") == 0)
+            dev = argv[i + 1];
+        else if (strcmp(argv[i], "--state") == 0)
+            state = argv[i + 1];
+        else if (strcmp(argv[i], "--seed") == 0)
+            seed = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--cli") == 0)
+            cli = argv[i + 1];
+        else
+            die("unknown option %s", argv[i]);
+    }
+    if (i != argc || mnt == NULL)
+        die("bad arguments");
+    if (strcmp(argv[1], "probe") == 0) {
+        int r;
+
+        if (dev == NULL)
+            die("probe needs --dev");
+        r = safe_shutdown(mnt, dev);
+        if (r == -ENOTTY || r == -EOPNOTSUPP || r == -EINVAL)
+            return 3;
+        if (r < 0)
+            die("shutdown: %s", strerror(-r));
+        return 0;
+    }
+    if (state == NULL)
+        die("%s needs --state", argv[1]);
+    if (strcmp(argv[1], "check") == 0)
+        return cmd_check(state);
+    if (strcmp(argv[1], "crash") == 0) {
+        static char wd[PATH_MAX];
+        char *slash;
+
+        if (dev == NULL)
+            die("crash needs --dev");
+        snprintf(wd, sizeof(wd), "%s", state);
+        slash = strrchr(wd, '/');
+        if (slash == NULL)
+            die("--state needs a directory part");
+        *slash = '\0';
+        workdir = wd;
+        return cmd_crash(dev, state);
+    }
+    die("unknown command %s", argv[1]);
+}
