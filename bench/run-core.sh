@@ -101,8 +101,10 @@ for v in ajio floor textbook; do
 done
 echo "| atomic-only, new file | ajio | $(per_write ajio "$shm" nosync 2000 new) |"
 echo
-echo "### Where the floor's time goes (clock read around every syscall; durable on the disk, and the"
-echo "same sequence on tmpfs where the syncs are no-ops)"
+echo "### Where the floor's time goes"
+echo
+echo "A clock read around every syscall of the floor sequence: durable on the disk, and on tmpfs"
+echo "(where the syncs are no-ops)."
 echo
 echo "| syscall | disk us | disk share | tmpfs us | tmpfs share |"
 echo "|---|---|---|---|---|"
