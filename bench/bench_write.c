@@ -360,9 +360,9 @@ static int cmd_small(int reps, double secs_per_rep)
     }
     for (int v = 0; v < NVAR; v++)
         printf("| %s | %s | %d x %ld | %.2f | %.3f | %.3f .. %.3f | %.3f | %.3f .. %.3f |\n",
-               fs_label(), variants[v].name, reps, n, median(us[v], reps),
-               median(ratio[v], reps), min_of(ratio[v], reps), max_of(ratio[v], reps),
-               median(paired[v], reps), min_of(paired[v], reps), max_of(paired[v], reps));
+               fs_label(), variants[v].name, reps, n, median(us[v], reps), median(ratio[v], reps),
+               min_of(ratio[v], reps), max_of(ratio[v], reps), median(paired[v], reps),
+               min_of(paired[v], reps), max_of(paired[v], reps));
     free(pair);
     return 0;
 }
@@ -419,12 +419,31 @@ static int cmd_loop(const char *vname, long n, bool fresh)
  * The floor sequence on an existing file with a clock read around every syscall: where the time
  * of a write goes. Kept apart from write_floor(), which must stay free of any extra work.
  */
-enum { ST_OPENDIR, ST_STAT, ST_TMPFILE, ST_WRITE, ST_FSTAT, ST_FDATASYNC, ST_LINKAT, ST_CLOSE,
-       ST_RENAME, ST_FSYNCDIR, ST_CLOSEDIR, ST_N };
-static const char *const step_names[ST_N] = {
-    "openat(dir, O_DIRECTORY)", "newfstatat(dirfd, name)", "openat(dirfd, \".\", O_TMPFILE)",
-    "write(tmp, 100 B)", "fstat(tmp)", "fdatasync(tmp)", "linkat(/proc/self/fd/N -> temp name)",
-    "close(tmp)", "renameat(temp name -> name)", "fsync(dirfd)", "close(dirfd)"};
+enum {
+    ST_OPENDIR,
+    ST_STAT,
+    ST_TMPFILE,
+    ST_WRITE,
+    ST_FSTAT,
+    ST_FDATASYNC,
+    ST_LINKAT,
+    ST_CLOSE,
+    ST_RENAME,
+    ST_FSYNCDIR,
+    ST_CLOSEDIR,
+    ST_N
+};
+static const char *const step_names[ST_N] = {"openat(dir, O_DIRECTORY)",
+                                             "newfstatat(dirfd, name)",
+                                             "openat(dirfd, \".\", O_TMPFILE)",
+                                             "write(tmp, 100 B)",
+                                             "fstat(tmp)",
+                                             "fdatasync(tmp)",
+                                             "linkat(/proc/self/fd/N -> temp name)",
+                                             "close(tmp)",
+                                             "renameat(temp name -> name)",
+                                             "fsync(dirfd)",
+                                             "close(dirfd)"};
 
 static int cmd_steps(long n)
 {
@@ -579,11 +598,12 @@ static int cmd_rss(unsigned long long total, bool control)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_write small DIR sync|nosync REPS SECS\n"
-                    "       bench_write large DIR sync|nosync SIZE REPS\n"
-                    "       bench_write loop ajio|floor|textbook|floor+fstat DIR sync|nosync N [new]\n"
-                    "       bench_write steps DIR N\n"
-                    "       bench_write rss DIR TOTAL [control]\n");
+    fprintf(stderr,
+            "usage: bench_write small DIR sync|nosync REPS SECS\n"
+            "       bench_write large DIR sync|nosync SIZE REPS\n"
+            "       bench_write loop ajio|floor|textbook|floor+fstat DIR sync|nosync N [new]\n"
+            "       bench_write steps DIR N\n"
+            "       bench_write rss DIR TOTAL [control]\n");
     exit(2);
 }
 
