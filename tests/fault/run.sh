@@ -54,8 +54,6 @@ scratch=${AJIO_TEST_DIR:-/dev/shm}
 [ -d "$scratch" ] || scratch=/tmp
 WORK=$(mktemp -d "$scratch/ajio-fault.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT
-RESULTS=$WORK/results.tsv
-: >"$RESULTS"
 umask 022
 
 # errno name -> number and strerror text (glibc), for the exact checks.
@@ -82,11 +80,11 @@ tr 'n' 'N' <"$SMALL" >"$OLD_SAME"
 
 # Scenario: sets ARGS (driver options), CLIARGS, PAYLOAD, OLD (file, or "" when the target does
 # not exist before), PERM (expected "mode uid gid" after a success, or ""), TARGET, and prepares
-# a fresh directory $WORK/s.
+# a fresh directory $SD (one per part: the library and the CLI parts run in parallel).
 setup() {
     local s=$1
-    rm -rf "$WORK/s" && mkdir "$WORK/s"
-    TARGET=$WORK/s/state.json
+    rm -rf "$SD" && mkdir "$SD"
+    TARGET=$SD/state.json
     ARGS="" CLIARGS="" PAYLOAD=$SMALL OLD=$OLD_SMALL PERM=""
     case $s in
     new) OLD="" ;;
@@ -95,7 +93,7 @@ setup() {
         PERM="640 1234 1234" ;;
     named) ARGS="-o no-tmpfile" CLIARGS="" PERM="644 0 0" ;;
     stream) ARGS="-m stream -c 4096" PAYLOAD=$BIG PERM="644 0 0" ;;
-    mkdir) ARGS="-m text" TARGET=$WORK/s/a/b/state.json OLD="" ;;
+    mkdir) ARGS="-m text" TARGET=$SD/a/b/state.json OLD="" ;;
     create-only) ARGS="-o create-only" CLIARGS="--create-only" OLD="" ;;
     skip-unchanged) ARGS="-m stream -o skip-unchanged" CLIARGS="--skip-unchanged" OLD=$OLD_SAME ;;
     *) echo "unknown scenario $s"; exit 1 ;;
@@ -149,7 +147,8 @@ list_calls() { # $1 trace file, $2 driver|cli, $3 target directory
         } else if (name == "linkat") {
             role = index($0, "/proc/self/fd/") ? "link-temp" : "link-target"
         } else if (name == "writev") role = "write"
-        if (post && role != "rename" && role != "fsync-dir" && role != "close-dir") role = role "-post"
+        if (post && role != "rename" && role != "fsync-dir" && role != "close-dir" && role != "close-cmp")
+            role = role "-post"
         print name, count[name], role
     }' "$1"
 }
@@ -243,15 +242,13 @@ check_state() { # $1 expect
     # Temps have one shape (ajio.h); with globbing no process is needed to look for them.
     local left
     shopt -s nullglob dotglob
-    left=$(printf '%s ' "$WORK"/s/.*.ajio-*.tmp "$WORK"/s/a/.*.ajio-*.tmp "$WORK"/s/a/b/.*.ajio-*.tmp)
+    left=$(printf '%s ' "$SD"/.*.ajio-*.tmp "$SD"/a/.*.ajio-*.tmp "$SD"/a/b/.*.ajio-*.tmp)
     shopt -u nullglob dotglob
     [ "$left" != " " ] && REASONS="$REASONS; temp left: ${left% }"
 }
 
 # One run, judged. Appends a row to $RESULTS and prints the reasons of any violation.
 # $1 who (lib|cli|lib-broken), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
-VIOLATIONS=0
-RUNS=0
 inject_one() {
     local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6
     local expect reasons="" out rc bin
@@ -264,11 +261,11 @@ inject_one() {
     esac
     if [ "$who" = cli ]; then
         # shellcheck disable=SC2086
-        strace -qq -o "$WORK/trace" -e trace="$sys,renameat,renameat2" \
+        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2" \
             --inject="$sys:error=$e:when=$n" "$CLI" write $CLIARGS "$TARGET" \
-            <"$PAYLOAD" >"$WORK/out" 2>"$WORK/err"
+            <"$PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
         rc=$?
-        out=$(<"$WORK/err")
+        out=$(<"$WORK/err$P")
         local want_rc
         case $expect in
         ok) want_rc=0 ;;
@@ -282,13 +279,13 @@ inject_one() {
         fi
     else
         # shellcheck disable=SC2086
-        strace -qq -o "$WORK/trace" -e trace="$sys,renameat,renameat2" \
+        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2" \
             --inject="$sys:error=$e:when=$n" "$bin" $ARGS "$TARGET" "$PAYLOAD" \
-            >"$WORK/out" 2>"$WORK/err"
+            >"$WORK/out$P" 2>"$WORK/err$P"
         rc=$?
-        IFS= read -r out <"$WORK/out"
+        IFS= read -r out <"$WORK/out$P"
         if [ "$rc" != 0 ]; then
-            reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err")"
+            reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
         else
             local ret name fds heap msg want_fds=0
             ret=${out#ret=}; ret=${ret%% *}
@@ -325,17 +322,15 @@ inject_one() {
         *INJECTED*) seen=1 ;;
         renameat*" = 0") [ $seen = 1 ] && renamed=1 ;;
         esac
-    done <"$WORK/trace"
+    done <"$WORK/trace$P"
     [ $seen = 1 ] || reasons="$reasons; the injection did not happen"
     [ "$expect" = fail ] && [ $renamed = 1 ] && reasons="$reasons; rename after failed $sys"
     REASONS=$reasons
     check_state "$expect"
     reasons=$REASONS
-    RUNS=$((RUNS + 1))
     local verdict=as-promised
     if [ -n "$reasons" ]; then
         verdict=VIOLATION
-        [ "$who" != lib-broken ] && VIOLATIONS=$((VIOLATIONS + 1))
         [ "$who" != lib-broken ] && echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }"
     elif [ "$VERBOSE" = 1 ]; then
         echo "ok $who $s $sys#$n ($role) $e -> $expect"
@@ -344,28 +339,25 @@ inject_one() {
         "$verdict" "${reasons#; }" >>"$RESULTS"
 }
 
-start=$(date +%s)
-# ---- the library and the CLI: every syscall occurrence x every errno ------------------------
-for who in lib cli; do
-    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && {
-        [ "${CI:-}" = true ] && { echo "check-fault: $CLI missing"; exit 1; }
-        echo "check-fault: $CLI not built: CLI part skipped"; continue; }
+# ---- the library and the CLI: every syscall occurrence x every plausible errno ---------------
+inject_all() { # $1 who
+    local who=$1 s kind sys n role e
     for s in $SCENARIOS; do
         # The CLI has no switch for a named temp: that scenario is the library's only.
         [ "$who" = cli ] && [ "$s" = named ] && continue
         setup "$s"
         if [ "$who" = lib ]; then
             # shellcheck disable=SC2086
-            strace -qq -o "$WORK/clean" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
+            strace -qq -o "$WORK/clean$P" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
             kind=driver
         else
             # shellcheck disable=SC2086
-            strace -qq -o "$WORK/clean" "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+            strace -qq -o "$WORK/clean$P" "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out$P" 2>&1
             kind=cli
         fi
-        list_calls "$WORK/clean" $kind "$(dirname "$TARGET")" | grep -v -e ' open-dir-post$' >"$WORK/calls.$who.$s"
+        list_calls "$WORK/clean$P" $kind "$(dirname "$TARGET")" | grep -v -e ' open-dir-post$' >"$WORK/calls.$who.$s"
         if [ ! -s "$WORK/calls.$who.$s" ]; then
-            echo "check-fault: no write-path syscalls found for $who/$s"; cat "$WORK/out"; exit 1
+            echo "check-fault: no write-path syscalls found for $who/$s"; cat "$WORK/out$P"; exit 1
         fi
         echo "== $who $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.$who.$s")"
         while read -r sys n role; do
@@ -376,48 +368,48 @@ for who in lib cli; do
             done
         done <"$WORK/calls.$who.$s"
     done
-done
+}
 
 # ---- short writes: a shim that really writes only the first bytes of each call ---------------
 short_one() { # $1 who, $2 scenario, $3 bytes per call
     local who=$1 s=$2 lim=$3 reasons="" rc out
     setup "$s"
-    rm -f "$WORK/short.log"
+    rm -f "$WORK/short$P.log"
     if [ "$who" = cli ]; then
         # shellcheck disable=SC2086
-        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short.log \
-            "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short$P.log \
+            "$CLI" write $CLIARGS "$TARGET" <"$PAYLOAD" >"$WORK/out$P" 2>&1
         rc=$?
-        [ $rc = 0 ] || reasons="$reasons; exit $rc: $(head -c 200 "$WORK/out")"
+        [ $rc = 0 ] || reasons="$reasons; exit $rc: $(head -c 200 "$WORK/out$P")"
     else
         # shellcheck disable=SC2086
-        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short.log \
-            "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
-        out=$(cat "$WORK/out")
+        LD_PRELOAD=$PWD/$SHIM AJIO_SHORT_WRITE=$lim AJIO_SHORT_WRITE_LOG=$WORK/short$P.log \
+            "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+        out=$(cat "$WORK/out$P")
         case $out in "ret=0 name=OK fds=0 heap=0 "*) ;; *) reasons="$reasons; $out" ;; esac
     fi
     local shortened
-    shortened=$(cat "$WORK/short.log" 2>/dev/null || echo 0)
+    shortened=$(cat "$WORK/short$P.log" 2>/dev/null || echo 0)
     [ "${shortened:-0}" -gt 0 ] || reasons="$reasons; no write was shortened (shim inactive?)"
     REASONS=$reasons
     check_state ok
     reasons=$REASONS
-    RUNS=$((RUNS + 1))
     local verdict=as-promised
     if [ -n "$reasons" ]; then
-        verdict=VIOLATION; VIOLATIONS=$((VIOLATIONS + 1))
+        verdict=VIOLATION
         echo "VIOLATION $who $s short write of $lim bytes:${reasons#; }"
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "write" "all" "short-write" \
         "short:$lim ($shortened calls)" ok "$verdict" "${reasons#; }" >>"$RESULTS"
 }
-for who in lib cli; do
-    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && continue
+short_all() { # $1 who
+    local s lim
     for s in new existing named mkdir; do
-        for lim in 1 7; do short_one "$who" "$s" "$lim"; done
+        [ "$1" = cli ] && [ "$s" = named ] && continue
+        for lim in 1 7; do short_one "$1" "$s" "$lim"; done
     done
-    for lim in 4093 30000; do short_one "$who" stream "$lim"; done
-done
+    for lim in 4093 30000; do short_one "$1" stream "$lim"; done
+}
 
 # ---- a real short write then EFBIG: RLIMIT_FSIZE below the payload size ----------------------
 fsize_one() { # $1 who, $2 scenario
@@ -426,53 +418,91 @@ fsize_one() { # $1 who, $2 scenario
     if [ "$who" = cli ]; then
         # shellcheck disable=SC2086
         bash -c 'trap "" XFSZ; exec prlimit --fsize=100000 "$@"' sh "$CLI" write $CLIARGS \
-            "$TARGET" <"$PAYLOAD" >"$WORK/out" 2>&1
+            "$TARGET" <"$PAYLOAD" >"$WORK/out$P" 2>&1
         rc=$?
         [ $rc = 74 ] || reasons="$reasons; exit $rc, expected 74"
-        grep -q "${ETEXT[EFBIG]}" "$WORK/out" || reasons="$reasons; stderr lacks '${ETEXT[EFBIG]}'"
+        grep -q "${ETEXT[EFBIG]}" "$WORK/out$P" || reasons="$reasons; stderr lacks '${ETEXT[EFBIG]}'"
     else
         # shellcheck disable=SC2086
-        prlimit --fsize=100000 "$DRIVER" -X $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out" 2>&1
-        out=$(cat "$WORK/out")
+        prlimit --fsize=100000 "$DRIVER" -X $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+        out=$(cat "$WORK/out$P")
         case $out in "ret=-27 name=EFBIG fds=0 heap=0 msg="*"write of temp for \"$TARGET\": ${ETEXT[EFBIG]}") ;;
         *) reasons="$reasons; $out" ;; esac
     fi
     REASONS=$reasons
     check_state fail
     reasons=$REASONS
-    RUNS=$((RUNS + 1))
     local verdict=as-promised
     if [ -n "$reasons" ]; then
-        verdict=VIOLATION; VIOLATIONS=$((VIOLATIONS + 1))
+        verdict=VIOLATION
         echo "VIOLATION $who $s RLIMIT_FSIZE:${reasons#; }"
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "write" "all" "fsize-limit" \
         "EFBIG" fail "$verdict" "${reasons#; }" >>"$RESULTS"
 }
-for who in lib cli; do
-    [ "$who" = cli ] && [ $HAVE_CLI = 0 ] && continue
-    fsize_one "$who" stream
-done
 
 # ---- negative control: a library that ignores a failed fdatasync must be caught -------------
-control_ok=1
-control_n=0
-while read -r sys n role; do
-    [ "$sys" = fdatasync ] || continue
-    plausible_of fdatasync
-    for e in $ERRS; do
-        [ "$e" = EINTR ] && continue
-        inject_one lib-broken new "$sys" "$n" "$role" "$e"
-        control_n=$((control_n + 1))
-        tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*rename after failed fdatasync' || control_ok=0
-    done
-done <"$WORK/calls.lib.new"
-[ $control_n -gt 0 ] || control_ok=0
+control() {
+    local sys n role e ok=1 count=0
+    if [ ! -s "$WORK/calls.lib.new" ]; then
+        setup new
+        strace -qq -o "$WORK/clean$P" "$DRIVER" "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+        list_calls "$WORK/clean$P" driver "$SD" >"$WORK/calls.lib.new"
+    fi
+    while read -r sys n role; do
+        [ "$sys" = fdatasync ] || continue
+        plausible_of fdatasync
+        for e in $ERRS; do
+            [ "$e" = EINTR ] && continue
+            inject_one lib-broken new "$sys" "$n" "$role" "$e"
+            count=$((count + 1))
+            tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*rename after failed fdatasync' || ok=0
+        done
+    done <"$WORK/calls.lib.new"
+    [ $count -gt 0 ] || ok=0
+    echo "$ok $count" >"$WORK/control"
+}
+
+# One part per process: its own scenario directory, scratch files and result rows.
+part() { # $1 lib|cli
+    P=.$1 SD=$WORK/s.$1 RESULTS=$WORK/results.$1.tsv
+    : >"$RESULTS"
+    inject_all "$1"
+    short_all "$1"
+    fsize_one "$1" stream
+    [ "$1" = lib ] && control
+    return 0
+}
+
+start=$(date +%s)
+if [ $HAVE_CLI = 0 ]; then
+    [ "${CI:-}" = true ] && { echo "check-fault: $CLI missing"; exit 1; }
+    echo "check-fault: $CLI not built: CLI part skipped"
+    part lib
+else
+    # Two parts on two cores: each run is a few processes and waits on ptrace, so this halves
+    # the wall time. FAULT_JOBS=1 runs them one after the other.
+    if [ "${FAULT_JOBS:-2}" -gt 1 ]; then
+        part lib >"$WORK/log.lib" 2>&1 &
+        libpid=$!
+        part cli >"$WORK/log.cli" 2>&1
+        wait $libpid
+        cat "$WORK/log.lib" "$WORK/log.cli"
+    else
+        part lib
+        part cli
+    fi
+fi
+RESULTS=$WORK/results.tsv
+cat "$WORK"/results.lib.tsv "$WORK"/results.cli.tsv >"$RESULTS" 2>/dev/null
+RUNS=$(awk -F'\t' '$1 != "lib-broken"' "$RESULTS" | grep -c .)
+VIOLATIONS=$(awk -F'\t' '$1 != "lib-broken" && $8 == "VIOLATION"' "$RESULTS" | grep -c .)
+read -r control_ok control_n <"$WORK/control" || { control_ok=0; control_n=0; }
 secs=$(( $(date +%s) - start ))
 
 # ---- tables ------------------------------------------------------------------------------------
 echo
-echo "Fault injection: $RUNS runs in ${secs}s (errnos: $ERRNOS, as plausible per syscall; + EOPNOTSUPP on O_TMPFILE)"
+echo "Fault injection: $RUNS runs (+ $control_n of the negative control) in ${secs}s (errnos: $ERRNOS, as plausible per syscall; + EOPNOTSUPP on O_TMPFILE)"
 echo
 echo "By syscall role (library and CLI, all scenarios):"
 awk -F'\t' '$1 != "lib-broken" {
