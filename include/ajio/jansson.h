@@ -8,13 +8,15 @@
  * of an ajio_open() handle through jansson's own json_dump_callback(): the output is never held
  * whole in memory, and nothing is visible at path before the commit.
  *
- * Validation: jansson itself guarantees what the other adapters must check. json_real() refuses
- * NaN and infinities, so they cannot be in a tree, and json_dump_callback() checks the UTF-8 of
- * every string and key as it prints (also those made with the *_nocheck functions) and fails on a
- * reference cycle. Such a failure becomes AJIO_EJSON here. The output is therefore not run through
- * an ajio_json_checker by default: that would cost time on every write for nothing (see
- * docs/adapters.md for the numbers). Define AJIO_JANSSON_VALIDATE to 1 before including this
- * header to validate the output anyway.
+ * Validation: jansson itself guarantees most of what the other adapters must check. json_real()
+ * refuses NaN and infinities, so they cannot be in a tree; json_dump_callback() checks the UTF-8
+ * of every string value as it prints (json_string_nocheck ones too) and fails on a reference
+ * cycle. Such a failure becomes AJIO_EJSON here. The one gap: an object key that is not UTF-8
+ * (only the *_nocheck setters can add one; jansson makes valid UTF-8 the caller's duty there) is
+ * dropped by jansson 2.14 mid-string without an error, leaving a broken document.
+ * Running every write through an ajio_json_checker costs about 10% of the write's time (see
+ * docs/adapters.md), so it is not the default: add AJIO_JANSSON_VALIDATE to ajio_write_json()'s
+ * dump_flags to have the output checked as it streams, e.g. when keys come from outside.
  *
  * Return values of every function are those of ajio_write_bytes(): 0, AJIO_UNCHANGED (with
  * AJIO_SKIP_UNCHANGED), AJIO_ENOTDURABLE, a negative errno, plus AJIO_EJSON when jansson refuses
@@ -27,10 +29,6 @@
 #include <ajio/emit.h>
 #include <jansson.h>
 
-#ifndef AJIO_JANSSON_VALIDATE
-#define AJIO_JANSSON_VALIDATE 0
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,6 +38,12 @@ extern "C" {
 
 /* The layout of one JSONL line. */
 #define AJIO_JANSSON_LINE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+/*
+ * ajio_write_json() dump flag (not passed to jansson): validate the output with an
+ * ajio_json_checker as it streams. A bit far above jansson's own (which end at 0x10000).
+ */
+#define AJIO_JANSSON_VALIDATE ((size_t)1 << 30)
 
 /* json_dump_callback() gives many small pieces: they go to the staging area of the emitter. */
 static inline int ajio_jansson__piece(const char *buf, size_t size, void *data)
@@ -64,7 +68,8 @@ static inline int ajio_jansson__dump(ajio_emit *e, const json_t *value, size_t f
  * Layout: dump_flags 0 means AJIO_JANSSON_DEFAULT_FLAGS: two-space indent, members in insertion
  * order ({"a": 1} becomes "{\n  \"a\": 1\n}\n"). Any other value is passed to jansson as is, with
  * JSON_ENCODE_ANY added so that a scalar root is accepted; pass JSON_ENCODE_ANY alone for jansson's
- * own flags-0 layout (one line, ", " and ": " separators).
+ * own flags-0 layout (one line, ", " and ": " separators). AJIO_JANSSON_VALIDATE may be added to
+ * either: see the top of this file.
  *
  * @return 0, AJIO_UNCHANGED, AJIO_ENOTDURABLE, a negative errno as ajio_write_bytes();
  *   -EINVAL when value is NULL; AJIO_EJSON when jansson cannot encode the value.
@@ -78,9 +83,10 @@ static inline int ajio_write_json(const char *path, const json_t *value, size_t 
     if (value == NULL)
         return ajio_set_last_error(-EINVAL, "ajio_write_json: value is NULL for \"%s\"",
                                    path != NULL ? path : "(null)");
-    r = ajio_emit_begin(&e, path, opts, AJIO_JANSSON_VALIDATE ? 0 : -1);
+    r = ajio_emit_begin(&e, path, opts, (dump_flags & AJIO_JANSSON_VALIDATE) ? 0 : -1);
     if (r < 0)
         return r;
+    dump_flags &= ~AJIO_JANSSON_VALIDATE;
     (void)ajio_jansson__dump(&e, value, dump_flags != 0 ? dump_flags : AJIO_JANSSON_DEFAULT_FLAGS);
     (void)ajio_emit_byte(&e, '\n');
     return ajio_emit_end(&e);
@@ -102,7 +108,7 @@ static inline int ajio_write_jsonl(const char *path, const json_t *array, const 
         return ajio_set_last_error(-EINVAL, "ajio_write_jsonl: value for \"%s\" is %s",
                                    path != NULL ? path : "(null)",
                                    array == NULL ? "NULL" : "not an array");
-    r = ajio_emit_begin(&e, path, opts, AJIO_JANSSON_VALIDATE ? AJIO_JSON_LINES : -1);
+    r = ajio_emit_begin(&e, path, opts, -1);
     if (r < 0)
         return r;
     n = json_array_size(array);
@@ -132,7 +138,7 @@ static inline int ajio_write_jsonl_cb(const char *path, json_t *(*next)(void *ct
     if (next == NULL)
         return ajio_set_last_error(-EINVAL, "ajio_write_jsonl_cb: next is NULL for \"%s\"",
                                    path != NULL ? path : "(null)");
-    r = ajio_emit_begin(&e, path, opts, AJIO_JANSSON_VALIDATE ? AJIO_JSON_LINES : -1);
+    r = ajio_emit_begin(&e, path, opts, -1);
     if (r < 0)
         return r;
     while (e.err == 0) {
