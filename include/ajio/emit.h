@@ -69,7 +69,7 @@ static inline int ajio_emit_begin(ajio_emit *e, const char *path, const ajio_opt
     e->err = 0;
     e->len = 0;
     e->cap = 0;
-    e->buf = malloc(AJIO_EMIT_BUFSIZE);
+    e->buf = (char *)malloc(AJIO_EMIT_BUFSIZE); /* the cast: C++ callers */
     if (e->buf == NULL)
         return ajio_set_last_error(-ENOMEM, "staging buffer for \"%s\": %s",
                                    path != NULL ? path : "(null)", ajio_strerror(-ENOMEM));
