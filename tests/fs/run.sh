@@ -31,6 +31,17 @@ FS_LIST=${FS_LIST:-ext4 ext4-noauto_da_alloc xfs btrfs tmpfs bindfs}
 FS_SKIP_SUITES=${FS_SKIP_SUITES:-valgrind.sh demo.sh}
 export AJIO_STRESS_SECONDS=${AJIO_STRESS_SECONDS:-2}
 SUITE_TIMEOUT=${FS_SUITE_TIMEOUT:-300}
+# Images are sparse: 600 MiB costs only what is written, and leaves tests/cli/big.sh (which
+# streams half the free space) above its 128 MiB minimum.
+FS_MB=${FS_MB:-600}
+# Known failures, each with its reason (printed with the table; an unexpected pass is reported).
+# FS:SUITE=REASON, one a line.
+FS_XFAIL=${FS_XFAIL-"bindfs:test_stress=readers get ENOENT while the target is renamed over: a path-based FUSE daemon (libfuse high-level API) drops the old node, so a LOOKUP then OPEN race loses the name; no torn read
+bindfs:test_handle=test_temp_never_more_open assumes O_TMPFILE works (counts 1 entry during a write); bindfs has none, so the named temp is the second entry"}
+declare -A XFAIL
+while IFS= read -r line; do
+    [ -n "$line" ] && XFAIL[${line%%=*}]=${line#*=}
+done <<<"$FS_XFAIL"
 
 skip() {
     echo "check-fs: SKIP: $*"
@@ -71,27 +82,28 @@ mount_fs() {
     mkdir -p "$mnt"
     case $kind in
     ext4 | ext4-*)
-        truncate -s "${size:-256}M" "$img"
+        truncate -s "${size:-$FS_MB}M" "$img"
         mkfs.ext4 -q -F "$img" || return 1
         [ "$kind" = ext4-noauto_da_alloc ] && opts=loop,noauto_da_alloc
         ;;
     xfs)
-        # 300 MiB is the smallest xfs that mkfs.xfs 6.x accepts.
-        truncate -s "${size:-320}M" "$img"
+        truncate -s "${size:-$FS_MB}M" "$img"
         mkfs.xfs -q -f "$img" || return 1
         ;;
     btrfs)
-        truncate -s "${size:-256}M" "$img"
+        truncate -s "${size:-$FS_MB}M" "$img"
         mkfs.btrfs -q -f "$img" >/dev/null || return 1
         ;;
     tmpfs)
-        mount -t tmpfs -o "size=${size:-256}M" tmpfs "$mnt" || return 1
+        mount -t tmpfs -o "size=${size:-$FS_MB}M" tmpfs "$mnt" || return 1
         MOUNTS+=("$mnt")
         return 0
         ;;
     bindfs)
-        # A FUSE passthrough of a tmpfs directory: every call goes through the FUSE daemon.
+        # A FUSE passthrough of a tmpfs of the same size: every call goes through the daemon.
         mkdir -p "$WORK/bindfs-src"
+        mount -t tmpfs -o "size=${size:-$FS_MB}M" tmpfs "$WORK/bindfs-src" || return 1
+        MOUNTS+=("$WORK/bindfs-src")
         bindfs "$WORK/bindfs-src" "$mnt" || return 1
         MOUNTS+=("$mnt")
         return 0
@@ -105,7 +117,7 @@ mount_fs() {
 umount_fs() { # $1 kind, $2 mountpoint
     umount "$2" 2>/dev/null || { sleep 1; umount "$2"; } || umount -l "$2"
     rm -f "$WORK/$1.img"
-    rm -rf "$WORK/bindfs-src"
+    if [ "$1" = bindfs ]; then umount "$WORK/bindfs-src"; rmdir "$WORK/bindfs-src"; fi
 }
 
 # ---- which temp strategy a filesystem gets ----------------------------------------------------
@@ -182,12 +194,19 @@ for fs in $FS_LIST; do
         case $rc in
         0) r=pass ;;
         77) r=skip; [ "${CI:-}" = true ] && { r=FAIL; FAILED=$((FAILED + 1)); } ;;
-        *) r=FAIL; FAILED=$((FAILED + 1)) ;;
+        *) r=FAIL ;;
         esac
+        if [ -n "${XFAIL[$fs:$name]:-}" ]; then
+            # Known: not counted, but a pass means the note is stale.
+            [ $r = FAIL ] && r=xfail
+            [ $r = pass ] && r=XPASS
+        elif [ $r = FAIL ]; then
+            FAILED=$((FAILED + 1))
+        fi
         RESULT[$fs,$name]="$r ${secs}s${used/yes/}"
         [ "$used" = no ] && RESULT[$fs,$name]="$r ${secs}s -"
         printf '   %-22s %-4s %4ss  wrote to the mount: %s\n' "$name" "$r" "$secs" "$used"
-        if [ "$r" = FAIL ]; then
+        if [ "$r" = FAIL ] || [ "$r" = xfail ]; then
             echo "   --- $name on $fs failed (exit $rc); last lines of its log:"
             tail -n 25 "$log" | sed 's/^/   | /'
         fi
@@ -379,7 +398,8 @@ rsecs=$(( $(date +%s) - rstart ))
 
 # ---- tables ------------------------------------------------------------------------------------
 echo
-echo "Filesystem matrix (pass/FAIL/skip, seconds; '-': the suite wrote nothing under AJIO_TEST_DIR)"
+echo "Filesystem matrix (pass/FAIL/skip/xfail (known, below), seconds; '-': the suite wrote nothing"
+echo "under AJIO_TEST_DIR, as a validator test without files)"
 printf '%-22s' "suite"
 for fs in $FS_LIST; do printf ' %-21s' "$fs"; done
 echo
@@ -392,6 +412,9 @@ done
 printf '%-22s' "(fs total seconds)"
 for fs in $FS_LIST; do printf ' %-21s' "${FSTIME[$fs]:-?}"; done
 echo
+for k in "${!XFAIL[@]}"; do
+    echo "xfail $k: ${XFAIL[$k]}"
+done
 echo
 echo "Temp strategy per filesystem:"
 for fs in $FS_LIST; do printf '  %-22s %s\n' "$fs" "${STRATEGY[$fs]:-?}"; done
