@@ -9,7 +9,7 @@
  *   disk     the adapter writing a file with AJIO_NO_SYNC under $AJIO_BUILD/bench
  * Each figure is the median of RUNS timed runs, each long enough (>= 50 ms of CPU time) to time
  * reliably; the variants run interleaved so that drift of a shared machine hits them alike. MB/s counts output
- * bytes (10^6). ratio = adapter MB/s / memory MB/s.
+ * bytes (10^6). ratio = memory time / adapter time (documents per second).
  *
  * jansson and json-c cannot share a translation unit (both define json_object), so this file is
  * compiled twice: once as the main program with jansson and cJSON, once with BENCH_JSONC_PART for
