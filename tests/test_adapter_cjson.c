@@ -127,6 +127,7 @@ static void assert_refused(const char *dir, const cJSON *v, int jsonl, const cha
 {
     const char *p = tu_path(dir, "t.json");
     const char *fresh = tu_path(dir, "new/t.json");
+    const ajio_opts named = {.flags = AJIO_NO_TMPFILE};
     int entries;
 
     tu_put(p, old_text, 0644);
@@ -135,6 +136,9 @@ static void assert_refused(const char *dir, const cJSON *v, int jsonl, const cha
                     AJIO_EJSON, p);
     if (strstr(ajio_last_error(), reason) == NULL)
         fail_msg("message \"%s\" does not say \"%s\"", ajio_last_error(), reason);
+    assert_untouched(dir, p, entries);
+    /* With a named temp (visible in the directory while writing), the abort must remove it. */
+    tu_assert_fails(jsonl ? ajio_write_cjsonl(p, v, &named) : ajio_write_cjson(p, v, 0, &named), AJIO_EJSON, p);
     assert_untouched(dir, p, entries);
     tu_assert_fails(jsonl ? ajio_write_cjsonl(fresh, v, NULL)
                           : ajio_write_cjson(fresh, v, AJIO_CJSON_COMPACT, NULL),
