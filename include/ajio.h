@@ -112,6 +112,13 @@ AJIO_API const char *ajio_err_name(int err);
  */
 AJIO_API const char *ajio_last_error(void);
 
+/*
+ * Sets the calling thread's ajio_last_error() message (printf format; NULL fmt: the text of err)
+ * and returns err. For code built on this API, such as the adapters in <ajio/jansson.h>, so that
+ * their refusals read like the library's own.
+ */
+AJIO_API int ajio_set_last_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+
 /* Returns AJIO_VERSION_STRING of the library actually linked. */
 AJIO_API const char *ajio_version(void);
 

@@ -115,3 +115,19 @@ int ajio__set_message(int err, const char *fmt, ...)
     va_end(ap);
     return err;
 }
+
+/*
+ * Code built on the public API, such as the header-only adapters in include/ajio/, reports its
+ * refusals ("NaN cannot be written as JSON") through the same per-thread message.
+ */
+int ajio_set_last_error(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fmt == NULL)
+        return ajio__set_message(err, "%s", ajio_strerror(err));
+    va_start(ap, fmt);
+    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    return err;
+}

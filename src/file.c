@@ -52,9 +52,9 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
 
 /*
  * The one-shot writes run on a stack handle and write the caller's bytes straight to the temp
- * (one writev for text plus its newline): no allocation, no copy.
+ * (one writev for text plus its newline): no allocation, no copy. iov is consumed.
  */
-static int write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
+int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
 {
     struct ajio_file f;
     size_t total = 0;
@@ -118,7 +118,7 @@ int ajio_write_bytes(const char *path, const void *data, size_t len, const ajio_
     if (data == NULL && len > 0)
         return ajio__set_message(-EINVAL, "data is NULL with length %zu for \"%s\"", len,
                                  path != NULL ? path : "(null)");
-    return write_iov(path, &iov, 1, opts);
+    return ajio__write_iov(path, &iov, 1, opts);
 }
 
 int ajio_write_text(const char *path, const char *text, const ajio_opts *opts)
@@ -133,7 +133,7 @@ int ajio_write_text(const char *path, const char *text, const ajio_opts *opts)
     iov[0].iov_len = len;
     iov[1].iov_base = (void *)"\n";
     iov[1].iov_len = 1;
-    return write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
+    return ajio__write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
 }
 
 int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)

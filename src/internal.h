@@ -89,6 +89,10 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
 int ajio__file_flush(struct ajio_file *f);
 int ajio__unchanged_check(struct ajio_file *f, const void *data, size_t len);
 
+/* file.c: one-shot write of iovcnt pieces (iov is modified); the core of ajio_write_bytes(). */
+struct iovec;
+int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
+
 /* commit.c */
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);

@@ -4,17 +4,12 @@
  *
  * Validation comes before anything touches the filesystem, so invalid input creates nothing: no
  * temp file, no missing parent directory. The caller's bytes are never copied into a new buffer:
- * text that already ends with '\n' goes through ajio_write_bytes() (one write straight from the
- * caller's memory); otherwise the handle receives the text and then the single '\n'.
+ * the text and, when missing, its '\n' go out in one writev straight from the caller's memory.
  */
 #include "internal.h"
 
-/* Declares ajio_set_last_error(), the message hook of the header-only adapters. */
-#include "ajio/emit.h"
-
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <sys/uio.h>
 
 /* "path:line:col: reason" for invalid input; the validator's own errors (-EINVAL, -ENOMEM) as is. */
 static int validation_failed(const char *path, int r, const ajio_json_error *e)
@@ -28,22 +23,9 @@ static int validation_failed(const char *path, int r, const ajio_json_error *e)
 static int write_terminated(const char *path, const char *text, size_t len,
                             const ajio_opts *opts)
 {
-    ajio_file *f;
-    int r;
+    struct iovec iov[2] = {{(void *)text, len}, {(void *)"\n", 1}};
 
-    if (len > 0 && text[len - 1] == '\n')
-        return ajio_write_bytes(path, text, len, opts);
-    r = ajio_open(&f, path, opts);
-    if (r < 0)
-        return r;
-    r = ajio_write(f, text, len);
-    if (r == 0)
-        r = ajio_write(f, "\n", 1);
-    if (r < 0) {
-        ajio_abort(f);
-        return r;
-    }
-    return ajio_commit(f);
+    return ajio__write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
 }
 
 /* The checks every entry point shares, before validation: validation messages need the path. */
@@ -85,21 +67,4 @@ int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len, const
     if (len == 0)
         return ajio_write_bytes(path, "", 0, opts);
     return write_terminated(path, jsonl, len, opts);
-}
-
-/*
- * The adapters in include/ajio/ are inline code in the caller's program: this is how their
- * refusals ("NaN cannot be written as JSON") reach ajio_last_error() like the library's own.
- */
-int ajio_set_last_error(int err, const char *fmt, ...)
-{
-    char msg[PATH_MAX + 256];
-    va_list ap;
-
-    if (fmt == NULL)
-        return ajio__set_message(err, "%s", ajio_strerror(err));
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return ajio__set_message(err, "%s", msg);
 }

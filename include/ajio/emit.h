@@ -30,12 +30,6 @@ extern "C" {
 #endif
 
 /*
- * Sets the calling thread's ajio_last_error() message (printf format) and returns err. Exported by
- * libajio for code built on the public API, such as these adapters.
- */
-AJIO_API int ajio_set_last_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
-
-/*
  * Staging area size: the size of ajio_write()'s own buffer (64 KiB). A write of exactly that size
  * bypasses the handle's buffer, so every full chunk goes from here to write(2) with no second
  * copy, and the handle never allocates its buffer until the short last chunk.
