@@ -16,7 +16,7 @@ DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux m
 
 FAULT_DRIVER := $(B)/fault/driver
 FAULT_SHIM   := $(B)/fault/shortwrite.so
-FAULT_BROKEN := $(B)/fault/driver-ignore-fdatasync
+FAULT_BROKEN := $(B)/fault/driver-ignore-fdatasync $(B)/fault/driver-keep-temp
 # The CLI is a prerequisite only once its sources exist.
 FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
 
@@ -28,19 +28,25 @@ $(FAULT_SHIM): tests/fault/shortwrite.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -shared -fPIC $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -ldl
 
-# Negative control of the fault harness: a copy of the library whose commit ignores a failed
-# fdatasync. Built only here, from a patched copy under $(B); src/ is never changed. The grep
-# fails the build if the patch stops matching, since an unpatched control would prove nothing.
-$(B)/fault/broken/commit.c: src/commit.c
+# Negative controls of the fault harness: copies of the library with one promise broken, built
+# only here from patched copies under $(B) (src/ is never changed). ignore-fdatasync: a failed
+# fdatasync is ignored and the temp renamed anyway. keep-temp: a failed write leaves its named
+# temp behind. The grep fails the build if a patch stops matching, since an unpatched control
+# would prove nothing.
+$(B)/fault/ignore-fdatasync/commit.c: src/commit.c
 	@mkdir -p $(@D)
 	sed 's/fdatasync(f->fd) < 0)/fdatasync(f->fd) < 0 \&\& 0)/' $< > $@
 	grep -q 'fdatasync(f->fd) < 0 && 0)' $@
 
-$(FAULT_BROKEN): tests/fault/driver.c $(B)/fault/broken/commit.c $(LIB_SRC) src/internal.h \
-                 include/ajio.h
+$(B)/fault/keep-temp/commit.c: src/commit.c
 	@mkdir -p $(@D)
+	sed '/^void ajio__discard/,/^}/s/unlinkat(f->dirfd, f->tmpname, 0)/0/' $< > $@
+	sed -n '/^void ajio__discard/,/^}/p' $@ | grep -q 'named && 0 < 0'
+
+$(B)/fault/driver-%: tests/fault/driver.c $(B)/fault/%/commit.c $(LIB_SRC) src/internal.h \
+                     include/ajio.h
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) -Wno-missing-prototypes $< \
-	    $(filter-out src/commit.c,$(LIB_SRC)) $(B)/fault/broken/commit.c -o $@ $(LDFLAGS)
+	    $(filter-out src/commit.c,$(LIB_SRC)) $(B)/fault/$*/commit.c -o $@ $(LDFLAGS)
 
 fault-tools: $(FAULT_DRIVER) $(FAULT_SHIM) $(FAULT_BROKEN) $(FAULT_CLI)
 

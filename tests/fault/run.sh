@@ -18,8 +18,9 @@
 #   - no temp file remains, no descriptor and no heap byte is leaked (driver only),
 #   - no rename happens after the injected failure ("rename after failed fdatasync").
 # The same is done for the CLI ("ajio write FILE < payload", exit codes of ajio(1)), then real short
-# writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), and finally the negative
-# control: a copy of the library that ignores a failed fdatasync must be caught.
+# writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), a double fault (the write
+# fails and so does the removal of its temp), and finally the negative controls: copies of the
+# library that ignore a failed fdatasync or leave a temp behind must be caught.
 #
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
 # the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
@@ -29,7 +30,8 @@ set -u
 
 BUILD=${AJIO_BUILD:-build}
 DRIVER=$BUILD/fault/driver
-BROKEN=$BUILD/fault/driver-ignore-fdatasync
+CTL_FDATASYNC=$BUILD/fault/driver-ignore-fdatasync
+CTL_KEEPTEMP=$BUILD/fault/driver-keep-temp
 SHIM=$BUILD/fault/shortwrite.so
 CLI=$BUILD/ajio
 ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}
@@ -43,7 +45,7 @@ skip() {
 }
 [ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
-for f in "$DRIVER" "$BROKEN" "$SHIM"; do
+for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$SHIM"; do
     [ -e "$f" ] || { echo "check-fault: $f missing: run make check-fault"; exit 1; }
 done
 HAVE_CLI=0
@@ -248,7 +250,7 @@ check_state() { # $1 expect
 }
 
 # One run, judged. Appends a row to $RESULTS and prints the reasons of any violation.
-# $1 who (lib|cli|lib-broken), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
+# $1 who (lib|cli|ctl-fdatasync|ctl-keeptemp), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
 inject_one() {
     local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6
     local expect reasons="" out rc bin
@@ -257,7 +259,8 @@ inject_one() {
     setup "$s"
     case $who in
     lib) bin=$DRIVER ;;
-    lib-broken) bin=$BROKEN ;;
+    ctl-fdatasync) bin=$CTL_FDATASYNC ;;
+    ctl-keeptemp) bin=$CTL_KEEPTEMP ;;
     esac
     if [ "$who" = cli ]; then
         # shellcheck disable=SC2086
@@ -331,7 +334,7 @@ inject_one() {
     local verdict=as-promised
     if [ -n "$reasons" ]; then
         verdict=VIOLATION
-        [ "$who" != lib-broken ] && echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }"
+        case $who in ctl-*) ;; *) echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }" ;; esac
     elif [ "$VERBOSE" = 1 ]; then
         echo "ok $who $s $sys#$n ($role) $e -> $expect"
     fi
@@ -441,26 +444,73 @@ fsize_one() { # $1 who, $2 scenario
         "EFBIG" fail "$verdict" "${reasons#; }" >>"$RESULTS"
 }
 
-# ---- negative control: a library that ignores a failed fdatasync must be caught -------------
+# ---- negative controls: libraries with one promise broken must be caught ----------------------
+# ctl-fdatasync ignores a failed fdatasync: every injected fdatasync failure must be reported as
+# "rename after failed fdatasync". ctl-keeptemp does not remove a named temp after a failure:
+# every failure of a write or fdatasync on a named temp must be reported as "temp left".
+calls_of() { # $1 scenario: the lib clean-run call list, traced here if the main loop skipped it
+    if [ ! -s "$WORK/calls.lib.$1" ]; then
+        setup "$1"
+        # shellcheck disable=SC2086
+        strace -qq -o "$WORK/clean$P" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+        list_calls "$WORK/clean$P" driver "$(dirname "$TARGET")" >"$WORK/calls.lib.$1"
+    fi
+}
 control() {
     local sys n role e ok=1 count=0
-    if [ ! -s "$WORK/calls.lib.new" ]; then
-        setup new
-        strace -qq -o "$WORK/clean$P" "$DRIVER" "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
-        list_calls "$WORK/clean$P" driver "$SD" >"$WORK/calls.lib.new"
-    fi
+    calls_of new
+    calls_of named
     while read -r sys n role; do
         [ "$sys" = fdatasync ] || continue
         plausible_of fdatasync
         for e in $ERRS; do
             [ "$e" = EINTR ] && continue
-            inject_one lib-broken new "$sys" "$n" "$role" "$e"
+            inject_one ctl-fdatasync new "$sys" "$n" "$role" "$e"
             count=$((count + 1))
             tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*rename after failed fdatasync' || ok=0
         done
     done <"$WORK/calls.lib.new"
+    while read -r sys n role; do
+        case $sys in write | writev | fdatasync) ;; *) continue ;; esac
+        for e in EIO ENOSPC; do
+            inject_one ctl-keeptemp named "$sys" "$n" "$role" "$e"
+            count=$((count + 1))
+            tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*temp left' || ok=0
+        done
+    done <"$WORK/calls.lib.named"
     [ $count -gt 0 ] || ok=0
     echo "$ok $count" >"$WORK/control"
+}
+
+# ---- two faults: the write fails, and so does the removal of its named temp -------------------
+# The temp cannot be removed then; ajio_commit must still return the first error, and the
+# message must say that the temp is left (ajio.h: the caller must hear about it). ajio sweep
+# --min-age 0 must then remove it.
+double_fault() {
+    local e=EIO reasons="" out rc
+    setup named
+    # shellcheck disable=SC2086
+    strace -qq -o /dev/null --inject=fdatasync:error=$e:when=1 --inject=unlinkat:error=EACCES:when=1 \
+        "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+    IFS= read -r out <"$WORK/out$P"
+    case $out in "ret=-5 name=EIO fds=0 heap=0 msg=fdatasync of temp for \"$TARGET\": ${ETEXT[EIO]}"*"could not be removed"*"${ETEXT[EACCES]}"*) ;;
+    *) reasons="$reasons; $out" ;; esac
+    cmp -s "$TARGET" "$OLD" || reasons="$reasons; target changed"
+    shopt -s nullglob dotglob
+    local temps=("$SD"/.*.ajio-*.tmp)
+    shopt -u nullglob dotglob
+    [ ${#temps[@]} = 1 ] || reasons="$reasons; ${#temps[@]} temps, expected the 1 that could not be removed"
+    if [ $HAVE_CLI = 1 ]; then
+        "$CLI" sweep --min-age 0 "$SD" >"$WORK/out$P" 2>&1 || reasons="$reasons; ajio sweep failed"
+        shopt -s nullglob dotglob
+        temps=("$SD"/.*.ajio-*.tmp)
+        shopt -u nullglob dotglob
+        [ ${#temps[@]} = 0 ] || reasons="$reasons; ajio sweep left ${#temps[@]} temps"
+    fi
+    local verdict=as-promised
+    [ -n "$reasons" ] && { verdict=VIOLATION; echo "VIOLATION lib named double fault:${reasons#; }"; }
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' lib named "fdatasync+unlinkat" 1 \
+        "double-fault" "EIO+EACCES" "fail, temp reported" "$verdict" "${reasons#; }" >>"$RESULTS"
 }
 
 # One part per process: its own scenario directory, scratch files and result rows.
@@ -470,7 +520,7 @@ part() { # $1 lib|cli
     inject_all "$1"
     short_all "$1"
     fsize_one "$1" stream
-    [ "$1" = lib ] && control
+    [ "$1" = lib ] && { double_fault; control; }
     return 0
 }
 
@@ -495,8 +545,8 @@ else
 fi
 RESULTS=$WORK/results.tsv
 cat "$WORK"/results.lib.tsv "$WORK"/results.cli.tsv >"$RESULTS" 2>/dev/null
-RUNS=$(awk -F'\t' '$1 != "lib-broken"' "$RESULTS" | grep -c .)
-VIOLATIONS=$(awk -F'\t' '$1 != "lib-broken" && $8 == "VIOLATION"' "$RESULTS" | grep -c .)
+RUNS=$(awk -F'\t' '$1 !~ /^ctl-/' "$RESULTS" | grep -c .)
+VIOLATIONS=$(awk -F'\t' '$1 !~ /^ctl-/ && $8 == "VIOLATION"' "$RESULTS" | grep -c .)
 read -r control_ok control_n <"$WORK/control" || { control_ok=0; control_n=0; }
 secs=$(( $(date +%s) - start ))
 
@@ -505,7 +555,7 @@ echo
 echo "Fault injection: $RUNS runs (+ $control_n of the negative control) in ${secs}s (errnos: $ERRNOS, as plausible per syscall; + EOPNOTSUPP on O_TMPFILE)"
 echo
 echo "By syscall role (library and CLI, all scenarios):"
-awk -F'\t' '$1 != "lib-broken" {
+awk -F'\t' '$1 !~ /^ctl-/ {
         key = $1 "\t" $5; runs[key]++
         if ($8 == "VIOLATION") bad[key]++
         else out[key, $7]++
@@ -522,14 +572,15 @@ awk -F'\t' '$1 != "lib-broken" {
     }' "$RESULTS"
 echo
 echo "By errno (library and CLI):"
-awk -F'\t' '$1 != "lib-broken" { e = $6; sub(/ .*/, "", e); runs[e]++; if ($8 == "VIOLATION") bad[e]++ }
+awk -F'\t' '$1 !~ /^ctl-/ { e = $6; sub(/ .*/, "", e); runs[e]++; if ($8 == "VIOLATION") bad[e]++ }
     END { for (e in runs) printf "  %-14s %5d runs %4d violations\n", e, runs[e], bad[e] }' "$RESULTS" | sort
 echo
 if [ $control_ok = 1 ]; then
-    echo "negative control: library ignoring a failed fdatasync caught in $control_n/$control_n runs (\"rename after failed fdatasync\")"
+    echo "negative controls: a library ignoring a failed fdatasync and one leaving its named temp"
+    echo "behind were caught in $control_n/$control_n runs (\"rename after failed fdatasync\", \"temp left\")"
 else
-    echo "negative control FAILED: the harness did not catch a library that ignores a failed fdatasync"
-    grep '^lib-broken' "$RESULTS"
+    echo "negative control FAILED: the harness missed a broken library:"
+    grep '^ctl-' "$RESULTS"
 fi
 mkdir -p "$BUILD/fault"
 cp "$RESULTS" "$BUILD/fault/results.tsv"
