@@ -99,7 +99,8 @@ struct writer {
     int job;
     int k;
     pid_t pid;
-    int cur;       /* index of the system call at whose entry it now sits */
+    int cur;       /* index of the system call at whose entry it now sits (-2: not started) */
+    int target;    /* where the current phase takes it */
     bool mismatch; /* some system call differed from the counting run */
     long stop_nr;  /* the system call it is stopped at */
     char tstate;   /* state letter in /proc/PID/stat at the shutdown */
@@ -334,14 +335,16 @@ static int trap_path_calls(void)
 }
 
 /* Starts a writer for job j on the file under base and leaves it at the entry of seq[0]. */
-static pid_t start_writer(int j, const char *base, int slot)
+/*
+ * Forks a writer for job j on the file under base. It stops itself (SIGSTOP) before anything
+ * else, traced by this process; slot receives the result of an in-process write.
+ */
+static pid_t spawn(int j, const char *base, int slot)
 {
     const struct job *jb = &jobs[j];
     char path[PATH_MAX], dir[DIR_MAX], name[NAME_MAX + 1], in[PATH_MAX];
-    struct __ptrace_syscall_info info;
     const unsigned char *data = new_content(j);
     pid_t pid;
-    int st;
 
     target_paths(base, jb->sc, path, dir, name);
     snprintf(in, sizeof(in), "%s/stdin-%d", workdir, j);
@@ -377,11 +380,27 @@ static pid_t start_writer(int j, const char *base, int slot)
         syscall(SYS_getppid); /* end marker: the write has returned */
         _exit(0);
     }
-    if (waitpid(pid, &st, __WALL) < 0 || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
-        die("writer %d did not stop at its start (status %#x)", (int)pid, st);
+    return pid;
+}
+
+static void set_options(pid_t pid)
+{
     if (ptrace(PTRACE_SETOPTIONS, pid, 0,
                (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP)) < 0)
         die("PTRACE_SETOPTIONS: %s", strerror(errno));
+}
+
+/* Starts one writer and leaves it at the entry of seq[0] (used by the counting runs). */
+static pid_t start_writer(int j, const char *base, int slot)
+{
+    const struct job *jb = &jobs[j];
+    struct __ptrace_syscall_info info;
+    pid_t pid = spawn(j, base, slot);
+    int st;
+
+    if (waitpid(pid, &st, __WALL) < 0 || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+        die("writer %d did not stop at its start (status %#x)", (int)pid, st);
+    set_options(pid);
     if (jb->api == API_CLI) {
         /* Seccomp stops only, until a path on the test filesystem: that call has not run yet. */
         int sig = 0;
@@ -462,21 +481,153 @@ static void count_job(int j)
     waitpid(pid, &st, __WALL);
 }
 
-/* Moves writer w forward to the entry of its system call number target. */
-static void advance(struct writer *w, int target)
-{
-    const struct job *jb = &jobs[w->job];
-    struct __ptrace_syscall_info info;
+/*
+ * The cycle's writers are driven all at once: each tracer round trip costs a context switch, and
+ * on a busy machine the writers would otherwise spend most of the cycle waiting for their turn.
+ * Nothing about the crash states depends on the order in which writers reach their points
+ * within one phase.
+ */
+#define PID_SLOTS 16384 /* open addressing, pid to writer index; more than twice MAX_WRITERS */
+static pid_t slot_pid[PID_SLOTS];
+static int slot_writer[PID_SLOTS];
 
-    while (w->cur < target) {
-        if (!next_entry(w->pid, &info))
-            die("writer %d exited at index %d", (int)w->pid, w->cur);
-        w->cur++;
-        w->stop_nr = (long)info.entry.nr;
-        if (w->cur < jb->nsys ? w->stop_nr != jb->seq[w->cur] : !at_end(jb, w->stop_nr))
-            w->mismatch = true;
-        if (w->mismatch)
-            return; /* off the learnt path: stop here, the check reports it */
+static void map_pid(pid_t pid, int i)
+{
+    unsigned h = (unsigned)pid % PID_SLOTS;
+
+    while (slot_pid[h] != 0)
+        h = (h + 1) % PID_SLOTS;
+    slot_pid[h] = pid;
+    slot_writer[h] = i;
+}
+
+static struct writer *writer_of(pid_t pid)
+{
+    for (unsigned h = (unsigned)pid % PID_SLOTS; slot_pid[h] != 0; h = (h + 1) % PID_SLOTS)
+        if (slot_pid[h] == pid)
+            return &writers[slot_writer[h]];
+    die("wait returned unknown process %d", (int)pid);
+}
+
+static void resume(const struct writer *w, int request, int sig)
+{
+    if (ptrace(request, w->pid, 0, (void *)(intptr_t)sig) < 0)
+        die("ptrace resume of %d: %s", (int)w->pid, strerror(errno));
+}
+
+/* Waits for the next stop of any writer. */
+static struct writer *wait_any(int *st)
+{
+    pid_t pid = waitpid(-1, st, __WALL);
+    struct writer *w;
+
+    if (pid < 0)
+        die("waitpid: %s", strerror(errno));
+    w = writer_of(pid);
+    if (WIFEXITED(*st) || WIFSIGNALED(*st))
+        die("writer %d (%s %s %zu, crash point %d) ended early (status %#x)", (int)pid,
+            api_names[jobs[w->job].api], sc_names[jobs[w->job].sc], jobs[w->job].size, w->k,
+            *st);
+    return w;
+}
+
+/* Starts every writer and leaves each at the entry of the first system call of its write. */
+static void start_all(const int *order)
+{
+    char base[DIR_MAX - 16];
+    int running = nwriters;
+
+    for (int i = 0; i < nwriters; i++) {
+        struct writer *w = &writers[order[i]];
+
+        snprintf(base, sizeof(base), "%s/w/%d", mnt, order[i]);
+        slots[order[i]].done = 0;
+        w->pid = spawn(w->job, base, order[i]);
+        map_pid(w->pid, order[i]);
+    }
+    while (running > 0) {
+        int st, sig = 0;
+        struct writer *w = wait_any(&st);
+        const struct job *jb = &jobs[w->job];
+        struct __ptrace_syscall_info info;
+        bool cli_mode = jb->api == API_CLI;
+
+        if (w->cur == -2) { /* its own SIGSTOP: the first stop of every writer */
+            set_options(w->pid);
+            w->cur = -1;
+        } else if (cli_mode && st >> 8 == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8))) {
+            /* The tool runs free with seccomp stops only, until a path on the test fs. */
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, w->pid, (void *)sizeof(info), &info) < 0)
+                die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+            if (touches_mnt(w->pid, &info)) {
+                w->cur = 0;
+                w->stop_nr = (long)info.seccomp.nr;
+                running--;
+                continue;
+            }
+        } else if (!cli_mode && WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, w->pid, (void *)sizeof(info), &info) < 0)
+                die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+            if (info.op == PTRACE_SYSCALL_INFO_ENTRY && w->cur == 0) {
+                /* the first system call after the start marker */
+                w->stop_nr = (long)info.entry.nr;
+                running--;
+                continue;
+            }
+            if (info.op == PTRACE_SYSCALL_INFO_ENTRY && (long)info.entry.nr == SYS_getppid)
+                w->cur = 0; /* the start marker: the next entry is the write's first */
+        } else if (st >> 16 == 0 && WSTOPSIG(st) != SIGTRAP) {
+            sig = WSTOPSIG(st);
+        }
+        resume(w, cli_mode ? PTRACE_CONT : PTRACE_SYSCALL, sig);
+    }
+    for (int i = 0; i < nwriters; i++)
+        if (writers[i].stop_nr != jobs[writers[i].job].seq[0])
+            writers[i].mismatch = true;
+}
+
+/*
+ * Moves every writer forward to the entry of its system call number target (its crash point, or
+ * its rename if that comes first and to_rename is set). A writer whose system calls differ from
+ * the counting run stops there; the check reports it.
+ */
+static void drive(bool to_rename)
+{
+    int running = 0;
+
+    for (int i = 0; i < nwriters; i++) {
+        struct writer *w = &writers[i];
+        int r = jobs[w->job].rename_at;
+
+        w->target = to_rename && r < w->k ? r : w->k;
+        if (w->cur < w->target && !w->mismatch) {
+            resume(w, PTRACE_SYSCALL, 0);
+            running++;
+        }
+    }
+    while (running > 0) {
+        int st, sig = 0;
+        struct writer *w = wait_any(&st);
+        const struct job *jb = &jobs[w->job];
+        struct __ptrace_syscall_info info;
+
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, w->pid, (void *)sizeof(info), &info) < 0)
+                die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+            if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+                w->cur++;
+                w->stop_nr = (long)info.entry.nr;
+                if (w->cur < jb->nsys ? w->stop_nr != jb->seq[w->cur] : !at_end(jb, w->stop_nr))
+                    w->mismatch = true;
+                if (w->cur >= w->target || w->mismatch) {
+                    running--;
+                    continue;
+                }
+            }
+        } else if (st >> 16 == 0 && WSTOPSIG(st) != SIGTRAP) {
+            sig = WSTOPSIG(st);
+        }
+        resume(w, PTRACE_SYSCALL, sig);
     }
 }
 
@@ -647,27 +798,14 @@ static int cmd_crash(const char *dev, const char *state)
     t[2] = now();
 
     shuffle(order, nwriters, &s);
-    for (int i = 0; i < nwriters; i++) {
-        struct writer *w = &writers[order[i]];
-
-        snprintf(path, sizeof(path), "%s/w/%d", mnt, order[i]);
-        slots[order[i]].done = 0;
-        w->pid = start_writer(w->job, path, order[i]);
-        w->cur = 0;
-        w->stop_nr = jobs[w->job].seq[0];
-    }
+    for (int i = 0; i < nwriters; i++)
+        writers[i].cur = -2;
+    start_all(order);
     t[3] = now();
     /* Phase 1: everyone up to its rename (all the syncs before it); phase 2: to the crash point. */
-    for (int i = 0; i < nwriters; i++) {
-        struct writer *w = &writers[order[i]];
-        int r1 = jobs[w->job].rename_at;
-
-        advance(w, w->k < r1 ? w->k : r1);
-    }
+    drive(true);
     t[4] = now();
-    shuffle(order, nwriters, &s);
-    for (int i = 0; i < nwriters; i++)
-        advance(&writers[order[i]], writers[order[i]].k);
+    drive(false);
     t[5] = now();
 
     for (int i = 0; i < nwriters; i++) {
