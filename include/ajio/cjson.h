@@ -132,9 +132,8 @@ static inline int ajio_write_cjson(const char *path, const cJSON *item, unsigned
     int r;
 
     if (item == NULL || (layout & ~AJIO_CJSON_COMPACT) != 0)
-        return ajio_set_last_error(-EINVAL, "ajio_write_cjson: %s for \"%s\"",
-                                   item == NULL ? "item is NULL" : "unknown layout bits",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_cjson",
+                                 item == NULL ? "item is NULL" : "unknown layout bits", path);
     r = ajio_emit_begin(&e, path, opts, 0);
     if (r < 0)
         return r;
@@ -156,9 +155,7 @@ static inline int ajio_write_cjsonl(const char *path, const cJSON *array, const 
     int r;
 
     if (array == NULL || !cJSON_IsArray(array))
-        return ajio_set_last_error(-EINVAL, "ajio_write_cjsonl: value for \"%s\" is %s",
-                                   path != NULL ? path : "(null)",
-                                   array == NULL ? "NULL" : "not an array");
+        return ajio_emit_not_array("ajio_write_cjsonl", path, array == NULL);
     r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
     if (r < 0)
         return r;
@@ -186,8 +183,7 @@ static inline int ajio_write_cjsonl_cb(const char *path, cJSON *(*next)(void *ct
     int r;
 
     if (next == NULL)
-        return ajio_set_last_error(-EINVAL, "ajio_write_cjsonl_cb: next is NULL for \"%s\"",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_cjsonl_cb", "next is NULL", path);
     r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
     if (r < 0)
         return r;
@@ -197,10 +193,7 @@ static inline int ajio_write_cjsonl_cb(const char *path, cJSON *(*next)(void *ct
 
         if (cb_err != 0) {
             cJSON_Delete(v);
-            r = cb_err < 0 ? cb_err : -ECANCELED;
-            (void)ajio_set_last_error(r, "%s: the value callback failed (%s); nothing was written",
-                                      ajio_file_path(e.f), ajio_strerror(r));
-            (void)ajio_emit_fail(&e, r);
+            (void)ajio_emit_callback_failed(&e, cb_err);
             break;
         }
         if (v == NULL)

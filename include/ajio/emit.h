@@ -102,6 +102,36 @@ static inline int ajio_emit_fail(ajio_emit *e, int err)
     return e->err;
 }
 
+/*
+ * -EINVAL for a bad argument, caught before anything is created: "fn: what for \"path\"" as the
+ * thread's error. Shared so that every adapter words its argument errors alike.
+ */
+static inline int ajio_emit_bad_arg(const char *fn, const char *what, const char *path)
+{
+    return ajio_set_last_error(-EINVAL, "%s: %s for \"%s\"", fn, what,
+                               path != NULL ? path : "(null)");
+}
+
+/* -EINVAL for a JSONL writer's value: "fn: value for \"path\" is NULL" (or "not an array"). */
+static inline int ajio_emit_not_array(const char *fn, const char *path, int is_null)
+{
+    return ajio_set_last_error(-EINVAL, "%s: value for \"%s\" is %s", fn,
+                               path != NULL ? path : "(null)", is_null ? "NULL" : "not an array");
+}
+
+/*
+ * A JSONL value callback reported err: aborts the write with it (a positive err, which is no
+ * errno, becomes -ECANCELED) and says so as the thread's error. @return that error.
+ */
+static inline int ajio_emit_callback_failed(ajio_emit *e, int err)
+{
+    int r = err < 0 ? err : -ECANCELED;
+
+    (void)ajio_set_last_error(r, "%s: the value callback failed (%s); nothing was written",
+                              ajio_file_path(e->f), ajio_strerror(r));
+    return ajio_emit_fail(e, r);
+}
+
 /* AJIO_EJSON with "path: message" as the thread's error. */
 static inline int ajio_emit_refuse(ajio_emit *e, const char *what)
 {

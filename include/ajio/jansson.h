@@ -81,8 +81,7 @@ static inline int ajio_write_json(const char *path, const json_t *value, size_t 
     int r;
 
     if (value == NULL)
-        return ajio_set_last_error(-EINVAL, "ajio_write_json: value is NULL for \"%s\"",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_json", "value is NULL", path);
     r = ajio_emit_begin(&e, path, opts, (dump_flags & AJIO_JANSSON_VALIDATE) ? 0 : -1);
     if (r < 0)
         return r;
@@ -105,9 +104,7 @@ static inline int ajio_write_jsonl(const char *path, const json_t *array, const 
     int r;
 
     if (array == NULL || !json_is_array(array))
-        return ajio_set_last_error(-EINVAL, "ajio_write_jsonl: value for \"%s\" is %s",
-                                   path != NULL ? path : "(null)",
-                                   array == NULL ? "NULL" : "not an array");
+        return ajio_emit_not_array("ajio_write_jsonl", path, array == NULL);
     r = ajio_emit_begin(&e, path, opts, -1);
     if (r < 0)
         return r;
@@ -136,8 +133,7 @@ static inline int ajio_write_jsonl_cb(const char *path, json_t *(*next)(void *ct
     int r;
 
     if (next == NULL)
-        return ajio_set_last_error(-EINVAL, "ajio_write_jsonl_cb: next is NULL for \"%s\"",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_jsonl_cb", "next is NULL", path);
     r = ajio_emit_begin(&e, path, opts, -1);
     if (r < 0)
         return r;
@@ -147,10 +143,7 @@ static inline int ajio_write_jsonl_cb(const char *path, json_t *(*next)(void *ct
 
         if (cb_err != 0) {
             json_decref(v);
-            r = cb_err < 0 ? cb_err : -ECANCELED;
-            (void)ajio_set_last_error(r, "%s: the value callback failed (%s); nothing was written",
-                                      ajio_file_path(e.f), ajio_strerror(r));
-            (void)ajio_emit_fail(&e, r);
+            (void)ajio_emit_callback_failed(&e, cb_err);
             break;
         }
         if (v == NULL)

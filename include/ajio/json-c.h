@@ -167,8 +167,7 @@ static inline int ajio_write_jsonc(const char *path, struct json_object *obj, un
     int r;
 
     if ((layout & ~AJIO_JSONC_COMPACT) != 0)
-        return ajio_set_last_error(-EINVAL, "ajio_write_jsonc: unknown layout bits for \"%s\"",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_jsonc", "unknown layout bits", path);
     r = ajio_emit_begin(&e, path, opts, 0);
     if (r < 0)
         return r;
@@ -192,8 +191,8 @@ static inline int ajio_write_jsoncl(const char *path, struct json_object *array,
     int r;
 
     if (!json_object_is_type(array, json_type_array))
-        return ajio_set_last_error(-EINVAL, "ajio_write_jsoncl: value for \"%s\" is not an array",
-                                   path != NULL ? path : "(null)");
+        /* NULL is json-c's null, so it too is "not an array". */
+        return ajio_emit_not_array("ajio_write_jsoncl", path, 0);
     r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
     if (r < 0)
         return r;
@@ -222,8 +221,7 @@ static inline int ajio_write_jsoncl_cb(const char *path,
     int r;
 
     if (next == NULL)
-        return ajio_set_last_error(-EINVAL, "ajio_write_jsoncl_cb: next is NULL for \"%s\"",
-                                   path != NULL ? path : "(null)");
+        return ajio_emit_bad_arg("ajio_write_jsoncl_cb", "next is NULL", path);
     r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
     if (r < 0)
         return r;
@@ -233,9 +231,7 @@ static inline int ajio_write_jsoncl_cb(const char *path,
 
         if (got < 0) {
             json_object_put(v);
-            (void)ajio_set_last_error(got, "%s: the value callback failed (%s); nothing was "
-                                           "written", ajio_file_path(e.f), ajio_strerror(got));
-            (void)ajio_emit_fail(&e, got);
+            (void)ajio_emit_callback_failed(&e, got);
             break;
         }
         if (got == 0) {
