@@ -150,27 +150,27 @@ secs=$(( $(date +%s) - start_all ))
 echo
 echo "Real build: crash points and violations (lib = ajio_write_bytes, cli = ajio write; sizes 0 B, 100 B, 1 MiB)"
 awk '$1 == "real" {
-        k = $2 " " $5; pts[k] += $8; ret[k] += $10; bad[k] += $12
+        k = $2 " " $5; pts[k] += $8; ret[k] += $10; bad[k] += $12; sw[k] += $14
         if ($4 == "lib") lib[k] += $8; else cli[k] += $8
         if (!(k in seen)) { seen[k] = 1; order[n++] = k }
      }
      END {
-        printf "%-12s %-12s %8s %8s %8s %14s %10s\n", "filesystem", "scenario", "lib", "cli",
-               "points", "after-return", "violations"
+        printf "%-12s %-12s %6s %6s %7s %13s %12s %10s\n", "filesystem", "scenario", "lib", "cli",
+               "points", "after-return", "temps-swept", "violations"
         for (i = 0; i < n; i++) {
             split(order[i], a, " ")
-            printf "%-12s %-12s %8d %8d %8d %14d %10d\n", a[1], a[2], lib[order[i]],
-                   cli[order[i]], pts[order[i]], ret[order[i]], bad[order[i]]
-            tp += pts[order[i]]; tb += bad[order[i]]
+            printf "%-12s %-12s %6d %6d %7d %13d %12d %10d\n", a[1], a[2], lib[order[i]],
+                   cli[order[i]], pts[order[i]], ret[order[i]], sw[order[i]], bad[order[i]]
+            tp += pts[order[i]]; tb += bad[order[i]]; ts += sw[order[i]]
         }
-        printf "%-12s %-12s %8s %8s %8d %14s %10d\n", "total", "", "", "", tp, "", tb
+        printf "%-12s %-12s %6s %6s %7d %13s %12d %10d\n", "total", "", "", "", tp, "", ts, tb
      }' "$results"
 echo
 echo "Negative controls (test-only builds): violations by kind"
 awk '$1 != "real" {
         k = $1 " " $2; pts[k] += $8; bad[k] += $12
         if (!(k in seen)) { seen[k] = 1; order[n++] = k }
-        for (i = 13; i <= NF; i++) { split($i, kv, "="); kinds[k, kv[1]] += kv[2]; names[kv[1]] = 1 }
+        for (i = 15; i <= NF; i++) { split($i, kv, "="); kinds[k, kv[1]] += kv[2]; names[kv[1]] = 1 }
      }
      END {
         printf "%-11s %-12s %7s %10s  %s\n", "build", "filesystem", "points", "violations", "kinds"
@@ -200,7 +200,7 @@ for fs in $supported; do
         ;;
     esac
     n=$(awk -v f="$fs" '$1 == "nodirsync" && $2 == f {
-            for (i = 13; i <= NF; i++) if ($i ~ /after-success=/) { split($i, kv, "="); b += kv[2] } }
+            for (i = 15; i <= NF; i++) if ($i ~ /after-success=/) { split($i, kv, "="); b += kv[2] } }
             END { print b + 0 }' "$results")
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no lost write-after-success without the directory sync on $fs"; ok=0; }
 done

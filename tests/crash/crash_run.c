@@ -88,10 +88,10 @@ struct job {
     enum api api;
     enum scenario sc;
     size_t size;
-    int nsys;           /* system calls from the start of the write to its end, exclusive */
-    int rename_at;      /* index of the last rename*, or nsys if none */
-    long seq[MAX_SYS];  /* their numbers */
-    long end_nr;        /* the call that ends the window: the end marker or exit_group */
+    int nsys;          /* system calls from the start of the write to its end, exclusive */
+    int rename_at;     /* index of the last rename*, or nsys if none */
+    long seq[MAX_SYS]; /* their numbers */
+    long end_nr;       /* the call that ends the window: the end marker or exit_group */
 };
 
 /* One stopped writer. Crash point k: stopped at the entry of seq[k]; k == nsys: at end_nr. */
@@ -221,23 +221,32 @@ static void setup_old(const char *base, int job)
 
 /* ---- tracing -------------------------------------------------------------------------------- */
 
+/* Names of the system calls a write makes, for the SEQ lines and the messages. */
 static const char *sysname(long nr)
 {
+#define N(x)                                                                                       \
+    {                                                                                              \
+        SYS_##x, #x                                                                                \
+    }
+    static const struct {
+        long nr;
+        const char *name;
+    } names[] = {
+        N(read),       N(write),  N(open),      N(openat),    N(close),      N(newfstatat),
+        N(fstat),      N(statx),  N(mkdir),     N(mkdirat),   N(fsync),      N(fdatasync),
+        N(linkat),     N(link),   N(renameat),  N(renameat2), N(rename),     N(unlinkat),
+        N(readlinkat), N(fchmod), N(fchown),    N(getppid),   N(exit_group), N(mmap),
+        N(munmap),     N(brk),    N(getrandom), N(lseek),     N(fcntl),      N(ioctl),
+        N(writev),     N(mremap), N(gettid),    N(getpid),    N(pread64),    N(pwrite64),
+    };
+#undef N
     static char other[32];
 
-    switch (nr) {
-#define N(x)                                                                                       \
-    case SYS_##x:                                                                                  \
-        return #x;
-        N(read) N(write) N(open) N(openat) N(close) N(newfstatat) N(fstat) N(statx) N(mkdir)
-        N(mkdirat) N(fsync) N(fdatasync) N(linkat) N(link) N(renameat) N(renameat2) N(rename)
-        N(unlinkat) N(readlinkat) N(fchmod) N(fchown) N(getppid) N(exit_group) N(mmap) N(munmap)
-        N(brk) N(getrandom) N(lseek) N(fcntl) N(ioctl) N(writev) N(mremap) N(gettid) N(getpid)
-#undef N
-    default:
-        snprintf(other, sizeof(other), "syscall_%ld", nr);
-        return other;
-    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].nr == nr)
+            return names[i].name;
+    snprintf(other, sizeof(other), "syscall_%ld", nr);
+    return other;
 }
 
 static bool is_rename(long nr)
@@ -315,15 +324,15 @@ static bool touches_mnt(pid_t pid, const struct __ptrace_syscall_info *info)
  */
 static int trap_path_calls(void)
 {
-    static const long path_calls[] = {SYS_open,     SYS_openat,     SYS_stat,      SYS_lstat,
-                                      SYS_newfstatat, SYS_statx,    SYS_mkdir,     SYS_mkdirat,
-                                      SYS_access,   SYS_faccessat,  SYS_readlink,  SYS_readlinkat};
+    static const long path_calls[] = {SYS_open,       SYS_openat,    SYS_stat,     SYS_lstat,
+                                      SYS_newfstatat, SYS_statx,     SYS_mkdir,    SYS_mkdirat,
+                                      SYS_access,     SYS_faccessat, SYS_readlink, SYS_readlinkat};
     enum { N = sizeof(path_calls) / sizeof(path_calls[0]) };
     struct sock_filter code[N + 3];
     struct sock_fprog prog = {.len = N + 3, .filter = code};
 
-    code[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                           offsetof(struct seccomp_data, nr));
+    code[0] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (int i = 0; i < N; i++) /* on a match jump to the RET_TRACE after the RET_ALLOW */
         code[1 + i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
                                                    (uint32_t)path_calls[i], (uint8_t)(N - i), 0);
@@ -361,8 +370,7 @@ static pid_t spawn(int j, const char *base, int slot)
             int fd = open(in, O_RDONLY);
             int null = open("/dev/null", O_WRONLY);
 
-            if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 ||
-                trap_path_calls() < 0)
+            if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 || trap_path_calls() < 0)
                 _exit(121);
             raise(SIGSTOP);
             if (jb->sc == SC_CREATE_ONLY)
@@ -425,8 +433,7 @@ static pid_t start_writer(int j, const char *base, int slot)
     }
     for (;;) {
         if (!next_entry(pid, &info))
-            die("writer for %s %zu exited before its write started", sc_names[jb->sc],
-                jb->size);
+            die("writer for %s %zu exited before its write started", sc_names[jb->sc], jb->size);
         if ((long)info.entry.nr == SYS_getppid) {
             if (!next_entry(pid, &info))
                 die("writer exited at its start marker");
@@ -460,8 +467,8 @@ static void count_job(int j)
         die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
     while (!at_end(jb, (long)info.entry.nr)) {
         if (jb->nsys == MAX_SYS)
-            die("job %s %s %zu: more than %d system calls", api_names[jb->api],
-                sc_names[jb->sc], jb->size, MAX_SYS);
+            die("job %s %s %zu: more than %d system calls", api_names[jb->api], sc_names[jb->sc],
+                jb->size, MAX_SYS);
         if (is_rename((long)info.entry.nr))
             jb->rename_at = jb->nsys;
         jb->seq[jb->nsys++] = (long)info.entry.nr;
@@ -526,8 +533,7 @@ static struct writer *wait_any(int *st)
     w = writer_of(pid);
     if (WIFEXITED(*st) || WIFSIGNALED(*st))
         die("writer %d (%s %s %zu, crash point %d) ended early (status %#x)", (int)pid,
-            api_names[jobs[w->job].api], sc_names[jobs[w->job].sc], jobs[w->job].size, w->k,
-            *st);
+            api_names[jobs[w->job].api], sc_names[jobs[w->job].sc], jobs[w->job].size, w->k, *st);
     return w;
 }
 
@@ -838,17 +844,18 @@ static int cmd_crash(const char *dev, const char *state)
     if (r < 0)
         die("FS_IOC_SHUTDOWN of %s: %s", mnt, strerror(-r));
     t[6] = now();
-    fprintf(stderr, "crash_run: %d writers; seconds: count %.2f, layout+syncfs %.2f, start %.2f, "
-            "to rename %.2f, to crash point %.2f, shutdown+kill %.2f\n", nwriters, t[1] - t[0],
-            t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5]);
+    fprintf(stderr,
+            "crash_run: %d writers; seconds: count %.2f, layout+syncfs %.2f, start %.2f, "
+            "to rename %.2f, to crash point %.2f, shutdown+kill %.2f\n",
+            nwriters, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5]);
 
     out = fopen(state, "w");
     if (out == NULL)
         die("%s: %s", state, strerror(errno));
     fprintf(out, "seed %" PRIu64 " cli %d\n", seed, cli != NULL);
     for (int j = 0; j < njobs; j++) {
-        fprintf(out, "J %d %d %d %zu %d %d", j, jobs[j].api, jobs[j].sc, jobs[j].size,
-                jobs[j].nsys, jobs[j].rename_at);
+        fprintf(out, "J %d %d %d %zu %d %d", j, jobs[j].api, jobs[j].sc, jobs[j].size, jobs[j].nsys,
+                jobs[j].rename_at);
         for (int i = 0; i < jobs[j].nsys; i++)
             fprintf(out, " %s", sysname(jobs[j].seq[i]));
         fputc('\n', out);
@@ -856,8 +863,8 @@ static int cmd_crash(const char *dev, const char *state)
     for (int i = 0; i < nwriters; i++) {
         const struct writer *w = &writers[i];
 
-        fprintf(out, "W %d %d %d %d %d %c %d %s\n", i, w->job, w->k, w->returned, w->rc,
-                w->tstate, w->mismatch, sysname(w->stop_nr));
+        fprintf(out, "W %d %d %d %d %d %c %d %s\n", i, w->job, w->k, w->returned, w->rc, w->tstate,
+                w->mismatch, sysname(w->stop_nr));
     }
     if (fclose(out) != 0)
         die("%s: %s", state, strerror(errno));
@@ -867,26 +874,27 @@ static int cmd_crash(const char *dev, const char *state)
 /* ---- check ---------------------------------------------------------------------------------- */
 
 enum kind {
-    K_MISSING,      /* target gone although it existed and the write had not returned */
-    K_EMPTY,        /* 0 bytes, and neither old nor new content is empty */
-    K_SHORT,        /* a proper prefix of old or new */
-    K_MIXED,        /* anything else that is neither old nor new */
-    K_OLD_AFTER,    /* old content after the write returned success */
+    K_MISSING,       /* target gone although it existed and the write had not returned */
+    K_EMPTY,         /* 0 bytes, and neither old nor new content is empty */
+    K_SHORT,         /* a proper prefix of old or new */
+    K_MIXED,         /* anything else that is neither old nor new */
+    K_OLD_AFTER,     /* old content after the write returned success */
     K_MISSING_AFTER, /* no target after the write returned success */
-    K_LEFTOVER,     /* a name that is neither expected nor a temp, or more than one temp */
-    K_SWEEP,        /* ajio_sweep() failed, left a temp, or changed the target */
-    K_SYMLINK,      /* the symlink did not survive as a symlink to the same name */
-    K_HARNESS,      /* writer not stopped where intended, or the write failed: the run is void */
+    K_LEFTOVER,      /* a name that is neither expected nor a temp, or more than one temp */
+    K_SWEEP,         /* ajio_sweep() failed, left a temp, or changed the target */
+    K_SYMLINK,       /* the symlink did not survive as a symlink to the same name */
+    K_HARNESS,       /* writer not stopped where intended, or the write failed: the run is void */
     K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
-    "missing", "empty", "short", "mixed", "old-after-success", "missing-after-success",
+    "missing",  "empty", "short",   "mixed",  "old-after-success", "missing-after-success",
     "leftover", "sweep", "symlink", "harness"};
 
 struct tally {
     int points;
     int returned;
     int bad;
+    int swept; /* temps found after recovery and removed by ajio_sweep() */
     int kinds[K_COUNT];
 };
 
@@ -919,8 +927,8 @@ static void violation(struct tally *t, enum kind k, int w, const struct job *jb,
     t->kinds[k]++;
     if (shown++ >= MAX_SHOWN)
         return;
-    fprintf(stderr, "VIOLATION %s: writer %d (%s %s %zu): ", kind_names[k], w,
-            api_names[jb->api], sc_names[jb->sc], jb->size);
+    fprintf(stderr, "VIOLATION %s: writer %d (%s %s %zu): ", kind_names[k], w, api_names[jb->api],
+            sc_names[jb->sc], jb->size);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -1035,8 +1043,8 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
     t->points++;
     t->returned += ret_ok;
     if (tstate != 't' || mismatch || (returned && rc != 0)) {
-        violation(t, K_HARNESS, i, jb, "crash point %d: state '%c', mismatch %d, rc %d", k,
-                  tstate, mismatch, rc);
+        violation(t, K_HARNESS, i, jb, "crash point %d: state '%c', mismatch %d, rc %d", k, tstate,
+                  mismatch, rc);
         return;
     }
     snprintf(base, sizeof(base), "%s/w/%d", mnt, i);
@@ -1052,16 +1060,17 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
                   point_name(j, k), file);
     } else if ((kd = classify(got, n, old, OLD_LEN, new, jb->size, ret_ok)) != K_COUNT) {
         violation(t, kd, i, jb, "crash point %d, before %s: %s holds %zd bytes (old %d, new %zu)",
-                  k, point_name(j, k), file, n,
-                  old != NULL ? OLD_LEN : -1, jb->size);
+                  k, point_name(j, k), file, n, old != NULL ? OLD_LEN : -1, jb->size);
     }
     if (sc == SC_SYMLINK) {
         char link[PATH_MAX];
         ssize_t m = readlink(path, link, sizeof(link) - 1);
 
         if (m < 0 || (link[m] = '\0', strcmp(link, "real.json") != 0))
-            violation(t, K_SYMLINK, i, jb, "crash point %d: %s is no longer a symlink to "
-                                           "real.json", k, path);
+            violation(t, K_SYMLINK, i, jb,
+                      "crash point %d: %s is no longer a symlink to "
+                      "real.json",
+                      k, path);
     }
 
     /* Leftovers: only the documented temp shape, at most one per killed writer. */
@@ -1090,17 +1099,19 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
         temps = list_dir(dir, name, allowed, &stray, stray_name);
         stray += s2;
         if (stray > 0 || temps > 1)
-            violation(t, K_LEFTOVER, i, jb, "crash point %d: %d temps and %d other names (%s) "
-                                            "in %s", k, temps, stray, stray > 0 ? stray_name : "-",
-                      dir);
+            violation(t, K_LEFTOVER, i, jb,
+                      "crash point %d: %d temps and %d other names (%s) "
+                      "in %s",
+                      k, temps, stray, stray > 0 ? stray_name : "-", dir);
     }
     if (temps > 0) {
         static const char *const all[] = {"t.json", "real.json", NULL};
 
+        t->swept += temps;
         swept = ajio_sweep(dir, NULL, 0, 0);
         if (swept != temps)
-            violation(t, K_SWEEP, i, jb, "ajio_sweep(%s) returned %d for %d temps (%s)", dir,
-                      swept, temps, swept < 0 ? ajio_last_error() : "");
+            violation(t, K_SWEEP, i, jb, "ajio_sweep(%s) returned %d for %d temps (%s)", dir, swept,
+                      temps, swept < 0 ? ajio_last_error() : "");
         if (list_dir(dir, name, all, &stray, stray_name) != 0)
             violation(t, K_SWEEP, i, jb, "temps remain in %s after ajio_sweep()", dir);
         n2 = slurp(file, &again);
@@ -1154,7 +1165,8 @@ static int cmd_check(const char *state)
             continue;
         }
         if (sscanf(line, "W %d %d %d %d %d %c %d", &i, &j, &k, &returned, &rc, &tstate,
-                   &mismatch) != 7 || j < 0 || j >= njobs)
+                   &mismatch) != 7 ||
+            j < 0 || j >= njobs)
             die("%s: bad line: %s", state, line);
         check_writer(i, j, k, returned, rc, tstate, mismatch, &tallies[j]);
     }
@@ -1165,8 +1177,9 @@ static int cmd_check(const char *state)
 
         for (int k = 0; k < K_COUNT; k++)
             bad += t->kinds[k];
-        printf("RESULT %s %s %zu points %d returned %d violations %d", api_names[jobs[j].api],
-               sc_names[jobs[j].sc], jobs[j].size, t->points, t->returned, bad);
+        printf("RESULT %s %s %zu points %d returned %d violations %d swept %d",
+               api_names[jobs[j].api], sc_names[jobs[j].sc], jobs[j].size, t->points, t->returned,
+               bad, t->swept);
         for (int k = 0; k < K_COUNT; k++)
             if (t->kinds[k] > 0)
                 printf(" %s=%d", kind_names[k], t->kinds[k]);
