@@ -12,7 +12,9 @@ $(B)/tests/test_adapter_jansson: TEST_LIBS += -ljansson
 $(B)/tests/test_adapter_cjson: TEST_LIBS += -lcjson
 $(B)/tests/test_adapter_jsonc: TEST_LIBS += -ljson-c
 $(B)/tests/test_adapter_jansson $(B)/tests/test_adapter_cjson $(B)/tests/test_adapter_jsonc: \
-    $(ADAPTER_HEADERS)
+    $(ADAPTER_HEADERS) tests/adapter_util.h
+# The generic rule knows only tests/testutil.h; test_json_write shares the adapter suites' checks.
+$(B)/tests/test_json_write: tests/adapter_util.h
 
 # ---- benchmark -----------------------------------------------------------------------------------
 # jansson and json-c cannot share a translation unit (both define json_object), so the one source

@@ -3,47 +3,11 @@
  * printer, refusal of NaN, infinities and invalid UTF-8 with the target untouched, JSONL from
  * arrays and from a callback, a large round trip.
  */
-#include "testutil.h"
+#include "adapter_util.h"
 
 #include <ajio/cjson.h>
 
-#define CASES "tests/cases/adapters/"
-
-static const char old_text[] = "old content\n";
-
-/* The file at p holds exactly the string literal lit. */
-#define assert_file(p, lit) tu_assert_content(p, lit, sizeof(lit) - 1)
-
-static void assert_same_bytes(const char *p, const char *want, size_t wlen, const char *what)
-{
-    size_t len = 0;
-    char *got = tu_read(p, &len);
-
-    assert_non_null(got);
-    if (len != wlen || memcmp(want, got, len) != 0)
-        fail_msg("%s differs from %s:\n--- got\n%s\n--- want\n%.*s", p, what, got, (int)wlen,
-                 want);
-    free(got);
-}
-
-static void assert_same_as(const char *p, const char *golden)
-{
-    size_t glen = 0;
-    char *want = tu_read(golden, &glen);
-
-    assert_non_null(want);
-    assert_same_bytes(p, want, glen, golden);
-    free(want);
-}
-
-static void assert_untouched(const char *dir, const char *p, int entries)
-{
-    tu_assert_content(p, old_text, strlen(old_text));
-    assert_int_equal(tu_count_temps(dir), 0);
-    assert_int_equal(tu_count_entries(dir), entries);
-}
-
-static cJSON *load(const char *path)
+static void *load(const char *path)
 {
     char *text = tu_read(path, NULL);
     cJSON *v;
@@ -56,32 +20,57 @@ static cJSON *load(const char *path)
     return v;
 }
 
+static int write_value(const char *path, void *v, int jsonl, int compact, const ajio_opts *opts)
+{
+    if (jsonl)
+        return ajio_write_cjsonl(path, v, opts);
+    return ajio_write_cjson(path, v, compact ? AJIO_CJSON_COMPACT : 0, opts);
+}
+
+static cJSON *next_value(void *ctx, int *ret_err)
+{
+    cJSON *o;
+    int n;
+
+    assert_int_equal(*ret_err, 0);
+    n = au_gen_next(ctx);
+    if (n <= 0) {
+        *ret_err = n;
+        return NULL;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", n);
+    return o;
+}
+
+static int write_cb(const char *path, struct au_gen *g)
+{
+    return ajio_write_cjsonl_cb(path, g != NULL ? next_value : NULL, g, NULL);
+}
+
+static int is_array(void *v)
+{
+    return cJSON_IsArray(v);
+}
+
+static int equal(void *a, void *b)
+{
+    return cJSON_Compare(a, b, 1);
+}
+
+static void release(void *v)
+{
+    cJSON_Delete(v);
+}
+
+static const struct au_adapter cjson = {
+    .golden = "cjson", .like_jansson = 1, .load = load, .write = write_value,
+    .write_cb = write_cb, .is_array = is_array, .equal = equal, .release = release,
+};
+
 static void test_golden(void **state)
 {
-    static const char *const names[] = {"mixed", "unicode", "escapes", "numbers"};
-    const char *p = tu_path(*state, "out.json");
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char in[256], want[256];
-        cJSON *v;
-
-        snprintf(in, sizeof(in), CASES "input/%s.json", names[i]);
-        v = load(in);
-        tu_assert_ok(ajio_write_cjson(p, v, 0, NULL));
-        snprintf(want, sizeof(want), CASES "cjson/%s.json", names[i]);
-        assert_same_as(p, want);
-        /* Outside numbers, the layout is the jansson adapter's, byte for byte. */
-        if (strcmp(names[i], "numbers") != 0) {
-            snprintf(want, sizeof(want), CASES "jansson/%s.json", names[i]);
-            assert_same_as(p, want);
-        }
-        if (cJSON_IsArray(v)) {
-            tu_assert_ok(ajio_write_cjsonl(p, v, NULL));
-            snprintf(want, sizeof(want), CASES "cjson/%s.jsonl", names[i]);
-            assert_same_as(p, want);
-        }
-        cJSON_Delete(v);
-    }
+    au_check_golden(&cjson, *state);
 }
 
 static void test_compact_is_cjson_unformatted(void **state)
@@ -96,14 +85,14 @@ static void test_compact_is_cjson_unformatted(void **state)
         char *own;
         size_t n;
 
-        snprintf(in, sizeof(in), CASES "input/%s.json", names[i]);
+        snprintf(in, sizeof(in), AU_CASES "input/%s.json", names[i]);
         v = load(in);
         own = cJSON_PrintUnformatted(v);
         n = strlen(own);
         own = realloc(own, n + 2);
         own[n] = '\n';
         tu_assert_ok(ajio_write_cjson(p, v, AJIO_CJSON_COMPACT, NULL));
-        assert_same_bytes(p, own, n + 1, "cJSON_PrintUnformatted");
+        au_assert_same_bytes(p, own, n + 1, "cJSON_PrintUnformatted");
         free(own);
         cJSON_Delete(v);
     }
@@ -118,33 +107,8 @@ static void test_seed_examples(void **state)
     cJSON_AddTrueToObject(config, "debug");
     cJSON_AddNumberToObject(config, "port", 8080);
     tu_assert_ok(ajio_write_cjson(tu_path(dir, "config.json"), config, 0, NULL));
-    assert_same_as(tu_path(dir, "config.json"), CASES "seed/config.json");
+    au_assert_same_as(tu_path(dir, "config.json"), AU_CASES "seed/config.json");
     cJSON_Delete(config);
-}
-
-/* Writes v over an old target, and also to a new name: both must fail with the reason. */
-static void assert_refused(const char *dir, const cJSON *v, int jsonl, const char *reason)
-{
-    const char *p = tu_path(dir, "t.json");
-    const char *fresh = tu_path(dir, "new/t.json");
-    const ajio_opts named = {.flags = AJIO_NO_TMPFILE};
-    int entries;
-
-    tu_put(p, old_text, 0644);
-    entries = tu_count_entries(dir);
-    tu_assert_fails(jsonl ? ajio_write_cjsonl(p, v, NULL) : ajio_write_cjson(p, v, 0, NULL),
-                    AJIO_EJSON, p);
-    if (strstr(ajio_last_error(), reason) == NULL)
-        fail_msg("message \"%s\" does not say \"%s\"", ajio_last_error(), reason);
-    assert_untouched(dir, p, entries);
-    /* With a named temp (visible in the directory while writing), the abort must remove it. */
-    tu_assert_fails(jsonl ? ajio_write_cjsonl(p, v, &named) : ajio_write_cjson(p, v, 0, &named), AJIO_EJSON, p);
-    assert_untouched(dir, p, entries);
-    tu_assert_fails(jsonl ? ajio_write_cjsonl(fresh, v, NULL)
-                          : ajio_write_cjson(fresh, v, AJIO_CJSON_COMPACT, NULL),
-                    AJIO_EJSON, "t.json");
-    assert_int_equal(access(fresh, F_OK), -1);
-    assert_int_equal(tu_count_temps(tu_path(dir, "new")), 0);
 }
 
 static void test_non_finite_refused(void **state)
@@ -158,17 +122,17 @@ static void test_non_finite_refused(void **state)
      * the NaN's doing and not the shape's. */
     cJSON_AddNumberToObject(finite, "x", 1.5);
     tu_assert_ok(ajio_write_cjson(tu_path(dir, "t.json"), finite, 0, NULL));
-    assert_file(tu_path(dir, "t.json"), "{\n  \"x\": 1.5\n}\n");
+    au_assert_file(tu_path(dir, "t.json"), "{\n  \"x\": 1.5\n}\n");
 
     cJSON_AddNumberToObject(obj, "ok", 1);
     cJSON_AddNumberToObject(obj, "x", NAN);
-    assert_refused(dir, obj, 0, "NaN cannot be written as JSON (at member \"x\")");
+    au_assert_refused(&cjson, dir, obj, 0, "NaN cannot be written as JSON (at member \"x\")");
     cJSON_AddItemToArray(arr, cJSON_CreateNumber(2));
     cJSON_AddItemToArray(arr, cJSON_CreateNumber(INFINITY));
-    assert_refused(dir, arr, 1, "Infinity cannot be written as JSON");
-    assert_refused(dir, arr, 0, "Infinity cannot be written as JSON");
+    au_assert_refused(&cjson, dir, arr, 1, "Infinity cannot be written as JSON");
+    au_assert_refused(&cjson, dir, arr, 0, "Infinity cannot be written as JSON");
     cJSON_ReplaceItemInArray(arr, 1, cJSON_CreateNumber(-INFINITY));
-    assert_refused(dir, arr, 0, "-Infinity cannot be written as JSON");
+    au_assert_refused(&cjson, dir, arr, 0, "-Infinity cannot be written as JSON");
     cJSON_Delete(obj);
     cJSON_Delete(arr);
     cJSON_Delete(finite);
@@ -183,21 +147,21 @@ static void test_invalid_utf8_refused(void **state)
 
     cJSON_AddItemToArray(v, cJSON_CreateString("fine"));
     cJSON_AddItemToArray(v, cJSON_CreateString("bad \xff byte"));
-    assert_refused(dir, v, 0, "output would not be valid JSON");
-    assert_refused(dir, v, 1, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 1, "output would not be valid JSON");
     /* An overlong encoding and a UTF-16 surrogate encoded in UTF-8 are not UTF-8 either. */
     cJSON_ReplaceItemInArray(v, 1, cJSON_CreateString("\xc0\xaf"));
-    assert_refused(dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
     cJSON_ReplaceItemInArray(v, 1, cJSON_CreateString("\xed\xa0\x80"));
-    assert_refused(dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
     cJSON_AddTrueToObject(k, "caf\xe9");
-    assert_refused(dir, k, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, k, 0, "output would not be valid JSON");
     /* cJSON_Raw text is copied as is, so it is checked like the rest. */
     cJSON_AddItemToArray(raw, cJSON_CreateRaw("{\"a\": [1, 2]}"));
     tu_assert_ok(ajio_write_cjson(tu_path(dir, "raw.json"), raw, AJIO_CJSON_COMPACT, NULL));
-    assert_file(tu_path(dir, "raw.json"), "[{\"a\": [1, 2]}]\n");
+    au_assert_file(tu_path(dir, "raw.json"), "[{\"a\": [1, 2]}]\n");
     cJSON_AddItemToArray(raw, cJSON_CreateRaw("{\"a\": }"));
-    assert_refused(dir, raw, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, raw, 0, "output would not be valid JSON");
     cJSON_Delete(v);
     cJSON_Delete(k);
     cJSON_Delete(raw);
@@ -217,7 +181,7 @@ static void test_deep_nesting_refused(void **state)
     /* 1024 levels: the checker's limit, still written. */
     tu_assert_ok(ajio_write_cjson(tu_path(dir, "deep.json"), root, AJIO_CJSON_COMPACT, NULL));
     cJSON_AddItemToArray(cur, cJSON_CreateArray());
-    assert_refused(dir, root, 0, "nesting deeper than 1024");
+    au_assert_refused(&cjson, dir, root, 0, "nesting deeper than 1024");
     cJSON_Delete(root);
 }
 
@@ -227,71 +191,25 @@ static void test_jsonl_edges(void **state)
     const char *p = tu_path(dir, "e.jsonl");
     cJSON *empty = cJSON_CreateArray();
     cJSON *obj = cJSON_CreateObject();
-    struct stat st;
 
-    tu_put(p, old_text, 0644);
-    tu_assert_ok(ajio_write_cjsonl(p, empty, NULL));
-    assert_int_equal(stat(p, &st), 0);
-    assert_int_equal(st.st_size, 0);
-
-    tu_put(p, old_text, 0644);
-    tu_assert_fails(ajio_write_cjsonl(p, obj, NULL), -EINVAL, p);
-    tu_assert_fails(ajio_write_cjsonl(p, NULL, NULL), -EINVAL, p);
+    au_check_jsonl_edges(&cjson, dir, empty, obj);
+    /* cJSON has no null item pointer, and layout takes AJIO_CJSON_COMPACT only. */
     tu_assert_fails(ajio_write_cjson(p, NULL, 0, NULL), -EINVAL, p);
     tu_assert_fails(ajio_write_cjson(p, obj, 2, NULL), -EINVAL, p);
-    assert_untouched(dir, p, 1);
-    tu_assert_fails(ajio_write_cjsonl(tu_path(dir, "sub/x.jsonl"), obj, NULL), -EINVAL, "sub");
-    assert_int_equal(tu_count_entries(dir), 1);
+    au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     cJSON_Delete(empty);
     cJSON_Delete(obj);
 }
 
-struct gen {
-    int n, stop, fail;
-};
-
-static cJSON *next_value(void *ctx, int *ret_err)
-{
-    struct gen *g = ctx;
-    cJSON *o;
-
-    assert_int_equal(*ret_err, 0);
-    if (g->fail > 0 && g->n == g->fail) {
-        *ret_err = -EIO;
-        return NULL;
-    }
-    if (g->n == g->stop)
-        return NULL;
-    g->n++;
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "n", g->n);
-    return o;
-}
-
 static void test_jsonl_callback(void **state)
 {
-    const char *dir = *state;
-    const char *p = tu_path(dir, "cb.jsonl");
-    struct gen ok = {0, 3, 0}, bad = {0, 1000, 2};
-
-    tu_put(p, old_text, 0644);
-    /* Negative control of the failure below: without the error the stream is written. */
-    tu_assert_ok(ajio_write_cjsonl_cb(p, next_value, &ok, NULL));
-    assert_file(p, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
-
-    tu_put(p, old_text, 0644);
-    tu_assert_fails(ajio_write_cjsonl_cb(p, next_value, &bad, NULL), -EIO, p);
-    assert_int_equal(bad.n, 2);
-    assert_untouched(dir, p, 1);
-    tu_assert_fails(ajio_write_cjsonl_cb(p, NULL, NULL, NULL), -EINVAL, p);
+    au_check_jsonl_callback(&cjson, *state, 3, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
 }
 
 static void test_large_round_trip(void **state)
 {
     const char *p = tu_path(*state, "big.json");
     cJSON *v = cJSON_CreateArray();
-    cJSON *back;
-    struct stat st;
 
     for (int i = 0; i < 40000; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -301,27 +219,22 @@ static void test_large_round_trip(void **state)
         cJSON_AddItemToObject(o, "flags", cJSON_CreateIntArray((const int[]){i, -i}, 2));
         cJSON_AddItemToArray(v, o);
     }
-    tu_assert_ok(ajio_write_cjson(p, v, 0, NULL));
-    assert_int_equal(stat(p, &st), 0);
-    assert_true(st.st_size > 4 * 1000 * 1000);
-    back = load(p);
-    assert_true(cJSON_Compare(v, back, 1));
-    cJSON_Delete(back);
+    au_check_round_trip(&cjson, p, v);
     cJSON_Delete(v);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_golden, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_compact_is_cjson_unformatted, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_seed_examples, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_non_finite_refused, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_utf8_refused, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_deep_nesting_refused, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_jsonl_edges, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_jsonl_callback, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_large_round_trip, tu_setup, tu_teardown),
+        AU_TEST(test_golden),
+        AU_TEST(test_compact_is_cjson_unformatted),
+        AU_TEST(test_seed_examples),
+        AU_TEST(test_non_finite_refused),
+        AU_TEST(test_invalid_utf8_refused),
+        AU_TEST(test_deep_nesting_refused),
+        AU_TEST(test_jsonl_edges),
+        AU_TEST(test_jsonl_callback),
+        AU_TEST(test_large_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
