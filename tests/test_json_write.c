@@ -3,7 +3,7 @@
  * trailing newline, and refusals of invalid input, which must leave the target, the directory
  * and missing parent directories exactly as they were.
  */
-#include "testutil.h"
+#include "adapter_util.h"
 
 #include <glob.h>
 
@@ -19,8 +19,7 @@ static const char *old_target(const char *dir, const char *name)
 
 static void assert_untouched(const char *dir, const char *p)
 {
-    tu_assert_content(p, old_text, strlen(old_text));
-    assert_int_equal(tu_count_temps(dir), 0);
+    au_assert_untouched(dir, p, old_text, -1);
 }
 
 static void test_json_newline_added(void **state)
@@ -66,12 +65,7 @@ static void test_json_invalid_refused(void **state)
     assert_untouched(dir, p);
     /* "path:line:col: reason", with the line and column of the offending byte. */
     tu_assert_fails(ajio_write_json_text(p, "{\n  \"a\": tru\n}", 14, NULL), AJIO_EJSON, p);
-    {
-        char want[4200];
-        snprintf(want, sizeof(want), "%s:2:", p);
-        if (strncmp(ajio_last_error(), want, strlen(want)) != 0)
-            fail_msg("message \"%s\" does not start with \"%s\"", ajio_last_error(), want);
-    }
+    au_assert_message_at_line(p, 2);
     assert_untouched(dir, p);
     /* Two values, NaN, an embedded NUL: all invalid JSON. */
     tu_assert_fails(ajio_write_json_text(p, "1 2", 3, NULL), AJIO_EJSON, p);
@@ -87,7 +81,7 @@ static void test_json_empty_is_invalid(void **state)
     const char *p = old_target(dir, "t.json");
 
     tu_assert_fails(ajio_write_json_text(p, "", 0, NULL), AJIO_EJSON, p);
-    assert_non_null(strstr(ajio_last_error(), "empty input"));
+    au_assert_message_has("empty input");
     tu_assert_fails(ajio_write_json_text(p, NULL, 0, NULL), AJIO_EJSON, p);
     tu_assert_fails(ajio_write_json_text(p, " \n", 2, NULL), AJIO_EJSON, p);
     assert_untouched(dir, p);
@@ -144,26 +138,20 @@ static void test_jsonl_empty_gives_empty_file(void **state)
 {
     const char *dir = *state;
     const char *p = old_target(dir, "e.jsonl");
-    struct stat st;
 
     tu_assert_ok(ajio_write_jsonl_text(p, "", 0, NULL));
-    assert_int_equal(stat(p, &st), 0);
-    assert_int_equal(st.st_size, 0);
+    assert_int_equal(au_file_size(p), 0);
     tu_assert_ok(ajio_write_jsonl_text(tu_path(dir, "n.jsonl"), NULL, 0, NULL));
-    assert_int_equal(stat(tu_path(dir, "n.jsonl"), &st), 0);
-    assert_int_equal(st.st_size, 0);
+    assert_int_equal(au_file_size(tu_path(dir, "n.jsonl")), 0);
 }
 
 static void test_jsonl_invalid_refused(void **state)
 {
     const char *dir = *state;
     const char *p = old_target(dir, "e.jsonl");
-    char want[4200];
 
     tu_assert_fails(ajio_write_jsonl_text(p, "1\n{\"a\" 2}\n3\n", 12, NULL), AJIO_EJSON, p);
-    snprintf(want, sizeof(want), "%s:2:", p);
-    if (strncmp(ajio_last_error(), want, strlen(want)) != 0)
-        fail_msg("message \"%s\" does not start with \"%s\"", ajio_last_error(), want);
+    au_assert_message_at_line(p, 2);
     /* A blank line, a value spread over two lines, two values on a line. */
     tu_assert_fails(ajio_write_jsonl_text(p, "1\n\n2\n", 5, NULL), AJIO_EJSON, p);
     tu_assert_fails(ajio_write_jsonl_text(p, "[1,\n2]\n", 7, NULL), AJIO_EJSON, p);
@@ -244,18 +232,18 @@ static void test_case_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_json_newline_added, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_json_newline_kept, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_json_len_not_strlen, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_json_invalid_refused, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_json_empty_is_invalid, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_creates_nothing, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_arguments, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_jsonl_lines, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_jsonl_empty_gives_empty_file, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_jsonl_invalid_refused, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_skip_unchanged, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_case_files, tu_setup, tu_teardown),
+        AU_TEST(test_json_newline_added),
+        AU_TEST(test_json_newline_kept),
+        AU_TEST(test_json_len_not_strlen),
+        AU_TEST(test_json_invalid_refused),
+        AU_TEST(test_json_empty_is_invalid),
+        AU_TEST(test_invalid_creates_nothing),
+        AU_TEST(test_bad_arguments),
+        AU_TEST(test_jsonl_lines),
+        AU_TEST(test_jsonl_empty_gives_empty_file),
+        AU_TEST(test_jsonl_invalid_refused),
+        AU_TEST(test_skip_unchanged),
+        AU_TEST(test_case_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
