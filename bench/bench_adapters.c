@@ -21,31 +21,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 #define RUNS 7
 #define MIN_RUN_SEC 0.05
 
 typedef int (*bench_fn)(void *ctx);
 
 /*
- * CPU time of this thread, user plus system (the kernel's side of write(2), rename(2) ... counts):
- * on a shared machine, wall time also counts the time other jobs held the CPU.
- */
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/*
  * Times n variants interleaved: RUNS rounds, each running every variant iters times. Fills
- * ret_sec[i] with the median seconds per call of variant i. @return 0 or the first failure.
+ * ret_sec[i] with the median seconds per call of variant i, in CPU time (bu_cpu_now(): on a
+ * shared machine, wall time also counts the time other jobs held the CPU).
+ * @return 0 or the first failure.
  */
 static int bench_variants(int n, bench_fn *fns, void **ctxs, double *ret_sec)
 {
@@ -55,27 +42,25 @@ static int bench_variants(int n, bench_fn *fns, void **ctxs, double *ret_sec)
 
     /* Calibrate on the slowest variant, so every run lasts at least MIN_RUN_SEC. */
     for (int i = 0; i < n; i++) {
-        double t0 = now_sec();
+        double t0 = bu_cpu_now();
         if ((r = fns[i](ctxs[i])) < 0)
             return r;
-        double one = now_sec() - t0;
+        double one = bu_cpu_now() - t0;
         long k = (long)(MIN_RUN_SEC / (one > 1e-7 ? one : 1e-7)) + 1;
         if (i == 0 || k < iters)
             iters = k;
     }
     for (int run = 0; run < RUNS; run++) {
         for (int i = 0; i < n; i++) {
-            double t0 = now_sec();
+            double t0 = bu_cpu_now();
             for (long k = 0; k < iters; k++)
                 if ((r = fns[i](ctxs[i])) < 0)
                     return r;
-            t[i][run] = (now_sec() - t0) / (double)iters;
+            t[i][run] = (bu_cpu_now() - t0) / (double)iters;
         }
     }
-    for (int i = 0; i < n; i++) {
-        qsort(t[i], RUNS, sizeof(double), cmp_double);
-        ret_sec[i] = t[i][RUNS / 2];
-    }
+    for (int i = 0; i < n; i++)
+        ret_sec[i] = bu_median_inplace(t[i], RUNS);
     return 0;
 }
 

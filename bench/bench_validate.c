@@ -28,27 +28,9 @@
 #include <unistd.h>
 
 #include "ajio.h"
+#include "benchutil.h"
 
 #define CHUNK (64 * 1024)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static char *slurp(const char *path, size_t *ret_len)
 {
@@ -118,7 +100,7 @@ static double time_jq(const char *path)
     int status;
 
     fflush(NULL); /* the child must not inherit (and flush again) our buffered output */
-    t = now();
+    t = bu_now();
     pid = fork();
 
     if (pid < 0)
@@ -131,7 +113,7 @@ static double time_jq(const char *path)
     }
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
-    return now() - t;
+    return bu_now() - t;
 }
 
 int main(int argc, char **argv)
@@ -174,42 +156,42 @@ int main(int argc, char **argv)
         /* jansson first: its number is the reference for the ratios. */
         for (int i = 0; i < reps; i++) {
             json_error_t err;
-            double t0 = now();
+            double t0 = bu_now();
             json_t *root = json_loadb(buf, n, 0, &err);
-            t[i] = now() - t0;
+            t[i] = bu_now() - t0;
             if (!root) {
                 fprintf(stderr, "bench_validate: jansson rejects %s: %s\n", docs[d], err.text);
                 return 1;
             }
             json_decref(root);
         }
-        ms = median(t, reps) * 1e3;
+        ms = bu_median_inplace(t, reps) * 1e3;
         jansson_mbs = (double)n / (ms * 1e3);
 
         for (int i = 0; i < reps; i++) {
-            double t0 = now();
+            double t0 = bu_now();
             int r = ajio_json_validate(buf, n, 0, NULL);
-            t[i] = now() - t0;
+            t[i] = bu_now() - t0;
             if (r != 0) {
                 fprintf(stderr, "bench_validate: ajio_json_validate rejects %s: %d\n", docs[d], r);
                 return 1;
             }
         }
-        ms = median(t, reps) * 1e3;
+        ms = bu_median_inplace(t, reps) * 1e3;
         mbs = (double)n / (ms * 1e3);
         printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", docs[d], "ajio_json_validate", ms, mbs,
                mbs / jansson_mbs);
 
         for (int i = 0; i < reps; i++) {
-            double t0 = now();
+            double t0 = bu_now();
             int r = feed_chunks(buf, n);
-            t[i] = now() - t0;
+            t[i] = bu_now() - t0;
             if (r != 0) {
                 fprintf(stderr, "bench_validate: ajio_json_feed rejects %s: %d\n", docs[d], r);
                 return 1;
             }
         }
-        ms = median(t, reps) * 1e3;
+        ms = bu_median_inplace(t, reps) * 1e3;
         mbs = (double)n / (ms * 1e3);
         printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "ajio_json_feed 64 KiB", ms, mbs,
                mbs / jansson_mbs);
@@ -221,7 +203,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < reps && ok; i++)
             ok = (t[i] = time_jq(file)) >= 0;
         if (ok) {
-            ms = median(t, reps) * 1e3;
+            ms = bu_median_inplace(t, reps) * 1e3;
             mbs = (double)n / (ms * 1e3);
             printf("%-18s %-26s %10.1f %10.0f %8.2fx\n", "", "jq empty (file)", ms, mbs,
                    mbs / jansson_mbs);

@@ -29,6 +29,7 @@
  * Output is Markdown table rows; bench/run-core.sh adds the headers and the strace counts.
  */
 #include "ajio.h"
+#include "benchutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,35 +55,13 @@ static void die(const char *what, int err)
     exit(1);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
+/* Median of v[0..n) without reordering v: the callers print min and max of the same arrays. */
 static double median(const double *v, int n)
 {
     double s[MAX_REPS];
 
     memcpy(s, v, (size_t)n * sizeof(*s));
-    qsort(s, (size_t)n, sizeof(*s), cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* Median of a long array, sorted in place. */
-static double median_inplace(double *v, long n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return bu_median_inplace(s, n);
 }
 
 static double min_of(const double *v, int n)
@@ -306,9 +285,9 @@ static void rounds(int nvar, long n, const void *buf, size_t len, double *secs, 
         }
         for (int k = 0; k < nvar; k++) {
             int v = order[k];
-            double t0 = now();
+            double t0 = bu_now();
             run(&variants[v], variants[v].target, buf, len);
-            t[v] = now() - t0;
+            t[v] = bu_now() - t0;
             secs[v] += t[v];
         }
         /* pair[v * n + i]: the round's own ratio to the floor, written next to it in time. */
@@ -355,7 +334,7 @@ static int cmd_small(int reps, double secs_per_rep)
         for (int v = 0; v < NVAR; v++) {
             us[v][r] = secs[v] / (double)n * 1e6;
             ratio[v][r] = secs[v] / secs[1];
-            paired[v][r] = median_inplace(pair + v * n, n);
+            paired[v][r] = bu_median_inplace(pair + v * n, n);
         }
     }
     for (int v = 0; v < NVAR; v++)
@@ -380,9 +359,9 @@ static int cmd_large(size_t size, int reps)
     for (size_t i = 0; i < size; i++)
         buf[i] = (char)('0' + i % 10);
     create_targets(2, buf, size);
-    t = now();
+    t = bu_now();
     rounds(2, 1, buf, size, secs, NULL);
-    t = now() - t;
+    t = bu_now() - t;
     /* About 0.5 s per repetition for both variants, at least one write each. */
     n = (long)(0.5 / t);
     n = n < 1 ? 1 : n;
@@ -463,9 +442,9 @@ static int cmd_steps(long n)
 
 #define STEP(id, call)                                                                             \
     do {                                                                                           \
-        t = now();                                                                                 \
+        t = bu_now();                                                                                 \
         ok = (call) >= 0 && ok;                                                                    \
-        dt[id] = now() - t;                                                                        \
+        dt[id] = bu_now() - t;                                                                        \
     } while (0)
         STEP(ST_OPENDIR, dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         STEP(ST_STAT, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW));
@@ -557,7 +536,7 @@ static int cmd_rss(unsigned long long total, bool control)
     base = reset ? status_kib("VmHWM") : status_kib("VmRSS");
     if (base < 0)
         die("/proc/self/status", ENOENT);
-    t = now();
+    t = bu_now();
     r = ajio_open(&f, path, &o);
     if (r < 0)
         die(ajio_last_error(), r);
@@ -580,7 +559,7 @@ static int cmd_rss(unsigned long long total, bool control)
     r = ajio_commit(f);
     if (r < 0)
         die(ajio_last_error(), r);
-    t = now() - t;
+    t = bu_now() - t;
     peak = reset ? status_kib("VmHWM") : 0;
     if (!reset) {
         struct rusage ru;

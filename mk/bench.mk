@@ -10,7 +10,7 @@ BENCH_TARGETS  += bench-core
 DEB_PACKAGES   += strace
 
 # Always -O2, whatever CFLAGS says: a benchmark of an unoptimised build measures nothing useful.
-$(BENCH_CORE_BIN): bench/bench_write.c include/ajio.h $(STATICLIB)
+$(BENCH_CORE_BIN): bench/bench_write.c bench/benchutil.h include/ajio.h $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O2 $< -o $@ $(STATICLIB) $(LDFLAGS)
 

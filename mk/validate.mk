@@ -13,6 +13,6 @@ DEB_PACKAGES  += libjansson-dev jq
 bench-validate: $(B)/bench/bench_validate
 	$(B)/bench/bench_validate $(BENCH_VALIDATE_ARGS)
 
-$(B)/bench/bench_validate: bench/bench_validate.c include/ajio.h $(STATICLIB)
+$(B)/bench/bench_validate: bench/bench_validate.c bench/benchutil.h include/ajio.h $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) -ljansson $(LDFLAGS)
