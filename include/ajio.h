@@ -12,6 +12,12 @@
  *   4. if the process is killed mid-write, the target holds the old content; at most one temporary
  *      file per killed writer may remain, and ajio_sweep() removes it.
  *
+ * Promise 1 needs rename(2) to switch names atomically for readers, as every local filesystem
+ * does. Path-based FUSE filesystems (bindfs and other libfuse high-level daemons) drop the old
+ * name for a moment while it is renamed over: a reader's open can then fail with ENOENT, though
+ * what it reads is still never partial. Such filesystems also lack O_TMPFILE, so a named temp is
+ * used there.
+ *
  * The write sequence, for a target "dir/name":
  *
  *   open("dir", O_DIRECTORY)                 resolved once; every later step is relative to it

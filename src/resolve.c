@@ -65,7 +65,8 @@ static int make_parents(struct ajio_file *f, const char *dir)
     memcpy(buf, dir, strlen(dir) + 1);
     fd = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return ajio__set_error(-errno, "open of directory \"%s\"", buf[0] == '/' ? "/" : ".");
+        return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"",
+                               buf[0] == '/' ? "/" : ".", f->path);
     for (p = buf;; p = end + 1) {
         int nfd;
         bool last;
@@ -84,8 +85,8 @@ static int make_parents(struct ajio_file *f, const char *dir)
                         goto fail;
                     }
                 } else if (!(f->flags & AJIO_NO_SYNC) && fsync(fd) < 0) {
-                    r = ajio__set_error(-errno, "fsync of the parent of new directory \"%s\"",
-                                        buf);
+                    r = ajio__set_error(-errno, "fsync of the parent of new directory \"%s\" "
+                                                "for \"%s\"", buf, f->path);
                     goto fail;
                 }
                 nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

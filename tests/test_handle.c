@@ -149,10 +149,10 @@ static void test_temp_never_more_open(void **state)
     int temps = 0;
 
     tu_put(p, "s3cret", 0600);
-    /* O_TMPFILE: no name at all until the commit. */
+    /* O_TMPFILE, where the filesystem has it: no name at all until the commit. */
     tu_assert_ok(ajio_open(&f, p, NULL));
     tu_assert_ok(ajio_write(f, "n3w", 3));
-    assert_int_equal(tu_count_entries(*state), 1);
+    assert_int_equal(tu_count_entries(*state), tu_has_tmpfile(*state) ? 1 : 2);
     tu_assert_ok(ajio_commit(f));
     /* Named temp: exists, with owner-only permissions. */
     tu_assert_ok(ajio_open(&f, p, &named));

@@ -173,6 +173,17 @@ static inline int tu_fd_count(void)
             fail_msg("returned %d (%s): %s", tu_r_, ajio_err_name(tu_r_), ajio_last_error());      \
     } while (0)
 
+/* Whether the filesystem of dir supports O_TMPFILE (FUSE passthroughs do not). */
+static inline int tu_has_tmpfile(const char *dir)
+{
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 /* Per-test scratch directory as cmocka state. */
 static inline int tu_setup(void **state)
 {

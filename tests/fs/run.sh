@@ -36,8 +36,7 @@ SUITE_TIMEOUT=${FS_SUITE_TIMEOUT:-300}
 FS_MB=${FS_MB:-600}
 # Known failures, each with its reason (printed with the table; an unexpected pass is reported).
 # FS:SUITE=REASON, one a line.
-FS_XFAIL=${FS_XFAIL-"bindfs:test_stress=readers get ENOENT while the target is renamed over: a path-based FUSE daemon (libfuse high-level API) drops the old node, so a LOOKUP then OPEN race loses the name; no torn read
-bindfs:test_handle=test_temp_never_more_open assumes O_TMPFILE works (counts 1 entry during a write); bindfs has none, so the named temp is the second entry"}
+FS_XFAIL=${FS_XFAIL-}
 declare -A XFAIL
 while IFS= read -r line; do
     [ -n "$line" ] && XFAIL[${line%%=*}]=${line#*=}
@@ -176,6 +175,10 @@ for fs in $FS_LIST; do
     STRATEGY[$fs]=$(probe_strategy "$mnt/t")
     case ${STRATEGY[$fs]} in O_TMPFILE* | named*) ;; *) FAILED=$((FAILED + 1)) ;; esac
     echo "== $fs ($(findmnt -n -o FSTYPE,OPTIONS "$mnt" | tr -s ' ' ' ')): ${STRATEGY[$fs]}"
+    # A path-based FUSE daemon (bindfs, libfuse's high-level API) drops the old node while a
+    # rename replaces it, so a reader's open can fail with ENOENT for a moment (reproducer in
+    # docs/fs-matrix.md). The stress test then still demands 0 torn and 0 empty reads.
+    if [ "$fs" = bindfs ]; then export AJIO_STRESS_ALLOW_MISSING=1; else unset AJIO_STRESS_ALLOW_MISSING; fi
     for suite in "${SUITES[@]}"; do
         name=${suite##*/}
         log=$WORK/logs/$fs.$name.log
