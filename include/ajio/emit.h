@@ -232,11 +232,10 @@ AJIO_EMIT_HOT int ajio_emit_byte(ajio_emit *e, char c)
     return ajio_emit_raw(e, &c, 1);
 }
 
-/* "\n" and depth * width spaces: the pretty layout's line start. */
-static inline int ajio_emit_newline(ajio_emit *e, unsigned depth, unsigned width)
+/* The slow path of ajio_emit_newline(): the line start crosses the end of the staging area. */
+static inline int ajio_emit__newline_slow(ajio_emit *e, size_t n)
 {
     static const char spaces[] = "                                                                ";
-    size_t n = (size_t)depth * width;
 
     (void)ajio_emit_byte(e, '\n');
     while (n > 0) {
@@ -245,6 +244,24 @@ static inline int ajio_emit_newline(ajio_emit *e, unsigned depth, unsigned width
         n -= k;
     }
     return e->err;
+}
+
+/*
+ * "\n" and depth * width spaces: the pretty layout's line start. Inlined with a memset fast path:
+ * in a pretty document there is one per member, as many as there are values.
+ */
+AJIO_EMIT_HOT int ajio_emit_newline(ajio_emit *e, unsigned depth, unsigned width)
+{
+    size_t n = (size_t)depth * width;
+
+    if (e->cap - e->len > n + 1) {
+        char *d = e->buf + e->len;
+        d[0] = '\n';
+        memset(d + 1, ' ', n);
+        e->len += n + 1;
+        return 0;
+    }
+    return ajio_emit__newline_slow(e, n);
 }
 
 /*

@@ -51,8 +51,8 @@ static inline int ajio_jansson__piece(const char *buf, size_t size, void *data)
     return ajio_emit_raw((ajio_emit *)data, buf, size) < 0 ? -1 : 0;
 }
 
-/* One value through jansson's printer; its own failure (not ours) means it refused the value. */
-static inline int ajio_jansson__dump(ajio_emit *e, const json_t *value, size_t flags)
+/* The fallback: one value through jansson's own printer; its failure (not ours) is a refusal. */
+static inline int ajio_jansson__dump_cb(ajio_emit *e, const json_t *value, size_t flags)
 {
     if (json_dump_callback(value, ajio_jansson__piece, e, flags | JSON_ENCODE_ANY) == 0)
         return e->err;
@@ -60,6 +60,401 @@ static inline int ajio_jansson__dump(ajio_emit *e, const json_t *value, size_t f
         return e->err;
     return ajio_emit_refuse(e, "jansson could not encode the value (invalid UTF-8 in a string or "
                                "key, a reference cycle, or nesting deeper than jansson allows)");
+}
+
+/*
+ * ---- The tree walker ------------------------------------------------------------------------
+ *
+ * jansson's printer decodes every string code point by code point to decide what to escape, and
+ * hands each piece to the callback separately; on string-heavy documents that is most of its
+ * time. The walker below prints the same bytes as json_dumpb() with the same flags, for every
+ * flag but JSON_SORT_KEYS and JSON_EMBED (and bits this header does not know), which go to
+ * jansson's printer above. What it reproduces, from jansson 2.14's dump.c and strconv.c:
+ *   - layout: with JSON_INDENT(n), n > 0, "\n" and depth * n spaces before each member and before
+ *     the closing bracket; without, ", " and ": " (JSON_COMPACT: "," and ":", with or without an
+ *     indent). Empty containers are "[]" and "{}". Members in the object's iteration order, which
+ *     is insertion order since jansson 2.8 (JSON_PRESERVE_ORDER changes nothing).
+ *   - strings: '"' and '\\' as \" and \\; \b \f \n \r \t; other bytes below 0x20 (NUL included:
+ *     json_stringn) as \u00XX in upper-case hex; U+007F and U+2028/U+2029 as they are.
+ *     JSON_ESCAPE_SLASH: '/' as \/. JSON_ENSURE_ASCII: every code point above U+007F as \uXXXX,
+ *     above U+FFFF as a surrogate pair.
+ *   - integers: "%" JSON_INTEGER_FORMAT, i.e. plain decimal.
+ *   - reals: "%.17g", or "%.<n>g" with JSON_REAL_PRECISION(n); the locale's decimal point read
+ *     back as '.'; ".0" appended when there is neither '.' nor 'e'; the exponent without '+' and
+ *     without leading zeros (1e+300 -> 1e300, 2.5e-07 -> 2.5e-7). (jansson built with its
+ *     optional dtoa prints shortest forms instead; Debian's and the default build do not.)
+ * Strings are checked as strict UTF-8 (no overlong forms, surrogates or code points above
+ * U+10FFFF), as jansson checks them. Where jansson refuses (a string value that is not UTF-8, a
+ * reference cycle), so does the walker. Unlike jansson 2.14, which drops a bad object key
+ * silently and prints a broken document, the walker refuses such a key too.
+ *
+ * Reference cycles: jansson keeps a set of the containers being printed. The walker keeps the
+ * same path as a linked list on the stack and looks the container up in it: a cycle is found the
+ * first time the walk re-enters a container it is inside of. The lookup is linear in the depth,
+ * which is a handful of levels in real documents (and at most 2048 for anything json_load*()
+ * built). There is no depth limit, as in jansson's printer.
+ */
+
+/* The dump flags the walker reproduces; any other bit goes to jansson's printer. */
+#define AJIO_JANSSON__WALKER_FLAGS                                                                 \
+    ((size_t)JSON_MAX_INDENT | JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER |           \
+     JSON_ENCODE_ANY | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(31))
+
+/* Byte classes of string contents: what may end a run of bytes copied as they are. */
+#define AJIO_JANSSON__ESC 1   /* always escaped: below 0x20, '"', '\\' */
+#define AJIO_JANSSON__SLASH 2 /* '/': escaped with JSON_ESCAPE_SLASH */
+#define AJIO_JANSSON__HIGH 4  /* 0x80 and above: a UTF-8 sequence to check */
+
+#define AJIO_JANSSON__R8(c) c, c, c, c, c, c, c, c
+#define AJIO_JANSSON__R16(c) AJIO_JANSSON__R8(c), AJIO_JANSSON__R8(c)
+static const unsigned char ajio_jansson__class[256] = {
+    AJIO_JANSSON__R16(1), AJIO_JANSSON__R16(1),                /* 0x00-0x1F */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,            /* 0x20-0x2F: '"', '/' */
+    AJIO_JANSSON__R16(0), AJIO_JANSSON__R16(0),                /* 0x30-0x4F */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,            /* 0x50-0x5F: '\\' */
+    AJIO_JANSSON__R16(0), AJIO_JANSSON__R16(0),                /* 0x60-0x7F */
+    AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4),
+    AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4), AJIO_JANSSON__R16(4),
+};
+#undef AJIO_JANSSON__R16
+#undef AJIO_JANSSON__R8
+
+/* One walk: the flags, decoded once. */
+typedef struct ajio_jansson__walk {
+    ajio_emit *e;
+    unsigned indent;    /* spaces per level; 0: one line */
+    int compact;        /* JSON_COMPACT: no space after ',' and ':' */
+    int ascii;          /* JSON_ENSURE_ASCII */
+    unsigned char stop; /* the byte classes that end a run */
+    int precision;      /* of reals, in significant digits */
+} ajio_jansson__walk;
+
+/* The containers being printed, innermost first: the walker's cycle check. */
+typedef struct ajio_jansson__path {
+    const json_t *v;
+    const struct ajio_jansson__path *up;
+} ajio_jansson__path;
+
+static inline int ajio_jansson__value(const ajio_jansson__walk *w, const json_t *v,
+                                      unsigned depth, const ajio_jansson__path *up);
+
+/*
+ * The length of the UTF-8 sequence at p, or 0 if it is not one jansson accepts (a lone or
+ * unexpected continuation byte, an overlong form, a surrogate, above U+10FFFF, cut short).
+ */
+static inline size_t ajio_jansson__utf8(const unsigned char *p, const unsigned char *end)
+{
+    size_t avail = (size_t)(end - p);
+    unsigned c = p[0];
+
+    if (c < 0xC2) /* continuation byte, or 0xC0/0xC1: overlong ASCII */
+        return 0;
+    if (c < 0xE0)
+        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c < 0xF0) {
+        if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+            return 0; /* overlong, or a UTF-16 surrogate half */
+        return 3;
+    }
+    if (c < 0xF5) {
+        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+            (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+            return 0; /* overlong, or above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+/* "\uXXXX" for one UTF-16 unit, upper-case hex as jansson's "\\u%04X". */
+static inline void ajio_jansson__u16(ajio_emit *e, unsigned u)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char esc[6] = {'\\', 'u', hex[(u >> 12) & 15], hex[(u >> 8) & 15], hex[(u >> 4) & 15],
+                   hex[u & 15]};
+
+    (void)ajio_emit_raw(e, esc, 6);
+}
+
+/* The escape of the ASCII byte c (a control character, '"', '\\' or '/'). */
+static inline void ajio_jansson__escape(ajio_emit *e, unsigned c)
+{
+    char esc[2] = {'\\', 0};
+
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '/': esc[1] = '/'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default: ajio_jansson__u16(e, c); return;
+    }
+    (void)ajio_emit_raw(e, esc, 2);
+}
+
+/* The code point of the k-byte UTF-8 sequence at p (already checked) as \uXXXX (JSON_ENSURE_ASCII). */
+static inline void ajio_jansson__escape_utf8(ajio_emit *e, const unsigned char *p, size_t k)
+{
+    unsigned cp;
+
+    if (k == 2)
+        cp = (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+    else if (k == 3)
+        cp = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    else
+        cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+    if (cp < 0x10000) {
+        ajio_jansson__u16(e, cp);
+    } else {
+        cp -= 0x10000;
+        ajio_jansson__u16(e, 0xD800 | (cp >> 10));
+        ajio_jansson__u16(e, 0xDC00 | (cp & 0x3FF));
+    }
+}
+
+/*
+ * s[0..n) as a JSON string, escaped as jansson escapes it (see above). Runs of bytes that need
+ * no escape, valid multi-byte UTF-8 included, are found with one table look-up per byte and
+ * copied in one piece. @return 0, or AJIO_EJSON when s is not UTF-8 (what names the string).
+ */
+static inline int ajio_jansson__string(const ajio_jansson__walk *w, const char *s, size_t n,
+                                       const char *what)
+{
+    ajio_emit *e = w->e;
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+    const unsigned char *run = p;
+    const unsigned char stop = w->stop;
+
+    (void)ajio_emit_byte(e, '"');
+    for (;;) {
+        while (p < end && !(ajio_jansson__class[*p] & stop))
+            p++;
+        if (p == end)
+            break;
+        if (*p >= 0x80) {
+            size_t k = ajio_jansson__utf8(p, end);
+
+            if (k == 0) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "jansson could not encode the value: %s is not valid "
+                                           "UTF-8", what);
+                return ajio_emit_refuse(e, msg);
+            }
+            if (!w->ascii) {
+                p += k; /* part of the run */
+                continue;
+            }
+            (void)ajio_emit_raw(e, (const char *)run, (size_t)(p - run));
+            ajio_jansson__escape_utf8(e, p, k);
+            p += k;
+        } else {
+            (void)ajio_emit_raw(e, (const char *)run, (size_t)(p - run));
+            ajio_jansson__escape(e, *p);
+            p++;
+        }
+        run = p;
+    }
+    (void)ajio_emit_raw(e, (const char *)run, (size_t)(end - run));
+    return ajio_emit_byte(e, '"');
+}
+
+/* An integer as "%" JSON_INTEGER_FORMAT prints it: plain decimal, '-' when negative. */
+static inline int ajio_jansson__integer(ajio_emit *e, json_int_t i)
+{
+    char buf[24];
+    char *q = buf + sizeof(buf);
+    /* In unsigned arithmetic, so that the most negative value has a magnitude too. */
+    unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (i < 0)
+        *--q = '-';
+    return ajio_emit_raw(e, q, (size_t)(buf + sizeof(buf) - q));
+}
+
+/*
+ * A real as jansson prints it (see above). "%g" prints only digits, '-', '+', 'e' and the
+ * locale's decimal point; the point is whatever else there is. jansson assumes a one-byte point;
+ * should a locale's be longer, its first byte becomes '.' and the rest is dropped (jansson would
+ * leave the rest in place, which is not valid JSON).
+ */
+static inline int ajio_jansson__real(const ajio_jansson__walk *w, double d)
+{
+    char buf[64];
+    char out[64];
+    int n = snprintf(buf, sizeof(buf), "%.*g", w->precision, d);
+    size_t len = 0;
+    int point = 0, exp = 0;
+
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return ajio_emit_refuse(w->e, "jansson could not encode the value: a real number");
+    for (int i = 0; i < n; i++) {
+        char c = buf[i];
+
+        if ((c >= '0' && c <= '9') || c == '-') {
+            out[len++] = c;
+        } else if (c == 'e') {
+            exp = 1;
+            out[len++] = 'e';
+            if (buf[i + 1] == '-')
+                out[len++] = buf[++i];
+            else if (buf[i + 1] == '+')
+                i++;
+            while (buf[i + 1] == '0')
+                i++;
+        } else if (!point) {
+            point = 1;
+            out[len++] = '.';
+        }
+        /* else: a later byte of a multi-byte decimal point */
+    }
+    if (!point && !exp) {
+        out[len++] = '.';
+        out[len++] = '0';
+    }
+    return ajio_emit_raw(w->e, out, len);
+}
+
+/* jansson's line break: "\n" and indentation with JSON_INDENT(n); else " " where space is set. */
+AJIO_EMIT_HOT void ajio_jansson__break(const ajio_jansson__walk *w, unsigned depth, int space)
+{
+    if (w->indent > 0)
+        (void)ajio_emit_newline(w->e, depth, w->indent);
+    else if (space && !w->compact)
+        (void)ajio_emit_byte(w->e, ' ');
+}
+
+/* Refuses v if it is one of the containers being printed (see "Reference cycles" above). */
+static inline int ajio_jansson__in_path(const ajio_jansson__walk *w, const json_t *v,
+                                        const ajio_jansson__path *up)
+{
+    for (; up != NULL; up = up->up)
+        if (up->v == v)
+            return ajio_emit_refuse(w->e, "jansson could not encode the value: it contains "
+                                          "itself (a reference cycle)");
+    return 0;
+}
+
+static inline int ajio_jansson__array(const ajio_jansson__walk *w, const json_t *v,
+                                      unsigned depth, const ajio_jansson__path *up)
+{
+    ajio_emit *e = w->e;
+    ajio_jansson__path here = {v, up};
+    size_t n = json_array_size(v);
+
+    if (ajio_jansson__in_path(w, v, up) < 0)
+        return e->err;
+    (void)ajio_emit_byte(e, '[');
+    if (n == 0)
+        return ajio_emit_byte(e, ']');
+    ajio_jansson__break(w, depth + 1, 0);
+    for (size_t i = 0; i < n && e->err == 0; i++) {
+        (void)ajio_jansson__value(w, json_array_get(v, i), depth + 1, &here);
+        if (i + 1 < n) {
+            (void)ajio_emit_byte(e, ',');
+            ajio_jansson__break(w, depth + 1, 1);
+        }
+    }
+    ajio_jansson__break(w, depth, 0);
+    return ajio_emit_byte(e, ']');
+}
+
+static inline int ajio_jansson__object(const ajio_jansson__walk *w, const json_t *v,
+                                       unsigned depth, const ajio_jansson__path *up)
+{
+    ajio_emit *e = w->e;
+    ajio_jansson__path here = {v, up};
+    void *it;
+
+    if (ajio_jansson__in_path(w, v, up) < 0)
+        return e->err;
+    it = json_object_iter((json_t *)v);
+    (void)ajio_emit_byte(e, '{');
+    if (it == NULL)
+        return ajio_emit_byte(e, '}');
+    ajio_jansson__break(w, depth + 1, 0);
+    while (it != NULL && e->err == 0) {
+        const char *key = json_object_iter_key(it);
+        json_t *member = json_object_iter_value(it);
+#if JANSSON_VERSION_HEX >= 0x020e00
+        size_t key_len = json_object_iter_key_len(it); /* keys may hold NUL since 2.14 */
+#else
+        size_t key_len = strlen(key);
+#endif
+
+        it = json_object_iter_next((json_t *)v, it);
+        (void)ajio_jansson__string(w, key, key_len, "an object key");
+        (void)ajio_emit_raw(e, ": ", w->compact ? 1 : 2);
+        (void)ajio_jansson__value(w, member, depth + 1, &here);
+        if (it != NULL) {
+            (void)ajio_emit_byte(e, ',');
+            ajio_jansson__break(w, depth + 1, 1);
+        }
+    }
+    ajio_jansson__break(w, depth, 0);
+    return ajio_emit_byte(e, '}');
+}
+
+static inline int ajio_jansson__value(const ajio_jansson__walk *w, const json_t *v,
+                                      unsigned depth, const ajio_jansson__path *up)
+{
+    ajio_emit *e = w->e;
+
+    if (e->err != 0)
+        return e->err;
+    if (v == NULL)
+        return ajio_emit_refuse(e, "jansson could not encode the value: a NULL json_t");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return ajio_jansson__object(w, v, depth, up);
+    case JSON_ARRAY:
+        return ajio_jansson__array(w, v, depth, up);
+    case JSON_STRING:
+        return ajio_jansson__string(w, json_string_value(v), json_string_length(v), "a string");
+    case JSON_INTEGER:
+        return ajio_jansson__integer(e, json_integer_value(v));
+    case JSON_REAL:
+        return ajio_jansson__real(w, json_real_value(v));
+    case JSON_TRUE:
+        return ajio_emit_raw(e, "true", 4);
+    case JSON_FALSE:
+        return ajio_emit_raw(e, "false", 5);
+    case JSON_NULL:
+        return ajio_emit_raw(e, "null", 4);
+    default:
+        return ajio_emit_refuse(e, "jansson could not encode the value: unknown json_t type");
+    }
+}
+
+/*
+ * One value, printed as json_dumpb(value, ..., flags | JSON_ENCODE_ANY) would: by the walker for
+ * the flags it reproduces, else by jansson's own printer.
+ */
+static inline int ajio_jansson__dump(ajio_emit *e, const json_t *value, size_t flags)
+{
+    ajio_jansson__walk w;
+    unsigned prec = (unsigned)(flags >> 11) & 0x1F;
+
+    if ((flags & ~AJIO_JANSSON__WALKER_FLAGS) != 0)
+        return ajio_jansson__dump_cb(e, value, flags);
+    w.e = e;
+    w.indent = (unsigned)(flags & JSON_MAX_INDENT);
+    w.compact = (flags & JSON_COMPACT) != 0;
+    w.ascii = (flags & JSON_ENSURE_ASCII) != 0;
+    w.stop = AJIO_JANSSON__ESC | AJIO_JANSSON__HIGH |
+             ((flags & JSON_ESCAPE_SLASH) ? AJIO_JANSSON__SLASH : 0);
+    w.precision = prec != 0 ? (int)prec : 17;
+    return ajio_jansson__value(&w, value, 0, NULL);
 }
 
 /*
