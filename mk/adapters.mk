@@ -2,7 +2,7 @@
 # and their benchmark. libajio itself still links libc only: only the programs that include an
 # adapter link its JSON library.
 
-DEB_PACKAGES += libjansson-dev libcjson-dev libjson-c-dev
+DEB_PACKAGES += libjansson-dev libcjson-dev libjson-c-dev locales
 
 ADAPTER_HEADERS := $(sort $(wildcard include/ajio/*.h))
 
