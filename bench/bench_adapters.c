@@ -183,6 +183,15 @@ static int ja_adapter(void *p)
     return ajio_write_json(c->path, c->value, 0, &o);
 }
 
+/* The same write with the output validated as it streams (AJIO_JANSSON_VALIDATE). */
+static int ja_adapter_validate(void *p)
+{
+    struct ja_ctx *c = p;
+    ajio_opts o = {.flags = AJIO_NO_SYNC};
+    return ajio_write_json(c->path, c->value, AJIO_JANSSON_DEFAULT_FLAGS | AJIO_JANSSON_VALIDATE,
+                           &o);
+}
+
 struct cj_ctx {
     cJSON *item;
     char *buf;
@@ -243,11 +252,12 @@ int main(int argc, char **argv)
            "disk MB/s | ratio |\n");
     printf("|---------|-------------------|-------:|-------:|---------:|---------:|------:|-------"
            "--:|------:|\n");
+    double validate_ratio[sizeof(docs) / sizeof(docs[0])];
     for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
         char in[4096];
-        struct ja_ctx mem = {0}, shm = {0}, disk = {0};
+        struct ja_ctx mem = {0}, shm = {0}, disk = {0}, val = {0};
         json_error_t je;
-        double sec[3];
+        double sec[4];
 
         snprintf(in, sizeof(in), "%s/%s", data, docs[d]);
         mem.value = json_load_file(in, 0, &je);
@@ -257,16 +267,19 @@ int main(int argc, char **argv)
         }
         mem.size = json_dumpb(mem.value, NULL, 0, AJIO_JANSSON_DEFAULT_FLAGS) + 1;
         mem.buf = malloc(mem.size + 1);
-        shm.value = disk.value = mem.value;
+        shm.value = disk.value = val.value = mem.value;
         snprintf(shm.path, sizeof(shm.path), "%s/jansson-%s", shm_dir, docs[d]);
         snprintf(disk.path, sizeof(disk.path), "%s/jansson-%s", disk_dir, docs[d]);
-        bench_fn fns[3] = {ja_memory, ja_adapter, ja_adapter};
-        void *ctxs[3] = {&mem, &shm, &disk};
-        if ((r = bench_variants(3, fns, ctxs, sec)) < 0) {
+        snprintf(val.path, sizeof(val.path), "%s/jansson-%s", shm_dir, docs[d]);
+        /* Fourth, interleaved with the rest: tmpfs with validation, reported after the table. */
+        bench_fn fns[4] = {ja_memory, ja_adapter, ja_adapter, ja_adapter_validate};
+        void *ctxs[4] = {&mem, &shm, &disk, &val};
+        if ((r = bench_variants(4, fns, ctxs, sec)) < 0) {
             fprintf(stderr, "bench: jansson %s: %s\n", docs[d], ajio_last_error());
             return 1;
         }
         print_row("jansson", docs[d], mem.size, mem.size, sec);
+        validate_ratio[d] = sec[0] / sec[3];
         free(mem.buf);
         json_decref(mem.value);
     }
@@ -305,6 +318,10 @@ int main(int argc, char **argv)
         cJSON_Delete(mem.item);
     }
     r = bench_jsonc(data, shm_dir, disk_dir);
+    printf("\njansson with AJIO_JANSSON_VALIDATE, tmpfs, ratio to json_dumpb:");
+    for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++)
+        printf(" %s %.2fx", docs[d], validate_ratio[d]);
+    printf("\n");
     /* Only what this run made: the files, then its two directories. */
     const char *libs[] = {"jansson", "cjson", "jsonc"};
     for (size_t l = 0; l < 3; l++)
