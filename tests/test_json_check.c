@@ -683,8 +683,8 @@ static void test_api(void **state)
 static void test_every_split_point(void **state)
 {
     static const char *const docs[] = {
-        "{\"k\\u00e9\\uD834\\uDD1E\":[-0.5e-10,12345678901234567890,true,false,null,\"\xF0\x9F"
-        "\x98\x80\xE2\x82\xAC\xC3\xA9\"]}",
+        ("{\"k\\u00e9\\uD834\\uDD1E\":[-0.5e-10,12345678901234567890,true,false,null,\"\xF0\x9F"
+         "\x98\x80\xE2\x82\xAC\xC3\xA9\"]}"),
         "[-12.5E+3 , 0 ,\"\\\\\\/\\b\\f\\n\\r\\t\"]",
         "[1,2,3,tru]",
         "\"\\uD834\\uDC0x\"",
