@@ -539,7 +539,7 @@ static void test_deep_and_shared_not_cycles(void **state)
     json_decref(shared);
 }
 
-/* JSONL lines are json_dumpb(JSON_COMPACT) of each element and '\n', from an array or a callback. */
+/* JSONL lines are json_dumpb(JSON_COMPACT) of each element, '\n', from an array or a callback. */
 struct jsonl_src {
     const json_t *array;
     size_t next;

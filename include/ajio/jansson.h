@@ -5,18 +5,20 @@
  *
  * Header-only on purpose (see ajio/emit.h): no extra library, no ABI, and it works with whichever
  * jansson version the program is built with. Every function streams the value into the temp file
- * of an ajio_open() handle through jansson's own json_dump_callback(): the output is never held
- * whole in memory, and nothing is visible at path before the commit.
+ * of an ajio_open() handle: the output is never held whole in memory, and nothing is visible at
+ * path before the commit. The bytes are exactly those json_dumpb() prints with the same flags:
+ * a tree walker below prints them for every flag but JSON_SORT_KEYS and JSON_EMBED, which go to
+ * jansson's own json_dump_callback() (see "The tree walker" for why and what it reproduces).
  *
  * Validation: jansson itself guarantees most of what the other adapters must check. json_real()
- * refuses NaN and infinities, so they cannot be in a tree; json_dump_callback() checks the UTF-8
- * of every string value as it prints (json_string_nocheck ones too) and fails on a reference
- * cycle. Such a failure becomes AJIO_EJSON here. The one gap: an object key that is not UTF-8
- * (only the *_nocheck setters can add one; jansson makes valid UTF-8 the caller's duty there) is
- * dropped by jansson 2.14 mid-string without an error, leaving a broken document.
- * Running every write through an ajio_json_checker costs about 10% of the write's time (see
- * docs/adapters.md), so it is not the default: add AJIO_JANSSON_VALIDATE to ajio_write_json()'s
- * dump_flags to have the output checked as it streams, e.g. when keys come from outside.
+ * refuses NaN and infinities, so they cannot be in a tree. The walker checks every string value
+ * and object key as UTF-8 and refuses a reference cycle, as jansson's printer does for values and
+ * cycles; such a failure becomes AJIO_EJSON. (jansson 2.14's printer drops an object key that is
+ * not UTF-8 mid-string without an error, leaving a broken document: with JSON_SORT_KEYS or
+ * JSON_EMBED that hole remains. Only the *_nocheck setters can add such a key.) Add
+ * AJIO_JANSSON_VALIDATE to ajio_write_json()'s dump_flags to have the whole output checked by an
+ * ajio_json_checker as it streams as well; it is not the default because it costs up to about 40%
+ * of the write's time on string-heavy documents (see docs/adapters.md).
  *
  * Return values of every function are those of ajio_write_bytes(): 0, AJIO_UNCHANGED (with
  * AJIO_SKIP_UNCHANGED), AJIO_ENOTDURABLE, a negative errno, plus AJIO_EJSON when jansson refuses
@@ -198,7 +200,7 @@ static inline void ajio_jansson__escape(ajio_emit *e, unsigned c)
     (void)ajio_emit_raw(e, esc, 2);
 }
 
-/* The code point of the k-byte UTF-8 sequence at p (already checked) as \uXXXX (JSON_ENSURE_ASCII). */
+/* The code point of the checked k-byte UTF-8 sequence at p as \uXXXX (JSON_ENSURE_ASCII). */
 static inline void ajio_jansson__escape_utf8(ajio_emit *e, const unsigned char *p, size_t k)
 {
     unsigned cp;
@@ -461,10 +463,10 @@ static inline int ajio_jansson__dump(ajio_emit *e, const json_t *value, size_t f
  * Atomically writes value as one JSON document followed by '\n'.
  *
  * Layout: dump_flags 0 means AJIO_JANSSON_DEFAULT_FLAGS: two-space indent, members in insertion
- * order ({"a": 1} becomes "{\n  \"a\": 1\n}\n"). Any other value is passed to jansson as is, with
- * JSON_ENCODE_ANY added so that a scalar root is accepted; pass JSON_ENCODE_ANY alone for jansson's
- * own flags-0 layout (one line, ", " and ": " separators). AJIO_JANSSON_VALIDATE may be added to
- * either: see the top of this file.
+ * order ({"a": 1} becomes "{\n  \"a\": 1\n}\n"). Any other value is jansson's dump flags, printed
+ * byte for byte as json_dumpb() prints them, with JSON_ENCODE_ANY added so that a scalar root is
+ * accepted; pass JSON_ENCODE_ANY alone for jansson's own flags-0 layout (one line, ", " and ": "
+ * separators). AJIO_JANSSON_VALIDATE may be added to either: see the top of this file.
  *
  * @return 0, AJIO_UNCHANGED, AJIO_ENOTDURABLE, a negative errno as ajio_write_bytes();
  *   -EINVAL when value is NULL; AJIO_EJSON when jansson cannot encode the value.
