@@ -42,3 +42,7 @@ fuzz-validate: $(B)/fuzz/fuzz_validate fuzz-corpus
 	    if [ $$rc -eq 0 ]; then echo "fuzz_validate: $$execs executions, no failure"; \
 	    else echo "fuzz_validate: FAILED (exit $$rc), see $(B)/fuzz/fuzz_validate.log"; fi; \
 	    exit $$rc
+
+# CI fuzzes for a bounded minute on every run; longer runs are for a person (docs/json-validator.md).
+DEB_PACKAGES  += clang libclang-rt-14-dev
+HEAVY_TARGETS += fuzz
