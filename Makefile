@@ -4,7 +4,8 @@
 #   make              static and shared library
 #   make check        installs missing Debian packages (as root) and runs every fast test
 #   make check-asan   the unit suites under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make check-all    what CI runs: check, check-asan and the heavy suites (root: loop devices)
+#   make check-heavy  power cuts, filesystem matrix, fault injection (root), a minute of fuzzing
+#   make check-all    what CI runs: check, check-asan, check-heavy
 #   make bench        benchmarks (see bench/README.md)
 #   make demo         the torn-read showdown
 #   make install PREFIX=/usr/local DESTDIR=
@@ -102,10 +103,14 @@ check-asan-run: all $(ASAN_PROGS)
 bench: $(BENCH_TARGETS)
 
 # Sequential on purpose: the heavy suites mount filesystems and time out if starved.
+.PHONY: check-heavy
+check-heavy:
+	@for t in $(HEAVY_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
 check-all:
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory check-asan
-	@for t in $(HEAVY_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+	@$(MAKE) --no-print-directory check-heavy
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps
