@@ -411,6 +411,10 @@ static void show_file(const char *path)
         putchar('\n');
 }
 
+/*
+ * The three examples of the original package's README, the same bytes as in this project's README
+ * and tests/cases/adapters/seed/ (tests/cli/demo.sh compares them).
+ */
 static int write_examples(const char *dir)
 {
     static const char config[] = "{\n"
@@ -420,12 +424,10 @@ static int write_examples(const char *dir)
                                  "}";
     static const char notes[] = "# Notes\n"
                                 "\n"
-                                "Written with ajio_write_text(): a reader sees all of this file\n"
-                                "or the version before it, never a part.\n";
-    static const char events[] =
-        "{\"ts\": \"2024-01-01T00:00:00Z\", \"event\": \"start\", \"pid\": 1}\n"
-        "{\"ts\": \"2024-01-01T00:00:01Z\", \"event\": \"config\", \"port\": 8080}\n"
-        "{\"ts\": \"2024-01-01T00:00:02Z\", \"event\": \"stop\", \"code\": 0}\n";
+                                "Written atomically.";
+    static const char events[] = "{\"event\":\"start\",\"id\":1}\n"
+                                 "{\"event\":\"tick\",\"id\":2,\"tags\":[\"a\",\"b\"]}\n"
+                                 "{\"event\":\"stop\",\"id\":3,\"ok\":true}\n";
     static const char *const names[] = {"config.json", "notes.md", "events.jsonl"};
     char path[3][4096];
     int r;
