@@ -26,7 +26,6 @@
 
 #include <ajio/emit.h>
 #include <cjson/cJSON.h>
-#include <math.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,16 +39,9 @@ static inline int ajio_cjson__value(ajio_emit *e, const cJSON *item, unsigned de
 static inline int ajio_cjson__number(ajio_emit *e, const cJSON *item)
 {
     char buf[64];
-    char what[160];
-    double d = item->valuedouble;
 
-    if (isnan(d) || isinf(d)) {
-        snprintf(what, sizeof(what), "%s cannot be written as JSON%s%.80s%s",
-                 isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity",
-                 item->string != NULL ? " (at member \"" : "",
-                 item->string != NULL ? item->string : "", item->string != NULL ? "\")" : "");
-        return ajio_emit_refuse(e, what);
-    }
+    if (ajio_emit_finite(e, item->valuedouble, item->string) < 0)
+        return e->err;
     if (!cJSON_PrintPreallocated((cJSON *)item, buf, (int)sizeof(buf), 0))
         return ajio_emit_refuse(e, "cJSON could not print a number");
     return ajio_emit_raw(e, buf, strlen(buf));

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,23 @@ static inline int ajio_emit_refuse(ajio_emit *e, const char *what)
     (void)ajio_set_last_error(AJIO_EJSON, "%s: %s; nothing was written", ajio_file_path(e->f),
                               what);
     return ajio_emit_fail(e, AJIO_EJSON);
+}
+
+/*
+ * JSON has no NaN or infinities: AJIO_EJSON for such a d, with "NaN cannot be written as JSON
+ * (at member \"key\")" (key NULL: no member named) as the thread's error. @return 0 for a finite d.
+ * Shared so that the adapters whose library holds such numbers refuse them alike.
+ */
+static inline int ajio_emit_finite(ajio_emit *e, double d, const char *key)
+{
+    char what[160];
+
+    if (isfinite(d))
+        return 0;
+    snprintf(what, sizeof(what), "%s cannot be written as JSON%s%.80s%s",
+             isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity",
+             key != NULL ? " (at member \"" : "", key != NULL ? key : "", key != NULL ? "\")" : "");
+    return ajio_emit_refuse(e, what);
 }
 
 /* The checker's verdict on the output as "path:line:col: reason". */

@@ -30,7 +30,6 @@
 
 #include <ajio/emit.h>
 #include <json-c/json.h>
-#include <math.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,18 +43,11 @@ static inline int ajio_jsonc__value(ajio_emit *e, struct json_object *v, const c
 
 static inline int ajio_jsonc__double(ajio_emit *e, struct json_object *v, const char *key)
 {
-    double d = json_object_get_double(v);
     const char *s;
     size_t len = 0;
 
-    if (isnan(d) || isinf(d)) {
-        char what[160];
-        snprintf(what, sizeof(what), "%s cannot be written as JSON%s%.80s%s",
-                 isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity",
-                 key != NULL ? " (at member \"" : "", key != NULL ? key : "",
-                 key != NULL ? "\")" : "");
-        return ajio_emit_refuse(e, what);
-    }
+    if (ajio_emit_finite(e, json_object_get_double(v), key) < 0)
+        return e->err;
     s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
     if (s == NULL)
         return ajio_emit_fail(e, ajio_set_last_error(-ENOMEM, "%s: json-c could not print a "
