@@ -72,28 +72,19 @@ const char *ajio_version(void)
     return AJIO_VERSION_STRING;
 }
 
-void ajio__clear_error(void)
+int ajio__set_error(int err, const char *fmt, ...)
 {
-    last_error[0] = '\0';
-}
+    va_list ap;
+    int n;
 
-int ajio__set_errorv(int err, const char *fmt, va_list ap)
-{
-    int n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_start(ap, fmt);
+    n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
     if (n < 0)
         n = 0;
     if ((size_t)n < sizeof(last_error))
         (void)snprintf(last_error + n, sizeof(last_error) - (size_t)n, ": %s",
                        ajio_strerror(err));
-    return err;
-}
-
-int ajio__set_error(int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)ajio__set_errorv(err, fmt, ap);
-    va_end(ap);
     return err;
 }
 
@@ -107,25 +98,17 @@ void ajio__append_message(const char *fmt, ...)
     va_end(ap);
 }
 
-int ajio__set_message(int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
-    va_end(ap);
-    return err;
-}
-
 /*
  * Code built on the public API, such as the header-only adapters in include/ajio/, reports its
- * refusals ("NaN cannot be written as JSON") through the same per-thread message.
+ * refusals ("NaN cannot be written as JSON") through the same per-thread message; inside the
+ * library it is ajio__set_message().
  */
 int ajio_set_last_error(int err, const char *fmt, ...)
 {
     va_list ap;
 
     if (fmt == NULL)
-        return ajio__set_message(err, "%s", ajio_strerror(err));
+        return ajio_set_last_error(err, "%s", ajio_strerror(err));
     va_start(ap, fmt);
     (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
     va_end(ap);

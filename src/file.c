@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int check_args(const char *path, const ajio_opts *opts)
+int ajio__check_args(const char *path, const ajio_opts *opts)
 {
     if (path == NULL || path[0] == '\0')
         return ajio__set_message(-EINVAL, "path is %s", path == NULL ? "NULL" : "empty");
@@ -35,7 +35,7 @@ static int check_args(const char *path, const ajio_opts *opts)
 /* Everything before the first byte is written: arguments, resolution, temp creation. */
 static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
 {
-    int r = check_args(path, opts);
+    int r = ajio__check_args(path, opts);
 
     if (r < 0)
         return r;
@@ -57,53 +57,24 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
 {
     struct ajio_file f;
-    size_t total = 0;
     int r;
 
     ajio__file_init(&f);
     r = start(&f, path, opts);
     if (r < 0)
         goto out;
-    for (int i = 0; i < iovcnt; i++)
-        total += iov[i].iov_len;
-    if ((f.flags & AJIO_SKIP_UNCHANGED) && f.exists && f.old_size == total) {
-        for (int i = 0; i < iovcnt; i++) {
-            (void)ajio__unchanged_check(&f, iov[i].iov_base, iov[i].iov_len);
-            f.written += iov[i].iov_len;
-        }
-        if (f.same) {
-            r = AJIO_UNCHANGED;
-            goto out;
-        }
-        f.written = 0;
+    if ((f.flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(&f, iov, iovcnt)) {
+        r = AJIO_UNCHANGED;
+        goto out;
     }
-    f.same = false;
+    f.same = false; /* decided here: the commit must not decide it again */
     r = ajio__temp_create(&f);
     if (r < 0)
         goto out;
-    while (iovcnt > 0) {
-        ssize_t n = writev(f.fd, iov, iovcnt);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = ajio__set_error(-errno, "write of temp for \"%s\"", f.path);
-            goto out;
-        }
-        if (n == 0 && iov[0].iov_len > 0) {
-            r = ajio__set_error(-EIO, "write of temp for \"%s\"", f.path);
-            goto out;
-        }
-        f.written += (uint64_t)n;
-        /* A short write: skip what went out and go on with the rest. */
-        while (iovcnt > 0 && (size_t)n >= iov[0].iov_len) {
-            n -= (ssize_t)iov[0].iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov[0].iov_base = (char *)iov[0].iov_base + n;
-            iov[0].iov_len -= (size_t)n;
-        }
+    r = ajio__writev_all(f.fd, iov, iovcnt);
+    if (r < 0) {
+        (void)ajio__set_error(r, "write of temp for \"%s\"", f.path);
+        goto out;
     }
     r = ajio__finish(&f);
 out:
@@ -152,13 +123,7 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
     r = start(f, path, opts);
     if (r < 0)
         goto fail;
-    if (f->same && f->exists) {
-        f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (f->cmpfd < 0)
-            f->same = false; /* unreadable or gone: it will simply be written */
-    } else {
-        f->same = false;
-    }
+    ajio__open_old(f);
     r = ajio__temp_create(f);
     if (r < 0)
         goto fail;
@@ -188,8 +153,6 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
 
     if (f == NULL || fmt == NULL)
         return ajio__set_message(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
-    if (f->err < 0)
-        return ajio__file_write(f, "", 1); /* reports the sticky error */
     va_copy(ap2, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);

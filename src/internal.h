@@ -68,12 +68,10 @@ struct ajio_file {
 
 /* error.c */
 int ajio__set_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
-int ajio__set_errorv(int err, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 /* Like ajio__set_error() but the message is fmt as is, with no ": strerror" appended. */
-int ajio__set_message(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+#define ajio__set_message ajio_set_last_error
 /* Adds to the current message: what a cleanup after the failure could not undo. */
 void ajio__append_message(const char *fmt, ...) AJIO_PRINTF(1, 2);
-void ajio__clear_error(void);
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
@@ -83,14 +81,18 @@ bool ajio__is_temp_name(const char *name, const char *target);
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
 
 /* tempfile.c */
+struct iovec;
 int ajio__temp_create(struct ajio_file *f);
-int ajio__write_all(int fd, const void *buf, size_t len);
+/* Writes every piece, looping on EINTR and short writes; iov is consumed. */
+int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
 int ajio__file_flush(struct ajio_file *f);
-int ajio__unchanged_check(struct ajio_file *f, const void *data, size_t len);
+/* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
+void ajio__open_old(struct ajio_file *f);
+bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
 
-/* file.c: one-shot write of iovcnt pieces (iov is modified); the core of ajio_write_bytes(). */
-struct iovec;
+/* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
+int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 
 /* commit.c */

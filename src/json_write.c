@@ -28,11 +28,13 @@ static int write_terminated(const char *path, const char *text, size_t len,
     return ajio__write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
 }
 
-/* The checks every entry point shares, before validation: validation messages need the path. */
-static int check_input(const char *path, const char *text, size_t len)
+/* The argument checks of every write, before validation: validation messages need the path. */
+static int check_input(const char *path, const char *text, size_t len, const ajio_opts *opts)
 {
-    if (path == NULL || path[0] == '\0')
-        return ajio__set_message(-EINVAL, "path is %s", path == NULL ? "NULL" : "empty");
+    int r = ajio__check_args(path, opts);
+
+    if (r < 0)
+        return r;
     if (text == NULL && len > 0)
         return ajio__set_message(-EINVAL, "JSON text is NULL with length %zu for \"%s\"", len,
                                  path);
@@ -42,7 +44,7 @@ static int check_input(const char *path, const char *text, size_t len)
 int ajio_write_json_text(const char *path, const char *json, size_t len, const ajio_opts *opts)
 {
     ajio_json_error e;
-    int r = check_input(path, json, len);
+    int r = check_input(path, json, len, opts);
 
     if (r < 0)
         return r;
@@ -55,7 +57,7 @@ int ajio_write_json_text(const char *path, const char *json, size_t len, const a
 int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len, const ajio_opts *opts)
 {
     ajio_json_error e;
-    int r = check_input(path, jsonl, len);
+    int r = check_input(path, jsonl, len, opts);
 
     if (r < 0)
         return r;

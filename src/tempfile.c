@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Filesystems and kernels without O_TMPFILE answer with one of these; anything else is real. */
@@ -57,35 +58,62 @@ int ajio__temp_create(struct ajio_file *f)
                              f->path);
 }
 
-int ajio__write_all(int fd, const void *buf, size_t len)
+int ajio__writev_all(int fd, struct iovec *iov, int iovcnt)
 {
-    const unsigned char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
+    while (iovcnt > 0) {
+        ssize_t n = writev(fd, iov, iovcnt);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        /* A regular file only returns 0 for len > 0 if something is badly wrong. */
-        if (n == 0)
+        /* A regular file only returns 0 for a non-empty write if something is badly wrong. */
+        if (n == 0 && iov[0].iov_len > 0)
             return -EIO;
-        p += n;
-        len -= (size_t)n;
+        /* A short write: skip what went out and go on with the rest. */
+        while (iovcnt > 0 && (size_t)n >= iov[0].iov_len) {
+            n -= (ssize_t)iov[0].iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov[0].iov_base = (char *)iov[0].iov_base + n;
+            iov[0].iov_len -= (size_t)n;
+        }
     }
     return 0;
 }
 
+static int write_all(struct ajio_file *f, const void *buf, size_t len)
+{
+    struct iovec iov = {(void *)buf, len};
+    int r = ajio__writev_all(f->fd, &iov, 1);
+
+    if (r < 0)
+        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+    return 0;
+}
+
+/* Opens the old target for AJIO_SKIP_UNCHANGED; if that fails the write simply happens. */
+void ajio__open_old(struct ajio_file *f)
+{
+    if (!f->same || !f->exists) {
+        f->same = false;
+        return;
+    }
+    f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f->cmpfd < 0)
+        f->same = false; /* unreadable, gone, or replaced by a link meanwhile */
+}
+
 /*
- * Compares the next len bytes with the old target at the same offset. Any read problem just means
- * "changed": the comparison only decides whether work can be skipped, never correctness.
+ * Compares len bytes with the old target at offset off. Any read problem just means "changed":
+ * the comparison only decides whether work can be skipped, never correctness.
  */
-static void compare_old(struct ajio_file *f, const void *data, size_t len)
+static void compare_old(struct ajio_file *f, uint64_t off, const void *data, size_t len)
 {
     unsigned char tmp[8192];
     const unsigned char *p = data;
-    uint64_t off = f->written;
 
     if (!f->same)
         return;
@@ -108,18 +136,20 @@ static void compare_old(struct ajio_file *f, const void *data, size_t len)
     }
 }
 
-int ajio__unchanged_check(struct ajio_file *f, const void *data, size_t len)
+bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt)
 {
-    if (!f->exists || !f->same)
-        return 0;
-    if (f->cmpfd < 0) {
-        f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (f->cmpfd < 0) {
-            f->same = false; /* gone or replaced by a link meanwhile: write it */
-            return 0;
-        }
+    uint64_t off = 0;
+
+    for (int i = 0; i < iovcnt; i++)
+        off += iov[i].iov_len;
+    if (off != f->old_size)
+        f->same = false;
+    ajio__open_old(f);
+    off = 0;
+    for (int i = 0; i < iovcnt && f->same; i++) {
+        compare_old(f, off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
     }
-    compare_old(f, data, len);
     return f->same;
 }
 
@@ -131,9 +161,9 @@ int ajio__file_flush(struct ajio_file *f)
         return f->err;
     if (f->buflen == 0)
         return 0;
-    r = ajio__write_all(f->fd, f->buf, f->buflen);
+    r = write_all(f, f->buf, f->buflen);
     if (r < 0)
-        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+        return r;
     f->buflen = 0;
     return 0;
 }
@@ -148,36 +178,22 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     if (len == 0)
         return 0;
     if (f->cmpfd >= 0)
-        compare_old(f, buf, len);
+        compare_old(f, f->written, buf, len);
     f->written += len;
-    if (f->buflen + len <= AJIO__BUFSIZE) {
-        if (f->buf == NULL) {
-            if (len == AJIO__BUFSIZE)
-                goto direct; /* a full buffer's worth: no need to allocate one */
-            f->buf = malloc(AJIO__BUFSIZE);
-            if (f->buf == NULL)
-                return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
-        }
-        memcpy(f->buf + f->buflen, buf, len);
-        f->buflen += len;
-        return 0;
+    if (f->buflen + len > AJIO__BUFSIZE) {
+        r = ajio__file_flush(f);
+        if (r < 0)
+            return r;
     }
-    r = ajio__file_flush(f);
-    if (r < 0)
-        return r;
-    if (len < AJIO__BUFSIZE) {
-        if (f->buf == NULL) {
-            f->buf = malloc(AJIO__BUFSIZE);
-            if (f->buf == NULL)
-                return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
-        }
-        memcpy(f->buf, buf, len);
-        f->buflen = len;
-        return 0;
+    /* A buffer's worth or more goes straight out: copying it would only cost. */
+    if (len >= AJIO__BUFSIZE)
+        return write_all(f, buf, len);
+    if (f->buf == NULL) {
+        f->buf = malloc(AJIO__BUFSIZE);
+        if (f->buf == NULL)
+            return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
     }
-direct:
-    r = ajio__write_all(f->fd, buf, len);
-    if (r < 0)
-        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+    memcpy(f->buf + f->buflen, buf, len);
+    f->buflen += len;
     return 0;
 }
