@@ -133,11 +133,11 @@ static const char *last_error_or(int err)
     return msg[0] != '\0' ? msg : ajio_strerror(err);
 }
 
-void cli_short_usage(const char *usage)
+/* The synopsis line, then where the rest is: a full help text would bury the error. */
+static void short_usage(const char *usage)
 {
     char cmd[16] = "";
 
-    /* The synopsis line, then where the rest is: a full help text would bury the error. */
     fprintf(stderr, "%.*s\n", (int)strcspn(usage, "\n"), usage);
     if (sscanf(usage, "Usage: ajio %15[a-z]", cmd) == 1)
         fprintf(stderr, "Try 'ajio %s --help' for more information.\n", cmd);
@@ -145,10 +145,7 @@ void cli_short_usage(const char *usage)
         fputs("Try 'ajio --help' for more information.\n", stderr);
 }
 
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
+int cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
 
@@ -157,30 +154,28 @@ static int usage_error(const char *usage, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    cli_short_usage(usage);
+    short_usage(usage);
     return EXIT_USAGE;
 }
 
 /*
- * Reports what getopt_long() rejected. With a leading ':' in the short option string, ':' means
- * a missing argument; '?' an unknown option, whose text is argv[optind - 1] for long options.
+ * With a leading ':' in the short option string, ':' means a missing argument; '?' an unknown
+ * option: a short one is optopt (argv[optind - 1] is not it inside a group such as "-qh"), a long
+ * one argv[optind - 1].
  */
-static int bad_option(const char *usage, int c, char **argv)
+int cli_bad_option(const char *usage, int c, char **argv)
 {
     const char *arg = argv[optind - 1];
 
     if (c == ':')
-        return usage_error(usage, "option '%s' needs an argument", arg);
+        return cli_usage_error(usage, "option '%s' needs an argument", arg);
     if (optopt != 0 && optopt != '?')
-        return usage_error(usage, "unknown option '-%c'", optopt);
-    return usage_error(usage, "unknown option '%s'", arg);
+        return cli_usage_error(usage, "unknown option '-%c'", optopt);
+    return cli_usage_error(usage, "unknown option '%s'", arg);
 }
 
-/*
- * Parses a non-negative decimal or octal number (base 8 or 10) up to max. strtoul() alone would
- * accept "-1", leading spaces and trailing garbage.
- */
-static int parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret)
+/* strtoul() alone would accept "-1", leading spaces and trailing garbage. */
+int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret)
 {
     unsigned long v;
     char *end;
@@ -267,13 +262,13 @@ static int cmd_write(int argc, char **argv)
         case OPT_JSON:
         case OPT_JSONL:
             if (mode != MODE_BYTES && mode != (c == OPT_JSON ? MODE_JSON : MODE_JSONL))
-                return usage_error(write_usage, "--json and --jsonl exclude each other");
+                return cli_usage_error(write_usage, "--json and --jsonl exclude each other");
             mode = c == OPT_JSON ? MODE_JSON : MODE_JSONL;
             break;
         case OPT_MODE:
-            if (parse_unsigned(optarg, 8, 07777, &m) < 0)
-                return usage_error(write_usage, "--mode wants octal bits 0 to 7777, not '%s'",
-                                   optarg);
+            if (cli_parse_unsigned(optarg, 8, 07777, &m) < 0)
+                return cli_usage_error(write_usage, "--mode wants octal bits 0 to 7777, not '%s'",
+                                       optarg);
             opts.flags |= AJIO_MODE;
             opts.mode = (unsigned)m;
             break;
@@ -299,15 +294,16 @@ static int cmd_write(int argc, char **argv)
             fputs(write_usage, stdout);
             return 0;
         default:
-            return bad_option(write_usage, c, argv);
+            return cli_bad_option(write_usage, c, argv);
         }
     }
     if ((opts.flags & AJIO_NO_FOLLOW) && (opts.flags & AJIO_REPLACE_LINK))
-        return usage_error(write_usage, "--no-follow and --replace-link exclude each other");
+        return cli_usage_error(write_usage, "--no-follow and --replace-link exclude each other");
     if (optind >= argc)
-        return usage_error(write_usage, "write: missing FILE");
+        return cli_usage_error(write_usage, "write: missing FILE");
     if (optind + 1 < argc)
-        return usage_error(write_usage, "write: one FILE only ('%s' is extra)", argv[optind + 1]);
+        return cli_usage_error(write_usage, "write: one FILE only ('%s' is extra)",
+                               argv[optind + 1]);
     path = argv[optind];
 
     if (mode != MODE_BYTES) {
@@ -472,7 +468,7 @@ static int cmd_check(int argc, char **argv)
         case OPT_JSON:
         case OPT_JSONL:
             if (mode != MODE_BYTES && mode != (c == OPT_JSON ? MODE_JSON : MODE_JSONL))
-                return usage_error(check_usage, "--json and --jsonl exclude each other");
+                return cli_usage_error(check_usage, "--json and --jsonl exclude each other");
             mode = c == OPT_JSON ? MODE_JSON : MODE_JSONL;
             break;
         case 'v':
@@ -482,11 +478,11 @@ static int cmd_check(int argc, char **argv)
             fputs(check_usage, stdout);
             return 0;
         default:
-            return bad_option(check_usage, c, argv);
+            return cli_bad_option(check_usage, c, argv);
         }
     }
     if (optind >= argc)
-        return usage_error(check_usage, "check: missing FILE");
+        return cli_usage_error(check_usage, "check: missing FILE");
     for (int i = optind; i < argc; i++) {
         int r = check_one(argv[i], mode, verbose, buf);
 
@@ -521,12 +517,13 @@ static int cmd_sweep(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hn", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_MIN_AGE:
-            if (parse_unsigned(optarg, 10, 0xffffffffUL, &min_age) < 0)
-                return usage_error(sweep_usage, "--min-age wants whole seconds, not '%s'", optarg);
+            if (cli_parse_unsigned(optarg, 10, 0xffffffffUL, &min_age) < 0)
+                return cli_usage_error(sweep_usage, "--min-age wants whole seconds, not '%s'",
+                                       optarg);
             break;
         case OPT_NAME:
             if (optarg[0] == '\0' || strchr(optarg, '/') != NULL)
-                return usage_error(sweep_usage, "--name wants a file name, not '%s'", optarg);
+                return cli_usage_error(sweep_usage, "--name wants a file name, not '%s'", optarg);
             name = optarg;
             break;
         case 'n':
@@ -539,11 +536,11 @@ static int cmd_sweep(int argc, char **argv)
             fputs(sweep_usage, stdout);
             return 0;
         default:
-            return bad_option(sweep_usage, c, argv);
+            return cli_bad_option(sweep_usage, c, argv);
         }
     }
     if (optind >= argc)
-        return usage_error(sweep_usage, "sweep: missing DIR");
+        return cli_usage_error(sweep_usage, "sweep: missing DIR");
     for (int i = optind; i < argc; i++) {
         int r = ajio_sweep(argv[i], name, (unsigned)min_age, flags);
 
@@ -586,7 +583,7 @@ static int cmd_help(int argc, char **argv)
     else if (strcmp(what, "demo") == 0)
         return cli_demo(2, (char *[]){"demo", "--help", NULL});
     else
-        return usage_error(general_usage, "no command '%s'", what);
+        return cli_usage_error(general_usage, "no command '%s'", what);
     return 0;
 }
 
@@ -595,7 +592,7 @@ int main(int argc, char **argv)
     const char *cmd;
 
     if (argc < 2)
-        return usage_error(general_usage, "missing COMMAND");
+        return cli_usage_error(general_usage, "missing COMMAND");
     cmd = argv[1];
     /* Each command parses its own options once, from its own argv; optind = 0 makes glibc's
      * getopt start from scratch rather than resume. */
@@ -618,6 +615,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0)
         return print_version();
     if (cmd[0] == '-')
-        return usage_error(general_usage, "unknown option '%s'", cmd);
-    return usage_error(general_usage, "unknown command '%s'", cmd);
+        return cli_usage_error(general_usage, "unknown option '%s'", cmd);
+    return cli_usage_error(general_usage, "unknown command '%s'", cmd);
 }

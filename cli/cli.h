@@ -27,8 +27,16 @@ int cli_demo(int argc, char **argv);
 /* Prints "ajio: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints the synopsis line of a usage text and a pointer to --help, to stderr. */
-void cli_short_usage(const char *usage);
+/* Prints "ajio: <message>", the synopsis line of usage and a pointer to --help, to stderr.
+ * @return EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports an option getopt_long() rejected (c is ':' or '?'; the option string starts with ':').
+ * @return EXIT_USAGE. */
+int cli_bad_option(const char *usage, int c, char **argv);
+
+/* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
+int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
 
 /* Maps a negative result of a write or open to an exit code. */
 int cli_exit_for(int err);

@@ -455,21 +455,6 @@ static int write_examples(const char *dir)
     return 0;
 }
 
-static int parse_count(const char *s, long min, long max, long *ret)
-{
-    char *end;
-    long v;
-
-    if (s[0] < '0' || s[0] > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -EINVAL;
-    *ret = v;
-    return 0;
-}
-
 int cli_demo(int argc, char **argv)
 {
     enum { OPT_DIR = 256, OPT_SECONDS, OPT_WRITERS, OPT_READERS, OPT_SYNC };
@@ -493,7 +478,7 @@ int cli_demo(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         long *target = c == OPT_SECONDS ? &seconds : c == OPT_WRITERS ? &writers : &readers;
-        long max = c == OPT_SECONDS ? 3600 : 64;
+        unsigned long max = c == OPT_SECONDS ? 3600 : 64, v;
 
         switch (c) {
         case OPT_DIR:
@@ -502,15 +487,14 @@ int cli_demo(int argc, char **argv)
         case OPT_SECONDS:
         case OPT_WRITERS:
         case OPT_READERS:
-            if (parse_count(optarg, 1, max, target) < 0) {
-                fprintf(stderr, "ajio: %s wants a whole number from 1 to %ld, not '%s'\n",
-                        c == OPT_SECONDS   ? "--seconds"
-                        : c == OPT_WRITERS ? "--writers"
-                                           : "--readers",
-                        max, optarg);
-                cli_short_usage(demo_usage);
-                return EXIT_USAGE;
-            }
+            if (cli_parse_unsigned(optarg, 10, max, &v) < 0 || v < 1)
+                return cli_usage_error(demo_usage,
+                                       "%s wants a whole number from 1 to %lu, not '%s'",
+                                       c == OPT_SECONDS   ? "--seconds"
+                                       : c == OPT_WRITERS ? "--writers"
+                                                          : "--readers",
+                                       max, optarg);
+            *target = (long)v;
             break;
         case OPT_SYNC:
             opts.flags &= ~(unsigned)AJIO_NO_SYNC;
@@ -519,19 +503,11 @@ int cli_demo(int argc, char **argv)
             fputs(demo_usage, stdout);
             return 0;
         default:
-            if (c == ':')
-                fprintf(stderr, "ajio: option '%s' needs an argument\n", argv[optind - 1]);
-            else
-                fprintf(stderr, "ajio: unknown option '%s'\n", argv[optind - 1]);
-            cli_short_usage(demo_usage);
-            return EXIT_USAGE;
+            return cli_bad_option(demo_usage, c, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "ajio: demo takes no arguments ('%s')\n", argv[optind]);
-        cli_short_usage(demo_usage);
-        return EXIT_USAGE;
-    }
+    if (optind < argc)
+        return cli_usage_error(demo_usage, "demo takes no arguments ('%s')", argv[optind]);
 
     r = write_examples(dir);
     if (r < 0)

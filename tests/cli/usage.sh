@@ -56,6 +56,8 @@ usage_case "sweep --name a/b" sweep --name a/b "$WORK"
 usage_case "demo --seconds 0" demo --seconds 0 --dir "$WORK/demo"
 usage_case "demo --readers 65" demo --readers 65 --dir "$WORK/demo"
 usage_case "demo extra argument" demo extra --dir "$WORK/demo"
+usage_case "demo unknown option in a group" demo -qh --dir "$WORK/demo"
+want_err "ajio: unknown option '-q'" "demo unknown option in a group: names the option"
 [ ! -e "$WORK/a" ] && [ ! -e "$WORK/b" ] && [ ! -e "$WORK/demo" ] || fail "a usage error wrote"
 
 # Options after FILE work (GNU order), and '--' ends the options.
