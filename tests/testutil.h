@@ -112,8 +112,8 @@ static inline void tu_put(const char *path, const char *text, mode_t mode)
     assert_int_equal(close(fd), 0);
 }
 
-/* Number of entries in dir other than "." and "..". */
-static inline int tu_count_entries(const char *dir)
+/* Number of entries in dir other than "." and "..", or only those containing part. */
+static inline int tu_count_matching(const char *dir, const char *part)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -121,25 +121,22 @@ static inline int tu_count_entries(const char *dir)
 
     assert_non_null(d);
     while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            (part == NULL || strstr(de->d_name, part) != NULL))
             n++;
     closedir(d);
     return n;
 }
 
+static inline int tu_count_entries(const char *dir)
+{
+    return tu_count_matching(dir, NULL);
+}
+
 /* Number of entries in dir whose name has the ajio temp shape. */
 static inline int tu_count_temps(const char *dir)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL)
-        if (strstr(de->d_name, ".ajio-") != NULL)
-            n++;
-    closedir(d);
-    return n;
+    return tu_count_matching(dir, ".ajio-");
 }
 
 static inline int tu_fd_count(void)
