@@ -581,7 +581,7 @@ static int cmd_help(int argc, char **argv)
     else if (strcmp(what, "sweep") == 0)
         fputs(sweep_usage, stdout);
     else if (strcmp(what, "demo") == 0)
-        return cli_demo(2, (char *[]){"demo", "--help", NULL});
+        fputs(cli_demo_usage, stdout);
     else
         return cli_usage_error(general_usage, "no command '%s'", what);
     return 0;

@@ -24,6 +24,9 @@ enum {
 /* "ajio demo": runs the demonstration, returns the exit code. */
 int cli_demo(int argc, char **argv);
 
+/* The --help text of "ajio demo". */
+extern const char cli_demo_usage[];
+
 /* Prints "ajio: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

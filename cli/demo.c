@@ -54,7 +54,7 @@
 #define HDR_LEN 53 /* strlen of HDR_FMT once formatted: 8 + 10 + 9 + 16 + 10 */
 #define TAIL "\"}\n"
 
-static const char demo_usage[] =
+const char cli_demo_usage[] =
     "Usage: ajio demo [OPTION]...\n"
     "Write three example files with libajio and show them, then run the torn-read showdown:\n"
     "reader processes read a file over and over while writer processes replace it, first\n"
@@ -488,7 +488,7 @@ int cli_demo(int argc, char **argv)
         case OPT_WRITERS:
         case OPT_READERS:
             if (cli_parse_unsigned(optarg, 10, max, &v) < 0 || v < 1)
-                return cli_usage_error(demo_usage,
+                return cli_usage_error(cli_demo_usage,
                                        "%s wants a whole number from 1 to %lu, not '%s'",
                                        c == OPT_SECONDS   ? "--seconds"
                                        : c == OPT_WRITERS ? "--writers"
@@ -500,14 +500,14 @@ int cli_demo(int argc, char **argv)
             opts.flags &= ~(unsigned)AJIO_NO_SYNC;
             break;
         case 'h':
-            fputs(demo_usage, stdout);
+            fputs(cli_demo_usage, stdout);
             return 0;
         default:
-            return cli_bad_option(demo_usage, c, argv);
+            return cli_bad_option(cli_demo_usage, c, argv);
         }
     }
     if (optind < argc)
-        return cli_usage_error(demo_usage, "demo takes no arguments ('%s')", argv[optind]);
+        return cli_usage_error(cli_demo_usage, "demo takes no arguments ('%s')", argv[optind]);
 
     r = write_examples(dir);
     if (r < 0)
