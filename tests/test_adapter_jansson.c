@@ -248,31 +248,6 @@ static char *dumpb_line(const json_t *v, size_t flags, size_t *ret_len)
     return b;
 }
 
-/*
- * Whether the file at p holds exactly want[0..wlen); if not and what is set, fails the test with
- * the first differing offset and the text around it (the documents are megabytes long).
- */
-static int same_bytes(const char *p, const char *want, size_t wlen, const char *what)
-{
-    size_t len = 0, i = 0;
-    char *got = tu_read(p, &len);
-    int same;
-
-    assert_non_null(got);
-    while (i < len && i < wlen && got[i] == want[i])
-        i++;
-    same = i == len && i == wlen;
-    if (!same && what != NULL) {
-        size_t from = i > 40 ? i - 40 : 0;
-        fail_msg("%s: differs from json_dumpb at byte %zu of %zu (want %zu):\n--- got\n%.*s\n"
-                 "--- want\n%.*s",
-                 what, i, len, wlen, (int)(len - from < 80 ? len - from : 80), got + from,
-                 (int)(wlen - from < 80 ? wlen - from : 80), want + from);
-    }
-    free(got);
-    return same;
-}
-
 /* ajio_write_json(v, flags) writes exactly json_dumpb(v, flags) and its '\n'. */
 static void assert_same_as_dumpb(const char *p, const json_t *v, size_t flags, const char *name)
 {
@@ -280,9 +255,9 @@ static void assert_same_as_dumpb(const char *p, const json_t *v, size_t flags, c
     size_t wlen;
     char *want = dumpb_line(v, flags, &wlen);
 
-    snprintf(what, sizeof(what), "%s with flags 0x%zx", name, flags);
+    snprintf(what, sizeof(what), "json_dumpb of %s with flags 0x%zx", name, flags);
     tu_assert_ok(ajio_write_json(p, v, flags, NULL));
-    (void)same_bytes(p, want, wlen, what);
+    au_assert_same_bytes(p, want, wlen, what);
     free(want);
 }
 
@@ -323,7 +298,7 @@ static void test_same_as_dumpb_documents(void **state)
                                                               : JSON_REAL_PRECISION(5),
                           &wlen);
         tu_assert_ok(ajio_write_json(p, v, JSON_ENCODE_ANY, NULL));
-        assert_false(same_bytes(p, want, wlen, NULL));
+        assert_false(au_same_bytes(p, want, wlen, NULL));
         free(want);
         json_decref(v);
     }
@@ -579,9 +554,9 @@ static void test_jsonl_same_as_dumpb(void **state)
     }
     assert_int_equal(fclose(mem), 0);
     tu_assert_ok(ajio_write_jsonl(p, lines, NULL));
-    (void)same_bytes(p, want, wlen, "ajio_write_jsonl");
+    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_write_jsonl)");
     tu_assert_ok(ajio_write_jsonl_cb(p, next_element, &src, NULL));
-    (void)same_bytes(p, want, wlen, "ajio_write_jsonl_cb");
+    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_write_jsonl_cb)");
     assert_int_equal(src.next, json_array_size(lines));
     free(want);
     json_decref(lines);
