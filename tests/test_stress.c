@@ -209,21 +209,13 @@ static pid_t spawn(void (*fn)(void))
     return pid;
 }
 
-static enum writer_kind g_kind;
-static unsigned g_first_id;
-static int g_threads;
-
-static void writer_entry(void)
-{
-    writer_process(g_kind, g_first_id, g_threads);
-}
-
 static pid_t spawn_writer(enum writer_kind kind, unsigned first_id, int threads)
 {
-    g_kind = kind;
-    g_first_id = first_id;
-    g_threads = threads;
-    return spawn(writer_entry);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        writer_process(kind, first_id, threads);
+    return pid;
 }
 
 static void reset_shared(void **state)
