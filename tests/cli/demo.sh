@@ -12,7 +12,7 @@ want_rc $rc 0 "ajio demo --seconds 2"
 want_rc $? 0 "example files are valid JSON / JSONL"
 # The same bytes as the README's example and the adapter test's golden files.
 for f in config.json notes.md events.jsonl; do
-    cmp -s "$WORK/demo/$f" "tests/cases/adapters/seed/$f" || fail "$f differs from the README example"
+    same "$WORK/demo/$f" "tests/cases/adapters/seed/$f" "$f: the README example"
 done
 for f in config.json notes.md events.jsonl; do
     grep -qF -- "==> $WORK/demo/$f (" "$WORK/out" || fail "$f not shown"
