@@ -203,8 +203,7 @@ static void report_json_error(const char *name, const ajio_json_checker *c, int 
             r == AJIO_ETORN ? "torn: " : "", e.reason);
 }
 
-/* read(2) that retries EINTR. */
-static ssize_t read_retry(int fd, void *buf, size_t len)
+ssize_t cli_read_retry(int fd, void *buf, size_t len)
 {
     ssize_t n;
 
@@ -323,7 +322,7 @@ static int cmd_write(int argc, char **argv)
         goto out;
     }
     for (;;) {
-        ssize_t n = read_retry(STDIN_FILENO, buf, sizeof(buf));
+        ssize_t n = cli_read_retry(STDIN_FILENO, buf, sizeof(buf));
 
         if (n < 0) {
             cli_error("reading standard input for \"%s\": %s", path, strerror(errno));
@@ -415,7 +414,7 @@ static int check_one(const char *name, int mode, int verbose, char *buf)
         goto out;
     }
     for (;;) {
-        ssize_t n = read_retry(fd, buf, CLI_CHUNK);
+        ssize_t n = cli_read_retry(fd, buf, CLI_CHUNK);
 
         if (n < 0) {
             cli_error("cannot read %s: %s", name, strerror(errno));

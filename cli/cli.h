@@ -4,6 +4,8 @@
 #ifndef AJIO_CLI_H
 #define AJIO_CLI_H
 
+#include <sys/types.h>
+
 /*
  * Exit codes, from sysexits(3). Spelled out here rather than taken from <sysexits.h> so that the
  * values the man page documents are visible in the source.
@@ -40,6 +42,9 @@ int cli_bad_option(const char *usage, int c, char **argv);
 
 /* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
+
+/* read(2) that retries EINTR. */
+ssize_t cli_read_retry(int fd, void *buf, size_t len);
 
 /* Maps a negative result of a write or open to an exit code. */
 int cli_exit_for(int err);

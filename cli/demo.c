@@ -264,14 +264,8 @@ static void reader_loop(struct shared *sh, struct slot *s, const char *path)
             usleep(1000);
             continue;
         }
-        for (;;) {
-            ssize_t k = read(fd, buf + n, READ_MAX - n);
-
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0 || (n += (size_t)k) == READ_MAX)
-                break;
-        }
+        for (ssize_t k; n < READ_MAX && (k = cli_read_retry(fd, buf + n, READ_MAX - n)) > 0;)
+            n += (size_t)k;
         (void)close(fd);
         kind = classify(buf, n);
         atomic_fetch_add_explicit(&s->reads, 1, memory_order_relaxed);
