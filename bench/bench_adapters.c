@@ -212,28 +212,6 @@ static int cj_adapter(void *p)
     return ajio_write_cjson(c->path, c->item, 0, &o);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *s;
-    long n;
-
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    rewind(fp);
-    s = malloc((size_t)n + 1);
-    if (s != NULL && fread(s, 1, (size_t)n, fp) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s != NULL)
-        s[n] = '\0';
-    fclose(fp);
-    return s;
-}
-
 int main(int argc, char **argv)
 {
     const char *data = argc > 1 ? argv[1] : "../shared/data/json-bench";
@@ -291,7 +269,7 @@ int main(int argc, char **argv)
         char *once;
 
         snprintf(in, sizeof(in), "%s/%s", data, docs[d]);
-        text = slurp(in);
+        text = bu_slurp(in, NULL);
         mem.item = text != NULL ? cJSON_Parse(text) : NULL;
         free(text);
         if (mem.item == NULL) {

@@ -32,29 +32,6 @@
 
 #define CHUNK (64 * 1024)
 
-static char *slurp(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f) {
-        fprintf(stderr, "bench_validate: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench_validate: cannot read %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-    *ret_len = (size_t)n;
-    return buf;
-}
-
 /* "[" doc "," doc ... "]" of at least target bytes: one valid JSON value for every tool. */
 static char *repeat_doc(const char *doc, size_t len, size_t target, size_t *ret_len)
 {
@@ -144,7 +121,11 @@ int main(int argc, char **argv)
         FILE *f;
 
         snprintf(path, sizeof(path), "%s/json-bench/%s", data, docs[d]);
-        doc = slurp(path, &len);
+        doc = bu_slurp(path, &len);
+        if (doc == NULL) {
+            fprintf(stderr, "bench_validate: cannot read %s: %s\n", path, strerror(errno));
+            return 1;
+        }
         buf = repeat_doc(doc, len, target, &n);
         snprintf(file, sizeof(file), "%s/%s", tmpdir, docs[d]);
         f = fopen(file, "wb");

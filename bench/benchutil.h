@@ -1,10 +1,12 @@
 /*
- * benchutil.h - the clocks and the median the benchmarks share (bench_write.c, bench_validate.c,
- * bench_adapters.c), so that every figure in bench/README.md is timed and summarised alike.
+ * benchutil.h - the clocks, the median and the file loader the benchmarks share (bench_write.c,
+ * bench_validate.c, bench_adapters.c), so that every figure in bench/README.md is timed and
+ * summarised alike.
  */
 #ifndef AJIO_BENCHUTIL_H
 #define AJIO_BENCHUTIL_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -44,6 +46,35 @@ static inline double bu_median_inplace(double *v, long n)
 {
     qsort(v, (size_t)n, sizeof(*v), bu_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * The whole file at path, malloc'ed and NUL-terminated (the JSON parsers want a C string); its
+ * length in *ret_len when ret_len is not NULL. NULL if it cannot be read.
+ */
+static inline char *bu_slurp(const char *path, size_t *ret_len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *s = NULL;
+    long n;
+
+    if (fp == NULL)
+        return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0) {
+        rewind(fp);
+        s = (char *)malloc((size_t)n + 1);
+        if (s != NULL && fread(s, 1, (size_t)n, fp) != (size_t)n) {
+            free(s);
+            s = NULL;
+        }
+        if (s != NULL) {
+            s[n] = '\0';
+            if (ret_len != NULL)
+                *ret_len = (size_t)n;
+        }
+    }
+    fclose(fp);
+    return s;
 }
 
 #endif /* AJIO_BENCHUTIL_H */
