@@ -405,6 +405,16 @@ static void show_file(const char *path)
         putchar('\n');
 }
 
+/* dir/name into buf (4096 bytes), or an error if it does not fit. @return 0 or -ENAMETOOLONG. */
+static int join_path(char *buf, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, 4096, "%s/%s", dir, name) >= 4096) {
+        cli_error("--dir is too long");
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
 /*
  * The three examples of the original package's README, the same bytes as in this project's README
  * and tests/cases/adapters/seed/ (tests/cli/demo.sh compares them).
@@ -427,10 +437,8 @@ static int write_examples(const char *dir)
     int r;
 
     for (int i = 0; i < 3; i++) {
-        if ((size_t)snprintf(path[i], sizeof(path[i]), "%s/%s", dir, names[i]) >= sizeof(path[i])) {
-            cli_error("--dir is too long");
-            return -ENAMETOOLONG;
-        }
+        if ((r = join_path(path[i], dir, names[i])) < 0)
+            return r;
     }
     /* Each one through a different entry point of the library. */
     r = ajio_write_json_text(path[0], config, sizeof(config) - 1, NULL);
@@ -503,11 +511,18 @@ int cli_demo(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error(cli_demo_usage, "demo takes no arguments ('%s')", argv[optind]);
 
+    /* Both showdown names are checked before anything is written: a truncated one would be
+     * another file. */
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "showdown-%s.json", writer_names[k]);
+        if (join_path(path[k], dir, name) < 0)
+            return cli_exit_for(-ENAMETOOLONG);
+    }
     r = write_examples(dir);
     if (r < 0)
         return cli_exit_for(r);
-    for (int k = 0; k < 2; k++)
-        snprintf(path[k], sizeof(path[k]), "%s/showdown-%s.json", dir, writer_names[k]);
 
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED) {

@@ -37,4 +37,13 @@ fi
 grep -q '^ajio:  0 bad reads' "$WORK/out" || fail "no ajio verdict line"
 grep -q '^ajio:  no temp file left' "$WORK/out" || fail "no temp-file verdict line"
 
+# A --dir too long for the showdown names (but not for the examples') fails before writing.
+long=$WORK/long
+while [ ${#long} -lt 4078 ]; do long=$long/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done
+long=$(printf '%.4078s' "$long")
+"$AJIO" demo --seconds 1 --dir "$long" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 73 "demo with a --dir too long for the showdown files"
+want_err "ajio: --dir is too long" "demo with a too long --dir: message"
+[ ! -e "$WORK/long" ] || fail "demo with a too long --dir wrote something"
+
 finish
