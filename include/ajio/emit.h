@@ -282,22 +282,52 @@ AJIO_EMIT_HOT int ajio_emit_newline(ajio_emit *e, unsigned depth, unsigned width
     return ajio_emit__newline_slow(e, n);
 }
 
+/* "\uXXXX" for one UTF-16 unit, in upper-case hex (as jansson's "\\u%04X"). */
+static inline int ajio_emit_u16(ajio_emit *e, unsigned u)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char esc[6] = {'\\', 'u', hex[(u >> 12) & 15], hex[(u >> 8) & 15], hex[(u >> 4) & 15],
+                   hex[u & 15]};
+
+    return ajio_emit_raw(e, esc, 6);
+}
+
+/*
+ * The escape of the ASCII byte c that a JSON string cannot hold as it is ('"', '\\', a control
+ * character) or that a printer chose to escape ('/'): the short form where there is one, else
+ * \u00XX.
+ */
+static inline int ajio_emit_escape(ajio_emit *e, unsigned c)
+{
+    char esc[2] = {'\\', 0};
+
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '/': esc[1] = '/'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default: return ajio_emit_u16(e, c);
+    }
+    return ajio_emit_raw(e, esc, 2);
+}
+
 /*
  * s[0..n) as a JSON string: quoted, with '"', '\\' and the control characters escaped as RFC 8259
- * requires (short forms where they exist, else \u00XX). Other bytes, UTF-8 included, are copied
- * as they are: the checker is what refuses invalid UTF-8.
+ * requires (ajio_emit_escape()). Other bytes, UTF-8 included, are copied as they are: the checker
+ * is what refuses invalid UTF-8.
  */
 static inline int ajio_emit_string(ajio_emit *e, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + n;
 
     (void)ajio_emit_byte(e, '"');
     while (p < end) {
         const unsigned char *run = p;
-        char esc[6];
-        size_t elen = 2;
 
         while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
             p++;
@@ -305,24 +335,7 @@ static inline int ajio_emit_string(ajio_emit *e, const char *s, size_t n)
             (void)ajio_emit_raw(e, (const char *)run, (size_t)(p - run));
         if (p == end)
             break;
-        esc[0] = '\\';
-        switch (*p) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[*p >> 4];
-            esc[5] = hex[*p & 15];
-            elen = 6;
-        }
-        (void)ajio_emit_raw(e, esc, elen);
+        (void)ajio_emit_escape(e, *p);
         p++;
     }
     (void)ajio_emit_byte(e, '"');

@@ -171,35 +171,6 @@ static inline size_t ajio_jansson__utf8(const unsigned char *p, const unsigned c
     return 0;
 }
 
-/* "\uXXXX" for one UTF-16 unit, upper-case hex as jansson's "\\u%04X". */
-static inline void ajio_jansson__u16(ajio_emit *e, unsigned u)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char esc[6] = {'\\', 'u', hex[(u >> 12) & 15], hex[(u >> 8) & 15], hex[(u >> 4) & 15],
-                   hex[u & 15]};
-
-    (void)ajio_emit_raw(e, esc, 6);
-}
-
-/* The escape of the ASCII byte c (a control character, '"', '\\' or '/'). */
-static inline void ajio_jansson__escape(ajio_emit *e, unsigned c)
-{
-    char esc[2] = {'\\', 0};
-
-    switch (c) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '/': esc[1] = '/'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default: ajio_jansson__u16(e, c); return;
-    }
-    (void)ajio_emit_raw(e, esc, 2);
-}
-
 /* The code point of the checked k-byte UTF-8 sequence at p as \uXXXX (JSON_ENSURE_ASCII). */
 static inline void ajio_jansson__escape_utf8(ajio_emit *e, const unsigned char *p, size_t k)
 {
@@ -212,11 +183,11 @@ static inline void ajio_jansson__escape_utf8(ajio_emit *e, const unsigned char *
     else
         cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
     if (cp < 0x10000) {
-        ajio_jansson__u16(e, cp);
+        (void)ajio_emit_u16(e, cp);
     } else {
         cp -= 0x10000;
-        ajio_jansson__u16(e, 0xD800 | (cp >> 10));
-        ajio_jansson__u16(e, 0xDC00 | (cp & 0x3FF));
+        (void)ajio_emit_u16(e, 0xD800 | (cp >> 10));
+        (void)ajio_emit_u16(e, 0xDC00 | (cp & 0x3FF));
     }
 }
 
@@ -258,7 +229,7 @@ static inline int ajio_jansson__string(const ajio_jansson__walk *w, const char *
             p += k;
         } else {
             (void)ajio_emit_raw(e, (const char *)run, (size_t)(p - run));
-            ajio_jansson__escape(e, *p);
+            (void)ajio_emit_escape(e, *p);
             p++;
         }
         run = p;
