@@ -22,15 +22,12 @@ $(B)/tests/test_json_write: tests/adapter_util.h
 .PHONY: bench-adapters
 BENCH_TARGETS += bench-adapters
 
-$(B)/bench/bench_adapters.o: bench/bench_adapters.c $(ADAPTER_HEADERS) bench/benchutil.h \
-    include/ajio.h
+$(B)/bench/bench_adapters.o: BENCH_PART :=
+$(B)/bench/bench_adapters_jsonc.o: BENCH_PART := -DBENCH_JSONC_PART
+$(B)/bench/bench_adapters.o $(B)/bench/bench_adapters_jsonc.o: bench/bench_adapters.c \
+    $(ADAPTER_HEADERS) bench/benchutil.h include/ajio.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
-
-$(B)/bench/bench_adapters_jsonc.o: bench/bench_adapters.c $(ADAPTER_HEADERS) bench/benchutil.h \
-    include/ajio.h
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -DBENCH_JSONC_PART $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CPPFLAGS) $(BENCH_PART) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/bench/bench_adapters: $(B)/bench/bench_adapters.o $(B)/bench/bench_adapters_jsonc.o \
     $(STATICLIB)
