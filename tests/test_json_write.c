@@ -204,6 +204,8 @@ static void run_cases(const char *dir, const char *pattern, int jsonl, int expec
             int add = len > 0 && text[len - 1] != '\n';
             assert_int_equal(olen, len + (size_t)add);
             assert_memory_equal(out, text, len);
+            if (add)
+                assert_int_equal(out[len], '\n');
             free(out);
         } else {
             tu_assert_content(p, old_text, strlen(old_text));
