@@ -21,12 +21,8 @@ control_cycles=${CRASH_CONTROL_CYCLES:-1}
 target=${CRASH_POINTS:-$((10000 * scale))}
 variants="real nofilesync nodirsync"
 
-skip() {
-    echo "check-crash: $*"
-    # Nothing may skip in CI: a power-cut suite that silently does not run proves nothing.
-    [ "${CI:-}" = true ] && { echo "check-crash: CI=true, so this is a failure"; exit 1; }
-    exit 77
-}
+SUITE=check-crash
+. "$(dirname "$0")/../lib/loopfs.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (loop devices, mount, FS_IOC_SHUTDOWN); run: sudo make check-crash"
 command -v losetup >/dev/null || skip "losetup not found (util-linux)"
@@ -40,7 +36,7 @@ for v in $variants; do
     [ -x "$(cli_of "$v")" ] || { echo "check-crash: $(cli_of "$v") not built"; exit 1; }
 done
 
-work=$(mktemp -d /dev/shm/ajio-crash.XXXXXX) || exit 1
+work=$(scratch_dir ajio-crash) || exit 1
 mnt=$work/mnt
 dev=
 mkdir "$mnt"
@@ -55,16 +51,8 @@ trap 'exit 1' INT TERM
 truncate -s 512M "$work/img" || exit 1
 dev=$(losetup -f --show "$work/img") || skip "losetup -f failed: no free loop device"
 
-fstype() { case $1 in ext4*) echo ext4 ;; *) echo "$1" ;; esac; }
-fsopts() { case $1 in ext4-noauto) echo noauto_da_alloc ;; *) echo defaults ;; esac; }
-mkfs_dev() {
-    case $1 in
-    ext4*) mkfs.ext4 -q -F "$dev" ;;
-    xfs) mkfs.xfs -q -f "$dev" ;;
-    btrfs) mkfs.btrfs -q -f "$dev" >/dev/null ;;
-    esac
-}
-mount_dev() { mount -t "$(fstype "$1")" -o "$(fsopts "$1")" "$dev" "$mnt"; }
+mkfs_dev() { loopfs_mkfs "$1" "$dev"; }
+mount_dev() { loopfs_mount "$1" "$dev" "$mnt"; }
 
 # FS_IOC_SHUTDOWN is not available everywhere (btrfs has it only in recent, experimental builds).
 supported=

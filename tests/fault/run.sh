@@ -38,11 +38,8 @@ ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}
 SCENARIOS=${FAULT_SCENARIOS:-new existing named stream mkdir create-only skip-unchanged}
 VERBOSE=${FAULT_VERBOSE:-0}
 
-skip() {
-    echo "check-fault: SKIP: $*"
-    [ "${CI:-}" = true ] && { echo "check-fault: CI=true: a skip is a failure"; exit 1; }
-    exit 77
-}
+SUITE=check-fault
+. "$(dirname "$0")/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
 for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$SHIM"; do
@@ -52,9 +49,7 @@ HAVE_CLI=0
 [ -x "$CLI" ] && HAVE_CLI=1
 
 # tmpfs by default: the faults are injected, not real, and a real fsync per run costs time.
-scratch=${AJIO_TEST_DIR:-/dev/shm}
-[ -d "$scratch" ] || scratch=/tmp
-WORK=$(mktemp -d "$scratch/ajio-fault.XXXXXX") || exit 1
+WORK=$(scratch_dir ajio-fault "${AJIO_TEST_DIR:-}") || exit 1
 trap 'rm -rf "$WORK"' EXIT
 umask 022
 

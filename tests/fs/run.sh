@@ -42,11 +42,8 @@ while IFS= read -r line; do
     [ -n "$line" ] && XFAIL[${line%%=*}]=${line#*=}
 done <<<"$FS_XFAIL"
 
-skip() {
-    echo "check-fs: SKIP: $*"
-    [ "${CI:-}" = true ] && { echo "check-fs: CI=true: a skip is a failure"; exit 1; }
-    exit 77
-}
+SUITE=check-fs
+. "$(dirname "$0")/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (loop devices, mount, quota)"
 for tool in losetup mkfs.ext4 mkfs.xfs mkfs.btrfs btrfs bindfs strace; do
     command -v "$tool" >/dev/null || skip "$tool is not installed (see DEB_PACKAGES in mk/fs.mk)"
@@ -57,9 +54,7 @@ losetup -f >/dev/null 2>&1 || skip "no free loop device (losetup -f)"
 
 # Images are sparse files on tmpfs: only the blocks written cost memory, and the loop device
 # still gives the filesystem a real block device (so ENOSPC and remount,ro are the kernel's own).
-scratch=/dev/shm
-[ -d "$scratch" ] || scratch=/tmp
-WORK=$(mktemp -d "$scratch/ajio-fs.XXXXXX") || exit 1
+WORK=$(scratch_dir ajio-fs) || exit 1
 MOUNTS=()
 cleanup() {
     local m
@@ -76,40 +71,25 @@ FAILED=0
 # ---- mounting ----------------------------------------------------------------------------------
 # mount_fs KIND MOUNTPOINT [SIZE_MB]: makes and mounts one filesystem.
 mount_fs() {
-    local kind=$1 mnt=$2 size=${3:-} opts=loop
+    local kind=$1 mnt=$2 size=${3:-$FS_MB}
     local img=$WORK/$kind.img
     mkdir -p "$mnt"
     case $kind in
-    ext4 | ext4-*)
-        truncate -s "${size:-$FS_MB}M" "$img"
-        mkfs.ext4 -q -F "$img" || return 1
-        [ "$kind" = ext4-noauto_da_alloc ] && opts=loop,noauto_da_alloc
-        ;;
-    xfs)
-        truncate -s "${size:-$FS_MB}M" "$img"
-        mkfs.xfs -q -f "$img" || return 1
-        ;;
-    btrfs)
-        truncate -s "${size:-$FS_MB}M" "$img"
-        mkfs.btrfs -q -f "$img" >/dev/null || return 1
-        ;;
     tmpfs)
-        mount -t tmpfs -o "size=${size:-$FS_MB}M" tmpfs "$mnt" || return 1
-        MOUNTS+=("$mnt")
-        return 0
+        mount -t tmpfs -o "size=${size}M" tmpfs "$mnt" || return 1
         ;;
     bindfs)
         # A FUSE passthrough of a tmpfs of the same size: every call goes through the daemon.
         mkdir -p "$WORK/bindfs-src"
-        mount -t tmpfs -o "size=${size:-$FS_MB}M" tmpfs "$WORK/bindfs-src" || return 1
+        mount -t tmpfs -o "size=${size}M" tmpfs "$WORK/bindfs-src" || return 1
         MOUNTS+=("$WORK/bindfs-src")
         bindfs "$WORK/bindfs-src" "$mnt" || return 1
-        MOUNTS+=("$mnt")
-        return 0
         ;;
-    *) echo "unknown filesystem $kind"; return 1 ;;
+    *)
+        truncate -s "${size}M" "$img"
+        loopfs_mkfs "$kind" "$img" && loopfs_mount "$kind" "$img" "$mnt" loop || return 1
+        ;;
     esac
-    mount -o "$opts" "$img" "$mnt" || return 1
     MOUNTS+=("$mnt")
 }
 
