@@ -186,8 +186,8 @@ for fs in $FS_LIST; do
         elif [ $r = FAIL ]; then
             FAILED=$((FAILED + 1))
         fi
-        RESULT[$fs,$name]="$r ${secs}s${used/yes/}"
-        [ "$used" = no ] && RESULT[$fs,$name]="$r ${secs}s -"
+        RESULT[$fs,$name]="$r ${secs}s"
+        [ "$used" = no ] && RESULT[$fs,$name]+=" -"
         printf '   %-22s %-4s %4ss  wrote to the mount: %s\n' "$name" "$r" "$secs" "$used"
         if [ "$r" = FAIL ] || [ "$r" = xfail ]; then
             echo "   --- $name on $fs failed (exit $rc); last lines of its log:"
