@@ -32,6 +32,9 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude $(CPPFLAGS)
 
 # Every build product lives under $(B): make check-asan uses B=build/asan with other flags.
 B ?= build
+# Third-party JSON test and benchmark data, committed (tests/data/README.md). The C tests and
+# scripts read $AJIO_TEST_DATA themselves and default to the same directory.
+AJIO_TEST_DATA ?= tests/data
 
 LIB_SRC   := $(sort $(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o)

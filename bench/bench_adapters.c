@@ -1,7 +1,7 @@
 /*
  * bench_adapters.c - the JSON adapters against their own library's in-memory printer, side by side.
  *
- * For each document of ../shared/data/json-bench and each library (jansson, cJSON, json-c):
+ * For each document of tests/data/json-bench and each library (jansson, cJSON, json-c):
  *   memory   the library's printer into memory, same layout (jansson: json_dumpb into a buffer
  *            allocated once, at the right size; cJSON: cJSON_PrintPreallocated into such a buffer;
  *            json-c: json_object_to_json_string_ext, which reuses the object's own print buffer)
@@ -214,7 +214,7 @@ static int cj_adapter(void *p)
 
 int main(int argc, char **argv)
 {
-    const char *data = argc > 1 ? argv[1] : "../shared/data/json-bench";
+    const char *data = argc > 1 ? argv[1] : "tests/data/json-bench";
     const char *build = getenv("AJIO_BUILD") != NULL ? getenv("AJIO_BUILD") : "build";
     char shm_dir[256], disk_dir[2048];
     int r;

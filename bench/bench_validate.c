@@ -12,7 +12,8 @@
  * and prints the median of the repetitions in MB/s (1 MB = 10^6 bytes) and the ratio to jansson.
  *
  * usage: bench_validate [DATA_DIR [TARGET_MB [REPS]]]
- *   DATA_DIR defaults to $AJIO_SHARED_DATA or ../shared/data (run from the repo root).
+ *   DATA_DIR defaults to $AJIO_TEST_DATA or tests/data (run from the repo root); the documents
+ *   are read from DATA_DIR/json-bench.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -96,8 +97,8 @@ static double time_jq(const char *path)
 int main(int argc, char **argv)
 {
     static const char *const docs[] = {"twitter.json", "citm_catalog.json", "canada.json"};
-    const char *env = getenv("AJIO_SHARED_DATA");
-    const char *data = argc > 1 ? argv[1] : env && *env ? env : "../shared/data";
+    const char *env = getenv("AJIO_TEST_DATA");
+    const char *data = argc > 1 ? argv[1] : env && *env ? env : "tests/data";
     size_t target = (size_t)(argc > 2 ? atof(argv[2]) : 50) * 1000 * 1000;
     int reps = argc > 3 ? atoi(argv[3]) : 7;
     char tmpdir[] = "/tmp/ajio-bench-XXXXXX";

@@ -34,7 +34,7 @@ $(B)/bench/bench_adapters: $(B)/bench/bench_adapters.o $(B)/bench/bench_adapters
 	$(CC) $(ALL_CFLAGS) $^ -o $@ -ljansson -lcjson -ljson-c $(LDFLAGS)
 
 bench-adapters: $(B)/bench/bench_adapters
-	AJIO_BUILD=$(B) $(B)/bench/bench_adapters ../shared/data/json-bench
+	AJIO_BUILD=$(B) $(B)/bench/bench_adapters $(AJIO_TEST_DATA)/json-bench
 
 # ---- install -------------------------------------------------------------------------------------
 install-extra::

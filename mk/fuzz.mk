@@ -4,16 +4,16 @@
 #   make fuzz                       fuzz_validate for FUZZ_SECONDS (60), prints the executions
 #   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2
 #
-# The seed corpus is built at run time from ../shared/data (or $AJIO_SHARED_DATA) and
-# tests/cases into $(B)/fuzz/corpus; nothing is copied into the repository. Crash files land in
-# $(B)/fuzz/ and reproduce with: $(B)/fuzz/fuzz_validate CRASH_FILE
+# The seed corpus is built at run time from the committed third-party data (tests/data, or
+# $AJIO_TEST_DATA; see tests/data/README.md) and tests/cases into $(B)/fuzz/corpus. Crash files
+# land in $(B)/fuzz/ and reproduce with: $(B)/fuzz/fuzz_validate CRASH_FILE
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
 FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
-FUZZ_DATA    ?= $(if $(AJIO_SHARED_DATA),$(AJIO_SHARED_DATA),../shared/data)
+FUZZ_DATA    ?= $(AJIO_TEST_DATA)
 # Library sources the validator target needs (it depends on nothing else in src/).
 FUZZ_VALIDATE_SRC := src/json_check.c
 
@@ -26,7 +26,8 @@ $(B)/fuzz/fuzz_validate: fuzz/fuzz_validate.c $(FUZZ_VALIDATE_SRC) include/ajio.
 	    $(FUZZ_VALIDATE_SRC) -o $@ -ljansson
 
 fuzz-corpus:
-	@test -d $(FUZZ_DATA)/JSONTestSuite || { echo "fuzz: $(FUZZ_DATA) missing"; exit 1; }
+	@test -d $(FUZZ_DATA)/JSONTestSuite || \
+	    { echo "fuzz: test data missing at $(FUZZ_DATA) (committed in tests/data)"; exit 1; }
 	@mkdir -p $(B)/fuzz/corpus
 	@cp -f $(FUZZ_DATA)/JSONTestSuite/test_parsing/*.json $(FUZZ_DATA)/jsonchecker/*.json \
 	    $(FUZZ_DATA)/json-bench/*.json $(B)/fuzz/corpus/

@@ -1,8 +1,8 @@
 # JSON validator benchmark: ajio_json_validate / ajio_json_feed vs jansson json_loadb vs jq, on
-# the same ~50 MB documents built from ../shared/data/json-bench (see bench/README.md).
+# the same ~50 MB documents built from tests/data/json-bench (see bench/README.md).
 #
 #   make bench-validate                    all three documents, 7 runs each
-#   make bench-validate BENCH_VALIDATE_ARGS="../shared/data 50 9"
+#   make bench-validate BENCH_VALIDATE_ARGS="tests/data 50 9"   DATA_DIR TARGET_MB REPS
 
 BENCH_VALIDATE_ARGS ?=
 

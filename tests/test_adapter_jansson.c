@@ -4,9 +4,9 @@
  * refusals that leave the target untouched, JSONL from arrays and from a callback, a large round
  * trip.
  *
- * Conformance data comes from the shared data directory: $AJIO_SHARED_DATA, else
- * "../shared/data" relative to the current directory (tests run from the repo root). A missing
- * directory fails the test rather than skipping it.
+ * Conformance data comes from the committed third-party data directory: $AJIO_TEST_DATA, else
+ * "tests/data" relative to the current directory (tests run from the repo root; see
+ * tests/data/README.md). A missing directory fails the test rather than skipping it.
  */
 #include "adapter_util.h"
 
@@ -207,10 +207,10 @@ static void test_invalid_utf8_forms(void **state)
 
 /* ---- byte for byte against json_dumpb() ------------------------------------------------- */
 
-static const char *shared_data(void)
+static const char *test_data(void)
 {
-    const char *d = getenv("AJIO_SHARED_DATA");
-    return d != NULL && *d != '\0' ? d : "../shared/data";
+    const char *d = getenv("AJIO_TEST_DATA");
+    return d != NULL && *d != '\0' ? d : "tests/data";
 }
 
 /*
@@ -273,10 +273,11 @@ static json_t *load_bench_doc(const char *name)
     json_error_t je;
     json_t *v;
 
-    snprintf(in, sizeof(in), "%s/json-bench/%s", shared_data(), name);
+    snprintf(in, sizeof(in), "%s/json-bench/%s", test_data(), name);
     v = json_load_file(in, 0, &je);
     if (v == NULL)
-        fail_msg("%s: %s (shared data missing? set AJIO_SHARED_DATA)", in, je.text);
+        fail_msg("%s: %s (test data missing? run from the repo root, or set AJIO_TEST_DATA)", in,
+                 je.text);
     return v;
 }
 
@@ -313,10 +314,11 @@ static void test_same_as_dumpb_test_suite(void **state)
     struct dirent *de;
     int y_loaded = 0, i_loaded = 0;
 
-    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", shared_data());
+    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", test_data());
     d = opendir(dir);
     if (d == NULL)
-        fail_msg("%s: %s (set AJIO_SHARED_DATA?)", dir, strerror(errno));
+        fail_msg("%s: %s (test data missing? run from the repo root, or set AJIO_TEST_DATA)", dir,
+                 strerror(errno));
     while ((de = readdir(d)) != NULL) {
         char in[4400];
         json_error_t je;

@@ -1,10 +1,10 @@
 /*
  * test_json_check.c - the strict streaming JSON/JSONL validator (src/json_check.c).
  *
- * Conformance data comes from the shared data directory: $AJIO_SHARED_DATA, else
- * "../shared/data" relative to the current directory (tests run from the repo root). It must
- * exist: a missing directory fails the test instead of skipping it, and the y_/n_/i_ counts are
- * asserted so a half-copied suite cannot pass either.
+ * Conformance data comes from the committed third-party data directory: $AJIO_TEST_DATA, else
+ * "tests/data" relative to the current directory (tests run from the repo root; see
+ * tests/data/README.md). It must exist: a missing directory fails the test instead of skipping
+ * it, and the y_/n_/i_ counts are asserted so a half-copied suite cannot pass either.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,10 +23,10 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static const char *shared_data(void)
+static const char *test_data(void)
 {
-    const char *d = getenv("AJIO_SHARED_DATA");
-    return d && *d ? d : "../shared/data";
+    const char *d = getenv("AJIO_TEST_DATA");
+    return d && *d ? d : "tests/data";
 }
 
 static char *slurp(const char *path, size_t *ret_len)
@@ -58,7 +58,8 @@ static size_t list_dir(const char *dir, const char *prefix, const char *suffix, 
     size_t n = 0, cap = 0;
 
     if (!d)
-        fail_msg("data directory %s is missing (set AJIO_SHARED_DATA?): %s", dir, strerror(errno));
+        fail_msg("data directory %s is missing (run from the repo root, or set AJIO_TEST_DATA): %s",
+                 dir, strerror(errno));
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name), sl = strlen(suffix);
         if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || len < sl ||
@@ -193,7 +194,7 @@ static void test_jsontestsuite_y_n(void **state)
     char dir[1024];
     (void)state;
 
-    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", shared_data());
+    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", test_data());
     assert_int_equal(check_dir(dir, "y_", ".json", 0, 0), 95);
     assert_int_equal(check_dir(dir, "n_", ".json", 0, AJIO_EJSON), 188);
 }
@@ -205,7 +206,7 @@ static void test_jsontestsuite_i_decisions(void **state)
     FILE *f;
     (void)state;
 
-    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", shared_data());
+    snprintf(dir, sizeof(dir), "%s/JSONTestSuite/test_parsing", test_data());
     n = list_dir(dir, "i_", ".json", &names);
     assert_int_equal(n, 35);
     f = fopen("tests/cases/json/i_decisions.txt", "r");
@@ -242,7 +243,7 @@ static void test_jsonchecker(void **state)
     size_t n, pass = 0, fail = 0;
     (void)state;
 
-    snprintf(dir, sizeof(dir), "%s/jsonchecker", shared_data());
+    snprintf(dir, sizeof(dir), "%s/jsonchecker", test_data());
     n = list_dir(dir, "", ".json", &names);
     for (size_t i = 0; i < n; i++) {
         int want;
@@ -270,7 +271,7 @@ static void test_json_bench_documents(void **state)
     (void)state;
 
     for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s/json-bench/%s", shared_data(), docs[i]);
+        snprintf(path, sizeof(path), "%s/json-bench/%s", test_data(), docs[i]);
         assert_int_equal(check_file(path, 0), 0);
     }
 }
@@ -736,9 +737,11 @@ int main(void)
         cmocka_unit_test(test_every_split_point),
     };
 
-    if (stat(shared_data(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "shared data directory %s is missing (set AJIO_SHARED_DATA)\n",
-                shared_data());
+    if (stat(test_data(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr,
+                "test_json_check: FAIL: test data directory %s is missing (it is committed in "
+                "tests/data; run from the repo root, or set AJIO_TEST_DATA)\n",
+                test_data());
         return 1;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,13 @@
 #!/bin/sh
-# ajio check: the shared conformance files, one FILE:LINE:COL line per problem, torn JSONL tails
-# as their own kind, and the exit status for valid, invalid and unreadable inputs.
+# ajio check: the third-party conformance files (tests/data), one FILE:LINE:COL line per
+# problem, torn JSONL tails as their own kind, and the exit status for valid, invalid and
+# unreadable inputs.
 . tests/cli/common.inc
-DATA=../shared/data
-if [ ! -d "$DATA/JSONTestSuite/test_parsing" ] || [ ! -d "$DATA/jsonchecker" ]; then
-    echo "FAIL: shared conformance data missing at $DATA (run from the repo root)"
+DATA=${AJIO_TEST_DATA:-tests/data}
+if [ ! -d "$DATA/JSONTestSuite/test_parsing" ] || [ ! -d "$DATA/jsonchecker" ] ||
+    [ ! -d "$DATA/json-bench" ]; then
+    echo "FAIL: test data missing at $DATA (committed in tests/data: run from the repo root," \
+        "or set AJIO_TEST_DATA)"
     exit 1
 fi
 TP=$DATA/JSONTestSuite/test_parsing
