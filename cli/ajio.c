@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,14 +84,151 @@ static const char sweep_usage[] =
     "      --no-sync          do not fsync DIR after removals\n"
     "  -h, --help             show this help\n";
 
+/* Set when fd 0 was closed at startup; it then holds /dev/null, open for writing only. */
+static int stdin_closed;
+
+/* ---- messages -------------------------------------------------------------------------------- */
+
+/*
+ * Length of the valid UTF-8 sequence of 2 to 4 bytes at s, or 0 if the byte at s starts none:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid. s is NUL-terminated, and
+ * a NUL fails every continuation test before the next byte is looked at.
+ */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/*
+ * One output line, built in a buffer: stderr is unbuffered, and a line written byte by byte would
+ * interleave with the messages of other processes. A longer line goes out in several pieces.
+ */
+struct line_out {
+    FILE *out;
+    size_t len;
+    char buf[2048];
+};
+
+static void line_flush(struct line_out *l)
+{
+    if (l->len > 0)
+        (void)fwrite(l->buf, 1, l->len, l->out);
+    l->len = 0;
+}
+
+/* Appends s as it is: only for text of this program. */
+static void line_raw(struct line_out *l, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (l->len == sizeof(l->buf))
+            line_flush(l);
+        l->buf[l->len++] = *s;
+    }
+}
+
+static void line_escape_byte(struct line_out *l, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o = l->buf + l->len;
+
+    o[0] = '\\';
+    o[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : c == '\\' ? '\\' : 'x';
+    if (o[1] != 'x') {
+        l->len += 2;
+        return;
+    }
+    o[2] = hex[c >> 4];
+    o[3] = hex[c & 0xf];
+    l->len += 4;
+}
+
+/*
+ * Appends s with bytes below 0x20, 0x7f, the C1 controls U+0080-U+009F (some terminals obey them
+ * as escape sequences), bytes that are not valid UTF-8 and backslash escaped; valid UTF-8 stays, so
+ * names in any script read as they are. Backslash is escaped so that "\x1b" in a message always
+ * stands for the byte, never for the four characters. keep_backslash is for texts of the library
+ * whose backslashes are their own notation (the JSON reason "use \n"), not for names.
+ */
+static void line_escaped(struct line_out *l, const char *s, int keep_backslash)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p != '\0') {
+        size_t n = *p < 0x80 ? 1 : utf8_seq_len(p);
+
+        /* Room for the longest step: a C1 control, two bytes of four characters each. */
+        if (sizeof(l->buf) - l->len < 8)
+            line_flush(l);
+        if (n == 1 && *p >= 0x20 && *p != 0x7f && (*p != '\\' || keep_backslash)) {
+            l->buf[l->len++] = (char)*p++;
+        } else if (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+            memcpy(l->buf + l->len, p, n);
+            l->len += n;
+            p += n;
+        } else {
+            for (size_t i = n == 0 ? 1 : n; i > 0; i--)
+                line_escape_byte(l, *p++);
+        }
+    }
+}
+
+/* Prints prefix, then the formatted message escaped, then a newline. */
+__attribute__((format(printf, 3, 0))) static void print_line(FILE *out, const char *prefix,
+                                                             const char *fmt, va_list ap)
+{
+    struct line_out l = {.out = out};
+    char small[1024], *msg = small;
+    va_list aq;
+    int n;
+
+    va_copy(aq, ap);
+    n = vsnprintf(small, sizeof(small), fmt, aq);
+    va_end(aq);
+    if (n < 0)
+        small[0] = '\0';
+    /* A message can hold two paths of PATH_MAX: those take the heap, and without memory the cut
+     * text still says what failed. */
+    if (n >= (int)sizeof(small) && (msg = malloc((size_t)n + 1)) != NULL)
+        (void)vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    else
+        msg = small;
+    line_raw(&l, prefix);
+    line_escaped(&l, msg, 0);
+    line_raw(&l, "\n");
+    line_flush(&l);
+    if (msg != small)
+        free(msg);
+}
+
+void cli_print_line(FILE *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    print_line(out, "", fmt, ap);
+    va_end(ap);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("ajio: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_line(stderr, "ajio: ", fmt, ap);
     va_end(ap);
 }
 
@@ -150,9 +288,7 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    fputs("ajio: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_line(stderr, "ajio: ", fmt, ap);
     va_end(ap);
     short_usage(usage);
     return EXIT_USAGE;
@@ -190,17 +326,61 @@ int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long
     return 0;
 }
 
-/* Prints "FILE:LINE:COL: [torn: ]reason" for a failed checker. */
+/* Prints "FILE:LINE:COL: [torn: ]reason" for a failed checker: the name escaped in full, the
+ * library's reason with its own backslashes kept. */
 static void report_json_error(const char *name, const ajio_json_checker *c, int r)
 {
+    struct line_out l = {.out = stderr};
     ajio_json_error e;
+    char pos[64];
 
+    line_escaped(&l, name, 0);
     if (ajio_json_checker_error(c, &e) < 0) {
-        fprintf(stderr, "%s: %s\n", name, ajio_strerror(r));
-        return;
+        line_raw(&l, ": ");
+        line_escaped(&l, ajio_strerror(r), 1);
+    } else {
+        snprintf(pos, sizeof(pos), ":%" PRIu64 ":%" PRIu64 ": %s", e.line, e.column,
+                 r == AJIO_ETORN ? "torn: " : "");
+        line_raw(&l, pos);
+        line_escaped(&l, e.reason, 1);
     }
-    fprintf(stderr, "%s:%" PRIu64 ":%" PRIu64 ": %s%s\n", name, e.line, e.column,
-            r == AJIO_ETORN ? "torn: " : "", e.reason);
+    line_raw(&l, "\n");
+    line_flush(&l);
+}
+
+/*
+ * Standard output is checked at the end, as coreutils' close_stdout() does: "ajio --help" into a
+ * full disk or a closed descriptor must not report success. fclose(), not only fflush(): close(2)
+ * can report a write the kernel deferred (NFS). Once only: check and sweep call it for their own
+ * status, main() for every other command.
+ * @return 0, or -1 after a message.
+ */
+static int close_stdout(void)
+{
+    static int done, result;
+    int failed, err = 0;
+
+    if (done)
+        return result;
+    done = 1;
+    failed = ferror(stdout);
+    if (fflush(stdout) != 0) {
+        failed = 1;
+        err = errno;
+    }
+    if (fclose(stdout) != 0 && !failed) {
+        failed = 1;
+        err = errno;
+    }
+    if (failed) {
+        /* An error flagged by an earlier, implicit flush left no errno behind. */
+        if (err != 0)
+            cli_error("write error on standard output: %s", strerror(err));
+        else
+            cli_error("write error on standard output");
+        result = -1;
+    }
+    return result;
 }
 
 ssize_t cli_read_retry(int fd, void *buf, size_t len)
@@ -304,6 +484,12 @@ static int cmd_write(int argc, char **argv)
         return cli_usage_error(write_usage, "write: one FILE only ('%s' is extra)",
                                argv[optind + 1]);
     path = argv[optind];
+    /* A closed standard input is the caller's mistake, not an empty input: say so, and touch
+     * nothing (fd 0 now holds /dev/null, which would only fail with EBADF). */
+    if (stdin_closed) {
+        cli_error("standard input is closed");
+        return EXIT_NOINPUT;
+    }
 
     if (mode != MODE_BYTES) {
         unsigned jflags = mode == MODE_JSONL ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED : 0;
@@ -399,6 +585,10 @@ static int check_one(const char *name, int mode, int verbose, char *buf)
     jflags = mode == MODE_JSONL ? AJIO_JSON_LINES : 0;
 
     if (strcmp(name, "-") == 0) {
+        if (stdin_closed) {
+            cli_error("standard input is closed");
+            return EXIT_NOINPUT;
+        }
         fd = STDIN_FILENO;
     } else {
         fd = open(name, O_RDONLY | O_CLOEXEC);
@@ -435,8 +625,8 @@ static int check_one(const char *name, int mode, int verbose, char *buf)
         goto out;
     }
     if (verbose)
-        printf("%s: ok (%" PRIu64 " %s)\n", name, ajio_json_checker_count(checker),
-               mode == MODE_JSONL ? "lines" : "value");
+        cli_print_line(stdout, "%s: ok (%" PRIu64 " %s)", name, ajio_json_checker_count(checker),
+                       mode == MODE_JSONL ? "lines" : "value");
     rc = 0;
 out:
     ajio_json_checker_free(checker);
@@ -489,10 +679,8 @@ static int cmd_check(int argc, char **argv)
         if (check_rank(r) > check_rank(rc))
             rc = r;
     }
-    if (fflush(stdout) != 0) {
-        cli_error("writing standard output: %s", strerror(errno));
+    if (close_stdout() < 0)
         return EXIT_IOERR;
-    }
     return rc;
 }
 
@@ -549,13 +737,11 @@ static int cmd_sweep(int argc, char **argv)
                 rc = r == -ENOENT || r == -ENOTDIR || r == -EACCES ? EXIT_NOINPUT : EXIT_IOERR;
             continue;
         }
-        printf("%s: %d %s\n", argv[i], r,
-               (flags & AJIO_SWEEP_DRY_RUN) ? "to remove (dry run)" : "removed");
+        cli_print_line(stdout, "%s: %d %s", argv[i], r,
+                       (flags & AJIO_SWEEP_DRY_RUN) ? "to remove (dry run)" : "removed");
     }
-    if (fflush(stdout) != 0) {
-        cli_error("writing standard output: %s", strerror(errno));
+    if (close_stdout() < 0)
         return EXIT_IOERR;
-    }
     return rc;
 }
 
@@ -586,7 +772,32 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * A closed fd 0, 1 or 2 is the first number open(2) hands out: the library's directory or temp
+ * file would land there, and the tool would read its own temp as standard input, or write its
+ * messages into the temp and so into the target. Each closed one gets /dev/null, opened in the
+ * direction it does not serve: reads of fd 0 and writes to fds 1 and 2 still fail with EBADF, as
+ * on a closed descriptor (so "ajio --help >&-" still sees its output lost), yet no file can take
+ * the place.
+ * @return 0, or EXIT_IOERR if /dev/null cannot be opened.
+ */
+static int reserve_std_fds(void)
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The fds below fd are open, so open() returns fd itself. */
+        if (open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) < 0) {
+            cli_error("cannot open /dev/null for closed fd %d: %s", fd, strerror(errno));
+            return EXIT_IOERR;
+        }
+        if (fd == STDIN_FILENO)
+            stdin_closed = 1;
+    }
+    return 0;
+}
+
+static int run(int argc, char **argv)
 {
     const char *cmd;
 
@@ -616,4 +827,21 @@ int main(int argc, char **argv)
     if (cmd[0] == '-')
         return cli_usage_error(general_usage, "unknown option '%s'", cmd);
     return cli_usage_error(general_usage, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    /* Beyond a file-size limit (ulimit -f) write(2) raises SIGXFSZ, whose default action kills the
+     * tool without a word and with a status no caller expects. Ignored, the write fails with
+     * EFBIG instead: reported, exit 74, target untouched, as for a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
+    rc = reserve_std_fds();
+    if (rc == 0)
+        rc = run(argc, argv);
+    /* Output lost is a failure only of a command that had nothing else to report. */
+    if (close_stdout() < 0 && rc == 0)
+        rc = EXIT_IOERR;
+    return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef AJIO_CLI_H
 #define AJIO_CLI_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 /*
@@ -29,7 +30,15 @@ int cli_demo(int argc, char **argv);
 /* The --help text of "ajio demo". */
 extern const char cli_demo_usage[];
 
-/* Prints "ajio: <message>" to stderr. */
+/*
+ * Prints the formatted text and a newline to out in one piece, with control characters, invalid
+ * UTF-8 and backslash escaped (\n, \t, \r, \\, \xHH). Every line that can hold a name the user
+ * gave goes through here or cli_error(): a name must not be able to forge a line of output or
+ * send escape sequences to the terminal.
+ */
+void cli_print_line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "ajio: <message>" to stderr, escaped as cli_print_line() does. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "ajio: <message>", the synopsis line of usage and a pointer to --help, to stderr.

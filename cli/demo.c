@@ -395,12 +395,14 @@ static void show_file(const char *path)
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
-        printf("==> %s: %s <==\n", path, strerror(errno));
+        cli_print_line(stdout, "==> %s: %s <==", path, strerror(errno));
         return;
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    printf("==> %s (%zu bytes) <==\n%.*s", path, n, (int)n, buf);
+    /* The name comes from --dir and is escaped; the content is the demo's own. */
+    cli_print_line(stdout, "==> %s (%zu bytes) <==", path, n);
+    fwrite(buf, 1, n, stdout);
     if (n > 0 && buf[n - 1] != '\n')
         putchar('\n');
 }
@@ -588,10 +590,10 @@ int cli_demo(int argc, char **argv)
         /* Property 3 of ajio.h: successful writes leave no temp file behind. */
         r = ajio_sweep(dir, NULL, 0, AJIO_SWEEP_DRY_RUN);
         if (r != 0) {
-            printf("ajio:  %d temp file%s left in %s\n", r, r == 1 ? "" : "s", dir);
+            cli_print_line(stdout, "ajio:  %d temp file%s left in %s", r, r == 1 ? "" : "s", dir);
             rc = r < 0 ? cli_exit_for(r) : EXIT_SOFTWARE;
         } else {
-            printf("ajio:  no temp file left in %s.\n", dir);
+            cli_print_line(stdout, "ajio:  no temp file left in %s.", dir);
         }
     }
     fflush(stdout);
