@@ -20,15 +20,62 @@
  *
  * The write sequence, for a target "dir/name":
  *
- *   open("dir", O_DIRECTORY)                 resolved once; every later step is relative to it
+ *   openat2("dir", RESOLVE_NO_SYMLINKS)      resolved once; every later step is relative to it
+ *                                            (a path with symlinks is walked, see below)
+ *   statx(dirfd)                             sticky? append-only? born in the last minute?
  *   fstatat(dirfd, "name", AT_SYMLINK_NOFOLLOW)  mode, owner, symlink policy
- *   openat(dirfd, ".", O_TMPFILE)            or a named temp when the filesystem lacks O_TMPFILE
+ *   openat(dirfd, ".", O_TMPFILE)            or a named temp when O_TMPFILE cannot be used
+ *   flock(tmp, LOCK_EX)                      so that ajio_sweep() never takes a live temp
  *   write() ...                              looping on EINTR and short writes
+ *   llistxattr(old), flistxattr(tmp)         the old file's ACL and attributes, copied over
  *   fchmod()/fchown()                        the target's mode and owner, before any name exists
  *   fdatasync(tmp)                           data on disk before the name can point to it
  *   linkat(tmp -> ".name.ajio-<16 hex>.tmp") O_TMPFILE only: give the temp a name
  *   renameat(temp name -> "name")            the atomic switch
  *   fsync(dirfd)                             the new name on disk
+ *
+ * Never less safe than the shell's '>'. A replace keeps every protection an in-place write
+ * would have:
+ *
+ *   - Sticky directories (/tmp, /var/tmp, shared spools). The kernel's protected_symlinks and
+ *     protected_regular=2 rules are applied whatever the sysctls say: in a sticky world-writable
+ *     directory a symlink, at the target or anywhere on the path, is followed only if it belongs
+ *     to the caller or to the directory's owner; in a sticky directory that others may write, an
+ *     existing file that belongs to neither is never replaced. Both fail with -EACCES and a
+ *     message that names the rule. Paths with symlinks are resolved one component at a time for
+ *     this, paths without are resolved by the kernel (RESOLVE_NO_SYMLINKS).
+ *   - Metadata of the replaced file. Mode, owner and group are kept (where the process may set
+ *     them), and so are its POSIX access ACL (system.posix_acl_access, exactly), its user.*
+ *     attributes and, where the process may set them, trusted.* and security.selinux (so a
+ *     replace keeps its SELinux context). security.capability and other security.* attributes
+ *     are never carried to new content. An attribute the process may not set (EPERM, EACCES) or
+ *     the filesystem does not take is skipped; any other failure to keep an ACL or an attribute
+ *     fails the write with the target untouched. A default ACL of the directory never widens
+ *     access to a replaced file: the temp loses what it inherited. A new file gets exactly what
+ *     creat(2) would give it, default ACL included. With AJIO_MODE the file gets exactly that
+ *     mode and no ACL.
+ *   - The temp is never readable by anyone who cannot read the target: an O_TMPFILE has no name
+ *     until its permissions are final; a named temp starts 0600 (its ACL mask then grants
+ *     nothing) when the final permissions differ from a new file's.
+ *   - Hard links are split: the name written gets the new content, the file's other names keep
+ *     the old one. This is what any atomic replace does (rename(2) swaps names, not content);
+ *     atomicity is impossible otherwise.
+ *   - Directories the writer may search and write but not read (0733 drop boxes) work: the
+ *     directory is opened O_PATH and, for a durable write, its new entry is made durable with
+ *     syncfs(2) on the temp's filesystem instead of fsync(2) of the directory.
+ *   - Append-only directories (chattr +a): nothing in them can be renamed or removed, so a
+ *     replace of an existing file fails with -EPERM before anything is created; a new file is
+ *     its O_TMPFILE linked straight to the name.
+ *   - Directories made moments ago by a concurrent writer: a durable write into a directory
+ *     born less than a minute ago (statx birth time) also syncs the parent of every such new
+ *     directory up the path, so success means every directory on the path is durable even when
+ *     another writer created it and has not synced it yet. Filesystems that report no birth
+ *     time rely on the creator's own sync.
+ *   - An O_TMPFILE needs linkat(2) to get its name: linkat(AT_EMPTY_PATH) (Linux >= 6.10, or
+ *     CAP_DAC_READ_SEARCH) or /proc/self/fd. The first write of a process finds out which one
+ *     works with an empty probe temp, before writing any data; if neither does, it and every
+ *     later write use named temps. A process that loses both later (it dropped privileges and
+ *     has no /proc) fails one write with the target untouched, then uses named temps.
  *
  * Errors. Every function that can fail returns 0 (or a documented non-negative value) on success
  * and a negative errno value on failure, like libuv and systemd. On failure a message naming the
@@ -144,13 +191,24 @@ enum ajio_flags {
     AJIO_REPLACE_LINK = 1u << 2,
     /* If the target is a symlink, fail with -ELOOP. */
     AJIO_NO_FOLLOW = 1u << 3,
-    /* Fail with -EEXIST if the target exists. Atomic: decided by link(2)/RENAME_NOREPLACE. */
+    /*
+     * Fail with -EEXIST if the target exists. Atomic: decided by link(2)/RENAME_NOREPLACE. A
+     * symlink at the target, dangling or not, exists: it is never followed to create a file,
+     * as open(O_CREAT|O_EXCL) never follows one.
+     */
     AJIO_CREATE_ONLY = 1u << 4,
-    /* If the target already holds exactly the new bytes, touch nothing, return AJIO_UNCHANGED. */
+    /*
+     * If the target already holds exactly the new bytes, touch nothing, return AJIO_UNCHANGED.
+     * Decided at commit time against the file the name holds then: if another writer replaced
+     * or modified the file after ajio_open(), the new content is written.
+     */
     AJIO_SKIP_UNCHANGED = 1u << 5,
     /* Give the file exactly ajio_opts.mode (07777 bits), whatever the umask or the old file. */
     AJIO_MODE = 1u << 6,
-    /* Never use O_TMPFILE; always a named temp (used by tests; also a workaround knob). */
+    /*
+     * Never use O_TMPFILE; always a named temp (used by tests; also a workaround knob). Not in
+     * an append-only directory, where a named temp could never be removed (-EPERM).
+     */
     AJIO_NO_TMPFILE = 1u << 7,
 };
 
@@ -185,6 +243,8 @@ typedef struct ajio_opts {
  *   -EEXIST        AJIO_CREATE_ONLY and the target exists
  *   -ELOOP         AJIO_NO_FOLLOW and the target is a symlink, or too many symlinks
  *   -ENAMETOOLONG  a component longer than NAME_MAX, or the path longer than PATH_MAX
+ *   -EACCES        a rule of sticky directories (protected_symlinks, protected_regular)
+ *   -EPERM         the target exists in an append-only directory
  *   -EACCES, -EPERM, -EROFS      not allowed to create files in the directory
  *   -ENOSPC, -EDQUOT, -EIO, -EFBIG  from write(2), fdatasync(2), close(2)
  *   -ENOMEM        out of memory
@@ -248,10 +308,11 @@ AJIO_API const char *ajio_file_path(const ajio_file *f);
  *
  *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
  *
- * where NAME is the target's file name, cut (at a UTF-8 character boundary) to at most 228 bytes so
- * that the whole name fits in NAME_MAX (255) even for a 255-byte target name. A temp exists under
- * this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named temp),
- * so a name of this shape is left behind only by a writer killed in that window.
+ * where NAME is the target's file name, cut to at most 228 bytes so that the whole name fits in
+ * NAME_MAX (255) even for a 255-byte target name; the cut moves back to a UTF-8 character
+ * boundary when the name is UTF-8 (at most 3 bytes), and is at 228 when it is not. A temp exists
+ * under this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named
+ * temp), so a name of this shape is left behind only by a writer killed in that window.
  */
 #define AJIO_TEMP_MAX_NAME 228
 
@@ -264,11 +325,15 @@ enum ajio_sweep_flags {
 
 /*
  * Removes leftover temp files from directory dir: regular files whose name has the shape above
- * and whose last change is at least min_age_sec seconds old. A writer that is still running has a
- * temp name for microseconds only (O_TMPFILE) or for the length of its write (named temp), so a
- * min_age_sec of a few seconds or more never removes a live write; 0 removes every match (use it
- * only when no writer can be running). If name is not NULL only temps of the target called name
- * are removed. The directory is synced after any removal unless AJIO_SWEEP_NO_SYNC.
+ * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
+ * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
+ * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
+ * itself (keeping its lock across the unlink). The one window is a named temp between its
+ * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
+ * process cannot open (another user's, without root) is left alone; on a filesystem without
+ * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
+ * target called name are removed. The directory is synced after any removal unless
+ * AJIO_SWEEP_NO_SYNC.
  * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
  *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
  */

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,13 @@ void ajio__file_init(struct ajio_file *f)
     f->exists = false;
     f->same = false;
     f->fix_perms = false;
+    f->copy_meta = false;
+    f->dir_opath = false;
+    f->dir_append = false;
+    f->lockfd = -1;
+    f->old_dev = 0;
+    f->old_ino = 0;
+    f->dir_btime = 0;
     f->mode = 0;
     f->uid = 0;
     f->gid = 0;
@@ -79,6 +87,12 @@ int ajio__stage(struct ajio_file *f)
 
     if (r < 0)
         return r;
+    /* Attributes first: setting an access ACL rewrites the mode, which must be the last word. */
+    if (f->copy_meta) {
+        r = ajio__copy_meta(f);
+        if (r < 0)
+            return f->err = r;
+    }
     if (f->fix_perms) {
         r = set_permissions(f);
         if (r < 0)
@@ -97,28 +111,114 @@ int ajio__stage(struct ajio_file *f)
     return 0;
 }
 
-/* Gives an O_TMPFILE a temp name in the target's directory. */
-static int link_anonymous(struct ajio_file *f)
+/*
+ * How this process can give an O_TMPFILE a name: linkat(AT_EMPTY_PATH) needs Linux >= 6.10 or
+ * CAP_DAC_READ_SEARCH; linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW) needs /proc and costs a
+ * procfs lookup. Learnt once per process by ajio__tmpfile_probe(), before any data is written,
+ * and corrected here whenever the preferred way stops working (a process that drops privileges).
+ */
+static atomic_int link_method = AJIO__LINK_UNKNOWN;
+
+static int link_via(int how, int fd, int dirfd, const char *name)
 {
     char proc[32];
 
-    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-    for (int tries = 0; tries < 64; tries++) {
-        ajio__temp_name(f->tmpname, f->name);
-        if (linkat(AT_FDCWD, proc, f->dirfd, f->tmpname, AT_SYMLINK_FOLLOW) == 0)
-            goto linked;
-        /* Without /proc only AT_EMPTY_PATH can name the fd (it needs CAP_DAC_READ_SEARCH). */
-        if (errno == ENOENT &&
-            linkat(f->fd, "", f->dirfd, f->tmpname, AT_EMPTY_PATH) == 0)
-            goto linked;
-        if (errno != EEXIST)
-            return ajio__set_error(-errno, "linkat of temp for \"%s\"", f->path);
+    if (how == AJIO__LINK_EMPTY_PATH)
+        return linkat(fd, "", dirfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/* Links fd as name in dirfd, the preferred way first. @return 0 or -errno of the last try. */
+static int link_tmpfile(int fd, int dirfd, const char *name)
+{
+    int first = atomic_load_explicit(&link_method, memory_order_relaxed);
+    int r;
+
+    if (first != AJIO__LINK_PROC)
+        first = AJIO__LINK_EMPTY_PATH;
+    r = link_via(first, fd, dirfd, name);
+    /* ENOENT: no /proc, or AT_EMPTY_PATH without the privilege; EPERM on some kernels. */
+    if (r == -ENOENT || r == -EPERM) {
+        int other = first == AJIO__LINK_PROC ? AJIO__LINK_EMPTY_PATH : AJIO__LINK_PROC;
+        r = link_via(other, fd, dirfd, name);
+        /* Neither: later writes of this process use named temps from the start. */
+        atomic_store_explicit(&link_method, r == 0 ? other : r == -ENOENT || r == -EPERM ?
+                              AJIO__LINK_NONE : first, memory_order_relaxed);
+    } else if (r == 0 && first != atomic_load_explicit(&link_method, memory_order_relaxed)) {
+        atomic_store_explicit(&link_method, first, memory_order_relaxed);
     }
-    return ajio__set_message(-EEXIST, "linkat of temp for \"%s\": 64 random names were all taken",
-                             f->path);
-linked:
+    return r;
+}
+
+int ajio__tmpfile_probe(int dirfd, const char *target)
+{
+    char name[NAME_MAX + 1];
+    int how = atomic_load_explicit(&link_method, memory_order_relaxed);
+    int fd, r;
+
+    if (how != AJIO__LINK_UNKNOWN)
+        return how;
+    /*
+     * One empty O_TMPFILE linked and unlinked again, once per process: finding out only at
+     * commit time would mean failing a write whose data is all written. A writer killed in
+     * between leaves an empty temp that ajio_sweep() removes like any other.
+     */
+    fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here (or no right to create): a named temp */
+    for (int tries = 0; tries < 64; tries++) {
+        ajio__temp_name(name, target);
+        r = link_tmpfile(fd, dirfd, name);
+        if (r != -EEXIST)
+            break;
+    }
+    (void)close(fd);
+    if (r == 0) {
+        if (unlinkat(dirfd, name, 0) < 0)
+            return -errno;
+        return atomic_load_explicit(&link_method, memory_order_relaxed);
+    }
+    if (r == -ENOENT || r == -EPERM) {
+        atomic_store_explicit(&link_method, AJIO__LINK_NONE, memory_order_relaxed);
+        return AJIO__LINK_NONE;
+    }
+    return r;
+}
+
+/* Gives an O_TMPFILE a temp name in the target's directory. */
+static int link_anonymous(struct ajio_file *f)
+{
+    int r = -EEXIST;
+
+    for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
+        ajio__temp_name(f->tmpname, f->name);
+        r = link_tmpfile(f->fd, f->dirfd, f->tmpname);
+    }
+    if (r == -EEXIST)
+        return ajio__set_message(-EEXIST, "linkat of temp for \"%s\": 64 random names were all "
+                                          "taken", f->path);
+    if (r < 0)
+        return ajio__set_error(r, "linkat of temp for \"%s\"", f->path);
     f->anonymous = false;
     f->named = true;
+    return 0;
+}
+
+/*
+ * In an append-only directory nothing can be renamed or removed, but new names can be made:
+ * a new target is the O_TMPFILE linked straight to its name, which never replaces anything.
+ */
+static int publish_append_only(struct ajio_file *f)
+{
+    int r = link_tmpfile(f->fd, f->dirfd, f->name);
+
+    if (r == -EEXIST)
+        return ajio__set_message(-EEXIST, "\"%s\" appeared meanwhile in an append-only "
+                                          "directory, where it cannot be replaced", f->path);
+    if (r < 0)
+        return ajio__set_error(r, "linkat of temp to \"%s\"", f->path);
+    f->anonymous = false;
     return 0;
 }
 
@@ -150,7 +250,19 @@ int ajio__publish(struct ajio_file *f)
 
     if (f->err < 0)
         return f->err;
-    if (f->anonymous) {
+    /*
+     * A second fd keeps the temp's lock (ajio_sweep() skips locked temps) from the moment the
+     * temp has a name until it is renamed, and serves syncfs() when the directory cannot be
+     * opened for fsync().
+     */
+    f->lockfd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
+    if (f->lockfd < 0)
+        return f->err = ajio__set_error(-errno, "dup of temp for \"%s\"", f->path);
+    if (f->dir_append) {
+        r = publish_append_only(f);
+        if (r < 0)
+            return f->err = r;
+    } else if (f->anonymous) {
         r = link_anonymous(f);
         if (r < 0)
             return f->err = r;
@@ -164,6 +276,8 @@ int ajio__publish(struct ajio_file *f)
     f->fd = -1;
     if (r < 0)
         return f->err = ajio__set_error(-errno, "close of temp for \"%s\"", f->path);
+    if (f->dir_append)
+        return 0;
     if (f->flags & AJIO_CREATE_ONLY)
         r = publish_noreplace(f);
     else if (renameat(f->dirfd, f->tmpname, f->dirfd, f->name) < 0)
@@ -177,6 +291,7 @@ int ajio__publish(struct ajio_file *f)
 int ajio__sync_dir(struct ajio_file *f)
 {
     char dir[PATH_MAX];
+    int r;
 
     if (f->flags & AJIO_NO_SYNC)
         return 0;
@@ -188,9 +303,11 @@ int ajio__sync_dir(struct ajio_file *f)
 #ifdef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
     return 0;
 #endif
-    if (fsync(f->dirfd) < 0) {
-        (void)ajio__set_error(-errno, "fsync of directory \"%s\" after replacing \"%s\" (the "
-                                      "file was replaced; durability not confirmed)",
+    r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->lockfd);
+    if (r < 0) {
+        (void)ajio__set_error(r, "%s of directory \"%s\" after replacing \"%s\" (the file was "
+                                 "replaced; durability not confirmed)",
+                              f->dir_opath ? "syncfs" : "fsync",
                               ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
         return AJIO_ENOTDURABLE;
     }
@@ -203,7 +320,8 @@ int ajio__finish(struct ajio_file *f)
 
     if (f->err < 0)
         return f->err;
-    if (f->flags & AJIO_SKIP_UNCHANGED && f->exists && f->same && f->written == f->old_size)
+    if (f->flags & AJIO_SKIP_UNCHANGED && f->exists && f->same && f->written == f->old_size &&
+        ajio__old_still_there(f))
         return AJIO_UNCHANGED;
     r = ajio__stage(f);
     if (r < 0)
@@ -228,10 +346,13 @@ void ajio__discard(struct ajio_file *f)
                              ajio_strerror(-errno));
     if (f->cmpfd >= 0)
         (void)close(f->cmpfd);
+    /* The first close of the temp already reported what a close can: this one only unlocks. */
+    if (f->lockfd >= 0)
+        (void)close(f->lockfd);
     if (f->dirfd >= 0)
         (void)close(f->dirfd);
     free(f->buf);
-    f->fd = f->cmpfd = f->dirfd = -1;
+    f->fd = f->cmpfd = f->dirfd = f->lockfd = -1;
     f->named = false;
     f->buf = NULL;
     if (f->heap)

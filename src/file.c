@@ -71,6 +71,9 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
     r = ajio__temp_create(&f);
     if (r < 0)
         goto out;
+    r = ajio__sync_new_dirs(&f);
+    if (r < 0)
+        goto out;
     r = ajio__writev_all(f.fd, iov, iovcnt);
     if (r < 0) {
         (void)ajio__set_error(r, "write of temp for \"%s\"", f.path);
@@ -125,6 +128,9 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
         goto fail;
     ajio__open_old(f);
     r = ajio__temp_create(f);
+    if (r < 0)
+        goto fail;
+    r = ajio__sync_new_dirs(f);
     if (r < 0)
         goto fail;
     *ret_file = f;

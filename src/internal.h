@@ -4,8 +4,10 @@
  * A write goes through three phases, each in its own file, so that later features (batches that
  * stage many files and sync each directory once, locked read-modify-write) can reuse them:
  *
- *   resolve.c   path -> directory fd + final name, symlink policy, missing parents created
+ *   resolve.c   path -> directory fd + final name, symlink policy, missing parents created,
+ *               the rules of sticky directories
  *   tempfile.c  the temp file: O_TMPFILE or a named temp, and the write loop
+ *   meta.c      the old target's access ACL and extended attributes, copied to the temp
  *   commit.c    stage (permissions, fdatasync), publish (name, rename), directory sync
  */
 #ifndef AJIO_INTERNAL_H
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
 #define AJIO__ALL_FLAGS                                                                            \
@@ -51,6 +54,19 @@ struct ajio_file {
     bool exists;       /* something (file or, with AJIO_REPLACE_LINK, a link) is at name */
     bool same;         /* AJIO_SKIP_UNCHANGED: every byte so far equals the old target */
     bool fix_perms;    /* the temp's mode/owner must be set at stage time */
+    bool copy_meta;    /* the old target's ACL and xattrs go to the temp at stage time */
+    bool dir_opath;    /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
+    bool dir_append;   /* the directory is append-only: nothing in it can be renamed or removed */
+    uid_t dir_uid;     /* owner and mode of the directory, for the rules of sticky directories */
+    mode_t dir_mode;
+    dev_t dir_dev;
+    ino_t dir_ino;
+    time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
+    int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
+    dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
+    ino_t old_ino;     /* decides against the file the name holds at commit time */
+    struct timespec old_mtime;
+    struct timespec old_ctime;
     mode_t mode;       /* final permission bits when fix_perms */
     uid_t uid;         /* owner to give the file when fix_perms and chown */
     gid_t gid;
@@ -73,16 +89,26 @@ int ajio__set_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
 /* Adds to the current message: what a cleanup after the failure could not undo. */
 void ajio__append_message(const char *fmt, ...) AJIO_PRINTF(1, 2);
 
+/* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
+#define AJIO__NEW_DIR_SEC 60
+
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
 bool ajio__is_temp_name(const char *name, const char *target);
 
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
+/* Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC. */
+int ajio__sync_new_dirs(struct ajio_file *f);
+
+/* Makes a new entry of directory fd durable: fsync, or syncfs when fd is not readable. */
+int ajio__sync_dir_fd(int fd, bool opath, int anyfd);
 
 /* tempfile.c */
 struct iovec;
 int ajio__temp_create(struct ajio_file *f);
+/* Locks the temp (flock) so that ajio_sweep() leaves it alone while this writer lives. */
+int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
@@ -91,11 +117,21 @@ int ajio__file_flush(struct ajio_file *f);
 void ajio__open_old(struct ajio_file *f);
 bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
 
+/* AJIO_SKIP_UNCHANGED: whether the name still holds the very file compared, unmodified. */
+bool ajio__old_still_there(struct ajio_file *f);
+
+/* meta.c: copies the old target's access ACL and extended attributes to the temp. */
+int ajio__copy_meta(struct ajio_file *f);
+
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 
 /* commit.c */
+/* How an O_TMPFILE gets a name in this process (see commit.c). */
+enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
+/* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
+int ajio__tmpfile_probe(int dirfd, const char *target);
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);
 int ajio__sync_dir(struct ajio_file *f);

@@ -4,11 +4,20 @@
  * Every later step (temp creation, link, rename, directory sync) is relative to the directory fd
  * opened here, so a concurrent rename of a parent directory can never make the temp and the
  * target land in different directories, and the rename stays within one filesystem.
+ *
+ * The kernel resolves the directory whenever the path has no symlink (openat2 with
+ * RESOLVE_NO_SYMLINKS: one syscall, as a plain open). A path with a symlink, or with directories
+ * to create, is walked one component at a time instead, because every symlink on it must pass
+ * the rule of sticky directories below whatever fs.protected_symlinks says.
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *ajio__dir_for_message(const struct ajio_file *f, char *buf, size_t size)
@@ -22,6 +31,19 @@ const char *ajio__dir_for_message(const struct ajio_file *f, char *buf, size_t s
     memcpy(buf, f->path, n);
     buf[n] = '\0';
     return buf;
+}
+
+int ajio__sync_dir_fd(int fd, bool opath, int anyfd)
+{
+    /*
+     * fsync(2) needs a file opened for reading or writing; a directory the writer may only
+     * search and write (a 0733 drop box) can only be opened O_PATH. syncfs(2) on another file of
+     * the same filesystem then makes the entry durable: it commits every pending change of that
+     * filesystem, directory entries included, and reports writeback errors (Linux >= 5.8).
+     */
+    if (!opath)
+        return fsync(fd) < 0 ? -errno : 0;
+    return syncfs(anyfd) < 0 ? -errno : 0;
 }
 
 /*
@@ -50,58 +72,173 @@ static int split_path(struct ajio_file *f)
 }
 
 /*
- * Creates the missing directories of dir one component at a time, like mkdir -p, and returns an
- * fd of the last one. A directory entry is durable only once its parent is synced, so the parent
- * of every directory created here is fsynced (unless AJIO_NO_SYNC); the last directory itself is
- * synced after the final rename. Directories created here stay if the write later fails: another
- * writer may already be using them.
+ * The kernel's fs.protected_symlinks rule, applied whatever the sysctl says: in a sticky
+ * world-writable directory (/tmp) a symlink is followed only if it belongs to the caller or to
+ * the directory's owner. Anyone may plant a link there; following it would let them aim a
+ * privileged writer at any file.
  */
-static int make_parents(struct ajio_file *f, const char *dir)
+static int check_link(const struct ajio_file *f, const struct stat *dir, const struct stat *link,
+                      const char *where)
 {
-    char buf[PATH_MAX];
-    char *p, *end;
-    int fd, r;
+    uid_t me;
 
-    memcpy(buf, dir, strlen(dir) + 1);
-    fd = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if ((dir->st_mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH))
+        return 0;
+    me = geteuid();
+    if (link->st_uid == me || link->st_uid == dir->st_uid)
+        return 0;
+    return ajio__set_message(-EACCES, "symlink \"%s\" for \"%s\" is not followed: it belongs to "
+                                      "uid %u, in a sticky world-writable directory owned by uid "
+                                      "%u, and the caller is uid %u (protected_symlinks rule)",
+                             where, f->path, (unsigned)link->st_uid, (unsigned)dir->st_uid,
+                             (unsigned)me);
+}
+
+/*
+ * Makes directory fd's entry "name", just created (or found just created by a concurrent
+ * writer, who may not have synced it yet), durable. fd may be O_PATH.
+ */
+static int sync_new_entry(struct ajio_file *f, int fd, const char *name, const char *dir)
+{
+    int pfd, cfd = -1, r;
+    bool opath = false;
+
+    if (f->flags & AJIO_NO_SYNC)
+        return 0;
+    pfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0 && errno == EACCES) {
+        opath = true;
+        cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cfd < 0)
+            return ajio__set_error(-errno, "open of new directory \"%s\" for \"%s\"", dir,
+                                   f->path);
+    } else if (pfd < 0) {
+        return ajio__set_error(-errno, "open of the parent of new directory \"%s\" for \"%s\"",
+                               dir, f->path);
+    }
+    r = ajio__sync_dir_fd(pfd, opath, cfd);
+    if (r < 0)
+        (void)ajio__set_error(r, "%s of the parent of new directory \"%s\" for \"%s\"",
+                              opath ? "syncfs" : "fsync", dir, f->path);
+    if (pfd >= 0)
+        (void)close(pfd);
+    if (cfd >= 0)
+        (void)close(cfd);
+    return r;
+}
+
+/*
+ * Opens directory dir one component at a time, like the kernel's own lookup, with three
+ * differences: every symlink passes check_link(); missing directories are created (mkdir -p)
+ * unless AJIO_NO_MKDIR, and the parent of each one is synced; intermediate directories are
+ * opened O_PATH, so search permission is all they need. Directories created here stay if the
+ * write later fails: another writer may already be using them.
+ */
+static int walk_dir(struct ajio_file *f, const char *dir)
+{
+    char rest[PATH_MAX], link[PATH_MAX];
+    size_t pos = 0;
+    int fd, hops = 0, made = 0, r;
+
+    memcpy(rest, dir, strlen(dir) + 1);
+    fd = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"",
-                               buf[0] == '/' ? "/" : ".", f->path);
-    for (p = buf;; p = end + 1) {
+                               rest[0] == '/' ? "/" : ".", f->path);
+    for (;;) {
+        struct stat dst, lst;
+        char *comp, *end, saved;
+        ssize_t n;
         int nfd;
-        bool last;
 
-        end = strchr(p, '/');
-        last = end == NULL;
-        if (!last)
-            *end = '\0';
-        if (*p != '\0') {
-            nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (nfd < 0 && errno == ENOENT) {
-                if (mkdirat(fd, p, 0777) < 0) {
-                    /* EEXIST: a concurrent writer made it first, which is just as good. */
-                    if (errno != EEXIST) {
-                        r = ajio__set_error(-errno, "mkdir of \"%s\" for \"%s\"", dir, f->path);
-                        goto fail;
-                    }
-                } else if (!(f->flags & AJIO_NO_SYNC) && fsync(fd) < 0) {
-                    r = ajio__set_error(-errno, "fsync of the parent of new directory \"%s\" "
-                                                "for \"%s\"", buf, f->path);
-                    goto fail;
-                }
-                nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        while (rest[pos] == '/')
+            pos++;
+        if (rest[pos] == '\0')
+            break;
+        comp = rest + pos;
+        end = strchrnul(comp, '/');
+        saved = *end;
+        *end = '\0';
+        nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd >= 0) {
+            (void)close(fd);
+            fd = nfd;
+            *end = saved;
+            pos = (size_t)(end - rest);
+            continue;
+        }
+        if (errno == ENOENT && !(f->flags & AJIO_NO_MKDIR) && made++ < 4 * PATH_MAX) {
+            /* EEXIST: a concurrent writer made it first; sync_new_entry() covers it too. */
+            if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
+                r = ajio__set_error(-errno, "mkdir of \"%s\" in \"%s\" for \"%s\"", comp, dir,
+                                    f->path);
+                goto fail;
             }
+            r = sync_new_entry(f, fd, comp, dir);
+            if (r < 0)
+                goto fail;
+            *end = saved;
+            continue; /* open it on the next round */
+        }
+        if (errno != ELOOP && errno != ENOTDIR) {
+            r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
+            goto fail;
+        }
+        /* With O_NOFOLLOW a symlink fails as ELOOP or ENOTDIR: look at what is there. */
+        if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(lst.st_mode)) {
+            r = ajio__set_message(-ENOTDIR, "open of directory \"%s\" for \"%s\": \"%s\" is not "
+                                            "a directory", dir, f->path, comp);
+            goto fail;
+        }
+        if (++hops > AJIO__MAX_SYMLINKS) {
+            r = ajio__set_message(-ELOOP, "too many levels of symlinks in \"%s\" for \"%s\"",
+                                  dir, f->path);
+            goto fail;
+        }
+        if (fstat(fd, &dst) < 0) {
+            r = ajio__set_error(-errno, "stat of the directory holding symlink \"%s\" for "
+                                        "\"%s\"", comp, f->path);
+            goto fail;
+        }
+        r = check_link(f, &dst, &lst, comp);
+        if (r < 0)
+            goto fail;
+        n = readlinkat(fd, comp, link, sizeof(link));
+        if (n < 0) {
+            r = ajio__set_error(-errno, "readlink of \"%s\" for \"%s\"", comp, f->path);
+            goto fail;
+        }
+        *end = saved;
+        /* The rest of the walk is the link's text, then what followed the link. */
+        if ((size_t)n + strlen(end) + 1 > sizeof(link)) {
+            r = ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" makes the path of \"%s\" longer "
+                                                 "than PATH_MAX", comp, f->path);
+            goto fail;
+        }
+        memcpy(link + n, end, strlen(end) + 1);
+        memcpy(rest, link, strlen(link) + 1);
+        pos = 0;
+        if (rest[0] == '/') {
+            nfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (nfd < 0) {
-                r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", buf, f->path);
+                r = ajio__set_error(-errno, "open of directory \"/\" for \"%s\"", f->path);
                 goto fail;
             }
             (void)close(fd);
             fd = nfd;
         }
-        if (last)
-            break;
-        *end = '/';
     }
+    /* The last directory is read-opened when allowed, so fsync(2) can sync it. */
+    r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r >= 0) {
+        (void)close(fd);
+        return r;
+    }
+    if (errno != EACCES) {
+        r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
+        goto fail;
+    }
+    f->dir_opath = true;
     return fd;
 fail:
     (void)close(fd);
@@ -110,6 +247,8 @@ fail:
 
 static int open_dir(struct ajio_file *f)
 {
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_NO_SYMLINKS};
     char dir[PATH_MAX];
     int fd;
 
@@ -120,12 +259,23 @@ static int open_dir(struct ajio_file *f)
         memcpy(dir, f->path, f->dirlen);
         dir[f->dirlen] = '\0';
     }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && !(f->flags & AJIO_NO_MKDIR))
-        return make_parents(f, dir);
-    if (fd < 0)
-        return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
-    return fd;
+    f->dir_opath = false;
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+    if (fd >= 0)
+        return fd;
+    if (errno == EACCES) {
+        /* Search and write permission without read: a drop box. O_PATH is enough to work in. */
+        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+        fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+        if (fd >= 0) {
+            f->dir_opath = true;
+            return fd;
+        }
+    }
+    /* ELOOP: a symlink on the path. ENOSYS: a kernel before openat2 (5.6). */
+    if (errno == ELOOP || errno == ENOSYS || (errno == ENOENT && !(f->flags & AJIO_NO_MKDIR)))
+        return walk_dir(f, dir);
+    return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
 }
 
 /* Replaces f->path by the target of the symlink f->name, relative to the link's directory. */
@@ -167,7 +317,12 @@ static void plan_permissions(struct ajio_file *f, const struct stat *st, const a
         f->chown = true;
         f->mode = st->st_mode & 07777;
         f->fix_perms = true;
+        f->copy_meta = true;
         f->old_size = (uint64_t)st->st_size;
+        f->old_dev = st->st_dev;
+        f->old_ino = st->st_ino;
+        f->old_mtime = st->st_mtim;
+        f->old_ctime = st->st_ctim;
     }
     if (f->flags & AJIO_MODE) {
         if (st != NULL && (st->st_mode & 07777) != (opts->mode & 07777))
@@ -177,10 +332,102 @@ static void plan_permissions(struct ajio_file *f, const struct stat *st, const a
     }
 }
 
+/*
+ * The kernel's fs.protected_regular=2 rule, applied whatever the sysctl says: in a sticky
+ * directory that others may write, a file that belongs to neither the caller nor the directory's
+ * owner is never taken over. Replacing it would give the new content the planter's owner and
+ * mode, so whoever pre-created the name could read what was written.
+ */
+static int check_regular(const struct ajio_file *f, const struct stat *st)
+{
+    uid_t me;
+
+    if (!(f->dir_mode & S_ISVTX) || !(f->dir_mode & (S_IWOTH | S_IWGRP)))
+        return 0;
+    me = geteuid();
+    if (st->st_uid == me || st->st_uid == f->dir_uid)
+        return 0;
+    return ajio__set_message(-EACCES, "\"%s\" belongs to uid %u, in a sticky directory others "
+                                      "may write owned by uid %u; the caller (uid %u) does not "
+                                      "take it over (protected_regular rule)",
+                             f->path, (unsigned)st->st_uid, (unsigned)f->dir_uid, (unsigned)me);
+}
+
+/*
+ * A directory made moments ago, by this writer or a concurrent one, may exist only in memory:
+ * its creator syncs its parent, but a second writer can find it and return before that sync.
+ * So a durable write into a directory born less than AJIO__NEW_DIR_SEC ago syncs the parents of
+ * every such new directory on its way up; older entries have long been written back by the
+ * kernel. The last directory done is remembered per thread, so a burst of writes into one new
+ * directory pays once. Called once the temp exists, before any name does.
+ */
+static _Thread_local struct {
+    dev_t dev;
+    ino_t ino;
+} synced_dir;
+
+int ajio__sync_new_dirs(struct ajio_file *f)
+{
+    struct timespec now;
+    struct statx cur;
+    int fd = f->dirfd, r = 0;
+    char dir[PATH_MAX];
+
+    if ((f->flags & AJIO_NO_SYNC) || f->dir_btime == 0)
+        return 0;
+    if (synced_dir.dev == f->dir_dev && synced_dir.ino == f->dir_ino)
+        return 0;
+    if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return ajio__set_error(-errno, "clock_gettime for \"%s\"", f->path);
+    cur.stx_btime.tv_sec = f->dir_btime;
+    for (int depth = 0; depth < PATH_MAX / 2; depth++) {
+        int pfd;
+        bool opath = false;
+
+        if (now.tv_sec - cur.stx_btime.tv_sec >= AJIO__NEW_DIR_SEC)
+            break;
+        pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0 && errno == EACCES) {
+            opath = true;
+            pfd = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (pfd < 0) {
+            r = ajio__set_error(-errno, "open of the parent of new directory \"%s\" for \"%s\"",
+                                ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            break;
+        }
+        if (fd != f->dirfd)
+            (void)close(fd);
+        fd = pfd;
+        /* The temp is on the same filesystem: syncfs(2) through it when fd is O_PATH. */
+        r = ajio__sync_dir_fd(fd, opath, f->fd);
+        if (r < 0) {
+            (void)ajio__set_error(r, "sync of the parent of new directory \"%s\" for \"%s\"",
+                                  ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            break;
+        }
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &cur) < 0) {
+            r = ajio__set_error(-errno, "stat of the parent of new directory \"%s\" for \"%s\"",
+                                ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            break;
+        }
+        if (!(cur.stx_mask & STATX_BTIME) || cur.stx_ino == f->dir_ino)
+            break; /* no birth time, or the root, which is its own parent */
+    }
+    if (fd != f->dirfd)
+        (void)close(fd);
+    if (r == 0) {
+        synced_dir.dev = f->dir_dev;
+        synced_dir.ino = f->dir_ino;
+    }
+    return r;
+}
+
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
 {
     size_t len = strlen(path);
     struct stat st;
+    struct statx stx;
     int r;
 
     if (len >= PATH_MAX)
@@ -197,6 +444,16 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
             f->dirfd = -1;
             return r;
         }
+        /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
+        if (statx(f->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME,
+                  &stx) < 0)
+            return ajio__set_error(-errno, "stat of the directory of \"%s\"", f->path);
+        f->dir_mode = stx.stx_mode;
+        f->dir_uid = stx.stx_uid;
+        f->dir_append = (stx.stx_attributes & STATX_ATTR_APPEND) != 0;
+        f->dir_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+        f->dir_ino = stx.stx_ino;
+        f->dir_btime = (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_sec : 0;
         if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT)
                 return ajio__set_error(-errno, "stat of \"%s\"", f->path);
@@ -208,15 +465,25 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
             if (f->flags & AJIO_NO_FOLLOW)
                 return ajio__set_message(-ELOOP, "\"%s\" is a symlink and symlinks are not "
                                                  "followed", f->path);
+            /* As open(O_CREAT|O_EXCL): a link, dangling or not, is never followed to create. */
+            if (f->flags & AJIO_CREATE_ONLY)
+                return ajio__set_message(-EEXIST, "\"%s\" exists (a symlink) and create-only "
+                                                  "was asked", f->path);
             if (f->flags & AJIO_REPLACE_LINK) {
                 /* The link goes, so its target's mode is irrelevant: a new file's mode. */
                 f->exists = true;
                 f->same = false;
                 plan_permissions(f, NULL, opts);
-                return 0;
+                break;
             }
             if (hops >= AJIO__MAX_SYMLINKS)
                 return ajio__set_message(-ELOOP, "too many levels of symlinks at \"%s\"", path);
+            {
+                struct stat dst = {.st_mode = f->dir_mode, .st_uid = f->dir_uid};
+                r = check_link(f, &dst, &st, f->path);
+                if (r < 0)
+                    return r;
+            }
             r = follow_link(f);
             if (r < 0)
                 return r;
@@ -229,8 +496,16 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         if (!S_ISREG(st.st_mode))
             return ajio__set_message(-EINVAL, "\"%s\" is not a regular file (a device, FIFO or "
                                               "socket is never replaced)", f->path);
+        r = check_regular(f, &st);
+        if (r < 0)
+            return r;
         f->exists = true;
         plan_permissions(f, &st, opts);
-        return 0;
+        break;
     }
+    /* Nothing in an append-only directory can be renamed or removed: refuse before any name. */
+    if (f->dir_append)
+        return ajio__set_message(-EPERM, "\"%s\" exists in an append-only directory, where no "
+                                         "file can be replaced", f->path);
+    return 0;
 }

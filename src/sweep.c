@@ -6,8 +6,37 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * Removes one temp unless a live writer holds its lock (see ajio__temp_lock()): the lock is
+ * taken here too and kept across the unlink, so no writer can be holding that temp meanwhile.
+ * A temp this process cannot open is left alone: its writer's state cannot be known.
+ * @return 1 removed (or would be), 0 left, or -errno.
+ */
+static int remove_unlocked(int dirfd, const char *dir, const char *name, unsigned flags)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    int r = 1;
+
+    if (fd < 0) {
+        if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == ELOOP)
+            return 0;
+        return ajio__set_error(-errno, "open of \"%s/%s\"", dir, name);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            r = 0; /* a live writer */
+        else if (errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL)
+            r = ajio__set_error(-errno, "flock of \"%s/%s\"", dir, name);
+    }
+    if (r == 1 && !(flags & AJIO_SWEEP_DRY_RUN) && unlinkat(dirfd, name, 0) < 0)
+        r = errno == ENOENT ? 0 : ajio__set_error(-errno, "unlink of \"%s/%s\"", dir, name);
+    (void)close(fd); /* read-only: nothing for close to report */
+    return r;
+}
 
 int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags)
 {
@@ -61,13 +90,10 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         changed = st.st_ctime > st.st_mtime ? st.st_ctime : st.st_mtime;
         if (now.tv_sec - changed < (time_t)min_age_sec)
             continue;
-        if (!(flags & AJIO_SWEEP_DRY_RUN) && unlinkat(fd, de->d_name, 0) < 0) {
-            if (errno == ENOENT)
-                continue;
-            r = ajio__set_error(-errno, "unlink of \"%s/%s\"", dir, de->d_name);
+        r = remove_unlocked(fd, dir, de->d_name, flags);
+        if (r < 0)
             goto fail;
-        }
-        count++;
+        count += r;
     }
     if (count > 0 && !(flags & (AJIO_SWEEP_DRY_RUN | AJIO_SWEEP_NO_SYNC)) && fsync(fd) < 0) {
         r = ajio__set_error(-errno, "fsync of directory \"%s\" after sweeping", dir);

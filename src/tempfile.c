@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -16,26 +17,53 @@ static bool tmpfile_unsupported(int err)
     return err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOSYS;
 }
 
+int ajio__temp_lock(struct ajio_file *f)
+{
+    /*
+     * ajio_sweep() removes only temps it can lock, so a live writer's temp is never taken from
+     * it, however long the writer takes. The lock is an flock(2) on the temp's open file
+     * description, held until the temp is renamed or removed. A filesystem without flock
+     * support writes unlocked; only sweep's protection is lost there.
+     */
+    if (flock(f->fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == ENOLCK || errno == EOPNOTSUPP || errno == EINVAL)
+        return 0;
+    return ajio__set_error(-errno, "flock of temp for \"%s\"", f->path);
+}
+
 int ajio__temp_create(struct ajio_file *f)
 {
-    int fd;
+    int fd, r;
 
     /*
      * O_TMPFILE first: the temp has no name until it is complete and synced, so a killed writer
      * leaves nothing behind and no reader can open it early. Nameless, it can also be created
      * with the final mode straight away; stage fixes what the umask or the owner changes.
+     * Whether this process can link an O_TMPFILE at all is learnt before any data is written.
      */
     if (!(f->flags & AJIO_NO_TMPFILE)) {
         mode_t m = f->fix_perms ? (f->mode & 0777) : 0666;
-        fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m);
+        int how = f->dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f->dirfd, f->name);
+
+        if (how < 0)
+            return ajio__set_error(how, "unlink of the O_TMPFILE probe for \"%s\"", f->path);
+        /* UNKNOWN after the probe: the probe's own O_TMPFILE failed, so this one would too. */
+        bool usable = how == AJIO__LINK_EMPTY_PATH || how == AJIO__LINK_PROC;
+
+        fd = usable ? openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m) : -1;
         if (fd >= 0) {
             f->fd = fd;
             f->anonymous = true;
-            return 0;
+            return ajio__temp_lock(f);
         }
-        if (!tmpfile_unsupported(errno))
+        if (usable && !tmpfile_unsupported(errno))
             return ajio__set_error(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
     }
+    /* A named temp could never be removed from an append-only directory. */
+    if (f->dir_append)
+        return ajio__set_message(-EPERM, "\"%s\" is in an append-only directory, where only an "
+                                         "O_TMPFILE can be published", f->path);
     /*
      * A named temp is visible from its creation, so when the final file gets other permissions
      * or another owner than a new file would, it starts private (0600) and only gets the final
@@ -48,7 +76,8 @@ int ajio__temp_create(struct ajio_file *f)
         if (fd >= 0) {
             f->fd = fd;
             f->named = true;
-            return 0;
+            r = ajio__temp_lock(f);
+            return r;
         }
         if (errno != EEXIST)
             return ajio__set_error(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
@@ -92,6 +121,30 @@ static int write_all(struct ajio_file *f, const void *buf, size_t len)
     if (r < 0)
         return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
     return 0;
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+bool ajio__old_still_there(struct ajio_file *f)
+{
+    struct stat st;
+
+    /*
+     * The bytes compared were those of the file resolve saw (cmpfd), unmodified since (ctime
+     * moves with every write), and the name holds that very file now. A writer that replaced it
+     * meanwhile must not be undone by an "unchanged" that compared against its predecessor.
+     */
+    if (f->cmpfd < 0 || fstat(f->cmpfd, &st) < 0 || st.st_dev != f->old_dev ||
+        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime) ||
+        !same_time(st.st_mtim, f->old_mtime))
+        return false;
+    if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != f->old_dev ||
+        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime))
+        return false;
+    return true;
 }
 
 /* Opens the old target for AJIO_SKIP_UNCHANGED; if that fails the write simply happens. */
@@ -150,7 +203,7 @@ bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt)
         compare_old(f, off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
     }
-    return f->same;
+    return f->same && ajio__old_still_there(f);
 }
 
 int ajio__file_flush(struct ajio_file *f)

@@ -48,14 +48,20 @@ static uint64_t next_random(void)
            (uint64_t)ts.tv_sec;
 }
 
-/* Length of the first max bytes of s without cutting a UTF-8 sequence in two. */
+/*
+ * Length of the first max bytes of s without cutting a UTF-8 sequence in two. A UTF-8 sequence
+ * has at most three continuation bytes, so at most three are given back: a name that is not
+ * UTF-8 (Linux names are bytes) is cut at max, never down to nothing.
+ */
 static size_t cut_utf8(const char *s, size_t len, size_t max)
 {
+    size_t cut = max;
+
     if (len <= max)
         return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-        max--;
-    return max;
+    while (cut > max - 3 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--;
+    return ((unsigned char)s[cut] & 0xc0) == 0x80 ? max : cut;
 }
 
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target)

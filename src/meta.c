@@ -1,0 +1,166 @@
+/*
+ * meta.c - the old target's access ACL and extended attributes, carried to the new content.
+ *
+ * rename(2) replaces an inode by another, so whatever the kernel keeps in the old inode besides
+ * mode and owner is lost unless copied: the POSIX access ACL (dropping it both locks out the
+ * users it names and turns its mask into group bits that let the whole group in), user.*
+ * attributes, and where the process may set them trusted.* and the SELinux label. The temp, in
+ * turn, may have inherited the directory's default ACL, which must not widen access to the file
+ * it replaces. security.capability is never carried over: the kernel drops it on every write,
+ * and new content must not inherit privileges granted to the old.
+ *
+ * Cost: a target with no attributes costs one llistxattr(2) and one flistxattr(2) per write;
+ * stat(2) has no cheaper way to tell.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#define ACL_ACCESS "system.posix_acl_access"
+
+/* Names copied from the old target; anything else (security.capability, IMA, ...) is not. */
+static bool copied(const char *name, bool with_acl)
+{
+    if (strcmp(name, ACL_ACCESS) == 0)
+        return with_acl;
+    return strncmp(name, "user.", 5) == 0 || strncmp(name, "trusted.", 8) == 0 ||
+           strcmp(name, "security.selinux") == 0;
+}
+
+/*
+ * What the process may not set, or the filesystem does not take, is skipped: a non-root writer
+ * cannot set trusted.*, a confined one may not relabel. The ACL and user.* attributes are always
+ * settable by the file's owner, so a failure there is real and fails the write.
+ */
+static bool may_skip(const char *name, int err)
+{
+    if (strcmp(name, ACL_ACCESS) == 0 || strncmp(name, "user.", 5) == 0)
+        return false;
+    return err == EPERM || err == EACCES || err == EOPNOTSUPP;
+}
+
+/* Whether list (NUL-separated names, len bytes) holds name. */
+static bool listed(const char *list, ssize_t len, const char *name)
+{
+    for (const char *p = list; p < list + len; p += strlen(p) + 1)
+        if (strcmp(p, name) == 0)
+            return true;
+    return false;
+}
+
+/* The names of a path's (fd < 0) or a file's attributes into *buf (stack or heap), or -errno. */
+static ssize_t list_names(const char *path, int fd, char **buf, char *stack, size_t size)
+{
+    *buf = stack;
+    for (;;) {
+        ssize_t n = fd >= 0 ? flistxattr(fd, *buf, size) : llistxattr(path, *buf, size);
+        if (n >= 0)
+            return n;
+        if (errno == ENOTSUP)
+            return 0; /* no attributes on this filesystem: nothing to keep */
+        if (errno != ERANGE)
+            return -errno;
+        /* Grew meanwhile, or larger than the stack buffer: ask the size and try again. */
+        n = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(path, NULL, 0);
+        if (n < 0)
+            return -errno;
+        if (*buf != stack)
+            free(*buf);
+        size = (size_t)n + 256;
+        *buf = malloc(size);
+        if (*buf == NULL)
+            return -ENOMEM;
+    }
+}
+
+static int copy_one(struct ajio_file *f, const char *old, const char *name)
+{
+    char stack[4096];
+    char *val = stack;
+    size_t size = sizeof(stack);
+    ssize_t n;
+    int r = 0;
+
+    for (;;) {
+        n = lgetxattr(old, name, val, size);
+        if (n >= 0)
+            break;
+        if (errno == ENODATA)
+            goto out; /* removed meanwhile */
+        if (errno != ERANGE) {
+            r = ajio__set_error(-errno, "getxattr %s of \"%s\"", name, f->path);
+            goto out;
+        }
+        n = lgetxattr(old, name, NULL, 0);
+        if (n < 0) {
+            r = ajio__set_error(-errno, "getxattr %s of \"%s\"", name, f->path);
+            goto out;
+        }
+        if (val != stack)
+            free(val);
+        size = (size_t)n + 256;
+        val = malloc(size);
+        if (val == NULL) {
+            r = ajio__set_error(-ENOMEM, "getxattr %s of \"%s\"", name, f->path);
+            goto out;
+        }
+    }
+    if (fsetxattr(f->fd, name, val, (size_t)n, 0) < 0 && !may_skip(name, errno))
+        r = ajio__set_error(-errno, "setxattr %s of temp for \"%s\"", name, f->path);
+out:
+    if (val != stack)
+        free(val);
+    return r;
+}
+
+int ajio__copy_meta(struct ajio_file *f)
+{
+    char old[PATH_MAX + 1];
+    char old_stack[1024], tmp_stack[1024];
+    char *old_names = NULL, *tmp_names = NULL;
+    /* With AJIO_MODE the file gets exactly that mode: no ACL, whatever the old file had. */
+    bool with_acl = !(f->flags & AJIO_MODE);
+    ssize_t nold, ntmp;
+    int r = 0;
+
+    /* There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. */
+    if (f->dirlen == 0)
+        (void)snprintf(old, sizeof(old), "%s", f->name);
+    else
+        (void)snprintf(old, sizeof(old), "%.*s/%s", (int)f->dirlen, f->path, f->name);
+    nold = list_names(old, -1, &old_names, old_stack, sizeof(old_stack));
+    if (nold < 0) {
+        r = ajio__set_error((int)nold, "listxattr of \"%s\"", f->path);
+        goto out;
+    }
+    ntmp = list_names(NULL, f->fd, &tmp_names, tmp_stack, sizeof(tmp_stack));
+    if (ntmp < 0) {
+        r = ajio__set_error((int)ntmp, "listxattr of temp for \"%s\"", f->path);
+        goto out;
+    }
+    /* First what the temp got by itself (a default ACL, chiefly) and the old file lacks. */
+    for (const char *p = tmp_names; p < tmp_names + ntmp; p += strlen(p) + 1) {
+        if (!(copied(p, true) && !(copied(p, with_acl) && listed(old_names, nold, p))))
+            continue;
+        if (fremovexattr(f->fd, p) < 0 && errno != ENODATA && !may_skip(p, errno)) {
+            r = ajio__set_error(-errno, "removexattr %s of temp for \"%s\"", p, f->path);
+            goto out;
+        }
+    }
+    for (const char *p = old_names; p < old_names + nold; p += strlen(p) + 1) {
+        if (!copied(p, with_acl))
+            continue;
+        r = copy_one(f, old, p);
+        if (r < 0)
+            goto out;
+    }
+out:
+    if (old_names != old_stack)
+        free(old_names);
+    if (tmp_names != tmp_stack)
+        free(tmp_names);
+    return r;
+}
