@@ -1,2 +1,3 @@
 # Core library checks that are not cmocka suites.
-CHECK_SCRIPTS += tests/symbols.sh tests/install.sh
+CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh
+ASAN_SCRIPTS  += tests/newdir.sh

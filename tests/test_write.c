@@ -483,24 +483,6 @@ static void test_out_of_fds(void **state)
     assert_int_equal(tu_fd_count(), fds);
 }
 
-/* Runs fn in a child that has dropped root to nobody; returns the child's exit status. */
-static int as_nobody(void (*fn)(const char *), const char *arg)
-{
-    pid_t pid = fork();
-    int status;
-
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (setgid(65534) < 0 || setuid(65534) < 0)
-            _exit(98);
-        fn(arg);
-        _exit(0);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 static void write_in_readonly_dir(const char *dir)
 {
     char p[4096];
@@ -523,7 +505,7 @@ static void test_readonly_dir(void **state)
     if (geteuid() == 0) {
         /* Root ignores permissions; a child that dropped root does not. */
         assert_int_equal(chmod(dir, 0755), 0);
-        assert_int_equal(as_nobody(write_in_readonly_dir, dir), 0);
+        assert_int_equal(tu_as_nobody(write_in_readonly_dir, dir), 0);
     } else {
         assert_int_equal(chmod(dir, 0555), 0);
         write_in_readonly_dir(dir);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,6 +181,35 @@ static inline int tu_has_tmpfile(const char *dir)
     close(fd);
     return 1;
 }
+
+/* Runs fn in a child that has dropped root to nobody; returns the child's exit status. */
+static inline int tu_as_nobody(void (*fn)(const char *), const char *arg)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(98);
+        fn(arg);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Root-only tests skip outside CI with a reason; CI runs as root, so there they must not. */
+#define tu_require_root()                                                                          \
+    do {                                                                                           \
+        if (geteuid() != 0) {                                                                      \
+            if (getenv("CI") != NULL && strcmp(getenv("CI"), "true") == 0)                         \
+                fail_msg("CI runs as root: this test must not skip there");                        \
+            fprintf(stderr, "skip: needs root\n");                                                \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
 
 /* Per-test scratch directory as cmocka state. */
 static inline int tu_setup(void **state)
