@@ -7,8 +7,10 @@
  *      complete new content, never a partial, empty or mixed file, whatever number of threads and
  *      processes write it at once;
  *   2. after a durable call returns success, the new content and its name survive a power cut;
- *   3. if the call fails, the target is untouched and no temporary file is left behind (the one
- *      exception is AJIO_ENOTDURABLE, below);
+ *   3. if the call fails, the target is untouched and no temporary file is left behind (the
+ *      exceptions: AJIO_ENOTDURABLE, below; and a temp whose own removal fails after the failure,
+ *      or the empty probe temp of a process's first write when its removal fails - the message
+ *      then names it and ajio_sweep() removes it);
  *   4. if the process is killed mid-write, the target holds the old content; at most one temporary
  *      file per killed writer may remain, and ajio_sweep() removes it.
  *

@@ -10,13 +10,14 @@
 # See docs/fs-matrix.md and docs/fault-injection.md.
 
 HEAVY_TARGETS += check-fs check-fault
-DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux mount
+DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux mount acl attr
 
 .PHONY: check-fs check-fault fault-tools
 
 FAULT_DRIVER := $(B)/fault/driver
 FAULT_SHIM   := $(B)/fault/shortwrite.so
-FAULT_BROKEN := $(B)/fault/driver-ignore-fdatasync $(B)/fault/driver-keep-temp
+FAULT_BROKEN := $(B)/fault/driver-ignore-fdatasync $(B)/fault/driver-keep-temp \
+                $(B)/fault/driver-ignore-setxattr
 # The CLI is a prerequisite only once its sources exist.
 FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
 
@@ -42,6 +43,17 @@ $(B)/fault/keep-temp/commit.c: src/commit.c
 	@mkdir -p $(@D)
 	sed '/^void ajio__discard/,/^}/s/unlinkat(f->dirfd, f->tmpname, 0)/0/' $< > $@
 	sed -n '/^void ajio__discard/,/^}/p' $@ | grep -q 'named && 0 < 0'
+
+# ignore-setxattr: a failed setxattr of an ACL or attribute that must be kept is ignored.
+$(B)/fault/ignore-setxattr/meta.c: src/meta.c
+	@mkdir -p $(@D)
+	sed 's/(size_t)n, 0) < 0 \&\& !may_skip/(size_t)n, 0) < 0 \&\& 0 \&\& !may_skip/' $< > $@
+	grep -q '< 0 && 0 && !may_skip' $@
+
+$(B)/fault/driver-ignore-setxattr: tests/fault/driver.c $(B)/fault/ignore-setxattr/meta.c \
+                                   $(LIB_SRC) src/internal.h include/ajio.h
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) -Wno-missing-prototypes $< \
+	    $(filter-out src/meta.c,$(LIB_SRC)) $(B)/fault/ignore-setxattr/meta.c -o $@ $(LDFLAGS)
 
 $(B)/fault/driver-%: tests/fault/driver.c $(B)/fault/%/commit.c $(LIB_SRC) src/internal.h \
                      include/ajio.h

@@ -402,7 +402,8 @@ int ajio__sync_new_dirs(struct ajio_file *f)
         /* The temp is on the same filesystem: syncfs(2) through it when fd is O_PATH. */
         r = ajio__sync_dir_fd(fd, opath, f->fd);
         if (r < 0) {
-            (void)ajio__set_error(r, "sync of the parent of new directory \"%s\" for \"%s\"",
+            (void)ajio__set_error(r, "%s of the parent of new directory \"%s\" for \"%s\"",
+                                  opath ? "syncfs" : "fsync",
                                   ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
             break;
         }
@@ -411,8 +412,10 @@ int ajio__sync_new_dirs(struct ajio_file *f)
                                 ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
             break;
         }
-        if (!(cur.stx_mask & STATX_BTIME) || cur.stx_ino == f->dir_ino)
-            break; /* no birth time, or the root, which is its own parent */
+        /* No birth time, or the root of a filesystem: no entry above it is on this disk. */
+        if (!(cur.stx_mask & STATX_BTIME) || (cur.stx_attributes & STATX_ATTR_MOUNT_ROOT) ||
+            cur.stx_ino == f->dir_ino)
+            break;
     }
     if (fd != f->dirfd)
         (void)close(fd);
@@ -453,7 +456,9 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         f->dir_append = (stx.stx_attributes & STATX_ATTR_APPEND) != 0;
         f->dir_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
         f->dir_ino = stx.stx_ino;
-        f->dir_btime = (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_sec : 0;
+        /* A filesystem's root has no entry on that filesystem to sync: 0 skips the walk up. */
+        f->dir_btime = (stx.stx_mask & STATX_BTIME) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+                           ? stx.stx_btime.tv_sec : 0;
         if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT)
                 return ajio__set_error(-errno, "stat of \"%s\"", f->path);

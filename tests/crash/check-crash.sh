@@ -97,9 +97,11 @@ cycle() {
 }
 
 # The harness counts system calls with its own ptrace loop; strace, independently, must see the
-# same sequence for the same write (here: ajio write replacing a 100-byte file).
+# same sequence for the same write (here: ajio write replacing a 100-byte file). The file is two
+# directories below the mount root, as the harness's writers are, because a write into a directory
+# born in the last minute also syncs the parents of new directories up to the mount root.
 strace_crosscheck() {
-    local d=$mnt/xcheck seq got
+    local d=$mnt/xcheck/w seq got
     seq=$(grep '^SEQ cli replace 100 ' "$work/check.out" | cut -d: -f2 | sed 's/^ //')
     mkdir -p "$d" && head -c 3000 /dev/zero | tr '\0' x >"$d/t.json"
     head -c 100 /dev/zero | tr '\0' Y | strace -qq -o "$work/strace.log" "$B/ajio" write "$d/t.json" ||

@@ -238,6 +238,8 @@ static const char *sysname(long nr)
         N(readlinkat), N(fchmod), N(fchown),    N(getppid),   N(exit_group), N(mmap),
         N(munmap),     N(brk),    N(getrandom), N(lseek),     N(fcntl),      N(ioctl),
         N(writev),     N(mremap), N(gettid),    N(getpid),    N(pread64),    N(pwrite64),
+        N(openat2),    N(flock),  N(llistxattr), N(flistxattr), N(lgetxattr), N(fsetxattr),
+        N(fremovexattr), N(syncfs), N(geteuid),
     };
 #undef N
     static char other[32];
@@ -308,8 +310,8 @@ static bool touches_mnt(pid_t pid, const struct __ptrace_syscall_info *info)
     if (nr == SYS_open || nr == SYS_stat || nr == SYS_lstat || nr == SYS_mkdir ||
         nr == SYS_access || nr == SYS_readlink)
         arg = 0;
-    else if (nr == SYS_openat || nr == SYS_newfstatat || nr == SYS_statx || nr == SYS_mkdirat ||
-             nr == SYS_readlinkat || nr == SYS_faccessat)
+    else if (nr == SYS_openat || nr == SYS_openat2 || nr == SYS_newfstatat || nr == SYS_statx ||
+             nr == SYS_mkdirat || nr == SYS_readlinkat || nr == SYS_faccessat)
         arg = 1;
     else
         return false;
@@ -324,9 +326,10 @@ static bool touches_mnt(pid_t pid, const struct __ptrace_syscall_info *info)
  */
 static int trap_path_calls(void)
 {
-    static const long path_calls[] = {SYS_open,       SYS_openat,    SYS_stat,     SYS_lstat,
-                                      SYS_newfstatat, SYS_statx,     SYS_mkdir,    SYS_mkdirat,
-                                      SYS_access,     SYS_faccessat, SYS_readlink, SYS_readlinkat};
+    static const long path_calls[] = {SYS_open,     SYS_openat,     SYS_openat2, SYS_stat,
+                                      SYS_lstat,    SYS_newfstatat, SYS_statx,   SYS_mkdir,
+                                      SYS_mkdirat,  SYS_access,     SYS_faccessat, SYS_readlink,
+                                      SYS_readlinkat};
     enum { N = sizeof(path_calls) / sizeof(path_calls[0]) };
     struct sock_filter code[N + 3];
     struct sock_fprog prog = {.len = N + 3, .filter = code};
