@@ -26,6 +26,9 @@ static bool copied(const char *name, bool with_acl)
 {
     if (strcmp(name, ACL_ACCESS) == 0)
         return with_acl;
+    /* xfs shows its on-disk ACLs to root as trusted.SGI_ACL_*: the ACL again, by another door. */
+    if (strncmp(name, "trusted.SGI_ACL_", 16) == 0)
+        return false;
     return strncmp(name, "user.", 5) == 0 || strncmp(name, "trusted.", 8) == 0 ||
            strcmp(name, "security.selinux") == 0;
 }
@@ -59,8 +62,13 @@ static ssize_t list_names(const char *path, int fd, char **buf, char *stack, siz
         ssize_t n = fd >= 0 ? flistxattr(fd, *buf, size) : llistxattr(path, *buf, size);
         if (n >= 0)
             return n;
-        if (errno == ENOTSUP)
-            return 0; /* no attributes on this filesystem: nothing to keep */
+        /*
+         * ENOTSUP: no attributes on this filesystem, nothing to keep. ENOENT: a concurrent writer
+         * removed or is renaming over the old file (path-based FUSE filesystems drop the name
+         * for a moment); the write replaces whatever is there then, as any last writer does.
+         */
+        if (errno == ENOTSUP || (fd < 0 && errno == ENOENT))
+            return 0;
         if (errno != ERANGE)
             return -errno;
         /* Grew meanwhile, or larger than the stack buffer: ask the size and try again. */
@@ -88,8 +96,8 @@ static int copy_one(struct ajio_file *f, const char *old, const char *name)
         n = lgetxattr(old, name, val, size);
         if (n >= 0)
             break;
-        if (errno == ENODATA)
-            goto out; /* removed meanwhile */
+        if (errno == ENODATA || errno == ENOENT)
+            goto out; /* removed meanwhile, or the whole file (see list_names()) */
         if (errno != ERANGE) {
             r = ajio__set_error(-errno, "getxattr %s of \"%s\"", name, f->path);
             goto out;

@@ -362,6 +362,9 @@ static void write_in_drop_box(const char *dir)
     static const ajio_opts named = {.flags = AJIO_NO_TMPFILE};
     char p[4096];
 
+    if (access(dir, W_OK | X_OK) < 0)
+        _exit(77); /* a parent nobody may not search: not a drop box for nobody */
+
     snprintf(p, sizeof(p), "%.4000s/f", dir);
     if (ajio_write_bytes(p, "durable", 7, NULL) != 0)
         _exit(1);
@@ -380,13 +383,19 @@ static void test_drop_box(void **state)
 {
     const char *dir = *state;
     char box[2048];
+    int r;
 
     tu_require_root();
     snprintf(box, sizeof(box), "%.2000s/box", dir);
     assert_int_equal(chmod(dir, 0755), 0);
     assert_int_equal(mkdir(box, 0733), 0);
     assert_int_equal(chmod(box, 0733), 0);
-    assert_int_equal(tu_as_nobody(write_in_drop_box, box), 0);
+    r = tu_as_nobody(write_in_drop_box, box);
+    if (r == 77) {
+        fprintf(stderr, "note: nobody cannot reach %s: drop box not checked here\n", box);
+        return;
+    }
+    assert_int_equal(r, 0);
     tu_assert_content(tu_path(box, "f"), "named", 5);
     tu_assert_content(tu_path(box, "new/deeper/g"), "mkdir", 5);
     assert_int_equal(tu_count_temps(box), 0);

@@ -55,6 +55,7 @@ losetup -f >/dev/null 2>&1 || skip "no free loop device (losetup -f)"
 # Images are sparse files on tmpfs: only the blocks written cost memory, and the loop device
 # still gives the filesystem a real block device (so ENOSPC and remount,ro are the kernel's own).
 WORK=$(scratch_dir ajio-fs) || exit 1
+chmod 755 "$WORK" # tests that drop root to nobody must reach the mounts below
 MOUNTS=()
 cleanup() {
     local m
@@ -189,6 +190,8 @@ for fs in $FS_LIST; do
         RESULT[$fs,$name]="$r ${secs}s"
         [ "$used" = no ] && RESULT[$fs,$name]+=" -"
         printf '   %-22s %-4s %4ss  wrote to the mount: %s\n' "$name" "$r" "$secs" "$used"
+        # What a suite could not check on this filesystem (e.g. no ACLs): said, never hidden.
+        grep '^note: ' "$log" | sed 's/^/       /'
         if [ "$r" = FAIL ] || [ "$r" = xfail ]; then
             echo "   --- $name on $fs failed (exit $rc); last lines of its log:"
             tail -n 25 "$log" | sed 's/^/   | /'
