@@ -12,9 +12,14 @@
  *
  *   ajio      ajio_write_bytes() on an existing 0644 file
  *   floor     the syscalls ajio_write_bytes() makes on that file (traced with strace -f), written
- *             by hand with no logic around them: openat dir, newfstatat target, openat O_TMPFILE,
- *             write, fstat, fdatasync, linkat via /proc/self/fd, close, renameat, fsync dir,
- *             close dir. Nothing can do the same job with less, so this is the floor.
+ *             by hand with no logic around them: openat2 dir, statx dir, newfstatat target,
+ *             openat O_TMPFILE, flock, write, llistxattr target, flistxattr temp, fstat,
+ *             fdatasync, linkat AT_EMPTY_PATH, renameat, fsync dir, close, close dir. Nothing
+ *             can do the same job with less, so this is the floor.
+ *   floor-0.1 the same for release 0.1 (openat dir, newfstatat, openat O_TMPFILE, write, fstat,
+ *             fdatasync, linkat via /proc/self/fd, close, renameat, fsync dir, close dir), which
+ *             0.1's ajio_write_bytes matched (1.00x durable, 1.03x atomic-only): ajio against it
+ *             is the cost of what 0.2 keeps and checks besides.
  *   textbook  the usual recipe: named temp, write, fdatasync, close, rename, open/fsync/close of
  *             the directory. No mode or owner preservation, no O_TMPFILE: extra information only.
  *   floor+fstat  the floor plus one fstat(): the control, a known small extra cost that the
@@ -33,13 +38,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,17 +130,36 @@ static void floor_temp_name(char *tmp, size_t size, const char *name)
     snprintf(tmp, size, ".%s.ajio-%016llx.tmp", name, (unsigned long long)++counter);
 }
 
-/* extra: one more fstat(), the control variant; a constant, so write_floor() carries no test. */
-static inline int floor_sequence(const char *name, const void *buf, size_t len, bool extra)
+enum floor_kind { FLOOR, FLOOR_01, FLOOR_FSTAT };
+
+/*
+ * FLOOR: the syscalls of this library; FLOOR_01: those of release 0.1, before the replace kept
+ * ACLs, attributes and sweep locks (0.1's ajio_write_bytes measured 1.00x / 1.03x of it), so
+ * that ajio against it is the cost of the hardening; FLOOR_FSTAT: the control, FLOOR plus one
+ * fstat(). A constant argument, so that no variant carries a test it does not need.
+ */
+static inline int floor_sequence(const char *name, const void *buf, size_t len,
+                                 enum floor_kind kind)
 {
-    char tmp[512], proc[64];
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_NO_SYMLINKS};
+    char tmp[512], proc[64], path[2048], names[256];
     struct stat st;
+    struct statx stx;
     bool exists = true;
     int dirfd, fd, r = 0;
 
-    dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (kind == FLOOR_01)
+        dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    else
+        dirfd = (int)syscall(SYS_openat2, AT_FDCWD, g_dir, &how, sizeof(how));
     if (dirfd < 0)
         return -errno;
+    if (kind != FLOOR_01 && statx(dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO |
+                                  STATX_BTIME, &stx) < 0) {
+        r = -errno;
+        goto out;
+    }
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         exists = false;
         st.st_mode = 0666;
@@ -141,23 +169,38 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len, 
         r = -errno;
         goto out;
     }
-    r = write_all(fd, buf, len);
+    if (kind != FLOOR_01 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+        r = -errno;
+    if (r == 0)
+        r = write_all(fd, buf, len);
+    if (r == 0 && exists && kind != FLOOR_01) {
+        snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+        if (llistxattr(path, names, sizeof(names)) < 0 || flistxattr(fd, names, sizeof(names)) < 0)
+            r = -errno;
+    }
     /* The library reads the temp's owner and mode of a rewritten file (fchown/fchmod plan). */
     if (r == 0 && exists && fstat(fd, &st) < 0)
         r = -errno;
-    if (r == 0 && extra && fstat(fd, &st) < 0)
+    if (r == 0 && kind == FLOOR_FSTAT && fstat(fd, &st) < 0)
         r = -errno;
     if (r == 0 && g_sync && fdatasync(fd) < 0)
         r = -errno;
     floor_temp_name(tmp, sizeof(tmp), name);
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-    if (r == 0 && linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+    if (kind == FLOOR_01) {
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (r == 0 && linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+            r = -errno;
+        close(fd); /* 0.1 closed before the rename; 0.2 keeps the locked O_TMPFILE open */
+        fd = -1;
+    } else if (r == 0 && linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH) < 0) {
         r = -errno;
-    close(fd);
+    }
     if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
         r = -errno;
     if (r == 0 && g_sync && fsync(dirfd) < 0)
         r = -errno;
+    if (fd >= 0)
+        close(fd);
 out:
     close(dirfd);
     return r;
@@ -165,7 +208,12 @@ out:
 
 static int write_floor(const char *name, const void *buf, size_t len)
 {
-    return floor_sequence(name, buf, len, false);
+    return floor_sequence(name, buf, len, FLOOR);
+}
+
+static int write_floor_01(const char *name, const void *buf, size_t len)
+{
+    return floor_sequence(name, buf, len, FLOOR_01);
 }
 
 /*
@@ -175,7 +223,7 @@ static int write_floor(const char *name, const void *buf, size_t len)
  */
 static int write_floor_fstat(const char *name, const void *buf, size_t len)
 {
-    return floor_sequence(name, buf, len, true);
+    return floor_sequence(name, buf, len, FLOOR_FSTAT);
 }
 
 static int write_textbook(const char *name, const void *buf, size_t len)
@@ -216,10 +264,11 @@ static const struct variant {
 } variants[] = {
     {"ajio", write_ajio, "ajio.json"},
     {"floor", write_floor, "floor.json"},
+    {"floor-0.1", write_floor_01, "floor01.json"},
     {"textbook", write_textbook, "textbook.json"},
     {"floor+fstat", write_floor_fstat, "control.json"},
 };
-#define NVAR 4
+#define NVAR 5
 
 static const struct variant *find_variant(const char *name)
 {
@@ -313,7 +362,8 @@ static int cmd_small(int reps, double secs_per_rep)
     char buf[SMALL_LEN];
     double secs[NVAR], warm[NVAR];
     double us[NVAR][MAX_REPS], ratio[NVAR][MAX_REPS], paired[NVAR][MAX_REPS];
-    double *pair;
+    double r01[MAX_REPS], p01[MAX_REPS];
+    double *pair, *pair01;
     long n;
 
     memset(buf, '7', sizeof(buf));
@@ -327,10 +377,16 @@ static int cmd_small(int reps, double secs_per_rep)
     n = (long)(secs_per_rep / (warm[0] / 200));
     n = n < 50 ? 50 : n;
     pair = malloc((size_t)n * NVAR * sizeof(*pair));
-    if (pair == NULL)
+    pair01 = malloc((size_t)n * sizeof(*pair01));
+    if (pair == NULL || pair01 == NULL)
         die("malloc", ENOMEM);
     for (int r = 0; r < reps; r++) {
         rounds(NVAR, n, buf, sizeof(buf), secs, pair);
+        /* ajio against release 0.1's floor, per round (before the medians sort the rounds). */
+        r01[r] = secs[0] / secs[2];
+        for (long i = 0; i < n; i++)
+            pair01[i] = pair[i] / pair[2 * n + i];
+        p01[r] = bu_median_inplace(pair01, n);
         for (int v = 0; v < NVAR; v++) {
             us[v][r] = secs[v] / (double)n * 1e6;
             ratio[v][r] = secs[v] / secs[1];
@@ -342,7 +398,11 @@ static int cmd_small(int reps, double secs_per_rep)
                fs_label(), variants[v].name, reps, n, median(us[v], reps), median(ratio[v], reps),
                min_of(ratio[v], reps), max_of(ratio[v], reps), median(paired[v], reps),
                min_of(paired[v], reps), max_of(paired[v], reps));
+    printf("| %s | ajio / floor-0.1 | %d x %ld | | %.3f | %.3f .. %.3f | %.3f | %.3f .. %.3f |\n",
+           fs_label(), reps, n, median(r01, reps), min_of(r01, reps), max_of(r01, reps),
+           median(p01, reps), min_of(p01, reps), max_of(p01, reps));
     free(pair);
+    free(pair01);
     return 0;
 }
 
@@ -396,45 +456,57 @@ static int cmd_loop(const char *vname, long n, bool fresh)
 
 /*
  * The floor sequence on an existing file with a clock read around every syscall: where the time
- * of a write goes. Kept apart from write_floor(), which must stay free of any extra work.
+ * of a write goes, including what each syscall added since 0.1 costs. Kept apart from write_floor(), which must stay free of any extra work.
  */
 enum {
     ST_OPENDIR,
+    ST_STATDIR,
     ST_STAT,
     ST_TMPFILE,
+    ST_FLOCK,
     ST_WRITE,
+    ST_LISTOLD,
+    ST_LISTTMP,
     ST_FSTAT,
     ST_FDATASYNC,
     ST_LINKAT,
-    ST_CLOSE,
     ST_RENAME,
     ST_FSYNCDIR,
+    ST_CLOSE,
     ST_CLOSEDIR,
     ST_N
 };
-static const char *const step_names[ST_N] = {"openat(dir, O_DIRECTORY)",
+static const char *const step_names[ST_N] = {"openat2(dir, RESOLVE_NO_SYMLINKS)",
+                                             "statx(dirfd)",
                                              "newfstatat(dirfd, name)",
                                              "openat(dirfd, \".\", O_TMPFILE)",
+                                             "flock(tmp)",
                                              "write(tmp, 100 B)",
+                                             "llistxattr(dir/name)",
+                                             "flistxattr(tmp)",
                                              "fstat(tmp)",
                                              "fdatasync(tmp)",
-                                             "linkat(/proc/self/fd/N -> temp name)",
-                                             "close(tmp)",
+                                             "linkat(tmp, AT_EMPTY_PATH -> temp name)",
                                              "renameat(temp name -> name)",
                                              "fsync(dirfd)",
+                                             "close(tmp)",
                                              "close(dirfd)"};
 
 static int cmd_steps(long n)
 {
-    char buf[SMALL_LEN], tmp[512], proc[64];
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_NO_SYMLINKS};
+    char buf[SMALL_LEN], tmp[512], path[2048], names[256];
     const char *name = "steps.json";
     double acc[ST_N] = {0}, t, total = 0;
     struct stat st;
+    struct statx stx;
 
     memset(buf, '7', sizeof(buf));
     g_sync = true;
     if (write_floor(name, buf, sizeof(buf)) < 0) /* the file exists before the first round */
         die("floor steps", errno);
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
     for (long i = -n / 10; i < n; i++) { /* the first tenth warms up, untimed */
         double dt[ST_N];
         int dirfd, fd;
@@ -442,22 +514,26 @@ static int cmd_steps(long n)
 
 #define STEP(id, call)                                                                             \
     do {                                                                                           \
-        t = bu_now();                                                                                 \
+        t = bu_now();                                                                              \
         ok = (call) >= 0 && ok;                                                                    \
-        dt[id] = bu_now() - t;                                                                        \
+        dt[id] = bu_now() - t;                                                                     \
     } while (0)
-        STEP(ST_OPENDIR, dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        STEP(ST_OPENDIR, dirfd = (int)syscall(SYS_openat2, AT_FDCWD, g_dir, &how, sizeof(how)));
+        STEP(ST_STATDIR, statx(dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO |
+                                                             STATX_BTIME, &stx));
         STEP(ST_STAT, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW));
         STEP(ST_TMPFILE, fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+        STEP(ST_FLOCK, flock(fd, LOCK_EX | LOCK_NB));
         STEP(ST_WRITE, write(fd, buf, sizeof(buf)));
+        STEP(ST_LISTOLD, llistxattr(path, names, sizeof(names)));
+        STEP(ST_LISTTMP, flistxattr(fd, names, sizeof(names)));
         STEP(ST_FSTAT, fstat(fd, &st));
         STEP(ST_FDATASYNC, fdatasync(fd));
         floor_temp_name(tmp, sizeof(tmp), name);
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        STEP(ST_LINKAT, linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW));
-        STEP(ST_CLOSE, close(fd));
+        STEP(ST_LINKAT, linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH));
         STEP(ST_RENAME, renameat(dirfd, tmp, dirfd, name));
         STEP(ST_FSYNCDIR, fsync(dirfd));
+        STEP(ST_CLOSE, close(fd));
         STEP(ST_CLOSEDIR, close(dirfd));
 #undef STEP
         if (!ok)
@@ -580,7 +656,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_write small DIR sync|nosync REPS SECS\n"
             "       bench_write large DIR sync|nosync SIZE REPS\n"
-            "       bench_write loop ajio|floor|textbook|floor+fstat DIR sync|nosync N [new]\n"
+            "       bench_write loop ajio|floor|floor-0.1|textbook|floor+fstat DIR sync|nosync N "
+            "[new]\n"
             "       bench_write steps DIR N\n"
             "       bench_write rss DIR TOTAL [control]\n");
     exit(2);

@@ -151,11 +151,11 @@ static int link_tmpfile(int fd, int dirfd, const char *name)
     return r;
 }
 
-int ajio__tmpfile_probe(int dirfd, const char *target)
+int ajio__tmpfile_probe(struct ajio_file *f)
 {
     char name[NAME_MAX + 1];
     int how = atomic_load_explicit(&link_method, memory_order_relaxed);
-    int fd, r;
+    int fd, r = -EEXIST;
 
     if (how != AJIO__LINK_UNKNOWN)
         return how;
@@ -164,26 +164,25 @@ int ajio__tmpfile_probe(int dirfd, const char *target)
      * commit time would mean failing a write whose data is all written. A writer killed in
      * between leaves an empty temp that ajio_sweep() removes like any other.
      */
-    fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here (or no right to create): a named temp */
-    for (int tries = 0; tries < 64; tries++) {
-        ajio__temp_name(name, target);
-        r = link_tmpfile(fd, dirfd, name);
-        if (r != -EEXIST)
-            break;
+    fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (ajio__tmpfile_unsupported(errno))
+            return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
+        return ajio__set_error(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
     }
-    (void)close(fd);
-    if (r == 0) {
-        if (unlinkat(dirfd, name, 0) < 0)
-            return -errno;
-        return atomic_load_explicit(&link_method, memory_order_relaxed);
+    for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
+        ajio__temp_name(name, f->name);
+        r = link_tmpfile(fd, f->dirfd, name);
     }
-    if (r == -ENOENT || r == -EPERM) {
-        atomic_store_explicit(&link_method, AJIO__LINK_NONE, memory_order_relaxed);
+    (void)close(fd); /* empty and about to be unlinked: nothing for close to report */
+    if (r == -ENOENT || r == -EPERM)
         return AJIO__LINK_NONE;
-    }
-    return r;
+    if (r < 0)
+        return ajio__set_error(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
+    if (unlinkat(f->dirfd, name, 0) < 0)
+        return ajio__set_error(-errno, "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
+                                       "ajio_sweep() removes it", name, f->path);
+    return atomic_load_explicit(&link_method, memory_order_relaxed);
 }
 
 /* Gives an O_TMPFILE a temp name in the target's directory. */
@@ -244,40 +243,11 @@ static int publish_noreplace(struct ajio_file *f)
     return 0;
 }
 
-int ajio__publish(struct ajio_file *f)
+/* Renames the named temp over the target (or, create-only, next to it). */
+static int rename_temp(struct ajio_file *f)
 {
-    int r;
+    int r = 0;
 
-    if (f->err < 0)
-        return f->err;
-    /*
-     * A second fd keeps the temp's lock (ajio_sweep() skips locked temps) from the moment the
-     * temp has a name until it is renamed, and serves syncfs() when the directory cannot be
-     * opened for fsync().
-     */
-    f->lockfd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
-    if (f->lockfd < 0)
-        return f->err = ajio__set_error(-errno, "dup of temp for \"%s\"", f->path);
-    if (f->dir_append) {
-        r = publish_append_only(f);
-        if (r < 0)
-            return f->err = r;
-    } else if (f->anonymous) {
-        r = link_anonymous(f);
-        if (r < 0)
-            return f->err = r;
-    }
-    /*
-     * Close before the rename, so that an error close() reports (quota or I/O on some
-     * filesystems) still leaves the target untouched. close() is never retried: the fd is gone
-     * whatever it returns.
-     */
-    r = close(f->fd);
-    f->fd = -1;
-    if (r < 0)
-        return f->err = ajio__set_error(-errno, "close of temp for \"%s\"", f->path);
-    if (f->dir_append)
-        return 0;
     if (f->flags & AJIO_CREATE_ONLY)
         r = publish_noreplace(f);
     else if (renameat(f->dirfd, f->tmpname, f->dirfd, f->name) < 0)
@@ -286,6 +256,40 @@ int ajio__publish(struct ajio_file *f)
         return f->err = r;
     f->named = false;
     return 0;
+}
+
+int ajio__publish(struct ajio_file *f)
+{
+    int r;
+
+    if (f->err < 0)
+        return f->err;
+    /*
+     * An O_TMPFILE stays open, and so keeps its lock (ajio_sweep() skips locked temps), from
+     * before it has a name until after the rename and the directory sync (syncfs() needs a file
+     * when the directory cannot be opened for fsync()); ajio__finish() closes it. O_TMPFILE
+     * exists on local filesystems only, where close(2) reports nothing that fdatasync(2) has not.
+     */
+    if (f->dir_append || f->anonymous) {
+        r = f->dir_append ? publish_append_only(f) : link_anonymous(f);
+        if (r < 0)
+            return f->err = r;
+        return f->dir_append ? 0 : rename_temp(f);
+    }
+    /*
+     * A named temp is what network and FUSE filesystems get, where close(2) can report a
+     * deferred write error (NFS, quota): closed before the rename, so that such an error still
+     * leaves the target untouched. close() is never retried: the fd is gone whatever it returns.
+     * A second fd keeps the lock until the rename and serves syncfs() as above.
+     */
+    f->lockfd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
+    if (f->lockfd < 0)
+        return f->err = ajio__set_error(-errno, "dup of temp for \"%s\"", f->path);
+    r = close(f->fd);
+    f->fd = -1;
+    if (r < 0)
+        return f->err = ajio__set_error(-errno, "close of temp for \"%s\"", f->path);
+    return rename_temp(f);
 }
 
 int ajio__sync_dir(struct ajio_file *f)
@@ -303,7 +307,7 @@ int ajio__sync_dir(struct ajio_file *f)
 #ifdef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
     return 0;
 #endif
-    r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->lockfd);
+    r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->fd >= 0 ? f->fd : f->lockfd);
     if (r < 0) {
         (void)ajio__set_error(r, "%s of directory \"%s\" after replacing \"%s\" (the file was "
                                  "replaced; durability not confirmed)",
@@ -329,7 +333,18 @@ int ajio__finish(struct ajio_file *f)
     r = ajio__publish(f);
     if (r < 0)
         return r;
-    return ajio__sync_dir(f);
+    r = ajio__sync_dir(f);
+    if (f->fd >= 0) {
+        /* The published O_TMPFILE (see ajio__publish()). */
+        int c = close(f->fd);
+        f->fd = -1;
+        if (c < 0 && r == 0) {
+            (void)ajio__set_error(-errno, "close of temp after replacing \"%s\" (the file was "
+                                          "replaced; durability not confirmed)", f->path);
+            r = AJIO_ENOTDURABLE;
+        }
+    }
+    return r;
 }
 
 /*

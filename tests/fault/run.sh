@@ -229,6 +229,7 @@ expect_of() { # $1 role, $2 errno; sets EXPECT (no subshell: this runs a thousan
     open-tmpfile:EOPNOTSUPP | open-probe:EOPNOTSUPP) EXPECT=ok ;; # falls back to a named temp
     open-dir2:EACCES | open-dot:EACCES) EXPECT=ok ;;    # a drop box: O_PATH and syncfs
     fsync-dir:*) EXPECT=notdurable ;;
+    close-temp-post:*) EXPECT=notdurable ;;             # an O_TMPFILE is closed after its rename
     *) EXPECT=fail ;;
     esac
 }
@@ -260,6 +261,7 @@ step_of() { # sets STEP
     link-temp) STEP="linkat of temp" ;;
     link-target) STEP="link of temp" ;;
     close-temp) STEP="close of temp" ;;
+    close-temp-post) STEP="close of temp after replacing" ;;
     rename) STEP="rename of temp" ;;
     fsync-parent) STEP="fsync of the parent" ;;
     fsync-dir) STEP="fsync of directory" ;;
@@ -427,7 +429,7 @@ inject_all() { # $1 who
         echo "== $who $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.$who.$s")"
         while read -r sys n role; do
             plausible_of "$role"
-            [ "$role" = open-tmpfile ] && ERRS="$ERRS EOPNOTSUPP"
+            case $role in open-tmpfile | open-probe) ERRS="$ERRS EOPNOTSUPP" ;; esac
             for e in $ERRS; do
                 inject_one "$who" "$s" "$sys" "$n" "$role" "$e"
             done
