@@ -212,6 +212,20 @@ enum ajio_flags {
      * an append-only directory, where a named temp could never be removed (-EPERM).
      */
     AJIO_NO_TMPFILE = 1u << 7,
+    /*
+     * The content must be one JSON value (strict RFC 8259, see the validator below). Every byte
+     * written goes through the streaming validator as it is written; the commit finishes it and
+     * ensures a trailing '\n'. Invalid content fails the write with AJIO_EJSON and the message
+     * "PATH:LINE:COL: reason"; the temp is discarded and the target untouched. A one-shot write
+     * validates before it touches the filesystem, so invalid input creates nothing.
+     */
+    AJIO_JSON = 1u << 8,
+    /*
+     * The content must be JSON Lines: one JSON value per line. As AJIO_JSON; a last line without
+     * its '\n' that is a complete value gets one, an incomplete last line is AJIO_EJSON. An empty
+     * content is a valid, empty JSONL file.
+     */
+    AJIO_JSONL = 1u << 9,
 };
 
 /*
@@ -276,10 +290,13 @@ AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *
 
 /*
  * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
- * Memory use is bounded whatever the total size. After a failure the handle stays failed: every
- * later ajio_write/ajio_printf returns the same error and ajio_commit() returns it too and
- * discards the temp.
- * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), -ENOSPC, -EDQUOT, -EIO, -EFBIG, ...
+ * Memory use is bounded whatever the total size. With AJIO_JSON or AJIO_JSONL the bytes are
+ * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
+ * carries the first invalid byte fails. After a failure the handle stays failed: every later
+ * ajio_write/ajio_printf returns the same error and ajio_commit() returns it too and discards
+ * the temp.
+ * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
+ *   -EFBIG, ...
  */
 AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len);
 
@@ -288,7 +305,9 @@ AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
 AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 
 /*
- * Flushes, syncs and publishes the temp file over the target, then syncs the directory. Always
+ * Finishes the validation (AJIO_JSON/AJIO_JSONL: the trailing '\n' is added when missing, an
+ * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
+ * target, then syncs the directory. Always
  * frees f, whatever the result: the handle must not be used again (a second commit or an abort
  * after commit is a use-after-free, as with fclose(3)). ajio_commit(NULL) returns -EINVAL.
  * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
@@ -418,7 +437,9 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  * ------------------------------------------------------------------------------------------- */
 
 /*
- * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured.
+ * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured: the same
+ * as ajio_write_bytes() with AJIO_JSON added to opts. Invalid input is refused before anything
+ * touches the filesystem.
  * @return as ajio_write_bytes(), plus AJIO_EJSON with "path:line:col: reason" in
  *   ajio_last_error(); the target is untouched on any failure.
  */
@@ -427,7 +448,8 @@ AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len
 
 /*
  * Validates every line of jsonl (one JSON value per line; the last line may lack its '\n', which
- * is then added) and atomically writes it. An empty input gives an empty file.
+ * is then added) and atomically writes it: ajio_write_bytes() with AJIO_JSONL. An empty input
+ * gives an empty file.
  * @return as ajio_write_json_text().
  */
 AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,

@@ -41,6 +41,8 @@ void ajio__file_init(struct ajio_file *f)
     f->gid = 0;
     f->chown = false;
     f->written = 0;
+    f->checker = NULL;
+    f->last = 0;
     f->old_size = 0;
     f->buflen = 0;
     f->buf = NULL;
@@ -318,12 +320,33 @@ int ajio__sync_dir(struct ajio_file *f)
     return 0;
 }
 
+/* AJIO_JSON/AJIO_JSONL: the '\n' a file of JSON ends with, then the end of the validation. */
+static int finish_json(struct ajio_file *f)
+{
+    int r;
+
+    if (f->written > 0 && f->last != '\n') {
+        r = ajio__file_write(f, "\n", 1);
+        if (r < 0)
+            return r;
+    }
+    r = ajio_json_finish(f->checker);
+    if (r < 0)
+        return f->err = ajio__json_checker_failed(f, r);
+    return 0;
+}
+
 int ajio__finish(struct ajio_file *f)
 {
     int r;
 
     if (f->err < 0)
         return f->err;
+    if (f->checker != NULL) {
+        r = finish_json(f);
+        if (r < 0)
+            return r;
+    }
     if (f->flags & AJIO_SKIP_UNCHANGED && f->exists && f->same && f->written == f->old_size &&
         ajio__old_still_there(f))
         return AJIO_UNCHANGED;
@@ -361,6 +384,8 @@ void ajio__discard(struct ajio_file *f)
                              ajio_strerror(-errno));
     if (f->cmpfd >= 0)
         (void)close(f->cmpfd);
+    ajio_json_checker_free(f->checker);
+    f->checker = NULL;
     /* The first close of the temp already reported what a close can: this one only unlocks. */
     if (f->lockfd >= 0)
         (void)close(f->lockfd);

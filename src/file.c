@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
     if ((opts->flags & AJIO_NO_FOLLOW) && (opts->flags & AJIO_REPLACE_LINK))
         return ajio__set_message(-EINVAL, "AJIO_NO_FOLLOW and AJIO_REPLACE_LINK together for "
                                           "\"%s\"", path);
+    if ((opts->flags & AJIO_JSON) && (opts->flags & AJIO_JSONL))
+        return ajio__set_message(-EINVAL, "AJIO_JSON and AJIO_JSONL together for \"%s\"", path);
     if ((opts->flags & AJIO_MODE) && (opts->mode & ~07777u))
         return ajio__set_message(-EINVAL, "mode 0%o has bits outside 07777 for \"%s\"",
                                  opts->mode, path);
@@ -50,16 +53,54 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
     return 0;
 }
 
+int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
+{
+    if (r == AJIO_EJSON || r == AJIO_ETORN)
+        return ajio__set_message(r, "%s:%" PRIu64 ":%" PRIu64 ": %s", path, e->line, e->column,
+                                 e->reason);
+    return ajio__set_error(r, "validation of JSON for \"%s\"", path);
+}
+
+/* The validator's flags for a content kind: a written JSONL file gets its last '\n' added. */
+static unsigned json_flags(unsigned flags)
+{
+    return (flags & AJIO_JSONL) ? AJIO_JSON_LINES : 0;
+}
+
 /*
  * The one-shot writes run on a stack handle and write the caller's bytes straight to the temp
- * (one writev for text plus its newline): no allocation, no copy. iov is consumed.
+ * (one writev for text plus its newline): no allocation, no copy. iov is consumed. JSON and
+ * JSONL content is validated whole before anything touches the filesystem, so invalid input
+ * creates nothing, not even a parent directory.
  */
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
 {
+    struct iovec json_iov[4];
     struct ajio_file f;
+    unsigned flags = opts != NULL ? opts->flags : 0;
     int r;
 
     ajio__file_init(&f);
+    if ((flags & (AJIO_JSON | AJIO_JSONL)) && ajio__check_args(path, opts) == 0) {
+        const struct iovec *last = NULL;
+        ajio_json_error e;
+
+        assert(iovcnt < 4);
+        for (int i = 0; i < iovcnt; i++) {
+            json_iov[i] = iov[i];
+            if (iov[i].iov_len > 0)
+                last = &iov[i];
+        }
+        /* A file of JSON ends with '\n': one is added when missing (the caller's bytes stay). */
+        if (last != NULL && ((const char *)last->iov_base)[last->iov_len - 1] != '\n') {
+            json_iov[iovcnt].iov_base = (void *)"\n";
+            json_iov[iovcnt++].iov_len = 1;
+        }
+        iov = json_iov;
+        r = ajio__json_validate_iov(iov, iovcnt, json_flags(flags), &e);
+        if (r < 0)
+            return ajio__json_failed(path, r, &e);
+    }
     r = start(&f, path, opts);
     if (r < 0)
         goto out;
@@ -127,6 +168,13 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
     if (r < 0)
         goto fail;
     ajio__open_old(f);
+    if (f->flags & (AJIO_JSON | AJIO_JSONL)) {
+        r = ajio_json_checker_new(&f->checker, json_flags(f->flags), 0);
+        if (r < 0) {
+            (void)ajio__set_error(r, "validator for \"%s\"", f->path);
+            goto fail;
+        }
+    }
     r = ajio__temp_create(f);
     if (r < 0)
         goto fail;
@@ -206,4 +254,33 @@ void ajio_abort(ajio_file *f)
 const char *ajio_file_path(const ajio_file *f)
 {
     return f != NULL ? f->path : NULL;
+}
+
+/* JSON text: the one-shot write with the content kind set (validated first, '\n' ensured). */
+static int write_json_kind(const char *path, const char *text, size_t len, const ajio_opts *opts,
+                           unsigned kind)
+{
+    ajio_opts o = {0};
+    struct iovec iov = {(void *)text, len};
+    int r = ajio__check_args(path, opts);
+
+    if (r < 0)
+        return r;
+    if (text == NULL && len > 0)
+        return ajio__set_message(-EINVAL, "JSON text is NULL with length %zu for \"%s\"", len,
+                                 path);
+    if (opts != NULL)
+        o = *opts;
+    o.flags = (o.flags & ~(unsigned)(AJIO_JSON | AJIO_JSONL)) | kind;
+    return ajio__write_iov(path, &iov, 1, &o);
+}
+
+int ajio_write_json_text(const char *path, const char *json, size_t len, const ajio_opts *opts)
+{
+    return write_json_kind(path, json, len, opts, AJIO_JSON);
+}
+
+int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len, const ajio_opts *opts)
+{
+    return write_json_kind(path, jsonl, len, opts, AJIO_JSONL);
 }

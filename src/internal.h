@@ -28,7 +28,7 @@
 /* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
 #define AJIO__ALL_FLAGS                                                                            \
     (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |       \
-     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE)
+     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL)
 
 /* The streaming buffer. Writes at least this large bypass it. */
 #define AJIO__BUFSIZE (64 * 1024)
@@ -72,6 +72,8 @@ struct ajio_file {
     gid_t gid;
     bool chown;
     uint64_t written;  /* bytes handed to ajio_write so far */
+    ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
+    unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
     uint64_t old_size; /* size of the old target (AJIO_SKIP_UNCHANGED) */
     size_t buflen;
     unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
@@ -107,11 +109,15 @@ int ajio__sync_dir_fd(int fd, bool opath, int anyfd);
 /* tempfile.c */
 struct iovec;
 int ajio__temp_create(struct ajio_file *f);
+/* Filesystems and kernels without O_TMPFILE answer with one of these; anything else is real. */
+bool ajio__tmpfile_unsupported(int err);
 /* Locks the temp (flock) so that ajio_sweep() leaves it alone while this writer lives. */
 int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
+/* The handle's validator failed with r: the message for f's path, r returned. */
+int ajio__json_checker_failed(struct ajio_file *f, int r);
 int ajio__file_flush(struct ajio_file *f);
 /* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
 void ajio__open_old(struct ajio_file *f);
@@ -123,6 +129,12 @@ bool ajio__old_still_there(struct ajio_file *f);
 /* meta.c: copies the old target's access ACL and extended attributes to the temp. */
 int ajio__copy_meta(struct ajio_file *f);
 
+/* json_check.c: validates iovcnt pieces as one input, on the stack (no allocation). */
+int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
+                            ajio_json_error *ret_err);
+/* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
+int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
+
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
@@ -131,7 +143,7 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
 /* How an O_TMPFILE gets a name in this process (see commit.c). */
 enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
 /* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
-int ajio__tmpfile_probe(int dirfd, const char *target);
+int ajio__tmpfile_probe(struct ajio_file *f);
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);
 int ajio__sync_dir(struct ajio_file *f);

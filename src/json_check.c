@@ -17,6 +17,8 @@
  */
 #include "internal.h"
 
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1224,6 +1226,23 @@ void ajio_json_checker_free(ajio_json_checker *c)
     if (c->own_stack)
         free(c->stack);
     free(c);
+}
+
+int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
+                            ajio_json_error *ret_err)
+{
+    uint8_t stack[AJIO_JSON_DEFAULT_MAX_DEPTH];
+    ajio_json_checker c;
+    int r = 0;
+
+    init(&c, flags, AJIO_JSON_DEFAULT_MAX_DEPTH, stack);
+    for (int i = 0; i < iovcnt && r == 0; i++)
+        if (iov[i].iov_len > 0)
+            r = run(&c, iov[i].iov_base, iov[i].iov_len);
+    if (r == 0)
+        r = ajio_json_finish(&c);
+    *ret_err = c.err;
+    return r;
 }
 
 int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_error *ret_err)

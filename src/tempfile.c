@@ -11,8 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Filesystems and kernels without O_TMPFILE answer with one of these; anything else is real. */
-static bool tmpfile_unsupported(int err)
+bool ajio__tmpfile_unsupported(int err)
 {
     return err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOSYS;
 }
@@ -44,10 +43,10 @@ int ajio__temp_create(struct ajio_file *f)
      */
     if (!(f->flags & AJIO_NO_TMPFILE)) {
         mode_t m = f->fix_perms ? (f->mode & 0777) : 0666;
-        int how = f->dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f->dirfd, f->name);
+        int how = f->dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f);
 
         if (how < 0)
-            return ajio__set_error(how, "unlink of the O_TMPFILE probe for \"%s\"", f->path);
+            return how;
         /* UNKNOWN after the probe: the probe's own O_TMPFILE failed, so this one would too. */
         bool usable = how == AJIO__LINK_EMPTY_PATH || how == AJIO__LINK_PROC;
 
@@ -57,7 +56,7 @@ int ajio__temp_create(struct ajio_file *f)
             f->anonymous = true;
             return ajio__temp_lock(f);
         }
-        if (usable && !tmpfile_unsupported(errno))
+        if (usable && !ajio__tmpfile_unsupported(errno))
             return ajio__set_error(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
     }
     /* A named temp could never be removed from an append-only directory. */
@@ -221,6 +220,14 @@ int ajio__file_flush(struct ajio_file *f)
     return 0;
 }
 
+int ajio__json_checker_failed(struct ajio_file *f, int r)
+{
+    ajio_json_error e;
+
+    (void)ajio_json_checker_error(f->checker, &e);
+    return ajio__json_failed(f->path, r, &e);
+}
+
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
 {
     int r;
@@ -230,6 +237,12 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
                                  ajio_strerror(f->err));
     if (len == 0)
         return 0;
+    if (f->checker != NULL) {
+        r = ajio_json_feed(f->checker, buf, len);
+        if (r < 0)
+            return f->err = ajio__json_checker_failed(f, r);
+        f->last = ((const unsigned char *)buf)[len - 1];
+    }
     if (f->cmpfd >= 0)
         compare_old(f, f->written, buf, len);
     f->written += len;

@@ -1,5 +1,6 @@
 /*
- * test_json_write.c - ajio_write_json_text() and ajio_write_jsonl_text(): the bytes written, the
+ * test_json_write.c - ajio_write_json_text() and ajio_write_jsonl_text(), and the content kinds
+ * AJIO_JSON / AJIO_JSONL of every write (one-shot and streaming handle): the bytes written, the
  * trailing newline, and refusals of invalid input, which must leave the target, the directory
  * and missing parent directories exactly as they were.
  */
@@ -231,6 +232,110 @@ static void test_case_files(void **state)
     assert_int_equal(tu_count_temps(*state), 0);
 }
 
+
+/* ---- the content kinds of the streaming handle ------------------------------------------- */
+
+static const ajio_opts json_kind = {.flags = AJIO_JSON};
+static const ajio_opts jsonl_kind = {.flags = AJIO_JSONL};
+
+/* Writes the pieces through a handle of the given kind; returns the commit's result. */
+static int stream(const char *p, const ajio_opts *o, const char *const *pieces)
+{
+    ajio_file *h;
+    int r = ajio_open(&h, p, o);
+
+    if (r < 0)
+        return r;
+    for (; *pieces != NULL; pieces++)
+        if (ajio_write(h, *pieces, strlen(*pieces)) < 0)
+            break; /* the handle stays failed: the commit must say so */
+    return ajio_commit(h);
+}
+
+static void test_stream_json_valid(void **state)
+{
+    const char *p = tu_path(*state, "s.json");
+    static const char *const pieces[] = {"{\"a\": [1, ", "2", ".5e", "3]}", NULL};
+    ajio_file *h;
+
+    tu_assert_ok(stream(p, &json_kind, pieces));
+    tu_assert_content(p, "{\"a\": [1, 2.5e3]}\n", 18);
+    /* printf feeds the validator too, and a final '\n' is not doubled. */
+    assert_int_equal(ajio_open(&h, p, &json_kind), 0);
+    assert_int_equal(ajio_printf(h, "[%d, \"%s\"]\n", 7, "x"), 0);
+    tu_assert_ok(ajio_commit(h));
+    tu_assert_content(p, "[7, \"x\"]\n", 9);
+}
+
+static void test_stream_json_invalid(void **state)
+{
+    const char *dir = *state;
+    const char *p = old_target(dir, "s.json");
+    static const char *const early[] = {"{\"a\": 1,\n", "  \"b\": tru", "x}", NULL};
+    static const char *const late[] = {"[1, 2", NULL};
+    static const char *const empty[] = {NULL};
+    ajio_file *h;
+    char want[4200];
+
+    /* The bad byte fails the write that carries it, and the commit. */
+    assert_int_equal(ajio_open(&h, p, &json_kind), 0);
+    assert_int_equal(ajio_write(h, early[0], strlen(early[0])), 0);
+    assert_int_equal(ajio_write(h, early[1], strlen(early[1])), 0);
+    tu_assert_fails(ajio_write(h, early[2], strlen(early[2])), AJIO_EJSON, p);
+    snprintf(want, sizeof(want), "%s:2:11: invalid literal", p);
+    assert_non_null(strstr(ajio_last_error(), want));
+    tu_assert_fails(ajio_commit(h), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+    /* An incomplete document fails at the commit; so does an empty one. */
+    tu_assert_fails(stream(p, &json_kind, late), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+    tu_assert_fails(stream(p, &json_kind, empty), AJIO_EJSON, p);
+    assert_untouched(dir, p);
+    /* Control: without the kind, the same bytes are written as they are. */
+    tu_assert_ok(stream(p, NULL, late));
+    tu_assert_content(p, "[1, 2", 5);
+}
+
+static void test_stream_jsonl(void **state)
+{
+    const char *dir = *state;
+    const char *p = tu_path(dir, "s.jsonl");
+    static const char *const lines[] = {"{\"i\":1}\n{\"i\"", ":2}\n[3]", NULL};
+    static const char *const torn[] = {"{\"i\":1}\n{\"i\":", NULL};
+    static const char *const blank[] = {"1\n\n2\n", NULL};
+    static const char *const none[] = {NULL};
+
+    /* A complete last line without its '\n' gets one. */
+    tu_assert_ok(stream(p, &jsonl_kind, lines));
+    tu_assert_content(p, "{\"i\":1}\n{\"i\":2}\n[3]\n", 20);
+    tu_assert_fails(stream(p, &jsonl_kind, torn), AJIO_EJSON, p);
+    tu_assert_fails(stream(p, &jsonl_kind, blank), AJIO_EJSON, p);
+    tu_assert_content(p, "{\"i\":1}\n{\"i\":2}\n[3]\n", 20);
+    assert_int_equal(tu_count_temps(dir), 0);
+    tu_assert_ok(stream(p, &jsonl_kind, none));
+    tu_assert_content(p, "", 0);
+}
+
+/* The kinds on the plain one-shot writes: validated before anything is created. */
+static void test_one_shot_kinds(void **state)
+{
+    const char *dir = *state;
+    const char *fresh = tu_path(dir, "new/deeper/x.json");
+    const char *p = tu_path(dir, "x.json");
+    ajio_opts both = {.flags = AJIO_JSON | AJIO_JSONL};
+
+    tu_assert_fails(ajio_write_bytes(fresh, "{", 1, &json_kind), AJIO_EJSON, fresh);
+    assert_int_equal(access(tu_path(dir, "new"), F_OK), -1);
+    tu_assert_ok(ajio_write_bytes(p, "{}", 2, &json_kind));
+    tu_assert_content(p, "{}\n", 3);
+    tu_assert_ok(ajio_write_text(p, "[1]", &json_kind));
+    tu_assert_content(p, "[1]\n", 4);
+    tu_assert_ok(ajio_write_bytes(p, "1\n2", 3, &jsonl_kind));
+    tu_assert_content(p, "1\n2\n", 4);
+    tu_assert_fails(ajio_write_bytes(p, "{}", 2, &both), -EINVAL, p);
+    tu_assert_content(p, "1\n2\n", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +351,10 @@ int main(void)
         AU_TEST(test_jsonl_invalid_refused),
         AU_TEST(test_skip_unchanged),
         AU_TEST(test_case_files),
+        AU_TEST(test_stream_json_valid),
+        AU_TEST(test_stream_json_invalid),
+        AU_TEST(test_stream_jsonl),
+        AU_TEST(test_one_shot_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
