@@ -85,8 +85,10 @@
  *
  *     fdatasync of temp for "/srv/app/state.json": No space left on device
  *
- * is kept for the calling thread and returned by ajio_last_error(). ajio_strerror() and
- * ajio_err_name() translate any return value.
+ * is kept for the calling thread and returned by ajio_last_error(); every public function that
+ * can fail sets it, the validator's included. A call that succeeds leaves it as it was, so it
+ * always describes the last failure. ajio_strerror() and ajio_err_name() translate any return
+ * value.
  *
  * Threads. Every function is thread-safe and takes no lock; a handle (ajio_file) must be used
  * by one thread at a time. The only per-thread state is the last error message and the seed of
@@ -106,9 +108,15 @@ extern "C" {
 #endif
 
 #define AJIO_VERSION_MAJOR 0
-#define AJIO_VERSION_MINOR 1
+#define AJIO_VERSION_MINOR 2
 #define AJIO_VERSION_PATCH 0
-#define AJIO_VERSION_STRING "0.1.0"
+#define AJIO_VERSION_STRING "0.2.0"
+/*
+ * One number for compile-time checks: #if AJIO_VERSION_NUMBER >= 200 (0.2.0), and the same as
+ * 0xMMmmpp. Functions and flags say "since" when they came after 0.1. (Since 0.2.)
+ */
+#define AJIO_VERSION_NUMBER (AJIO_VERSION_MAJOR * 10000 + AJIO_VERSION_MINOR * 100 + AJIO_VERSION_PATCH)
+#define AJIO_VERSION_HEX ((AJIO_VERSION_MAJOR << 16) | (AJIO_VERSION_MINOR << 8) | AJIO_VERSION_PATCH)
 
 #if defined(AJIO_BUILDING) && defined(__GNUC__)
 #define AJIO_API __attribute__((visibility("default")))
@@ -151,6 +159,13 @@ extern "C" {
  * looks like, so it is reported apart from other invalid JSON.
  */
 #define AJIO_ETORN (-4098)
+
+/*
+ * Stack. A call of this library takes at most AJIO_STACK_MAX bytes of the caller's stack
+ * (measured by tests/test_stack.c on its deepest paths), so writes are safe in threads with
+ * small stacks; paths, handles and buffers of PATH_MAX live on the heap. (Since 0.2.)
+ */
+#define AJIO_STACK_MAX (16 * 1024)
 
 /*
  * Returns a static description of any return value of this library: a negative errno, one of the
@@ -219,13 +234,13 @@ enum ajio_flags {
      * "PATH:LINE:COL: reason"; the temp is discarded and the target untouched. A one-shot write
      * validates before it touches the filesystem, so invalid input creates nothing.
      */
-    AJIO_JSON = 1u << 8,
+    AJIO_JSON = 1u << 8, /* since 0.2 */
     /*
      * The content must be JSON Lines: one JSON value per line. As AJIO_JSON; a last line without
      * its '\n' that is a complete value gets one, an incomplete last line is AJIO_EJSON. An empty
      * content is a valid, empty JSONL file.
      */
-    AJIO_JSONL = 1u << 9,
+    AJIO_JSONL = 1u << 9, /* since 0.2 */
 };
 
 /*

@@ -296,7 +296,6 @@ int ajio__publish(struct ajio_file *f)
 
 int ajio__sync_dir(struct ajio_file *f)
 {
-    char dir[PATH_MAX];
     int r;
 
     if (f->flags & AJIO_NO_SYNC)
@@ -311,10 +310,9 @@ int ajio__sync_dir(struct ajio_file *f)
 #endif
     r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->fd >= 0 ? f->fd : f->lockfd);
     if (r < 0) {
-        (void)ajio__set_error(r, "%s of directory \"%s\" after replacing \"%s\" (the file was "
+        (void)ajio__set_error(r, "%s of directory \"%.*s\" after replacing \"%s\" (the file was "
                                  "replaced; durability not confirmed)",
-                              f->dir_opath ? "syncfs" : "fsync",
-                              ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+                              f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
         return AJIO_ENOTDURABLE;
     }
     return 0;

@@ -68,19 +68,17 @@ static unsigned json_flags(unsigned flags)
 }
 
 /*
- * The one-shot writes run on a stack handle and write the caller's bytes straight to the temp
- * (one writev for text plus its newline): no allocation, no copy. iov is consumed. JSON and
- * JSONL content is validated whole before anything touches the filesystem, so invalid input
- * creates nothing, not even a parent directory.
+ * The one-shot writes write the caller's bytes straight to the temp (one writev for text plus
+ * its newline): no copy. iov is consumed. JSON and JSONL content is validated whole before
+ * anything touches the filesystem, so invalid input creates nothing, not even a parent directory.
  */
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
 {
     struct iovec json_iov[4];
-    struct ajio_file f;
+    struct ajio_file *f;
     unsigned flags = opts != NULL ? opts->flags : 0;
     int r;
 
-    ajio__file_init(&f);
     if ((flags & (AJIO_JSON | AJIO_JSONL)) && ajio__check_args(path, opts) == 0) {
         const struct iovec *last = NULL;
         ajio_json_error e;
@@ -101,28 +99,35 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
         if (r < 0)
             return ajio__json_failed(path, r, &e);
     }
-    r = start(&f, path, opts);
+    /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
+    f = malloc(sizeof(*f));
+    if (f == NULL)
+        return ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
+                               path != NULL ? path : "(null)");
+    ajio__file_init(f);
+    f->heap = true;
+    r = start(f, path, opts);
     if (r < 0)
         goto out;
-    if ((f.flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(&f, iov, iovcnt)) {
+    if ((f->flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt)) {
         r = AJIO_UNCHANGED;
         goto out;
     }
-    f.same = false; /* decided here: the commit must not decide it again */
-    r = ajio__temp_create(&f);
+    f->same = false; /* decided here: the commit must not decide it again */
+    r = ajio__temp_create(f);
     if (r < 0)
         goto out;
-    r = ajio__sync_new_dirs(&f);
+    r = ajio__sync_new_dirs(f);
     if (r < 0)
         goto out;
-    r = ajio__writev_all(f.fd, iov, iovcnt);
+    r = ajio__writev_all(f->fd, iov, iovcnt);
     if (r < 0) {
-        (void)ajio__set_error(r, "write of temp for \"%s\"", f.path);
+        (void)ajio__set_error(r, "write of temp for \"%s\"", f->path);
         goto out;
     }
-    r = ajio__finish(&f);
+    r = ajio__finish(f);
 out:
-    ajio__discard(&f);
+    ajio__discard(f);
     return r;
 }
 

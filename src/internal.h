@@ -82,6 +82,7 @@ struct ajio_file {
     size_t dirlen;      /* path[0..dirlen) is the directory as given or resolved */
     char path[PATH_MAX];
     char tmpname[NAME_MAX + 1];
+    char scratch[PATH_MAX]; /* resolve.c: a directory or a link text, off the caller's stack */
 };
 
 /* error.c */
@@ -151,7 +152,10 @@ int ajio__finish(struct ajio_file *f);
 void ajio__discard(struct ajio_file *f);
 void ajio__file_init(struct ajio_file *f);
 
-/* Directory part of f->path for messages ("." when the path had none). */
-const char *ajio__dir_for_message(const struct ajio_file *f, char *buf, size_t size);
+/*
+ * The directory part of f->path for a "%.*s" in a message ("." when the path had none): no
+ * PATH_MAX copy on the stack (see "Stack" in ajio.h).
+ */
+#define AJIO__DIR_ARG(f) ((f)->dirlen ? (int)(f)->dirlen : 1), ((f)->dirlen ? (f)->path : ".")
 
 #endif /* AJIO_INTERNAL_H */

@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <inttypes.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -1075,24 +1076,41 @@ static void init(ajio_json_checker *c, unsigned flags, uint32_t max_depth, uint8
 
 #define ALL_FLAGS (AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED)
 
+/*
+ * The public calls set ajio_last_error() on failure like every call of the library: invalid
+ * input as "JSON input:LINE:COL: reason" (a write of a handle rewords it with its path).
+ */
+static COLD int input_failed(const ajio_json_checker *c, int r)
+{
+    if (r != AJIO_EJSON && r != AJIO_ETORN)
+        return r;
+    return ajio__set_message(r, "%s input:%" PRIu64 ":%" PRIu64 ": %s",
+                             (c->flags & AJIO_JSON_LINES) ? "JSONL" : "JSON", c->err.line,
+                             c->err.column, c->err.reason);
+}
+
 int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth)
 {
     ajio_json_checker *c;
     uint8_t *stack;
 
-    if (!ret || (flags & ~(unsigned)ALL_FLAGS))
-        return -EINVAL;
+    if (!ret)
+        return ajio__set_message(-EINVAL, "ajio_json_checker_new: ret is NULL");
+    if (flags & ~(unsigned)ALL_FLAGS)
+        return ajio__set_message(-EINVAL, "ajio_json_checker_new: unknown flags 0x%x",
+                                 flags & ~(unsigned)ALL_FLAGS);
     if (max_depth == 0)
         max_depth = AJIO_JSON_DEFAULT_MAX_DEPTH;
     if (max_depth > UINT32_MAX)
-        return -EINVAL;
+        return ajio__set_message(-EINVAL, "ajio_json_checker_new: max_depth %u is too large",
+                                 max_depth);
     c = malloc(sizeof(*c));
-    if (!c)
-        return -ENOMEM;
     stack = malloc(max_depth);
-    if (!stack) {
+    if (!c || !stack) {
         free(c);
-        return -ENOMEM;
+        free(stack);
+        return ajio__set_error(-ENOMEM, "ajio_json_checker_new: allocation of %u bytes",
+                               max_depth);
     }
     init(c, flags, (uint32_t)max_depth, stack);
     c->own_stack = 1;
@@ -1102,15 +1120,18 @@ int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_
 
 int ajio_json_feed(ajio_json_checker *c, const void *buf, size_t len)
 {
+    int r;
+
     if (!c || (!buf && len))
-        return -EINVAL;
+        return ajio__set_message(-EINVAL, "ajio_json_feed: %s is NULL", !c ? "checker" : "buf");
     if (c->result)
-        return c->result;
+        return input_failed(c, c->result);
     if (c->finished)
-        return -EINVAL;
+        return ajio__set_message(-EINVAL, "ajio_json_feed: input already finished");
     if (len == 0)
         return 0;
-    return run(c, buf, len);
+    r = run(c, buf, len);
+    return r < 0 ? input_failed(c, r) : r;
 }
 
 /* The value in progress at the end of input is complete (a number or literal needs no
@@ -1140,13 +1161,23 @@ static int finish_fail(ajio_json_checker *c, int err, const char *reason)
     return err;
 }
 
+static int finish(ajio_json_checker *c);
+
 int ajio_json_finish(ajio_json_checker *c)
+{
+    int r;
+
+    if (!c)
+        return ajio__set_message(-EINVAL, "ajio_json_finish: checker is NULL");
+    r = finish(c);
+    return r < 0 ? input_failed(c, r) : r;
+}
+
+static int finish(ajio_json_checker *c)
 {
     char why[64];
     int lines;
 
-    if (!c)
-        return -EINVAL;
     if (c->result || c->finished)
         return c->result;
     c->finished = 1;
@@ -1209,7 +1240,8 @@ int ajio_json_finish(ajio_json_checker *c)
 int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err)
 {
     if (!c || !ret_err)
-        return -EINVAL;
+        return ajio__set_message(-EINVAL, "ajio_json_checker_error: %s is NULL",
+                                 !c ? "checker" : "ret_err");
     *ret_err = c->err;
     return 0;
 }
@@ -1240,7 +1272,7 @@ int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
         if (iov[i].iov_len > 0)
             r = run(&c, iov[i].iov_base, iov[i].iov_len);
     if (r == 0)
-        r = ajio_json_finish(&c);
+        r = finish(&c);
     *ret_err = c.err;
     return r;
 }
@@ -1252,13 +1284,16 @@ int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_er
     ajio_json_checker c;
     int r;
 
-    if ((!buf && len) || (flags & ~(unsigned)ALL_FLAGS))
-        return -EINVAL;
+    if (!buf && len)
+        return ajio__set_message(-EINVAL, "ajio_json_validate: buf is NULL with length %zu", len);
+    if (flags & ~(unsigned)ALL_FLAGS)
+        return ajio__set_message(-EINVAL, "ajio_json_validate: unknown flags 0x%x",
+                                 flags & ~(unsigned)ALL_FLAGS);
     init(&c, flags, AJIO_JSON_DEFAULT_MAX_DEPTH, stack);
     r = len ? run(&c, buf, len) : 0;
     if (r == 0)
-        r = ajio_json_finish(&c);
+        r = finish(&c);
     if (ret_err)
         *ret_err = c.err;
-    return r;
+    return r < 0 ? input_failed(&c, r) : r;
 }

@@ -86,7 +86,7 @@ static ssize_t list_names(const char *path, int fd, char **buf, char *stack, siz
 
 static int copy_one(struct ajio_file *f, const char *old, const char *name)
 {
-    char stack[4096];
+    char stack[512]; /* an ACL of 60 entries, a label: larger values go to the heap */
     char *val = stack;
     size_t size = sizeof(stack);
     ssize_t n;
@@ -126,19 +126,15 @@ out:
 
 int ajio__copy_meta(struct ajio_file *f)
 {
-    char old[PATH_MAX + 1];
-    char old_stack[1024], tmp_stack[1024];
+    /* There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. */
+    const char *old = f->path;
+    char old_stack[512], tmp_stack[512];
     char *old_names = NULL, *tmp_names = NULL;
     /* With AJIO_MODE the file gets exactly that mode: no ACL, whatever the old file had. */
     bool with_acl = !(f->flags & AJIO_MODE);
     ssize_t nold, ntmp;
     int r = 0;
 
-    /* There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. */
-    if (f->dirlen == 0)
-        (void)snprintf(old, sizeof(old), "%s", f->name);
-    else
-        (void)snprintf(old, sizeof(old), "%.*s/%s", (int)f->dirlen, f->path, f->name);
     nold = list_names(old, -1, &old_names, old_stack, sizeof(old_stack));
     if (nold < 0) {
         r = ajio__set_error((int)nold, "listxattr of \"%s\"", f->path);

@@ -14,24 +14,12 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-
-const char *ajio__dir_for_message(const struct ajio_file *f, char *buf, size_t size)
-{
-    size_t n = f->dirlen;
-
-    if (n == 0)
-        return ".";
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, f->path, n);
-    buf[n] = '\0';
-    return buf;
-}
 
 int ajio__sync_dir_fd(int fd, bool opath, int anyfd)
 {
@@ -136,15 +124,21 @@ static int sync_new_entry(struct ajio_file *f, int fd, const char *name, const c
  */
 static int walk_dir(struct ajio_file *f, const char *dir)
 {
-    char rest[PATH_MAX], link[PATH_MAX];
+    /* The slow path (symlinks, new directories): its two path buffers come from the heap. */
+    char *rest = malloc(2 * PATH_MAX), *link = rest + PATH_MAX;
     size_t pos = 0;
     int fd, hops = 0, made = 0, r;
 
+    if (rest == NULL)
+        return ajio__set_error(-ENOMEM, "open of directory \"%s\" for \"%s\"", dir, f->path);
     memcpy(rest, dir, strlen(dir) + 1);
     fd = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"",
-                               rest[0] == '/' ? "/" : ".", f->path);
+    if (fd < 0) {
+        r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"",
+                            rest[0] == '/' ? "/" : ".", f->path);
+        free(rest);
+        return r;
+    }
     for (;;) {
         struct stat dst, lst;
         char *comp, *end, saved;
@@ -203,14 +197,14 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         r = check_link(f, &dst, &lst, comp);
         if (r < 0)
             goto fail;
-        n = readlinkat(fd, comp, link, sizeof(link));
+        n = readlinkat(fd, comp, link, PATH_MAX);
         if (n < 0) {
             r = ajio__set_error(-errno, "readlink of \"%s\" for \"%s\"", comp, f->path);
             goto fail;
         }
         *end = saved;
         /* The rest of the walk is the link's text, then what followed the link. */
-        if ((size_t)n + strlen(end) + 1 > sizeof(link)) {
+        if ((size_t)n + strlen(end) + 1 > PATH_MAX) {
             r = ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" makes the path of \"%s\" longer "
                                                  "than PATH_MAX", comp, f->path);
             goto fail;
@@ -232,6 +226,7 @@ static int walk_dir(struct ajio_file *f, const char *dir)
     r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (r >= 0) {
         (void)close(fd);
+        free(rest);
         return r;
     }
     if (errno != EACCES) {
@@ -239,9 +234,11 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         goto fail;
     }
     f->dir_opath = true;
+    free(rest);
     return fd;
 fail:
     (void)close(fd);
+    free(rest);
     return r;
 }
 
@@ -249,7 +246,7 @@ static int open_dir(struct ajio_file *f)
 {
     struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_NO_SYMLINKS};
-    char dir[PATH_MAX];
+    char *dir = f->scratch;
     int fd;
 
     if (f->dirlen == 0) {
@@ -281,30 +278,26 @@ static int open_dir(struct ajio_file *f)
 /* Replaces f->path by the target of the symlink f->name, relative to the link's directory. */
 static int follow_link(struct ajio_file *f)
 {
-    char link[PATH_MAX];
-    char next[PATH_MAX];
+    char *link = f->scratch;
     ssize_t n;
-    size_t need;
 
-    n = readlinkat(f->dirfd, f->name, link, sizeof(link));
+    n = readlinkat(f->dirfd, f->name, link, PATH_MAX);
     if (n < 0)
         return ajio__set_error(-errno, "readlink of \"%s\"", f->path);
-    if ((size_t)n >= sizeof(link))
+    if ((size_t)n >= PATH_MAX)
         return ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" points to a path over PATH_MAX",
                                  f->path);
     link[n] = '\0';
     if (link[0] == '/' || f->dirlen == 0) {
-        memcpy(next, link, (size_t)n + 1);
-    } else {
-        need = f->dirlen + 1 + (size_t)n + 1;
-        if (need > sizeof(next))
-            return ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" resolves to a path over "
-                                                    "PATH_MAX", f->path);
-        memcpy(next, f->path, f->dirlen);
-        next[f->dirlen] = '/';
-        memcpy(next + f->dirlen + 1, link, (size_t)n + 1);
+        memcpy(f->path, link, (size_t)n + 1);
+        return 0;
     }
-    memcpy(f->path, next, strlen(next) + 1);
+    /* Relative: the link's directory (already at the start of f->path), '/', the link. */
+    if (f->dirlen + 1 + (size_t)n + 1 > PATH_MAX)
+        return ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" resolves to a path over "
+                                                "PATH_MAX", f->path);
+    f->path[f->dirlen] = '/';
+    memcpy(f->path + f->dirlen + 1, link, (size_t)n + 1);
     return 0;
 }
 
@@ -371,7 +364,6 @@ int ajio__sync_new_dirs(struct ajio_file *f)
     struct timespec now;
     struct statx cur;
     int fd = f->dirfd, r = 0;
-    char dir[PATH_MAX];
 
     if ((f->flags & AJIO_NO_SYNC) || f->dir_btime == 0)
         return 0;
@@ -392,8 +384,8 @@ int ajio__sync_new_dirs(struct ajio_file *f)
             pfd = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
         }
         if (pfd < 0) {
-            r = ajio__set_error(-errno, "open of the parent of new directory \"%s\" for \"%s\"",
-                                ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            r = ajio__set_error(-errno, "open of the parent of new directory \"%.*s\" for \"%s\"",
+                                AJIO__DIR_ARG(f), f->path);
             break;
         }
         if (fd != f->dirfd)
@@ -402,14 +394,13 @@ int ajio__sync_new_dirs(struct ajio_file *f)
         /* The temp is on the same filesystem: syncfs(2) through it when fd is O_PATH. */
         r = ajio__sync_dir_fd(fd, opath, f->fd);
         if (r < 0) {
-            (void)ajio__set_error(r, "%s of the parent of new directory \"%s\" for \"%s\"",
-                                  opath ? "syncfs" : "fsync",
-                                  ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            (void)ajio__set_error(r, "%s of the parent of new directory \"%.*s\" for \"%s\"",
+                                  opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
             break;
         }
         if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &cur) < 0) {
-            r = ajio__set_error(-errno, "stat of the parent of new directory \"%s\" for \"%s\"",
-                                ajio__dir_for_message(f, dir, sizeof(dir)), f->path);
+            r = ajio__set_error(-errno, "stat of the parent of new directory \"%.*s\" for \"%s\"",
+                                AJIO__DIR_ARG(f), f->path);
             break;
         }
         /* No birth time, or the root of a filesystem: no entry above it is on this disk. */

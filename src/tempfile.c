@@ -164,7 +164,9 @@ void ajio__open_old(struct ajio_file *f)
  */
 static void compare_old(struct ajio_file *f, uint64_t off, const void *data, size_t len)
 {
-    unsigned char tmp[8192];
+    /* The handle's scratch buffer, free once resolved: no page of the caller's stack. */
+    unsigned char *tmp = (unsigned char *)f->scratch;
+    const size_t size = sizeof(f->scratch);
     const unsigned char *p = data;
 
     if (!f->same)
@@ -174,7 +176,7 @@ static void compare_old(struct ajio_file *f, uint64_t off, const void *data, siz
         return;
     }
     while (len > 0) {
-        size_t want = len < sizeof(tmp) ? len : sizeof(tmp);
+        size_t want = len < size ? len : size;
         ssize_t n = pread(f->cmpfd, tmp, want, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
