@@ -1,9 +1,18 @@
 /*
- * cli.h - shared declarations of the ajio command-line tool.
+ * cli.h - the util layer of the ajio tool (cli/util.c): messages with names escaped, exit codes,
+ * option and number parsing, reads of an input stream, standard output and the standard
+ * descriptors. It needs only libc and ajio.h. The commands (cmd_*.c) and main.c build on it; it
+ * calls none of them, so the dependencies point one way: main -> commands -> util -> libajio.
+ *
+ * The name stays cli.h rather than util.h because tests/cli/manpage.sh reads the exit codes
+ * below from this file to check that the man page documents every one of them.
  */
 #ifndef AJIO_CLI_H
 #define AJIO_CLI_H
 
+#include <ajio.h>
+
+#include <getopt.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -24,38 +33,117 @@ enum {
 /* Size of every read of an input stream: the memory a stream needs, whatever its length. */
 #define CLI_CHUNK (64 * 1024)
 
-/* "ajio demo": runs the demonstration, returns the exit code. */
-int cli_demo(int argc, char **argv);
-
-/* The --help text of "ajio demo". */
-extern const char cli_demo_usage[];
+/* ---- messages -------------------------------------------------------------------------------- */
 
 /*
  * Prints the formatted text and a newline to out in one piece, with control characters, invalid
  * UTF-8 and backslash escaped (\n, \t, \r, \\, \xHH). Every line that can hold a name the user
- * gave goes through here or cli_error(): a name must not be able to forge a line of output or
- * send escape sequences to the terminal.
+ * gave goes through here, cli_error() or cli_data_error(): a name must not be able to forge a
+ * line of output or send escape sequences to the terminal.
  */
 void cli_print_line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints "ajio: <message>" to stderr, escaped as cli_print_line() does. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Prints name, then the formatted text, to stderr as one line: the form "FILE:LINE:COL: reason"
+ * of invalid data, which editors jump to and so has no "ajio: " in front. The name is escaped in
+ * full; the text keeps its backslashes, the notation of the library's JSON reasons ("use \n").
+ */
+void cli_data_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The library's message for the last failure, or the generic text of err when it left none. */
+const char *cli_last_error(int err);
+
+/* ---- exit codes ------------------------------------------------------------------------------ */
+
+/* Maps a negative result of the library (a write, an open, a sweep) to an exit code. */
+int cli_exit_for(int err);
+
+/* ---- command line ---------------------------------------------------------------------------- */
+
+/*
+ * A row of a command's option table, from which cli_getopt() builds the getopt_long() tables and
+ * which maps the options without an argument to the flags they stand for, so that a command's
+ * own code is left with the options that take an argument. A table ends with a row whose name is
+ * NULL; at most CLI_MAX_OPTIONS rows. A flag row is written {"name", .set = BITS} (or .clear).
+ */
+struct cli_option {
+    const char *name; /* long name, without "--" */
+    int has_arg;      /* no_argument, or required_argument (the value is in optarg) */
+    int id;           /* the short option letter, or a command's CLI_OPT_COMMAND + n, or 0 */
+    unsigned set;     /* bits the option sets in the flag word (no_argument only) */
+    unsigned clear;   /* bits it clears */
+};
+
+#define CLI_MAX_OPTIONS 16
+
+/* The ids a command gives its long options without a short form: CLI_OPT_COMMAND and up. */
+enum { CLI_OPT_COMMAND = 256 };
+
+/* The -h, --help row of every command: cli_getopt() returns 'h' for cli_other_option(). */
+#define CLI_OPTION_HELP {"help", no_argument, 'h', 0, 0}
+
+/*
+ * The rows of --json and --jsonl, shared by write and check: the content kind is kept in the flag
+ * word as the library's own flags, AJIO_JSON or AJIO_JSONL, and read back with cli_content_kind().
+ */
+#define CLI_OPTIONS_CONTENT {"json", .set = AJIO_JSON}, {"jsonl", .set = AJIO_JSONL}
+
+/*
+ * getopt_long() over argv with the options of table; the short option string is the letters of
+ * the table (with ':' first, so that a missing argument is told apart). An option with set or
+ * clear bits is applied to *flags and not returned.
+ * @return the id of the next option the command handles itself (with its argument in optarg),
+ *   ':' or '?' for one getopt_long() rejected (see cli_other_option()), or -1 after the last.
+ */
+int cli_getopt(int argc, char **argv, const struct cli_option *table, unsigned *flags);
+
+/*
+ * The shared parser of the content kind: stores in *ret_kind the kind the options set in flags,
+ * 0 (none given), AJIO_JSON or AJIO_JSONL. Given twice the same is fine; both is a usage error.
+ * ret_kind may be NULL when only the check is wanted.
+ * @return 0, or EXIT_USAGE after the message (*ret_kind unchanged).
+ */
+int cli_content_kind(unsigned flags, const char *usage, unsigned *ret_kind);
+
+/*
+ * Handles an option cli_getopt() returned that the command has no case for: 'h' prints usage on
+ * standard output; anything else is an option getopt_long() rejected, reported with the synopsis
+ * line of usage.
+ * @return 0 after the help, EXIT_USAGE after an error.
+ */
+int cli_other_option(const char *usage, int c, char **argv);
+
 /* Prints "ajio: <message>", the synopsis line of usage and a pointer to --help, to stderr.
  * @return EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reports an option getopt_long() rejected (c is ':' or '?'; the option string starts with ':').
- * @return EXIT_USAGE. */
-int cli_bad_option(const char *usage, int c, char **argv);
-
 /* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
+
+/* ---- streams and descriptors ----------------------------------------------------------------- */
 
 /* read(2) that retries EINTR. */
 ssize_t cli_read_retry(int fd, void *buf, size_t len);
 
-/* Maps a negative result of a write or open to an exit code. */
-int cli_exit_for(int err);
+/*
+ * Gives each closed one of fds 0, 1 and 2 /dev/null, so that no file the library opens can take
+ * its place. To be called before anything else opens a file.
+ * @return 0, or EXIT_IOERR after a message.
+ */
+int cli_reserve_std_fds(void);
+
+/* Whether fd 0 was closed when cli_reserve_std_fds() ran: it then reads as an error, not as an
+ * empty input. */
+int cli_stdin_closed(void);
+
+/*
+ * Flushes and closes standard output, once: later calls return the first result. A command whose
+ * status is its output (check, sweep) calls it for that status; main() calls it for every other.
+ * @return 0, or -1 after a message.
+ */
+int cli_close_stdout(void);
 
 #endif /* AJIO_CLI_H */

@@ -1,15 +1,20 @@
 # The ajio command-line tool, its man page, "make demo" and the end-to-end tests of the tool.
 # The tool uses only the public API and links the static library (libc only at run time).
 
+# main.c (the command table) -> cmd_*.c (one file per command) -> util.c (cli.h) -> libajio.
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:cli/%.c=$(B)/cli/%.o)
 CLI_TESTS := $(sort $(wildcard tests/cli/*.sh))
 
 ALL_TARGETS += $(B)/ajio
 
-$(B)/cli/%.o: cli/%.c cli/cli.h include/ajio.h
+# The compiler writes the headers each object includes into a .d file beside it (-MMD), with an
+# empty rule for each header (-MP) so that a removed header does not stop the build.
+$(B)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CPPFLAGS) -MMD -MP $(ALL_CFLAGS) -c $< -o $@
+
+-include $(CLI_OBJ:.o=.d)
 
 $(B)/ajio: $(CLI_OBJ) $(STATICLIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATICLIB)

@@ -318,20 +318,24 @@ int ajio__sync_dir(struct ajio_file *f)
     return 0;
 }
 
-/* AJIO_JSON/AJIO_JSONL: the '\n' a file of JSON ends with, then the end of the validation. */
+/*
+ * AJIO_JSON/AJIO_JSONL: the end of the validation, then the '\n' a file of JSON ends with. The
+ * '\n' is not fed to the validator, so an incomplete document is reported where the caller's
+ * bytes end, not on a line they never had.
+ */
 static int finish_json(struct ajio_file *f)
 {
-    int r;
+    ajio_json_checker *c = f->checker;
+    int r = ajio_json_finish(c);
 
-    if (f->written > 0 && f->last != '\n') {
-        r = ajio__file_write(f, "\n", 1);
-        if (r < 0)
-            return r;
-    }
-    r = ajio_json_finish(f->checker);
     if (r < 0)
         return f->err = ajio__json_checker_failed(f, r);
-    return 0;
+    if (f->written > 0 && f->last != '\n') {
+        f->checker = NULL;
+        r = ajio__file_write(f, "\n", 1);
+        f->checker = c;
+    }
+    return r;
 }
 
 int ajio__finish(struct ajio_file *f)

@@ -61,10 +61,14 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
     return ajio__set_error(r, "validation of JSON for \"%s\"", path);
 }
 
-/* The validator's flags for a content kind: a written JSONL file gets its last '\n' added. */
+/*
+ * The validator's flags for a content kind. The '\n' a written file ends with is added after the
+ * validation, so an error points into the caller's bytes; a JSONL last line without its '\n' is
+ * complete (it gets one), not torn.
+ */
 static unsigned json_flags(unsigned flags)
 {
-    return (flags & AJIO_JSONL) ? AJIO_JSON_LINES : 0;
+    return (flags & AJIO_JSONL) ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED : 0;
 }
 
 /*
@@ -84,6 +88,9 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
         ajio_json_error e;
 
         assert(iovcnt < 4);
+        r = ajio__json_validate_iov(iov, iovcnt, json_flags(flags), &e);
+        if (r < 0)
+            return ajio__json_failed(path, r, &e);
         for (int i = 0; i < iovcnt; i++) {
             json_iov[i] = iov[i];
             if (iov[i].iov_len > 0)
@@ -95,9 +102,6 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
             json_iov[iovcnt++].iov_len = 1;
         }
         iov = json_iov;
-        r = ajio__json_validate_iov(iov, iovcnt, json_flags(flags), &e);
-        if (r < 0)
-            return ajio__json_failed(path, r, &e);
     }
     /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
     f = malloc(sizeof(*f));

@@ -286,8 +286,10 @@ static void test_stream_json_invalid(void **state)
     assert_non_null(strstr(ajio_last_error(), want));
     tu_assert_fails(ajio_commit(h), AJIO_EJSON, p);
     assert_untouched(dir, p);
-    /* An incomplete document fails at the commit; so does an empty one. */
+    /* An incomplete document fails at the commit, where the bytes end; so does an empty one. */
     tu_assert_fails(stream(p, &json_kind, late), AJIO_EJSON, p);
+    snprintf(want, sizeof(want), "%s:1:6: unexpected end of input", p);
+    assert_non_null(strstr(ajio_last_error(), want));
     assert_untouched(dir, p);
     tu_assert_fails(stream(p, &json_kind, empty), AJIO_EJSON, p);
     assert_untouched(dir, p);
@@ -309,6 +311,7 @@ static void test_stream_jsonl(void **state)
     tu_assert_ok(stream(p, &jsonl_kind, lines));
     tu_assert_content(p, "{\"i\":1}\n{\"i\":2}\n[3]\n", 20);
     tu_assert_fails(stream(p, &jsonl_kind, torn), AJIO_EJSON, p);
+    assert_non_null(strstr(ajio_last_error(), ":2:6: unexpected end of input"));
     tu_assert_fails(stream(p, &jsonl_kind, blank), AJIO_EJSON, p);
     tu_assert_content(p, "{\"i\":1}\n{\"i\":2}\n[3]\n", 20);
     assert_int_equal(tu_count_temps(dir), 0);

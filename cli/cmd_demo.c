@@ -1,5 +1,5 @@
 /*
- * demo.c - "ajio demo": writes the three example files, then the torn-read showdown.
+ * cmd_demo.c - "ajio demo": writes the three example files, then the torn-read showdown.
  *
  * The showdown runs the same reader processes against two writers in turn:
  *
@@ -23,12 +23,10 @@
  * slot per process, each written only by its owner.
  */
 #include "cli.h"
-
-#include <ajio.h>
+#include "commands.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -54,7 +52,7 @@
 #define HDR_LEN 53 /* strlen of HDR_FMT once formatted: 8 + 10 + 9 + 16 + 10 */
 #define TAIL "\"}\n"
 
-const char cli_demo_usage[] =
+const char cmd_demo_usage[] =
     "Usage: ajio demo [OPTION]...\n"
     "Write three example files with libajio and show them, then run the torn-read showdown:\n"
     "reader processes read a file over and over while writer processes replace it, first\n"
@@ -459,20 +457,35 @@ static int write_examples(const char *dir)
     return 0;
 }
 
-int cli_demo(int argc, char **argv)
+enum { OPT_DIR = CLI_OPT_COMMAND, OPT_SECONDS, OPT_WRITERS, OPT_READERS };
+
+static const struct cli_option options[] = {
+    {"dir", required_argument, OPT_DIR, 0, 0},
+    {"seconds", required_argument, OPT_SECONDS, 0, 0},
+    {"writers", required_argument, OPT_WRITERS, 0, 0},
+    {"readers", required_argument, OPT_READERS, 0, 0},
+    /* --sync takes AJIO_NO_SYNC away from the default flags of the ajio writer. */
+    {"sync", .clear = AJIO_NO_SYNC},
+    CLI_OPTION_HELP,
+    {NULL, 0, 0, 0, 0},
+};
+
+/* The whole-number options, in the order of their OPT_ values from OPT_SECONDS on. */
+enum { SECONDS, WRITERS, READERS, NCOUNTS };
+static const struct {
+    const char *name;
+    unsigned long max;
+} counts[NCOUNTS] = {
+    [SECONDS] = {"--seconds", 3600},
+    [WRITERS] = {"--writers", MAX_WRITERS},
+    [READERS] = {"--readers", MAX_READERS},
+};
+
+int cmd_demo(int argc, char **argv)
 {
-    enum { OPT_DIR = 256, OPT_SECONDS, OPT_WRITERS, OPT_READERS, OPT_SYNC };
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, OPT_DIR},
-        {"seconds", required_argument, NULL, OPT_SECONDS},
-        {"writers", required_argument, NULL, OPT_WRITERS},
-        {"readers", required_argument, NULL, OPT_READERS},
-        {"sync", no_argument, NULL, OPT_SYNC},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *dir = "ajio-demo";
-    long seconds = 5, writers = 2, readers = 2;
+    unsigned long count[NCOUNTS] = {[SECONDS] = 5, [WRITERS] = 2, [READERS] = 2};
+    unsigned long seconds, writers, readers;
     ajio_opts opts = {.flags = AJIO_NO_SYNC};
     struct totals t[2];
     struct shared *sh;
@@ -480,38 +493,25 @@ int cli_demo(int argc, char **argv)
     char path[2][4096];
     int c, r, rc = 0;
 
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        long *target = c == OPT_SECONDS ? &seconds : c == OPT_WRITERS ? &writers : &readers;
-        unsigned long max = c == OPT_SECONDS ? 3600 : 64, v;
+    while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
+        int k = c - OPT_SECONDS;
 
-        switch (c) {
-        case OPT_DIR:
+        if (c == OPT_DIR) {
             dir = optarg;
-            break;
-        case OPT_SECONDS:
-        case OPT_WRITERS:
-        case OPT_READERS:
-            if (cli_parse_unsigned(optarg, 10, max, &v) < 0 || v < 1)
-                return cli_usage_error(cli_demo_usage,
-                                       "%s wants a whole number from 1 to %lu, not '%s'",
-                                       c == OPT_SECONDS   ? "--seconds"
-                                       : c == OPT_WRITERS ? "--writers"
-                                                          : "--readers",
-                                       max, optarg);
-            *target = (long)v;
-            break;
-        case OPT_SYNC:
-            opts.flags &= ~(unsigned)AJIO_NO_SYNC;
-            break;
-        case 'h':
-            fputs(cli_demo_usage, stdout);
-            return 0;
-        default:
-            return cli_bad_option(cli_demo_usage, c, argv);
+            continue;
         }
+        if (k < 0 || k >= NCOUNTS)
+            return cli_other_option(cmd_demo_usage, c, argv);
+        if (cli_parse_unsigned(optarg, 10, counts[k].max, &count[k]) < 0 || count[k] < 1)
+            return cli_usage_error(cmd_demo_usage,
+                                   "%s wants a whole number from 1 to %lu, not '%s'",
+                                   counts[k].name, counts[k].max, optarg);
     }
     if (optind < argc)
-        return cli_usage_error(cli_demo_usage, "demo takes no arguments ('%s')", argv[optind]);
+        return cli_usage_error(cmd_demo_usage, "demo takes no arguments ('%s')", argv[optind]);
+    seconds = count[SECONDS];
+    writers = count[WRITERS];
+    readers = count[READERS];
 
     /* Both showdown names are checked before anything is written: a truncated one would be
      * another file. */
@@ -537,7 +537,7 @@ int cli_demo(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    printf("Torn-read showdown: %ld writer%s and %ld reader process%s, %ld s per writer,\n"
+    printf("Torn-read showdown: %lu writer%s and %lu reader process%s, %lu s per writer,\n"
            "JSON documents of %d KiB to %d KiB, each holding its length and checksum.\n"
            "  naive: open(O_TRUNC), then write(2) in %d pieces\n"
            "  ajio:  ajio_write_bytes()%s\n\n",

@@ -1,0 +1,28 @@
+/*
+ * commands.h - the entry points of the commands of the ajio tool, one cmd_*.c file each. Only
+ * main.c calls them, from its command table; a command calls no other command.
+ *
+ * Each run function takes the command's own argv (argv[0] is the command name; getopt_long()
+ * was reset to start from argv[1]) and returns the exit status. Each usage text starts with the
+ * synopsis line "Usage: ajio NAME ...", which usage errors repeat.
+ */
+#ifndef AJIO_CLI_COMMANDS_H
+#define AJIO_CLI_COMMANDS_H
+
+/* cmd_write.c: atomically replace FILE with standard input. */
+int cmd_write(int argc, char **argv);
+extern const char cmd_write_usage[];
+
+/* cmd_check.c: validate JSON or JSONL files. */
+int cmd_check(int argc, char **argv);
+extern const char cmd_check_usage[];
+
+/* cmd_sweep.c: remove temp files left behind by killed writers. */
+int cmd_sweep(int argc, char **argv);
+extern const char cmd_sweep_usage[];
+
+/* cmd_demo.c: the example files and the torn-read showdown. */
+int cmd_demo(int argc, char **argv);
+extern const char cmd_demo_usage[];
+
+#endif /* AJIO_CLI_COMMANDS_H */
