@@ -1,5 +1,7 @@
 # atomic-json-io - GNU Makefile. Readable on purpose: no generator, one file plus the fragments
-# in mk/*.mk (one per part of the tree: cli, adapters, fuzz, crash suites, ...).
+# in mk/*.mk, each named for what it holds: cli, adapters, core (checks), crash (check-crash),
+# fault (check-fault), fs (check-fs), fuzz, bench-core, bench-validate, controls (the negative
+# control builds of crash and fault).
 #
 #   make              static and shared library
 #   make check        installs missing Debian packages (as root) and runs every fast test
@@ -53,6 +55,15 @@ HEAVY_TARGETS :=
 DEB_PACKAGES  := libcmocka-dev pkg-config
 ALL_TARGETS   := $(STATICLIB) $(SHLIB)
 
+# Header dependencies: each compile writes the headers it read into a .d file beside its output
+# (-MMD; -MP adds an empty rule per header, so that a removed header does not stop the build),
+# and the end of this file reads them back: no rule lists a header. Each rule also names its
+# own .d as a prerequisite and adds it to DEPS: where the .d is missing (a tree built before
+# this, or a deleted .d) the empty rule at the end makes it count as changed, so the target is
+# rebuilt instead of trusted.
+DEPFLAGS := -MMD -MP
+DEPS     :=
+
 .PHONY: all lib check check-all check-unit check-asan deps bench demo install uninstall clean format
 all: lib
 
@@ -61,9 +72,11 @@ all: lib
 all: $(ALL_TARGETS)
 lib: $(STATICLIB) $(SHLIB)
 
-$(B)/obj/%.o: src/%.c include/ajio.h src/internal.h
+DEPS += $(LIB_OBJ:.o=.d)
+$(B)/obj/%.o: src/%.c $(B)/obj/%.d
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -DAJIO_BUILDING -fPIC -fvisibility=hidden $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) -DAJIO_BUILDING -fPIC -fvisibility=hidden $(ALL_CFLAGS) \
+	    -c $< -o $@
 
 $(STATICLIB): $(LIB_OBJ)
 	@rm -f $@
@@ -81,9 +94,11 @@ UNIT_SRC  := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 CHECK_PROGS += $(UNIT_BIN)
 
-$(B)/tests/%: tests/%.c tests/testutil.h $(STATICLIB)
+DEPS += $(UNIT_BIN:=.d)
+$(B)/tests/%: tests/%.c $(B)/tests/%.d $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(TEST_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) -Isrc $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(TEST_LIBS) \
+	    $(LDFLAGS)
 
 deps:
 	@sh tools/deps.sh $(sort $(DEB_PACKAGES))
@@ -105,11 +120,21 @@ check-asan-run: all $(ASAN_PROGS)
 
 bench: $(BENCH_TARGETS)
 
-# Sequential on purpose: the heavy suites mount filesystems and time out if starved.
+# Sequential on purpose: the heavy suites mount filesystems and time out if starved. Each passes
+# or fails as a whole; the closing line counts them as tools/run-tests.sh counts its tests.
 .PHONY: check-heavy
 check-heavy:
-	@for t in $(HEAVY_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+	@pass=0; for t in $(HEAVY_TARGETS); do \
+	    printf '=== %s\n' "$$t"; \
+	    if ! $(MAKE) --no-print-directory $$t; then \
+	        printf -- '--- FAIL %s\nheavy: %d passed, 1 failed\n' "$$t" $$pass; exit 1; \
+	    fi; \
+	    pass=$$((pass + 1)); printf -- '--- PASS %s\n' "$$t"; \
+	done; \
+	printf 'heavy: %d passed, 0 failed\n' $$pass
 
+# Stops at the first part that fails, and fails with it. .ci/run sums the closing lines
+# ("tests: N passed" of check and of check-asan, "heavy: N passed") into its own.
 check-all:
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory check-asan
@@ -146,7 +171,11 @@ install-extra::
 uninstall-extra::
 
 format:
-	clang-format -i include/*.h src/*.c src/*.h tests/*.c tests/*.h
+	clang-format -i include/*.h src/*.c src/*.h tests/*.c tests/*.h tests/lib/*.h
 
 clean:
 	rm -rf build
+
+# ---- header dependencies (see DEPFLAGS) --------------------------------------------------------
+$(DEPS): ;
+-include $(wildcard $(DEPS))

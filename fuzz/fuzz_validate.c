@@ -3,9 +3,10 @@
  *
  * For every input it checks, and abort()s on any violation:
  *
- *   1. chunking: feeding the input in pseudo-random chunks (sizes derived from a hash of the
- *      input, plus byte-by-byte for small inputs) gives exactly the one-shot result: return
- *      code, error line/column/offset, reason and value count; in JSON and in JSONL mode;
+ *   1. chunking: feeding the input in pseudo-random chunks (tests/lib/chunks.h, the feeder of
+ *      tests/test_json_check.c, seeded from a hash of the input; plus byte-by-byte for small
+ *      inputs) gives exactly the one-shot result: return code, error line/column/offset, reason
+ *      and value count; in JSON and in JSONL mode;
  *   2. JSONL against JSON: a JSONL input is valid iff every '\n'-terminated line is a valid
  *      JSON document on its own; an unterminated last line gives AJIO_ETORN (or, with
  *      AJIO_JSON_ALLOW_UNTERMINATED, the verdict of that line as a document);
@@ -23,12 +24,9 @@
 #include <string.h>
 
 #include "ajio.h"
+#include "chunks.h"
 
-typedef struct outcome {
-    int rc;
-    uint64_t count;
-    ajio_json_error err;
-} outcome;
+typedef chunks_result outcome;
 
 static outcome one_shot(const uint8_t *p, size_t n, unsigned flags)
 {
@@ -57,36 +55,6 @@ static outcome one_shot(const uint8_t *p, size_t n, unsigned flags)
     return o;
 }
 
-static outcome chunked(const uint8_t *p, size_t n, unsigned flags, uint64_t seed)
-{
-    outcome o;
-    ajio_json_checker *c;
-    size_t off = 0;
-
-    memset(&o, 0, sizeof(o));
-    if (ajio_json_checker_new(&c, flags, 0) != 0)
-        abort();
-    while (off < n && o.rc == 0) {
-        size_t k = 1;
-        if (seed) {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            k = 1 + (size_t)(seed % ((seed >> 32) & 1 ? 5 : 97));
-        }
-        if (k > n - off)
-            k = n - off;
-        o.rc = ajio_json_feed(c, p + off, k);
-        off += k;
-    }
-    if (o.rc == 0)
-        o.rc = ajio_json_finish(c);
-    ajio_json_checker_error(c, &o.err);
-    o.count = ajio_json_checker_count(c);
-    ajio_json_checker_free(c);
-    return o;
-}
-
 static void same(const outcome *a, const outcome *b, const char *what)
 {
     if (a->rc != b->rc || a->count != b->count || a->err.line != b->err.line ||
@@ -104,12 +72,12 @@ static void check_chunking(const uint8_t *p, size_t n, unsigned flags, uint64_t 
 {
     outcome whole = one_shot(p, n, flags), o;
 
-    o = chunked(p, n, flags, h | 1);
+    o = chunks_validate(p, n, flags, 0, h | 1);
     same(&whole, &o, "random chunks");
-    o = chunked(p, n, flags, (h >> 17) | 1);
+    o = chunks_validate(p, n, flags, 0, (h >> 17) | 1);
     same(&whole, &o, "random chunks 2");
     if (n <= 512) {
-        o = chunked(p, n, flags, 0);
+        o = chunks_validate(p, n, flags, 0, 0);
         same(&whole, &o, "byte by byte");
     }
 }

@@ -14,16 +14,27 @@ FUZZ_MAX_LEN ?= 8192
 FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_DATA    ?= $(AJIO_TEST_DATA)
-# Library sources the validator target needs (it depends on nothing else in src/).
-FUZZ_VALIDATE_SRC := src/json_check.c
+# Library sources the validator target needs (the validator, and error.c for the messages it
+# sets), and the chunk feeder it shares with tests/test_json_check.c (tests/lib/chunks.h).
+FUZZ_VALIDATE_SRC := src/json_check.c src/error.c
+FUZZ_CPPFLAGS     := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/lib
+FUZZ_VALIDATE_OBJ := $(B)/fuzz/fuzz_validate.o $(FUZZ_VALIDATE_SRC:src/%.c=$(B)/fuzz/obj/%.o)
 
 .PHONY: fuzz fuzz-validate fuzz-corpus
 fuzz: fuzz-validate
 
-$(B)/fuzz/fuzz_validate: fuzz/fuzz_validate.c $(FUZZ_VALIDATE_SRC) include/ajio.h src/internal.h
+# One object per source: a compile writes one .d file (DEPFLAGS in the Makefile).
+DEPS += $(FUZZ_VALIDATE_OBJ:.o=.d)
+$(B)/fuzz/fuzz_validate.o: fuzz/fuzz_validate.c $(B)/fuzz/fuzz_validate.d
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(FUZZ_FLAGS) fuzz/fuzz_validate.c \
-	    $(FUZZ_VALIDATE_SRC) -o $@ -ljansson
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(DEPFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+$(B)/fuzz/obj/%.o: src/%.c $(B)/fuzz/obj/%.d
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(DEPFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+$(B)/fuzz/fuzz_validate: $(FUZZ_VALIDATE_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@ -ljansson
 
 fuzz-corpus:
 	@test -d $(FUZZ_DATA)/JSONTestSuite || \
@@ -31,8 +42,7 @@ fuzz-corpus:
 	@mkdir -p $(B)/fuzz/corpus
 	@cp -f $(FUZZ_DATA)/JSONTestSuite/test_parsing/*.json $(FUZZ_DATA)/jsonchecker/*.json \
 	    $(FUZZ_DATA)/json-bench/*.json $(B)/fuzz/corpus/
-	@cp -f tests/cases/json/valid/* tests/cases/json/invalid/* tests/cases/jsonl/*/* \
-	    $(B)/fuzz/corpus/ 2>/dev/null || true
+	@cp -f tests/cases/json/*/*.json tests/cases/jsonl/*/*.jsonl $(B)/fuzz/corpus/
 
 fuzz-validate: $(B)/fuzz/fuzz_validate fuzz-corpus
 	@echo "fuzz_validate: $(FUZZ_SECONDS) s, corpus $(B)/fuzz/corpus"

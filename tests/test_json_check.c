@@ -5,6 +5,9 @@
  * "tests/data" relative to the current directory (tests run from the repo root; see
  * tests/data/README.md). It must exist: a missing directory fails the test instead of skipping
  * it, and the y_/n_/i_ counts are asserted so a half-copied suite cannot pass either.
+ *
+ * Our own cases are files too (tests/cases/README.md): each invalid input has its expected
+ * "LINE:COLUMN: REASON" in a .error file beside it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "ajio.h"
+#include "lib/chunks.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -92,11 +96,7 @@ static void free_list(char **names, size_t n)
     free(names);
 }
 
-typedef struct result {
-    int rc;
-    uint64_t count;
-    ajio_json_error err;
-} result;
+typedef chunks_result result;
 
 static result one_shot(const void *buf, size_t len, unsigned flags)
 {
@@ -104,38 +104,6 @@ static result one_shot(const void *buf, size_t len, unsigned flags)
 
     memset(&r, 0, sizeof(r));
     r.rc = ajio_json_validate(buf, len, flags, &r.err);
-    return r;
-}
-
-/* Feeds buf in chunks: chunk sizes from a small xorshift PRNG (seed 0: 1 byte each). */
-static result chunked(const void *buf, size_t len, unsigned flags, unsigned max_depth,
-                      uint32_t seed)
-{
-    ajio_json_checker *c = NULL;
-    const unsigned char *p = buf;
-    size_t off = 0;
-    result r;
-
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(ajio_json_checker_new(&c, flags, max_depth), 0);
-    while (off < len && r.rc == 0) {
-        size_t n = 1;
-        if (seed) {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            n = 1 + seed % (seed & 1 ? 7 : 300);
-        }
-        if (n > len - off)
-            n = len - off;
-        r.rc = ajio_json_feed(c, p + off, n);
-        off += n;
-    }
-    if (r.rc == 0)
-        r.rc = ajio_json_finish(c);
-    assert_int_equal(ajio_json_checker_error(c, &r.err), 0);
-    r.count = ajio_json_checker_count(c);
-    ajio_json_checker_free(c);
     return r;
 }
 
@@ -152,22 +120,22 @@ static void assert_same(const result *a, const result *b, const char *what)
 }
 
 /* Validates the file whole, byte by byte and in random chunks; all must agree. */
-static int check_file(const char *path, unsigned flags)
+static result check_file(const char *path, unsigned flags)
 {
     size_t len;
     char *buf = slurp(path, &len);
     result whole = one_shot(buf, len, flags);
-    result r = chunked(buf, len, flags, 0, 0);
+    result r = chunks_validate(buf, len, flags, 0, 0);
 
     assert_same(&whole, &r, path);
     for (uint32_t seed = 1; seed <= 4; seed++) {
-        r = chunked(buf, len, flags, 0, seed * 2654435761u);
+        r = chunks_validate(buf, len, flags, 0, seed * 2654435761u);
         assert_same(&whole, &r, path);
     }
     if (whole.rc != 0)
         assert_true(whole.err.reason[0] != '\0');
     free(buf);
-    return whole.rc;
+    return whole;
 }
 
 /* Every file of dir with prefix must give rc; returns how many there were. */
@@ -179,7 +147,7 @@ static size_t check_dir(const char *dir, const char *prefix, const char *suffix,
 
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        int rc = check_file(path, flags);
+        int rc = check_file(path, flags).rc;
         if (rc != want_rc)
             fail_msg("%s: rc %d, expected %d", path, rc, want_rc);
     }
@@ -227,7 +195,7 @@ static void test_jsontestsuite_i_decisions(void **state)
         if (!found)
             fail_msg("i_decisions.txt lists %s, which is not in %s", name, dir);
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        int rc = check_file(path, 0);
+        int rc = check_file(path, 0).rc;
         if (rc != want)
             fail_msg("%s: rc %d, documented %s", name, rc, decision);
         listed++;
@@ -256,7 +224,7 @@ static void test_jsonchecker(void **state)
             want = AJIO_EJSON;
             fail++;
         }
-        if (check_file(path, 0) != want)
+        if (check_file(path, 0).rc != want)
             fail_msg("%s: expected %s", names[i], want ? "reject" : "accept");
     }
     assert_int_equal(pass, 5);  /* pass01-03, fail01_EXCLUDE, fail18_EXCLUDE */
@@ -272,129 +240,159 @@ static void test_json_bench_documents(void **state)
 
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/json-bench/%s", test_data(), docs[i]);
-        assert_int_equal(check_file(path, 0), 0);
+        assert_int_equal(check_file(path, 0).rc, 0);
     }
 }
 
-static void test_own_cases(void **state)
+static void test_own_valid_cases(void **state)
 {
     (void)state;
     assert_true(check_dir("tests/cases/json/valid", "", ".json", 0, 0) >= 5);
-    assert_true(check_dir("tests/cases/json/invalid", "", ".json", 0, AJIO_EJSON) >= 20);
     assert_true(check_dir("tests/cases/jsonl/valid", "", ".jsonl", AJIO_JSON_LINES, 0) >= 3);
-    assert_true(check_dir("tests/cases/jsonl/invalid", "", ".jsonl", AJIO_JSON_LINES, AJIO_EJSON) >=
-                5);
-    assert_true(check_dir("tests/cases/jsonl/torn", "", ".jsonl", AJIO_JSON_LINES, AJIO_ETORN) >=
-                3);
-    /* Every torn file: the same bytes with ALLOW_UNTERMINATED are not torn any more. */
-    assert_true(check_dir("tests/cases/jsonl/torn", "complete", ".jsonl",
-                          AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0) == 1);
-    assert_true(check_dir("tests/cases/jsonl/torn", "partial", ".jsonl",
-                          AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON) == 1);
 }
 
-/* ---- error positions and reasons ------------------------------------------------------------ */
+/* ---- error positions and reasons: tests/cases/<kind>/{invalid,torn}/NAME.error -------------- */
 
-typedef struct err_case {
-    const char *in;
-    size_t len; /* 0: strlen(in) */
-    unsigned flags;
-    int rc;
-    unsigned line, column, offset;
-    const char *reason; /* a substring of the reason */
-} err_case;
-
-static void check_err_case(const err_case *t)
+/* What a .error file holds: "LINE:COLUMN: REASON". */
+static void format_error(const result *r, char *buf, size_t size)
 {
-    size_t len = t->len ? t->len : strlen(t->in);
-    result r = one_shot(t->in, len, t->flags), b = chunked(t->in, len, t->flags, 0, 0);
-
-    if (r.rc != t->rc || r.err.line != t->line || r.err.column != t->column ||
-        r.err.offset != t->offset || !strstr(r.err.reason, t->reason))
-        fail_msg("input \"%s\": got rc %d %llu:%llu@%llu \"%s\", expected rc %d %u:%u@%u \"%s\"",
-                 t->in, r.rc, (unsigned long long)r.err.line, (unsigned long long)r.err.column,
-                 (unsigned long long)r.err.offset, r.err.reason, t->rc, t->line, t->column,
-                 t->offset, t->reason);
-    assert_same(&r, &b, t->in);
+    snprintf(buf, size, "%llu:%llu: %s", (unsigned long long)r->err.line,
+             (unsigned long long)r->err.column, r->err.reason);
 }
 
-static void test_error_positions(void **state)
+/* The offset of line:column in buf (lines start after '\n' only), or -1 past the end. */
+static uint64_t offset_of(const char *buf, size_t len, uint64_t line, uint64_t column)
 {
-    static const err_case cases[] = {
-        {"{\"a\":1 \"b\":2}", 0, 0, AJIO_EJSON, 1, 8, 7, "expected ',' or '}' after object member"},
-        {"[1,\n 2,\n 3 4]", 0, 0, AJIO_EJSON, 3, 4, 11, "expected ',' or ']' after array element"},
-        {"{\n  \"a\": tru\n}", 0, 0, AJIO_EJSON, 2, 11, 12, "invalid literal (expected 'true')"},
-        {"\"abc", 0, 0, AJIO_EJSON, 1, 5, 4, "unexpected end of input inside string"},
-        {"{\"ab", 0, 0, AJIO_EJSON, 1, 5, 4, "unexpected end of input inside object key"},
-        {"[1,2", 0, 0, AJIO_EJSON, 1, 5, 4, "unexpected end of input inside array"},
-        {"{\"a\":1", 0, 0, AJIO_EJSON, 1, 7, 6, "unexpected end of input inside object"},
-        {"[-]", 0, 0, AJIO_EJSON, 1, 3, 2, "expected a digit after '-', found ']'"},
-        {"-", 0, 0, AJIO_EJSON, 1, 2, 1, "unexpected end of input inside number"},
-        {"nul", 0, 0, AJIO_EJSON, 1, 4, 3, "unexpected end of input inside literal 'null'"},
-        {"", 0, 0, AJIO_EJSON, 1, 1, 0, "empty input"},
-        {"  \n ", 0, 0, AJIO_EJSON, 2, 2, 4, "only whitespace"},
-        {"[1,]", 0, 0, AJIO_EJSON, 1, 4, 3, "trailing comma before ']'"},
-        {"{\"a\":1,}", 0, 0, AJIO_EJSON, 1, 8, 7, "trailing comma before '}'"},
-        {"[01]", 0, 0, AJIO_EJSON, 1, 3, 2, "leading zeros"},
-        {"[1.]", 0, 0, AJIO_EJSON, 1, 4, 3, "expected a digit after the decimal point"},
-        {"[1e+]", 0, 0, AJIO_EJSON, 1, 5, 4, "expected a digit in the exponent"},
-        {"[0x10]", 0, 0, AJIO_EJSON, 1, 3, 2, "invalid character 'x' in number"},
-        {"[NaN]", 0, 0, AJIO_EJSON, 1, 2, 1, "NaN and Infinity"},
-        {"[Infinity]", 0, 0, AJIO_EJSON, 1, 2, 1, "NaN and Infinity"},
-        {"['a']", 0, 0, AJIO_EJSON, 1, 2, 1, "single quotes"},
-        {"[1] // x", 0, 0, AJIO_EJSON, 1, 5, 4, "unexpected '/' after the JSON value"},
-        {"/* x */ 1", 0, 0, AJIO_EJSON, 1, 1, 0, "comments are not allowed"},
-        {"1 2", 0, 0, AJIO_EJSON, 1, 3, 2, "only one value is allowed"},
-        {"\"a\tb\"", 0, 0, AJIO_EJSON, 1, 3, 2, "unescaped control character 0x09"},
-        {"\"a\nb\"", 0, 0, AJIO_EJSON, 1, 3, 2, "unescaped newline in string"},
-        {"\"\\a\"", 0, 0, AJIO_EJSON, 1, 3, 2, "invalid escape: backslash followed by 'a'"},
-        {"\"\\u12G4\"", 0, 0, AJIO_EJSON, 1, 6, 5, "'G' is not a hex digit"},
-        {"{\"a\" 1}", 0, 0, AJIO_EJSON, 1, 6, 5, "expected ':' after object key"},
-        {"{1:2}", 0, 0, AJIO_EJSON, 1, 2, 1, "expected '\"' (object key) or '}' after '{'"},
-        {"{\"a\":1,2}", 0, 0, AJIO_EJSON, 1, 8, 7, "expected '\"' (object key) after ','"},
-        {"{\"a\":}", 0, 0, AJIO_EJSON, 1, 6, 5, "expected a value after ':'"},
-        {"\x0c"
-         "1",
-         0, 0, AJIO_EJSON, 1, 1, 0, "expected a value, found byte 0x0C"},
-        {"\"\xc0\x80\"", 0, 0, AJIO_EJSON, 1, 2, 1, "invalid UTF-8 byte 0xC0"},
-        {"[1]\x00", 4, 0, AJIO_EJSON, 1, 4, 3, "unexpected byte 0x00 after the JSON value"},
-        /* the offending byte of a multi-line document: line 3, column 5 */
-        {"{\n\t\"k\": [\n\t\t1,, 2]}", 0, 0, AJIO_EJSON, 3, 5, 14, "expected a value, found ','"},
-        /* CR is whitespace but does not start a line; only LF does */
-        {"[\r\n\r1 x]", 0, 0, AJIO_EJSON, 2, 4, 6, "expected ',' or ']'"},
-    };
+    size_t start = 0;
+
+    for (uint64_t l = 1; l < line; l++) {
+        const char *nl = memchr(buf + start, '\n', len - start);
+        if (!nl)
+            return (uint64_t)-1;
+        start = (size_t)(nl - buf) + 1;
+    }
+    return start + column - 1;
+}
+
+/*
+ * The case input must give want_rc, whole and in chunks, with exactly the error of the one line
+ * of error_path (without its '\n'); the error's byte offset must be where its line and column
+ * point. want_rc 0: the input must be accepted (there is no error file).
+ */
+static void check_case(const char *input, const char *error_path, unsigned flags, int want_rc)
+{
+    char got[256], *want, *buf;
+    size_t len, wlen;
+    result r = check_file(input, flags);
+
+    if (want_rc == 0) {
+        if (r.rc != 0)
+            fail_msg("%s (flags 0x%x): rejected, expected accepted: %s", input, flags,
+                     r.err.reason);
+        return;
+    }
+    want = slurp(error_path, &wlen);
+    if (wlen == 0 || want[wlen - 1] != '\n' || memchr(want, '\n', wlen - 1))
+        fail_msg("%s: must be one line ending in a newline", error_path);
+    want[wlen - 1] = '\0';
+    format_error(&r, got, sizeof(got));
+    if (r.rc != want_rc || strcmp(got, want) != 0)
+        fail_msg("%s (flags 0x%x): got %s \"%s\", expected %s \"%s\" (%s)", input, flags,
+                 ajio_err_name(r.rc), got, ajio_err_name(want_rc), want, error_path);
+    buf = slurp(input, &len);
+    if (offset_of(buf, len, r.err.line, r.err.column) != r.err.offset)
+        fail_msg("%s: error offset %llu is not at %s", input, (unsigned long long)r.err.offset,
+                 got);
+    free(want);
+    free(buf);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/*
+ * Every input NAME.ext of dir must give want_rc with the error of NAME.error. In a torn directory
+ * (want_rc AJIO_ETORN) the same input with AJIO_JSON_ALLOW_UNTERMINATED too: rejected with the
+ * error of NAME.unterminated.error where there is one, accepted where there is none. A .error file
+ * without its input fails. Returns the number of inputs.
+ */
+static size_t check_invalid_dir(const char *dir, const char *ext, unsigned flags, int want_rc)
+{
+    char **names, base[1024], input[2048], error[2048];
+    size_t n = list_dir(dir, "", ext, &names), nerr;
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(base, sizeof(base), "%s/%.*s", dir, (int)(strlen(names[i]) - strlen(ext)),
+                 names[i]);
+        snprintf(input, sizeof(input), "%s/%s", dir, names[i]);
+        snprintf(error, sizeof(error), "%s.error", base);
+        if (!exists(error))
+            fail_msg("%s: no expected error %s", input, error);
+        check_case(input, error, flags, want_rc);
+        if (want_rc == AJIO_ETORN) {
+            snprintf(error, sizeof(error), "%s.unterminated.error", base);
+            check_case(input, error, flags | AJIO_JSON_ALLOW_UNTERMINATED,
+                       exists(error) ? AJIO_EJSON : 0);
+        }
+    }
+    free_list(names, n);
+    nerr = list_dir(dir, "", ".error", &names);
+    for (size_t i = 0; i < nerr; i++) {
+        char *dot = strchr(names[i], '.');
+        snprintf(input, sizeof(input), "%s/%.*s%s", dir, (int)(dot - names[i]), names[i], ext);
+        if (!exists(input))
+            fail_msg("%s/%s: no input %s", dir, names[i], input);
+    }
+    free_list(names, nerr);
+    return n;
+}
+
+static void test_invalid_json_cases(void **state)
+{
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        check_err_case(&cases[i]);
+    assert_true(check_invalid_dir("tests/cases/json/invalid", ".json", 0, AJIO_EJSON) >= 80);
+}
+
+static void test_invalid_jsonl_cases(void **state)
+{
+    (void)state;
+    assert_true(check_invalid_dir("tests/cases/jsonl/invalid", ".jsonl", AJIO_JSON_LINES,
+                                  AJIO_EJSON) >= 13);
+}
+
+static void test_torn_jsonl_cases(void **state)
+{
+    (void)state;
+    assert_true(
+        check_invalid_dir("tests/cases/jsonl/torn", ".jsonl", AJIO_JSON_LINES, AJIO_ETORN) >= 5);
 }
 
 /* ---- every i_ decision, spelled out --------------------------------------------------------- */
 
+/* Each string must be accepted, whole and byte by byte, with the same result. */
+static void check_accepted(const char *const *docs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        result r = one_shot(docs[i], strlen(docs[i]), 0);
+        result b = chunks_validate(docs[i], strlen(docs[i]), 0, 0, 0);
+        if (r.rc != 0)
+            fail_msg("case %zu \"%s\": rejected: %s", i, docs[i], r.err.reason);
+        assert_same(&r, &b, docs[i]);
+    }
+}
+
 static void test_surrogate_escapes(void **state)
 {
-    static const err_case cases[] = {
-        {"\"\\uD800\"", 0, 0, AJIO_EJSON, 1, 8, 7, "lone surrogate \\uD800"},
-        {"\"\\uD800x\"", 0, 0, AJIO_EJSON, 1, 8, 7, "not followed by a \\uDC00-\\uDFFF escape"},
-        {"\"\\uD800\\n\"", 0, 0, AJIO_EJSON, 1, 9, 8, "lone surrogate \\uD800"},
-        {"\"\\uD800\\u0041\"", 0, 0, AJIO_EJSON, 1, 13, 12, "\\u0041 is not a low surrogate"},
-        {"\"\\uD800\\uD800\"", 0, 0, AJIO_EJSON, 1, 13, 12, "is not a low surrogate"},
-        {"\"\\uDC00\"", 0, 0, AJIO_EJSON, 1, 7, 6, "low half without a high half"},
-        {"{\"\\uDFAA\":0}", 0, 0, AJIO_EJSON, 1, 8, 7, "lone surrogate \\uDFAA"},
-        {"\"\\uDD1E\\uD834\"", 0, 0, AJIO_EJSON, 1, 7, 6, "low half without a high half"},
-    };
+    /* The rejected ones, each with its error: the surrogate cases of tests/cases/json/invalid. */
     static const char *const ok[] = {
         "\"\\uD834\\uDD1E\"", "\"\\uDBFF\\uDFFF\"", "\"\\uD800\\uDC00\"", "\"\\uD7FF\\uE000\"",
         "\"\\u0000\"",        "\"\\uFFFF\"",        "\"\\ud834\\udd1e\"",
     };
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        check_err_case(&cases[i]);
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        result r = one_shot(ok[i], strlen(ok[i]), 0), b = chunked(ok[i], strlen(ok[i]), 0, 0, 0);
-        if (r.rc != 0)
-            fail_msg("%s: %s", ok[i], r.err.reason);
-        assert_same(&r, &b, ok[i]);
-    }
+    check_accepted(ok, sizeof(ok) / sizeof(ok[0]));
 }
 
 static void test_big_numbers_accepted(void **state)
@@ -413,18 +411,8 @@ static void test_big_numbers_accepted(void **state)
 
 static void test_bom(void **state)
 {
-    static const err_case cases[] = {
-        {"\xEF\xBB\xBF{}", 0, 0, AJIO_EJSON, 1, 1, 0, "byte order mark"},
-        {"\xEF\xBB\xBF"
-         "1\n",
-         0, AJIO_JSON_LINES, AJIO_EJSON, 1, 1, 0, "byte order mark"},
-        {"\xFF\xFE[\x00]\x00", 6, 0, AJIO_EJSON, 1, 1, 0, "byte order mark"},
-        /* a BOM is only special at the start; later it is a stray byte */
-        {"[\xEF\xBB\xBF]", 0, 0, AJIO_EJSON, 1, 2, 1, "found byte 0xEF"},
-    };
+    /* A leading BOM (UTF-8 or UTF-16) is rejected: the bom cases of tests/cases/json{,l}/invalid */
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        check_err_case(&cases[i]);
     /* a BOM inside a string is just U+FEFF */
     assert_int_equal(one_shot("\"\xEF\xBB\xBF\"", 5, 0).rc, 0);
 }
@@ -445,36 +433,9 @@ static void test_utf8_classes(void **state)
         "\"\xF4\x8F\xBF\xBF\"", /* U+10FFFF, largest */
         "\"\xF0\x9F\x98\x80x\xE2\x82\xAC\"",
     };
-    static const err_case bad[] = {
-        {"\"\x80\"", 0, 0, AJIO_EJSON, 1, 2, 1, "0x80 (continuation byte without a lead byte)"},
-        {"\"\xBF\"", 0, 0, AJIO_EJSON, 1, 2, 1, "continuation byte without a lead byte"},
-        {"\"\xC0\xAF\"", 0, 0, AJIO_EJSON, 1, 2, 1, "0xC0 (overlong encoding)"},
-        {"\"\xC1\xBF\"", 0, 0, AJIO_EJSON, 1, 2, 1, "0xC1 (overlong encoding)"},
-        {"\"\xE0\x9F\xBF\"", 0, 0, AJIO_EJSON, 1, 3, 2, "0x9F after 0xE0 (overlong encoding)"},
-        {"\"\xF0\x8F\xBF\xBF\"", 0, 0, AJIO_EJSON, 1, 3, 2, "0x8F after 0xF0 (overlong"},
-        {"\"\xED\xA0\x80\"", 0, 0, AJIO_EJSON, 1, 3, 2, "UTF-16 surrogate encoded in UTF-8"},
-        {"\"\xED\xBF\xBF\"", 0, 0, AJIO_EJSON, 1, 3, 2, "UTF-16 surrogate"},
-        {"\"\xF4\x90\x80\x80\"", 0, 0, AJIO_EJSON, 1, 3, 2, "above U+10FFFF"},
-        {"\"\xF5\x80\x80\x80\"", 0, 0, AJIO_EJSON, 1, 2, 1, "0xF5 (code point above U+10FFFF)"},
-        {"\"\xF8\x88\x80\x80\x80\"", 0, 0, AJIO_EJSON, 1, 2, 1, "never valid in UTF-8"},
-        {"\"\xFF\"", 0, 0, AJIO_EJSON, 1, 2, 1, "0xFF (never valid in UTF-8)"},
-        {"\"\xE2\x82\"", 0, 0, AJIO_EJSON, 1, 4, 3, "truncated sequence"},
-        {"\"\xC3\"", 0, 0, AJIO_EJSON, 1, 3, 2, "truncated sequence"},
-        {"\"\xF0\x9F\x98\"", 0, 0, AJIO_EJSON, 1, 5, 4, "truncated sequence"},
-        {"\"\xE2\x82", 0, 0, AJIO_EJSON, 1, 4, 3, "unexpected end of input inside string"},
-        {"\"\xE2\x82\xAC\xAC\"", 0, 0, AJIO_EJSON, 1, 5, 4, "continuation byte without a lead"},
-        /* outside strings any non-ASCII byte is simply unexpected */
-        {"[\xC3\xA9]", 0, 0, AJIO_EJSON, 1, 2, 1, "found byte 0xC3"},
-    };
+    /* Each invalid class, with its error: the utf8 cases of tests/cases/json/invalid. */
     (void)state;
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        result r = one_shot(ok[i], strlen(ok[i]), 0), b = chunked(ok[i], strlen(ok[i]), 0, 0, 0);
-        if (r.rc != 0)
-            fail_msg("case %zu: %s", i, r.err.reason);
-        assert_same(&r, &b, ok[i]);
-    }
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        check_err_case(&bad[i]);
+    check_accepted(ok, sizeof(ok) / sizeof(ok[0]));
 }
 
 /* Every 3- and 4-byte lead with every second byte, against a reference decoder. */
@@ -501,7 +462,7 @@ static void test_utf8_exhaustive_prefixes(void **state)
                 uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
                 valid = cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
             }
-            result r = one_shot(buf, 2 + len, 0), s = chunked(buf, 2 + len, 0, 0, 0);
+            result r = one_shot(buf, 2 + len, 0), s = chunks_validate(buf, 2 + len, 0, 0, 0);
             if ((r.rc == 0) != valid)
                 fail_msg("0x%02X 0x%02X: rc %d, reference says %s", a, b, r.rc,
                          valid ? "valid" : "invalid");
@@ -513,65 +474,44 @@ static void test_utf8_exhaustive_prefixes(void **state)
 
 static void test_jsonl(void **state)
 {
-    static const err_case cases[] = {
-        {"1\n\n2\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 2, 1, 2, "blank line"},
-        {"1\n \t\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 2, 3, 4, "blank line"},
-        {"\r\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 2, 1, "blank line"},
-        {"{\"a\":1}\n{\"b\":2}", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 8, 15,
-         "last line has no terminating newline (torn append?)"},
-        {"{\"a\":1}\n{\"b\":", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 6, 13, "torn append"},
-        {"{\"a\":1}\n{\"b\":", 0, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON, 2, 6,
-         13, "unexpected end of input inside object"},
-        {"1\n  ", 0, AJIO_JSON_LINES, AJIO_ETORN, 2, 3, 4, "torn append"},
-        {"1\n  ", 0, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, AJIO_EJSON, 2, 3, 4,
-         "blank line"},
-        {"[1,\n2]\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 4, 3,
-         "unexpected end of line inside "
-         "array"},
-        {"\"a\nb\"\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 3, 2, "unescaped newline in string"},
-        {"1 2\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 1, 3, 2, "one value per line"},
-        {"1\n2\n{]\n", 0, AJIO_JSON_LINES, AJIO_EJSON, 3, 2, 5, "expected '\"' (object key)"},
-    };
+    /* Blank, torn and multi-line inputs and their errors: tests/cases/jsonl/{invalid,torn}/. */
     result r;
     (void)state;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        check_err_case(&cases[i]);
-
     /* empty input: valid, 0 values (JSON documents: "empty input") */
-    r = chunked("", 0, AJIO_JSON_LINES, 0, 0);
+    r = chunks_validate("", 0, AJIO_JSON_LINES, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 0);
 
     /* CRLF, padding, count */
-    r = chunked("{\"a\":1}\r\n [2] \t\r\n\"x\"\n-1.5e3\ntrue\n", 33, AJIO_JSON_LINES, 0, 0);
+    r = chunks_validate("{\"a\":1}\r\n [2] \t\r\n\"x\"\n-1.5e3\ntrue\n", 33, AJIO_JSON_LINES, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 5);
 
     /* torn tail: the count holds the complete lines only */
-    r = chunked("1\n2\n3", 5, AJIO_JSON_LINES, 0, 0);
+    r = chunks_validate("1\n2\n3", 5, AJIO_JSON_LINES, 0, 0);
     assert_int_equal(r.rc, AJIO_ETORN);
     assert_int_equal(r.count, 2);
     assert_int_equal(r.err.offset, 5);
 
     /* ALLOW_UNTERMINATED: the complete last line counts, a number ending at EOF included */
-    r = chunked("1\n2\n3", 5, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
+    r = chunks_validate("1\n2\n3", 5, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 3);
-    r = chunked("1\n2\n3\n", 6, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
+    r = chunks_validate("1\n2\n3\n", 6, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 3);
-    r = chunked("[1]\r", 4, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
+    r = chunks_validate("[1]\r", 4, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 1);
-    r = chunked("[1]\r", 4, AJIO_JSON_LINES, 0, 0);
+    r = chunks_validate("[1]\r", 4, AJIO_JSON_LINES, 0, 0);
     assert_int_equal(r.rc, AJIO_ETORN);
 
     /* JSON documents count their one value */
-    r = chunked(" 12 ", 4, 0, 0, 0);
+    r = chunks_validate(" 12 ", 4, 0, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 1);
-    r = chunked("12", 2, 0, 0, 0);
+    r = chunks_validate("12", 2, 0, 0, 0);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.count, 1);
 }
@@ -596,7 +536,7 @@ static void test_depth(void **state)
 
     s = nested(1024, '[', ']');
     assert_int_equal(one_shot(s, 2048, 0).rc, 0);
-    assert_int_equal(chunked(s, 2048, 0, 0, 0).rc, 0);
+    assert_int_equal(chunks_validate(s, 2048, 0, 0, 0).rc, 0);
     free(s);
 
     s = nested(1025, '[', ']');
@@ -606,7 +546,7 @@ static void test_depth(void **state)
     assert_int_equal(r.err.offset, 1024);
     assert_int_equal(r.err.column, 1025);
     {
-        result b = chunked(s, 2050, 0, 0, 3);
+        result b = chunks_validate(s, 2050, 0, 0, 3);
         assert_same(&r, &b, "depth 1025");
     }
     free(s);
@@ -618,18 +558,18 @@ static void test_depth_custom(void **state)
     result r;
     (void)state;
 
-    assert_int_equal(chunked(objs, strlen(objs), 0, 4, 0).rc, 0);
-    r = chunked(objs, strlen(objs), 0, 3, 7);
+    assert_int_equal(chunks_validate(objs, strlen(objs), 0, 4, 0).rc, 0);
+    r = chunks_validate(objs, strlen(objs), 0, 3, 7);
     assert_int_equal(r.rc, AJIO_EJSON);
     assert_string_equal(r.err.reason, "nesting deeper than 3");
     assert_int_equal(r.err.offset, 11);
     /* max_depth 1: scalars and flat containers only */
-    assert_int_equal(chunked("[1,2]", 5, 0, 1, 0).rc, 0);
-    assert_int_equal(chunked("[[]]", 4, 0, 1, 0).rc, AJIO_EJSON);
+    assert_int_equal(chunks_validate("[1,2]", 5, 0, 1, 0).rc, 0);
+    assert_int_equal(chunks_validate("[[]]", 4, 0, 1, 0).rc, AJIO_EJSON);
     /* deep nesting with a large limit */
     char *s = nested(100000, '[', ']');
-    assert_int_equal(chunked(s, 200000, 0, 100000, 12345).rc, 0);
-    assert_int_equal(chunked(s, 200000, 0, 99999, 12345).rc, AJIO_EJSON);
+    assert_int_equal(chunks_validate(s, 200000, 0, 100000, 12345).rc, 0);
+    assert_int_equal(chunks_validate(s, 200000, 0, 99999, 12345).rc, AJIO_EJSON);
     free(s);
 }
 
@@ -723,8 +663,10 @@ int main(void)
         cmocka_unit_test(test_jsontestsuite_i_decisions),
         cmocka_unit_test(test_jsonchecker),
         cmocka_unit_test(test_json_bench_documents),
-        cmocka_unit_test(test_own_cases),
-        cmocka_unit_test(test_error_positions),
+        cmocka_unit_test(test_own_valid_cases),
+        cmocka_unit_test(test_invalid_json_cases),
+        cmocka_unit_test(test_invalid_jsonl_cases),
+        cmocka_unit_test(test_torn_jsonl_cases),
         cmocka_unit_test(test_surrogate_escapes),
         cmocka_unit_test(test_big_numbers_accepted),
         cmocka_unit_test(test_bom),

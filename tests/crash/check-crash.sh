@@ -19,7 +19,10 @@ fslist=${CRASH_FS:-}
 [ -n "$fslist" ] || fslist="ext4 ext4-noauto xfs btrfs"
 control_cycles=${CRASH_CONTROL_CYCLES:-1}
 target=${CRASH_POINTS:-$((10000 * scale))}
-variants="real nofilesync nodirsync"
+# The real build, then the negative controls (mk/controls.mk), each a build tree of its own:
+# library, tool (ajio) and harness (crash/crash_run).
+variants="real omit-file-sync omit-dir-sync"
+tree_of() { if [ "$1" = real ]; then echo "$B"; else echo "$B/control/$1"; fi; }
 
 SUITE=check-crash
 . "$(dirname "$0")/../lib/loopfs.sh"
@@ -29,11 +32,9 @@ command -v losetup >/dev/null || skip "losetup not found (util-linux)"
 [ -e /dev/loop-control ] || modprobe loop 2>/dev/null
 [ -e /dev/loop-control ] || skip "no loop device support (/dev/loop-control missing)"
 for v in $variants; do
-    [ -x "$B/crash-$v/crash_run" ] || { echo "check-crash: $B/crash-$v/crash_run not built"; exit 1; }
-done
-cli_of() { if [ "$1" = real ]; then echo "$B/ajio"; else echo "$B/crash-$1/ajio"; fi; }
-for v in $variants; do
-    [ -x "$(cli_of "$v")" ] || { echo "check-crash: $(cli_of "$v") not built"; exit 1; }
+    for f in "$(tree_of "$v")/crash/crash_run" "$(tree_of "$v")/ajio"; do
+        [ -x "$f" ] || { echo "check-crash: $f not built"; exit 1; }
+    done
 done
 
 work=$(scratch_dir ajio-crash) || exit 1
@@ -58,7 +59,7 @@ mount_dev() { loopfs_mount "$1" "$dev" "$mnt"; }
 supported=
 for fs in $fslist; do
     mkfs_dev "$fs" && mount_dev "$fs" || { echo "check-crash: cannot make or mount $fs"; exit 1; }
-    "$B/crash-real/crash_run" probe --mnt "$mnt" --dev "$dev"
+    "$B/crash/crash_run" probe --mnt "$mnt" --dev "$dev"
     rc=$?
     umount "$mnt"
     case $rc in
@@ -78,12 +79,12 @@ start_all=$(date +%s)
 cycle() {
     local v=$1 fs=$2 seed=$3
     mkfs_dev "$fs" && mount_dev "$fs" || { echo "check-crash: mkfs/mount $fs failed"; return 1; }
-    if ! "$B/crash-$v/crash_run" crash --mnt "$mnt" --dev "$dev" --state "$work/state" \
-        --seed "$seed" --cli "$(cli_of "$v")"; then
+    if ! "$(tree_of "$v")/crash/crash_run" crash --mnt "$mnt" --dev "$dev" --state "$work/state" \
+        --seed "$seed" --cli "$(tree_of "$v")/ajio"; then
         umount "$mnt"; echo "check-crash: crash_run crash failed ($v $fs seed $seed)"; return 1
     fi
     umount "$mnt" && mount_dev "$fs" || { echo "check-crash: remount of $fs failed"; return 1; }
-    "$B/crash-$v/crash_run" check --mnt "$mnt" --state "$work/state" >"$work/check.out" \
+    "$(tree_of "$v")/crash/crash_run" check --mnt "$mnt" --state "$work/state" >"$work/check.out" \
         2>"$work/check.err"
     local rc=$?
     [ "$v" = real ] && [ -z "${xchecked:-}" ] && { strace_crosscheck && xchecked=1 || return 1; }
@@ -127,7 +128,7 @@ for fs in $supported; do
     done
 done
 real_secs=$(( $(date +%s) - start_all ))
-for v in nofilesync nodirsync; do
+for v in omit-file-sync omit-dir-sync; do
     [ $failed = 0 ] || break
     for fs in $supported; do
         for n in $(seq "$control_cycles"); do
@@ -163,12 +164,12 @@ awk '$1 != "real" {
         for (i = 15; i <= NF; i++) { split($i, kv, "="); kinds[k, kv[1]] += kv[2]; names[kv[1]] = 1 }
      }
      END {
-        printf "%-11s %-12s %7s %10s  %s\n", "build", "filesystem", "points", "violations", "kinds"
+        printf "%-14s %-12s %7s %10s  %s\n", "build", "filesystem", "points", "violations", "kinds"
         for (i = 0; i < n; i++) {
             s = ""
             for (m in names) if (kinds[order[i], m] > 0) s = s " " m "=" kinds[order[i], m]
             split(order[i], a, " ")
-            printf "%-11s %-12s %7d %10d %s\n", a[1], a[2], pts[order[i]], bad[order[i]], s
+            printf "%-14s %-12s %7d %10d %s\n", a[1], a[2], pts[order[i]], bad[order[i]], s
         }
      }' "$results"
 echo
@@ -185,11 +186,11 @@ bad=$(awk '$1 == "real" { b += $12 } END { print b + 0 }' "$results")
 for fs in $supported; do
     case $fs in
     xfs | ext4-noauto)
-        n=$(awk -v f="$fs" '$1 == "nofilesync" && $2 == f { b += $12 } END { print b + 0 }' "$results")
+        n=$(awk -v f="$fs" '$1 == "omit-file-sync" && $2 == f { b += $12 } END { print b + 0 }' "$results")
         [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no violation without the temp sync on $fs"; ok=0; }
         ;;
     esac
-    n=$(awk -v f="$fs" '$1 == "nodirsync" && $2 == f {
+    n=$(awk -v f="$fs" '$1 == "omit-dir-sync" && $2 == f {
             for (i = 15; i <= NF; i++) if ($i ~ /after-success=/) { split($i, kv, "="); b += kv[2] } }
             END { print b + 0 }' "$results")
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no lost write-after-success without the directory sync on $fs"; ok=0; }

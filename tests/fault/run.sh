@@ -20,8 +20,9 @@
 #   - no rename happens after the injected failure ("rename after failed fdatasync").
 # The same is done for the CLI ("ajio write FILE < payload", exit codes of ajio(1)), then real short
 # writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), a double fault (the write
-# fails and so does the removal of its temp), and finally the negative controls: copies of the
-# library that ignore a failed fdatasync or leave a temp behind must be caught.
+# fails and so does the removal of its temp), and finally the negative controls: the driver built
+# against libraries that ignore a failed fdatasync, leave a temp behind or ignore a failed
+# setxattr (mk/controls.mk) must be caught.
 #
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
 # the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
@@ -31,9 +32,9 @@ set -u
 
 BUILD=${AJIO_BUILD:-build}
 DRIVER=$BUILD/fault/driver
-CTL_FDATASYNC=$BUILD/fault/driver-ignore-fdatasync
-CTL_KEEPTEMP=$BUILD/fault/driver-keep-temp
-CTL_SETXATTR=$BUILD/fault/driver-ignore-setxattr
+CTL_FDATASYNC=$BUILD/control/ignore-fdatasync/fault/driver
+CTL_KEEPTEMP=$BUILD/control/keep-temp/fault/driver
+CTL_SETXATTR=$BUILD/control/ignore-setxattr/fault/driver
 SHIM=$BUILD/fault/shortwrite.so
 CLI=$BUILD/ajio
 ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}

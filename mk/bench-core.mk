@@ -10,9 +10,10 @@ BENCH_TARGETS  += bench-core
 DEB_PACKAGES   += strace
 
 # Always -O2, whatever CFLAGS says: a benchmark of an unoptimised build measures nothing useful.
-$(BENCH_CORE_BIN): bench/bench_write.c bench/benchutil.h include/ajio.h $(STATICLIB)
+DEPS += $(BENCH_CORE_BIN).d
+$(BENCH_CORE_BIN): bench/bench_write.c $(BENCH_CORE_BIN).d $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O2 $< -o $@ $(STATICLIB) $(LDFLAGS)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -O2 $< -o $@ $(STATICLIB) $(LDFLAGS)
 
 .PHONY: bench-core
 bench-core: $(BENCH_CORE_BIN)

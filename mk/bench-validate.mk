@@ -13,6 +13,7 @@ DEB_PACKAGES  += libjansson-dev jq
 bench-validate: $(B)/bench/bench_validate
 	$(B)/bench/bench_validate $(BENCH_VALIDATE_ARGS)
 
-$(B)/bench/bench_validate: bench/bench_validate.c bench/benchutil.h include/ajio.h $(STATICLIB)
+DEPS += $(B)/bench/bench_validate.d
+$(B)/bench/bench_validate: bench/bench_validate.c $(B)/bench/bench_validate.d $(STATICLIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) -ljansson $(LDFLAGS)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) -ljansson $(LDFLAGS)

@@ -1,0 +1,27 @@
+# Negative controls: the library built with one promise broken on purpose, so that a suite can
+# prove it catches the breakage. Each control is a build tree of its own, $(B)/control/NAME/
+# (library, tool and test programs, by the same rules as $(B)), made by a recursive make with
+# B=$(B)/control/NAME and -DAJIO_TEST_<NAME> (upper case, '-' as '_'): the one switch in src/
+# marked "negative control of ... only". No object of the real build can leak into a control or
+# back.
+#
+#   omit-file-sync    no fdatasync of the temp (src/commit.c)                  make check-crash
+#   omit-dir-sync     no fsync of the directory after the rename (commit.c)   make check-crash
+#   ignore-fdatasync  a failed fdatasync of the temp is ignored (commit.c)    make check-fault
+#   keep-temp         a named temp is not removed after a failure (commit.c)  make check-fault
+#   ignore-setxattr   a failed setxattr of the ACL or a user.* attribute is ignored (meta.c)
+#                                                                             make check-fault
+#
+# A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
+# the recursive make decides what is out of date, hence FORCE. One file per tree in one make
+# run: two recursive makes in the same tree would race under -j.
+CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr
+
+# The control a path below $(B)/control/ belongs to, in a recipe.
+control_name = $(firstword $(subst /, ,$*))
+
+.PHONY: FORCE
+$(B)/control/%: FORCE
+	$(if $(filter $(control_name),$(CONTROLS)),,$(error unknown control "$(control_name)"))
+	@$(MAKE) --no-print-directory B=$(B)/control/$(control_name) \
+	    CPPFLAGS="$(CPPFLAGS) -DAJIO_TEST_$$(echo $(control_name) | tr a-z- A-Z_)" $@

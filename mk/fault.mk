@@ -1,0 +1,37 @@
+# mk/fault.mk - syscall fault injection on the write path (root, strace):
+#
+#   make check-fault   every syscall of the write path failed in turn with each errno, short
+#                      writes, for the library (tests/fault/driver.c) and the CLI; then three
+#                      negative controls (mk/controls.mk) that the harness must catch
+#
+# Outside CI it exits 77 (skip) when not root; under CI=true it fails instead.
+# See docs/fault-injection.md. The driver also serves the filesystem matrix (mk/fs.mk).
+
+HEAVY_TARGETS += check-fault
+DEB_PACKAGES  += strace acl attr util-linux mount
+
+.PHONY: check-fault fault-tools
+
+FAULT_DRIVER := $(B)/fault/driver
+FAULT_SHIM   := $(B)/fault/shortwrite.so
+# The same driver against a library that ignores a failed fdatasync, leaves its named temp behind
+# after a failure, or ignores a failed setxattr of the ACL or a user.* attribute.
+FAULT_CONTROLS := $(patsubst %,$(B)/control/%/fault/driver,ignore-fdatasync keep-temp \
+                    ignore-setxattr)
+# The CLI is a prerequisite only once its sources exist.
+FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
+
+DEPS += $(FAULT_DRIVER).d $(FAULT_SHIM:.so=.d)
+$(FAULT_DRIVER): tests/fault/driver.c $(FAULT_DRIVER).d $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(LDFLAGS)
+
+$(FAULT_SHIM): tests/fault/shortwrite.c $(FAULT_SHIM:.so=.d)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) -shared -fPIC $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -ldl
+
+fault-tools: $(FAULT_DRIVER) $(FAULT_SHIM) $(FAULT_CONTROLS) $(FAULT_CLI)
+
+check-fault: deps
+	@$(MAKE) --no-print-directory fault-tools
+	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fault/run.sh
