@@ -114,7 +114,7 @@ static int jc_adapter(void *p)
 {
     struct jc_ctx *c = p;
     ajio_opts o = {.flags = AJIO_NO_SYNC};
-    return ajio_write_jsonc(c->path, c->obj, 0, &o);
+    return ajio_jsonc_write(c->path, c->obj, 0, &o);
 }
 
 int bench_jsonc(const char *data, const char *shm_dir, const char *disk_dir)
@@ -180,7 +180,7 @@ static int ja_adapter(void *p)
 {
     struct ja_ctx *c = p;
     ajio_opts o = {.flags = AJIO_NO_SYNC};
-    return ajio_write_json(c->path, c->value, 0, &o);
+    return ajio_jansson_write(c->path, c->value, 0, &o);
 }
 
 /* The same write with the output validated as it streams (AJIO_JANSSON_VALIDATE). */
@@ -188,7 +188,7 @@ static int ja_adapter_validate(void *p)
 {
     struct ja_ctx *c = p;
     ajio_opts o = {.flags = AJIO_NO_SYNC};
-    return ajio_write_json(c->path, c->value, AJIO_JANSSON_DEFAULT_FLAGS | AJIO_JANSSON_VALIDATE,
+    return ajio_jansson_write(c->path, c->value, AJIO_JANSSON_DEFAULT_FLAGS | AJIO_JANSSON_VALIDATE,
                            &o);
 }
 
@@ -209,7 +209,7 @@ static int cj_adapter(void *p)
 {
     struct cj_ctx *c = p;
     ajio_opts o = {.flags = AJIO_NO_SYNC};
-    return ajio_write_cjson(c->path, c->item, 0, &o);
+    return ajio_cjson_write(c->path, c->item, 0, &o);
 }
 
 int main(int argc, char **argv)

@@ -442,7 +442,7 @@ AJIO_API void ajio_json_checker_free(ajio_json_checker *c);
 
 /*
  * One-shot validation of a whole buffer with the default depth; does not allocate. ret_err may
- * be NULL. @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL, -ENOMEM.
+ * be NULL. @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL (buf NULL with len > 0, unknown flags).
  */
 AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
                                 ajio_json_error *ret_err);
@@ -469,6 +469,237 @@ AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len
  */
 AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,
                                    const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON generator
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
+ * ajio_gen_string(), ... in document order, and the text goes straight into the 64 KiB buffer of
+ * an ajio_open() handle, then to the temp file: the document is never held whole in memory, and
+ * nothing is visible at the target before ajio_commit().
+ *
+ *     ajio_file *f;
+ *     ajio_gen *g;
+ *     ajio_gen_opts go = {.flags = AJIO_GEN_PRETTY, .indent = 2};
+ *
+ *     if (ajio_open(&f, "state.json", NULL) < 0)
+ *         return -1;
+ *     if (ajio_gen_new(&g, f, &go) < 0) {
+ *         ajio_abort(f);
+ *         return -1;
+ *     }
+ *     ajio_gen_begin_object(g);
+ *     ajio_gen_key(g, "port", 4);
+ *     ajio_gen_int64(g, 8080);
+ *     ajio_gen_end_object(g);
+ *     return ajio_commit(f);
+ *
+ * The calls' results need no checking one by one: the commit returns the first error of any of
+ * them, or its own.
+ *
+ * Whatever it is given, the output is valid JSON (RFC 8259; JSON Lines with AJIO_GEN_LINES):
+ * strings and keys are checked as strict UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF) and escaped, NaN and infinities are refused, raw text is validated, and a call out of
+ * order is refused. Every failure names the file and where in the document it happened, as a
+ * jq-like path:
+ *
+ *     JSON generation for "/srv/state.json": NaN cannot be written as JSON (at .items[3].price)
+ *
+ * The generator belongs to its handle: ajio_commit() or ajio_abort() frees it, and it must not be
+ * used afterwards. Errors are sticky: after the first failure every generator call returns it
+ * again (with the same message), and so does ajio_commit(), which then discards the temp and
+ * leaves the target untouched. ajio_commit() also refuses an incomplete document (a container
+ * still open, a key without its value, no value at all outside AJIO_GEN_LINES) with -EINVAL,
+ * target untouched.
+ * While a generator is attached, ajio_write() and ajio_printf() on its handle are refused with
+ * -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
+ *
+ * Every function returns 0 or a negative error (-EINVAL for a NULL generator), and every failure
+ * sets ajio_last_error(). The whole section is new in 0.2 (since 0.2). The errors:
+ *   AJIO_EJSON     the value cannot be written as JSON: a string or key that is not UTF-8, a NaN
+ *                  or infinity, raw or number text that is not what it claims to be
+ *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
+ *                  ajio_gen_end_array() closing an object (or anything closing nothing), nesting
+ *                  deeper than max_depth, a second top-level value without AJIO_GEN_LINES
+ *   -ENOMEM, and the errors of ajio_write() (-ENOSPC, -EIO, ...) as the buffer is written out
+ */
+typedef struct ajio_gen ajio_gen;
+
+enum ajio_gen_flags {
+    /*
+     * One member per line: "\n" and opts.indent spaces per level before each member and before
+     * the closing bracket of a non-empty container; empty ones stay "[]" and "{}". As Python's
+     * json.dumps(indent=N) and jansson's JSON_INDENT(N). Without it the document is one line.
+     */
+    AJIO_GEN_PRETTY = 1u << 0,
+    /* Default separators "," and ":", not ", " and ": " (one line) or "," and ": " (pretty). */
+    AJIO_GEN_COMPACT = 1u << 1,
+    /*
+     * JSON Lines: any number of top-level values, each on its own line and followed by '\n'. The
+     * default separators are then "," and ":"; separators holding '\n' and AJIO_GEN_PRETTY are
+     * refused. No value at all is a valid, empty JSONL file.
+     */
+    AJIO_GEN_LINES = 1u << 2,
+    /*
+     * Every code point above U+007F as \uXXXX, above U+FFFF as a surrogate pair ("\uD83D\uDE00"),
+     * so that the output is pure ASCII: Python's json.dumps default and jansson's
+     * JSON_ENSURE_ASCII.
+     */
+    AJIO_GEN_ENSURE_ASCII = 1u << 3,
+    /* '/' as "\/" (jansson's JSON_ESCAPE_SLASH), so that "</script>" cannot end an HTML script. */
+    AJIO_GEN_ESCAPE_SLASH = 1u << 4,
+    /* \u escapes in lower-case hex ("\u001f", "\ud83d"), as Python, cJSON and json-c write them. */
+    AJIO_GEN_LOWER_HEX = 1u << 5,
+    /* U+007F (DEL) as "\u007F", as Python's json.dumps does with ensure_ascii. */
+    AJIO_GEN_ESCAPE_DEL = 1u << 6,
+    /* No '\n' after the document (Python's json.dump writes none). Not with AJIO_GEN_LINES. */
+    AJIO_GEN_NO_NEWLINE = 1u << 7,
+};
+
+/* The string escapes of Python's json.dumps() with its default ensure_ascii=True. */
+#define AJIO_GEN_PYTHON_ESCAPES (AJIO_GEN_ENSURE_ASCII | AJIO_GEN_LOWER_HEX | AJIO_GEN_ESCAPE_DEL)
+
+/* Largest opts.indent, and longest separator. */
+#define AJIO_GEN_MAX_INDENT 255
+#define AJIO_GEN_MAX_SEP 16
+/* Largest opts.double_precision (jansson's JSON_REAL_PRECISION() takes up to 31 too). */
+#define AJIO_GEN_MAX_PRECISION 31
+/* Default maximum nesting depth, as the validator's: 1024 levels pass, 1025 do not. */
+#define AJIO_GEN_DEFAULT_MAX_DEPTH AJIO_JSON_DEFAULT_MAX_DEPTH
+
+/*
+ * Layout and number format. A zero-initialised struct (or NULL) gives one line with ", " and
+ * ": " between items, UTF-8 as is, doubles in their shortest form and '\n' after the document:
+ * Python's json.dumps(v, ensure_ascii=False) and a newline, but for the \u00XX escapes of control
+ * characters, whose hex digits are upper-case as jansson writes them. Exactly, byte for byte
+ * (tests/cases/gen/ for Python's, tests/test_adapter_jansson.c for jansson's):
+ *
+ *   json.dumps(v)                      .flags = AJIO_GEN_PYTHON_ESCAPES | AJIO_GEN_NO_NEWLINE
+ *   json.dumps(v, indent=2)            as above | AJIO_GEN_PRETTY, .indent = 2
+ *   json.dumps(v, ensure_ascii=False)  .flags = AJIO_GEN_LOWER_HEX | AJIO_GEN_NO_NEWLINE
+ *   separators=(",", ":")              add AJIO_GEN_COMPACT
+ *   separators=(" ,", " : ")           .item_sep = " ,", .key_sep = " : "
+ *   json_dumpb(v, JSON_INDENT(4))      .flags = AJIO_GEN_PRETTY, .indent = 4,
+ *                                      .double_precision = 17
+ *   json_dumpb(v, JSON_COMPACT)        .flags = AJIO_GEN_COMPACT, .double_precision = 17
+ *   JSON Lines, compact values         .flags = AJIO_GEN_LINES
+ *
+ * (Python's NaN, which is not JSON, is refused here; its integers beyond 64 bits go through
+ * ajio_gen_number().)
+ */
+typedef struct ajio_gen_opts {
+    unsigned flags;        /* bitwise or of enum ajio_gen_flags */
+    /* With AJIO_GEN_PRETTY: spaces per level, 0 .. AJIO_GEN_MAX_INDENT (0: newlines only, as
+     * Python's indent=0). Without it: must be 0. */
+    int indent;
+    /* Between items, and between a key and its value: NULL for the defaults above, or a ','
+     * (':') with JSON whitespace (space, tab, CR, LF) around it, at most AJIO_GEN_MAX_SEP bytes.
+     * With AJIO_GEN_PRETTY the line break follows item_sep. */
+    const char *item_sep;
+    const char *key_sep;
+    /*
+     * 0: the shortest text that reads back as the same double, laid out as Python's repr():
+     * "0.1", "1.0", "100.0", "1e+16", "1.5e-07", "-0.0", "1.2345678901234568e+17" (e-form when
+     * the exponent is below -4 or 16 and above). 1 .. AJIO_GEN_MAX_PRECISION: that many
+     * significant digits, as jansson prints reals with JSON_REAL_PRECISION(n) (17 is its
+     * default): printf's "%.<n>g", then ".0" added when there is neither '.' nor 'e', the
+     * exponent without '+' or leading zeros ("1e300", "2.4999999999999999e-7"). Either way the
+     * decimal point is '.', whatever the locale.
+     */
+    int double_precision;
+    /* Deepest nesting of arrays and objects: 0 means AJIO_GEN_DEFAULT_MAX_DEPTH. Memory grows
+     * with the depth actually reached (about 64 bytes per level), not with this limit. */
+    unsigned max_depth;
+    /* Reserved for future options; keep zero. */
+    uintptr_t reserved[4];
+} ajio_gen_opts;
+
+/*
+ * Attaches a generator to f, a handle from ajio_open(), which gets everything it writes. opts
+ * NULL means all defaults. A handle has at most one generator; it may already hold bytes (a
+ * JSON Lines file started with ajio_write(), say), which stay in front.
+ * The text is formatted straight into the handle's 64 KiB buffer; if f was opened with
+ * AJIO_SKIP_UNCHANGED, AJIO_JSON or AJIO_JSONL it goes through the handle's write path in 64 KiB
+ * chunks instead, compared or validated once more as those flags ask.
+ * @return 0, -EINVAL (ret or f NULL, f already has a generator, unknown flags, reserved fields
+ *   not zero, indent without AJIO_GEN_PRETTY or out of range, AJIO_GEN_LINES with
+ *   AJIO_GEN_PRETTY or AJIO_GEN_NO_NEWLINE, a separator that is not ',' or ':' with whitespace,
+ *   double_precision out of range), -ENOMEM, or the handle's own error if it has failed
+ *   already. On failure *ret is unchanged and f is as it was.
+ */
+AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
+
+/* '{' and '}'. A closing bracket must match the innermost open container. */
+AJIO_API int ajio_gen_begin_object(ajio_gen *g);
+AJIO_API int ajio_gen_end_object(ajio_gen *g);
+
+/* '[' and ']'. */
+AJIO_API int ajio_gen_begin_array(ajio_gen *g);
+AJIO_API int ajio_gen_end_array(ajio_gen *g);
+
+/*
+ * The next member's key, len bytes of UTF-8 (NUL is allowed and written as \u0000). Only where
+ * an object expects a key; the next call must give its value. Keys are written as given: the
+ * generator neither sorts them nor refuses duplicates.
+ */
+AJIO_API int ajio_gen_key(ajio_gen *g, const char *s, size_t len);
+
+/*
+ * A string of len bytes of UTF-8, s NULL only with len 0. Escaped as RFC 8259 requires ('"',
+ * '\\', and the control characters: \b \f \n \r \t, the others as \u00XX), plus what the flags
+ * ask; everything else is copied as is, runs of plain bytes in one piece.
+ */
+AJIO_API int ajio_gen_string(ajio_gen *g, const char *s, size_t len);
+
+/* Integers, in plain decimal. */
+AJIO_API int ajio_gen_int64(ajio_gen *g, int64_t v);
+AJIO_API int ajio_gen_uint64(ajio_gen *g, uint64_t v);
+
+/* A double, formatted as opts.double_precision says. NaN and infinities: AJIO_EJSON. */
+AJIO_API int ajio_gen_double(ajio_gen *g, double v);
+
+/* true (v != 0) or false; null. */
+AJIO_API int ajio_gen_bool(ajio_gen *g, int v);
+AJIO_API int ajio_gen_null(ajio_gen *g);
+
+/*
+ * A number given as text, copied as is once it is checked against the JSON number grammar
+ * (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?): for integers beyond 64 bits, decimals kept
+ * as they were read, or a JSON library's own formatting. Anything else: AJIO_EJSON.
+ */
+AJIO_API int ajio_gen_number(ajio_gen *g, const char *text, size_t len);
+
+/*
+ * One complete JSON value given as text (whitespace around it allowed), copied as is once
+ * ajio_json_validate() accepts it; its own nesting is checked against the validator's default
+ * depth. The generator's layout is not applied inside it. Invalid text: AJIO_EJSON with the
+ * validator's reason; with AJIO_GEN_LINES a text holding '\n' is refused too (it would split the
+ * line).
+ */
+AJIO_API int ajio_gen_raw(ajio_gen *g, const char *json, size_t len);
+
+/*
+ * Fails the document on behalf of the caller: err (a negative errno or AJIO_E* code; anything
+ * else becomes -EINVAL) becomes the generator's sticky error, and the message reads like the
+ * generator's own, "JSON generation for \"FILE\": <fmt> (at PATH)", so that a tree walker's
+ * refusals (a reference cycle, a callback that failed) say where they happened too.
+ * @return err (or -EINVAL), or the earlier error if the generator has already failed.
+ */
+AJIO_API int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...) AJIO_PRINTF(3, 4);
+
+/* Room for any text ajio_gen_format_double() writes, its NUL included. */
+#define AJIO_GEN_DOUBLE_MAX 40
+
+/*
+ * Writes into buf the text ajio_gen_double() would write for v with the given precision (see
+ * ajio_gen_opts.double_precision), NUL-terminated. For code that needs the digits without a
+ * generator: a JSON library's own number format built on the shortest form, a key made of a
+ * number. @return its length, or -EINVAL (buf NULL, size below AJIO_GEN_DOUBLE_MAX, v not
+ * finite, precision out of range).
+ */
+AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precision);
 
 #ifdef __cplusplus
 }

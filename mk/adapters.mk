@@ -1,6 +1,6 @@
-# JSON adapters: header-only glue for jansson, cJSON and json-c (include/ajio/*.h), their tests
-# and their benchmark. libajio itself still links libc only: only the programs that include an
-# adapter link its JSON library.
+# JSON adapters: header-only walkers for jansson, cJSON and json-c trees over libajio's JSON
+# generator (include/ajio/*.h), their tests and their benchmark. libajio itself still links libc
+# only: only the programs that include an adapter link its JSON library.
 
 DEB_PACKAGES += libjansson-dev libcjson-dev libjson-c-dev locales
 

@@ -43,6 +43,7 @@ void ajio__file_init(struct ajio_file *f)
     f->written = 0;
     f->checker = NULL;
     f->last = 0;
+    f->gen = NULL;
     f->old_size = 0;
     f->buflen = 0;
     f->buf = NULL;
@@ -345,6 +346,9 @@ int ajio__finish(struct ajio_file *f)
 {
     int r;
 
+    /* A generator's document must be complete, and its last bytes in the handle (json_gen.c). */
+    if (f->gen != NULL && (r = ajio__gen_finish(f->gen)) < 0)
+        return r;
     if (f->err < 0)
         return f->err;
     if (f->checker != NULL) {
@@ -393,6 +397,8 @@ void ajio__discard(struct ajio_file *f)
         (void)close(f->cmpfd);
     ajio_json_checker_free(f->checker);
     f->checker = NULL;
+    ajio__gen_free(f->gen);
+    f->gen = NULL;
     /* The first close of the temp already reported what a close can: this one only unlocks. */
     if (f->lockfd >= 0)
         (void)close(f->lockfd);

@@ -204,6 +204,10 @@ int ajio_write(ajio_file *f, const void *buf, size_t len)
     if (buf == NULL && len > 0)
         return ajio__set_message(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"",
                                  len, f->path);
+    /* Its generator may hold bytes not yet in the handle: these would land before them. */
+    if (f->gen != NULL)
+        return ajio__set_message(-EINVAL, "ajio_write: \"%s\" is written by its JSON generator "
+                                          "(ajio_gen_raw() adds text)", f->path);
     return ajio__file_write(f, buf, len);
 }
 
@@ -216,6 +220,9 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
 
     if (f == NULL || fmt == NULL)
         return ajio__set_message(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
+    if (f->gen != NULL)
+        return ajio__set_message(-EINVAL, "ajio_printf: \"%s\" is written by its JSON generator "
+                                          "(ajio_gen_raw() adds text)", f->path);
     va_copy(ap2, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);

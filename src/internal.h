@@ -74,6 +74,7 @@ struct ajio_file {
     uint64_t written;  /* bytes handed to ajio_write so far */
     ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
     unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
+    struct ajio_gen *gen;       /* its JSON generator, if any: checked and freed with the handle */
     uint64_t old_size; /* size of the old target (AJIO_SKIP_UNCHANGED) */
     size_t buflen;
     unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
@@ -139,6 +140,23 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
+
+/*
+ * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the
+ * commit: it refuses an incomplete document (sticky on f) and hands the last bytes to the handle.
+ * Without AJIO_SKIP_UNCHANGED and the JSON kinds the generator formats straight into f->buf
+ * (f->buflen and f->written catch up at each flush and at the commit; ajio_write() is refused
+ * meanwhile), bypassing ajio__file_write(): anything that function learns to do per byte must
+ * make json_gen.c take its ajio__file_write() path too.
+ */
+int ajio__gen_finish(struct ajio_gen *g);
+void ajio__gen_free(struct ajio_gen *g);
+
+/* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
+size_t ajio__format_u64(char *out, uint64_t v);
+size_t ajio__format_i64(char *out, int64_t v);
+/* @return the length (NUL-terminated), or -EINVAL for a non-finite v or a bad precision. */
+int ajio__format_double(char *out, double v, int precision);
 
 /* commit.c */
 /* How an O_TMPFILE gets a name in this process (see commit.c). */

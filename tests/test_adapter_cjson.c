@@ -7,6 +7,8 @@
 
 #include <ajio/cjson.h>
 
+#include <math.h>
+
 static void *load(const char *path)
 {
     char *text = tu_read(path, NULL);
@@ -23,8 +25,8 @@ static void *load(const char *path)
 static int write_value(const char *path, void *v, int jsonl, int compact, const ajio_opts *opts)
 {
     if (jsonl)
-        return ajio_write_cjsonl(path, v, opts);
-    return ajio_write_cjson(path, v, compact ? AJIO_CJSON_COMPACT : 0, opts);
+        return ajio_cjson_write_lines(path, v, 0, opts);
+    return ajio_cjson_write(path, v, compact ? AJIO_CJSON_COMPACT : 0, opts);
 }
 
 static cJSON *next_value(void *ctx, int *ret_err)
@@ -45,7 +47,7 @@ static cJSON *next_value(void *ctx, int *ret_err)
 
 static int write_cb(const char *path, struct au_gen *g)
 {
-    return ajio_write_cjsonl_cb(path, g != NULL ? next_value : NULL, g, NULL);
+    return ajio_cjson_write_lines_cb(path, g != NULL ? next_value : NULL, g, 0, NULL);
 }
 
 static int is_array(void *v)
@@ -91,11 +93,79 @@ static void test_compact_is_cjson_unformatted(void **state)
         n = strlen(own);
         own = realloc(own, n + 2);
         own[n] = '\n';
-        tu_assert_ok(ajio_write_cjson(p, v, AJIO_CJSON_COMPACT, NULL));
+        tu_assert_ok(ajio_cjson_write(p, v, AJIO_CJSON_COMPACT, NULL));
         au_assert_same_bytes(p, own, n + 1, "cJSON_PrintUnformatted");
         free(own);
         cJSON_Delete(v);
     }
+}
+
+/* x (up to 30000 of them) as cJSON_PrintUnformatted prints the array, and the adapter. */
+static void assert_numbers_as_cjson(const char *p, cJSON *arr, const char *what)
+{
+    char *own = cJSON_PrintUnformatted(arr);
+    size_t n = strlen(own);
+
+    own = realloc(own, n + 2);
+    own[n] = '\n';
+    tu_assert_ok(ajio_cjson_write(p, arr, AJIO_CJSON_COMPACT, NULL));
+    au_assert_same_bytes(p, own, n + 1, what);
+    free(own);
+}
+
+/*
+ * The adapter computes cJSON's number text itself where cJSON's version is known (see
+ * ajio/cjson.h): here it must agree with cJSON's own printer, byte for byte, on every kind of
+ * double: random bit patterns (subnormals and huge exponents included), decimals of 1 to 17
+ * digits, integers around 10^15, and the 16- and 17-digit coordinates of canada.json, where
+ * cJSON's tolerant read-back check decides between 15 and 17 digits.
+ */
+static void test_numbers_as_cjson_prints_them(void **state)
+{
+    const char *p = tu_path(*state, "n.json");
+    static const double edges[] = {0.0, -0.0, 1.0, -1.0, 0.1, 1e15, 1e15 - 1, 1e15 + 1, 1e16,
+                                   1e17, 123456789012345678.0, 5e-324, 2.2250738585072014e-308,
+                                   1.7976931348623157e308, 0.30000000000000004, 1e-5, 1.5e-7,
+                                   9007199254740993.0, 2147483647.0, -2147483648.0, 1e21, 1e-4};
+    cJSON *arr = cJSON_CreateArray();
+    cJSON *canada;
+    char *text;
+    char in[4096];
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(edges[i]));
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits;
+        double d;
+
+        /* xorshift64*: a fixed sequence, so that a failure reproduces */
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        bits = seed * 0x2545F4914F6CDD1DULL;
+        memcpy(&d, &bits, sizeof(d));
+        if (i % 2 == 1) /* a decimal of 1 to 17 significant digits */
+            d = (double)(int64_t)(bits >> (11 + i % 50)) / (double)(1ULL << (i % 40));
+        if (isfinite(d))
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(d));
+    }
+    assert_numbers_as_cjson(p, arr, "cJSON_PrintUnformatted of 20000 numbers");
+    cJSON_Delete(arr);
+
+    /* The committed benchmark data ($AJIO_TEST_DATA, else tests/data from the repo root). */
+    snprintf(in, sizeof(in), "%s/json-bench/canada.json",
+             getenv("AJIO_TEST_DATA") != NULL && *getenv("AJIO_TEST_DATA") != '\0'
+                 ? getenv("AJIO_TEST_DATA")
+                 : "tests/data");
+    text = tu_read(in, NULL);
+    if (text == NULL)
+        fail_msg("%s: %s (test data missing? run from the repo root)", in, strerror(errno));
+    canada = cJSON_Parse(text);
+    free(text);
+    assert_non_null(canada);
+    assert_numbers_as_cjson(p, canada, "cJSON_PrintUnformatted of canada.json");
+    cJSON_Delete(canada);
 }
 
 static void test_seed_examples(void **state)
@@ -106,7 +176,7 @@ static void test_seed_examples(void **state)
     cJSON_AddStringToObject(config, "name", "demo");
     cJSON_AddTrueToObject(config, "debug");
     cJSON_AddNumberToObject(config, "port", 8080);
-    tu_assert_ok(ajio_write_cjson(tu_path(dir, "config.json"), config, 0, NULL));
+    tu_assert_ok(ajio_cjson_write(tu_path(dir, "config.json"), config, 0, NULL));
     au_assert_same_as(tu_path(dir, "config.json"), AU_CASES "seed/config.json");
     cJSON_Delete(config);
 }
@@ -121,18 +191,18 @@ static void test_non_finite_refused(void **state)
     /* Negative control: the same shape with a finite number is written, so a refusal below is
      * the NaN's doing and not the shape's. */
     cJSON_AddNumberToObject(finite, "x", 1.5);
-    tu_assert_ok(ajio_write_cjson(tu_path(dir, "t.json"), finite, 0, NULL));
+    tu_assert_ok(ajio_cjson_write(tu_path(dir, "t.json"), finite, 0, NULL));
     au_assert_file(tu_path(dir, "t.json"), "{\n  \"x\": 1.5\n}\n");
 
     cJSON_AddNumberToObject(obj, "ok", 1);
     cJSON_AddNumberToObject(obj, "x", NAN);
-    au_assert_refused(&cjson, dir, obj, 0, "NaN cannot be written as JSON (at member \"x\")");
+    au_assert_refused(&cjson, dir, obj, 0, "NaN cannot be written as JSON (at .x)");
     cJSON_AddItemToArray(arr, cJSON_CreateNumber(2));
     cJSON_AddItemToArray(arr, cJSON_CreateNumber(INFINITY));
-    au_assert_refused(&cjson, dir, arr, 1, "Infinity cannot be written as JSON");
-    au_assert_refused(&cjson, dir, arr, 0, "Infinity cannot be written as JSON");
+    au_assert_refused(&cjson, dir, arr, 1, "Infinity cannot be written as JSON (at line 2: .)");
+    au_assert_refused(&cjson, dir, arr, 0, "Infinity cannot be written as JSON (at .[1])");
     cJSON_ReplaceItemInArray(arr, 1, cJSON_CreateNumber(-INFINITY));
-    au_assert_refused(&cjson, dir, arr, 0, "-Infinity cannot be written as JSON");
+    au_assert_refused(&cjson, dir, arr, 0, "-Infinity cannot be written as JSON (at .[1])");
     cJSON_Delete(obj);
     cJSON_Delete(arr);
     cJSON_Delete(finite);
@@ -147,21 +217,27 @@ static void test_invalid_utf8_refused(void **state)
 
     cJSON_AddItemToArray(v, cJSON_CreateString("fine"));
     cJSON_AddItemToArray(v, cJSON_CreateString("bad \xff byte"));
-    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
-    au_assert_refused(&cjson, dir, v, 1, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "a string is not valid UTF-8 (byte 0xFF at offset 4)"
+                                         " (at .[1])");
+    au_assert_refused(&cjson, dir, v, 1, "a string is not valid UTF-8 (byte 0xFF at offset 4)"
+                                         " (at line 2: .)");
     /* An overlong encoding and a UTF-16 surrogate encoded in UTF-8 are not UTF-8 either. */
     cJSON_ReplaceItemInArray(v, 1, cJSON_CreateString("\xc0\xaf"));
-    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "a string is not valid UTF-8 (byte 0xC0 at offset 0)"
+                                         " (at .[1])");
     cJSON_ReplaceItemInArray(v, 1, cJSON_CreateString("\xed\xa0\x80"));
-    au_assert_refused(&cjson, dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, v, 0, "a string is not valid UTF-8 (byte 0xED at offset 0)"
+                                         " (at .[1])");
     cJSON_AddTrueToObject(k, "caf\xe9");
-    au_assert_refused(&cjson, dir, k, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, k, 0, "an object key is not valid UTF-8 (byte 0xE9 at offset 3)"
+                                         " (at .)");
     /* cJSON_Raw text is copied as is, so it is checked like the rest. */
     cJSON_AddItemToArray(raw, cJSON_CreateRaw("{\"a\": [1, 2]}"));
-    tu_assert_ok(ajio_write_cjson(tu_path(dir, "raw.json"), raw, AJIO_CJSON_COMPACT, NULL));
+    tu_assert_ok(ajio_cjson_write(tu_path(dir, "raw.json"), raw, AJIO_CJSON_COMPACT, NULL));
     au_assert_file(tu_path(dir, "raw.json"), "[{\"a\": [1, 2]}]\n");
     cJSON_AddItemToArray(raw, cJSON_CreateRaw("{\"a\": }"));
-    au_assert_refused(&cjson, dir, raw, 0, "output would not be valid JSON");
+    au_assert_refused(&cjson, dir, raw, 0, "raw JSON text is not valid: 1:7: expected a value "
+                                           "after ':', found '}' (at .[1])");
     cJSON_Delete(v);
     cJSON_Delete(k);
     cJSON_Delete(raw);
@@ -179,7 +255,7 @@ static void test_deep_nesting_refused(void **state)
         cur = a;
     }
     /* 1024 levels: the checker's limit, still written. */
-    tu_assert_ok(ajio_write_cjson(tu_path(dir, "deep.json"), root, AJIO_CJSON_COMPACT, NULL));
+    tu_assert_ok(ajio_cjson_write(tu_path(dir, "deep.json"), root, AJIO_CJSON_COMPACT, NULL));
     cJSON_AddItemToArray(cur, cJSON_CreateArray());
     au_assert_refused(&cjson, dir, root, 0, "nesting deeper than 1024");
     cJSON_Delete(root);
@@ -194,8 +270,8 @@ static void test_jsonl_edges(void **state)
 
     au_check_jsonl_edges(&cjson, dir, empty, obj);
     /* cJSON has no null item pointer, and layout takes AJIO_CJSON_COMPACT only. */
-    tu_assert_fails(ajio_write_cjson(p, NULL, 0, NULL), -EINVAL, p);
-    tu_assert_fails(ajio_write_cjson(p, obj, 2, NULL), -EINVAL, p);
+    tu_assert_fails(ajio_cjson_write(p, NULL, 0, NULL), -EINVAL, p);
+    tu_assert_fails(ajio_cjson_write(p, obj, 2, NULL), -EINVAL, p);
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     cJSON_Delete(empty);
     cJSON_Delete(obj);
@@ -228,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         AU_TEST(test_golden),
         AU_TEST(test_compact_is_cjson_unformatted),
+        AU_TEST(test_numbers_as_cjson_prints_them),
         AU_TEST(test_seed_examples),
         AU_TEST(test_non_finite_refused),
         AU_TEST(test_invalid_utf8_refused),

@@ -28,8 +28,8 @@ static void *load(const char *path)
 static int write_value(const char *path, void *v, int jsonl, int compact, const ajio_opts *opts)
 {
     if (jsonl)
-        return ajio_write_jsonl(path, v, opts);
-    return ajio_write_json(path, v, compact ? JSON_COMPACT : 0, opts);
+        return ajio_jansson_write_lines(path, v, 0, opts);
+    return ajio_jansson_write(path, v, compact ? JSON_COMPACT : 0, opts);
 }
 
 static json_t *next_value(void *ctx, int *ret_err)
@@ -47,7 +47,7 @@ static json_t *next_value(void *ctx, int *ret_err)
 
 static int write_cb(const char *path, struct au_gen *g)
 {
-    return ajio_write_jsonl_cb(path, g != NULL ? next_value : NULL, g, NULL);
+    return ajio_jansson_write_lines_cb(path, g != NULL ? next_value : NULL, g, 0, NULL);
 }
 
 static int is_array(void *v)
@@ -81,19 +81,19 @@ static void test_layout_flags(void **state)
     json_t *v = json_pack("{s:i,s:[b,n]}", "a", 1, "b", 1);
 
     /* dump_flags are jansson's own; JSON_ENCODE_ANY alone is jansson's flags-0 layout. */
-    tu_assert_ok(ajio_write_json(p, v, JSON_COMPACT, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, JSON_COMPACT, NULL));
     au_assert_file(p, "{\"a\":1,\"b\":[true,null]}\n");
-    tu_assert_ok(ajio_write_json(p, v, JSON_ENCODE_ANY, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, JSON_ENCODE_ANY, NULL));
     au_assert_file(p, "{\"a\": 1, \"b\": [true, null]}\n");
-    tu_assert_ok(ajio_write_json(p, v, JSON_INDENT(4) | JSON_SORT_KEYS, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, JSON_INDENT(4) | JSON_SORT_KEYS, NULL));
     au_assert_file(p, "{\n    \"a\": 1,\n    \"b\": [\n        true,\n        null\n    ]\n}\n");
     /* The validation bit changes nothing in valid output. */
-    tu_assert_ok(ajio_write_json(p, v, JSON_COMPACT | AJIO_JANSSON_VALIDATE, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, JSON_COMPACT | AJIO_JANSSON_VALIDATE, NULL));
     au_assert_file(p, "{\"a\":1,\"b\":[true,null]}\n");
     json_decref(v);
     /* A scalar root is a JSON text too. */
     v = json_string("x");
-    tu_assert_ok(ajio_write_json(p, v, 0, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, 0, NULL));
     au_assert_file(p, "\"x\"\n");
     json_decref(v);
 }
@@ -108,7 +108,7 @@ static void test_seed_examples(void **state)
     json_object_set_new(config, "name", json_string("demo"));
     json_object_set_new(config, "debug", json_true());
     json_object_set_new(config, "port", json_integer(8080));
-    tu_assert_ok(ajio_write_json(tu_path(dir, "config.json"), config, 0, NULL));
+    tu_assert_ok(ajio_jansson_write(tu_path(dir, "config.json"), config, 0, NULL));
     au_assert_same_as(tu_path(dir, "config.json"), AU_CASES "seed/config.json");
 
     tu_assert_ok(ajio_write_text(tu_path(dir, "notes.md"), "# Notes\n\nWritten atomically.", NULL));
@@ -118,7 +118,7 @@ static void test_seed_examples(void **state)
     json_array_append_new(events,
                           json_pack("{s:s,s:i,s:[s,s]}", "event", "tick", "id", 2, "tags", "a", "b"));
     json_array_append_new(events, json_pack("{s:s,s:i,s:b}", "event", "stop", "id", 3, "ok", 1));
-    tu_assert_ok(ajio_write_jsonl(tu_path(dir, "events.jsonl"), events, NULL));
+    tu_assert_ok(ajio_jansson_write_lines(tu_path(dir, "events.jsonl"), events, 0, NULL));
     au_assert_same_as(tu_path(dir, "events.jsonl"), AU_CASES "seed/events.jsonl");
     assert_int_equal(tu_count_entries(dir), 3);
     json_decref(config);
@@ -135,24 +135,23 @@ static void test_invalid_utf8_refused(void **state)
     json_t *key = json_object();
 
     tu_put(p, AU_OLD_TEXT, 0644);
-    tu_assert_fails(ajio_write_json(p, v, 0, NULL), AJIO_EJSON, p);
-    au_assert_message_has("jansson could not encode");
-    au_assert_message_has("a string is not valid UTF-8");
+    tu_assert_fails(ajio_jansson_write(p, v, 0, NULL), AJIO_EJSON, p);
+    au_assert_message_has("a string is not valid UTF-8 (byte 0xFF at offset 4) (at .k)");
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     /* In a key jansson 2.14 prints it unchecked (a broken document); the walker refuses it. */
     json_object_set_new_nocheck(key, "\xc3\x28", json_true());
-    tu_assert_fails(ajio_write_json(p, key, 0, NULL), AJIO_EJSON, p);
-    au_assert_message_has("an object key is not valid UTF-8");
+    tu_assert_fails(ajio_jansson_write(p, key, 0, NULL), AJIO_EJSON, p);
+    au_assert_message_has("an object key is not valid UTF-8 (byte 0xC3 at offset 0) (at .)");
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     /* Through jansson's own printer (JSON_SORT_KEYS) the broken key gets through, and
      * AJIO_JANSSON_VALIDATE is what catches it, the checker's position and reason in the
      * message. Negative control: without the bit, that path writes the broken document. */
-    tu_assert_fails(ajio_write_json(p, key, JSON_INDENT(2) | JSON_SORT_KEYS | AJIO_JANSSON_VALIDATE,
-                                    NULL),
+    tu_assert_fails(ajio_jansson_write(p, key,
+                                       JSON_INDENT(2) | JSON_SORT_KEYS | AJIO_JANSSON_VALIDATE, NULL),
                     AJIO_EJSON, p);
-    au_assert_message_has("t.json:2:10: output would not be valid JSON");
+    au_assert_message_has("t.json:2:10: unescaped newline in string (use \\n)");
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
-    tu_assert_ok(ajio_write_json(p, key, JSON_INDENT(2) | JSON_SORT_KEYS, NULL));
+    tu_assert_ok(ajio_jansson_write(p, key, JSON_INDENT(2) | JSON_SORT_KEYS, NULL));
     au_assert_file(p, "{\n  \": true\n}\n");
     json_decref(v);
     json_decref(key);
@@ -191,7 +190,7 @@ static void test_invalid_utf8_forms(void **state)
             v = json_pack("[o]", json_stringn_nocheck(text, strlen(text)));
             for (size_t f = 0; f < 2; f++) {
                 int jansson_ok = json_dumpb(v, NULL, 0, flag_sets[f]) > 0;
-                int r = ajio_write_json(p, v, flag_sets[f] | JSON_INDENT(2), NULL);
+                int r = ajio_jansson_write(p, v, flag_sets[f] | JSON_INDENT(2), NULL);
 
                 /* jansson agrees with the table: the test data is what it claims */
                 assert_int_equal(jansson_ok, good);
@@ -214,7 +213,7 @@ static const char *test_data(void)
 }
 
 /*
- * The flag sets every value is written with. ajio_write_json()'s 0 is
+ * The flag sets every value is written with. ajio_jansson_write()'s 0 is
  * AJIO_JANSSON_DEFAULT_FLAGS; any other set goes to jansson as is. JSON_SORT_KEYS is the
  * fallback to jansson's printer; the rest is the walker's.
  */
@@ -248,7 +247,7 @@ static char *dumpb_line(const json_t *v, size_t flags, size_t *ret_len)
     return b;
 }
 
-/* ajio_write_json(v, flags) writes exactly json_dumpb(v, flags) and its '\n'. */
+/* ajio_jansson_write(v, flags) writes exactly json_dumpb(v, flags) and its '\n'. */
 static void assert_same_as_dumpb(const char *p, const json_t *v, size_t flags, const char *name)
 {
     char what[600];
@@ -256,7 +255,7 @@ static void assert_same_as_dumpb(const char *p, const json_t *v, size_t flags, c
     char *want = dumpb_line(v, flags, &wlen);
 
     snprintf(what, sizeof(what), "json_dumpb of %s with flags 0x%zx", name, flags);
-    tu_assert_ok(ajio_write_json(p, v, flags, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, flags, NULL));
     au_assert_same_bytes(p, want, wlen, what);
     free(want);
 }
@@ -298,7 +297,7 @@ static void test_same_as_dumpb_documents(void **state)
         want = dumpb_line(v, d == 0 ? JSON_ENSURE_ASCII : d == 1 ? JSON_ESCAPE_SLASH
                                                               : JSON_REAL_PRECISION(5),
                           &wlen);
-        tu_assert_ok(ajio_write_json(p, v, JSON_ENCODE_ANY, NULL));
+        tu_assert_ok(ajio_jansson_write(p, v, JSON_ENCODE_ANY, NULL));
         assert_false(au_same_bytes(p, want, wlen, NULL));
         free(want);
         json_decref(v);
@@ -376,13 +375,13 @@ static void test_same_as_dumpb_strings(void **state)
 
     /* The escapes spelled out, so that agreeing with jansson is not all that is checked. */
     s = json_string("\x01\x1f\x7f\xe2\x80\xa8/\t\b\f\r\n\xf0\x9f\x98\x80");
-    tu_assert_ok(ajio_write_json(p, s, JSON_ENCODE_ANY, NULL));
+    tu_assert_ok(ajio_jansson_write(p, s, JSON_ENCODE_ANY, NULL));
     au_assert_file(p, "\"\\u0001\\u001F\x7f\xe2\x80\xa8/\\t\\b\\f\\r\\n\xf0\x9f\x98\x80\"\n");
-    tu_assert_ok(ajio_write_json(p, s, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH, NULL));
+    tu_assert_ok(ajio_jansson_write(p, s, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH, NULL));
     au_assert_file(p, "\"\\u0001\\u001F\x7f\\u2028\\/\\t\\b\\f\\r\\n\\uD83D\\uDE00\"\n");
     json_decref(s);
     s = json_stringn("a\0b", 3);
-    tu_assert_ok(ajio_write_json(p, s, 0, NULL));
+    tu_assert_ok(ajio_jansson_write(p, s, 0, NULL));
     au_assert_file(p, "\"a\\u0000b\"\n");
     json_decref(s);
 }
@@ -412,10 +411,10 @@ static void test_same_as_dumpb_numbers(void **state)
 
     /* Spelled out: ".0" added, '+' and leading zeros gone from the exponent. */
     r = json_pack("[f,f,f,f,I]", 1.0, 1e300, -2.5e-7, 0.1, (json_int_t)LLONG_MIN);
-    tu_assert_ok(ajio_write_json(p, r, JSON_COMPACT, NULL));
+    tu_assert_ok(ajio_jansson_write(p, r, JSON_COMPACT, NULL));
     au_assert_file(p, "[1.0,1.0000000000000001e300,-2.4999999999999999e-7,0.10000000000000001,"
                       "-9223372036854775808]\n");
-    tu_assert_ok(ajio_write_json(p, r, JSON_COMPACT | JSON_REAL_PRECISION(3), NULL));
+    tu_assert_ok(ajio_jansson_write(p, r, JSON_COMPACT | JSON_REAL_PRECISION(3), NULL));
     au_assert_file(p, "[1.0,1e300,-2.5e-7,0.1,-9223372036854775808]\n");
     json_decref(r);
 }
@@ -453,7 +452,7 @@ static void test_same_as_dumpb_locale(void **state)
     assert_string_equal(buf, "1,5");
     assert_same_as_dumpb(p, v, JSON_COMPACT, "reals under de_DE");
     assert_same_as_dumpb(p, v, 0, "reals under de_DE");
-    tu_assert_ok(ajio_write_json(p, v, JSON_COMPACT, NULL));
+    tu_assert_ok(ajio_jansson_write(p, v, JSON_COMPACT, NULL));
     au_assert_file(p, "[1.5,-0.25,9.9999999999999995e-8,12345678.875]\n");
     setlocale(LC_NUMERIC, "C");
     unsetenv("LOCPATH");
@@ -475,7 +474,7 @@ static void test_walker_takes_the_matrix(void **state)
 
     json_object_set_new_nocheck(v, "bad \xff", json_true());
     for (size_t f = 0; f < N_FLAGS; f++) {
-        int r = ajio_write_json(p, v, flag_matrix[f], NULL);
+        int r = ajio_jansson_write(p, v, flag_matrix[f], NULL);
 
         if (flag_matrix[f] & JSON_SORT_KEYS)
             tu_assert_ok(r);
@@ -483,7 +482,7 @@ static void test_walker_takes_the_matrix(void **state)
             tu_assert_fails(r, AJIO_EJSON, p);
     }
     json_array_append(lines, v);
-    tu_assert_fails(ajio_write_jsonl(p, lines, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_jansson_write_lines(p, lines, 0, NULL), AJIO_EJSON, p);
     json_decref(lines);
     json_decref(v);
 }
@@ -565,10 +564,10 @@ static void test_jsonl_same_as_dumpb(void **state)
         free(line);
     }
     assert_int_equal(fclose(mem), 0);
-    tu_assert_ok(ajio_write_jsonl(p, lines, NULL));
-    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_write_jsonl)");
-    tu_assert_ok(ajio_write_jsonl_cb(p, next_element, &src, NULL));
-    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_write_jsonl_cb)");
+    tu_assert_ok(ajio_jansson_write_lines(p, lines, 0, NULL));
+    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_jansson_write_lines)");
+    tu_assert_ok(ajio_jansson_write_lines_cb(p, next_element, &src, 0, NULL));
+    au_assert_same_bytes(p, want, wlen, "json_dumpb of each line (ajio_jansson_write_lines_cb)");
     assert_int_equal(src.next, json_array_size(lines));
     free(want);
     json_decref(lines);
@@ -586,7 +585,7 @@ static void test_reference_cycle_refused(void **state)
     json_t *b = json_array();
     json_array_append(a, b);
     json_array_append(b, a);
-    tu_assert_fails(ajio_write_json(p, a, 0, NULL), AJIO_EJSON, p);
+    tu_assert_fails(ajio_jansson_write(p, a, 0, NULL), AJIO_EJSON, p);
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     json_array_clear(b); /* break the cycle so that both can be freed */
     json_decref(b);
@@ -602,16 +601,16 @@ static void test_reference_cycle_refused(void **state)
         json_object_set(o, "mid", mid);
         json_object_set(inner, "back", o);
         assert_int_equal(json_dumpb(o, NULL, 0, 0), 0); /* jansson refuses it too */
-        tu_assert_fails(ajio_write_json(p, o, JSON_COMPACT, NULL), AJIO_EJSON, p);
+        tu_assert_fails(ajio_jansson_write(p, o, JSON_COMPACT, NULL), AJIO_EJSON, p);
         au_assert_message_has("reference cycle");
         au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
         json_array_append(lines, json_true());
         json_array_append(lines, mid);
-        tu_assert_fails(ajio_write_jsonl(p, lines, NULL), AJIO_EJSON, p);
+        tu_assert_fails(ajio_jansson_write_lines(p, lines, 0, NULL), AJIO_EJSON, p);
         au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
         /* Negative control: with the cycle broken, the same values are written. */
         json_object_del(inner, "back");
-        tu_assert_ok(ajio_write_json(p, o, JSON_COMPACT, NULL));
+        tu_assert_ok(ajio_jansson_write(p, o, JSON_COMPACT, NULL));
         au_assert_file(p, "{\"mid\":{\"list\":[1,{}]}}\n");
         json_decref(lines);
         json_decref(mid);
@@ -627,7 +626,7 @@ static void test_jsonl_edges(void **state)
 
     au_check_jsonl_edges(&jansson, dir, empty, obj);
     /* A NULL value is refused before anything is created, as for JSONL. */
-    tu_assert_fails(ajio_write_json(tu_path(dir, "sub/x.json"), NULL, 0, NULL), -EINVAL, "sub");
+    tu_assert_fails(ajio_jansson_write(tu_path(dir, "sub/x.json"), NULL, 0, NULL), -EINVAL, "sub");
     assert_int_equal(tu_count_entries(dir), 1);
     json_decref(empty);
     json_decref(obj);
@@ -640,7 +639,7 @@ static void test_jsonl_callback(void **state)
 
     au_check_jsonl_callback(&jansson, *state, 3, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
     /* No value at all: an empty file. */
-    tu_assert_ok(ajio_write_jsonl_cb(p, next_value, &none, NULL));
+    tu_assert_ok(ajio_jansson_write_lines_cb(p, next_value, &none, 0, NULL));
     assert_int_equal(au_file_size(p), 0);
 }
 
@@ -657,7 +656,7 @@ static void test_large_round_trip(void **state)
                                            "flags", i & 1));
     au_check_round_trip(&jansson, p, v);
     /* The same as JSONL, read back line by line. */
-    tu_assert_ok(ajio_write_jsonl(p, v, NULL));
+    tu_assert_ok(ajio_jansson_write_lines(p, v, 0, NULL));
     back = json_load_file(p, JSON_DISABLE_EOF_CHECK, &je);
     assert_non_null(back);
     assert_true(json_equal(json_array_get(v, 0), back));
@@ -674,12 +673,12 @@ static void test_options_and_errors(void **state)
     ajio_opts create = {.flags = AJIO_CREATE_ONLY};
     int fds = tu_fd_count();
 
-    tu_assert_ok(ajio_write_json(p, v, 0, NULL));
-    assert_int_equal(ajio_write_json(p, v, 0, &skip), AJIO_UNCHANGED);
-    tu_assert_fails(ajio_write_json(p, v, 0, &create), -EEXIST, p);
+    tu_assert_ok(ajio_jansson_write(p, v, 0, NULL));
+    assert_int_equal(ajio_jansson_write(p, v, 0, &skip), AJIO_UNCHANGED);
+    tu_assert_fails(ajio_jansson_write(p, v, 0, &create), -EEXIST, p);
     /* A directory in the way: the library's own error comes through unchanged. */
     assert_int_equal(mkdir(tu_path(dir, "d"), 0755), 0);
-    tu_assert_fails(ajio_write_json(tu_path(dir, "d"), v, 0, NULL), -EISDIR, "d");
+    tu_assert_fails(ajio_jansson_write(tu_path(dir, "d"), v, 0, NULL), -EISDIR, "d");
     assert_int_equal(tu_fd_count(), fds);
     assert_int_equal(tu_count_temps(dir), 0);
     json_decref(v);

@@ -18,8 +18,8 @@ static void *load(const char *path)
 static int write_value(const char *path, void *v, int jsonl, int compact, const ajio_opts *opts)
 {
     if (jsonl)
-        return ajio_write_jsoncl(path, v, opts);
-    return ajio_write_jsonc(path, v, compact ? AJIO_JSONC_COMPACT : 0, opts);
+        return ajio_jsonc_write_lines(path, v, 0, opts);
+    return ajio_jsonc_write(path, v, compact ? AJIO_JSONC_COMPACT : 0, opts);
 }
 
 static int next_value(void *ctx, struct json_object **ret_value)
@@ -35,7 +35,7 @@ static int next_value(void *ctx, struct json_object **ret_value)
 
 static int write_cb(const char *path, struct au_gen *g)
 {
-    return ajio_write_jsoncl_cb(path, g != NULL ? next_value : NULL, g, NULL);
+    return ajio_jsonc_write_lines_cb(path, g != NULL ? next_value : NULL, g, 0, NULL);
 }
 
 static int is_array(void *v)
@@ -76,7 +76,7 @@ static void test_numbers_as_jsonc_prints_them(void **state)
     json_object_array_add(a, json_object_new_int64(INT64_MIN));
     json_object_array_add(a, json_object_new_uint64(UINT64_MAX));
     json_object_array_add(a, json_object_new_double_s(1.10, "1.10"));
-    tu_assert_ok(ajio_write_jsonc(p, a, AJIO_JSONC_COMPACT, NULL));
+    tu_assert_ok(ajio_jsonc_write(p, a, AJIO_JSONC_COMPACT, NULL));
     au_assert_file(p, "[3.0,0.10000000000000001,-2.5e-300,-9223372036854775808,"
                    "18446744073709551615,1.10]\n");
     /* The same numbers json-c's own printer gives. */
@@ -101,7 +101,7 @@ static void test_seed_examples(void **state)
     json_object_object_add(config, "name", json_object_new_string("demo"));
     json_object_object_add(config, "debug", json_object_new_boolean(1));
     json_object_object_add(config, "port", json_object_new_int(8080));
-    tu_assert_ok(ajio_write_jsonc(tu_path(dir, "config.json"), config, 0, NULL));
+    tu_assert_ok(ajio_jsonc_write(tu_path(dir, "config.json"), config, 0, NULL));
     au_assert_same_as(tu_path(dir, "config.json"), AU_CASES "seed/config.json");
 
     e = json_object_new_object();
@@ -112,7 +112,7 @@ static void test_seed_examples(void **state)
     json_object_array_add(events, e);
     e = json_tokener_parse("{\"event\":\"stop\",\"id\":3,\"ok\":true}");
     json_object_array_add(events, e);
-    tu_assert_ok(ajio_write_jsoncl(tu_path(dir, "events.jsonl"), events, NULL));
+    tu_assert_ok(ajio_jsonc_write_lines(tu_path(dir, "events.jsonl"), events, 0, NULL));
     au_assert_same_as(tu_path(dir, "events.jsonl"), AU_CASES "seed/events.jsonl");
     json_object_put(config);
     json_object_put(events);
@@ -127,22 +127,22 @@ static void test_non_finite_refused(void **state)
 
     /* Negative control: the same shape with a finite double is written. */
     json_object_object_add(finite, "x", json_object_new_double(1.5));
-    tu_assert_ok(ajio_write_jsonc(tu_path(dir, "t.json"), finite, 0, NULL));
+    tu_assert_ok(ajio_jsonc_write(tu_path(dir, "t.json"), finite, 0, NULL));
     au_assert_file(tu_path(dir, "t.json"), "{\n  \"x\": 1.5\n}\n");
 
     json_object_object_add(obj, "ok", json_object_new_int(1));
     json_object_object_add(obj, "x", json_object_new_double(NAN));
-    au_assert_refused(&jsonc, dir, obj, 0, "NaN cannot be written as JSON (at member \"x\")");
+    au_assert_refused(&jsonc, dir, obj, 0, "NaN cannot be written as JSON (at .x)");
     json_object_array_add(arr, json_object_new_int(2));
     json_object_array_add(arr, json_object_new_double(INFINITY));
-    au_assert_refused(&jsonc, dir, arr, 1, "Infinity cannot be written as JSON");
+    au_assert_refused(&jsonc, dir, arr, 1, "Infinity cannot be written as JSON (at line 2: .)");
     json_object_array_put_idx(arr, 1, json_object_new_double(-INFINITY));
-    au_assert_refused(&jsonc, dir, arr, 0, "-Infinity cannot be written as JSON");
+    au_assert_refused(&jsonc, dir, arr, 0, "-Infinity cannot be written as JSON (at .[1])");
     /* json-c's lenient parser makes NaN from text; it is refused the same way. */
     json_object_put(arr);
     arr = json_tokener_parse("[1, NaN]");
     assert_non_null(arr);
-    au_assert_refused(&jsonc, dir, arr, 1, "NaN cannot be written as JSON");
+    au_assert_refused(&jsonc, dir, arr, 1, "NaN cannot be written as JSON (at line 2: .)");
     json_object_put(obj);
     json_object_put(arr);
     json_object_put(finite);
@@ -156,12 +156,16 @@ static void test_invalid_utf8_refused(void **state)
 
     json_object_array_add(v, json_object_new_string("fine"));
     json_object_array_add(v, json_object_new_string("bad \xff byte"));
-    au_assert_refused(&jsonc, dir, v, 0, "output would not be valid JSON");
-    au_assert_refused(&jsonc, dir, v, 1, "output would not be valid JSON");
+    au_assert_refused(&jsonc, dir, v, 0, "a string is not valid UTF-8 (byte 0xFF at offset 4)"
+                                         " (at .[1])");
+    au_assert_refused(&jsonc, dir, v, 1, "a string is not valid UTF-8 (byte 0xFF at offset 4)"
+                                         " (at line 2: .)");
     json_object_array_put_idx(v, 1, json_object_new_string("\xed\xa0\x80"));
-    au_assert_refused(&jsonc, dir, v, 0, "output would not be valid JSON");
+    au_assert_refused(&jsonc, dir, v, 0, "a string is not valid UTF-8 (byte 0xED at offset 0)"
+                                         " (at .[1])");
     json_object_object_add(k, "caf\xe9", json_object_new_boolean(1));
-    au_assert_refused(&jsonc, dir, k, 0, "output would not be valid JSON");
+    au_assert_refused(&jsonc, dir, k, 0, "an object key is not valid UTF-8 (byte 0xE9 at offset 3)"
+                                         " (at .)");
     json_object_put(v);
     json_object_put(k);
 }
@@ -174,9 +178,9 @@ static void test_nul_and_null(void **state)
     /* json-c strings carry a length: an embedded NUL is written escaped, not cut. */
     json_object_array_add(a, json_object_new_string_len("a\0b", 3));
     json_object_array_add(a, NULL); /* NULL is json-c's null */
-    tu_assert_ok(ajio_write_jsonc(p, a, AJIO_JSONC_COMPACT, NULL));
+    tu_assert_ok(ajio_jsonc_write(p, a, AJIO_JSONC_COMPACT, NULL));
     au_assert_file(p, "[\"a\\u0000b\",null]\n");
-    tu_assert_ok(ajio_write_jsonc(p, NULL, 0, NULL));
+    tu_assert_ok(ajio_jsonc_write(p, NULL, 0, NULL));
     au_assert_file(p, "null\n");
     json_object_put(a);
 }
@@ -190,7 +194,7 @@ static void test_jsonl_edges(void **state)
 
     au_check_jsonl_edges(&jsonc, dir, empty, obj);
     /* layout takes AJIO_JSONC_COMPACT only. */
-    tu_assert_fails(ajio_write_jsonc(p, obj, 2, NULL), -EINVAL, p);
+    tu_assert_fails(ajio_jsonc_write(p, obj, 2, NULL), -EINVAL, p);
     au_assert_untouched(dir, p, AU_OLD_TEXT, 1);
     json_object_put(empty);
     json_object_put(obj);

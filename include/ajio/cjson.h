@@ -3,20 +3,30 @@
  *
  *     #include <ajio/cjson.h>        cc app.c -lajio -lcjson
  *
- * Header-only on purpose (see ajio/emit.h): no extra library, no ABI, and it works with whichever
- * cJSON version the program is built with.
+ * A thin tree walker over libajio's JSON generator (ajio_gen_*, in <ajio.h>): each item goes to
+ * the generator, which formats it straight into the buffer of an ajio_open() handle, so the
+ * output is never held whole (cJSON_Print would build it all in memory) and nothing is visible
+ * at path before the commit. Header-only on purpose: libajio links libc only and never sees
+ * cJSON, and this code is compiled against the program's own cJSON headers (docs/adapters.md).
  *
- * cJSON has no streaming printer (cJSON_Print builds the whole text in memory), so a small tree
- * walker here emits the document piece by piece into the temp file of an ajio_open() handle; the
- * output is never held whole. Numbers are printed by cJSON itself (cJSON_PrintPreallocated on the
- * number node, into a small stack buffer), so they read exactly as cJSON writes them. Strings are
- * escaped per RFC 8259 ('"', '\\' and control characters; everything else as is).
+ * Numbers read exactly as cJSON prints them: "%1.15g" when that reads back as the same double,
+ * else "%1.17g" (cJSON's printf and sscanf cost about a microsecond a number). For the cJSON
+ * versions whose printer does that (1.7.x up to 1.7.18) the walker computes the same text with
+ * the generator's number formatting: an integer below 10^15 as such; a double whose shortest
+ * form has at most 15 significant digits as that form (a normal double within half an ulp of a
+ * 15-digit decimal rounds to it); else its 17 digits, unless its 15 digits read back within
+ * cJSON's tolerance of DBL_EPSILON (relative), where cJSON versions differ. In that last case,
+ * for subnormals and for any other cJSON version, cJSON's own printer formats the number. The
+ * test suite compares the result with cJSON_PrintUnformatted() on 20000 random doubles and all
+ * of canada.json. Strings are escaped per RFC 8259 ('"', '\\' and control characters, the latter
+ * as \u00XX in upper case); everything else is copied as is.
  *
  * Validation: cJSON accepts strings that are not UTF-8, prints NaN and infinities as null and
- * copies cJSON_Raw text unchecked. So every byte emitted goes through an ajio_json_checker as it
- * streams, and a NaN or infinite number is refused outright: the write fails with AJIO_EJSON, the
- * target is untouched, no temp file remains, and ajio_last_error() names the problem, e.g.
- * "data.json: NaN cannot be written as JSON (at member "x"); nothing was written".
+ * copies cJSON_Raw text unchecked. The generator refuses all three: the write fails with
+ * AJIO_EJSON, the target is untouched, no temp file remains, and ajio_last_error() names the
+ * problem and its place, e.g.
+ * "JSON generation for "data.json": NaN cannot be written as JSON (at .x)". Nesting deeper than
+ * 1024 levels (or a reference cycle in a hand-built tree) is refused the same way.
  *
  * Return values are those of ajio_write_bytes(): 0, AJIO_UNCHANGED (with AJIO_SKIP_UNCHANGED),
  * AJIO_ENOTDURABLE, a negative errno, plus AJIO_EJSON as above.
@@ -24,177 +34,332 @@
 #ifndef AJIO_CJSON_H
 #define AJIO_CJSON_H
 
-#include <ajio/emit.h>
+#include <ajio.h>
 #include <cjson/cJSON.h>
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Layout flag of ajio_write_cjson(): one line, no spaces (as cJSON_PrintUnformatted). */
+/* Flag of ajio_cjson_write(): one line, no spaces (as cJSON_PrintUnformatted). */
 #define AJIO_CJSON_COMPACT 1u
 
-static inline int ajio_cjson__value(ajio_emit *e, const cJSON *item, unsigned depth, int pretty);
+/* Deepest nesting written (1024 levels pass); it also stops a reference cycle. */
+#define AJIO_CJSON_MAX_DEPTH AJIO_GEN_DEFAULT_MAX_DEPTH
 
-static inline int ajio_cjson__number(ajio_emit *e, const cJSON *item)
+/* The cJSON versions whose number printer the walker reproduces itself (see the top). */
+#if defined(CJSON_VERSION_MAJOR) && CJSON_VERSION_MAJOR == 1 && CJSON_VERSION_MINOR == 7 &&        \
+    CJSON_VERSION_PATCH <= 18
+#define AJIO_CJSON__OWN_NUMBERS 1
+#else
+#define AJIO_CJSON__OWN_NUMBERS 0
+#endif
+
+/*
+ * The significant digits of |d| rounded to prec digits (0: its shortest form), from the
+ * generator's text; *ret_x is the power of ten of the first. @return their count, 0 on failure.
+ */
+static inline int ajio_cjson__digits(double d, int prec, char *dig, int *ret_x)
+{
+    char s[AJIO_GEN_DOUBLE_MAX];
+    const char *p = s;
+    int n = 0, ipart = -1, lead = 0, x;
+
+    if (ajio_gen_format_double(s, sizeof(s), d, prec) < 0)
+        return 0;
+    if (*p == '-')
+        p++;
+    /* "123.45", "0.001", "1234.0", "1e-05", "1.5e+16", "2.5e-7": digits, a point, an exponent */
+    for (; *p != '\0' && *p != 'e'; p++) {
+        if (*p == '.')
+            ipart = n;
+        else
+            dig[n++] = *p;
+    }
+    if (ipart < 0)
+        ipart = n;
+    /* dig[0] is worth 10^(ipart - 1 + exponent); each leading zero moves that one place down. */
+    x = ipart - 1 + (*p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0);
+    while (lead < n && dig[lead] == '0') {
+        lead++;
+        x--;
+    }
+    while (n > lead && dig[n - 1] == '0')
+        n--;
+    n -= lead;
+    memmove(dig, dig + lead, (size_t)(n > 0 ? n : 0));
+    *ret_x = x;
+    return n;
+}
+
+/* n digits, the first worth 10^x, laid out as printf's "%1.<prec>g" (zeros stripped). */
+static inline size_t ajio_cjson__layout_g(char *out, int neg, const char *dig, int n, int x,
+                                          int prec)
+{
+    size_t len = 0;
+
+    if (neg)
+        out[len++] = '-';
+    if (x < -4 || x >= prec) {
+        out[len++] = dig[0];
+        if (n > 1) {
+            out[len++] = '.';
+            memcpy(out + len, dig + 1, (size_t)n - 1);
+            len += (size_t)n - 1;
+        }
+        len += (size_t)snprintf(out + len, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else if (x < 0) {
+        out[len++] = '0';
+        out[len++] = '.';
+        for (int i = -1; i > x; i--)
+            out[len++] = '0';
+        memcpy(out + len, dig, (size_t)n);
+        len += (size_t)n;
+    } else {
+        /* the integer part, zero-padded, then the fraction if any */
+        for (int i = 0; i <= x || i < n; i++) {
+            if (i == x + 1)
+                out[len++] = '.';
+            out[len++] = i < n ? dig[i] : '0';
+        }
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/*
+ * cJSON's text for a normal, finite, nonzero d, computed: "%1.15g" if it reads back as d, else
+ * "%1.17g". @return its length, or 0 where cJSON versions differ (see below): cJSON must print it.
+ */
+static inline size_t ajio_cjson__own_number(char *out, double d)
+{
+    char dig[AJIO_GEN_DOUBLE_MAX], buf[AJIO_GEN_DOUBLE_MAX + 8];
+    int x, n = ajio_cjson__digits(d, 0, dig, &x);
+
+    /* The 15-digit rounding of a double whose shortest form has at most 15 digits is that form. */
+    if (n > 0 && n <= 15)
+        return ajio_cjson__layout_g(out, d < 0, dig, n, x, 15);
+    /*
+     * Otherwise "%1.15g" is not d; but later 1.7 releases compare what they read back with a
+     * tolerance of DBL_EPSILON, relative, and keep a 15-digit text that close, where earlier
+     * ones compared exactly. Outside the tolerance every version prints "%1.17g"; inside it
+     * they differ, and cJSON decides.
+     */
+    n = ajio_cjson__digits(d, 15, dig, &x);
+    if (n <= 0)
+        return 0;
+    memcpy(buf, dig, (size_t)n);
+    (void)snprintf(buf + n, sizeof(buf) - (size_t)n, "e%d", x - n + 1); /* no point: any locale */
+    double back = strtod(buf, NULL), ad = fabs(d);
+    double most = back > ad ? back : ad;
+    if (fabs(back - ad) <= most * DBL_EPSILON)
+        return 0;
+    n = ajio_cjson__digits(d, 17, dig, &x);
+    return n > 0 ? ajio_cjson__layout_g(out, d < 0, dig, n, x, 17) : 0;
+}
+
+/* A number as cJSON prints it; NaN and infinities go to the generator, which refuses them. */
+static inline int ajio_cjson__number(ajio_gen *g, const cJSON *item)
 {
     char buf[64];
+    double d = item->valuedouble;
 
-    if (ajio_emit_finite(e, item->valuedouble, item->string) < 0)
-        return e->err;
+    if (!isfinite(d))
+        return ajio_gen_double(g, d);
+#if AJIO_CJSON__OWN_NUMBERS
+    if (d == 0)
+        return ajio_gen_number(g, signbit(d) ? "-0" : "0", signbit(d) ? 2 : 1);
+    /* An integer below 10^15 is exact, and "%1.15g" prints all its digits. */
+    if (fabs(d) < 1e15 && d == (double)(int64_t)d)
+        return ajio_gen_int64(g, (int64_t)d);
+    if (fabs(d) >= DBL_MIN) {
+        size_t n = ajio_cjson__own_number(buf, d);
+        if (n > 0)
+            return ajio_gen_number(g, buf, n);
+    }
+#endif
     if (!cJSON_PrintPreallocated((cJSON *)item, buf, (int)sizeof(buf), 0))
-        return ajio_emit_refuse(e, "cJSON could not print a number");
-    return ajio_emit_raw(e, buf, strlen(buf));
+        return ajio_gen_fail(g, AJIO_EJSON, "cJSON could not print a number");
+    return ajio_gen_number(g, buf, strlen(buf));
 }
 
-/* Arrays and objects: "[]"/"{}" when empty, else one member per line (pretty) or none. */
-static inline int ajio_cjson__container(ajio_emit *e, const cJSON *item, unsigned depth,
-                                        int pretty, int object)
+static inline int ajio_cjson__value(ajio_gen *g, const cJSON *item, unsigned depth)
 {
     const cJSON *c;
+    int r, object;
 
-    if (depth >= AJIO_EMIT_MAX_DEPTH)
-        return ajio_emit_refuse(e, "nesting deeper than 1024 levels (or a reference cycle)");
-    (void)ajio_emit_byte(e, object ? '{' : '[');
-    for (c = item->child; c != NULL && e->err == 0; c = c->next) {
-        if (c != item->child)
-            (void)ajio_emit_byte(e, ',');
-        if (pretty)
-            (void)ajio_emit_newline(e, depth + 1, 2);
-        if (object) {
-            const char *k = c->string != NULL ? c->string : "";
-            (void)ajio_emit_string(e, k, strlen(k));
-            (void)ajio_emit_raw(e, ": ", pretty ? 2 : 1);
-        }
-        (void)ajio_cjson__value(e, c, depth + 1, pretty);
-    }
-    if (pretty && item->child != NULL)
-        (void)ajio_emit_newline(e, depth, 2);
-    (void)ajio_emit_byte(e, object ? '}' : ']');
-    return e->err;
-}
-
-static inline int ajio_cjson__value(ajio_emit *e, const cJSON *item, unsigned depth, int pretty)
-{
-    if (e->err != 0)
-        return e->err;
-    if (item == NULL)
-        return ajio_emit_refuse(e, "NULL cJSON item");
     switch (item->type & 0xFF) {
     case cJSON_NULL:
-        return ajio_emit_raw(e, "null", 4);
+        return ajio_gen_null(g);
     case cJSON_False:
-        return ajio_emit_raw(e, "false", 5);
+        return ajio_gen_bool(g, 0);
     case cJSON_True:
-        return ajio_emit_raw(e, "true", 4);
+        return ajio_gen_bool(g, 1);
     case cJSON_Number:
-        return ajio_cjson__number(e, item);
+        return ajio_cjson__number(g, item);
     case cJSON_String:
-        return ajio_emit_string(e, item->valuestring != NULL ? item->valuestring : "",
-                                item->valuestring != NULL ? strlen(item->valuestring) : 0);
+        return ajio_gen_string(g, item->valuestring != NULL ? item->valuestring : "",
+                               item->valuestring != NULL ? strlen(item->valuestring) : 0);
     case cJSON_Raw:
-        /* Caller-supplied JSON text: copied as is, and judged by the checker like the rest. */
+        /* Caller-supplied JSON text: validated by the generator, then copied as is. */
         if (item->valuestring == NULL)
-            return ajio_emit_refuse(e, "cJSON_Raw item without text");
-        return ajio_emit_raw(e, item->valuestring, strlen(item->valuestring));
+            return ajio_gen_fail(g, AJIO_EJSON, "cJSON_Raw item without text");
+        return ajio_gen_raw(g, item->valuestring, strlen(item->valuestring));
     case cJSON_Array:
-        return ajio_cjson__container(e, item, depth, pretty, 0);
     case cJSON_Object:
-        return ajio_cjson__container(e, item, depth, pretty, 1);
+        break;
     default:
-        return ajio_emit_refuse(e, "invalid cJSON item type");
+        return ajio_gen_fail(g, AJIO_EJSON, "invalid cJSON item type 0x%x", item->type & 0xFF);
     }
+    object = (item->type & 0xFF) == cJSON_Object;
+    if (depth >= AJIO_CJSON_MAX_DEPTH)
+        return ajio_gen_fail(g, AJIO_EJSON,
+                             "nesting deeper than %d levels (or a reference "
+                             "cycle)",
+                             AJIO_CJSON_MAX_DEPTH);
+    if ((r = object ? ajio_gen_begin_object(g) : ajio_gen_begin_array(g)) < 0)
+        return r;
+    for (c = item->child; c != NULL; c = c->next) {
+        if (object && (r = ajio_gen_key(g, c->string != NULL ? c->string : "",
+                                        c->string != NULL ? strlen(c->string) : 0)) < 0)
+            return r;
+        if ((r = ajio_cjson__value(g, c, depth + 1)) < 0)
+            return r;
+    }
+    return object ? ajio_gen_end_object(g) : ajio_gen_end_array(g);
+}
+
+static inline int ajio_cjson__bad_arg(const char *fn, const char *what, const char *path)
+{
+    return ajio_set_last_error(-EINVAL, "%s: %s for \"%s\"", fn, what,
+                               path != NULL ? path : "(null)");
+}
+
+/* Opens path with a generator: pretty (two spaces), compact, or JSON Lines. */
+static inline int ajio_cjson__open(ajio_file **ret_f, ajio_gen **ret_g, const char *path,
+                                   unsigned flags, int lines, const ajio_opts *opts)
+{
+    ajio_gen_opts go;
+    int r;
+
+    memset(&go, 0, sizeof(go));
+    go.flags = lines                          ? AJIO_GEN_LINES
+               : (flags & AJIO_CJSON_COMPACT) ? AJIO_GEN_COMPACT
+                                              : AJIO_GEN_PRETTY;
+    go.indent = lines || (flags & AJIO_CJSON_COMPACT) ? 0 : 2;
+    go.max_depth = AJIO_CJSON_MAX_DEPTH + 1; /* the walker's own limit comes first */
+    r = ajio_open(ret_f, path, opts);
+    if (r < 0)
+        return r;
+    r = ajio_gen_new(ret_g, *ret_f, &go);
+    if (r < 0)
+        ajio_abort(*ret_f);
+    return r;
 }
 
 /*
  * Atomically writes item as one JSON document followed by '\n'.
  *
- * Layout: layout 0 is pretty: two-space indent, ": " after keys, "[]" and "{}" when empty, members
+ * Layout: flags 0 is pretty: two-space indent, ": " after keys, "[]" and "{}" when empty, members
  * in list order (the same bytes as ajio/jansson.h's default layout, apart from how each library
- * prints numbers). AJIO_CJSON_COMPACT: one line, no spaces.
+ * prints numbers). AJIO_CJSON_COMPACT: one line, no spaces, as cJSON_PrintUnformatted.
  *
  * @return 0, AJIO_UNCHANGED, AJIO_ENOTDURABLE, a negative errno as ajio_write_bytes();
- *   -EINVAL when item is NULL or layout has unknown bits; AJIO_EJSON for a NaN or infinite number,
+ *   -EINVAL when item is NULL or flags has unknown bits; AJIO_EJSON for a NaN or infinite number,
  *   a string or raw text that is not valid UTF-8/JSON, or nesting deeper than 1024.
  */
-static inline int ajio_write_cjson(const char *path, const cJSON *item, unsigned layout,
+static inline int ajio_cjson_write(const char *path, const cJSON *item, unsigned flags,
                                    const ajio_opts *opts)
 {
-    ajio_emit e;
+    ajio_file *f;
+    ajio_gen *g;
     int r;
 
-    if (item == NULL || (layout & ~AJIO_CJSON_COMPACT) != 0)
-        return ajio_emit_bad_arg("ajio_write_cjson",
-                                 item == NULL ? "item is NULL" : "unknown layout bits", path);
-    r = ajio_emit_begin(&e, path, opts, 0);
-    if (r < 0)
+    if (item == NULL || (flags & ~AJIO_CJSON_COMPACT) != 0)
+        return ajio_cjson__bad_arg("ajio_cjson_write",
+                                   item == NULL ? "item is NULL" : "unknown flags", path);
+    if ((r = ajio_cjson__open(&f, &g, path, flags, 0, opts)) < 0)
         return r;
-    (void)ajio_cjson__value(&e, item, 0, !(layout & AJIO_CJSON_COMPACT));
-    (void)ajio_emit_byte(&e, '\n');
-    return ajio_emit_end(&e);
+    (void)ajio_cjson__value(g, item, 0);
+    return ajio_commit(f); /* the generator's first error, if any; the commit's otherwise */
 }
 
 /*
- * Atomically writes the elements of array as JSONL: each element compact on its own line, every
- * line ending in '\n'. An empty array gives an empty file.
+ * Atomically writes the elements of array as JSON Lines: each element compact on its own line,
+ * every line ending in '\n'. An empty array gives an empty file. flags: 0 or AJIO_CJSON_COMPACT
+ * (the same: a line is compact).
  *
- * @return as ajio_write_cjson(); -EINVAL when array is NULL or not an array (nothing is created).
+ * @return as ajio_cjson_write(); -EINVAL when array is NULL or not an array (nothing is created).
  */
-static inline int ajio_write_cjsonl(const char *path, const cJSON *array, const ajio_opts *opts)
+static inline int ajio_cjson_write_lines(const char *path, const cJSON *array, unsigned flags,
+                                         const ajio_opts *opts)
 {
-    ajio_emit e;
+    ajio_file *f;
+    ajio_gen *g;
     const cJSON *c;
-    int r;
+    int r = 0;
 
-    if (array == NULL || !cJSON_IsArray(array))
-        return ajio_emit_not_array("ajio_write_cjsonl", path, array == NULL);
-    r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
-    if (r < 0)
+    if (array == NULL || !cJSON_IsArray(array) || (flags & ~AJIO_CJSON_COMPACT) != 0)
+        return ajio_cjson__bad_arg("ajio_cjson_write_lines",
+                                   array == NULL          ? "value is NULL"
+                                   : cJSON_IsArray(array) ? "unknown flags"
+                                                          : "value is not an array",
+                                   path);
+    if ((r = ajio_cjson__open(&f, &g, path, flags, 1, opts)) < 0)
         return r;
-    for (c = array->child; c != NULL && e.err == 0; c = c->next) {
-        (void)ajio_cjson__value(&e, c, 0, 0);
-        (void)ajio_emit_byte(&e, '\n');
-    }
-    return ajio_emit_end(&e);
+    for (c = array->child; c != NULL && r == 0; c = c->next)
+        r = ajio_cjson__value(g, c, 0);
+    return ajio_commit(f);
 }
 
 /*
- * Atomically writes a JSONL file pulled value by value, without building an array: next(ctx,
- * &err) returns the next line's item, which the function owns from then on (it cJSON_Delete()s
- * it), or NULL at the end. To fail, next sets *ret_err to a negative errno and returns NULL (an
- * item returned with it is deleted and not written); the write is aborted, the target untouched,
- * and that value returned (a positive *ret_err is reported as -ECANCELED). *ret_err is 0 at every
- * call.
+ * Atomically writes a JSON Lines file pulled value by value, without building an array:
+ * next(ctx, &err) returns the next line's item, which the function owns from then on (it
+ * cJSON_Delete()s it), or NULL at the end. To fail, next sets *ret_err to a negative errno and
+ * returns NULL (an item returned with it is deleted and not written); the write is aborted, the
+ * target untouched, and that value returned (a positive *ret_err is reported as -ECANCELED).
+ * *ret_err is 0 at every call. flags as ajio_cjson_write_lines().
  *
- * @return as ajio_write_cjsonl(), or the callback's error; -EINVAL when next is NULL.
+ * @return as ajio_cjson_write_lines(), or the callback's error; -EINVAL when next is NULL.
  */
-static inline int ajio_write_cjsonl_cb(const char *path, cJSON *(*next)(void *ctx, int *ret_err),
-                                       void *ctx, const ajio_opts *opts)
+static inline int ajio_cjson_write_lines_cb(const char *path,
+                                            cJSON *(*next)(void *ctx, int *ret_err), void *ctx,
+                                            unsigned flags, const ajio_opts *opts)
 {
-    ajio_emit e;
+    ajio_file *f;
+    ajio_gen *g;
     int r;
 
-    if (next == NULL)
-        return ajio_emit_bad_arg("ajio_write_cjsonl_cb", "next is NULL", path);
-    r = ajio_emit_begin(&e, path, opts, AJIO_JSON_LINES);
-    if (r < 0)
+    if (next == NULL || (flags & ~AJIO_CJSON_COMPACT) != 0)
+        return ajio_cjson__bad_arg("ajio_cjson_write_lines_cb",
+                                   next == NULL ? "next is NULL" : "unknown flags", path);
+    if ((r = ajio_cjson__open(&f, &g, path, flags, 1, opts)) < 0)
         return r;
-    while (e.err == 0) {
+    while (r == 0) {
         int cb_err = 0;
         cJSON *v = next(ctx, &cb_err);
 
         if (cb_err != 0) {
+            int e = cb_err < 0 ? cb_err : -ECANCELED;
             cJSON_Delete(v);
-            (void)ajio_emit_callback_failed(&e, cb_err);
+            (void)ajio_gen_fail(g, e, "the value callback failed (%s); nothing was written",
+                                ajio_strerror(e));
             break;
         }
         if (v == NULL)
             break;
-        (void)ajio_cjson__value(&e, v, 0, 0);
-        (void)ajio_emit_byte(&e, '\n');
+        r = ajio_cjson__value(g, v, 0);
         cJSON_Delete(v);
     }
-    return ajio_emit_end(&e);
+    return ajio_commit(f);
 }
 
 #ifdef __cplusplus
