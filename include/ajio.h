@@ -631,6 +631,16 @@ typedef struct ajio_gen_opts {
  */
 AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
 
+/*
+ * ajio_open() and ajio_gen_new() in one call: a handle for path with a generator attached, for
+ * code that only writes through the generator (the adapters in <ajio/...>). On success both
+ * *ret_file and *ret_gen are set; ajio_commit(*ret_file) finishes the document. (Since 0.2.)
+ * @return 0, or the error of either call (-EINVAL also for a NULL ret_file or ret_gen); nothing is
+ *   left open and both outputs are unchanged.
+ */
+AJIO_API int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
+                           const ajio_opts *opts, const ajio_gen_opts *gen_opts);
+
 /* '{' and '}'. A closing bracket must match the innermost open container. */
 AJIO_API int ajio_gen_begin_object(ajio_gen *g);
 AJIO_API int ajio_gen_end_object(ajio_gen *g);

@@ -53,6 +53,21 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
     return 0;
 }
 
+/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
+static struct ajio_file *new_handle(const char *path)
+{
+    struct ajio_file *f = malloc(sizeof(*f));
+
+    if (f == NULL) {
+        (void)ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
+                              path != NULL ? path : "(null)");
+        return NULL;
+    }
+    ajio__file_init(f);
+    f->heap = true;
+    return f;
+}
+
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
 {
     if (r == AJIO_EJSON || r == AJIO_ETORN)
@@ -104,12 +119,9 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
         iov = json_iov;
     }
     /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
-    f = malloc(sizeof(*f));
+    f = new_handle(path);
     if (f == NULL)
-        return ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
-                               path != NULL ? path : "(null)");
-    ajio__file_init(f);
-    f->heap = true;
+        return -ENOMEM;
     r = start(f, path, opts);
     if (r < 0)
         goto out;
@@ -167,12 +179,9 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
 
     if (ret_file == NULL)
         return ajio__set_message(-EINVAL, "ajio_open: ret_file is NULL");
-    f = malloc(sizeof(*f));
+    f = new_handle(path);
     if (f == NULL)
-        return ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
-                               path != NULL ? path : "(null)");
-    ajio__file_init(f);
-    f->heap = true;
+        return -ENOMEM;
     r = start(f, path, opts);
     if (r < 0)
         goto fail;

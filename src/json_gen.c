@@ -1230,3 +1230,25 @@ void ajio__gen_free(struct ajio_gen *g)
     free(g->failure);
     free(g);
 }
+
+int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
+                  const ajio_opts *opts, const ajio_gen_opts *gen_opts)
+{
+    ajio_file *f;
+    int r;
+
+    if (ret_file == NULL || ret_gen == NULL)
+        return ajio__set_message(-EINVAL, "ajio_gen_open: %s is NULL",
+                                 ret_file == NULL ? "ret_file" : "ret_gen");
+    r = ajio_open(&f, path, opts);
+    if (r < 0)
+        return r;
+    r = ajio_gen_new(ret_gen, f, gen_opts);
+    if (r < 0) {
+        /* The generator's message is the one that matters: the abort must not replace it. */
+        ajio_abort(f);
+        return r;
+    }
+    *ret_file = f;
+    return 0;
+}

@@ -5,7 +5,7 @@
  * "%.Ng", misuse and incomplete documents refused with the target untouched, and every output
  * accepted by the validator.
  */
-#include "testutil.h"
+#include "adapter_util.h"
 
 #include <float.h>
 #include <locale.h>
@@ -18,24 +18,7 @@
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 /* The file at p holds exactly want[0..wlen); else fails with the first difference shown. */
-static void assert_bytes(const char *p, const char *want, size_t wlen, const char *what)
-{
-    size_t len = 0, i = 0;
-    char *got = tu_read(p, &len);
-
-    assert_non_null(got);
-    while (i < len && i < wlen && got[i] == want[i])
-        i++;
-    if (i != len || i != wlen) {
-        size_t from = i > 30 ? i - 30 : 0;
-        fail_msg("%s differs from %s at byte %zu (got %zu bytes, want %zu):\n--- got\n%.*s\n"
-                 "--- want\n%.*s",
-                 p, what, i, len, wlen, (int)(len - from < 70 ? len - from : 70), got + from,
-                 (int)(wlen - from < 70 ? wlen - from : 70), want + from);
-    }
-    free(got);
-}
-
+#define assert_bytes au_assert_same_bytes
 #define assert_text(p, lit) assert_bytes(p, lit, sizeof(lit) - 1, "\"" lit "\"")
 
 static void assert_same_as(const char *p, const char *expected)
@@ -598,23 +581,8 @@ static void test_doubles_locale(void **state)
 {
     const char *p = tu_path(*state, "l.json");
     char locdir[] = "/tmp/ajio-locale.XXXXXX";
-    char cmd[4400], buf[16];
-    int built = 0;
+    int built = tu_decimal_comma_begin(locdir);
 
-    (void)state;
-    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL) {
-        assert_non_null(mkdtemp(locdir));
-        built = 1;
-        snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1",
-                 locdir);
-        if (system(cmd) != 0)
-            fail_msg("no de_DE.UTF-8 locale and localedef failed (package locales)");
-        setenv("LOCPATH", locdir, 1);
-        assert_non_null(setlocale(LC_NUMERIC, "de_DE.UTF-8"));
-    }
-    /* Negative control: the locale is in effect. */
-    snprintf(buf, sizeof(buf), "%.1f", 1.5);
-    assert_string_equal(buf, "1,5");
     const ajio_gen_opts compact = {.flags = AJIO_GEN_COMPACT};
     const ajio_gen_opts prec25 = {.flags = AJIO_GEN_COMPACT, .double_precision = 25};
     ONE_LINE(p, &compact, {
@@ -632,10 +600,7 @@ static void test_doubles_locale(void **state)
         tu_assert_ok(ajio_gen_end_array(g));
     });
     assert_text(p, "[1.5,0.1000000000000000055511151]\n");
-    setlocale(LC_NUMERIC, "C");
-    unsetenv("LOCPATH");
-    if (built)
-        tu_rmrf(locdir);
+    tu_decimal_comma_end(locdir, built);
 }
 
 /* The number of significant digits of a formatted double. */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,42 @@ static inline int tu_as_nobody(void (*fn)(const char *), const char *arg)
             skip();                                                                                \
         }                                                                                          \
     } while (0)
+
+/*
+ * Switches LC_NUMERIC to de_DE.UTF-8, whose decimal point is a comma, building the locale into
+ * locdir (a mkdtemp template, /tmp/...) when the system lacks it. Outside the scratch directory:
+ * the process keeps the locale files mapped, and on FUSE (bindfs in the filesystem matrix) a
+ * mapped file cannot be removed for good. @return whether locdir was made (tu_decimal_point_end).
+ */
+static inline int tu_decimal_comma_begin(char *locdir)
+{
+    char cmd[4400], buf[8];
+    int built = 0;
+
+    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL) {
+        assert_non_null(mkdtemp(locdir));
+        built = 1;
+        snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1",
+                 locdir);
+        if (system(cmd) != 0)
+            fail_msg("no de_DE.UTF-8 locale and localedef failed (package locales)");
+        setenv("LOCPATH", locdir, 1);
+        assert_non_null(setlocale(LC_NUMERIC, "de_DE.UTF-8"));
+    }
+    /* Negative control: the locale is in effect, printf's point is a comma. */
+    snprintf(buf, sizeof(buf), "%.1f", 1.5);
+    assert_string_equal(buf, "1,5");
+    return built;
+}
+
+/* Back to the C locale; removes what tu_decimal_comma_begin() built. */
+static inline void tu_decimal_comma_end(char *locdir, int built)
+{
+    setlocale(LC_NUMERIC, "C");
+    unsetenv("LOCPATH");
+    if (built)
+        tu_rmrf(locdir);
+}
 
 /* Per-test scratch directory as cmocka state. */
 static inline int tu_setup(void **state)

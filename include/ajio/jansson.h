@@ -186,7 +186,6 @@ static inline int ajio_jansson__open(ajio_file **ret_f, ajio_gen **ret_g, const 
 {
     ajio_opts o;
     ajio_gen_opts go;
-    int r;
 
     if (opts != NULL)
         o = *opts;
@@ -194,14 +193,10 @@ static inline int ajio_jansson__open(ajio_file **ret_f, ajio_gen **ret_g, const 
         memset(&o, 0, sizeof(o));
     if (flags & AJIO_JANSSON_VALIDATE)
         o.flags |= lines ? AJIO_JSONL : AJIO_JSON;
-    r = ajio_open(ret_f, path, &o);
-    if (r < 0 || ret_g == NULL)
-        return r;
+    if (ret_g == NULL)
+        return ajio_open(ret_f, path, &o);
     ajio_jansson__gen_opts(&go, flags, lines);
-    r = ajio_gen_new(ret_g, *ret_f, &go);
-    if (r < 0)
-        ajio_abort(*ret_f);
-    return r;
+    return ajio_gen_open(ret_f, ret_g, path, &o, &go);
 }
 
 /* ---- jansson's own printer, for the flags the generator does not reproduce ---------------- */

@@ -161,7 +161,6 @@ static inline int ajio_jsonc__open(ajio_file **ret_f, ajio_gen **ret_g, const ch
                                    unsigned flags, int lines, const ajio_opts *opts)
 {
     ajio_gen_opts go;
-    int r;
 
     memset(&go, 0, sizeof(go));
     go.flags = lines                          ? AJIO_GEN_LINES
@@ -169,13 +168,7 @@ static inline int ajio_jsonc__open(ajio_file **ret_f, ajio_gen **ret_g, const ch
                                               : AJIO_GEN_PRETTY;
     go.indent = lines || (flags & AJIO_JSONC_COMPACT) ? 0 : 2;
     go.max_depth = AJIO_JSONC_MAX_DEPTH + 1; /* the walker's own limit comes first */
-    r = ajio_open(ret_f, path, opts);
-    if (r < 0)
-        return r;
-    r = ajio_gen_new(ret_g, *ret_f, &go);
-    if (r < 0)
-        ajio_abort(*ret_f);
-    return r;
+    return ajio_gen_open(ret_f, ret_g, path, opts, &go);
 }
 
 /*
