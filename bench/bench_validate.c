@@ -5,7 +5,7 @@
  * about 50 MB, "[" doc "," doc ... "]", in memory and in a temp file, then times:
  *
  *   ajio_json_validate   one shot over the whole buffer
- *   ajio_json_feed       the same buffer in 64 KiB chunks, then ajio_json_finish
+ *   ajio_json_checker_feed       the same buffer in 64 KiB chunks, then ajio_json_checker_finish
  *   jansson json_loadb   a full decode of the same buffer (the tree is freed outside the clock)
  *   jq empty FILE        the same bytes from the (page-cached) temp file, process start included
  *
@@ -63,9 +63,9 @@ static int feed_chunks(const char *buf, size_t len)
     if (r)
         return r;
     for (size_t off = 0; off < len && r == 0; off += CHUNK)
-        r = ajio_json_feed(c, buf + off, len - off < CHUNK ? len - off : CHUNK);
+        r = ajio_json_checker_feed(c, buf + off, len - off < CHUNK ? len - off : CHUNK);
     if (r == 0)
-        r = ajio_json_finish(c);
+        r = ajio_json_checker_finish(c);
     ajio_json_checker_free(c);
     return r;
 }
@@ -169,13 +169,14 @@ int main(int argc, char **argv)
             int r = feed_chunks(buf, n);
             t[i] = bu_now() - t0;
             if (r != 0) {
-                fprintf(stderr, "bench_validate: ajio_json_feed rejects %s: %d\n", docs[d], r);
+                fprintf(stderr, "bench_validate: ajio_json_checker_feed rejects %s: %d\n",
+                        docs[d], r);
                 return 1;
             }
         }
         ms = bu_median_inplace(t, reps) * 1e3;
         mbs = (double)n / (ms * 1e3);
-        printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "ajio_json_feed 64 KiB", ms, mbs,
+        printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "ajio_json_checker_feed 64 KiB", ms, mbs,
                mbs / jansson_mbs);
 
         printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "jansson json_loadb",

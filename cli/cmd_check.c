@@ -96,11 +96,11 @@ static int check_one(const char *name, unsigned kind, int verbose, char *buf)
         if (n == 0)
             break;
         /* After the first error the checker only repeats it: stop reading. */
-        if ((r = ajio_json_feed(checker, buf, (size_t)n)) != 0)
+        if ((r = ajio_json_checker_feed(checker, buf, (size_t)n)) != 0)
             break;
     }
     if (r == 0)
-        r = ajio_json_finish(checker);
+        r = ajio_json_checker_finish(checker);
     if (r != 0) {
         report(name, checker, r);
         rc = EXIT_DATAERR;

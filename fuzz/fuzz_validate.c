@@ -37,9 +37,9 @@ static outcome one_shot(const uint8_t *p, size_t n, unsigned flags)
     memset(&o, 0, sizeof(o));
     if (ajio_json_checker_new(&c, flags, 0) != 0)
         abort();
-    o.rc = ajio_json_feed(c, p, n);
+    o.rc = ajio_json_checker_feed(c, p, n);
     if (o.rc == 0)
-        o.rc = ajio_json_finish(c);
+        o.rc = ajio_json_checker_finish(c);
     ajio_json_checker_error(c, &o.err);
     o.count = ajio_json_checker_count(c);
     ajio_json_checker_free(c);

@@ -414,16 +414,16 @@ AJIO_API int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsi
  * Feeds the next len bytes. Chunks may be split anywhere, even inside a UTF-8 sequence or a
  * number; the result does not depend on the split. @return 0, or AJIO_EJSON at the first error
  * (then every later call returns it too); -EINVAL for a NULL checker, NULL buf with len > 0, or
- * a feed after ajio_json_finish().
+ * a feed after ajio_json_checker_finish().
  */
-AJIO_API int ajio_json_feed(ajio_json_checker *c, const void *buf, size_t len);
+AJIO_API int ajio_json_checker_feed(ajio_json_checker *c, const void *buf, size_t len);
 
 /*
  * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value,
  * JSON empty input); AJIO_ETORN (JSONL whose last line has bytes but no '\n' - complete value or
  * not - without AJIO_JSON_ALLOW_UNTERMINATED). Calling it again returns the same result.
  */
-AJIO_API int ajio_json_finish(ajio_json_checker *c);
+AJIO_API int ajio_json_checker_finish(ajio_json_checker *c);
 
 /*
  * Copies the error position and reason after a failed feed/finish (all zero and "" if there was

@@ -1,5 +1,5 @@
-# JSON validator benchmark: ajio_json_validate / ajio_json_feed vs jansson json_loadb vs jq, on
-# the same ~50 MB documents built from tests/data/json-bench (see bench/README.md).
+# JSON validator benchmark: ajio_json_validate / ajio_json_checker_feed vs jansson json_loadb vs
+# jq, on the same ~50 MB documents built from tests/data/json-bench (see bench/README.md).
 #
 #   make bench-validate                    all three documents, 7 runs each
 #   make bench-validate BENCH_VALIDATE_ARGS="tests/data 50 9"   DATA_DIR TARGET_MB REPS

@@ -65,22 +65,22 @@ static int set_permissions(struct ajio_file *f)
     mode_t mode = f->mode;
 
     if (fstat(f->fd, &st) < 0)
-        return ajio__set_error(-errno, "fstat of temp for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "fstat of temp for \"%s\"", f->path);
     if (f->chown && (st.st_uid != f->uid || st.st_gid != f->gid)) {
         if (fchown(f->fd, f->uid, f->gid) < 0) {
             if (errno != EPERM)
-                return ajio__set_error(-errno, "fchown of temp for \"%s\"", f->path);
+                return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->path);
             /* Not allowed to give the file away; keeping the group may still be allowed. */
             if (st.st_gid != f->gid && fchown(f->fd, (uid_t)-1, f->gid) < 0) {
                 if (errno != EPERM)
-                    return ajio__set_error(-errno, "fchown of temp for \"%s\"", f->path);
+                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->path);
                 mode &= ~(mode_t)070;
             }
         }
         st.st_mode = ~mode; /* chown may have cleared set-id bits: always set the mode */
     }
     if ((st.st_mode & 07777) != mode && fchmod(f->fd, mode) < 0)
-        return ajio__set_error(-errno, "fchmod of temp for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "fchmod of temp for \"%s\"", f->path);
     return 0;
 }
 
@@ -110,7 +110,7 @@ int ajio__stage(struct ajio_file *f)
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
     if (!(f->flags & AJIO_NO_SYNC) && fdatasync(f->fd) < 0) {
 #ifndef AJIO_TEST_IGNORE_FDATASYNC /* negative control of the fault-injection suite only */
-        return f->err = ajio__set_error(-errno, "fdatasync of temp for \"%s\"", f->path);
+        return f->err = ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", f->path);
 #endif
     }
 #endif
@@ -149,8 +149,11 @@ static int link_tmpfile(int fd, int dirfd, const char *name)
         int other = first == AJIO__LINK_PROC ? AJIO__LINK_EMPTY_PATH : AJIO__LINK_PROC;
         r = link_via(other, fd, dirfd, name);
         /* Neither: later writes of this process use named temps from the start. */
-        atomic_store_explicit(&link_method, r == 0 ? other : r == -ENOENT || r == -EPERM ?
-                              AJIO__LINK_NONE : first, memory_order_relaxed);
+        atomic_store_explicit(&link_method,
+                              r == 0                        ? other
+                              : r == -ENOENT || r == -EPERM ? AJIO__LINK_NONE
+                                                            : first,
+                              memory_order_relaxed);
     } else if (r == 0 && first != atomic_load_explicit(&link_method, memory_order_relaxed)) {
         atomic_store_explicit(&link_method, first, memory_order_relaxed);
     }
@@ -174,7 +177,7 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (fd < 0) {
         if (ajio__tmpfile_unsupported(errno))
             return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
-        return ajio__set_error(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
     }
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
         ajio__temp_name(name, f->name);
@@ -184,10 +187,12 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (r == -ENOENT || r == -EPERM)
         return AJIO__LINK_NONE;
     if (r < 0)
-        return ajio__set_error(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
+        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
     if (unlinkat(f->dirfd, name, 0) < 0)
-        return ajio__set_error(-errno, "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
-                                       "ajio_sweep() removes it", name, f->path);
+        return ajio__error_strerror(-errno,
+                                    "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
+                                    "ajio_sweep() removes it",
+                                    name, f->path);
     return atomic_load_explicit(&link_method, memory_order_relaxed);
 }
 
@@ -201,10 +206,12 @@ static int link_anonymous(struct ajio_file *f)
         r = link_tmpfile(f->fd, f->dirfd, f->tmpname);
     }
     if (r == -EEXIST)
-        return ajio__set_message(-EEXIST, "linkat of temp for \"%s\": 64 random names were all "
-                                          "taken", f->path);
+        return ajio__error(-EEXIST,
+                           "linkat of temp for \"%s\": 64 random names were all "
+                           "taken",
+                           f->path);
     if (r < 0)
-        return ajio__set_error(r, "linkat of temp for \"%s\"", f->path);
+        return ajio__error_strerror(r, "linkat of temp for \"%s\"", f->path);
     f->anonymous = false;
     f->named = true;
     return 0;
@@ -219,10 +226,12 @@ static int publish_append_only(struct ajio_file *f)
     int r = link_tmpfile(f->fd, f->dirfd, f->name);
 
     if (r == -EEXIST)
-        return ajio__set_message(-EEXIST, "\"%s\" appeared meanwhile in an append-only "
-                                          "directory, where it cannot be replaced", f->path);
+        return ajio__error(-EEXIST,
+                           "\"%s\" appeared meanwhile in an append-only "
+                           "directory, where it cannot be replaced",
+                           f->path);
     if (r < 0)
-        return ajio__set_error(r, "linkat of temp to \"%s\"", f->path);
+        return ajio__error_strerror(r, "linkat of temp to \"%s\"", f->path);
     f->anonymous = false;
     return 0;
 }
@@ -233,19 +242,18 @@ static int publish_noreplace(struct ajio_file *f)
     if (renameat2(f->dirfd, f->tmpname, f->dirfd, f->name, RENAME_NOREPLACE) == 0)
         return 0;
     if (errno == EEXIST)
-        return ajio__set_message(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
     /* Filesystems without RENAME_NOREPLACE (some FUSE) still have link(2), which never replaces. */
     if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-        return ajio__set_error(-errno, "rename of temp to \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->path);
     if (linkat(f->dirfd, f->tmpname, f->dirfd, f->name, 0) < 0) {
         if (errno == EEXIST)
-            return ajio__set_message(-EEXIST, "\"%s\" exists and create-only was asked",
-                                     f->path);
-        return ajio__set_error(-errno, "link of temp to \"%s\"", f->path);
+            return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+        return ajio__error_strerror(-errno, "link of temp to \"%s\"", f->path);
     }
     if (unlinkat(f->dirfd, f->tmpname, 0) < 0)
-        return ajio__set_error(-errno, "unlink of temp \"%s\" after creating \"%s\"", f->tmpname,
-                               f->path);
+        return ajio__error_strerror(-errno, "unlink of temp \"%s\" after creating \"%s\"",
+                                    f->tmpname, f->path);
     return 0;
 }
 
@@ -257,7 +265,7 @@ static int rename_temp(struct ajio_file *f)
     if (f->flags & AJIO_CREATE_ONLY)
         r = publish_noreplace(f);
     else if (renameat(f->dirfd, f->tmpname, f->dirfd, f->name) < 0)
-        r = ajio__set_error(-errno, "rename of temp to \"%s\"", f->path);
+        r = ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->path);
     if (r < 0)
         return f->err = r;
     f->named = false;
@@ -290,11 +298,11 @@ int ajio__publish(struct ajio_file *f)
      */
     f->lockfd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
     if (f->lockfd < 0)
-        return f->err = ajio__set_error(-errno, "dup of temp for \"%s\"", f->path);
+        return f->err = ajio__error_strerror(-errno, "dup of temp for \"%s\"", f->path);
     r = close(f->fd);
     f->fd = -1;
     if (r < 0)
-        return f->err = ajio__set_error(-errno, "close of temp for \"%s\"", f->path);
+        return f->err = ajio__error_strerror(-errno, "close of temp for \"%s\"", f->path);
     return rename_temp(f);
 }
 
@@ -304,19 +312,20 @@ int ajio__sync_dir(struct ajio_file *f)
 
     if (f->flags & AJIO_NO_SYNC)
         return 0;
-    /*
-     * The rename is in the directory, not in the file: without this fsync a power cut can bring
-     * back the old target (or no target) although the call returned success. The rename cannot
-     * be undone without the same failing sync, so the result says what happened instead.
-     */
+        /*
+         * The rename is in the directory, not in the file: without this fsync a power cut can bring
+         * back the old target (or no target) although the call returned success. The rename cannot
+         * be undone without the same failing sync, so the result says what happened instead.
+         */
 #ifdef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
     return 0;
 #endif
     r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->fd >= 0 ? f->fd : f->lockfd);
     if (r < 0) {
-        (void)ajio__set_error(r, "%s of directory \"%.*s\" after replacing \"%s\" (the file was "
-                                 "replaced; durability not confirmed)",
-                              f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
+        (void)ajio__error_strerror(r,
+                                   "%s of directory \"%.*s\" after replacing \"%s\" (the file was "
+                                   "replaced; durability not confirmed)",
+                                   f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
         return AJIO_ENOTDURABLE;
     }
     return 0;
@@ -330,7 +339,7 @@ int ajio__sync_dir(struct ajio_file *f)
 static int finish_json(struct ajio_file *f)
 {
     ajio_json_checker *c = f->checker;
-    int r = ajio_json_finish(c);
+    int r = ajio_json_checker_finish(c);
 
     if (r < 0)
         return f->err = ajio__json_checker_failed(f, r);
@@ -371,8 +380,10 @@ int ajio__finish(struct ajio_file *f)
         int c = close(f->fd);
         f->fd = -1;
         if (c < 0 && r == 0) {
-            (void)ajio__set_error(-errno, "close of temp after replacing \"%s\" (the file was "
-                                          "replaced; durability not confirmed)", f->path);
+            (void)ajio__error_strerror(-errno,
+                                       "close of temp after replacing \"%s\" (the file was "
+                                       "replaced; durability not confirmed)",
+                                       f->path);
             r = AJIO_ENOTDURABLE;
         }
     }
@@ -390,8 +401,8 @@ void ajio__discard(struct ajio_file *f)
         (void)close(f->fd);
 #ifndef AJIO_TEST_KEEP_TEMP /* negative control of the fault-injection suite only */
     if (f->named && unlinkat(f->dirfd, f->tmpname, 0) < 0 && errno != ENOENT)
-        ajio__append_message(" (and the temp \"%s\" could not be removed: %s)", f->tmpname,
-                             ajio_strerror(-errno));
+        ajio__error_append(" (and the temp \"%s\" could not be removed: %s)", f->tmpname,
+                           ajio_strerror(-errno));
 #endif
     if (f->cmpfd >= 0)
         (void)close(f->cmpfd);

@@ -16,7 +16,7 @@ static _Thread_local char last_error[PATH_MAX + 256];
 
 /* One table for the codes that are ours; errno values come from the C library's own table. */
 #define AJIO_CODE_MAP(X)                                                                           \
-    X(AJIO_ENOTDURABLE, "replaced, but the directory sync failed: durability not confirmed")     \
+    X(AJIO_ENOTDURABLE, "replaced, but the directory sync failed: durability not confirmed")       \
     X(AJIO_EJSON, "invalid JSON")                                                                  \
     X(AJIO_ETORN, "JSONL last line has no terminating newline (torn append?)")
 
@@ -72,23 +72,34 @@ const char *ajio_version(void)
     return AJIO_VERSION_STRING;
 }
 
-int ajio__set_error(int err, const char *fmt, ...)
+static int vset(int err, const char *fmt, va_list ap)
 {
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n < sizeof(last_error))
-        (void)snprintf(last_error + n, sizeof(last_error) - (size_t)n, ": %s",
-                       ajio_strerror(err));
+    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
     return err;
 }
 
-void ajio__append_message(const char *fmt, ...)
+int ajio__error(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vset(err, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int ajio__error_strerror(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vset(err, fmt, ap);
+    va_end(ap);
+    ajio__error_append(": %s", ajio_strerror(err));
+    return err;
+}
+
+void ajio__error_append(const char *fmt, ...)
 {
     size_t n = strlen(last_error);
     va_list ap;
@@ -100,17 +111,17 @@ void ajio__append_message(const char *fmt, ...)
 
 /*
  * Code built on the public API, such as the header-only adapters in include/ajio/, reports its
- * refusals ("NaN cannot be written as JSON") through the same per-thread message; inside the
- * library it is ajio__set_message().
+ * refusals through the same per-thread message as the library's own ajio__error().
  */
 int ajio_set_last_error(int err, const char *fmt, ...)
 {
     va_list ap;
+    int r;
 
     if (fmt == NULL)
-        return ajio_set_last_error(err, "%s", ajio_strerror(err));
+        return ajio__error(err, "%s", ajio_strerror(err));
     va_start(ap, fmt);
-    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    r = vset(err, fmt, ap);
     va_end(ap);
-    return err;
+    return r;
 }

@@ -14,24 +14,24 @@
 int ajio__check_args(const char *path, const ajio_opts *opts)
 {
     if (path == NULL || path[0] == '\0')
-        return ajio__set_message(-EINVAL, "path is %s", path == NULL ? "NULL" : "empty");
+        return ajio__error(-EINVAL, "path is %s", path == NULL ? "NULL" : "empty");
     if (opts == NULL)
         return 0;
     if (opts->flags & ~(unsigned)AJIO__ALL_FLAGS)
-        return ajio__set_message(-EINVAL, "unknown option flags 0x%x for \"%s\"",
-                                 opts->flags & ~(unsigned)AJIO__ALL_FLAGS, path);
+        return ajio__error(-EINVAL, "unknown option flags 0x%x for \"%s\"",
+                           opts->flags & ~(unsigned)AJIO__ALL_FLAGS, path);
     if ((opts->flags & AJIO_NO_FOLLOW) && (opts->flags & AJIO_REPLACE_LINK))
-        return ajio__set_message(-EINVAL, "AJIO_NO_FOLLOW and AJIO_REPLACE_LINK together for "
-                                          "\"%s\"", path);
+        return ajio__error(-EINVAL,
+                           "AJIO_NO_FOLLOW and AJIO_REPLACE_LINK together for "
+                           "\"%s\"",
+                           path);
     if ((opts->flags & AJIO_JSON) && (opts->flags & AJIO_JSONL))
-        return ajio__set_message(-EINVAL, "AJIO_JSON and AJIO_JSONL together for \"%s\"", path);
+        return ajio__error(-EINVAL, "AJIO_JSON and AJIO_JSONL together for \"%s\"", path);
     if ((opts->flags & AJIO_MODE) && (opts->mode & ~07777u))
-        return ajio__set_message(-EINVAL, "mode 0%o has bits outside 07777 for \"%s\"",
-                                 opts->mode, path);
+        return ajio__error(-EINVAL, "mode 0%o has bits outside 07777 for \"%s\"", opts->mode, path);
     for (size_t i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++)
         if (opts->reserved[i] != 0)
-            return ajio__set_message(-EINVAL, "reserved option fields must be zero (\"%s\")",
-                                     path);
+            return ajio__error(-EINVAL, "reserved option fields must be zero (\"%s\")", path);
     return 0;
 }
 
@@ -49,7 +49,7 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
         return r;
     /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
     if ((f->flags & AJIO_CREATE_ONLY) && f->exists)
-        return ajio__set_message(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
     return 0;
 }
 
@@ -59,8 +59,8 @@ static struct ajio_file *new_handle(const char *path)
     struct ajio_file *f = malloc(sizeof(*f));
 
     if (f == NULL) {
-        (void)ajio__set_error(-ENOMEM, "allocation of a handle for \"%s\"",
-                              path != NULL ? path : "(null)");
+        (void)ajio__error_strerror(-ENOMEM, "allocation of a handle for \"%s\"",
+                                   path != NULL ? path : "(null)");
         return NULL;
     }
     ajio__file_init(f);
@@ -71,9 +71,9 @@ static struct ajio_file *new_handle(const char *path)
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
 {
     if (r == AJIO_EJSON || r == AJIO_ETORN)
-        return ajio__set_message(r, "%s:%" PRIu64 ":%" PRIu64 ": %s", path, e->line, e->column,
-                                 e->reason);
-    return ajio__set_error(r, "validation of JSON for \"%s\"", path);
+        return ajio__error(r, "%s:%" PRIu64 ":%" PRIu64 ": %s", path, e->line, e->column,
+                           e->reason);
+    return ajio__error_strerror(r, "validation of JSON for \"%s\"", path);
 }
 
 /*
@@ -138,7 +138,7 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
         goto out;
     r = ajio__writev_all(f->fd, iov, iovcnt);
     if (r < 0) {
-        (void)ajio__set_error(r, "write of temp for \"%s\"", f->path);
+        (void)ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
         goto out;
     }
     r = ajio__finish(f);
@@ -152,8 +152,8 @@ int ajio_write_bytes(const char *path, const void *data, size_t len, const ajio_
     struct iovec iov = {(void *)data, len};
 
     if (data == NULL && len > 0)
-        return ajio__set_message(-EINVAL, "data is NULL with length %zu for \"%s\"", len,
-                                 path != NULL ? path : "(null)");
+        return ajio__error(-EINVAL, "data is NULL with length %zu for \"%s\"", len,
+                           path != NULL ? path : "(null)");
     return ajio__write_iov(path, &iov, 1, opts);
 }
 
@@ -163,7 +163,7 @@ int ajio_write_text(const char *path, const char *text, const ajio_opts *opts)
     size_t len;
 
     if (text == NULL)
-        return ajio__set_message(-EINVAL, "text is NULL for \"%s\"", path != NULL ? path : "(null)");
+        return ajio__error(-EINVAL, "text is NULL for \"%s\"", path != NULL ? path : "(null)");
     len = strlen(text);
     iov[0].iov_base = (void *)text;
     iov[0].iov_len = len;
@@ -178,7 +178,7 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
     int r;
 
     if (ret_file == NULL)
-        return ajio__set_message(-EINVAL, "ajio_open: ret_file is NULL");
+        return ajio__error(-EINVAL, "ajio_open: ret_file is NULL");
     f = new_handle(path);
     if (f == NULL)
         return -ENOMEM;
@@ -189,7 +189,7 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
     if (f->flags & (AJIO_JSON | AJIO_JSONL)) {
         r = ajio_json_checker_new(&f->checker, json_flags(f->flags), 0);
         if (r < 0) {
-            (void)ajio__set_error(r, "validator for \"%s\"", f->path);
+            (void)ajio__error_strerror(r, "validator for \"%s\"", f->path);
             goto fail;
         }
     }
@@ -209,14 +209,16 @@ fail:
 int ajio_write(ajio_file *f, const void *buf, size_t len)
 {
     if (f == NULL)
-        return ajio__set_message(-EINVAL, "ajio_write: handle is NULL");
+        return ajio__error(-EINVAL, "ajio_write: handle is NULL");
     if (buf == NULL && len > 0)
-        return ajio__set_message(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"",
-                                 len, f->path);
+        return ajio__error(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"", len,
+                           f->path);
     /* Its generator may hold bytes not yet in the handle: these would land before them. */
     if (f->gen != NULL)
-        return ajio__set_message(-EINVAL, "ajio_write: \"%s\" is written by its JSON generator "
-                                          "(ajio_gen_raw() adds text)", f->path);
+        return ajio__error(-EINVAL,
+                           "ajio_write: \"%s\" is written by its JSON generator "
+                           "(ajio_gen_raw() adds text)",
+                           f->path);
     return ajio__file_write(f, buf, len);
 }
 
@@ -228,20 +230,23 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
     int n, r;
 
     if (f == NULL || fmt == NULL)
-        return ajio__set_message(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
+        return ajio__error(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
     if (f->gen != NULL)
-        return ajio__set_message(-EINVAL, "ajio_printf: \"%s\" is written by its JSON generator "
-                                          "(ajio_gen_raw() adds text)", f->path);
+        return ajio__error(-EINVAL,
+                           "ajio_printf: \"%s\" is written by its JSON generator "
+                           "(ajio_gen_raw() adds text)",
+                           f->path);
     va_copy(ap2, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return f->err = ajio__set_error(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->path);
+        return f->err =
+                   ajio__error_strerror(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->path);
     if ((size_t)n < sizeof(small))
         return ajio__file_write(f, small, (size_t)n);
     big = malloc((size_t)n + 1);
     if (big == NULL)
-        return f->err = ajio__set_error(-ENOMEM, "printf to \"%s\"", f->path);
+        return f->err = ajio__error_strerror(-ENOMEM, "printf to \"%s\"", f->path);
     (void)vsnprintf(big, (size_t)n + 1, fmt, ap);
     r = ajio__file_write(f, big, (size_t)n);
     free(big);
@@ -264,7 +269,7 @@ int ajio_commit(ajio_file *f)
     int r;
 
     if (f == NULL)
-        return ajio__set_message(-EINVAL, "ajio_commit: handle is NULL");
+        return ajio__error(-EINVAL, "ajio_commit: handle is NULL");
     r = ajio__finish(f);
     ajio__discard(f);
     return r;
@@ -292,8 +297,7 @@ static int write_json_kind(const char *path, const char *text, size_t len, const
     if (r < 0)
         return r;
     if (text == NULL && len > 0)
-        return ajio__set_message(-EINVAL, "JSON text is NULL with length %zu for \"%s\"", len,
-                                 path);
+        return ajio__error(-EINVAL, "JSON text is NULL with length %zu for \"%s\"", len, path);
     if (opts != NULL)
         o = *opts;
     o.flags = (o.flags & ~(unsigned)(AJIO_JSON | AJIO_JSONL)) | kind;

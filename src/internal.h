@@ -27,7 +27,7 @@
 
 /* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
 #define AJIO__ALL_FLAGS                                                                            \
-    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |       \
+    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |        \
      AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL)
 
 /* The streaming buffer. Writes at least this large bypass it. */
@@ -44,38 +44,38 @@
 #define AJIO__TEMP_EXT_LEN 4
 
 struct ajio_file {
-    int dirfd;         /* directory of the (resolved) target; every step is relative to it */
-    int fd;            /* the temp file, -1 once closed */
-    int cmpfd;         /* AJIO_SKIP_UNCHANGED: the old target, read while writing; else -1 */
+    int dirfd; /* directory of the (resolved) target; every step is relative to it */
+    int fd;    /* the temp file, -1 once closed */
+    int cmpfd; /* AJIO_SKIP_UNCHANGED: the old target, read while writing; else -1 */
     unsigned flags;
-    int err;           /* sticky: first failure of a write; the commit returns it */
-    bool anonymous;    /* fd is an O_TMPFILE that has no name yet */
-    bool named;        /* tmpname exists in dirfd and must be removed on failure */
-    bool exists;       /* something (file or, with AJIO_REPLACE_LINK, a link) is at name */
-    bool same;         /* AJIO_SKIP_UNCHANGED: every byte so far equals the old target */
-    bool fix_perms;    /* the temp's mode/owner must be set at stage time */
-    bool copy_meta;    /* the old target's ACL and xattrs go to the temp at stage time */
-    bool dir_opath;    /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
-    bool dir_append;   /* the directory is append-only: nothing in it can be renamed or removed */
-    uid_t dir_uid;     /* owner and mode of the directory, for the rules of sticky directories */
+    int err;         /* sticky: first failure of a write; the commit returns it */
+    bool anonymous;  /* fd is an O_TMPFILE that has no name yet */
+    bool named;      /* tmpname exists in dirfd and must be removed on failure */
+    bool exists;     /* something (file or, with AJIO_REPLACE_LINK, a link) is at name */
+    bool same;       /* AJIO_SKIP_UNCHANGED: every byte so far equals the old target */
+    bool fix_perms;  /* the temp's mode/owner must be set at stage time */
+    bool copy_meta;  /* the old target's ACL and xattrs go to the temp at stage time */
+    bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
+    bool dir_append; /* the directory is append-only: nothing in it can be renamed or removed */
+    uid_t dir_uid;   /* owner and mode of the directory, for the rules of sticky directories */
     mode_t dir_mode;
     dev_t dir_dev;
     ino_t dir_ino;
-    time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
-    int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
-    dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
-    ino_t old_ino;     /* decides against the file the name holds at commit time */
+    time_t dir_btime; /* birth of the directory, 0 if the filesystem does not say */
+    int lockfd;       /* second fd of the temp: holds its flock (see sweep.c) through the rename */
+    dev_t old_dev;    /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
+    ino_t old_ino;    /* decides against the file the name holds at commit time */
     struct timespec old_mtime;
     struct timespec old_ctime;
-    mode_t mode;       /* final permission bits when fix_perms */
-    uid_t uid;         /* owner to give the file when fix_perms and chown */
+    mode_t mode; /* final permission bits when fix_perms */
+    uid_t uid;   /* owner to give the file when fix_perms and chown */
     gid_t gid;
     bool chown;
-    uint64_t written;  /* bytes handed to ajio_write so far */
+    uint64_t written;           /* bytes handed to ajio_write so far */
     ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
     unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
     struct ajio_gen *gen;       /* its JSON generator, if any: checked and freed with the handle */
-    uint64_t old_size; /* size of the old target (AJIO_SKIP_UNCHANGED) */
+    uint64_t old_size;          /* size of the old target (AJIO_SKIP_UNCHANGED) */
     size_t buflen;
     unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
     bool heap;          /* the struct itself was malloc'ed (ajio_open) */
@@ -87,11 +87,15 @@ struct ajio_file {
 };
 
 /* error.c */
-int ajio__set_error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
-/* Like ajio__set_error() but the message is fmt as is, with no ": strerror" appended. */
-#define ajio__set_message ajio_set_last_error
-/* Adds to the current message: what a cleanup after the failure could not undo. */
-void ajio__append_message(const char *fmt, ...) AJIO_PRINTF(1, 2);
+/*
+ * The calling thread's message (ajio_last_error()), one setter per shape, each returning err:
+ *   ajio__error           the formatted text as it is
+ *   ajio__error_strerror  the formatted text, then ": " and the text of err
+ *   ajio__error_append    more text after the current message (what a cleanup could not undo)
+ */
+int ajio__error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+int ajio__error_strerror(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
+void ajio__error_append(const char *fmt, ...) AJIO_PRINTF(1, 2);
 
 /* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
 #define AJIO__NEW_DIR_SEC 60

@@ -1,7 +1,7 @@
 /*
  * json_check.c - strict, streaming RFC 8259 JSON and JSONL validator.
  *
- * The validator is one state machine. ajio_json_feed() loads the state into locals, runs a
+ * The validator is one state machine. ajio_json_checker_feed() loads the state into locals, runs a
  * goto-based loop over the chunk and writes the state back when the chunk ends, so a value may
  * be split at any byte. The hot paths avoid per-byte branches where they can: string bodies are
  * scanned 16 bytes at a time with SSE2 (8 at a time with SWAR elsewhere), digits 8 at a time,
@@ -227,7 +227,7 @@ struct ajio_json_checker {
     uint8_t state;
     uint8_t top;      /* kind of the innermost container, K_TOP at depth 0 */
     uint8_t in_key;   /* the string being scanned is an object key */
-    uint8_t finished; /* ajio_json_finish() was called */
+    uint8_t finished; /* ajio_json_checker_finish() was called */
     /* Sub-state of tokens split across chunks. */
     uint8_t lit;         /* ST_LIT: which literal (index into lit_word) */
     uint8_t lit_i;       /* ST_LIT: bytes of it matched */
@@ -1084,9 +1084,9 @@ static COLD int input_failed(const ajio_json_checker *c, int r)
 {
     if (r != AJIO_EJSON && r != AJIO_ETORN)
         return r;
-    return ajio__set_message(r, "%s input:%" PRIu64 ":%" PRIu64 ": %s",
-                             (c->flags & AJIO_JSON_LINES) ? "JSONL" : "JSON", c->err.line,
-                             c->err.column, c->err.reason);
+    return ajio__error(r, "%s input:%" PRIu64 ":%" PRIu64 ": %s",
+                       (c->flags & AJIO_JSON_LINES) ? "JSONL" : "JSON", c->err.line, c->err.column,
+                       c->err.reason);
 }
 
 int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth)
@@ -1095,22 +1095,21 @@ int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_
     uint8_t *stack;
 
     if (!ret)
-        return ajio__set_message(-EINVAL, "ajio_json_checker_new: ret is NULL");
+        return ajio__error(-EINVAL, "ajio_json_checker_new: ret is NULL");
     if (flags & ~(unsigned)ALL_FLAGS)
-        return ajio__set_message(-EINVAL, "ajio_json_checker_new: unknown flags 0x%x",
-                                 flags & ~(unsigned)ALL_FLAGS);
+        return ajio__error(-EINVAL, "ajio_json_checker_new: unknown flags 0x%x",
+                           flags & ~(unsigned)ALL_FLAGS);
     if (max_depth == 0)
         max_depth = AJIO_JSON_DEFAULT_MAX_DEPTH;
     if (max_depth > UINT32_MAX)
-        return ajio__set_message(-EINVAL, "ajio_json_checker_new: max_depth %u is too large",
-                                 max_depth);
+        return ajio__error(-EINVAL, "ajio_json_checker_new: max_depth %u is too large", max_depth);
     c = malloc(sizeof(*c));
     stack = malloc(max_depth);
     if (!c || !stack) {
         free(c);
         free(stack);
-        return ajio__set_error(-ENOMEM, "ajio_json_checker_new: allocation of %u bytes",
-                               max_depth);
+        return ajio__error_strerror(-ENOMEM, "ajio_json_checker_new: allocation of %u bytes",
+                                    max_depth);
     }
     init(c, flags, (uint32_t)max_depth, stack);
     c->own_stack = 1;
@@ -1118,16 +1117,16 @@ int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_
     return 0;
 }
 
-int ajio_json_feed(ajio_json_checker *c, const void *buf, size_t len)
+int ajio_json_checker_feed(ajio_json_checker *c, const void *buf, size_t len)
 {
     int r;
 
     if (!c || (!buf && len))
-        return ajio__set_message(-EINVAL, "ajio_json_feed: %s is NULL", !c ? "checker" : "buf");
+        return ajio__error(-EINVAL, "ajio_json_checker_feed: %s is NULL", !c ? "checker" : "buf");
     if (c->result)
         return input_failed(c, c->result);
     if (c->finished)
-        return ajio__set_message(-EINVAL, "ajio_json_feed: input already finished");
+        return ajio__error(-EINVAL, "ajio_json_checker_feed: input already finished");
     if (len == 0)
         return 0;
     r = run(c, buf, len);
@@ -1163,12 +1162,12 @@ static int finish_fail(ajio_json_checker *c, int err, const char *reason)
 
 static int finish(ajio_json_checker *c);
 
-int ajio_json_finish(ajio_json_checker *c)
+int ajio_json_checker_finish(ajio_json_checker *c)
 {
     int r;
 
     if (!c)
-        return ajio__set_message(-EINVAL, "ajio_json_finish: checker is NULL");
+        return ajio__error(-EINVAL, "ajio_json_checker_finish: checker is NULL");
     r = finish(c);
     return r < 0 ? input_failed(c, r) : r;
 }
@@ -1240,8 +1239,8 @@ static int finish(ajio_json_checker *c)
 int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err)
 {
     if (!c || !ret_err)
-        return ajio__set_message(-EINVAL, "ajio_json_checker_error: %s is NULL",
-                                 !c ? "checker" : "ret_err");
+        return ajio__error(-EINVAL, "ajio_json_checker_error: %s is NULL",
+                           !c ? "checker" : "ret_err");
     *ret_err = c->err;
     return 0;
 }
@@ -1285,10 +1284,10 @@ int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_er
     int r;
 
     if (!buf && len)
-        return ajio__set_message(-EINVAL, "ajio_json_validate: buf is NULL with length %zu", len);
+        return ajio__error(-EINVAL, "ajio_json_validate: buf is NULL with length %zu", len);
     if (flags & ~(unsigned)ALL_FLAGS)
-        return ajio__set_message(-EINVAL, "ajio_json_validate: unknown flags 0x%x",
-                                 flags & ~(unsigned)ALL_FLAGS);
+        return ajio__error(-EINVAL, "ajio_json_validate: unknown flags 0x%x",
+                           flags & ~(unsigned)ALL_FLAGS);
     init(&c, flags, AJIO_JSON_DEFAULT_MAX_DEPTH, stack);
     r = len ? run(&c, buf, len) : 0;
     if (r == 0)

@@ -224,7 +224,7 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     (void)vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     where(g, at, sizeof(at));
-    (void)ajio__set_message(err, "JSON generation for \"%s\": %s (at %s)", g->f->path, what, at);
+    (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->path, what, at);
     g->err = err;
     g->f->err = err;
     free(g->failure);
@@ -246,14 +246,14 @@ static COLD int failed(struct ajio_gen *g, int err)
 static COLD int again(const struct ajio_gen *g)
 {
     if (g->failure != NULL)
-        return ajio__set_message(g->err, "%s", g->failure);
-    return ajio__set_message(g->err, "JSON generation for \"%s\" after an earlier failure: %s",
-                             g->f->path, ajio_strerror(g->err));
+        return ajio__error(g->err, "%s", g->failure);
+    return ajio__error(g->err, "JSON generation for \"%s\" after an earlier failure: %s",
+                       g->f->path, ajio_strerror(g->err));
 }
 
 static COLD int null_gen(const char *fn)
 {
-    return ajio__set_message(-EINVAL, "%s: generator is NULL", fn);
+    return ajio__error(-EINVAL, "%s: generator is NULL", fn);
 }
 
 /* ---- the window ----------------------------------------------------------------------------- */
@@ -820,7 +820,7 @@ static int check_opts(const ajio_gen_opts *o, const char *path)
         if (o->reserved[i] != 0)
             why = "reserved fields not zero";
     if (why != NULL)
-        return ajio__set_message(-EINVAL, "ajio_gen_new for \"%s\": %s", path, why);
+        return ajio__error(-EINVAL, "ajio_gen_new for \"%s\": %s", path, why);
     return 0;
 }
 
@@ -841,12 +841,12 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
     int r;
 
     if (ret == NULL || f == NULL)
-        return ajio__set_message(-EINVAL, "ajio_gen_new: %s is NULL", ret == NULL ? "ret" : "f");
+        return ajio__error(-EINVAL, "ajio_gen_new: %s is NULL", ret == NULL ? "ret" : "f");
     if (f->gen != NULL)
-        return ajio__set_message(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->path);
+        return ajio__error(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->path);
     if (f->err < 0)
-        return ajio__set_message(f->err, "ajio_gen_new: \"%s\" has failed already: %s", f->path,
-                                 ajio_strerror(f->err));
+        return ajio__error(f->err, "ajio_gen_new: \"%s\" has failed already: %s", f->path,
+                           ajio_strerror(f->err));
     if (opts == NULL)
         opts = &defaults;
     r = check_opts(opts, f->path);
@@ -854,7 +854,7 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
         return r;
     g = calloc(1, sizeof(*g));
     if (g == NULL)
-        return ajio__set_error(-ENOMEM, "JSON generator for \"%s\"", f->path);
+        return ajio__error_strerror(-ENOMEM, "JSON generator for \"%s\"", f->path);
     g->f = f;
     g->levels_cap = 16;
     g->levels = malloc(g->levels_cap * sizeof(*g->levels));
@@ -876,7 +876,7 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
             free(g->buf);
         free(g->levels);
         free(g);
-        return ajio__set_error(-ENOMEM, "JSON generator for \"%s\"", f->path);
+        return ajio__error_strerror(-ENOMEM, "JSON generator for \"%s\"", f->path);
     }
 
     unsigned fl = opts->flags;
@@ -1179,16 +1179,15 @@ int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...)
 int ajio_gen_format_double(char *buf, size_t size, double v, int precision)
 {
     if (buf == NULL || size < AJIO_GEN_DOUBLE_MAX)
-        return ajio__set_message(-EINVAL, "ajio_gen_format_double: %s",
-                                 buf == NULL ? "buf is NULL" : "size below AJIO_GEN_DOUBLE_MAX");
+        return ajio__error(-EINVAL, "ajio_gen_format_double: %s",
+                           buf == NULL ? "buf is NULL" : "size below AJIO_GEN_DOUBLE_MAX");
     if (!__builtin_isfinite(v))
-        return ajio__set_message(-EINVAL, "ajio_gen_format_double: %s is not a JSON number",
-                                 v != v  ? "NaN"
-                                 : v > 0 ? "Infinity"
-                                         : "-Infinity");
+        return ajio__error(-EINVAL, "ajio_gen_format_double: %s is not a JSON number",
+                           v != v  ? "NaN"
+                           : v > 0 ? "Infinity"
+                                   : "-Infinity");
     if (precision < 0 || precision > AJIO_GEN_MAX_PRECISION)
-        return ajio__set_message(-EINVAL, "ajio_gen_format_double: precision %d out of range",
-                                 precision);
+        return ajio__error(-EINVAL, "ajio_gen_format_double: precision %d out of range", precision);
     return ajio__format_double(buf, v, precision);
 }
 
@@ -1231,15 +1230,15 @@ void ajio__gen_free(struct ajio_gen *g)
     free(g);
 }
 
-int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
-                  const ajio_opts *opts, const ajio_gen_opts *gen_opts)
+int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path, const ajio_opts *opts,
+                  const ajio_gen_opts *gen_opts)
 {
     ajio_file *f;
     int r;
 
     if (ret_file == NULL || ret_gen == NULL)
-        return ajio__set_message(-EINVAL, "ajio_gen_open: %s is NULL",
-                                 ret_file == NULL ? "ret_file" : "ret_gen");
+        return ajio__error(-EINVAL, "ajio_gen_open: %s is NULL",
+                           ret_file == NULL ? "ret_file" : "ret_gen");
     r = ajio_open(&f, path, opts);
     if (r < 0)
         return r;

@@ -99,12 +99,12 @@ static int copy_one(struct ajio_file *f, const char *old, const char *name)
         if (errno == ENODATA || errno == ENOENT)
             goto out; /* removed meanwhile, or the whole file (see list_names()) */
         if (errno != ERANGE) {
-            r = ajio__set_error(-errno, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
             goto out;
         }
         n = lgetxattr(old, name, NULL, 0);
         if (n < 0) {
-            r = ajio__set_error(-errno, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
             goto out;
         }
         if (val != stack)
@@ -112,13 +112,13 @@ static int copy_one(struct ajio_file *f, const char *old, const char *name)
         size = (size_t)n + 256;
         val = malloc(size);
         if (val == NULL) {
-            r = ajio__set_error(-ENOMEM, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-ENOMEM, "getxattr %s of \"%s\"", name, f->path);
             goto out;
         }
     }
     if (fsetxattr(f->fd, name, val, (size_t)n, 0) < 0 && !may_skip(name, errno)) {
 #ifndef AJIO_TEST_IGNORE_SETXATTR /* negative control of the fault-injection suite only */
-        r = ajio__set_error(-errno, "setxattr %s of temp for \"%s\"", name, f->path);
+        r = ajio__error_strerror(-errno, "setxattr %s of temp for \"%s\"", name, f->path);
 #endif
     }
 out:
@@ -140,12 +140,12 @@ int ajio__copy_meta(struct ajio_file *f)
 
     nold = list_names(old, -1, &old_names, old_stack, sizeof(old_stack));
     if (nold < 0) {
-        r = ajio__set_error((int)nold, "listxattr of \"%s\"", f->path);
+        r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", f->path);
         goto out;
     }
     ntmp = list_names(NULL, f->fd, &tmp_names, tmp_stack, sizeof(tmp_stack));
     if (ntmp < 0) {
-        r = ajio__set_error((int)ntmp, "listxattr of temp for \"%s\"", f->path);
+        r = ajio__error_strerror((int)ntmp, "listxattr of temp for \"%s\"", f->path);
         goto out;
     }
     /* First what the temp got by itself (a default ACL, chiefly) and the old file lacks. */
@@ -153,7 +153,7 @@ int ajio__copy_meta(struct ajio_file *f)
         if (!(copied(p, true) && !(copied(p, with_acl) && listed(old_names, nold, p))))
             continue;
         if (fremovexattr(f->fd, p) < 0 && errno != ENODATA && !may_skip(p, errno)) {
-            r = ajio__set_error(-errno, "removexattr %s of temp for \"%s\"", p, f->path);
+            r = ajio__error_strerror(-errno, "removexattr %s of temp for \"%s\"", p, f->path);
             goto out;
         }
     }

@@ -45,17 +45,21 @@ static int split_path(struct ajio_file *f)
     size_t namelen;
 
     if (f->path[len - 1] == '/')
-        return ajio__set_message(-EISDIR, "path \"%s\" ends with '/': a file cannot replace a "
-                                          "directory", f->path);
+        return ajio__error(-EISDIR,
+                           "path \"%s\" ends with '/': a file cannot replace a "
+                           "directory",
+                           f->path);
     slash = strrchr(f->path, '/');
     f->name = slash != NULL ? slash + 1 : f->path;
     f->dirlen = slash == NULL ? 0 : slash == f->path ? 1 : (size_t)(slash - f->path);
     namelen = strlen(f->name);
     if (strcmp(f->name, ".") == 0 || strcmp(f->name, "..") == 0)
-        return ajio__set_message(-EISDIR, "path \"%s\" names a directory", f->path);
+        return ajio__error(-EISDIR, "path \"%s\" names a directory", f->path);
     if (namelen > NAME_MAX)
-        return ajio__set_message(-ENAMETOOLONG, "file name of \"%s\" is %zu bytes, over NAME_MAX "
-                                                "(%d)", f->path, namelen, NAME_MAX);
+        return ajio__error(-ENAMETOOLONG,
+                           "file name of \"%s\" is %zu bytes, over NAME_MAX "
+                           "(%d)",
+                           f->path, namelen, NAME_MAX);
     return 0;
 }
 
@@ -75,11 +79,11 @@ static int check_link(const struct ajio_file *f, const struct stat *dir, const s
     me = geteuid();
     if (link->st_uid == me || link->st_uid == dir->st_uid)
         return 0;
-    return ajio__set_message(-EACCES, "symlink \"%s\" for \"%s\" is not followed: it belongs to "
-                                      "uid %u, in a sticky world-writable directory owned by uid "
-                                      "%u, and the caller is uid %u (protected_symlinks rule)",
-                             where, f->path, (unsigned)link->st_uid, (unsigned)dir->st_uid,
-                             (unsigned)me);
+    return ajio__error(-EACCES,
+                       "symlink \"%s\" for \"%s\" is not followed: it belongs to "
+                       "uid %u, in a sticky world-writable directory owned by uid "
+                       "%u, and the caller is uid %u (protected_symlinks rule)",
+                       where, f->path, (unsigned)link->st_uid, (unsigned)dir->st_uid, (unsigned)me);
 }
 
 /*
@@ -98,16 +102,16 @@ static int sync_new_entry(struct ajio_file *f, int fd, const char *name, const c
         opath = true;
         cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cfd < 0)
-            return ajio__set_error(-errno, "open of new directory \"%s\" for \"%s\"", dir,
-                                   f->path);
+            return ajio__error_strerror(-errno, "open of new directory \"%s\" for \"%s\"", dir,
+                                        f->path);
     } else if (pfd < 0) {
-        return ajio__set_error(-errno, "open of the parent of new directory \"%s\" for \"%s\"",
-                               dir, f->path);
+        return ajio__error_strerror(-errno, "open of the parent of new directory \"%s\" for \"%s\"",
+                                    dir, f->path);
     }
     r = ajio__sync_dir_fd(pfd, opath, cfd);
     if (r < 0)
-        (void)ajio__set_error(r, "%s of the parent of new directory \"%s\" for \"%s\"",
-                              opath ? "syncfs" : "fsync", dir, f->path);
+        (void)ajio__error_strerror(r, "%s of the parent of new directory \"%s\" for \"%s\"",
+                                   opath ? "syncfs" : "fsync", dir, f->path);
     if (pfd >= 0)
         (void)close(pfd);
     if (cfd >= 0)
@@ -130,12 +134,12 @@ static int walk_dir(struct ajio_file *f, const char *dir)
     int fd, hops = 0, made = 0, r;
 
     if (rest == NULL)
-        return ajio__set_error(-ENOMEM, "open of directory \"%s\" for \"%s\"", dir, f->path);
+        return ajio__error_strerror(-ENOMEM, "open of directory \"%s\" for \"%s\"", dir, f->path);
     memcpy(rest, dir, strlen(dir) + 1);
     fd = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"",
-                            rest[0] == '/' ? "/" : ".", f->path);
+        r = ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"",
+                                 rest[0] == '/' ? "/" : ".", f->path);
         free(rest);
         return r;
     }
@@ -164,8 +168,8 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         if (errno == ENOENT && !(f->flags & AJIO_NO_MKDIR) && made++ < 4 * PATH_MAX) {
             /* EEXIST: a concurrent writer made it first; sync_new_entry() covers it too. */
             if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
-                r = ajio__set_error(-errno, "mkdir of \"%s\" in \"%s\" for \"%s\"", comp, dir,
-                                    f->path);
+                r = ajio__error_strerror(-errno, "mkdir of \"%s\" in \"%s\" for \"%s\"", comp, dir,
+                                         f->path);
                 goto fail;
             }
             r = sync_new_entry(f, fd, comp, dir);
@@ -175,23 +179,27 @@ static int walk_dir(struct ajio_file *f, const char *dir)
             continue; /* open it on the next round */
         }
         if (errno != ELOOP && errno != ENOTDIR) {
-            r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
+            r = ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
             goto fail;
         }
         /* With O_NOFOLLOW a symlink fails as ELOOP or ENOTDIR: look at what is there. */
         if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(lst.st_mode)) {
-            r = ajio__set_message(-ENOTDIR, "open of directory \"%s\" for \"%s\": \"%s\" is not "
-                                            "a directory", dir, f->path, comp);
+            r = ajio__error(-ENOTDIR,
+                            "open of directory \"%s\" for \"%s\": \"%s\" is not "
+                            "a directory",
+                            dir, f->path, comp);
             goto fail;
         }
         if (++hops > AJIO__MAX_SYMLINKS) {
-            r = ajio__set_message(-ELOOP, "too many levels of symlinks in \"%s\" for \"%s\"",
-                                  dir, f->path);
+            r = ajio__error(-ELOOP, "too many levels of symlinks in \"%s\" for \"%s\"", dir,
+                            f->path);
             goto fail;
         }
         if (fstat(fd, &dst) < 0) {
-            r = ajio__set_error(-errno, "stat of the directory holding symlink \"%s\" for "
-                                        "\"%s\"", comp, f->path);
+            r = ajio__error_strerror(-errno,
+                                     "stat of the directory holding symlink \"%s\" for "
+                                     "\"%s\"",
+                                     comp, f->path);
             goto fail;
         }
         r = check_link(f, &dst, &lst, comp);
@@ -199,14 +207,16 @@ static int walk_dir(struct ajio_file *f, const char *dir)
             goto fail;
         n = readlinkat(fd, comp, link, PATH_MAX);
         if (n < 0) {
-            r = ajio__set_error(-errno, "readlink of \"%s\" for \"%s\"", comp, f->path);
+            r = ajio__error_strerror(-errno, "readlink of \"%s\" for \"%s\"", comp, f->path);
             goto fail;
         }
         *end = saved;
         /* The rest of the walk is the link's text, then what followed the link. */
         if ((size_t)n + strlen(end) + 1 > PATH_MAX) {
-            r = ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" makes the path of \"%s\" longer "
-                                                 "than PATH_MAX", comp, f->path);
+            r = ajio__error(-ENAMETOOLONG,
+                            "symlink \"%s\" makes the path of \"%s\" longer "
+                            "than PATH_MAX",
+                            comp, f->path);
             goto fail;
         }
         memcpy(link + n, end, strlen(end) + 1);
@@ -215,7 +225,7 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         if (rest[0] == '/') {
             nfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (nfd < 0) {
-                r = ajio__set_error(-errno, "open of directory \"/\" for \"%s\"", f->path);
+                r = ajio__error_strerror(-errno, "open of directory \"/\" for \"%s\"", f->path);
                 goto fail;
             }
             (void)close(fd);
@@ -230,7 +240,7 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         return r;
     }
     if (errno != EACCES) {
-        r = ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
+        r = ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
         goto fail;
     }
     f->dir_opath = true;
@@ -272,7 +282,7 @@ static int open_dir(struct ajio_file *f)
     /* ELOOP: a symlink on the path. ENOSYS: a kernel before openat2 (5.6). */
     if (errno == ELOOP || errno == ENOSYS || (errno == ENOENT && !(f->flags & AJIO_NO_MKDIR)))
         return walk_dir(f, dir);
-    return ajio__set_error(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
+    return ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
 }
 
 /* Replaces f->path by the target of the symlink f->name, relative to the link's directory. */
@@ -283,10 +293,9 @@ static int follow_link(struct ajio_file *f)
 
     n = readlinkat(f->dirfd, f->name, link, PATH_MAX);
     if (n < 0)
-        return ajio__set_error(-errno, "readlink of \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "readlink of \"%s\"", f->path);
     if ((size_t)n >= PATH_MAX)
-        return ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" points to a path over PATH_MAX",
-                                 f->path);
+        return ajio__error(-ENAMETOOLONG, "symlink \"%s\" points to a path over PATH_MAX", f->path);
     link[n] = '\0';
     if (link[0] == '/' || f->dirlen == 0) {
         memcpy(f->path, link, (size_t)n + 1);
@@ -294,8 +303,10 @@ static int follow_link(struct ajio_file *f)
     }
     /* Relative: the link's directory (already at the start of f->path), '/', the link. */
     if (f->dirlen + 1 + (size_t)n + 1 > PATH_MAX)
-        return ajio__set_message(-ENAMETOOLONG, "symlink \"%s\" resolves to a path over "
-                                                "PATH_MAX", f->path);
+        return ajio__error(-ENAMETOOLONG,
+                           "symlink \"%s\" resolves to a path over "
+                           "PATH_MAX",
+                           f->path);
     f->path[f->dirlen] = '/';
     memcpy(f->path + f->dirlen + 1, link, (size_t)n + 1);
     return 0;
@@ -340,10 +351,11 @@ static int check_regular(const struct ajio_file *f, const struct stat *st)
     me = geteuid();
     if (st->st_uid == me || st->st_uid == f->dir_uid)
         return 0;
-    return ajio__set_message(-EACCES, "\"%s\" belongs to uid %u, in a sticky directory others "
-                                      "may write owned by uid %u; the caller (uid %u) does not "
-                                      "take it over (protected_regular rule)",
-                             f->path, (unsigned)st->st_uid, (unsigned)f->dir_uid, (unsigned)me);
+    return ajio__error(-EACCES,
+                       "\"%s\" belongs to uid %u, in a sticky directory others "
+                       "may write owned by uid %u; the caller (uid %u) does not "
+                       "take it over (protected_regular rule)",
+                       f->path, (unsigned)st->st_uid, (unsigned)f->dir_uid, (unsigned)me);
 }
 
 /*
@@ -370,7 +382,7 @@ int ajio__sync_new_dirs(struct ajio_file *f)
     if (synced_dir.dev == f->dir_dev && synced_dir.ino == f->dir_ino)
         return 0;
     if (clock_gettime(CLOCK_REALTIME, &now) < 0)
-        return ajio__set_error(-errno, "clock_gettime for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "clock_gettime for \"%s\"", f->path);
     cur.stx_btime.tv_sec = f->dir_btime;
     for (int depth = 0; depth < PATH_MAX / 2; depth++) {
         int pfd;
@@ -384,8 +396,9 @@ int ajio__sync_new_dirs(struct ajio_file *f)
             pfd = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
         }
         if (pfd < 0) {
-            r = ajio__set_error(-errno, "open of the parent of new directory \"%.*s\" for \"%s\"",
-                                AJIO__DIR_ARG(f), f->path);
+            r = ajio__error_strerror(-errno,
+                                     "open of the parent of new directory \"%.*s\" for \"%s\"",
+                                     AJIO__DIR_ARG(f), f->path);
             break;
         }
         if (fd != f->dirfd)
@@ -394,13 +407,14 @@ int ajio__sync_new_dirs(struct ajio_file *f)
         /* The temp is on the same filesystem: syncfs(2) through it when fd is O_PATH. */
         r = ajio__sync_dir_fd(fd, opath, f->fd);
         if (r < 0) {
-            (void)ajio__set_error(r, "%s of the parent of new directory \"%.*s\" for \"%s\"",
-                                  opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
+            (void)ajio__error_strerror(r, "%s of the parent of new directory \"%.*s\" for \"%s\"",
+                                       opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
             break;
         }
         if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &cur) < 0) {
-            r = ajio__set_error(-errno, "stat of the parent of new directory \"%.*s\" for \"%s\"",
-                                AJIO__DIR_ARG(f), f->path);
+            r = ajio__error_strerror(-errno,
+                                     "stat of the parent of new directory \"%.*s\" for \"%s\"",
+                                     AJIO__DIR_ARG(f), f->path);
             break;
         }
         /* No birth time, or the root of a filesystem: no entry above it is on this disk. */
@@ -425,8 +439,7 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
     int r;
 
     if (len >= PATH_MAX)
-        return ajio__set_message(-ENAMETOOLONG, "path of %zu bytes is over PATH_MAX (%d)", len,
-                                 PATH_MAX);
+        return ajio__error(-ENAMETOOLONG, "path of %zu bytes is over PATH_MAX (%d)", len, PATH_MAX);
     memcpy(f->path, path, len + 1);
     for (int hops = 0;; hops++) {
         r = split_path(f);
@@ -441,7 +454,7 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
         if (statx(f->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME,
                   &stx) < 0)
-            return ajio__set_error(-errno, "stat of the directory of \"%s\"", f->path);
+            return ajio__error_strerror(-errno, "stat of the directory of \"%s\"", f->path);
         f->dir_mode = stx.stx_mode;
         f->dir_uid = stx.stx_uid;
         f->dir_append = (stx.stx_attributes & STATX_ATTR_APPEND) != 0;
@@ -449,22 +462,27 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         f->dir_ino = stx.stx_ino;
         /* A filesystem's root has no entry on that filesystem to sync: 0 skips the walk up. */
         f->dir_btime = (stx.stx_mask & STATX_BTIME) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
-                           ? stx.stx_btime.tv_sec : 0;
+                           ? stx.stx_btime.tv_sec
+                           : 0;
         if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT)
-                return ajio__set_error(-errno, "stat of \"%s\"", f->path);
+                return ajio__error_strerror(-errno, "stat of \"%s\"", f->path);
             f->exists = false;
             plan_permissions(f, NULL, opts);
             return 0;
         }
         if (S_ISLNK(st.st_mode)) {
             if (f->flags & AJIO_NO_FOLLOW)
-                return ajio__set_message(-ELOOP, "\"%s\" is a symlink and symlinks are not "
-                                                 "followed", f->path);
+                return ajio__error(-ELOOP,
+                                   "\"%s\" is a symlink and symlinks are not "
+                                   "followed",
+                                   f->path);
             /* As open(O_CREAT|O_EXCL): a link, dangling or not, is never followed to create. */
             if (f->flags & AJIO_CREATE_ONLY)
-                return ajio__set_message(-EEXIST, "\"%s\" exists (a symlink) and create-only "
-                                                  "was asked", f->path);
+                return ajio__error(-EEXIST,
+                                   "\"%s\" exists (a symlink) and create-only "
+                                   "was asked",
+                                   f->path);
             if (f->flags & AJIO_REPLACE_LINK) {
                 /* The link goes, so its target's mode is irrelevant: a new file's mode. */
                 f->exists = true;
@@ -473,7 +491,7 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
                 break;
             }
             if (hops >= AJIO__MAX_SYMLINKS)
-                return ajio__set_message(-ELOOP, "too many levels of symlinks at \"%s\"", path);
+                return ajio__error(-ELOOP, "too many levels of symlinks at \"%s\"", path);
             {
                 struct stat dst = {.st_mode = f->dir_mode, .st_uid = f->dir_uid};
                 r = check_link(f, &dst, &st, f->path);
@@ -488,10 +506,12 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
             continue;
         }
         if (S_ISDIR(st.st_mode))
-            return ajio__set_message(-EISDIR, "\"%s\" is a directory", f->path);
+            return ajio__error(-EISDIR, "\"%s\" is a directory", f->path);
         if (!S_ISREG(st.st_mode))
-            return ajio__set_message(-EINVAL, "\"%s\" is not a regular file (a device, FIFO or "
-                                              "socket is never replaced)", f->path);
+            return ajio__error(-EINVAL,
+                               "\"%s\" is not a regular file (a device, FIFO or "
+                               "socket is never replaced)",
+                               f->path);
         r = check_regular(f, &st);
         if (r < 0)
             return r;
@@ -501,7 +521,9 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
     }
     /* Nothing in an append-only directory can be renamed or removed: refuse before any name. */
     if (f->dir_append)
-        return ajio__set_message(-EPERM, "\"%s\" exists in an append-only directory, where no "
-                                         "file can be replaced", f->path);
+        return ajio__error(-EPERM,
+                           "\"%s\" exists in an append-only directory, where no "
+                           "file can be replaced",
+                           f->path);
     return 0;
 }

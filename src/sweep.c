@@ -24,16 +24,16 @@ static int remove_unlocked(int dirfd, const char *dir, const char *name, unsigne
     if (fd < 0) {
         if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == ELOOP)
             return 0;
-        return ajio__set_error(-errno, "open of \"%s/%s\"", dir, name);
+        return ajio__error_strerror(-errno, "open of \"%s/%s\"", dir, name);
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
             r = 0; /* a live writer */
         else if (errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL)
-            r = ajio__set_error(-errno, "flock of \"%s/%s\"", dir, name);
+            r = ajio__error_strerror(-errno, "flock of \"%s/%s\"", dir, name);
     }
     if (r == 1 && !(flags & AJIO_SWEEP_DRY_RUN) && unlinkat(dirfd, name, 0) < 0)
-        r = errno == ENOENT ? 0 : ajio__set_error(-errno, "unlink of \"%s/%s\"", dir, name);
+        r = errno == ENOENT ? 0 : ajio__error_strerror(-errno, "unlink of \"%s/%s\"", dir, name);
     (void)close(fd); /* read-only: nothing for close to report */
     return r;
 }
@@ -46,20 +46,19 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
     int fd, count = 0, r;
 
     if (dir == NULL || dir[0] == '\0')
-        return ajio__set_message(-EINVAL, "ajio_sweep: directory is %s",
-                                 dir == NULL ? "NULL" : "empty");
+        return ajio__error(-EINVAL, "ajio_sweep: directory is %s", dir == NULL ? "NULL" : "empty");
     if (flags & ~(unsigned)(AJIO_SWEEP_NO_SYNC | AJIO_SWEEP_DRY_RUN))
-        return ajio__set_message(-EINVAL, "ajio_sweep: unknown flags 0x%x for \"%s\"", flags, dir);
+        return ajio__error(-EINVAL, "ajio_sweep: unknown flags 0x%x for \"%s\"", flags, dir);
     if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
-        return ajio__set_message(-EINVAL, "ajio_sweep: name \"%s\" is not a file name", name);
+        return ajio__error(-EINVAL, "ajio_sweep: name \"%s\" is not a file name", name);
     if (clock_gettime(CLOCK_REALTIME, &now) < 0)
-        return ajio__set_error(-errno, "clock_gettime for sweep of \"%s\"", dir);
+        return ajio__error_strerror(-errno, "clock_gettime for sweep of \"%s\"", dir);
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return ajio__set_error(-errno, "open of directory \"%s\"", dir);
+        return ajio__error_strerror(-errno, "open of directory \"%s\"", dir);
     d = fdopendir(fd);
     if (d == NULL) {
-        r = ajio__set_error(-errno, "fdopendir of \"%s\"", dir);
+        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", dir);
         (void)close(fd);
         return r;
     }
@@ -71,7 +70,7 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         de = readdir(d);
         if (de == NULL) {
             if (errno != 0) {
-                r = ajio__set_error(-errno, "readdir of \"%s\"", dir);
+                r = ajio__error_strerror(-errno, "readdir of \"%s\"", dir);
                 goto fail;
             }
             break;
@@ -81,7 +80,7 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT)
                 continue; /* a writer renamed it, or another sweep removed it */
-            r = ajio__set_error(-errno, "stat of \"%s/%s\"", dir, de->d_name);
+            r = ajio__error_strerror(-errno, "stat of \"%s/%s\"", dir, de->d_name);
             goto fail;
         }
         if (!S_ISREG(st.st_mode))
@@ -96,7 +95,7 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         count += r;
     }
     if (count > 0 && !(flags & (AJIO_SWEEP_DRY_RUN | AJIO_SWEEP_NO_SYNC)) && fsync(fd) < 0) {
-        r = ajio__set_error(-errno, "fsync of directory \"%s\" after sweeping", dir);
+        r = ajio__error_strerror(-errno, "fsync of directory \"%s\" after sweeping", dir);
         goto fail;
     }
     (void)closedir(d);

@@ -28,7 +28,7 @@ int ajio__temp_lock(struct ajio_file *f)
         return 0;
     if (errno == ENOLCK || errno == EOPNOTSUPP || errno == EINVAL)
         return 0;
-    return ajio__set_error(-errno, "flock of temp for \"%s\"", f->path);
+    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->path);
 }
 
 int ajio__temp_create(struct ajio_file *f)
@@ -57,12 +57,14 @@ int ajio__temp_create(struct ajio_file *f)
             return ajio__temp_lock(f);
         }
         if (usable && !ajio__tmpfile_unsupported(errno))
-            return ajio__set_error(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
+            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
     }
     /* A named temp could never be removed from an append-only directory. */
     if (f->dir_append)
-        return ajio__set_message(-EPERM, "\"%s\" is in an append-only directory, where only an "
-                                         "O_TMPFILE can be published", f->path);
+        return ajio__error(-EPERM,
+                           "\"%s\" is in an append-only directory, where only an "
+                           "O_TMPFILE can be published",
+                           f->path);
     /*
      * A named temp is visible from its creation, so when the final file gets other permissions
      * or another owner than a new file would, it starts private (0600) and only gets the final
@@ -79,11 +81,11 @@ int ajio__temp_create(struct ajio_file *f)
             return r;
         }
         if (errno != EEXIST)
-            return ajio__set_error(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
-                                   f->path);
+            return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
+                                        f->path);
     }
-    return ajio__set_message(-EEXIST, "create of temp for \"%s\": 64 random names were all taken",
-                             f->path);
+    return ajio__error(-EEXIST, "create of temp for \"%s\": 64 random names were all taken",
+                       f->path);
 }
 
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt)
@@ -118,7 +120,7 @@ static int write_all(struct ajio_file *f, const void *buf, size_t len)
     int r = ajio__writev_all(f->fd, &iov, 1);
 
     if (r < 0)
-        return f->err = ajio__set_error(r, "write of temp for \"%s\"", f->path);
+        return f->err = ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
     return 0;
 }
 
@@ -235,12 +237,12 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     int r;
 
     if (f->err < 0)
-        return ajio__set_message(f->err, "write to \"%s\" after an earlier failure: %s", f->path,
-                                 ajio_strerror(f->err));
+        return ajio__error(f->err, "write to \"%s\" after an earlier failure: %s", f->path,
+                           ajio_strerror(f->err));
     if (len == 0)
         return 0;
     if (f->checker != NULL) {
-        r = ajio_json_feed(f->checker, buf, len);
+        r = ajio_json_checker_feed(f->checker, buf, len);
         if (r < 0)
             return f->err = ajio__json_checker_failed(f, r);
         f->last = ((const unsigned char *)buf)[len - 1];
@@ -259,7 +261,7 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     if (f->buf == NULL) {
         f->buf = malloc(AJIO__BUFSIZE);
         if (f->buf == NULL)
-            return f->err = ajio__set_error(-ENOMEM, "buffer for \"%s\"", f->path);
+            return f->err = ajio__error_strerror(-ENOMEM, "buffer for \"%s\"", f->path);
     }
     memcpy(f->buf + f->buflen, buf, len);
     f->buflen += len;

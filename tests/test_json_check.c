@@ -587,24 +587,24 @@ static void test_api(void **state)
     assert_int_equal(ajio_json_validate(NULL, 1, 0, NULL), -EINVAL);
     assert_int_equal(ajio_json_validate(NULL, 0, AJIO_JSON_LINES, NULL), 0);
     assert_int_equal(ajio_json_validate("1", 1, 1u << 9, NULL), -EINVAL);
-    assert_int_equal(ajio_json_feed(NULL, "1", 1), -EINVAL);
-    assert_int_equal(ajio_json_finish(NULL), -EINVAL);
+    assert_int_equal(ajio_json_checker_feed(NULL, "1", 1), -EINVAL);
+    assert_int_equal(ajio_json_checker_finish(NULL), -EINVAL);
     assert_int_equal(ajio_json_checker_error(NULL, &e), -EINVAL);
     assert_int_equal(ajio_json_checker_count(NULL), 0);
     ajio_json_checker_free(NULL);
 
     assert_int_equal(ajio_json_checker_new(&c, 0, 0), 0);
     assert_int_equal(ajio_json_checker_error(c, NULL), -EINVAL);
-    assert_int_equal(ajio_json_feed(c, NULL, 1), -EINVAL);
-    assert_int_equal(ajio_json_feed(c, NULL, 0), 0);
-    assert_int_equal(ajio_json_feed(c, "[1,", 3), 0);
+    assert_int_equal(ajio_json_checker_feed(c, NULL, 1), -EINVAL);
+    assert_int_equal(ajio_json_checker_feed(c, NULL, 0), 0);
+    assert_int_equal(ajio_json_checker_feed(c, "[1,", 3), 0);
     assert_int_equal(ajio_json_checker_error(c, &e), 0); /* no error yet: zeroed */
     assert_int_equal(e.offset, 0);
     assert_string_equal(e.reason, "");
-    assert_int_equal(ajio_json_feed(c, "x", 1), AJIO_EJSON);
+    assert_int_equal(ajio_json_checker_feed(c, "x", 1), AJIO_EJSON);
     /* sticky: later feeds and finish return the first error, and it does not move */
-    assert_int_equal(ajio_json_feed(c, "2]", 2), AJIO_EJSON);
-    assert_int_equal(ajio_json_finish(c), AJIO_EJSON);
+    assert_int_equal(ajio_json_checker_feed(c, "2]", 2), AJIO_EJSON);
+    assert_int_equal(ajio_json_checker_finish(c), AJIO_EJSON);
     assert_int_equal(ajio_json_checker_error(c, &e), 0);
     assert_int_equal(e.offset, 3);
     assert_string_equal(e.reason, "expected a value, found 'x'");
@@ -612,10 +612,10 @@ static void test_api(void **state)
 
     /* finish is idempotent; feeding after it is a usage error */
     assert_int_equal(ajio_json_checker_new(&c, 0, 0), 0);
-    assert_int_equal(ajio_json_feed(c, "{}", 2), 0);
-    assert_int_equal(ajio_json_finish(c), 0);
-    assert_int_equal(ajio_json_finish(c), 0);
-    assert_int_equal(ajio_json_feed(c, " ", 1), -EINVAL);
+    assert_int_equal(ajio_json_checker_feed(c, "{}", 2), 0);
+    assert_int_equal(ajio_json_checker_finish(c), 0);
+    assert_int_equal(ajio_json_checker_finish(c), 0);
+    assert_int_equal(ajio_json_checker_feed(c, " ", 1), -EINVAL);
     assert_int_equal(ajio_json_checker_count(c), 1);
     ajio_json_checker_free(c);
 }
@@ -641,13 +641,13 @@ static void test_every_split_point(void **state)
                 result r;
                 memset(&r, 0, sizeof(r));
                 assert_int_equal(ajio_json_checker_new(&c, 0, 0), 0);
-                r.rc = ajio_json_feed(c, docs[d], i);
+                r.rc = ajio_json_checker_feed(c, docs[d], i);
                 if (!r.rc)
-                    r.rc = ajio_json_feed(c, docs[d] + i, j - i);
+                    r.rc = ajio_json_checker_feed(c, docs[d] + i, j - i);
                 if (!r.rc)
-                    r.rc = ajio_json_feed(c, docs[d] + j, len - j);
+                    r.rc = ajio_json_checker_feed(c, docs[d] + j, len - j);
                 if (!r.rc)
-                    r.rc = ajio_json_finish(c);
+                    r.rc = ajio_json_checker_finish(c);
                 ajio_json_checker_error(c, &r.err);
                 ajio_json_checker_free(c);
                 assert_same(&whole, &r, docs[d]);

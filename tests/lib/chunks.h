@@ -59,11 +59,11 @@ static inline chunks_result chunks_validate(const void *buf, size_t len, unsigne
         size_t n = chunks_next(&seed);
         if (n > len - off)
             n = len - off;
-        r.rc = ajio_json_feed(c, p + off, n);
+        r.rc = ajio_json_checker_feed(c, p + off, n);
         off += n;
     }
     if (r.rc == 0)
-        r.rc = ajio_json_finish(c);
+        r.rc = ajio_json_checker_finish(c);
     (void)ajio_json_checker_error(c, &r.err); /* cannot fail: c is a checker, &r.err not NULL */
     r.count = ajio_json_checker_count(c);
     ajio_json_checker_free(c);
