@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("JSON validation speed, median of %d runs, MB = 10^6 bytes, ratio = vs jansson\n", reps);
-    printf("%-18s %-26s %10s %10s %9s\n", "document", "tool", "ms", "MB/s", "ratio");
+    printf("%-18s %-30s %10s %10s %9s\n", "document", "tool", "ms", "MB/s", "ratio");
 
     for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
         char path[4096], file[4096 + 64];
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         }
         ms = bu_median_inplace(t, reps) * 1e3;
         mbs = (double)n / (ms * 1e3);
-        printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", docs[d], "ajio_json_validate", ms, mbs,
+        printf("%-18s %-30s %10.1f %10.0f %8.1fx\n", docs[d], "ajio_json_validate", ms, mbs,
                mbs / jansson_mbs);
 
         for (int i = 0; i < reps; i++) {
@@ -176,10 +176,10 @@ int main(int argc, char **argv)
         }
         ms = bu_median_inplace(t, reps) * 1e3;
         mbs = (double)n / (ms * 1e3);
-        printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "ajio_json_checker_feed 64 KiB", ms, mbs,
+        printf("%-18s %-30s %10.1f %10.0f %8.1fx\n", "", "ajio_json_checker_feed 64 KiB", ms, mbs,
                mbs / jansson_mbs);
 
-        printf("%-18s %-26s %10.1f %10.0f %8.1fx\n", "", "jansson json_loadb",
+        printf("%-18s %-30s %10.1f %10.0f %8.1fx\n", "", "jansson json_loadb",
                (double)n / (jansson_mbs * 1e3), jansson_mbs, 1.0);
 
         int ok = 1;
@@ -188,10 +188,10 @@ int main(int argc, char **argv)
         if (ok) {
             ms = bu_median_inplace(t, reps) * 1e3;
             mbs = (double)n / (ms * 1e3);
-            printf("%-18s %-26s %10.1f %10.0f %8.2fx\n", "", "jq empty (file)", ms, mbs,
+            printf("%-18s %-30s %10.1f %10.0f %8.2fx\n", "", "jq empty (file)", ms, mbs,
                    mbs / jansson_mbs);
         } else {
-            printf("%-18s %-26s %10s\n", "", "jq empty (file)", "n/a (jq missing or failed)");
+            printf("%-18s %-30s %10s\n", "", "jq empty (file)", "n/a (jq missing or failed)");
         }
         printf("%-18s (%.1f MB: %zu copies of %zu bytes)\n", "", (double)n / 1e6,
                (n - 2) / (len + 1) + ((n - 2) % (len + 1) != 0), len);

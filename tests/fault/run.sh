@@ -69,7 +69,7 @@ declare -A ETEXT=([ENOSPC]="No space left on device" [EDQUOT]="Disk quota exceed
     [EROFS]="Read-only file system" [ENAMETOOLONG]="File name too long"
     [EMFILE]="Too many open files" [EOPNOTSUPP]="Operation not supported"
     [EFBIG]="File too large")
-# The CLI's exit code for each errno (cli_exit_for() in cli/ajio.c, documented in ajio(1)).
+# The CLI's exit code for each errno (cli_exit_for() in cli/util.c, documented in ajio(1)).
 declare -A CLIEXIT=([EACCES]=73 [EROFS]=73 [ENAMETOOLONG]=73)
 cli_exit_of() { echo "${CLIEXIT[$1]:-74}"; }
 
