@@ -21,13 +21,15 @@
  * values the man page documents are visible in the source.
  */
 enum {
-    EXIT_USAGE = 64,     /* EX_USAGE: bad command line */
-    EXIT_DATAERR = 65,   /* EX_DATAERR: invalid JSON/JSONL input */
-    EXIT_NOINPUT = 66,   /* EX_NOINPUT: an input file or directory cannot be opened or read */
-    EXIT_SOFTWARE = 70,  /* EX_SOFTWARE: internal error, or a torn read of an ajio-written file */
-    EXIT_CANTCREAT = 73, /* EX_CANTCREAT: the target cannot be created or replaced */
-    EXIT_IOERR = 74,     /* EX_IOERR: an I/O error while reading or writing */
-    EXIT_TEMPFAIL = 75,  /* EX_TEMPFAIL: replaced, but not durable (AJIO_ENOTDURABLE) */
+    EXIT_CMDFAIL = 1,      /* update: CMD failed or could not be run; FILE untouched */
+    EXIT_USAGE = 64,       /* EX_USAGE: bad command line */
+    EXIT_DATAERR = 65,     /* EX_DATAERR: invalid JSON/JSONL input */
+    EXIT_NOINPUT = 66,     /* EX_NOINPUT: an input file or directory cannot be opened or read */
+    EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: update: the lock of FILE stayed held (--timeout) */
+    EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error, or a torn read of an ajio-written file */
+    EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: the target cannot be created or replaced */
+    EXIT_IOERR = 74,       /* EX_IOERR: an I/O error while reading or writing */
+    EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: replaced, but not durable (AJIO_ENOTDURABLE) */
 };
 
 /* Size of every read of an input stream: the memory a stream needs, whatever its length. */
@@ -61,6 +63,21 @@ const char *cli_last_error(int err);
 /* Maps a negative result of the library (a write, an open, a sweep) to an exit code. */
 int cli_exit_for(int err);
 
+/*
+ * Reports the failure r of a write to name (the name the user gave) and returns its exit code.
+ * Invalid content is "FILE:LINE:COL: reason": the library's message says "PATH:LINE:COL: reason"
+ * with PATH the resolved target (lib_path, the link's destination when name is a symlink), so
+ * that prefix is replaced by name. Every other failure is the library's message, "ajio: " in
+ * front.
+ */
+int cli_write_failed(const char *name, const char *lib_path, int r);
+
+/*
+ * The exit code of a commit's result r: 0 for 0 and AJIO_UNCHANGED; EXIT_TEMPFAIL after a message
+ * for AJIO_ENOTDURABLE (replaced, not durable); else as cli_write_failed().
+ */
+int cli_commit_result(const char *name, const char *lib_path, int r);
+
 /* ---- command line ---------------------------------------------------------------------------- */
 
 /*
@@ -83,13 +100,57 @@ struct cli_option {
 enum { CLI_OPT_COMMAND = 256 };
 
 /* The -h, --help row of every command: cli_getopt() returns 'h' for cli_other_option(). */
-#define CLI_OPTION_HELP {"help", no_argument, 'h', 0, 0}
+/* clang-format off: it would break the braces of the rows below apart */
+#define CLI_OPTION_HELP                                                                            \
+    {                                                                                              \
+        "help", no_argument, 'h', 0, 0                                                             \
+    }
+/* clang-format on */
 
 /*
  * The rows of --json and --jsonl, shared by write and check: the content kind is kept in the flag
  * word as the library's own flags, AJIO_JSON or AJIO_JSONL, and read back with cli_content_kind().
  */
+/* clang-format off */
 #define CLI_OPTIONS_CONTENT {"json", .set = AJIO_JSON}, {"jsonl", .set = AJIO_JSONL}
+/* clang-format on */
+
+/*
+ * The write options shared by write and update, each one flag of ajio_opts, and --mode, whose
+ * id CLI_OPT_MODE the command hands to cli_mode_option(); the help lines that go with them.
+ */
+/* clang-format off: it would break the rows of this macro apart */
+#define CLI_OPTIONS_WRITE                                                                          \
+    {"mode", required_argument, CLI_OPT_MODE, 0, 0}, {"no-sync", .set = AJIO_NO_SYNC},             \
+        {"create-only", .set = AJIO_CREATE_ONLY}, {"no-follow", .set = AJIO_NO_FOLLOW},            \
+        {"replace-link", .set = AJIO_REPLACE_LINK},                                                \
+        {"skip-unchanged", .set = AJIO_SKIP_UNCHANGED},                                            \
+    {                                                                                              \
+        "no-mkdir", .set = AJIO_NO_MKDIR                                                           \
+    }
+/* clang-format on */
+#define CLI_HELP_WRITE                                                                             \
+    "      --mode OCTAL     give FILE exactly these permission bits (e.g. 0600)\n"                 \
+    "      --no-sync        skip fsync: still atomic, not durable across a power cut\n"            \
+    "      --create-only    fail (exit 73) if FILE exists\n"                                       \
+    "      --no-follow      fail if FILE is a symlink\n"                                           \
+    "      --replace-link   if FILE is a symlink, replace the link by a regular file\n"            \
+    "      --skip-unchanged if FILE already holds exactly the new content, touch nothing\n"        \
+    "      --no-mkdir       do not create missing parent directories\n"
+
+/* The id of --mode in CLI_OPTIONS_WRITE; commands number their own ids from CLI_OPT_COMMAND + 1. */
+#define CLI_OPT_MODE CLI_OPT_COMMAND
+
+/*
+ * --mode OCTAL: sets AJIO_MODE and opts->mode. @return 0, or EXIT_USAGE after the message.
+ */
+int cli_mode_option(const char *arg, const char *usage, ajio_opts *opts);
+
+/*
+ * The checks of the write options the library would refuse with a less helpful message: the
+ * content kind given both ways, --no-follow with --replace-link. @return 0 or EXIT_USAGE.
+ */
+int cli_check_write_options(unsigned flags, const char *usage);
 
 /*
  * getopt_long() over argv with the options of table; the short option string is the letters of

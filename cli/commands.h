@@ -13,6 +13,10 @@
 int cmd_write(int argc, char **argv);
 extern const char cmd_write_usage[];
 
+/* cmd_update.c: a locked read-modify-write of FILE by a command. */
+int cmd_update(int argc, char **argv);
+extern const char cmd_update_usage[];
+
 /* cmd_check.c: validate JSON or JSONL files. */
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];

@@ -1,6 +1,7 @@
 /*
- * main.c - the ajio command-line tool: atomic writes from a pipe, JSON/JSONL checks, sweeps of
- * leftover temp files and the torn-read demonstration. It uses only the public API (ajio.h).
+ * main.c - the ajio command-line tool: atomic writes from a pipe, locked updates by a command,
+ * JSON/JSONL checks, sweeps of leftover temp files and the torn-read demonstration. It uses only
+ * the public API (ajio.h).
  *
  * One table lists the commands; dispatch and "ajio help" / "ajio --help" both read it, so a
  * command cannot be run without being listed, nor listed without being runnable. The commands
@@ -32,6 +33,8 @@ static const char help_usage[] =
 
 static const struct command commands[] = {
     {"write", "FILE", "atomically replace FILE with standard input", cmd_write_usage, cmd_write},
+    {"update", "FILE -- CMD...", "replace FILE with what CMD makes of it, under FILE's lock",
+     cmd_update_usage, cmd_update},
     {"check", "FILE...", "validate JSON or JSONL files", cmd_check_usage, cmd_check},
     {"sweep", "DIR...", "remove temp files left behind by killed writers", cmd_sweep_usage,
      cmd_sweep},
@@ -75,8 +78,9 @@ static void print_help(void)
     }
     fputs("\n"
           "Options: --help, --version. Run 'ajio COMMAND --help' for the options of a command.\n"
-          "Exit status: 0 success, 64 usage, 65 invalid JSON, 66 cannot read input, 70 internal\n"
-          "error, 73 cannot create the file, 74 I/O error, 75 written but not durable.\n"
+          "Exit status: 0 success, 1 update's CMD failed, 64 usage, 65 invalid JSON, 66 cannot\n"
+          "read input, 69 lock busy (update --timeout), 70 internal error, 73 cannot create the\n"
+          "file, 74 I/O error, 75 written but not durable.\n"
           "See ajio(1).\n",
           stdout);
 }

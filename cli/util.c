@@ -211,6 +211,30 @@ int cli_exit_for(int err)
     }
 }
 
+int cli_write_failed(const char *name, const char *lib_path, int r)
+{
+    const char *msg = cli_last_error(r);
+    size_t n = strlen(lib_path);
+
+    if ((r == AJIO_EJSON || r == AJIO_ETORN) && strncmp(msg, lib_path, n) == 0 && msg[n] == ':')
+        cli_data_error(name, "%s", msg + n);
+    else
+        cli_error("%s", msg);
+    return cli_exit_for(r);
+}
+
+int cli_commit_result(const char *name, const char *lib_path, int r)
+{
+    if (r == 0 || r == AJIO_UNCHANGED)
+        return 0;
+    if (r == AJIO_ENOTDURABLE) {
+        cli_error("\"%s\" was replaced but may not survive a power cut: %s", name,
+                  cli_last_error(r));
+        return EXIT_TEMPFAIL;
+    }
+    return cli_write_failed(name, lib_path, r);
+}
+
 /* ---- command line ---------------------------------------------------------------------------- */
 
 /* getopt_long() knows a row without an id as ROW_ID + its index: above every id of cli.h. */
@@ -308,6 +332,28 @@ int cli_other_option(const char *usage, int c, char **argv)
 }
 
 /* strtoul() alone would accept "-1", leading spaces and trailing garbage. */
+int cli_mode_option(const char *arg, const char *usage, ajio_opts *opts)
+{
+    unsigned long m;
+
+    if (cli_parse_unsigned(arg, 8, 07777, &m) < 0)
+        return cli_usage_error(usage, "--mode wants octal bits 0 to 7777, not '%s'", arg);
+    opts->flags |= AJIO_MODE;
+    opts->mode = (unsigned)m;
+    return 0;
+}
+
+int cli_check_write_options(unsigned flags, const char *usage)
+{
+    int r = cli_content_kind(flags, usage, NULL);
+
+    if (r != 0)
+        return r;
+    if ((flags & AJIO_NO_FOLLOW) && (flags & AJIO_REPLACE_LINK))
+        return cli_usage_error(usage, "--no-follow and --replace-link exclude each other");
+    return 0;
+}
+
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret)
 {
     unsigned long v;

@@ -90,10 +90,11 @@
  * always describes the last failure. ajio_strerror() and ajio_err_name() translate any return
  * value.
  *
- * Threads. Every function is thread-safe and takes no lock; a handle (ajio_file) must be used
- * by one thread at a time. The only per-thread state is the last error message and the seed of
- * the temp-name generator. File descriptors are all opened O_CLOEXEC. The library never prints,
- * never calls exit() and never changes the umask.
+ * Threads. Every function is thread-safe and takes no lock in memory (only AJIO_LOCK and
+ * ajio_update() take a file lock, see "Locked read-modify-write"); a handle (ajio_file) must be
+ * used by one thread at a time. The only per-thread state is the last error message and the seed
+ * of the temp-name generator. File descriptors are all opened O_CLOEXEC. The library never
+ * prints, never calls exit() and never changes the umask.
  */
 #ifndef AJIO_H
 #define AJIO_H
@@ -241,6 +242,13 @@ enum ajio_flags {
      * content is a valid, empty JSONL file.
      */
     AJIO_JSONL = 1u << 9, /* since 0.2 */
+    /*
+     * Hold the target's lock (see "Locked read-modify-write") from ajio_open() (or the start of
+     * a one-shot write) until the commit or abort has finished, waiting as long as it is held:
+     * such a write never lands between an ajio_update()'s read and its commit. Writes without
+     * it are not serialised and can still be lost by an updater. (Since 0.2.)
+     */
+    AJIO_LOCK = 1u << 10,
 };
 
 /*
@@ -369,7 +377,7 @@ enum ajio_sweep_flags {
  * process cannot open (another user's, without root) is left alone; on a filesystem without
  * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
  * target called name are removed. The directory is synced after any removal unless
- * AJIO_SWEEP_NO_SYNC.
+ * AJIO_SWEEP_NO_SYNC. Lock files (".NAME.ajio-lock", see ajio_update()) are never removed.
  * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
  *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
  */
@@ -469,6 +477,68 @@ AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len
  */
 AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,
                                    const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Locked read-modify-write
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Called by ajio_update() with the lock held: old holds the old_len bytes of the current
+ * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
+ * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
+ * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
+ * content into out (ajio_write(), ajio_printf(), a generator from ajio_gen_new()) and must
+ * neither commit nor abort it. It returns:
+ *   0               commit what was written to out
+ *   AJIO_UNCHANGED  write nothing, leave the file as it is
+ *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
+ *                   A message set with ajio_set_last_error() is kept as the update's message.
+ */
+typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
+                              ajio_file *out);
+
+/*
+ * Replaces path with what fn makes of its current content, with no other updater (nor writer
+ * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
+ * increments of a counter are never lost. (Since 0.2.)
+ *
+ * The sequence: ajio_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
+ * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
+ * followed) and resolves again under the lock; a read of the current content; fn; then
+ * ajio_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
+ * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
+ * lock is released last, after the directory sync. The lock is released by the kernel when its
+ * holder dies, so a killed updater never leaves path locked.
+ *
+ * The lock file is never the target: a replace gives the name a new inode, so only a file that
+ * is never replaced can carry the lock. It is created 0666 minus the umask (opened read-only
+ * when it may not be opened for writing: flock needs no write access) and is never removed:
+ * ajio_sweep() does not take it for a temp. Do not remove it yourself: an updater that holds a
+ * lock file being removed and the next one, which creates a new one, would both run at once.
+ * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
+ * is advisory: writers that neither update nor use AJIO_LOCK ignore it, and in a directory that
+ * others may write, whoever creates the lock file first can hold its lock for ever (a denial of
+ * service, never a wrong write: updates then fail with -EWOULDBLOCK or -ETIMEDOUT, or wait).
+ *
+ * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
+ * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
+ * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
+ * particular order).
+ *
+ * @return what ajio_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
+ *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
+ *   negative result (its message kept if it set one, else "update of PATH: the callback
+ *   failed"); or one of the errors of ajio_open() and:
+ *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
+ *                  file name is taken by something that is not a regular file
+ *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
+ *   -ETIMEDOUT     timeout_ms > 0 and the lock was held all that time
+ *   -ENOLCK, -EOPNOTSUPP  the filesystem has no flock(2)
+ *   any error of reading the current content (-EACCES, -EIO, -ENOMEM, ...)
+ * On any failure the target is untouched and no temp file remains.
+ */
+AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
+                         const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
  * JSON generator

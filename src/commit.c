@@ -33,6 +33,7 @@ void ajio__file_init(struct ajio_file *f)
     f->dir_opath = false;
     f->dir_append = false;
     f->lockfd = -1;
+    f->target_lockfd = -1;
     f->old_dev = 0;
     f->old_ino = 0;
     f->dir_btime = 0;
@@ -415,8 +416,11 @@ void ajio__discard(struct ajio_file *f)
         (void)close(f->lockfd);
     if (f->dirfd >= 0)
         (void)close(f->dirfd);
+    /* Last: the target's lock (AJIO_LOCK) covers everything above, the rename included. */
+    if (f->target_lockfd >= 0)
+        (void)close(f->target_lockfd);
     free(f->buf);
-    f->fd = f->cmpfd = f->dirfd = f->lockfd = -1;
+    f->fd = f->cmpfd = f->dirfd = f->lockfd = f->target_lockfd = -1;
     f->named = false;
     f->buf = NULL;
     if (f->heap)

@@ -13,6 +13,7 @@
  * path plus the step and the reason.
  */
 static _Thread_local char last_error[PATH_MAX + 256];
+static _Thread_local unsigned long error_count;
 
 /* One table for the codes that are ours; errno values come from the C library's own table. */
 #define AJIO_CODE_MAP(X)                                                                           \
@@ -72,8 +73,14 @@ const char *ajio_version(void)
     return AJIO_VERSION_STRING;
 }
 
+unsigned long ajio__error_count(void)
+{
+    return error_count;
+}
+
 static int vset(int err, const char *fmt, va_list ap)
 {
+    error_count++;
     (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
     return err;
 }

@@ -35,8 +35,11 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
     return 0;
 }
 
-/* Everything before the first byte is written: arguments, resolution, temp creation. */
-static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
+/*
+ * Everything before the first byte is written: arguments, resolution (under the target's lock
+ * with AJIO_LOCK, waiting timeout_ms as ajio_update() says), temp creation.
+ */
+static int start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms)
 {
     int r = ajio__check_args(path, opts);
 
@@ -44,7 +47,10 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts)
         return r;
     f->flags = opts != NULL ? opts->flags : 0;
     f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
-    r = ajio__resolve(f, path, opts);
+    if (f->flags & AJIO_LOCK)
+        r = ajio__resolve_locked(f, path, opts, timeout_ms);
+    else
+        r = ajio__resolve(f, path, opts);
     if (r < 0)
         return r;
     /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
@@ -122,7 +128,7 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
     f = new_handle(path);
     if (f == NULL)
         return -ENOMEM;
-    r = start(f, path, opts);
+    r = start(f, path, opts, -1);
     if (r < 0)
         goto out;
     if ((f->flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt)) {
@@ -172,7 +178,7 @@ int ajio_write_text(const char *path, const char *text, const ajio_opts *opts)
     return ajio__write_iov(path, iov, len > 0 && text[len - 1] == '\n' ? 1 : 2, opts);
 }
 
-int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms)
 {
     struct ajio_file *f;
     int r;
@@ -182,7 +188,7 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
     f = new_handle(path);
     if (f == NULL)
         return -ENOMEM;
-    r = start(f, path, opts);
+    r = start(f, path, opts, timeout_ms);
     if (r < 0)
         goto fail;
     ajio__open_old(f);
@@ -204,6 +210,11 @@ int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
 fail:
     ajio__discard(f);
     return r;
+}
+
+int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+{
+    return ajio__open(ret_file, path, opts, -1);
 }
 
 int ajio_write(ajio_file *f, const void *buf, size_t len)

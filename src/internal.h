@@ -28,7 +28,7 @@
 /* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
 #define AJIO__ALL_FLAGS                                                                            \
     (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |        \
-     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL)
+     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL | AJIO_LOCK)
 
 /* The streaming buffer. Writes at least this large bypass it. */
 #define AJIO__BUFSIZE (64 * 1024)
@@ -42,6 +42,10 @@
 #define AJIO__TEMP_HEX 16
 #define AJIO__TEMP_EXT ".tmp"
 #define AJIO__TEMP_EXT_LEN 4
+
+/* Lock file of AJIO_LOCK and ajio_update(): "." NAME ".ajio-lock", never of the temp shape. */
+#define AJIO__LOCK_EXT ".ajio-lock"
+#define AJIO__LOCK_EXT_LEN 10
 
 struct ajio_file {
     int dirfd; /* directory of the (resolved) target; every step is relative to it */
@@ -61,10 +65,11 @@ struct ajio_file {
     mode_t dir_mode;
     dev_t dir_dev;
     ino_t dir_ino;
-    time_t dir_btime; /* birth of the directory, 0 if the filesystem does not say */
-    int lockfd;       /* second fd of the temp: holds its flock (see sweep.c) through the rename */
-    dev_t old_dev;    /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
-    ino_t old_ino;    /* decides against the file the name holds at commit time */
+    time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
+    int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
+    int target_lockfd; /* AJIO_LOCK: the target's lock file, flock'ed until the handle is freed */
+    dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
+    ino_t old_ino;     /* decides against the file the name holds at commit time */
     struct timespec old_mtime;
     struct timespec old_ctime;
     mode_t mode; /* final permission bits when fix_perms */
@@ -96,6 +101,8 @@ struct ajio_file {
 int ajio__error(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
 int ajio__error_strerror(int err, const char *fmt, ...) AJIO_PRINTF(2, 3);
 void ajio__error_append(const char *fmt, ...) AJIO_PRINTF(1, 2);
+/* How many messages this thread has set so far: tells whether a callback set one of its own. */
+unsigned long ajio__error_count(void);
 
 /* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
 #define AJIO__NEW_DIR_SEC 60
@@ -103,6 +110,15 @@ void ajio__error_append(const char *fmt, ...) AJIO_PRINTF(1, 2);
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
 bool ajio__is_temp_name(const char *name, const char *target);
+void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
+
+/*
+ * update.c: ajio__resolve() under the target's lock (AJIO_LOCK): resolves, takes the lock in the
+ * resolved directory (timeout_ms as ajio_update()), and resolves again under it, so that the
+ * permission plan and the old content are those of the file the lock protects.
+ */
+int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
+                         int timeout_ms);
 
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
@@ -144,6 +160,8 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
+/* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
+int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
 
 /*
  * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the

@@ -107,3 +107,19 @@ bool ajio__is_temp_name(const char *name, const char *target)
     }
     return true;
 }
+
+/*
+ * The lock file of AJIO_LOCK: the target's name cut as in a temp name, so that the lock name
+ * fits in NAME_MAX too. Two names equal in their first AJIO_TEMP_MAX_NAME bytes share a lock,
+ * which only serialises their writers. It ends in ".ajio-lock", not in 16 hex digits and ".tmp",
+ * so ajio_sweep() never takes it for a temp.
+ */
+void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target)
+{
+    size_t n = cut_utf8(target, strlen(target), AJIO_TEMP_MAX_NAME);
+
+    ret_name[0] = '.';
+    memcpy(ret_name + 1, target, n);
+    memcpy(ret_name + 1 + n, AJIO__LOCK_EXT, AJIO__LOCK_EXT_LEN + 1);
+    assert(!ajio__is_temp_name(ret_name, NULL));
+}
