@@ -17,6 +17,14 @@ extern const char cmd_write_usage[];
 int cmd_update(int argc, char **argv);
 extern const char cmd_update_usage[];
 
+/* cmd_append.c: append standard input to FILE as whole records, under FILE's lock. */
+int cmd_append(int argc, char **argv);
+extern const char cmd_append_usage[];
+
+/* cmd_repair.c: repair a torn last line of FILE. */
+int cmd_repair(int argc, char **argv);
+extern const char cmd_repair_usage[];
+
 /* cmd_check.c: validate JSON or JSONL files. */
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];

@@ -90,9 +90,9 @@
  * always describes the last failure. ajio_strerror() and ajio_err_name() translate any return
  * value.
  *
- * Threads. Every function is thread-safe and takes no lock in memory (only AJIO_LOCK and
- * ajio_update() take a file lock, see "Locked read-modify-write"); a handle (ajio_file) must be
- * used by one thread at a time. The only per-thread state is the last error message and the seed
+ * Threads. Every function is thread-safe and takes no lock in memory (only AJIO_LOCK,
+ * ajio_update(), ajio_append() and ajio_repair() take a file lock, see
+ * "Locked read-modify-write"); a handle (ajio_file) must be used by one thread at a time. The only per-thread state is the last error message and the seed
  * of the temp-name generator. File descriptors are all opened O_CLOEXEC. The library never
  * prints, never calls exit() and never changes the umask.
  */
@@ -142,6 +142,12 @@ extern "C" {
 #define AJIO_UNCHANGED 1
 
 /*
+ * AJIO_REPAIRED: returned (a success) by ajio_append() and ajio_repair() when a torn last line
+ * was repaired first; ajio_last_error() then says what was cut or terminated. (Since 0.2.)
+ */
+#define AJIO_REPAIRED 2
+
+/*
  * AJIO_ENOTDURABLE: the target was replaced (readers see the new content), but the final fsync of
  * its directory failed, so the new name may not survive a power cut. The file is not renamed back:
  * doing so would need the same failing sync. The message from ajio_last_error() carries the
@@ -157,7 +163,8 @@ extern "C" {
 
 /*
  * AJIO_ETORN: JSONL input whose last line has no terminating '\n'. This is what a torn append
- * looks like, so it is reported apart from other invalid JSON.
+ * looks like, so it is reported apart from other invalid JSON. Also ajio_append() with
+ * AJIO_NO_REPAIR, on a file whose last line is torn (see "Appending").
  */
 #define AJIO_ETORN (-4098)
 
@@ -249,6 +256,12 @@ enum ajio_flags {
      * it are not serialised and can still be lost by an updater. (Since 0.2.)
      */
     AJIO_LOCK = 1u << 10,
+    /*
+     * ajio_append() only: a target whose last line has no '\n' (a torn append) is refused with
+     * AJIO_ETORN and left as it is, instead of being repaired first. Other writes ignore it.
+     * (Since 0.2.)
+     */
+    AJIO_NO_REPAIR = 1u << 11,
 };
 
 /*
@@ -539,6 +552,95 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  */
 AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
                          const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Appending (Since 0.2.)
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Appends len bytes - one or more complete records, each ending with '\n' - to the end of the
+ * file at path, creating the file (0666 minus the umask, as creat(2)) and, unless AJIO_NO_MKDIR,
+ * its missing parents. For logs and JSON Lines files, which grow in place instead of being
+ * replaced; readers may see a record while it is being written, but never a record of another
+ * appender inside it, and after success it is whole and on its own line.
+ *
+ * The sequence, under the target's lock (see "Locked read-modify-write": the lock file
+ * ".NAME.ajio-lock", taken as AJIO_LOCK takes it, waiting as long as it is held):
+ *
+ *   resolve path                      as a write does: directory fd, parents created and synced
+ *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
+ *   openat(O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW)   (created: O_EXCL, then fsync of the directory)
+ *   pread() backwards from the end    torn-tail repair, below
+ *   write() ...                       looping on EINTR and short writes
+ *   fdatasync()                       the records on disk before success
+ *
+ * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
+ * appenders' pieces interleave. The lock serialises them; writers that append without this
+ * function (or AJIO_LOCK) are not serialised with it.
+ *
+ * Torn-tail repair. A file that does not end with '\n' holds, after its last '\n', the remains
+ * of an append that was interrupted (a crash, a full disk, a writer without this function).
+ * Appending after them would glue the next record to the fragment and spoil both, so before
+ * every append that tail is repaired: with AJIO_JSONL, a tail that is one complete JSON value
+ * only lost its '\n' and gets one; anything else (and any tail in text mode) is cut off with
+ * ftruncate(2), back to just after the last '\n' (or to an empty file when there is none). Only
+ * the bytes after the last '\n' are ever touched, and the repair is synced unless AJIO_NO_SYNC.
+ * With AJIO_NO_REPAIR a torn tail fails the call with AJIO_ETORN instead, the file unchanged.
+ *
+ * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
+ * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
+ * (ajio_json_validate() with AJIO_JSON_LINES): invalid data appends nothing and returns
+ * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
+ *
+ * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
+ * symlink at the target: -ELOOP; else symlinks are followed), AJIO_JSONL, AJIO_NO_REPAIR, and
+ * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
+ * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
+ *
+ * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk,
+ * RLIMIT_FSIZE) cuts the file back with ftruncate(2) to its size before this append, and a file
+ * this call created whose directory cannot be synced is removed before anything is written. A
+ * repair done before the failure stays (it is a repair, not part of the append). If the cut
+ * itself fails, the message says so and names the size to cut back to.
+ *
+ * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the same;
+ *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
+ *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
+ *                  that is not for appends, reserved fields not zero; the target or the lock
+ *                  file name is not a regular file
+ *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
+ *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line
+ *   -EACCES        the file may not be read (the tail must be checked) or written
+ *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
+ *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2)
+ */
+AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
+
+/*
+ * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
+ * crashed appender may have left torn, at startup, before reading it. The file is never created
+ * (nor its parents, though the lock file is). flags are or'ed with opts->flags (so that
+ * opts may be NULL): AJIO_JSONL (a complete last value is terminated rather than cut),
+ * AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK (implied); anything else is -EINVAL.
+ *
+ * A crash during a repair is harmless: a repair only ever cuts the file back to just after its
+ * last '\n' or appends the one missing '\n', so running it again finishes it or finds nothing.
+ *
+ * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
+ * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even
+ * though the call succeeded:
+ *
+ *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
+ *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
+ *
+ * (the cut text escaped as in C, at most its first 80 bytes, then "...").
+ *
+ * @return 0 when nothing was torn, AJIO_REPAIRED when it repaired; or a negative error, *ret_cut
+ *   unchanged:
+ *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
+ *   file), -EACCES, -EIO and the errors of ajio_append().
+ */
+AJIO_API int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
  * JSON generator

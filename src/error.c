@@ -28,6 +28,8 @@ const char *ajio_strerror(int err)
         return "success";
     case AJIO_UNCHANGED:
         return "unchanged: the file already held these bytes";
+    case AJIO_REPAIRED:
+        return "repaired: a torn last line was cut or terminated first";
 #define X(code, text)                                                                              \
     case code:                                                                                     \
         return text;
@@ -49,6 +51,8 @@ const char *ajio_err_name(int err)
         return "OK";
     case AJIO_UNCHANGED:
         return "AJIO_UNCHANGED";
+    case AJIO_REPAIRED:
+        return "AJIO_REPAIRED";
 #define X(code, text)                                                                              \
     case code:                                                                                     \
         return #code;

@@ -59,8 +59,7 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts, i
     return 0;
 }
 
-/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
-static struct ajio_file *new_handle(const char *path)
+struct ajio_file *ajio__new_handle(const char *path)
 {
     struct ajio_file *f = malloc(sizeof(*f));
 
@@ -125,7 +124,7 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
         iov = json_iov;
     }
     /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
-    f = new_handle(path);
+    f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
     r = start(f, path, opts, -1);
@@ -185,7 +184,7 @@ int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, in
 
     if (ret_file == NULL)
         return ajio__error(-EINVAL, "ajio_open: ret_file is NULL");
-    f = new_handle(path);
+    f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
     r = start(f, path, opts, timeout_ms);

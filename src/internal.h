@@ -9,6 +9,8 @@
  *   tempfile.c  the temp file: O_TMPFILE or a named temp, and the write loop
  *   meta.c      the old target's access ACL and extended attributes, copied to the temp
  *   commit.c    stage (permissions, fdatasync), publish (name, rename), directory sync
+ *
+ * append.c reuses the resolution (and update.c's lock) to grow a file in place instead.
  */
 #ifndef AJIO_INTERNAL_H
 #define AJIO_INTERNAL_H
@@ -28,7 +30,14 @@
 /* All flags a write accepts; anything else is -EINVAL, so a newer caller fails loudly here. */
 #define AJIO__ALL_FLAGS                                                                            \
     (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |        \
-     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL | AJIO_LOCK)
+     AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL | AJIO_LOCK |      \
+     AJIO_NO_REPAIR)
+
+/*
+ * Private bit in ajio_file.flags, never in ajio_opts: the handle appends to the target in place
+ * (append.c) instead of replacing it, so an existing target in an append-only directory is fine.
+ */
+#define AJIO__APPENDING (1u << 31)
 
 /* The streaming buffer. Writes at least this large bypass it. */
 #define AJIO__BUFSIZE (64 * 1024)
@@ -162,6 +171,8 @@ int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 /* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
 int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
+/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
+struct ajio_file *ajio__new_handle(const char *path);
 
 /*
  * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the

@@ -519,8 +519,11 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         plan_permissions(f, &st, opts);
         break;
     }
-    /* Nothing in an append-only directory can be renamed or removed: refuse before any name. */
-    if (f->dir_append)
+    /*
+     * Nothing in an append-only directory can be renamed or removed: refuse before any name. An
+     * append writes into the file in place and needs neither.
+     */
+    if (f->dir_append && !(f->flags & AJIO__APPENDING))
         return ajio__error(-EPERM,
                            "\"%s\" exists in an append-only directory, where no "
                            "file can be replaced",

@@ -113,6 +113,10 @@ static void test_version(void **state)
     assert_int_equal(AJIO_VERSION_HEX >> 16, AJIO_VERSION_MAJOR);
     assert_int_equal((AJIO_VERSION_HEX >> 8) & 0xff, AJIO_VERSION_MINOR);
     assert_int_equal(AJIO_VERSION_HEX & 0xff, AJIO_VERSION_PATCH);
+    /* The positive results have names too. */
+    assert_string_equal(ajio_err_name(AJIO_UNCHANGED), "AJIO_UNCHANGED");
+    assert_string_equal(ajio_err_name(AJIO_REPAIRED), "AJIO_REPAIRED");
+    assert_non_null(strstr(ajio_strerror(AJIO_REPAIRED), "repaired"));
 #if AJIO_VERSION_NUMBER < 200
     fail_msg("AJIO_VERSION_NUMBER is not usable in #if");
 #endif

@@ -7,10 +7,10 @@ MAN=cli/ajio.1
 # In roff source a hyphen in an option is written "\-".
 sed 's/\\-/-/g' "$MAN" >"$WORK/man.txt"
 
-for c in write update check sweep demo help; do
+for c in write update append repair check sweep demo help; do
     grep -q "^\.B ajio $c" "$WORK/man.txt" || fail "SYNOPSIS lacks 'ajio $c'"
 done
-for c in write update check sweep demo; do
+for c in write update append repair check sweep demo; do
     "$AJIO" "$c" --help >"$WORK/help" || fail "ajio $c --help"
     for opt in $(grep -o -- '--[a-z][a-z-]*' "$WORK/help" | sort -u); do
         grep -q -- "$opt" "$WORK/man.txt" || fail "man page lacks option $opt of ajio $c"

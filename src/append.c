@@ -1,0 +1,412 @@
+/*
+ * append.c - appending records to a file in place, ajio_append(), and the repair of a torn last
+ * line, ajio_repair().
+ *
+ * An append cannot be atomic the way a replace is: the file grows where it is. What can be kept
+ * is that records never mix and that a failed append leaves nothing behind:
+ *
+ *   - Appenders take the target's lock (update.c), the same one as AJIO_LOCK and ajio_update().
+ *     O_APPEND alone makes each write(2) land at the end, but a large record may take several
+ *     writes (a short write, a signal), and another appender's write can land between them.
+ *   - A failed write or sync is undone with ftruncate(2) back to the size before the append, so
+ *     the caller can retry without duplicating a record.
+ *   - A crash can still leave a partial record at the end: the next append (or ajio_repair())
+ *     finds it, because a healthy file ends with '\n', and repairs it before writing.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Flags that mean something for an append or a repair; the flags of a replace do not. */
+#define APPEND_FLAGS                                                                               \
+    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK | AJIO_NO_REPAIR)
+#define REPAIR_FLAGS (AJIO_NO_SYNC | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK)
+
+/* Bytes of a cut tail shown in the message. */
+#define SHOWN_MAX 80
+
+/* The file as opened for an append or a repair, and what its tail was. */
+struct target {
+    int wfd;       /* O_WRONLY|O_APPEND: the writes, the cut and the syncs */
+    int rfd;       /* O_RDONLY, the same inode: the tail is read with pread */
+    bool created;  /* this call created the file */
+    off_t size;    /* size once the tail is repaired: where this append starts */
+    bool repaired; /* a torn tail was cut or terminated */
+    size_t cut;    /* bytes cut off (0 when terminated) */
+};
+
+static int check_flags(const char *path, unsigned flags, unsigned allowed, const char *what)
+{
+    if (flags & ~allowed)
+        return ajio__error(-EINVAL, "%s of \"%s\": option flags 0x%x are not for %ss", what, path,
+                           flags & ~allowed, what);
+    return 0;
+}
+
+/*
+ * Opens the target for writing (creating it when create is set) and a second time for reading
+ * the tail. Creation uses O_EXCL so that "created" is true only for the call that made the file
+ * and owes its directory a sync. O_NOFOLLOW: the resolution already followed the symlinks the
+ * options allow, so a symlink here appeared since, and is not followed. O_NONBLOCK: a FIFO
+ * planted under the name must not hang the open; only a regular file is used.
+ */
+static int open_target(struct ajio_file *f, struct target *t, bool create)
+{
+    const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    struct stat ws, rs;
+
+    for (int tries = 0; t->wfd < 0; tries++) {
+        if (create) {
+            t->wfd =
+                openat(f->dirfd, f->name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | flags, 0666);
+            if (t->wfd >= 0) {
+                t->created = true;
+                break;
+            }
+            /* Someone else created it (a writer that does not lock): open what is there. */
+            if (errno != EEXIST || tries >= 3)
+                return ajio__error_strerror(-errno, "create of \"%s\" to append to it", f->path);
+        }
+        t->wfd = openat(f->dirfd, f->name, O_WRONLY | O_APPEND | flags);
+        if (t->wfd < 0 && (errno != ENOENT || !create || tries >= 3))
+            return ajio__error_strerror(-errno, "open of \"%s\" to append to it", f->path);
+    }
+    t->rfd = openat(f->dirfd, f->name, O_RDONLY | flags);
+    if (t->rfd < 0)
+        return ajio__error_strerror(-errno, "open of \"%s\" to read its last line", f->path);
+    if (fstat(t->wfd, &ws) < 0 || fstat(t->rfd, &rs) < 0)
+        return ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
+    if (!S_ISREG(ws.st_mode))
+        return ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
+                           f->path);
+    /* Two opens by name: a replace by a writer that does not lock could fall between them. */
+    if (ws.st_dev != rs.st_dev || ws.st_ino != rs.st_ino)
+        return ajio__error(-EAGAIN, "\"%s\" was replaced while it was opened to append to it",
+                           f->path);
+    t->size = ws.st_size;
+    return 0;
+}
+
+/* Reads exactly len bytes at off (the file is locked and does not shrink under us). */
+static int pread_all(struct ajio_file *f, int fd, void *buf, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, buf, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ajio__error_strerror(-errno, "read of the last line of \"%s\"", f->path);
+        }
+        if (n == 0)
+            return ajio__error(-EIO, "read of the last line of \"%s\": the file shrank", f->path);
+        buf = (char *)buf + n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/*
+ * Where the last line starts: just after the last '\n', found by reading backwards from the end
+ * in chunks of f->scratch (a heap buffer), so a long torn tail costs no more memory than a short
+ * one. @return 0 and *ret_start (t->size when the file ends with '\n' or is empty), or -errno.
+ */
+static int find_last_line(struct ajio_file *f, const struct target *t, off_t *ret_start)
+{
+    char *buf = f->scratch;
+    off_t pos = t->size;
+
+    while (pos > 0) {
+        size_t n = pos < (off_t)sizeof(f->scratch) ? (size_t)pos : sizeof(f->scratch);
+        int r = pread_all(f, t->rfd, buf, n, pos - (off_t)n);
+
+        if (r < 0)
+            return r;
+        for (size_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n') {
+                *ret_start = pos - (off_t)n + (off_t)i;
+                return 0;
+            }
+        pos -= (off_t)n;
+    }
+    *ret_start = 0;
+    return 0;
+}
+
+/* Whether the bytes [start, size) are one complete JSON value (streamed through a validator). */
+static int tail_is_value(struct ajio_file *f, const struct target *t, off_t start, bool *ret)
+{
+    ajio_json_checker *c;
+    int r = ajio_json_checker_new(&c, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0);
+
+    if (r < 0)
+        return ajio__error_strerror(r, "validator for the last line of \"%s\"", f->path);
+    for (off_t pos = start; pos < t->size && r == 0;) {
+        size_t n = t->size - pos < (off_t)sizeof(f->scratch) ? (size_t)(t->size - pos)
+                                                             : sizeof(f->scratch);
+        r = pread_all(f, t->rfd, f->scratch, n, pos);
+        if (r < 0)
+            break;
+        /* An invalid byte is an answer, not a failure: the tail is then torn. */
+        (void)ajio_json_checker_feed(c, f->scratch, n);
+        pos += (off_t)n;
+    }
+    if (r == 0)
+        *ret = ajio_json_checker_finish(c) == 0;
+    ajio_json_checker_free(c);
+    return r;
+}
+
+/* "cut N bytes ...: "<the first SHOWN_MAX bytes, escaped>"" as the thread's message. */
+static void describe_cut(struct ajio_file *f, const struct target *t, off_t start)
+{
+    char raw[SHOWN_MAX], shown[4 * SHOWN_MAX + 1];
+    size_t n = t->cut < SHOWN_MAX ? t->cut : SHOWN_MAX, k = 0;
+
+    /* Called before the cut, while the bytes are still there to be shown. */
+    if (pread_all(f, t->rfd, raw, n, start) < 0)
+        n = 0; /* the message only loses the text; the repair itself is what counts */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+
+        if (ch == '"' || ch == '\\')
+            k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\%c", ch);
+        else if (ch >= 0x20 && ch < 0x7f)
+            shown[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\x%02x", ch);
+    }
+    shown[k] = '\0';
+    (void)ajio__error(1, "repair of \"%s\": cut %zu bytes after the last complete line: \"%s\"%s",
+                      f->path, t->cut, shown, t->cut > n ? "..." : "");
+}
+
+static int sync_file(struct ajio_file *f, const struct target *t, const char *step)
+{
+    if (f->flags & AJIO_NO_SYNC)
+        return 0;
+    if (fdatasync(t->wfd) < 0)
+        return ajio__error_strerror(-errno, "fdatasync of \"%s\" after %s", f->path, step);
+    return 0;
+}
+
+/*
+ * The torn-tail repair. Idempotent, so a crash in the middle is harmless: it only ever shortens
+ * the file to just after its last '\n' or appends the one '\n' a complete last value lacks, and
+ * a second run on either outcome (or on the untouched file) ends in the same state.
+ * @return 0 (t->repaired, t->cut and t->size say what it did), or AJIO_ETORN with
+ *   AJIO_NO_REPAIR, or -errno.
+ */
+static int repair_tail(struct ajio_file *f, struct target *t)
+{
+    bool value = false;
+    off_t start;
+    int r = find_last_line(f, t, &start);
+
+    if (r < 0 || start == t->size)
+        return r;
+    if (f->flags & AJIO_NO_REPAIR)
+        return ajio__error(AJIO_ETORN,
+                           "\"%s\" ends with %lld bytes after its last newline (a torn append?); "
+                           "not repaired (AJIO_NO_REPAIR)",
+                           f->path, (long long)(t->size - start));
+    if (f->flags & AJIO_JSONL) {
+        r = tail_is_value(f, t, start, &value);
+        if (r < 0)
+            return r;
+    }
+    if (value) {
+        struct iovec iov = {(void *)"\n", 1};
+
+        r = ajio__writev_all(t->wfd, &iov, 1);
+        if (r < 0)
+            return ajio__error_strerror(r, "write of the missing newline at the end of \"%s\"",
+                                        f->path);
+        r = sync_file(f, t, "terminating its last line");
+        if (r < 0)
+            return r;
+        t->size++;
+        t->cut = 0;
+        (void)ajio__error(1,
+                          "repair of \"%s\": terminated the last line (a complete JSON value "
+                          "without its newline)",
+                          f->path);
+    } else {
+        t->cut = (size_t)(t->size - start);
+        /* First: the message stays unless the cut or its sync fail (and then tell why). */
+        describe_cut(f, t, start);
+        if (ftruncate(t->wfd, start) < 0)
+            return ajio__error_strerror(-errno, "ftruncate of \"%s\" to cut its torn last line",
+                                        f->path);
+        r = sync_file(f, t, "cutting its torn last line");
+        if (r < 0)
+            return r;
+        t->size = start;
+    }
+    t->repaired = true;
+    return 0;
+}
+
+/*
+ * Everything before the first byte of the records: a handle for the resolution, the target's
+ * lock, the target opened and its tail repaired. f->flags carries AJIO__APPENDING.
+ */
+static int prepare(struct ajio_file *f, struct target *t, const char *path, const ajio_opts *opts,
+                   unsigned flags, bool create)
+{
+    int r;
+
+    f->flags = flags | AJIO_LOCK | AJIO__APPENDING | (create ? 0 : AJIO_NO_MKDIR);
+    r = ajio__resolve_locked(f, path, opts, -1);
+    if (r < 0)
+        return r;
+    if (!create && !f->exists)
+        return ajio__error(-ENOENT, "repair of \"%s\": no such file", f->path);
+    r = open_target(f, t, create);
+    if (r < 0)
+        return r;
+    if (t->created && !(f->flags & AJIO_NO_SYNC)) {
+        /*
+         * The new name on disk before any record is in the file: should this sync fail, the
+         * empty file is removed and nothing was appended. ajio__sync_new_dirs() syncs through
+         * f->fd when the directory is O_PATH.
+         */
+        f->fd = t->wfd;
+        r = ajio__sync_new_dirs(f);
+        if (r == 0) {
+            r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, t->wfd);
+            if (r < 0)
+                (void)ajio__error_strerror(r, "%s of directory \"%.*s\" after creating \"%s\"",
+                                           f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f),
+                                           f->path);
+        }
+        f->fd = -1;
+        if (r < 0) {
+            if (unlinkat(f->dirfd, f->name, 0) < 0)
+                ajio__error_append(" (and the new empty file could not be removed: %s)",
+                                   ajio_strerror(-errno));
+            return r;
+        }
+    }
+    return repair_tail(f, t);
+}
+
+/* Closes what prepare() opened; the write fd is closed (and its error reported) by the caller. */
+static void release(struct ajio_file *f, struct target *t)
+{
+    if (t->wfd >= 0)
+        (void)close(t->wfd); /* only after a failure, whose error is the one that matters */
+    if (t->rfd >= 0)
+        (void)close(t->rfd); /* read-only: nothing for close to report */
+    ajio__discard(f);        /* the directory, then the target's lock, last */
+}
+
+/* The size before this append, restored after a failure; the message gets what could not be. */
+static void cut_back(struct ajio_file *f, const struct target *t)
+{
+    if (ftruncate(t->wfd, t->size) < 0)
+        ajio__error_append(" (and \"%s\" could not be cut back to its %lld bytes before the "
+                           "append: %s)",
+                           f->path, (long long)t->size, ajio_strerror(-errno));
+}
+
+int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts)
+{
+    struct target t = {.wfd = -1, .rfd = -1};
+    unsigned flags = opts != NULL ? opts->flags : 0;
+    struct iovec iov = {(void *)data, len};
+    struct ajio_file *f;
+    int r = ajio__check_args(path, opts);
+
+    if (r < 0)
+        return r;
+    r = check_flags(path, flags, APPEND_FLAGS, "append");
+    if (r < 0)
+        return r;
+    if (data == NULL && len > 0)
+        return ajio__error(-EINVAL, "append to \"%s\": data is NULL with length %zu", path, len);
+    if (len == 0)
+        return 0;
+    if (((const char *)data)[len - 1] != '\n')
+        return ajio__error(-EINVAL,
+                           "append to \"%s\": a record ends with a newline, and the data's last "
+                           "byte is not one",
+                           path);
+    if (flags & AJIO_JSONL) {
+        ajio_json_error e;
+
+        r = ajio_json_validate(data, len, AJIO_JSON_LINES, &e);
+        if (r < 0)
+            return ajio__json_failed(path, r, &e);
+    }
+    f = ajio__new_handle(path);
+    if (f == NULL)
+        return -ENOMEM;
+    r = prepare(f, &t, path, opts, flags, true);
+    if (r < 0)
+        goto out;
+    r = ajio__writev_all(t.wfd, &iov, 1);
+    if (r < 0) {
+        (void)ajio__error_strerror(r, "write of %zu bytes to the end of \"%s\"", len, f->path);
+        cut_back(f, &t);
+        goto out;
+    }
+    /* A record that may not be on disk is undone too, so that a retry does not duplicate it. */
+    r = sync_file(f, &t, "appending");
+    if (r < 0) {
+        cut_back(f, &t);
+        goto out;
+    }
+    r = close(t.wfd);
+    t.wfd = -1;
+    if (r < 0) {
+        /* Too late to cut back: the fd is gone. Only network filesystems report here. */
+        r = ajio__error_strerror(-errno,
+                                 "close of \"%s\" after appending (the records may be "
+                                 "incomplete)",
+                                 f->path);
+        goto out;
+    }
+    r = t.repaired ? AJIO_REPAIRED : 0;
+out:
+    release(f, &t);
+    return r;
+}
+
+int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts)
+{
+    struct target t = {.wfd = -1, .rfd = -1};
+    struct ajio_file *f;
+    int r = ajio__check_args(path, opts);
+
+    if (r < 0)
+        return r;
+    if (opts != NULL)
+        flags |= opts->flags;
+    r = check_flags(path, flags, REPAIR_FLAGS, "repair");
+    if (r < 0)
+        return r;
+    f = ajio__new_handle(path);
+    if (f == NULL)
+        return -ENOMEM;
+    r = prepare(f, &t, path, opts, flags, false);
+    if (r < 0)
+        goto out;
+    r = close(t.wfd);
+    t.wfd = -1;
+    if (r < 0) {
+        r = ajio__error_strerror(-errno, "close of \"%s\" after its repair", f->path);
+        goto out;
+    }
+    if (ret_cut != NULL)
+        *ret_cut = t.cut;
+    r = t.repaired ? AJIO_REPAIRED : 0;
+out:
+    release(f, &t);
+    return r;
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# ajio append and ajio repair: records accumulate, a missing newline is added, invalid JSONL
+# appends nothing (exit 65), a torn tail is cut (or terminated) before the next record, and
+# repair says what it did, once.
+. tests/cli/common.inc
+F=$WORK/d/log.jsonl
+
+printf '{"a":1}\n' | "$AJIO" append --jsonl "$F" 2>"$WORK/err"
+want_rc $? 0 "append creating file and parent"
+printf '{"b":2}' | "$AJIO" append --jsonl "$F" 2>"$WORK/err"
+want_rc $? 0 "append without trailing newline"
+printf '{"a":1}\n{"b":2}\n' >"$WORK/want"
+same "$F" "$WORK/want" "two appends"
+
+printf '{"c":\n' | "$AJIO" append --jsonl "$F" 2>"$WORK/err"
+want_rc $? 65 "append of invalid JSONL"
+want_err_prefix "$F:1:" "invalid JSONL, message"
+same "$F" "$WORK/want" "invalid JSONL appends nothing"
+
+: | "$AJIO" append "$WORK/empty" 2>"$WORK/err"
+want_rc $? 0 "append of empty input"
+[ ! -e "$WORK/empty" ] || fail "empty input created the file"
+
+# A torn tail: refused with --no-repair, cut otherwise; the next record is on its own line.
+printf '{"x":' >>"$F"
+printf '{"d":4}\n' | "$AJIO" append --jsonl --no-repair "$F" 2>"$WORK/err"
+want_rc $? 65 "append --no-repair to a torn file"
+printf '{"a":1}\n{"b":2}\n{"x":' >"$WORK/torn"
+same "$F" "$WORK/torn" "--no-repair leaves the file"
+printf '{"d":4}\n' | "$AJIO" append --jsonl --no-sync "$F" 2>"$WORK/err"
+want_rc $? 0 "append to a torn file"
+grep -q '^ajio: note: repair of .*cut 5 bytes' "$WORK/err" || fail "append: no note of the repair"
+printf '{"a":1}\n{"b":2}\n{"d":4}\n' >"$WORK/want"
+same "$F" "$WORK/want" "torn tail cut before the record"
+
+# repair: cut, terminated, nothing; a missing file is exit 66.
+printf 'partial' >>"$F"
+"$AJIO" repair "$F" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "repair cutting"
+[ "$(cat "$WORK/out")" = "$F: cut 7 bytes" ] || fail "repair output: $(cat "$WORK/out")"
+"$AJIO" repair "$F" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "repair again"
+[ "$(cat "$WORK/out")" = "$F: nothing to repair" ] || fail "repair again: $(cat "$WORK/out")"
+same "$F" "$WORK/want" "repair touches only the tail"
+printf '[5]' >>"$F"
+"$AJIO" repair --jsonl "$F" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "repair --jsonl terminating"
+[ "$(cat "$WORK/out")" = "$F: terminated the last line" ] || fail "repair --jsonl: $(cat "$WORK/out")"
+printf '{"a":1}\n{"b":2}\n{"d":4}\n[5]\n' >"$WORK/want"
+same "$F" "$WORK/want" "repair --jsonl"
+"$AJIO" repair "$WORK/missing" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 66 "repair of a missing file"
+[ ! -e "$WORK/missing" ] || fail "repair created the file"
+
+# Usage errors.
+"$AJIO" append </dev/null >"$WORK/out" 2>"$WORK/err"
+want_rc $? 64 "append without FILE"
+"$AJIO" repair a b >"$WORK/out" 2>"$WORK/err"
+want_rc $? 64 "repair with two FILEs"
+
+finish
