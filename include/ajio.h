@@ -91,10 +91,12 @@
  * value.
  *
  * Threads. Every function is thread-safe and takes no lock in memory (only AJIO_LOCK,
- * ajio_update(), ajio_append() and ajio_repair() take a file lock, see
- * "Locked read-modify-write"); a handle (ajio_file) must be used by one thread at a time. The only per-thread state is the last error message and the seed
- * of the temp-name generator. File descriptors are all opened O_CLOEXEC. The library never
- * prints, never calls exit() and never changes the umask.
+ * ajio_update(), ajio_append() and ajio_repair() take a file lock, see "Locked
+ * read-modify-write"); a handle (ajio_file) must be used by one thread at a time. The per-thread
+ * state is the last error message, the seed of the temp-name generator and the last new
+ * directory made durable; the one process-wide fact is how an O_TMPFILE can be linked, learnt
+ * once (an atomic). File descriptors are all opened O_CLOEXEC. The library never prints, never
+ * calls exit() and never changes the umask.
  */
 #ifndef AJIO_H
 #define AJIO_H
