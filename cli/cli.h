@@ -181,6 +181,12 @@ int cli_other_option(const char *usage, int c, char **argv);
  * @return EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * The one FILE operand of a command, argv[optind], when the operands end before argv[end]:
+ * "CMD: missing FILE" or "CMD: one FILE only" otherwise. @return 0 (*ret_path set) or EXIT_USAGE.
+ */
+int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const char **ret_path);
+
 /* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
 

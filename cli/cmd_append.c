@@ -100,12 +100,8 @@ int cmd_append(int argc, char **argv)
 
     if ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1)
         return cli_other_option(cmd_append_usage, c, argv);
-    if (optind >= argc)
-        return cli_usage_error(cmd_append_usage, "append: missing FILE");
-    if (optind + 1 < argc)
-        return cli_usage_error(cmd_append_usage, "append: one FILE only ('%s' is extra)",
-                               argv[optind + 1]);
-    path = argv[optind];
+    if ((r = cli_one_file(argv, argc, cmd_append_usage, "append", &path)) != 0)
+        return r;
     if (cli_stdin_closed()) {
         cli_error("standard input is closed");
         return EXIT_NOINPUT;

@@ -34,12 +34,8 @@ int cmd_repair(int argc, char **argv)
 
     if ((c = cli_getopt(argc, argv, options, &flags)) != -1)
         return cli_other_option(cmd_repair_usage, c, argv);
-    if (optind >= argc)
-        return cli_usage_error(cmd_repair_usage, "repair: missing FILE");
-    if (optind + 1 < argc)
-        return cli_usage_error(cmd_repair_usage, "repair: one FILE only ('%s' is extra)",
-                               argv[optind + 1]);
-    path = argv[optind];
+    if ((r = cli_one_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
+        return r;
     r = ajio_repair(path, flags, &cut, NULL);
     if (r < 0) {
         cli_error("%s", cli_last_error(r));

@@ -219,16 +219,13 @@ int cmd_update(int argc, char **argv)
     }
     if ((r = cli_check_write_options(opts.flags, cmd_update_usage)) != 0)
         return r;
-    if (optind >= (dashdash ? dashdash : argc))
-        return cli_usage_error(cmd_update_usage, "update: missing FILE");
-    if (optind + 1 < (dashdash ? dashdash : argc))
-        return cli_usage_error(cmd_update_usage, "update: one FILE only ('%s' is extra)",
-                               argv[optind + 1]);
+    if ((r = cli_one_file(argv, dashdash ? dashdash : argc, cmd_update_usage, "update",
+                          &u.path)) != 0)
+        return r;
     if (!dashdash)
         return cli_usage_error(cmd_update_usage, "update: missing '--' before CMD");
     if (dashdash + 1 >= argc)
         return cli_usage_error(cmd_update_usage, "update: missing CMD after '--'");
-    u.path = argv[optind];
     u.cmd = argv + dashdash + 1;
     (void)snprintf(u.lib_path, sizeof(u.lib_path), "%s", u.path);
 

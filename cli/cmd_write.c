@@ -55,12 +55,8 @@ int cmd_write(int argc, char **argv)
     /* The library takes the kind as flags: only the contradictions need a check. */
     if ((r = cli_check_write_options(opts.flags, cmd_write_usage)) != 0)
         return r;
-    if (optind >= argc)
-        return cli_usage_error(cmd_write_usage, "write: missing FILE");
-    if (optind + 1 < argc)
-        return cli_usage_error(cmd_write_usage, "write: one FILE only ('%s' is extra)",
-                               argv[optind + 1]);
-    path = argv[optind];
+    if ((r = cli_one_file(argv, argc, cmd_write_usage, "write", &path)) != 0)
+        return r;
     /* A closed standard input is the caller's mistake, not an empty input: say so, and touch
      * nothing (fd 0 now holds /dev/null, which would only fail with EBADF). */
     if (cli_stdin_closed()) {

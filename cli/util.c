@@ -445,3 +445,13 @@ int cli_close_stdout(void)
     }
     return result;
 }
+
+int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const char **ret_path)
+{
+    if (optind >= end)
+        return cli_usage_error(usage, "%s: missing FILE", cmd);
+    if (optind + 1 < end)
+        return cli_usage_error(usage, "%s: one FILE only ('%s' is extra)", cmd, argv[optind + 1]);
+    *ret_path = argv[optind];
+    return 0;
+}
