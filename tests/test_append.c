@@ -214,7 +214,6 @@ static void test_failed_write_cut_back(void **state)
 
 static const char *conc_path;
 static int conc_locked;
-static int conc_proc;
 
 static uint32_t fnv1a(const char *s, size_t n)
 {
@@ -256,7 +255,9 @@ static int append_unlocked(const char *rec)
 
 static void *append_thread(void *arg)
 {
-    int t = (int)(intptr_t)arg, n = conc_locked ? APPENDS : CONTROL_APPENDS;
+    /* arg is proc * THREADS + thread (tu_run_concurrently()). */
+    int id = (int)(intptr_t)arg, proc = id / THREADS, t = id % THREADS;
+    int n = conc_locked ? APPENDS : CONTROL_APPENDS;
     /* No fsync: durability is not what is tested, and 6400 of them would take long. */
     const ajio_opts opts = {.flags = AJIO_NO_SYNC};
     char *rec = malloc(RECORD);
@@ -266,7 +267,7 @@ static void *append_thread(void *arg)
     for (int i = 0; i < n; i++) {
         int r;
 
-        make_record(rec, conc_proc, t, i);
+        make_record(rec, proc, t, i);
         r = conc_locked ? ajio_append(conc_path, rec, RECORD, &opts) : append_unlocked(rec);
         if (r != 0) {
             fprintf(stderr, "append: %s: %s\n", ajio_err_name(r), ajio_last_error());
@@ -282,38 +283,13 @@ static void *append_thread(void *arg)
 static int append_concurrently(const char *dir, int locked, int *ret_good)
 {
     static unsigned char seen[PROCS][THREADS][APPENDS];
-    pid_t pids[PROCS];
     size_t len = 0;
     int bad = 0, good = 0;
     char *text, *line;
 
     conc_path = tu_path(dir, locked ? "log.txt" : "control.txt");
     conc_locked = locked;
-    for (int p = 0; p < PROCS; p++) {
-        pids[p] = fork();
-        assert_true(pids[p] >= 0);
-        if (pids[p] == 0) {
-            pthread_t t[THREADS];
-            int failed = 0;
-
-            conc_proc = p;
-            for (int i = 0; i < THREADS; i++)
-                if (pthread_create(&t[i], NULL, append_thread, (void *)(intptr_t)i) != 0)
-                    _exit(3);
-            for (int i = 0; i < THREADS; i++) {
-                void *ret;
-                if (pthread_join(t[i], &ret) != 0 || ret != NULL)
-                    failed = 1;
-            }
-            _exit(failed);
-        }
-    }
-    for (int p = 0; p < PROCS; p++) {
-        int status;
-        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    tu_run_concurrently(PROCS, THREADS, append_thread);
     text = tu_read(conc_path, &len);
     assert_non_null(text);
     memset(seen, 0, sizeof(seen));

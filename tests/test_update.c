@@ -382,37 +382,13 @@ static void *counter_thread(void *arg)
 
 static long count_concurrently(const char *dir, int locked)
 {
-    pid_t pids[PROCS];
     size_t len = 0;
     char *text;
     long n;
 
     counter_path = tu_path(dir, locked ? "counter.json" : "control.json");
     counter_locked = locked;
-    for (int p = 0; p < PROCS; p++) {
-        pids[p] = fork();
-        assert_true(pids[p] >= 0);
-        if (pids[p] == 0) {
-            pthread_t t[THREADS];
-            int bad = 0;
-
-            for (int i = 0; i < THREADS; i++)
-                if (pthread_create(&t[i], NULL, counter_thread, NULL) != 0)
-                    _exit(3);
-            for (int i = 0; i < THREADS; i++) {
-                void *ret;
-                if (pthread_join(t[i], &ret) != 0 || ret != NULL)
-                    bad = 1;
-            }
-            _exit(bad);
-        }
-    }
-    for (int p = 0; p < PROCS; p++) {
-        int status;
-        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    tu_run_concurrently(PROCS, THREADS, counter_thread);
     text = tu_read(counter_path, &len);
     assert_non_null(text);
     n = parse_counter(text, len);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -199,6 +200,44 @@ static inline int tu_as_nobody(void (*fn)(const char *), const char *arg)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+/*
+ * Runs fn in threads threads of each of procs forked processes, at once, and waits for them all:
+ * the shape of every concurrency test. fn gets proc * threads + thread as its argument and
+ * returns NULL on success; the test fails if any thread did not, or any process died.
+ */
+static inline void tu_run_concurrently(int procs, int threads, void *(*fn)(void *))
+{
+    pid_t pids[64];
+
+    assert_true(procs <= 64);
+    for (int p = 0; p < procs; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            pthread_t t[64];
+            int failed = 0;
+
+            if (threads > 64)
+                _exit(2);
+            for (int i = 0; i < threads; i++)
+                if (pthread_create(&t[i], NULL, fn, (void *)(intptr_t)(p * threads + i)) != 0)
+                    _exit(3);
+            for (int i = 0; i < threads; i++) {
+                void *ret;
+                if (pthread_join(t[i], &ret) != 0 || ret != NULL)
+                    failed = 1;
+            }
+            _exit(failed);
+        }
+    }
+    for (int p = 0; p < procs; p++) {
+        int status;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
 }
 
 /* Root-only tests skip outside CI with a reason; CI runs as root, so there they must not. */
