@@ -1080,13 +1080,12 @@ static void init(ajio_json_checker *c, unsigned flags, uint32_t max_depth, uint8
  * The public calls set ajio_last_error() on failure like every call of the library: invalid
  * input as "JSON input:LINE:COL: reason" (a write of a handle rewords it with its path).
  */
-static COLD int input_failed(const ajio_json_checker *c, int r)
+static COLD int input_failed(unsigned flags, const ajio_json_error *e, int r)
 {
     if (r != AJIO_EJSON && r != AJIO_ETORN)
         return r;
     return ajio__error(r, "%s input:%" PRIu64 ":%" PRIu64 ": %s",
-                       (c->flags & AJIO_JSON_LINES) ? "JSONL" : "JSON", c->err.line, c->err.column,
-                       c->err.reason);
+                       (flags & AJIO_JSON_LINES) ? "JSONL" : "JSON", e->line, e->column, e->reason);
 }
 
 int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth)
@@ -1124,13 +1123,13 @@ int ajio_json_checker_feed(ajio_json_checker *c, const void *buf, size_t len)
     if (!c || (!buf && len))
         return ajio__error(-EINVAL, "ajio_json_checker_feed: %s is NULL", !c ? "checker" : "buf");
     if (c->result)
-        return input_failed(c, c->result);
+        return input_failed(c->flags, &c->err, c->result);
     if (c->finished)
         return ajio__error(-EINVAL, "ajio_json_checker_feed: input already finished");
     if (len == 0)
         return 0;
     r = run(c, buf, len);
-    return r < 0 ? input_failed(c, r) : r;
+    return r < 0 ? input_failed(c->flags, &c->err, r) : r;
 }
 
 /* The value in progress at the end of input is complete (a number or literal needs no
@@ -1169,7 +1168,7 @@ int ajio_json_checker_finish(ajio_json_checker *c)
     if (!c)
         return ajio__error(-EINVAL, "ajio_json_checker_finish: checker is NULL");
     r = finish(c);
-    return r < 0 ? input_failed(c, r) : r;
+    return r < 0 ? input_failed(c->flags, &c->err, r) : r;
 }
 
 static int finish(ajio_json_checker *c)
@@ -1278,9 +1277,8 @@ int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
 
 int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_error *ret_err)
 {
-    /* The default depth fits on the C stack: no allocation, so no -ENOMEM in practice. */
-    uint8_t stack[AJIO_JSON_DEFAULT_MAX_DEPTH];
-    ajio_json_checker c;
+    struct iovec iov = {(void *)buf, len};
+    ajio_json_error e;
     int r;
 
     if (!buf && len)
@@ -1288,11 +1286,8 @@ int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_er
     if (flags & ~(unsigned)ALL_FLAGS)
         return ajio__error(-EINVAL, "ajio_json_validate: unknown flags 0x%x",
                            flags & ~(unsigned)ALL_FLAGS);
-    init(&c, flags, AJIO_JSON_DEFAULT_MAX_DEPTH, stack);
-    r = len ? run(&c, buf, len) : 0;
-    if (r == 0)
-        r = finish(&c);
+    r = ajio__json_validate_iov(&iov, 1, flags, &e);
     if (ret_err)
-        *ret_err = c.err;
-    return r < 0 ? input_failed(&c, r) : r;
+        *ret_err = e;
+    return r < 0 ? input_failed(flags, &e, r) : r;
 }
