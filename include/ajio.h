@@ -815,6 +815,35 @@ AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opt
 AJIO_API int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
                            const ajio_opts *opts, const ajio_gen_opts *gen_opts);
 
+/*
+ * Where a sink generator's text goes: called with each full 64 KiB window and with the rest at
+ * ajio_gen_finish(), in order. Returns 0, or a negative errno that fails the generator (sticky,
+ * as any failure; a message the callback set with ajio_set_last_error() is kept).
+ */
+typedef int (*ajio_gen_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/*
+ * A generator that is not attached to a file: its text goes to fn (a growing buffer, a socket,
+ * a hash), for the same output in memory that a file would get, such as a language binding's
+ * dumps(). The same calls and errors as a handle's generator, but messages say "JSON generation:"
+ * instead of naming a file. Finish the document with ajio_gen_finish() and free it with
+ * ajio_gen_free(). (Since 0.2.)
+ * @return 0, -EINVAL (ret or fn NULL, opts as ajio_gen_new()), -ENOMEM; *ret unchanged on failure.
+ */
+AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
+                               const ajio_gen_opts *opts);
+
+/*
+ * Sink generators: refuses an incomplete document as ajio_commit() does (-EINVAL), then hands
+ * the last bytes to the sink. The generator stays usable only with AJIO_GEN_LINES, for more
+ * records. A generator attached to a handle is finished by ajio_commit(): -EINVAL here.
+ * @return 0, or the generator's sticky error.
+ */
+AJIO_API int ajio_gen_finish(ajio_gen *g);
+
+/* Frees a sink generator (NULL is fine). A handle's generator is left to its commit or abort. */
+AJIO_API void ajio_gen_free(ajio_gen *g);
+
 /* '{' and '}'. A closing bracket must match the innermost open container. */
 AJIO_API int ajio_gen_begin_object(ajio_gen *g);
 AJIO_API int ajio_gen_end_object(ajio_gen *g);

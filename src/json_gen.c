@@ -96,7 +96,9 @@ struct level {
 };
 
 struct ajio_gen {
-    struct ajio_file *f;
+    struct ajio_file *f; /* the handle written to, or NULL for a sink generator */
+    ajio_gen_sink_fn sink;
+    void *sink_ctx;
     unsigned char *buf; /* the window: f->buf (direct), or the generator's own */
     size_t len;         /* bytes in the window */
     bool direct;
@@ -224,9 +226,13 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     (void)vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     where(g, at, sizeof(at));
-    (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->path, what, at);
+    if (g->f != NULL)
+        (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->path, what, at);
+    else
+        (void)ajio__error(err, "JSON generation: %s (at %s)", what, at);
     g->err = err;
-    g->f->err = err;
+    if (g->f != NULL)
+        g->f->err = err;
     free(g->failure);
     g->failure = strdup(ajio_last_error());
     return err;
@@ -236,7 +242,8 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
 static COLD int failed(struct ajio_gen *g, int err)
 {
     g->err = err;
-    g->f->err = err;
+    if (g->f != NULL)
+        g->f->err = err;
     free(g->failure);
     g->failure = strdup(ajio_last_error());
     return err;
@@ -248,7 +255,7 @@ static COLD int again(const struct ajio_gen *g)
     if (g->failure != NULL)
         return ajio__error(g->err, "%s", g->failure);
     return ajio__error(g->err, "JSON generation for \"%s\" after an earlier failure: %s",
-                       g->f->path, ajio_strerror(g->err));
+                       g->f != NULL ? g->f->path : "(sink)", ajio_strerror(g->err));
 }
 
 static COLD int null_gen(const char *fn)
@@ -290,13 +297,33 @@ static void save_keys(struct ajio_gen *g)
     }
 }
 
-/* Hands the window to the handle and empties it. */
+/*
+ * A sink generator's window to its callback. A message the callback set is kept (as an
+ * ajio_update() callback's is); a positive result is a misuse, made an error here.
+ */
+static COLD int to_sink(struct ajio_gen *g)
+{
+    unsigned long before = ajio__error_count();
+    int r = g->sink(g->sink_ctx, g->buf, g->len);
+
+    if (r > 0)
+        r = -EINVAL;
+    if (r < 0 && ajio__error_count() == before)
+        (void)ajio__error_strerror(r, "JSON generation: the output callback failed with %zu "
+                                      "bytes to write",
+                                   g->len);
+    return r;
+}
+
+/* Hands the window to the handle (or the sink) and empties it. */
 static COLD int flush(struct ajio_gen *g)
 {
     int r;
 
     save_keys(g);
-    if (g->direct) {
+    if (g->sink != NULL) {
+        r = to_sink(g);
+    } else if (g->direct) {
         sync(g);
         r = ajio__file_flush(g->f);
     } else {
@@ -834,6 +861,57 @@ static void set_sep(char *dst, uint8_t *ret_len, const char *given, const char *
     *ret_len = (uint8_t)n;
 }
 
+/*
+ * A generator with opts applied and its window: f's buffer when direct, else one of its own.
+ * path names the output in messages. @return NULL (message set) without memory.
+ */
+static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f, bool direct,
+                                  const char *path)
+{
+    struct ajio_gen *g = calloc(1, sizeof(*g));
+
+    if (g == NULL)
+        goto nomem;
+    g->f = f;
+    g->levels_cap = 16;
+    g->levels = malloc(g->levels_cap * sizeof(*g->levels));
+    g->direct = direct;
+    if (direct) {
+        if (f->buf == NULL)
+            f->buf = malloc(AJIO__BUFSIZE);
+        g->buf = f->buf;
+        g->len = f->buflen;
+    } else {
+        g->buf = malloc(WINDOW);
+    }
+    if (g->levels == NULL || g->buf == NULL) {
+        if (!direct)
+            free(g->buf);
+        free(g->levels);
+        free(g);
+        goto nomem;
+    }
+
+    unsigned fl = opts->flags;
+    bool compact = (fl & (AJIO_GEN_COMPACT | AJIO_GEN_LINES)) != 0;
+    g->pretty = (fl & AJIO_GEN_PRETTY) != 0;
+    g->ascii = (fl & AJIO_GEN_ENSURE_ASCII) != 0;
+    g->lines = (fl & AJIO_GEN_LINES) != 0;
+    g->final_newline = !(fl & AJIO_GEN_NO_NEWLINE);
+    g->indent = (unsigned)opts->indent;
+    g->hex = (fl & AJIO_GEN_LOWER_HEX) ? "0123456789abcdef" : "0123456789ABCDEF";
+    g->stop = C_ESC | C_HIGH | ((fl & AJIO_GEN_ESCAPE_SLASH) ? C_SLASH : 0) |
+              ((fl & AJIO_GEN_ESCAPE_DEL) ? C_DEL : 0);
+    g->precision = opts->double_precision;
+    g->max_depth = opts->max_depth != 0 ? opts->max_depth : AJIO_GEN_DEFAULT_MAX_DEPTH;
+    set_sep(g->item_sep, &g->item_sep_len, opts->item_sep, compact || g->pretty ? "," : ", ");
+    set_sep(g->key_sep, &g->key_sep_len, opts->key_sep, compact ? ":" : ": ");
+    return g;
+nomem:
+    (void)ajio__error_strerror(-ENOMEM, "JSON generator for \"%s\"", path);
+    return NULL;
+}
+
 int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
 {
     static const ajio_gen_opts defaults;
@@ -852,48 +930,36 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
     r = check_opts(opts, f->path);
     if (r < 0)
         return r;
-    g = calloc(1, sizeof(*g));
-    if (g == NULL)
-        return ajio__error_strerror(-ENOMEM, "JSON generator for \"%s\"", f->path);
-    g->f = f;
-    g->levels_cap = 16;
-    g->levels = malloc(g->levels_cap * sizeof(*g->levels));
     /*
      * Straight into the handle's buffer, unless the handle must see every byte go through
      * ajio__file_write(): then a window of its own, handed over whole.
      */
-    g->direct = f->cmpfd < 0 && f->checker == NULL;
-    if (g->direct) {
-        if (f->buf == NULL)
-            f->buf = malloc(AJIO__BUFSIZE);
-        g->buf = f->buf;
-        g->len = f->buflen;
-    } else {
-        g->buf = malloc(WINDOW);
-    }
-    if (g->levels == NULL || g->buf == NULL) {
-        if (!g->direct)
-            free(g->buf);
-        free(g->levels);
-        free(g);
-        return ajio__error_strerror(-ENOMEM, "JSON generator for \"%s\"", f->path);
-    }
-
-    unsigned fl = opts->flags;
-    bool compact = (fl & (AJIO_GEN_COMPACT | AJIO_GEN_LINES)) != 0;
-    g->pretty = (fl & AJIO_GEN_PRETTY) != 0;
-    g->ascii = (fl & AJIO_GEN_ENSURE_ASCII) != 0;
-    g->lines = (fl & AJIO_GEN_LINES) != 0;
-    g->final_newline = !(fl & AJIO_GEN_NO_NEWLINE);
-    g->indent = (unsigned)opts->indent;
-    g->hex = (fl & AJIO_GEN_LOWER_HEX) ? "0123456789abcdef" : "0123456789ABCDEF";
-    g->stop = C_ESC | C_HIGH | ((fl & AJIO_GEN_ESCAPE_SLASH) ? C_SLASH : 0) |
-              ((fl & AJIO_GEN_ESCAPE_DEL) ? C_DEL : 0);
-    g->precision = opts->double_precision;
-    g->max_depth = opts->max_depth != 0 ? opts->max_depth : AJIO_GEN_DEFAULT_MAX_DEPTH;
-    set_sep(g->item_sep, &g->item_sep_len, opts->item_sep, compact || g->pretty ? "," : ", ");
-    set_sep(g->key_sep, &g->key_sep_len, opts->key_sep, compact ? ":" : ": ");
+    g = gen_alloc(opts, f, f->cmpfd < 0 && f->checker == NULL, f->path);
+    if (g == NULL)
+        return -ENOMEM;
     f->gen = g;
+    *ret = g;
+    return 0;
+}
+
+int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx, const ajio_gen_opts *opts)
+{
+    static const ajio_gen_opts defaults;
+    struct ajio_gen *g;
+    int r;
+
+    if (ret == NULL || fn == NULL)
+        return ajio__error(-EINVAL, "ajio_gen_new_sink: %s is NULL", ret == NULL ? "ret" : "fn");
+    if (opts == NULL)
+        opts = &defaults;
+    r = check_opts(opts, "(sink)");
+    if (r < 0)
+        return r;
+    g = gen_alloc(opts, NULL, false, "(sink)");
+    if (g == NULL)
+        return -ENOMEM;
+    g->sink = fn;
+    g->sink_ctx = ctx;
     *ret = g;
     return 0;
 }
@@ -1193,10 +1259,9 @@ int ajio_gen_format_double(char *buf, size_t size, double v, int precision)
 
 /* ---- with the handle ---------------------------------------------------------------------- */
 
-int ajio__gen_finish(struct ajio_gen *g)
+/* The document is complete: no container open, a value written (any number with lines). */
+static int check_complete(struct ajio_gen *g)
 {
-    int r;
-
     if (g->err != 0)
         return again(g);
     if (g->depth > 0) {
@@ -1208,6 +1273,15 @@ int ajio__gen_finish(struct ajio_gen *g)
     }
     if (g->top == 0 && !g->lines)
         return fail(g, -EINVAL, "the document is empty: no value was written");
+    return 0;
+}
+
+int ajio__gen_finish(struct ajio_gen *g)
+{
+    int r = check_complete(g);
+
+    if (r < 0)
+        return r;
     if (g->direct) {
         sync(g);
         return 0;
@@ -1217,6 +1291,30 @@ int ajio__gen_finish(struct ajio_gen *g)
         return failed(g, r);
     g->len = 0;
     return 0;
+}
+
+int ajio_gen_finish(ajio_gen *g)
+{
+    int r;
+
+    CHECK(g);
+    if (g->f != NULL)
+        return ajio__error(-EINVAL, "ajio_gen_finish: the generator of \"%s\" is finished by "
+                                    "ajio_commit()",
+                           g->f->path);
+    r = check_complete(g);
+    if (r < 0)
+        return r;
+    if (g->len > 0 && flush(g) < 0)
+        return g->err;
+    return 0;
+}
+
+void ajio_gen_free(ajio_gen *g)
+{
+    /* One attached to a handle belongs to it: its commit or abort frees it. */
+    if (g != NULL && g->f == NULL)
+        ajio__gen_free(g);
 }
 
 void ajio__gen_free(struct ajio_gen *g)

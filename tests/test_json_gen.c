@@ -1207,6 +1207,114 @@ static void test_random_documents(void **state)
 #undef NEXT
 }
 
+/* ---- sink generators ---------------------------------------------------------------------- */
+
+struct membuf {
+    char *data;
+    size_t len;
+    unsigned calls;
+    int fail_at; /* the call (1-based) that fails with -EPIPE, 0 never */
+};
+
+static int to_mem(void *ctx, const void *buf, size_t len)
+{
+    struct membuf *m = ctx;
+
+    if (++m->calls == (unsigned)m->fail_at)
+        return -EPIPE;
+    m->data = realloc(m->data, m->len + len + 1);
+    assert_non_null(m->data);
+    memcpy(m->data + m->len, buf, len);
+    m->len += len;
+    m->data[m->len] = '\0';
+    return 0;
+}
+
+/*
+ * The sink gets exactly what the file gets, in every layout, also across 64 KiB windows; its
+ * failure and an incomplete document fail the generator; a handle's generator is not for it.
+ */
+static void test_sink(void **state)
+{
+    const char *p = tu_path(*state, "sink.json");
+    struct membuf m = {0};
+    ajio_gen *g;
+    ajio_file *f;
+    char *want;
+    size_t want_len;
+
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        write_value(p, NULL, &layouts[i].opts);
+        want = tu_read(p, &want_len);
+        m = (struct membuf){0};
+        tu_assert_ok(ajio_gen_new_sink(&g, to_mem, &m, &layouts[i].opts));
+        build_value(g);
+        tu_assert_ok(ajio_gen_finish(g));
+        ajio_gen_free(g);
+        assert_int_equal(m.len, want_len);
+        assert_memory_equal(m.data, want, want_len);
+        assert_int_equal(m.calls, 1);
+        free(want);
+        free(m.data);
+    }
+
+    /* Many windows: a long array of strings, the same bytes as the file. */
+    m = (struct membuf){0};
+    g = open_gen(&f, p, NULL, NULL);
+    ajio_gen *s;
+    tu_assert_ok(ajio_gen_new_sink(&s, to_mem, &m, NULL));
+    ajio_gen *both[2] = {g, s};
+    for (int k = 0; k < 2; k++) {
+        tu_assert_ok(ajio_gen_begin_array(both[k]));
+        for (int i = 0; i < 20000; i++)
+            tu_assert_ok(str(both[k], "twenty bytes of text"));
+        tu_assert_ok(ajio_gen_end_array(both[k]));
+    }
+    assert_int_equal(ajio_gen_finish(g), -EINVAL); /* a handle's: ajio_commit() finishes it */
+    assert_message_has("finished by ajio_commit()");
+    ajio_gen_free(g); /* ignored: the handle owns it */
+    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_gen_finish(s));
+    ajio_gen_free(s);
+    assert_true(m.calls > 5);
+    want = tu_read(p, &want_len);
+    assert_int_equal(m.len, want_len);
+    assert_memory_equal(m.data, want, want_len);
+    free(want);
+    free(m.data);
+
+    /* A failing sink: sticky, and the message says what failed. */
+    m = (struct membuf){.fail_at = 2};
+    tu_assert_ok(ajio_gen_new_sink(&g, to_mem, &m, NULL));
+    tu_assert_ok(ajio_gen_begin_array(g));
+    int r = 0;
+    for (int i = 0; i < 20000 && r == 0; i++)
+        r = str(g, "twenty bytes of text");
+    assert_int_equal(r, -EPIPE);
+    assert_message_has("output callback failed");
+    assert_int_equal(ajio_gen_end_array(g), -EPIPE);
+    assert_int_equal(ajio_gen_finish(g), -EPIPE);
+    ajio_gen_free(g);
+    free(m.data);
+
+    /* Incomplete, and a refusal whose message names no file. */
+    m = (struct membuf){0};
+    tu_assert_ok(ajio_gen_new_sink(&g, to_mem, &m, NULL));
+    tu_assert_ok(ajio_gen_begin_object(g));
+    assert_int_equal(ajio_gen_finish(g), -EINVAL);
+    assert_message_has("incomplete");
+    ajio_gen_free(g);
+    tu_assert_ok(ajio_gen_new_sink(&g, to_mem, &m, NULL));
+    assert_int_equal(ajio_gen_double(g, NAN), AJIO_EJSON);
+    assert_message_has("JSON generation: NaN");
+    ajio_gen_free(g);
+    assert_int_equal(m.calls, 0);
+    assert_int_equal(ajio_gen_new_sink(&g, NULL, &m, NULL), -EINVAL);
+    assert_int_equal(ajio_gen_new_sink(NULL, to_mem, &m, NULL), -EINVAL);
+    assert_int_equal(ajio_gen_new_sink(&g, to_mem, &m, &(ajio_gen_opts){.indent = 2}), -EINVAL);
+    ajio_gen_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1230,6 +1338,7 @@ int main(void)
         GEN_TEST(test_long_values),
         GEN_TEST(test_path_across_flush),
         GEN_TEST(test_random_documents),
+        GEN_TEST(test_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
