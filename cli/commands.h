@@ -25,6 +25,10 @@ extern const char cmd_append_usage[];
 int cmd_repair(int argc, char **argv);
 extern const char cmd_repair_usage[];
 
+/* cmd_cat.c: print the complete records of FILE, without a torn tail. */
+int cmd_cat(int argc, char **argv);
+extern const char cmd_cat_usage[];
+
 /* cmd_check.c: validate JSON or JSONL files. */
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];

@@ -39,6 +39,8 @@ static const struct command commands[] = {
      cmd_append_usage, cmd_append},
     {"repair", "FILE", "cut (or terminate) a torn last line left by an interrupted append",
      cmd_repair_usage, cmd_repair},
+    {"cat", "FILE", "print the complete records of FILE, skipping a torn last line",
+     cmd_cat_usage, cmd_cat},
     {"check", "FILE...", "validate JSON or JSONL files", cmd_check_usage, cmd_check},
     {"sweep", "DIR...", "remove temp files left behind by killed writers", cmd_sweep_usage,
      cmd_sweep},

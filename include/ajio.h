@@ -645,6 +645,49 @@ AJIO_API int ajio_append(const char *path, const void *data, size_t len, const a
 AJIO_API int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
+ * Reading records (Since 0.2.)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_reader ajio_reader;
+
+/*
+ * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
+ * Lines file or a log that ajio_append() grows. flags: AJIO_JSONL checks that every complete
+ * line is one JSON value; 0 hands out lines as they are. Nothing is written, locked or repaired:
+ * the reader may run while appenders write.
+ * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag), -ENOMEM, or the
+ *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
+ */
+AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags);
+
+/*
+ * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
+ * NUL-terminated, *ret_len its length; valid until the next call. A line is handed out whole,
+ * however long: the buffer (64 KiB at first) doubles until it fits.
+ *
+ * A last line without a '\n' is the remains of an interrupted append, or one still being
+ * written: it is never returned. The end of the file is reported as usual (0), and
+ * ajio_reader_torn() tells how many bytes were skipped; ajio_last_error() then reads
+ * "PATH:LINE: skipped a torn last line of N bytes without a newline".
+ *
+ * @return 1 with a record; 0 at the end of the file (and again on every later call);
+ *   AJIO_EJSON with AJIO_JSONL when this complete line is not JSON: *ret_line and *ret_len hold
+ *   it, ajio_last_error() says "PATH:LINE:COL: reason", and the next call goes on with the next
+ *   line, so a loader chooses to stop or to skip it knowingly; -EINVAL (a NULL argument), -ENOMEM
+ *   (a line that does not fit in memory), or the errors of read(2) (-EIO, ...).
+ */
+AJIO_API int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len);
+
+/* The 1-based number of the line ajio_reader_next() last returned (0 before the first). */
+AJIO_API uint64_t ajio_reader_line(const ajio_reader *rd);
+
+/* Once ajio_reader_next() has returned 0: bytes of the torn last line it skipped, else 0. */
+AJIO_API uint64_t ajio_reader_torn(const ajio_reader *rd);
+
+/* Closes the file and frees the reader. NULL is fine. */
+AJIO_API void ajio_reader_close(ajio_reader *rd);
+
+/* ---------------------------------------------------------------------------------------------
  * JSON generator
  * ------------------------------------------------------------------------------------------- */
 

@@ -1,0 +1,169 @@
+/*
+ * read.c - reading a JSON Lines file (or any line file) record by record: ajio_reader_*.
+ *
+ * The reader's one judgement is where a record ends: at a '\n'. A last line without one is what
+ * an interrupted append leaves (or an append still in flight, for a reader that runs beside the
+ * writers), so it is never returned as a record: it is counted and reported as torn. Every
+ * complete line is returned, and with AJIO_JSONL one that is not JSON is reported with its line
+ * number, never skipped in silence: a loader decides whether to go on.
+ *
+ * Lines are found with memchr in a buffer that starts at 64 KiB and doubles for a longer line, so
+ * a record is always handed out whole and contiguous, NUL-terminated in place of its '\n'.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_FLAGS AJIO_JSONL
+
+struct ajio_reader {
+    int fd;
+    unsigned flags;
+    char *buf;
+    size_t cap;
+    size_t start; /* the next line begins here */
+    size_t end;   /* bytes read into buf */
+    bool eof;
+    uint64_t line; /* number of the line last returned */
+    uint64_t torn; /* bytes of an unterminated last line, once the end is reached */
+    char path[];
+};
+
+int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags)
+{
+    struct ajio_reader *rd;
+    size_t n;
+
+    if (ret == NULL || path == NULL || path[0] == '\0')
+        return ajio__error(-EINVAL, "ajio_reader_open: %s",
+                           ret == NULL ? "ret is NULL" : "path is NULL or empty");
+    if (flags & ~READ_FLAGS)
+        return ajio__error(-EINVAL, "read of \"%s\": flags 0x%x are not for reading", path,
+                           flags & ~READ_FLAGS);
+    n = strlen(path);
+    rd = calloc(1, sizeof(*rd) + n + 1);
+    if (rd == NULL)
+        return ajio__error_strerror(-ENOMEM, "read of \"%s\"", path);
+    memcpy(rd->path, path, n + 1);
+    rd->flags = flags;
+    rd->cap = AJIO__BUFSIZE;
+    rd->buf = malloc(rd->cap);
+    if (rd->buf == NULL) {
+        free(rd);
+        return ajio__error_strerror(-ENOMEM, "read of \"%s\"", path);
+    }
+    rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (rd->fd < 0) {
+        int r = ajio__error_strerror(-errno, "open of \"%s\" to read it", path);
+        free(rd->buf);
+        free(rd);
+        return r;
+    }
+    *ret = rd;
+    return 0;
+}
+
+/* More bytes after rd->end, making room first; sets rd->eof at the end of the file. */
+static int fill(struct ajio_reader *rd)
+{
+    if (rd->start > 0) {
+        memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+        rd->end -= rd->start;
+        rd->start = 0;
+    }
+    if (rd->end == rd->cap) {
+        /* One line fills the buffer: it must be handed out whole, so the buffer grows. */
+        char *b = rd->cap <= SIZE_MAX / 2 ? realloc(rd->buf, rd->cap * 2) : NULL;
+
+        if (b == NULL)
+            return ajio__error_strerror(-ENOMEM, "read of \"%s\": line %" PRIu64
+                                                 " is longer than %zu bytes",
+                                        rd->path, rd->line + 1, rd->cap);
+        rd->buf = b;
+        rd->cap *= 2;
+    }
+    for (;;) {
+        ssize_t n = read(rd->fd, rd->buf + rd->end, rd->cap - rd->end);
+
+        if (n > 0) {
+            rd->end += (size_t)n;
+            return 0;
+        }
+        if (n == 0) {
+            rd->eof = true;
+            return 0;
+        }
+        if (errno != EINTR)
+            return ajio__error_strerror(-errno, "read of \"%s\" after line %" PRIu64, rd->path,
+                                        rd->line);
+    }
+}
+
+int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len)
+{
+    if (rd == NULL || ret_line == NULL || ret_len == NULL)
+        return ajio__error(-EINVAL, "ajio_reader_next: %s is NULL",
+                           rd == NULL ? "the reader" : ret_line == NULL ? "ret_line" : "ret_len");
+    for (;;) {
+        char *p = rd->buf + rd->start;
+        char *nl = memchr(p, '\n', rd->end - rd->start);
+
+        if (nl != NULL) {
+            size_t len = (size_t)(nl - p);
+
+            *nl = '\0';
+            rd->start += len + 1;
+            rd->line++;
+            *ret_line = p;
+            *ret_len = len;
+            if (rd->flags & AJIO_JSONL) {
+                ajio_json_error e;
+                int r = ajio_json_validate(p, len, 0, &e);
+
+                if (r < 0) {
+                    e.line = rd->line;
+                    return ajio__json_failed(rd->path, r, &e);
+                }
+            }
+            return 1;
+        }
+        if (rd->eof) {
+            if (rd->end > rd->start) {
+                rd->torn = rd->end - rd->start;
+                rd->start = rd->end;
+                /* Not a failure: the message is there for whoever reports the skipped bytes. */
+                (void)ajio__error(0,
+                                  "%s:%" PRIu64 ": skipped a torn last line of %" PRIu64
+                                  " bytes without a newline",
+                                  rd->path, rd->line + 1, rd->torn);
+            }
+            return 0;
+        }
+        int r = fill(rd);
+        if (r < 0)
+            return r;
+    }
+}
+
+uint64_t ajio_reader_line(const ajio_reader *rd)
+{
+    return rd != NULL ? rd->line : 0;
+}
+
+uint64_t ajio_reader_torn(const ajio_reader *rd)
+{
+    return rd != NULL ? rd->torn : 0;
+}
+
+void ajio_reader_close(ajio_reader *rd)
+{
+    if (rd == NULL)
+        return;
+    (void)close(rd->fd); /* read-only: nothing for close to report */
+    free(rd->buf);
+    free(rd);
+}
