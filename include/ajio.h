@@ -645,6 +645,101 @@ AJIO_API int ajio_append(const char *path, const void *data, size_t len, const a
 AJIO_API int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
+ * Many files: the directory handle and the batch (Since 0.2.)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_dir ajio_dir;
+
+/*
+ * Resolves and opens the directory at path once (creating it and its missing parents, each made
+ * durable, unless AJIO_NO_MKDIR), for programs that write many files in one directory:
+ * ajio_dir_write() then skips the path walk and the open, stat and close of the directory that
+ * every path write pays. Symlinks on the way are followed under the rules of sticky
+ * directories, as for a write. opts: only AJIO_NO_MKDIR and AJIO_NO_SYNC (new directories not
+ * synced); the options of each write go to ajio_dir_write(). The handle holds one descriptor of
+ * the directory: if the directory is renamed, writes follow it; if it is removed, they fail
+ * (-ENOENT, or -EPERM where the kernel refuses O_TMPFILE in a removed directory).
+ * @return 0 and *ret, or -EINVAL (ret NULL, another flag), -ENOMEM, -ENOTDIR, -ENOENT (with
+ *   AJIO_NO_MKDIR), -EACCES and the other errors of ajio_write_bytes() about directories.
+ */
+AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *opts);
+
+/*
+ * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
+ * d: the same sequence, options, promises and errors, with messages that name "DIR/name". A
+ * symlink at name that the options follow may point into another directory: that write is done
+ * by path instead, as is one with AJIO_LOCK (the lock is taken while resolving). Handles are not
+ * locked: several threads may write through one handle at once.
+ * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
+ */
+AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
+                            const ajio_opts *opts);
+
+/* Closes the directory and frees the handle. NULL is fine. */
+AJIO_API void ajio_dir_close(ajio_dir *d);
+
+typedef struct ajio_batch ajio_batch;
+
+/*
+ * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
+ * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
+ * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
+ * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
+ * directory, instead of two syncs per file:
+ *
+ *   for each file   resolve, temp, write, permissions, sync_file_range(SYNC_FILE_RANGE_WRITE)
+ *   for each file   fdatasync(temp)          (the first waits; the others find their data there)
+ *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
+ *   for each dir    fsync(dir)               (once, at the end of the commit)
+ *
+ * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
+ * cannot be created, its rename refused) is left untouched with no temp behind, and the others
+ * go on. Until the commit returns, files already renamed may be seen by readers and may not yet
+ * survive a power cut. ajio_batch_result() tells what happened to each file.
+ *
+ * opts: every flag of a write except AJIO_LOCK (a batch would hold many locks at once, and two
+ * batches taking them in different orders would wait for each other for ever) and
+ * AJIO_NO_REPAIR; NULL is the defaults. Not for use by several threads at once.
+ * @return 0 and *ret, or -EINVAL (ret NULL, a flag not for batches), -ENOMEM.
+ */
+AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
+
+/*
+ * Adds a file: path and the len bytes of data are copied, so both may be reused at once. The
+ * same path twice is written twice, in order (the last one wins). With AJIO_JSON or AJIO_JSONL
+ * the data is validated here (a missing final '\n' is added at the commit).
+ * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
+ *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
+ *   added), -ENOMEM.
+ */
+AJIO_API int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len);
+
+/*
+ * Writes every file added, as described above. Only once per batch.
+ * @return 0 when every file was replaced (or, with AJIO_SKIP_UNCHANGED, left as it was) and is
+ *   durable; else the result of the first file that was not (a negative errno, or
+ *   AJIO_ENOTDURABLE when it was replaced but its directory sync or the temp's close failed),
+ *   with the message "batch of N files: K not written durably; first: <its message>";
+ *   -EINVAL for a NULL or already committed batch.
+ */
+AJIO_API int ajio_batch_commit(ajio_batch *b);
+
+/* The number of files added. */
+AJIO_API size_t ajio_batch_count(const ajio_batch *b);
+
+/*
+ * What the commit did with file i (0-based, in the order added): its path, its message (""
+ * when it succeeded), both valid until ajio_batch_free(); either pointer may be NULL.
+ * @return 0 (replaced, durable), AJIO_UNCHANGED, AJIO_ENOTDURABLE, or its negative error, the
+ *   file untouched; -EINVAL when b is NULL, i out of range or the batch not yet committed.
+ */
+AJIO_API int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_path,
+                               const char **ret_message);
+
+/* Frees the batch, committed or not (an uncommitted batch writes nothing). NULL is fine. */
+AJIO_API void ajio_batch_free(ajio_batch *b);
+
+/* ---------------------------------------------------------------------------------------------
  * Reading records (Since 0.2.)
  * ------------------------------------------------------------------------------------------- */
 

@@ -35,11 +35,19 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
     return 0;
 }
 
+int ajio__check_create_only(const struct ajio_file *f)
+{
+    /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
+    if ((f->flags & AJIO_CREATE_ONLY) && f->exists)
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+    return 0;
+}
+
 /*
  * Everything before the first byte is written: arguments, resolution (under the target's lock
  * with AJIO_LOCK, waiting timeout_ms as ajio_update() says), temp creation.
  */
-static int start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms)
+int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms)
 {
     int r = ajio__check_args(path, opts);
 
@@ -53,10 +61,7 @@ static int start(struct ajio_file *f, const char *path, const ajio_opts *opts, i
         r = ajio__resolve(f, path, opts);
     if (r < 0)
         return r;
-    /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
-    if ((f->flags & AJIO_CREATE_ONLY) && f->exists)
-        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
-    return 0;
+    return ajio__check_create_only(f);
 }
 
 struct ajio_file *ajio__new_handle(const char *path)
@@ -96,58 +101,78 @@ static unsigned json_flags(unsigned flags)
  * its newline): no copy. iov is consumed. JSON and JSONL content is validated whole before
  * anything touches the filesystem, so invalid input creates nothing, not even a parent directory.
  */
+int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
+                   struct iovec *storage)
+{
+    const struct iovec *last = NULL;
+    ajio_json_error e;
+    int n = *iovcnt, r;
+
+    if (!(flags & (AJIO_JSON | AJIO_JSONL)))
+        return 0;
+    assert(n < 4);
+    r = ajio__json_validate_iov(*iov, n, json_flags(flags), &e);
+    if (r < 0)
+        return ajio__json_failed(path, r, &e);
+    for (int i = 0; i < n; i++) {
+        storage[i] = (*iov)[i];
+        if (storage[i].iov_len > 0)
+            last = &storage[i];
+    }
+    /* A file of JSON ends with '\n': one is added when missing (the caller's bytes stay). */
+    if (last != NULL && ((const char *)last->iov_base)[last->iov_len - 1] != '\n') {
+        storage[n].iov_base = (void *)"\n";
+        storage[n++].iov_len = 1;
+    }
+    *iov = storage;
+    *iovcnt = n;
+    return 0;
+}
+
+int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt)
+{
+    int r;
+
+    if ((f->flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt))
+        return AJIO_UNCHANGED;
+    f->same = false; /* decided here: the commit must not decide it again */
+    r = ajio__temp_create(f);
+    if (r < 0)
+        return r;
+    r = ajio__sync_new_dirs(f);
+    if (r < 0)
+        return r;
+    r = ajio__writev_all(f->fd, iov, iovcnt);
+    if (r < 0)
+        return ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
+    return 0;
+}
+
+/*
+ * The one-shot writes write the caller's bytes straight to the temp (one writev for text plus
+ * its newline): no copy. iov is consumed. JSON and JSONL content is validated whole before
+ * anything touches the filesystem, so invalid input creates nothing, not even a parent directory.
+ */
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts)
 {
     struct iovec json_iov[4];
     struct ajio_file *f;
-    unsigned flags = opts != NULL ? opts->flags : 0;
-    int r;
+    int r = ajio__check_args(path, opts);
 
-    if ((flags & (AJIO_JSON | AJIO_JSONL)) && ajio__check_args(path, opts) == 0) {
-        const struct iovec *last = NULL;
-        ajio_json_error e;
-
-        assert(iovcnt < 4);
-        r = ajio__json_validate_iov(iov, iovcnt, json_flags(flags), &e);
-        if (r < 0)
-            return ajio__json_failed(path, r, &e);
-        for (int i = 0; i < iovcnt; i++) {
-            json_iov[i] = iov[i];
-            if (iov[i].iov_len > 0)
-                last = &iov[i];
-        }
-        /* A file of JSON ends with '\n': one is added when missing (the caller's bytes stay). */
-        if (last != NULL && ((const char *)last->iov_base)[last->iov_len - 1] != '\n') {
-            json_iov[iovcnt].iov_base = (void *)"\n";
-            json_iov[iovcnt++].iov_len = 1;
-        }
-        iov = json_iov;
-    }
+    if (r < 0)
+        return r;
+    r = ajio__json_iov(path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    if (r < 0)
+        return r;
     /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
     f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
-    r = start(f, path, opts, -1);
-    if (r < 0)
-        goto out;
-    if ((f->flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt)) {
-        r = AJIO_UNCHANGED;
-        goto out;
-    }
-    f->same = false; /* decided here: the commit must not decide it again */
-    r = ajio__temp_create(f);
-    if (r < 0)
-        goto out;
-    r = ajio__sync_new_dirs(f);
-    if (r < 0)
-        goto out;
-    r = ajio__writev_all(f->fd, iov, iovcnt);
-    if (r < 0) {
-        (void)ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
-        goto out;
-    }
-    r = ajio__finish(f);
-out:
+    r = ajio__start(f, path, opts, -1);
+    if (r == 0)
+        r = ajio__write_resolved(f, iov, iovcnt);
+    if (r == 0)
+        r = ajio__finish(f);
     ajio__discard(f);
     return r;
 }
@@ -187,7 +212,7 @@ int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, in
     f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
-    r = start(f, path, opts, timeout_ms);
+    r = ajio__start(f, path, opts, timeout_ms);
     if (r < 0)
         goto fail;
     ajio__open_old(f);

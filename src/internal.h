@@ -131,6 +131,17 @@ int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts 
 
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
+/*
+ * The two halves of ajio__resolve(), for the directory handle (dir.c). ajio__resolve_dir() opens
+ * the directory dir (created unless AJIO_NO_MKDIR) and sets f->path to "DIR/" with an empty
+ * f->name. ajio__resolve_name() looks at f->name in f->dirfd: 0 when the plan is made, or
+ * AJIO__FOLLOW for a symlink the options say to follow (the sticky rule already checked), which
+ * may lead to another directory. ajio__check_append_only() is the last check of a replace.
+ */
+#define AJIO__FOLLOW 1
+int ajio__resolve_dir(struct ajio_file *f, const char *dir);
+int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts);
+int ajio__check_append_only(const struct ajio_file *f);
 /* Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC. */
 int ajio__sync_new_dirs(struct ajio_file *f);
 
@@ -169,6 +180,25 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
 int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
+/*
+ * Everything before the first byte is written: arguments, resolution (under the target's lock
+ * with AJIO_LOCK, waiting timeout_ms as ajio_update() says), the create-only check.
+ */
+int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms);
+/* AJIO_CREATE_ONLY and a target that exists: -EEXIST before anything is created. */
+int ajio__check_create_only(const struct ajio_file *f);
+/*
+ * AJIO_JSON/AJIO_JSONL: validates the iovcnt (< 4) pieces and, when the content does not end
+ * with one, adds the '\n' a file of JSON ends with, as one more piece in storage (*iov then
+ * points there). Nothing to do for other content.
+ */
+int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
+                   struct iovec *storage);
+/*
+ * The one-shot write after the resolution: AJIO_SKIP_UNCHANGED's comparison (AJIO_UNCHANGED),
+ * the temp, the syncs of new parents, the bytes. The caller finishes (or stages) and discards.
+ */
+int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
 /* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
 int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
 /* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */

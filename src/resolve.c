@@ -431,11 +431,100 @@ int ajio__sync_new_dirs(struct ajio_file *f)
     return r;
 }
 
+/* Opens the directory f->path[0..dirlen) and learns what the rules below need of it. */
+static int open_and_stat_dir(struct ajio_file *f)
+{
+    struct statx stx;
+
+    f->dirfd = open_dir(f);
+    if (f->dirfd < 0) {
+        int r = f->dirfd;
+        f->dirfd = -1;
+        return r;
+    }
+    /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
+    if (statx(f->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME,
+              &stx) < 0)
+        return ajio__error_strerror(-errno, "stat of the directory of \"%s\"", f->path);
+    f->dir_mode = stx.stx_mode;
+    f->dir_uid = stx.stx_uid;
+    f->dir_append = (stx.stx_attributes & STATX_ATTR_APPEND) != 0;
+    f->dir_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    f->dir_ino = stx.stx_ino;
+    /* A filesystem's root has no entry on that filesystem to sync: 0 skips the walk up. */
+    f->dir_btime = (stx.stx_mask & STATX_BTIME) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+                       ? stx.stx_btime.tv_sec
+                       : 0;
+    return 0;
+}
+
+int ajio__resolve_dir(struct ajio_file *f, const char *dir)
+{
+    size_t len = strlen(dir);
+
+    /* "a/b/" is "a/b"; "/" stays. f->path becomes "DIR/", f->name the empty string after it. */
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (len + 2 > PATH_MAX)
+        return ajio__error(-ENAMETOOLONG, "path of %zu bytes is over PATH_MAX (%d)", len,
+                           PATH_MAX);
+    memcpy(f->path, dir, len);
+    f->path[len] = '/';
+    f->path[len + 1] = '\0';
+    f->dirlen = len;
+    f->name = f->path + len + 1;
+    return open_and_stat_dir(f);
+}
+
+int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts)
+{
+    struct stat st;
+    int r;
+
+    if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT)
+            return ajio__error_strerror(-errno, "stat of \"%s\"", f->path);
+        f->exists = false;
+        plan_permissions(f, NULL, opts);
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (f->flags & AJIO_NO_FOLLOW)
+            return ajio__error(-ELOOP, "\"%s\" is a symlink and symlinks are not followed",
+                               f->path);
+        /* As open(O_CREAT|O_EXCL): a link, dangling or not, is never followed to create. */
+        if (f->flags & AJIO_CREATE_ONLY)
+            return ajio__error(-EEXIST, "\"%s\" exists (a symlink) and create-only was asked",
+                               f->path);
+        if (f->flags & AJIO_REPLACE_LINK) {
+            /* The link goes, so its target's mode is irrelevant: a new file's mode. */
+            f->exists = true;
+            f->same = false;
+            plan_permissions(f, NULL, opts);
+            return 0;
+        }
+        struct stat dst = {.st_mode = f->dir_mode, .st_uid = f->dir_uid};
+        r = check_link(f, &dst, &st, f->path);
+        return r < 0 ? r : AJIO__FOLLOW;
+    }
+    if (S_ISDIR(st.st_mode))
+        return ajio__error(-EISDIR, "\"%s\" is a directory", f->path);
+    if (!S_ISREG(st.st_mode))
+        return ajio__error(-EINVAL,
+                           "\"%s\" is not a regular file (a device, FIFO or socket is never "
+                           "replaced)",
+                           f->path);
+    r = check_regular(f, &st);
+    if (r < 0)
+        return r;
+    f->exists = true;
+    plan_permissions(f, &st, opts);
+    return 0;
+}
+
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
 {
     size_t len = strlen(path);
-    struct stat st;
-    struct statx stx;
     int r;
 
     if (len >= PATH_MAX)
@@ -445,85 +534,32 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
         r = split_path(f);
         if (r < 0)
             return r;
-        f->dirfd = open_dir(f);
-        if (f->dirfd < 0) {
-            r = f->dirfd;
-            f->dirfd = -1;
-            return r;
-        }
-        /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
-        if (statx(f->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME,
-                  &stx) < 0)
-            return ajio__error_strerror(-errno, "stat of the directory of \"%s\"", f->path);
-        f->dir_mode = stx.stx_mode;
-        f->dir_uid = stx.stx_uid;
-        f->dir_append = (stx.stx_attributes & STATX_ATTR_APPEND) != 0;
-        f->dir_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-        f->dir_ino = stx.stx_ino;
-        /* A filesystem's root has no entry on that filesystem to sync: 0 skips the walk up. */
-        f->dir_btime = (stx.stx_mask & STATX_BTIME) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
-                           ? stx.stx_btime.tv_sec
-                           : 0;
-        if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno != ENOENT)
-                return ajio__error_strerror(-errno, "stat of \"%s\"", f->path);
-            f->exists = false;
-            plan_permissions(f, NULL, opts);
-            return 0;
-        }
-        if (S_ISLNK(st.st_mode)) {
-            if (f->flags & AJIO_NO_FOLLOW)
-                return ajio__error(-ELOOP,
-                                   "\"%s\" is a symlink and symlinks are not "
-                                   "followed",
-                                   f->path);
-            /* As open(O_CREAT|O_EXCL): a link, dangling or not, is never followed to create. */
-            if (f->flags & AJIO_CREATE_ONLY)
-                return ajio__error(-EEXIST,
-                                   "\"%s\" exists (a symlink) and create-only "
-                                   "was asked",
-                                   f->path);
-            if (f->flags & AJIO_REPLACE_LINK) {
-                /* The link goes, so its target's mode is irrelevant: a new file's mode. */
-                f->exists = true;
-                f->same = false;
-                plan_permissions(f, NULL, opts);
-                break;
-            }
-            if (hops >= AJIO__MAX_SYMLINKS)
-                return ajio__error(-ELOOP, "too many levels of symlinks at \"%s\"", path);
-            {
-                struct stat dst = {.st_mode = f->dir_mode, .st_uid = f->dir_uid};
-                r = check_link(f, &dst, &st, f->path);
-                if (r < 0)
-                    return r;
-            }
-            r = follow_link(f);
-            if (r < 0)
-                return r;
-            (void)close(f->dirfd);
-            f->dirfd = -1;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode))
-            return ajio__error(-EISDIR, "\"%s\" is a directory", f->path);
-        if (!S_ISREG(st.st_mode))
-            return ajio__error(-EINVAL,
-                               "\"%s\" is not a regular file (a device, FIFO or "
-                               "socket is never replaced)",
-                               f->path);
-        r = check_regular(f, &st);
+        r = open_and_stat_dir(f);
         if (r < 0)
             return r;
-        f->exists = true;
-        plan_permissions(f, &st, opts);
-        break;
+        r = ajio__resolve_name(f, opts);
+        if (r < 0)
+            return r;
+        if (r != AJIO__FOLLOW)
+            break;
+        if (hops >= AJIO__MAX_SYMLINKS)
+            return ajio__error(-ELOOP, "too many levels of symlinks at \"%s\"", path);
+        r = follow_link(f);
+        if (r < 0)
+            return r;
+        (void)close(f->dirfd);
+        f->dirfd = -1;
     }
+    return ajio__check_append_only(f);
+}
+
+int ajio__check_append_only(const struct ajio_file *f)
+{
     /*
      * Nothing in an append-only directory can be renamed or removed: refuse before any name. An
      * append writes into the file in place and needs neither.
      */
-    if (f->dir_append && !(f->flags & AJIO__APPENDING))
+    if (f->exists && f->dir_append && !(f->flags & AJIO__APPENDING))
         return ajio__error(-EPERM,
                            "\"%s\" exists in an append-only directory, where no "
                            "file can be replaced",

@@ -1,0 +1,378 @@
+/*
+ * batch.c - many files replaced with their syncs amortised: ajio_batch_*.
+ *
+ * A one-shot durable write pays two waits for the disk: fdatasync of the temp, then fsync of the
+ * directory after the rename. For N files a batch pays about one of each per directory:
+ *
+ *   1. every temp is written and given its permissions, and its writeback started
+ *      (sync_file_range(SYNC_FILE_RANGE_WRITE)), so that the disk works on all of them at once;
+ *   2. every temp is fdatasync'ed: the first waits for the journal commit that carries all of
+ *      their metadata, the others find their data already written and their commit done;
+ *   3. every temp is renamed over its target (data on disk before any name points to it, as in
+ *      a one-shot write: promise 2 per file);
+ *   4. each directory is fsync'ed once, at the very end.
+ *
+ * Files go through steps 1-3 in rounds of at most ROUND files, so that a batch of any size
+ * holds a bounded number of descriptors (three per file: directory, temp, temp lock). Every file
+ * is atomic on its own, and a failure of one does not stop the others: the batch is not
+ * all-or-nothing across files, and the result of each is kept for ajio_batch_result().
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Flags a batch accepts: those of a write, but for the lock (many locks held at once can deadlock). */
+#define BATCH_FLAGS (AJIO__ALL_FLAGS & ~(AJIO_LOCK | AJIO_NO_REPAIR))
+
+/* Most files in flight in one round. */
+#define ROUND 128
+
+struct entry {
+    char *path;    /* path, then the data, in one allocation */
+    char *data;
+    size_t len;
+    int result;    /* 0, AJIO_UNCHANGED, AJIO_ENOTDURABLE or a negative error */
+    char *message; /* its ajio_last_error() when not 0 */
+    struct ajio_file *f;
+    size_t dir;    /* index in dirs[] once renamed */
+};
+
+/* A directory that got new names: synced once at the end. */
+struct dir {
+    dev_t dev;
+    ino_t ino;
+    int fd;
+    bool opath;
+    int anyfd; /* for syncfs(2) when fd is O_PATH: a file on the same filesystem */
+    int result;
+};
+
+struct ajio_batch {
+    ajio_opts opts;
+    struct entry *v;
+    size_t n, cap;
+    struct dir *dirs;
+    size_t ndirs, dirs_cap;
+    bool committed;
+};
+
+int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts)
+{
+    struct ajio_batch *b;
+    int r;
+
+    if (ret == NULL)
+        return ajio__error(-EINVAL, "ajio_batch_new: ret is NULL");
+    r = ajio__check_args("(batch)", opts);
+    if (r < 0)
+        return r;
+    if (opts != NULL && (opts->flags & ~(unsigned)BATCH_FLAGS))
+        return ajio__error(-EINVAL,
+                           "batch: option flags 0x%x are not for batches (AJIO_LOCK: a batch "
+                           "would hold many locks at once)",
+                           opts->flags & ~(unsigned)BATCH_FLAGS);
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return ajio__error_strerror(-ENOMEM, "batch");
+    if (opts != NULL)
+        b->opts = *opts;
+    *ret = b;
+    return 0;
+}
+
+int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len)
+{
+    struct entry *e;
+    size_t plen;
+
+    if (b == NULL)
+        return ajio__error(-EINVAL, "ajio_batch_add: the batch is NULL");
+    if (path == NULL || path[0] == '\0')
+        return ajio__error(-EINVAL, "batch: path is %s", path == NULL ? "NULL" : "empty");
+    if (data == NULL && len > 0)
+        return ajio__error(-EINVAL, "batch: data is NULL with length %zu for \"%s\"", len, path);
+    if (b->committed)
+        return ajio__error(-EINVAL, "batch: \"%s\" added after the commit", path);
+    plen = strlen(path);
+    if (plen >= PATH_MAX)
+        return ajio__error(-ENAMETOOLONG, "batch: path of %zu bytes is over PATH_MAX (%d)", plen,
+                           PATH_MAX);
+    /* Invalid content is refused now, while the caller can still leave it out. */
+    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL)) {
+        ajio_json_error je;
+        unsigned jf = (b->opts.flags & AJIO_JSONL) ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED
+                                                   : 0;
+        int r = ajio_json_validate(data, len, jf, &je);
+        if (r < 0)
+            return ajio__json_failed(path, r, &je);
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        struct entry *v = realloc(b->v, cap * sizeof(*v));
+        if (v == NULL)
+            return ajio__error_strerror(-ENOMEM, "batch: adding \"%s\"", path);
+        b->v = v;
+        b->cap = cap;
+    }
+    e = &b->v[b->n];
+    memset(e, 0, sizeof(*e));
+    e->path = malloc(plen + 1 + len);
+    if (e->path == NULL)
+        return ajio__error_strerror(-ENOMEM, "batch: adding \"%s\" (%zu bytes)", path, len);
+    memcpy(e->path, path, plen + 1);
+    e->data = e->path + plen + 1;
+    if (len > 0)
+        memcpy(e->data, data, len);
+    e->len = len;
+    b->n++;
+    return 0;
+}
+
+/* The file failed with r (its message set): kept for ajio_batch_result(), its temp discarded. */
+static int failed(struct entry *e, int r)
+{
+    e->result = r;
+    free(e->message);
+    e->message = strdup(ajio_last_error());
+    if (e->f != NULL) {
+        ajio__discard(e->f);
+        e->f = NULL;
+    }
+    return r;
+}
+
+/* Step 1 for one file: resolved, written, permissions set, writeback started. */
+static int prepare(struct ajio_batch *b, struct entry *e)
+{
+    struct iovec one = {e->data, e->len}, storage[4], *iov = &one;
+    int iovcnt = 1, r;
+
+    e->f = ajio__new_handle(e->path);
+    if (e->f == NULL)
+        return failed(e, -ENOMEM);
+    /* Validated by ajio_batch_add(); the '\n' a file of JSON ends with is added here. */
+    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL) && e->len > 0 && e->data[e->len - 1] != '\n') {
+        storage[0] = one;
+        storage[1].iov_base = (void *)"\n";
+        storage[1].iov_len = 1;
+        iov = storage;
+        iovcnt = 2;
+    }
+    r = ajio__start(e->f, e->path, &b->opts, -1);
+    if (r == 0)
+        r = ajio__write_resolved(e->f, iov, iovcnt);
+    if (r == AJIO_UNCHANGED) {
+        e->result = r;
+        ajio__discard(e->f);
+        e->f = NULL;
+        return r;
+    }
+    if (r == 0) {
+        /* Permissions and attributes now; the data sync is step 2, for all files together. */
+        unsigned flags = e->f->flags;
+        e->f->flags |= AJIO_NO_SYNC;
+        r = ajio__stage(e->f);
+        e->f->flags = flags;
+    }
+    if (r == 0 && !(b->opts.flags & AJIO_NO_SYNC) &&
+        sync_file_range(e->f->fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE)
+        r = ajio__error_strerror(-errno, "sync_file_range of temp for \"%s\"", e->path);
+    return r < 0 ? failed(e, r) : 0;
+}
+
+/* Step 2: the data on disk before any name points to it, as a one-shot write's stage does. */
+static int sync_data(struct entry *e)
+{
+#ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
+    if (fdatasync(e->f->fd) < 0)
+        return failed(e, ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", e->path));
+#endif
+    return 0;
+}
+
+/* The directory of f in b->dirs (kept open for step 4), added when new. */
+static int note_dir(struct ajio_batch *b, struct entry *e)
+{
+    const struct ajio_file *f = e->f;
+
+    for (size_t i = 0; i < b->ndirs; i++)
+        if (b->dirs[i].dev == f->dir_dev && b->dirs[i].ino == f->dir_ino) {
+            e->dir = i;
+            return 0;
+        }
+    if (b->ndirs == b->dirs_cap) {
+        size_t cap = b->dirs_cap ? b->dirs_cap * 2 : 8;
+        struct dir *v = realloc(b->dirs, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        b->dirs = v;
+        b->dirs_cap = cap;
+    }
+    struct dir *d = &b->dirs[b->ndirs];
+    d->fd = fcntl(f->dirfd, F_DUPFD_CLOEXEC, 0);
+    if (d->fd < 0)
+        return -errno;
+    d->anyfd = -1;
+    if (f->dir_opath) {
+        /* syncfs(2) needs a file of that filesystem open: a second fd of the directory is not. */
+        d->anyfd = fcntl(f->lockfd >= 0 ? f->lockfd : f->fd, F_DUPFD_CLOEXEC, 0);
+        if (d->anyfd < 0) {
+            int r = -errno;
+            (void)close(d->fd);
+            return r;
+        }
+    }
+    d->dev = f->dir_dev;
+    d->ino = f->dir_ino;
+    d->opath = f->dir_opath;
+    d->result = 0;
+    e->dir = b->ndirs++;
+    return 0;
+}
+
+/* Step 3: the rename; the handle is done with afterwards. */
+static int publish(struct ajio_batch *b, struct entry *e)
+{
+    int r = ajio__publish(e->f);
+
+    if (r < 0)
+        return failed(e, r);
+    if (!(b->opts.flags & AJIO_NO_SYNC)) {
+        r = note_dir(b, e);
+        if (r < 0) {
+            /* Renamed, but its directory cannot be kept for the sync: sync it now instead. */
+            r = ajio__sync_dir(e->f);
+            if (r < 0)
+                return failed(e, r);
+            e->dir = SIZE_MAX;
+        }
+    }
+    if (e->f->fd >= 0) {
+        /* The published O_TMPFILE (see ajio__publish()). */
+        int c = close(e->f->fd);
+        e->f->fd = -1;
+        if (c < 0) {
+            (void)ajio__error_strerror(-errno,
+                                       "close of temp after replacing \"%s\" (the file was "
+                                       "replaced; durability not confirmed)",
+                                       e->path);
+            return failed(e, AJIO_ENOTDURABLE);
+        }
+    }
+    ajio__discard(e->f);
+    e->f = NULL;
+    e->result = 0;
+    return 0;
+}
+
+/* Files [from, to): steps 1 to 3. */
+static void round_of(struct ajio_batch *b, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        (void)prepare(b, &b->v[i]);
+    if (!(b->opts.flags & AJIO_NO_SYNC))
+        for (size_t i = from; i < to; i++)
+            if (b->v[i].f != NULL)
+                (void)sync_data(&b->v[i]);
+    for (size_t i = from; i < to; i++)
+        if (b->v[i].f != NULL)
+            (void)publish(b, &b->v[i]);
+}
+
+/* Files per round: three descriptors each, within RLIMIT_NOFILE with room to spare. */
+static size_t round_size(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return ROUND;
+    if (rl.rlim_cur < 64)
+        return 1;
+    rlim_t n = (rl.rlim_cur - 48) / 4;
+    return n < ROUND ? (size_t)n : ROUND;
+}
+
+int ajio_batch_commit(ajio_batch *b)
+{
+    size_t step, failures = 0, first = SIZE_MAX;
+
+    if (b == NULL)
+        return ajio__error(-EINVAL, "ajio_batch_commit: the batch is NULL");
+    if (b->committed)
+        return ajio__error(-EINVAL, "batch: committed already");
+    b->committed = true;
+    step = round_size();
+    for (size_t i = 0; i < b->n; i += step)
+        round_of(b, i, b->n - i < step ? b->n : i + step);
+    /* Step 4: each directory once. */
+    for (size_t k = 0; k < b->ndirs; k++) {
+        struct dir *d = &b->dirs[k];
+#ifndef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
+        d->result = ajio__sync_dir_fd(d->fd, d->opath, d->anyfd);
+#endif
+        (void)close(d->fd); /* synced (or failed) above: close has nothing more to say */
+        if (d->anyfd >= 0)
+            (void)close(d->anyfd);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct entry *e = &b->v[i];
+
+        if (e->result == 0 && e->dir != SIZE_MAX && b->ndirs > 0 &&
+            !(b->opts.flags & AJIO_NO_SYNC) && b->dirs[e->dir].result < 0) {
+            (void)ajio__error_strerror(b->dirs[e->dir].result,
+                                       "fsync of the directory of \"%s\" after replacing it "
+                                       "(the file was replaced; durability not confirmed)",
+                                       e->path);
+            (void)failed(e, AJIO_ENOTDURABLE);
+        }
+        if (e->result < 0 || e->result == AJIO_ENOTDURABLE) {
+            failures++;
+            if (first == SIZE_MAX)
+                first = i;
+        }
+    }
+    if (first == SIZE_MAX)
+        return 0;
+    return ajio__error(b->v[first].result, "batch of %zu files: %zu not written durably; first: %s",
+                       b->n, failures, b->v[first].message);
+}
+
+size_t ajio_batch_count(const ajio_batch *b)
+{
+    return b != NULL ? b->n : 0;
+}
+
+int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_path,
+                      const char **ret_message)
+{
+    if (b == NULL || i >= b->n)
+        return ajio__error(-EINVAL, "ajio_batch_result: %s",
+                           b == NULL ? "the batch is NULL" : "no such file in the batch");
+    if (ret_path != NULL)
+        *ret_path = b->v[i].path;
+    if (ret_message != NULL)
+        *ret_message = b->v[i].message != NULL ? b->v[i].message : "";
+    if (!b->committed)
+        return ajio__error(-EINVAL, "ajio_batch_result: the batch is not committed");
+    return b->v[i].result;
+}
+
+void ajio_batch_free(ajio_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->v[i].f != NULL)
+            ajio__discard(b->v[i].f);
+        free(b->v[i].path);
+        free(b->v[i].message);
+    }
+    free(b->v);
+    free(b->dirs);
+    free(b);
+}

@@ -1,0 +1,281 @@
+/*
+ * test_batch.c - the directory handle (ajio_dir_*) and the batch (ajio_batch_*): the same files,
+ * modes and refusals as path writes; a directory handle that follows its directory when it is
+ * renamed (it never walks the path again); batches across directories and rounds (a small
+ * RLIMIT_NOFILE forces many), a failure part way that leaves its own file untouched and the
+ * others written, per-file results, and no descriptor or temp left behind.
+ */
+#include "testutil.h"
+
+#include <sys/resource.h>
+
+#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
+
+/* ---- directory handle ----------------------------------------------------------------------- */
+
+static void test_dir_writes(void **state)
+{
+    const char *dir = tu_path(*state, "a/b");
+    int fds = tu_fd_count();
+    ajio_dir *d;
+    struct stat st;
+
+    tu_assert_ok(ajio_dir_open(&d, dir, NULL)); /* created, parents too */
+    assert_int_equal(tu_fd_count(), fds + 1);
+    tu_assert_ok(ajio_dir_write(d, "one.json", "{}", 2, &(ajio_opts){.flags = AJIO_JSON}));
+    tu_assert_content(tu_path(*state, "a/b/one.json"), "{}\n", 3);
+    tu_assert_ok(ajio_dir_write(d, "two", "x", 1, NULL));
+    assert_int_equal(chmod(tu_path(*state, "a/b/two"), 0640), 0);
+    tu_assert_ok(ajio_dir_write(d, "two", "yy", 2, NULL));
+    tu_assert_content(tu_path(*state, "a/b/two"), "yy", 2);
+    assert_int_equal(stat(tu_path(*state, "a/b/two"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640); /* kept, as a path write keeps it */
+
+    tu_assert_fails(ajio_dir_write(d, "two", "z", 1, &(ajio_opts){.flags = AJIO_CREATE_ONLY}),
+                    -EEXIST, "a/b/two");
+    assert_int_equal(ajio_dir_write(d, "two", "yy", 2,
+                                    &(ajio_opts){.flags = AJIO_SKIP_UNCHANGED}),
+                     AJIO_UNCHANGED);
+    tu_assert_fails(ajio_dir_write(d, "bad.json", "{", 1, &(ajio_opts){.flags = AJIO_JSON}),
+                    AJIO_EJSON, "a/b/bad.json:1:");
+    assert_int_equal(access(tu_path(*state, "a/b/bad.json"), F_OK), -1);
+    assert_int_equal(mkdir(tu_path(*state, "a/b/sub"), 0755), 0);
+    tu_assert_fails(ajio_dir_write(d, "sub", "x", 1, NULL), -EISDIR, "a/b/sub");
+
+    /* Names, not paths. */
+    tu_assert_fails(ajio_dir_write(d, "sub/x", "x", 1, NULL), -EINVAL, "sub/x");
+    tu_assert_fails(ajio_dir_write(d, "", "x", 1, NULL), -EINVAL, "empty");
+    tu_assert_fails(ajio_dir_write(d, "..", "x", 1, NULL), -EISDIR, "..");
+    char longname[NAME_MAX + 2];
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    tu_assert_fails(ajio_dir_write(d, longname, "x", 1, NULL), -ENAMETOOLONG, "NAME_MAX");
+    tu_assert_fails(ajio_dir_write(NULL, "x", "x", 1, NULL), -EINVAL, "NULL");
+    tu_assert_fails(ajio_dir_write(d, "x", NULL, 1, NULL), -EINVAL, "NULL");
+    assert_int_equal(tu_count_temps(dir), 0);
+    ajio_dir_close(d);
+    ajio_dir_close(NULL);
+    assert_int_equal(tu_fd_count(), fds);
+
+    tu_assert_fails(ajio_dir_open(&d, tu_path(*state, "none"), &(ajio_opts){.flags = AJIO_NO_MKDIR}),
+                    -ENOENT, "none");
+    tu_assert_fails(ajio_dir_open(&d, dir, &(ajio_opts){.flags = AJIO_JSON}), -EINVAL, "a/b");
+    tu_assert_fails(ajio_dir_open(&d, tu_path(*state, "a/b/two"), NULL), -ENOTDIR, "two");
+    tu_assert_fails(ajio_dir_open(NULL, dir, NULL), -EINVAL, "ret");
+}
+
+/* The handle holds the directory, not its path: renamed, the writes follow; removed, they fail. */
+static void test_dir_held(void **state)
+{
+    ajio_dir *d;
+
+    tu_assert_ok(ajio_dir_open(&d, tu_path(*state, "old"), NULL));
+    assert_int_equal(rename(tu_path(*state, "old"), tu_path(*state, "new")), 0);
+    tu_assert_ok(ajio_dir_write(d, "f", "1", 1, NULL));
+    tu_assert_content(tu_path(*state, "new/f"), "1", 1);
+    assert_int_equal(access(tu_path(*state, "old"), F_OK), -1);
+    assert_int_equal(unlink(tu_path(*state, "new/f")), 0);
+    assert_int_equal(rmdir(tu_path(*state, "new")), 0);
+    /* -ENOENT or, from O_TMPFILE in a removed directory, -EPERM: the kernel's answer. */
+    assert_true(ajio_dir_write(d, "f", "1", 1, NULL) < 0);
+    assert_non_null(strstr(ajio_last_error(), "/f"));
+    ajio_dir_close(d);
+}
+
+/* A symlink at the name is followed as a path write follows it, or refused with AJIO_NO_FOLLOW. */
+static void test_dir_symlink(void **state)
+{
+    ajio_dir *d;
+    char buf[8];
+
+    assert_int_equal(mkdir(tu_path(*state, "d"), 0755), 0);
+    assert_int_equal(mkdir(tu_path(*state, "elsewhere"), 0755), 0);
+    assert_int_equal(symlink("../elsewhere/real", tu_path(*state, "d/link")), 0);
+    tu_assert_ok(ajio_dir_open(&d, tu_path(*state, "d"), NULL));
+    tu_assert_ok(ajio_dir_write(d, "link", "via", 3, NULL));
+    tu_assert_content(tu_path(*state, "elsewhere/real"), "via", 3);
+    assert_int_equal(readlink(tu_path(*state, "d/link"), buf, sizeof(buf)), sizeof(buf)); /* still a link */
+    tu_assert_fails(ajio_dir_write(d, "link", "no", 2, &(ajio_opts){.flags = AJIO_NO_FOLLOW}),
+                    -ELOOP, "link");
+    tu_assert_ok(ajio_dir_write(d, "link", "mine", 4, &(ajio_opts){.flags = AJIO_REPLACE_LINK}));
+    tu_assert_content(tu_path(*state, "d/link"), "mine", 4);
+    tu_assert_content(tu_path(*state, "elsewhere/real"), "via", 3);
+    /* With AJIO_LOCK the write goes by path, under the lock. */
+    tu_assert_ok(ajio_dir_write(d, "locked", "l", 1, &(ajio_opts){.flags = AJIO_LOCK}));
+    tu_assert_content(tu_path(*state, "d/locked"), "l", 1);
+    assert_int_equal(tu_count_matching(tu_path(*state, "d"), "ajio-lock"), 1);
+    ajio_dir_close(d);
+}
+
+/* Several threads through one handle. */
+static ajio_dir *shared_dir;
+
+static void *dir_writer(void *arg)
+{
+    char name[32], text[32];
+    int id = (int)(intptr_t)arg;
+
+    for (int i = 0; i < 50; i++) {
+        int n = snprintf(text, sizeof(text), "%d-%d", id, i);
+        snprintf(name, sizeof(name), "t%d", id % 3);
+        if (ajio_dir_write(shared_dir, name, text, (size_t)n, &(ajio_opts){.flags = AJIO_NO_SYNC}) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_dir_threads(void **state)
+{
+    tu_assert_ok(ajio_dir_open(&shared_dir, *state, NULL));
+    tu_run_concurrently(2, 4, dir_writer);
+    for (int k = 0; k < 3; k++) {
+        size_t len;
+        char *s = tu_read(tu_path(*state, k == 0 ? "t0" : k == 1 ? "t1" : "t2"), &len);
+        int id, i;
+        assert_non_null(s);
+        assert_int_equal(sscanf(s, "%d-%d", &id, &i), 2); /* one whole text, never a mix */
+        assert_int_equal(id % 3, k);
+        free(s);
+    }
+    assert_int_equal(tu_count_temps(*state), 0);
+    ajio_dir_close(shared_dir);
+}
+
+/* ---- batch ---------------------------------------------------------------------------------- */
+
+static void test_batch_many(void **state)
+{
+    int fds = tu_fd_count();
+    ajio_batch *b;
+    char path[4096], text[64];
+    const char *p, *msg;
+
+    tu_assert_ok(ajio_batch_new(&b, NULL));
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/new/f%d", (const char *)*state, i % 3, i);
+        tu_assert_ok(ajio_batch_add(b, path, text, (size_t)n));
+    }
+    snprintf(path, sizeof(path), "%s/d0/new/f0", (const char *)*state);
+    tu_assert_ok(ajio_batch_add(b, path, "again\n", 6)); /* the last one wins */
+    assert_int_equal(ajio_batch_count(b), 301);
+    tu_assert_fails(ajio_batch_result(b, 0, NULL, NULL), -EINVAL, "not committed");
+    tu_assert_ok(ajio_batch_commit(b));
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/new/f%d", (const char *)*state, i % 3, i);
+        if (i == 0)
+            tu_assert_content(path, "again\n", 6);
+        else
+            tu_assert_content(path, text, (size_t)n);
+        assert_int_equal(ajio_batch_result(b, (size_t)i, &p, &msg), 0);
+        assert_string_equal(p, path);
+        assert_string_equal(msg, "");
+    }
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof(path), "%s/d%d/new", (const char *)*state, k);
+        assert_int_equal(tu_count_temps(path), 0);
+    }
+    tu_assert_fails(ajio_batch_commit(b), -EINVAL, "committed already");
+    tu_assert_fails(ajio_batch_add(b, path, "x", 1), -EINVAL, "after the commit");
+    tu_assert_fails(ajio_batch_result(b, 301, NULL, NULL), -EINVAL, "no such file");
+    ajio_batch_free(b);
+    assert_int_equal(tu_fd_count(), fds);
+}
+
+/* A file that fails is untouched and reported; the files around it are written. */
+static void test_batch_partial_failure(void **state)
+{
+    ajio_batch *b;
+    const char *msg;
+
+    tu_put(tu_path(*state, "plain"), "i am a file\n", 0644);
+    tu_put(tu_path(*state, "kept"), "old\n", 0644);
+    tu_assert_ok(ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_CREATE_ONLY}));
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "a"), "A", 1));
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "plain/under"), "X", 1)); /* ENOTDIR */
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "kept"), "new\n", 4));   /* EEXIST */
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "b"), "B", 1));
+    tu_assert_fails(ajio_batch_commit(b), -ENOTDIR, "batch of 4 files: 2 not written durably");
+    assert_non_null(strstr(ajio_last_error(), "plain"));
+    assert_int_equal(ajio_batch_result(b, 0, NULL, NULL), 0);
+    assert_int_equal(ajio_batch_result(b, 1, NULL, &msg), -ENOTDIR);
+    assert_non_null(strstr(msg, "plain"));
+    assert_int_equal(ajio_batch_result(b, 2, NULL, &msg), -EEXIST);
+    assert_non_null(strstr(msg, "kept"));
+    assert_int_equal(ajio_batch_result(b, 3, NULL, NULL), 0);
+    tu_assert_content(tu_path(*state, "a"), "A", 1);
+    tu_assert_content(tu_path(*state, "b"), "B", 1);
+    tu_assert_content(tu_path(*state, "kept"), "old\n", 4);
+    tu_assert_content(tu_path(*state, "plain"), "i am a file\n", 12);
+    assert_int_equal(tu_count_temps(*state), 0);
+    ajio_batch_free(b);
+}
+
+static void test_batch_json_and_unchanged(void **state)
+{
+    ajio_batch *b;
+
+    tu_put(tu_path(*state, "same.json"), "[1]\n", 0644);
+    tu_assert_ok(
+        ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_JSON | AJIO_SKIP_UNCHANGED | AJIO_NO_SYNC}));
+    tu_assert_fails(ajio_batch_add(b, tu_path(*state, "bad.json"), "[1,", 3), AJIO_EJSON,
+                    "bad.json:1:");
+    assert_int_equal(ajio_batch_count(b), 0);
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "x.json"), "{\"a\":1}", 7));
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "same.json"), "[1]", 3));
+    tu_assert_ok(ajio_batch_commit(b));
+    tu_assert_content(tu_path(*state, "x.json"), "{\"a\":1}\n", 8);
+    assert_int_equal(ajio_batch_result(b, 0, NULL, NULL), 0);
+    assert_int_equal(ajio_batch_result(b, 1, NULL, NULL), AJIO_UNCHANGED);
+    assert_int_equal(access(tu_path(*state, "bad.json"), F_OK), -1);
+    ajio_batch_free(b);
+
+    /* Refusals; an uncommitted batch writes nothing. */
+    tu_assert_fails(ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_LOCK}), -EINVAL, "AJIO_LOCK");
+    tu_assert_fails(ajio_batch_new(NULL, NULL), -EINVAL, "ret");
+    tu_assert_ok(ajio_batch_new(&b, NULL));
+    tu_assert_fails(ajio_batch_add(b, "", "x", 1), -EINVAL, "empty");
+    tu_assert_fails(ajio_batch_add(b, "x", NULL, 1), -EINVAL, "NULL");
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "never"), "x", 1));
+    ajio_batch_free(b);
+    ajio_batch_free(NULL);
+    assert_int_equal(access(tu_path(*state, "never"), F_OK), -1);
+    tu_assert_fails(ajio_batch_commit(NULL), -EINVAL, "NULL");
+}
+
+/* Few descriptors allowed: the batch works in many small rounds and still writes everything. */
+static void test_batch_small_fd_limit(void **state)
+{
+    struct rlimit old, low = {.rlim_cur = 64, .rlim_max = 0};
+    ajio_batch *b;
+    char path[4096];
+
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low.rlim_max = old.rlim_max;
+    tu_assert_ok(ajio_batch_new(&b, NULL));
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof(path), "%s/f%d", (const char *)*state, i);
+        tu_assert_ok(ajio_batch_add(b, path, "z", 1));
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int r = ajio_batch_commit(b);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    tu_assert_ok(r);
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof(path), "%s/f%d", (const char *)*state, i);
+        tu_assert_content(path, "z", 1);
+    }
+    ajio_batch_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_dir_writes),        TU_TEST(test_dir_held),
+        TU_TEST(test_dir_symlink),       TU_TEST(test_dir_threads),
+        TU_TEST(test_batch_many),        TU_TEST(test_batch_partial_failure),
+        TU_TEST(test_batch_json_and_unchanged), TU_TEST(test_batch_small_fd_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
