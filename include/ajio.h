@@ -574,11 +574,22 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *   openat(O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW)   (created: O_EXCL, then fsync of the directory)
  *   pread() backwards from the end    torn-tail repair, below
  *   write() ...                       looping on EINTR and short writes
- *   fdatasync()                       the records on disk before success
+ *   fdatasync()                       the records on disk before success (group commit, below)
  *
  * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
  * appenders' pieces interleave. The lock serialises them; writers that append without this
  * function (or AJIO_LOCK) are not serialised with it.
+ *
+ * Group commit. When several appenders of one file append durably at once, the lock is held
+ * only for the write: the fdatasync is done after it, and records that were written while
+ * another appender's sync was in flight are made durable by the next single sync rather than
+ * by one each (appenders share a few counters through a mapping of the lock file; see
+ * src/group.c). The promise is unchanged: when a durable append returns, its records and every
+ * record before them are on disk. This needs a lock file that belongs to the caller or to the
+ * file's owner and that others cannot write (whoever can write it could make appenders skip
+ * their sync); elsewhere each append syncs on its own, holding the lock. A failed sync cuts
+ * the records back only when nothing was appended after them meanwhile; else the message says
+ * so and the records stay, not known to be durable.
  *
  * Torn-tail repair. A file that does not end with '\n' holds, after its last '\n', the remains
  * of an append that was interrupted (a crash, a full disk, a writer without this function).
@@ -617,6 +628,37 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2)
  */
 AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
+
+typedef struct ajio_log ajio_log;
+
+/*
+ * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
+ * open of the file and of its lock file done once. Opens (creating it and its parents as
+ * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
+ * (Since 0.2.)
+ * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
+ *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
+ */
+AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts);
+
+/*
+ * ajio_append() of len bytes through the handle: the same promises, the same lock (so handles,
+ * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
+ * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
+ * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
+ * the name is opened, or created; and if the file grew or shrank since this handle's last
+ * append, its tail is checked and repaired as ajio_append() does.
+ * Not for use by several threads at once on one handle (each thread can open its own).
+ * @return 0, AJIO_REPAIRED, or the errors of ajio_append(); -EBADF when an earlier append could
+ *   not reopen the rotated file (close the handle and open a new one).
+ */
+AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
+
+/*
+ * Closes the file and frees the handle (NULL is fine).
+ * @return 0, or the error of close(2) (network filesystems report write errors there).
+ */
+AJIO_API int ajio_log_close(ajio_log *log);
 
 /*
  * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a

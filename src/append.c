@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ struct target {
     off_t size;    /* size once the tail is repaired: where this append starts */
     bool repaired; /* a torn tail was cut or terminated */
     size_t cut;    /* bytes cut off (0 when terminated) */
+    struct stat st; /* the file as opened: its identity for group commit and rotation */
 };
 
 static int check_flags(const char *path, unsigned flags, unsigned allowed, const char *what)
@@ -60,6 +62,7 @@ static int open_target(struct ajio_file *f, struct target *t, bool create)
     const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
     struct stat ws, rs;
 
+    t->created = false;
     for (int tries = 0; t->wfd < 0; tries++) {
         if (create) {
             t->wfd =
@@ -79,8 +82,9 @@ static int open_target(struct ajio_file *f, struct target *t, bool create)
     t->rfd = openat(f->dirfd, f->name, O_RDONLY | flags);
     if (t->rfd < 0)
         return ajio__error_strerror(-errno, "open of \"%s\" to read its last line", f->path);
-    if (fstat(t->wfd, &ws) < 0 || fstat(t->rfd, &rs) < 0)
+    if (fstat(t->wfd, &t->st) < 0 || fstat(t->rfd, &rs) < 0)
         return ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
+    ws = t->st;
     if (!S_ISREG(ws.st_mode))
         return ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
                            f->path);
@@ -190,6 +194,9 @@ static int sync_file(struct ajio_file *f, const struct target *t, const char *st
 {
     if (f->flags & AJIO_NO_SYNC)
         return 0;
+#ifdef AJIO_TEST_OMIT_APPEND_SYNC /* negative control of the power-cut suite only */
+    return 0;
+#endif
     if (fdatasync(t->wfd) < 0)
         return ajio__error_strerror(-errno, "fdatasync of \"%s\" after %s", f->path, step);
     return 0;
@@ -253,21 +260,13 @@ static int repair_tail(struct ajio_file *f, struct target *t)
 }
 
 /*
- * Everything before the first byte of the records: a handle for the resolution, the target's
- * lock, the target opened and its tail repaired. f->flags carries AJIO__APPENDING.
+ * The target opened (created when create is set) and its tail repaired, the lock held. A file
+ * this call created gets its directory synced before anything is in it.
  */
-static int prepare(struct ajio_file *f, struct target *t, const char *path, const ajio_opts *opts,
-                   unsigned flags, bool create)
+static int open_and_repair(struct ajio_file *f, struct target *t, bool create)
 {
-    int r;
+    int r = open_target(f, t, create);
 
-    f->flags = flags | AJIO_LOCK | AJIO__APPENDING | (create ? 0 : AJIO_NO_MKDIR);
-    r = ajio__resolve_locked(f, path, opts, -1);
-    if (r < 0)
-        return r;
-    if (!create && !f->exists)
-        return ajio__error(-ENOENT, "repair of \"%s\": no such file", f->path);
-    r = open_target(f, t, create);
     if (r < 0)
         return r;
     if (t->created && !(f->flags & AJIO_NO_SYNC)) {
@@ -296,6 +295,24 @@ static int prepare(struct ajio_file *f, struct target *t, const char *path, cons
     return repair_tail(f, t);
 }
 
+/*
+ * Everything before the first byte of the records: a handle for the resolution, the target's
+ * lock, the target opened and its tail repaired. f->flags carries AJIO__APPENDING.
+ */
+static int prepare(struct ajio_file *f, struct target *t, const char *path, const ajio_opts *opts,
+                   unsigned flags, bool create)
+{
+    int r;
+
+    f->flags = flags | AJIO_LOCK | AJIO__APPENDING | (create ? 0 : AJIO_NO_MKDIR);
+    r = ajio__resolve_locked(f, path, opts, -1);
+    if (r < 0)
+        return r;
+    if (!create && !f->exists)
+        return ajio__error(-ENOENT, "repair of \"%s\": no such file", f->path);
+    return open_and_repair(f, t, create);
+}
+
 /* Closes what prepare() opened; the write fd is closed (and its error reported) by the caller. */
 static void release(struct ajio_file *f, struct target *t)
 {
@@ -309,25 +326,91 @@ static void release(struct ajio_file *f, struct target *t)
 /* The size before this append, restored after a failure; the message gets what could not be. */
 static void cut_back(struct ajio_file *f, const struct target *t)
 {
+#ifdef AJIO_TEST_NO_CUT_BACK /* negative control of the fault-injection suite only */
+    return;
+#endif
     if (ftruncate(t->wfd, t->size) < 0)
         ajio__error_append(" (and \"%s\" could not be cut back to its %lld bytes before the "
                            "append: %s)",
                            f->path, (long long)t->size, ajio_strerror(-errno));
 }
 
-int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts)
+/* Waits for the target's lock (the flock of its lock file), as ajio__resolve_locked() takes it. */
+static int lock_appends(struct ajio_file *f)
 {
-    struct target t = {.wfd = -1, .rfd = -1};
-    unsigned flags = opts != NULL ? opts->flags : 0;
-    struct iovec iov = {(void *)data, len};
-    struct ajio_file *f;
-    int r = ajio__check_args(path, opts);
+    while (flock(f->target_lockfd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return ajio__error_strerror(-errno, "flock of the lock file of \"%s\"", f->path);
+    return 0;
+}
 
+static int unlock_appends(struct ajio_file *f, int r)
+{
+    if (flock(f->target_lockfd, LOCK_UN) < 0 && r >= 0)
+        r = ajio__error_strerror(-errno, "unlock of the lock file of \"%s\"", f->path);
+    return r;
+}
+
+/*
+ * After a failed group sync, with the lock released: the records are cut back only if nothing
+ * was appended after them meanwhile; another appender's records are never cut.
+ */
+static void cut_back_later(struct ajio_file *f, const struct target *t, off_t end)
+{
+    struct stat st;
+
+    if (lock_appends(f) < 0)
+        return;
+    if (fstat(t->wfd, &st) < 0)
+        ajio__error_append(" (and \"%s\" could not be cut back: fstat: %s)", f->path,
+                           ajio_strerror(-errno));
+    else if (st.st_size != end)
+        ajio__error_append(" (and \"%s\" was not cut back to its %lld bytes before the append: "
+                           "%lld bytes were appended after it meanwhile)",
+                           f->path, (long long)t->size, (long long)(st.st_size - end));
+    else
+        cut_back(f, t);
+    (void)unlock_appends(f, -1); /* the error is already the one that counts */
+}
+
+/*
+ * The records, written with the lock held on entry and released on return, then made durable:
+ * with the lock held when group commit is not used (g NULL), or after it with group commit.
+ * A failure cuts the file back to t->size, where this append started.
+ */
+static int append_records(struct ajio_file *f, struct target *t, struct ajio__group *g,
+                          const void *data, size_t len)
+{
+    struct iovec iov = {(void *)data, len};
+    bool shared, durable;
+    uint64_t ticket;
+    int r = ajio__writev_all(t->wfd, &iov, 1);
+
+    if (r < 0) {
+        (void)ajio__error_strerror(r, "write of %zu bytes to the end of \"%s\"", len, f->path);
+        cut_back(f, t);
+        return unlock_appends(f, r);
+    }
+    if (g == NULL || (f->flags & AJIO_NO_SYNC)) {
+        /* A record that may not be on disk is undone too, so that a retry does not duplicate it. */
+        r = sync_file(f, t, "appending");
+        if (r < 0)
+            cut_back(f, t);
+        return unlock_appends(f, r);
+    }
+    ticket = ajio__group_ticket(g, t->st.st_dev, t->st.st_ino);
+    r = unlock_appends(f, 0);
     if (r < 0)
         return r;
-    r = check_flags(path, flags, APPEND_FLAGS, "append");
-    if (r < 0)
-        return r;
+    r = ajio__group_sync(f, g, t->wfd, t->st.st_dev, t->st.st_ino, ticket, &shared, &durable);
+    if (r < 0 && !durable)
+        cut_back_later(f, t, t->size + (off_t)len);
+    return r;
+}
+
+/* Arguments of an append: records ending with '\n', valid JSON Lines with AJIO_JSONL. */
+static int check_records(const char *path, unsigned flags, const void *data, size_t len)
+{
     if (data == NULL && len > 0)
         return ajio__error(-EINVAL, "append to \"%s\": data is NULL with length %zu", path, len);
     if (len == 0)
@@ -339,29 +422,41 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
                            path);
     if (flags & AJIO_JSONL) {
         ajio_json_error e;
+        int r = ajio_json_validate(data, len, AJIO_JSON_LINES, &e);
 
-        r = ajio_json_validate(data, len, AJIO_JSON_LINES, &e);
         if (r < 0)
             return ajio__json_failed(path, r, &e);
     }
+    return 0;
+}
+
+int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts)
+{
+    struct target t = {.wfd = -1, .rfd = -1};
+    unsigned flags = opts != NULL ? opts->flags : 0;
+    struct ajio__group *g = NULL;
+    struct ajio_file *f;
+    int r = ajio__check_args(path, opts);
+
+    if (r < 0)
+        return r;
+    r = check_flags(path, flags, APPEND_FLAGS, "append");
+    if (r < 0)
+        return r;
+    r = check_records(path, flags, data, len);
+    if (r < 0 || len == 0)
+        return r;
     f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
     r = prepare(f, &t, path, opts, flags, true);
+    if (r == 0 && !(flags & AJIO_NO_SYNC))
+        r = ajio__group_map(f, &t.st, &g);
     if (r < 0)
         goto out;
-    r = ajio__writev_all(t.wfd, &iov, 1);
-    if (r < 0) {
-        (void)ajio__error_strerror(r, "write of %zu bytes to the end of \"%s\"", len, f->path);
-        cut_back(f, &t);
+    r = append_records(f, &t, g, data, len);
+    if (r < 0)
         goto out;
-    }
-    /* A record that may not be on disk is undone too, so that a retry does not duplicate it. */
-    r = sync_file(f, &t, "appending");
-    if (r < 0) {
-        cut_back(f, &t);
-        goto out;
-    }
     r = close(t.wfd);
     t.wfd = -1;
     if (r < 0) {
@@ -374,7 +469,134 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
     }
     r = t.repaired ? AJIO_REPAIRED : 0;
 out:
+    ajio__group_unmap(g);
     release(f, &t);
+    return r;
+}
+
+/* ---- the log handle ------------------------------------------------------------------------- */
+
+struct ajio_log {
+    struct ajio_file *f; /* the resolution and the lock file, kept; the lock is not */
+    struct target t;
+    struct ajio__group *g;
+    off_t end; /* the file's size after this handle's last append: no tail to check then */
+};
+
+int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
+{
+    unsigned flags = opts != NULL ? opts->flags : 0;
+    struct ajio_log *log;
+    int r;
+
+    if (ret == NULL)
+        return ajio__error(-EINVAL, "ajio_log_open: ret is NULL");
+    r = ajio__check_args(path, opts);
+    if (r < 0)
+        return r;
+    r = check_flags(path, flags, APPEND_FLAGS, "append");
+    if (r < 0)
+        return r;
+    log = calloc(1, sizeof(*log));
+    if (log == NULL)
+        return ajio__error_strerror(-ENOMEM, "log handle for \"%s\"", path);
+    log->t.wfd = log->t.rfd = -1;
+    log->f = ajio__new_handle(path);
+    if (log->f == NULL) {
+        free(log);
+        return -ENOMEM;
+    }
+    r = prepare(log->f, &log->t, path, opts, flags, true);
+    if (r == 0 && !(flags & AJIO_NO_SYNC))
+        r = ajio__group_map(log->f, &log->t.st, &log->g);
+    if (r >= 0)
+        r = unlock_appends(log->f, r);
+    if (r < 0) {
+        ajio__group_unmap(log->g);
+        release(log->f, &log->t);
+        free(log);
+        return r;
+    }
+    log->end = log->t.size;
+    *ret = log;
+    return log->t.repaired ? AJIO_REPAIRED : 0;
+}
+
+/*
+ * With the lock held: the file the name holds now, opened again if it is not the one this handle
+ * has open (rotated: renamed away and created again, or removed), and the size to append at,
+ * with the tail repaired if someone else left it torn since this handle's last append.
+ */
+static int follow_name(struct ajio_log *log)
+{
+    struct ajio_file *f = log->f;
+    struct target *t = &log->t;
+    struct stat st;
+
+    t->repaired = false;
+    t->cut = 0;
+    bool gone = fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+
+    if (gone && errno != ENOENT)
+        return ajio__error_strerror(-errno, "stat of \"%s\" to append to it", f->path);
+    if (gone || st.st_dev != t->st.st_dev || st.st_ino != t->st.st_ino) {
+        if (close(t->wfd) < 0) {
+            t->wfd = -1;
+            return ajio__error_strerror(-errno, "close of the old \"%s\" (rotated)", f->path);
+        }
+        (void)close(t->rfd); /* read-only: nothing for close to report */
+        t->wfd = t->rfd = -1;
+        return open_and_repair(f, t, true);
+    }
+    if (fstat(t->wfd, &st) < 0)
+        return ajio__error_strerror(-errno, "fstat of \"%s\" to append to it", f->path);
+    t->size = st.st_size;
+    return st.st_size == log->end ? 0 : repair_tail(f, t);
+}
+
+int ajio_log_append(ajio_log *log, const void *data, size_t len)
+{
+    int r;
+
+    if (log == NULL)
+        return ajio__error(-EINVAL, "ajio_log_append: the log handle is NULL");
+    r = check_records(log->f->path, log->f->flags, data, len);
+    if (r < 0 || len == 0)
+        return r;
+    if (log->t.wfd < 0)
+        return ajio__error(-EBADF, "append to \"%s\": the log handle failed earlier (its file "
+                                   "could not be reopened)",
+                           log->f->path);
+    r = lock_appends(log->f);
+    if (r < 0)
+        return r;
+    r = follow_name(log);
+    if (r < 0)
+        return unlock_appends(log->f, r);
+    r = append_records(log->f, &log->t, log->g, data, len);
+    if (r < 0) {
+        log->end = -1; /* cut back or not: the next append looks at the tail */
+        return r;
+    }
+    log->end = log->t.size + (off_t)len;
+    return log->t.repaired ? AJIO_REPAIRED : 0;
+}
+
+int ajio_log_close(ajio_log *log)
+{
+    int r = 0;
+
+    if (log == NULL)
+        return 0;
+    if (log->t.wfd >= 0 && close(log->t.wfd) < 0)
+        r = ajio__error_strerror(-errno,
+                                 "close of \"%s\" after appending (the records may be "
+                                 "incomplete)",
+                                 log->f->path);
+    log->t.wfd = -1;
+    ajio__group_unmap(log->g);
+    release(log->f, &log->t);
+    free(log);
     return r;
 }
 

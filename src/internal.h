@@ -129,6 +129,23 @@ void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
 int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
                          int timeout_ms);
 
+/*
+ * group.c: group commit of appends (see there). ajio__group_map() maps the shared page of the
+ * lock file, the flock held; *ret stays NULL (no error) where group commit is not used.
+ * ajio__group_ticket(), under the flock once the records are written, numbers the append.
+ * ajio__group_sync(), after the flock is released, makes the ticket durable with a sync of its
+ * own or one that another appender started after the write: *ret_shared tells which, and
+ * *ret_durable whether the records are durable (even if unlocking then failed).
+ */
+struct ajio__group;
+int ajio__group_map(struct ajio_file *f, const struct stat *log, struct ajio__group **ret);
+void ajio__group_unmap(struct ajio__group *g);
+uint64_t ajio__group_ticket(struct ajio__group *g, dev_t dev, ino_t ino);
+int ajio__group_sync(struct ajio_file *f, struct ajio__group *g, int wfd, dev_t dev, ino_t ino,
+                     uint64_t ticket, bool *ret_shared, bool *ret_durable);
+/* Tests and benchmarks: appends numbered and syncs done, read from a lock file's page. */
+int ajio__group_counts(const char *lock_path, uint64_t *ret_written, uint64_t *ret_syncs);
+
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
 /*
