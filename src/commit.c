@@ -32,6 +32,7 @@ void ajio__file_init(struct ajio_file *f)
     f->copy_meta = false;
     f->dir_opath = false;
     f->dir_append = false;
+    f->dir_borrowed = false;
     f->lockfd = -1;
     f->target_lockfd = -1;
     f->old_dev = 0;

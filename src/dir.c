@@ -92,6 +92,7 @@ static void borrow_dir(struct ajio_file *f, const struct ajio_dir *d, const char
     f->flags = opts != NULL ? opts->flags : 0;
     f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
     f->dirfd = dir->dirfd;
+    f->dir_borrowed = true;
     f->dir_opath = dir->dir_opath;
     f->dir_append = dir->dir_append;
     f->dir_uid = dir->dir_uid;

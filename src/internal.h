@@ -70,6 +70,7 @@ struct ajio_file {
     bool copy_meta;  /* the old target's ACL and xattrs go to the temp at stage time */
     bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
     bool dir_append; /* the directory is append-only: nothing in it can be renamed or removed */
+    bool dir_borrowed; /* dirfd is a directory handle's (dir.c): f->path may be stale */
     uid_t dir_uid;   /* owner and mode of the directory, for the rules of sticky directories */
     mode_t dir_mode;
     dev_t dir_dev;

@@ -14,9 +14,12 @@
  */
 #include "internal.h"
 
+#include <stdatomic.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/xattr.h>
 
 #define ACL_ACCESS "system.posix_acl_access"
@@ -127,9 +130,27 @@ out:
     return r;
 }
 
+/* Whether /proc/self/fd is there (a chroot or container may lack /proc): learnt once. */
+static bool proc_fd_works(void)
+{
+    static atomic_int known = -1;
+    int k = atomic_load(&known);
+
+    if (k < 0) {
+        /* Only ENOENT means "not mounted"; anything else, /proc is there to try. */
+        k = access("/proc/self/fd", F_OK) == 0 || errno != ENOENT;
+        atomic_store(&known, k);
+    }
+    return k != 0;
+}
+
 int ajio__copy_meta(struct ajio_file *f)
 {
-    /* There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. */
+    /*
+     * There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. A
+     * directory handle's path may be stale (the directory renamed since it was opened): its
+     * fd names the directory, through /proc, where /proc is mounted.
+     */
     const char *old = f->path;
     char old_stack[512], tmp_stack[512];
     char *old_names = NULL, *tmp_names = NULL;
@@ -138,6 +159,10 @@ int ajio__copy_meta(struct ajio_file *f)
     ssize_t nold, ntmp;
     int r = 0;
 
+    if (f->dir_borrowed && proc_fd_works()) {
+        (void)snprintf(f->scratch, sizeof(f->scratch), "/proc/self/fd/%d/%s", f->dirfd, f->name);
+        old = f->scratch;
+    }
     nold = list_names(old, -1, &old_names, old_stack, sizeof(old_stack));
     if (nold < 0) {
         r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", f->path);

@@ -7,7 +7,9 @@
  */
 #include "testutil.h"
 
+#include <stdbool.h>
 #include <sys/resource.h>
+#include <sys/xattr.h>
 
 #define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
 
@@ -69,10 +71,29 @@ static void test_dir_held(void **state)
 {
     ajio_dir *d;
 
+    char val[16];
+    bool xattrs;
+
     tu_assert_ok(ajio_dir_open(&d, tu_path(*state, "old"), NULL));
+    tu_assert_ok(ajio_dir_write(d, "kept", "0", 1, NULL));
+    xattrs = setxattr(tu_path(*state, "old/kept"), "user.test", "v1", 2, 0) == 0;
+    assert_int_equal(chmod(tu_path(*state, "old/kept"), 0604), 0);
     assert_int_equal(rename(tu_path(*state, "old"), tu_path(*state, "new")), 0);
     tu_assert_ok(ajio_dir_write(d, "f", "1", 1, NULL));
     tu_assert_content(tu_path(*state, "new/f"), "1", 1);
+    /* The old file's attributes are found through the handle, not the stale path. */
+    tu_assert_ok(ajio_dir_write(d, "kept", "2", 1, NULL));
+    tu_assert_content(tu_path(*state, "new/kept"), "2", 1);
+    struct stat st;
+    assert_int_equal(stat(tu_path(*state, "new/kept"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0604);
+    if (xattrs) {
+        assert_int_equal(getxattr(tu_path(*state, "new/kept"), "user.test", val, sizeof(val)), 2);
+        assert_memory_equal(val, "v1", 2);
+    } else {
+        print_message("no user.* attributes on this filesystem: the attribute check is skipped\n");
+    }
+    assert_int_equal(unlink(tu_path(*state, "new/kept")), 0);
     assert_int_equal(access(tu_path(*state, "old"), F_OK), -1);
     assert_int_equal(unlink(tu_path(*state, "new/f")), 0);
     assert_int_equal(rmdir(tu_path(*state, "new")), 0);
