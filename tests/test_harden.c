@@ -497,13 +497,28 @@ static void test_append_only_dir(void **state)
     tu_assert_fails(ajio_write_bytes(fresh, "x", 1, &no_tmpfile), -EPERM, fresh);
     /* A new file is an O_TMPFILE linked straight to its name: allowed there. */
     r = ajio_write_bytes(fresh, "fresh", 5, NULL);
+    /* Appends grow a file in place (and create it and its lock file): allowed there too. */
+    char log[4096];
+    ajio_log *lh = NULL;
+    snprintf(log, sizeof(log), "%.4000s/log", ao);
+    int ra = ajio_append(log, "a\n", 2, NULL);
+    int rb = ajio_log_open(&lh, log, NULL);
+    int rc = rb == 0 ? ajio_log_append(lh, "b\n", 2) : rb;
+    int rd = ajio_log_close(lh);
     assert_int_equal(set_append_only(ao, false), 0);
+    tu_assert_ok(ra);
+    tu_assert_ok(rb);
+    tu_assert_ok(rc);
+    tu_assert_ok(rd);
+    tu_assert_content(log, "a\nb\n", 4);
     if (tu_has_tmpfile(ao)) {
         tu_assert_ok(r);
         tu_assert_content(fresh, "fresh", 5);
     }
     tu_assert_content(old, "old", 3);
-    assert_int_equal(tu_count_temps(ao), 0);
+    /* No temp: the one ".ajio-" name is the log's lock file. */
+    assert_int_equal(tu_count_matching(ao, ".ajio-lock"), 1);
+    assert_int_equal(tu_count_temps(ao), 1);
 }
 
 /*
