@@ -49,6 +49,12 @@ void cli_print_line(FILE *out, const char *fmt, ...) __attribute__((format(print
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * Prints "ajio: note: <message>" to stderr for what went right but deserves a word (a repair
+ * before an append): escaped, but keeping the backslashes of the library's C-escaped excerpts.
+ */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
  * Prints name, then the formatted text, to stderr as one line: the form "FILE:LINE:COL: reason"
  * of invalid data, which editors jump to and so has no "ajio: " in front. The name is escaped in
  * full; the text keeps its backslashes, the notation of the library's JSON reasons ("use \n").

@@ -113,6 +113,6 @@ int cmd_append(int argc, char **argv)
     if (r < 0)
         return cli_write_failed(path, path, r);
     if (r == AJIO_REPAIRED)
-        cli_error("note: %s", ajio_last_error()); /* the repair done before the append */
+        cli_note("%s", ajio_last_error()); /* the repair done before the append */
     return 0;
 }

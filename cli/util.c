@@ -162,6 +162,15 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    print_line(stderr, "ajio: note: ", NULL, 1, fmt, ap);
+    va_end(ap);
+}
+
 void cli_data_error(const char *name, const char *fmt, ...)
 {
     va_list ap;

@@ -30,6 +30,8 @@ same "$F" "$WORK/torn" "--no-repair leaves the file"
 printf '{"d":4}\n' | "$AJIO" append --jsonl --no-sync "$F" 2>"$WORK/err"
 want_rc $? 0 "append to a torn file"
 grep -q '^ajio: note: repair of .*cut 5 bytes' "$WORK/err" || fail "append: no note of the repair"
+# The cut text is C-escaped by the library once, not escaped again by the tool.
+grep -qF 'line: "{\"x\":"' "$WORK/err" || fail "append: repair note escaped twice: $(cat "$WORK/err")"
 printf '{"a":1}\n{"b":2}\n{"d":4}\n' >"$WORK/want"
 same "$F" "$WORK/want" "torn tail cut before the record"
 
