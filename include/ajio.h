@@ -585,9 +585,10 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  * another appender's sync was in flight are made durable by the next single sync rather than
  * by one each (appenders share a few counters through a mapping of the lock file; see
  * src/group.c). The promise is unchanged: when a durable append returns, its records and every
- * record before them are on disk. This needs a lock file that belongs to the caller or to the
- * file's owner and that others cannot write (whoever can write it could make appenders skip
- * their sync); elsewhere each append syncs on its own, holding the lock. A failed sync cuts
+ * record before them are on disk. This needs a lock file that the caller can write, that
+ * belongs to the caller or to the file's owner and that is not world-writable (whoever can
+ * write it could make appenders skip their sync), on a filesystem with shared mappings;
+ * elsewhere each append syncs on its own, holding the lock. A failed sync cuts
  * the records back only when nothing was appended after them meanwhile; else the message says
  * so and the records stay, not known to be durable.
  *
