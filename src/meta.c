@@ -9,8 +9,8 @@
  * it replaces. security.capability is never carried over: the kernel drops it on every write,
  * and new content must not inherit privileges granted to the old.
  *
- * Cost: a target with no attributes costs one llistxattr(2) and one flistxattr(2) per write;
- * stat(2) has no cheaper way to tell.
+ * Cost: a target with no attributes costs one llistxattr(2) (listxattrat(2) for a directory
+ * handle's write) and one flistxattr(2) per write; stat(2) has no cheaper way to tell.
  */
 #include "internal.h"
 
@@ -19,10 +19,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #define ACL_ACCESS "system.posix_acl_access"
+
+/* listxattrat(2) and getxattrat(2), Linux 6.13; older headers lack the numbers (the same on
+ * every architecture, as for every system call added since 5.1). */
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+struct xattr_args_v0 {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+/*
+ * The old target: by path, or by its name in a directory fd (the *at calls) where the path may be
+ * stale (a directory handle's) and the kernel has them.
+ */
+struct old {
+    const char *path;
+    int dirfd; /* >= 0: listxattrat/getxattrat(dirfd, name) */
+    const char *name;
+};
+
+static ssize_t old_list(const struct old *o, char *buf, size_t size)
+{
+    if (o->dirfd >= 0)
+        return syscall(SYS_listxattrat, o->dirfd, o->name, AT_SYMLINK_NOFOLLOW, buf, size);
+    return llistxattr(o->path, buf, size);
+}
+
+static ssize_t old_get(const struct old *o, const char *name, void *val, size_t size)
+{
+    if (o->dirfd >= 0) {
+        struct xattr_args_v0 a = {.value = (uintptr_t)val, .size = (uint32_t)size};
+        return syscall(SYS_getxattrat, o->dirfd, o->name, AT_SYMLINK_NOFOLLOW, name, &a,
+                       sizeof(a));
+    }
+    return lgetxattr(o->path, name, val, size);
+}
 
 /* Names copied from the old target; anything else (security.capability, IMA, ...) is not. */
 static bool copied(const char *name, bool with_acl)
@@ -57,12 +100,12 @@ static bool listed(const char *list, ssize_t len, const char *name)
     return false;
 }
 
-/* The names of a path's (fd < 0) or a file's attributes into *buf (stack or heap), or -errno. */
-static ssize_t list_names(const char *path, int fd, char **buf, char *stack, size_t size)
+/* The names of the old file's (fd < 0) or a file's attributes into *buf (stack or heap), or -errno. */
+static ssize_t list_names(const struct old *o, int fd, char **buf, char *stack, size_t size)
 {
     *buf = stack;
     for (;;) {
-        ssize_t n = fd >= 0 ? flistxattr(fd, *buf, size) : llistxattr(path, *buf, size);
+        ssize_t n = fd >= 0 ? flistxattr(fd, *buf, size) : old_list(o, *buf, size);
         if (n >= 0)
             return n;
         /*
@@ -75,7 +118,7 @@ static ssize_t list_names(const char *path, int fd, char **buf, char *stack, siz
         if (errno != ERANGE)
             return -errno;
         /* Grew meanwhile, or larger than the stack buffer: ask the size and try again. */
-        n = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(path, NULL, 0);
+        n = fd >= 0 ? flistxattr(fd, NULL, 0) : old_list(o, NULL, 0);
         if (n < 0)
             return -errno;
         if (*buf != stack)
@@ -87,7 +130,7 @@ static ssize_t list_names(const char *path, int fd, char **buf, char *stack, siz
     }
 }
 
-static int copy_one(struct ajio_file *f, const char *old, const char *name)
+static int copy_one(struct ajio_file *f, const struct old *old, const char *name)
 {
     char stack[512]; /* an ACL of 60 entries, a label: larger values go to the heap */
     char *val = stack;
@@ -96,7 +139,7 @@ static int copy_one(struct ajio_file *f, const char *old, const char *name)
     int r = 0;
 
     for (;;) {
-        n = lgetxattr(old, name, val, size);
+        n = old_get(old, name, val, size);
         if (n >= 0)
             break;
         if (errno == ENODATA || errno == ENOENT)
@@ -105,7 +148,7 @@ static int copy_one(struct ajio_file *f, const char *old, const char *name)
             r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
             goto out;
         }
-        n = lgetxattr(old, name, NULL, 0);
+        n = old_get(old, name, NULL, 0);
         if (n < 0) {
             r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
             goto out;
@@ -130,6 +173,9 @@ out:
     return r;
 }
 
+/* Whether the kernel has listxattrat(2): learnt once per process (-1 unknown, 0 no, 1 yes). */
+static atomic_int at_calls = -1;
+
 /* Whether /proc/self/fd is there (a chroot or container may lack /proc): learnt once. */
 static bool proc_fd_works(void)
 {
@@ -147,11 +193,12 @@ static bool proc_fd_works(void)
 int ajio__copy_meta(struct ajio_file *f)
 {
     /*
-     * There is no listxattrat(2) before Linux 6.13: the path, as resolved, names the target. A
-     * directory handle's path may be stale (the directory renamed since it was opened): its
-     * fd names the directory, through /proc, where /proc is mounted.
+     * Before Linux 6.13 there is no listxattrat(2): the path, as resolved, names the target. A
+     * directory handle's path may be stale (the directory renamed since it was opened), so its
+     * writes name the file by the handle's fd: with the *at calls where the kernel has them,
+     * else through /proc, where /proc is mounted.
      */
-    const char *old = f->path;
+    struct old old = {.path = f->path, .dirfd = -1, .name = f->name};
     char old_stack[512], tmp_stack[512];
     char *old_names = NULL, *tmp_names = NULL;
     /* With AJIO_MODE the file gets exactly that mode: no ACL, whatever the old file had. */
@@ -159,11 +206,24 @@ int ajio__copy_meta(struct ajio_file *f)
     ssize_t nold, ntmp;
     int r = 0;
 
+    if (f->dir_borrowed && atomic_load(&at_calls) != 0) {
+        old.dirfd = f->dirfd;
+        nold = list_names(&old, -1, &old_names, old_stack, sizeof(old_stack));
+        /* ENOSYS: an older kernel; EPERM: a seccomp filter that predates the call. */
+        if (nold == -ENOSYS || nold == -EPERM) {
+            atomic_store(&at_calls, 0);
+            old.dirfd = -1;
+        } else {
+            atomic_store(&at_calls, 1);
+            goto listed_old;
+        }
+    }
     if (f->dir_borrowed && proc_fd_works()) {
         (void)snprintf(f->scratch, sizeof(f->scratch), "/proc/self/fd/%d/%s", f->dirfd, f->name);
-        old = f->scratch;
+        old.path = f->scratch;
     }
-    nold = list_names(old, -1, &old_names, old_stack, sizeof(old_stack));
+    nold = list_names(&old, -1, &old_names, old_stack, sizeof(old_stack));
+listed_old:
     if (nold < 0) {
         r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", f->path);
         goto out;
@@ -185,7 +245,7 @@ int ajio__copy_meta(struct ajio_file *f)
     for (const char *p = old_names; p < old_names + nold; p += strlen(p) + 1) {
         if (!copied(p, with_acl))
             continue;
-        r = copy_one(f, old, p);
+        r = copy_one(f, &old, p);
         if (r < 0)
             goto out;
     }

@@ -7,8 +7,13 @@
  */
 #include "testutil.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
@@ -101,6 +106,65 @@ static void test_dir_held(void **state)
     assert_true(ajio_dir_write(d, "f", "1", 1, NULL) < 0);
     assert_non_null(strstr(ajio_last_error(), "/f"));
     ajio_dir_close(d);
+}
+
+/*
+ * Without listxattrat(2) (an older kernel: ENOSYS; a seccomp filter older than the call: EPERM)
+ * the attributes are found through /proc/self/fd: still not by the stale path. Run in a child
+ * that a seccomp filter denies the *at calls.
+ */
+static void test_dir_attrs_without_at_calls(void **state)
+{
+    const int errs[] = {ENOSYS, EPERM};
+    char base[4096];
+
+    for (int k = 0; k < 2; k++) {
+        int status;
+        pid_t pid;
+
+        snprintf(base, sizeof(base), "%s/try%d", (const char *)*state, k);
+        assert_int_equal(mkdir(base, 0755), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct sock_filter filt[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 464 /* getxattrat */, 1, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 465 /* listxattrat */, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errs[k]),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog prog = {.len = 5, .filter = filt};
+            char a[4200], b[4200], val[8];
+            ajio_dir *d;
+
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+                prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+                _exit(99);
+            snprintf(a, sizeof(a), "%s/a", base);
+            snprintf(b, sizeof(b), "%s/b", base);
+            if (ajio_dir_open(&d, a, NULL) < 0 || ajio_dir_write(d, "f", "0", 1, NULL) < 0)
+                _exit(2);
+            snprintf(a, sizeof(a), "%s/a/f", base);
+            if (setxattr(a, "user.test", "v1", 2, 0) < 0)
+                _exit(errno == ENOTSUP ? 77 : 3);
+            snprintf(a, sizeof(a), "%s/a", base);
+            if (rename(a, b) < 0 || ajio_dir_write(d, "f", "1", 1, NULL) < 0)
+                _exit(4);
+            snprintf(b, sizeof(b), "%s/b/f", base);
+            if (getxattr(b, "user.test", val, sizeof(val)) != 2 || memcmp(val, "v1", 2) != 0)
+                _exit(5);
+            ajio_dir_close(d);
+            _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+            print_message("no user.* attributes on this filesystem: skipped\n");
+            return;
+        }
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
 }
 
 /* A symlink at the name is followed as a path write follows it, or refused with AJIO_NO_FOLLOW. */
@@ -295,6 +359,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TU_TEST(test_dir_writes),        TU_TEST(test_dir_held),
         TU_TEST(test_dir_symlink),       TU_TEST(test_dir_threads),
+        TU_TEST(test_dir_attrs_without_at_calls),
         TU_TEST(test_batch_many),        TU_TEST(test_batch_partial_failure),
         TU_TEST(test_batch_json_and_unchanged), TU_TEST(test_batch_small_fd_limit),
     };
