@@ -23,6 +23,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR   ?= $(LIBDIR)/cmake/ajio
 DESTDIR    ?=
 
 CC       ?= cc
@@ -151,20 +152,39 @@ $(B)/ajio.pc: ajio.pc.in include/ajio.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-install: all $(B)/ajio.pc
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFDIR)
+# The CMake package config finds the libraries and the header at paths relative to itself,
+# computed here, so that it works wherever the installed tree is moved (DESTDIR, a package).
+CMAKE_CONFIG := $(B)/cmake/ajioConfig.cmake $(B)/cmake/ajioConfigVersion.cmake
+$(CMAKE_CONFIG): $(B)/cmake/%: cmake/%.in include/ajio.h
+	@mkdir -p $(@D)
+	ptr=$$($(CC) $(CFLAGS) -dM -E - </dev/null | sed -n 's/.*__SIZEOF_POINTER__ //p'); \
+	test -n "$$ptr" && sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' \
+	    -e 's|@VERSION_MINOR@|$(VERSION_MINOR)|g' -e 's|@SONAME@|$(SONAME)|g' \
+	    -e "s|@SIZEOF_VOID_P@|$$ptr|g" \
+	    -e "s|@CMAKEDIR_TO_LIBDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(LIBDIR))|g" \
+	    -e "s|@CMAKEDIR_TO_INCLUDEDIR@|$$(realpath -m --relative-to=$(CMAKEDIR) $(INCLUDEDIR))|g" \
+	    $< > $@.tmp
+	@if grep -n '@[A-Z_]*@' $@.tmp; then echo "$@: unsubstituted" >&2; rm -f $@.tmp; exit 1; fi
+	mv $@.tmp $@
+
+install: all $(B)/ajio.pc $(CMAKE_CONFIG)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFDIR) \
+	    $(DESTDIR)$(CMAKEDIR)
 	install -m 644 include/ajio.h $(DESTDIR)$(INCLUDEDIR)/ajio.h
 	install -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/libajio.a
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libajio.so.$(VERSION)
 	ln -sf libajio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libajio.so
 	install -m 644 $(B)/ajio.pc $(DESTDIR)$(PKGCONFDIR)/ajio.pc
+	install -m 644 $(CMAKE_CONFIG) $(DESTDIR)$(CMAKEDIR)/
 	@$(MAKE) --no-print-directory install-extra
 
 uninstall: uninstall-extra
 	rm -f $(DESTDIR)$(INCLUDEDIR)/ajio.h $(DESTDIR)$(LIBDIR)/libajio.a \
 	    $(DESTDIR)$(LIBDIR)/libajio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	    $(DESTDIR)$(LIBDIR)/libajio.so $(DESTDIR)$(PKGCONFDIR)/ajio.pc
+	    $(DESTDIR)$(LIBDIR)/libajio.so $(DESTDIR)$(PKGCONFDIR)/ajio.pc \
+	    $(DESTDIR)$(CMAKEDIR)/ajioConfig.cmake $(DESTDIR)$(CMAKEDIR)/ajioConfigVersion.cmake
+	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 
 .PHONY: install-extra uninstall-extra
 install-extra::

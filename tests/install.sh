@@ -1,13 +1,15 @@
 #!/bin/sh
 # make install into a staging DESTDIR, then build and run a program against the installed
-# header and library through pkg-config, statically and dynamically.
+# header and library through pkg-config, statically and dynamically, and the CMake project
+# tests/cmake through find_package(ajio).
 set -eu
 b=${AJIO_BUILD:-build}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 make --no-print-directory -s B="$b" install DESTDIR="$stage" PREFIX=/usr >/dev/null
 lib=$stage/usr/lib
-for f in include/ajio.h lib/libajio.a lib/libajio.so lib/libajio.so.0 lib/pkgconfig/ajio.pc; do
+for f in include/ajio.h lib/libajio.a lib/libajio.so lib/libajio.so.0 lib/pkgconfig/ajio.pc \
+    lib/cmake/ajio/ajioConfig.cmake lib/cmake/ajio/ajioConfigVersion.cmake; do
     [ -e "$stage/usr/$f" ] || { echo "install: $f missing"; exit 1; }
 done
 [ "$(readlink "$lib/libajio.so.0")" = "$(basename "$(ls "$lib"/libajio.so.0.*)")" ] ||
@@ -30,6 +32,36 @@ cc $(pkg-config --cflags ajio) "$stage/t.c" "$lib/libajio.a" -o "$stage/t-static
 LD_LIBRARY_PATH=$lib "$stage/t-dyn" "$stage/out1"
 "$stage/t-static" "$stage/out2"
 [ "$(cat "$stage/out1")" = installed ] && [ "$(cat "$stage/out2")" = installed ]
+
+# CMake finds the staged package by its prefix alone; the config locates the files relative to
+# itself, so the DESTDIR it was never told about does not matter.
+cmake_configure() { # BUILD_DIR [CMAKE_ARG...]
+    d=$1; shift
+    cmake -S tests/cmake -B "$d" -DCMAKE_PREFIX_PATH="$stage/usr" "$@" >"$d.log" 2>&1
+}
+{ cmake_configure "$stage/cm" && cmake --build "$stage/cm" >>"$stage/cm.log" 2>&1; } ||
+    { cat "$stage/cm.log"; echo "install: CMake consumer failed"; exit 1; }
+"$stage/cm/consumer" "$stage/out3" cmake && "$stage/cm/consumer_static" "$stage/out4" static &&
+    [ "$(cat "$stage/out3")" = cmake ] && [ "$(cat "$stage/out4")" = static ] ||
+    { echo "install: CMake consumers failed"; exit 1; }
+# The shared one must run with the staged library (the imported target's path), not another.
+ldd "$stage/cm/consumer" | grep -q "libajio.so.0 => $lib/libajio.so.0" ||
+    { ldd "$stage/cm/consumer"; echo "install: CMake consumer runs another libajio"; exit 1; }
+# Negative controls: the version file must refuse another major and, before 1.0, another minor.
+ver=$(sed -n 's/^#define AJIO_VERSION_STRING "\(.*\)"/\1/p' include/ajio.h)
+major=${ver%%.*} minor=${ver#*.}; minor=${minor%%.*}
+refused="$((major + 1)).0"
+[ "$major" = 0 ] && refused="$refused 0.$((minor + 1))"
+for bad in $refused; do
+    if cmake_configure "$stage/cm-$bad" -DAJIO_FIND_VERSION="$bad"; then
+        echo "install: find_package(ajio $bad) accepted version $ver"; exit 1
+    fi
+    grep -q "version: $ver" "$stage/cm-$bad.log" ||
+        { cat "$stage/cm-$bad.log"; echo "install: ajio $bad refused for another reason"; exit 1; }
+done
+cmake_configure "$stage/cm-ok" -DAJIO_FIND_VERSION="$major.$minor" ||
+    { cat "$stage/cm-ok.log"; echo "install: find_package(ajio $major.$minor) refused"; exit 1; }
 make --no-print-directory -s B="$b" uninstall DESTDIR="$stage" PREFIX=/usr >/dev/null
-[ ! -e "$lib/libajio.so" ] && [ ! -e "$stage/usr/include/ajio.h" ] || { echo "install: uninstall left files"; exit 1; }
-echo "install: staged install, pkg-config build (shared and static) and uninstall work"
+[ ! -e "$lib/libajio.so" ] && [ ! -e "$stage/usr/include/ajio.h" ] && [ ! -e "$lib/cmake/ajio" ] ||
+    { echo "install: uninstall left files"; exit 1; }
+echo "install: staged install, pkg-config and CMake builds (shared and static) and uninstall work"
