@@ -1,0 +1,28 @@
+# The Python package atomic_json_io (python/): the extension _ajio compiles libajio's sources
+# itself (python/setup.py). make check builds it into $(B)/python, never into the source tree,
+# and runs its pytest suite with Debian's /usr/bin/python3: another python3 earlier on PATH
+# lacks Debian's pytest and hypothesis. The benchmark is bench/python/ (make bench-python).
+#
+#   make check-python     build the extension and run python/tests only
+#   make bench-python     the Python benchmarks (bench/README.md, section "Python")
+
+AJIO_PYTHON ?= /usr/bin/python3
+PY_BUILD := $(B)/python
+
+CHECK_SCRIPTS += python/tests/run-pytest.sh
+BENCH_TARGETS += bench-python
+DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools python3-venv \
+                 python3-build python3-wheel python3-atomicwrites strace
+
+.PHONY: python-build check-python bench-python
+python-build:
+	@AJIO_PYTHON=$(AJIO_PYTHON) AJIO_BUILD=$(B) sh python/tests/build.sh
+
+check-python: deps
+	@AJIO_BUILD=$(B) AJIO_PYTHON=$(AJIO_PYTHON) sh tools/run-tests.sh python/tests/run-pytest.sh
+
+# The durable run writes on the working disk, in $(B). bench_encode.py: the encoder alone.
+bench-python: python-build
+	@PYTHONPATH=$(abspath $(PY_BUILD)) BENCH_PY_DIR=$(B) $(AJIO_PYTHON) bench/python/bench.py
+	@if [ -f bench/python/bench_encode.py ]; then \
+	    PYTHONPATH=$(abspath $(PY_BUILD)) $(AJIO_PYTHON) bench/python/bench_encode.py; fi

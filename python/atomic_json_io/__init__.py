@@ -1,0 +1,487 @@
+"""Crash-safe, concurrency-safe atomic writes of JSON, JSONL and text files.
+
+A drop-in replacement for the atomic-json-io package's ``write_json_atomic``,
+``write_text_atomic`` and ``write_jsonl_atomic``, backed by libajio (C): a reader never sees a
+partial file, a durable write survives a power cut (the file *and* its directory are synced),
+modes, owners and symlinks are kept, and JSON is encoded in C, byte-identical to ``json.dumps``.
+
+Layout: ``write_json_atomic`` writes ``json.dumps(data, indent=2) + "\\n"``; JSON Lines functions
+write ``json.dumps(record) + "\\n"`` per record. Every ``json.dumps`` keyword argument (indent,
+separators, sort_keys, ensure_ascii, default, skipkeys, check_circular, allow_nan, cls) is
+accepted, so any existing layout can be reproduced exactly.
+
+Unlike ``json.dumps``, NaN and the infinities are refused with ``ValueError`` (they are not
+JSON, and a file holding them cannot be read by most JSON parsers) unless ``allow_nan=True`` is
+given; the json module's text is then written as it is, without validation.
+
+Options (keyword-only, the library's safe defaults):
+
+``durable=True``
+    fsync the data and the directory before returning; ``False`` is atomic only (readers and
+    crashed processes still never see a partial file, a power cut may lose the write).
+``mode=None``
+    keep an existing file's permission bits (and owner, ACL, attributes); a new file gets
+    0666 minus the umask. An int gives exactly those bits (``0o600``).
+``mkdir=True``
+    create missing parent directories (each made durable).
+``create_only=False``
+    fail with ``FileExistsError`` if the target exists (atomic, decided by the kernel).
+``skip_unchanged=False``
+    leave the file untouched when it already holds exactly the new bytes; the call then
+    returns ``False``.
+``symlinks="follow"``
+    a symlink at the target: ``"follow"`` replaces the file it points to (the link survives),
+    ``"replace"`` replaces the link itself with a regular file, ``"refuse"`` fails with
+    ``OSError(ELOOP)``.
+
+Errors are Python's own: ``OSError`` subclasses chosen by errno (``FileExistsError``,
+``PermissionError``, ``IsADirectoryError``, ...) whose ``strerror`` is libajio's message naming
+the failed step, ``filename`` the path given; ``NotDurableError`` when the file was replaced but
+its directory sync failed; ``TypeError`` for objects that are not JSON serializable;
+``ValueError`` for NaN/Infinity and invalid JSON. On every error the target is untouched.
+
+The GIL is released while the library opens, syncs, renames, appends and waits for locks, so
+other threads run while a durable write waits for the disk.
+"""
+
+import copy
+import errno
+import json
+import operator
+import os
+import warnings
+
+from . import _ajio
+from ._ajio import NotDurableError, dumps
+
+__all__ = [
+    "NotDurableError",
+    "TornLineWarning",
+    "JsonlLog",
+    "JsonlReader",
+    "Batch",
+    "append_jsonl",
+    "batch",
+    "dumps",
+    "open_jsonl_log",
+    "read_jsonl",
+    "sweep",
+    "update_json_atomic",
+    "write_json_atomic",
+    "write_jsonl_atomic",
+    "write_text_atomic",
+]
+
+__version__ = _ajio.LIBAJIO_VERSION
+
+
+class TornLineWarning(UserWarning):
+    """A JSON Lines file ended with a torn line (no newline): the remains of an interrupted
+    append. ``read_jsonl`` skipped it; ``append_jsonl`` repaired it before appending."""
+
+
+_SYMLINKS = {"follow": 0, "replace": _ajio.REPLACE_LINK, "refuse": _ajio.NO_FOLLOW}
+_MISSING = object()
+# Records of append_jsonl are appended in chunks of about this many bytes: memory stays bounded
+# for a generator of any length, and each chunk is one atomic append.
+_APPEND_CHUNK = 1 << 20
+
+
+def _options(durable, mode, mkdir, create_only, skip_unchanged, symlinks):
+    flags = 0
+    if not durable:
+        flags |= _ajio.NO_SYNC
+    if not mkdir:
+        flags |= _ajio.NO_MKDIR
+    if create_only:
+        flags |= _ajio.CREATE_ONLY
+    if skip_unchanged:
+        flags |= _ajio.SKIP_UNCHANGED
+    try:
+        flags |= _SYMLINKS[symlinks]
+    except (KeyError, TypeError):
+        raise ValueError(
+            "symlinks must be 'follow', 'replace' or 'refuse', not %r" % (symlinks,)
+        ) from None
+    bits = 0
+    if mode is not None:
+        bits = operator.index(mode)
+        if not 0 <= bits <= 0o7777:
+            raise ValueError("mode must be permission bits (0 to 0o7777), not %#o" % bits)
+        flags |= _ajio.MODE
+    return flags, bits
+
+
+def _json_flag(kw, flag):
+    # allow_nan=True writes the json module's text as it is: NaN is not JSON, so validating it
+    # would refuse what the caller asked for.
+    return 0 if kw.get("allow_nan") is True else flag
+
+
+def _fallback_kwargs(kw, lines):
+    """json.dumps arguments for what the C encoder cannot do (cls=, allow_nan=True, ...)."""
+    kw = dict(kw)
+    if not lines:
+        kw.setdefault("indent", 2)
+    kw.setdefault("allow_nan", False)
+    return kw
+
+
+def _check_records(records):
+    if isinstance(records, (dict, str, bytes, bytearray)):
+        raise TypeError(
+            "records must be an iterable of records, not %s" % type(records).__name__
+        )
+
+
+def write_json_atomic(
+    path,
+    data,
+    *,
+    durable=True,
+    mode=None,
+    mkdir=True,
+    create_only=False,
+    skip_unchanged=False,
+    symlinks="follow",
+    **dumps_kwargs,
+):
+    """Atomically replace *path* with ``json.dumps(data, indent=2) + "\\n"``.
+
+    *path* is ``str``, ``bytes`` or any ``os.PathLike``. ``json.dumps`` keyword arguments change
+    the layout (``indent=None`` for one line, ``sort_keys=True``, ``separators=...``, ...).
+    Returns True, or False when ``skip_unchanged=True`` found the same bytes already there.
+    """
+    flags, bits = _options(durable, mode, mkdir, create_only, skip_unchanged, symlinks)
+    enc = _ajio.make_encoder(dumps_kwargs, False)
+    if enc is not None:
+        return _ajio.write_json(path, data, flags, bits, enc, False)
+    text = json.dumps(data, **_fallback_kwargs(dumps_kwargs, False))
+    return _ajio.write_text(path, text, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits)
+
+
+def write_text_atomic(
+    path,
+    text,
+    *,
+    durable=True,
+    mode=None,
+    mkdir=True,
+    create_only=False,
+    skip_unchanged=False,
+    symlinks="follow",
+):
+    """Atomically replace *path* with *text* (a ``str``, written as UTF-8), plus a trailing
+    newline when it has none. Returns as :func:`write_json_atomic`."""
+    flags, bits = _options(durable, mode, mkdir, create_only, skip_unchanged, symlinks)
+    return _ajio.write_text(path, text, flags, bits)
+
+
+def write_jsonl_atomic(
+    path,
+    records,
+    *,
+    durable=True,
+    mode=None,
+    mkdir=True,
+    create_only=False,
+    skip_unchanged=False,
+    symlinks="follow",
+    **dumps_kwargs,
+):
+    """Atomically replace *path* with one ``json.dumps(record) + "\\n"`` per record.
+
+    *records* is any iterable, a generator included: records are encoded one at a time into
+    the temp file, so memory stays bounded whatever the number of records. Nothing is visible
+    at *path* until the last record is written; an exception from the iterable leaves the
+    target untouched. Returns as :func:`write_json_atomic`.
+    """
+    _check_records(records)
+    flags, bits = _options(durable, mode, mkdir, create_only, skip_unchanged, symlinks)
+    enc = _ajio.make_encoder(dumps_kwargs, True)
+    if enc is not None:
+        return _ajio.write_json(path, records, flags, bits, enc, True)
+    kw = _fallback_kwargs(dumps_kwargs, True)
+    f = _ajio.File(path, flags | _json_flag(dumps_kwargs, _ajio.JSONL), bits)
+    try:
+        dumps = json.dumps
+        for record in records:
+            f.write(dumps(record, **kw) + "\n")
+    except BaseException:
+        f.abort()
+        raise
+    return f.commit()
+
+
+def update_json_atomic(
+    path,
+    fn,
+    *,
+    default=_MISSING,
+    timeout=None,
+    durable=True,
+    mode=None,
+    mkdir=True,
+    skip_unchanged=False,
+    symlinks="follow",
+    **dumps_kwargs,
+):
+    """Locked read-modify-write of a JSON file; returns the new value.
+
+    ``fn`` gets the parsed current value (or a deep copy of *default* when the file does not
+    exist) and returns the new value, which replaces the file as :func:`write_json_atomic`
+    writes it. No other updater (in any thread or process) runs between the read and the
+    replace, so concurrent increments are never lost. Without *default* a missing file is
+    ``FileNotFoundError`` and nothing is created. *timeout*: ``None`` waits as long as the lock
+    is held, ``0`` tries once (``BlockingIOError``), a number of seconds then ``TimeoutError``.
+    An exception from *fn* leaves the file untouched and propagates. ``default=`` here is the
+    missing-file value; for ``json.dumps``'s *default* hook pass ``cls=`` a JSONEncoder. *fn*
+    runs with the file's lock held: it must not update or append to the same file (it would
+    wait for itself).
+    """
+    flags, bits = _options(durable, mode, mkdir, False, skip_unchanged, symlinks)
+    if timeout is None:
+        timeout_ms = -1
+    else:
+        if timeout < 0:
+            raise ValueError("timeout must be None or >= 0")
+        timeout_ms = min(int(timeout * 1000), 2**31 - 1)
+    enc = _ajio.make_encoder(dumps_kwargs, False)
+    fallback = None if enc is not None else _fallback_kwargs(dumps_kwargs, False)
+
+    def step(old):
+        if old is None:
+            if default is _MISSING:
+                raise FileNotFoundError(
+                    errno.ENOENT, "update: no such file, and no default given", path
+                )
+            current = copy.deepcopy(default)
+        else:
+            current = json.loads(old)
+        new = fn(current)
+        if fallback is None:
+            return new, None
+        return new, (json.dumps(new, **fallback) + "\n").encode()
+
+    return _ajio.update(
+        path, step, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits, timeout_ms, enc
+    )
+
+
+def append_jsonl(path, records, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+    """Append one ``json.dumps(record) + "\\n"`` per record to *path* (created if missing).
+
+    Crash-safe: appenders in every thread and process take turns under a file lock, and a torn
+    last line left by an interrupted append is repaired first (a complete JSON value gets its
+    newline, anything else is cut off; a :class:`TornLineWarning` says what was done). Records
+    are appended in chunks of about 1 MiB of whole records, so a generator of any length keeps
+    memory bounded; each chunk is atomic towards other appenders, and an error stops at the
+    chunk that failed (earlier chunks stay appended). Returns the number of records appended.
+    *symlinks*: ``"follow"`` or ``"refuse"``.
+    """
+    _check_records(records)
+    if symlinks not in ("follow", "refuse"):
+        raise ValueError("symlinks must be 'follow' or 'refuse' for an append, not %r" % (symlinks,))
+    flags, _ = _options(durable, None, mkdir, False, False, symlinks)
+    flags |= _json_flag(dumps_kwargs, _ajio.JSONL)
+    enc = _ajio.make_encoder(dumps_kwargs, True)
+    if enc is not None:
+        count, repair = _ajio.append_records(path, records, flags, enc, _APPEND_CHUNK)
+    else:
+        count, repair = _append_fallback(path, records, flags, dumps_kwargs)
+    if repair is not None:
+        warnings.warn(repair, TornLineWarning, stacklevel=2)
+    return count
+
+
+class JsonlLog:
+    """A JSON Lines log opened once for many appends (libajio's ajio_log), see
+    :func:`open_jsonl_log`. ``append(records)`` is :func:`append_jsonl` without resolving the
+    path and opening the file and its lock file each time. One thread at a time."""
+
+    def __init__(self, path, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+        if symlinks not in ("follow", "refuse"):
+            raise ValueError(
+                "symlinks must be 'follow' or 'refuse' for an append, not %r" % (symlinks,)
+            )
+        flags, _ = _options(durable, None, mkdir, False, False, symlinks)
+        flags |= _json_flag(dumps_kwargs, _ajio.JSONL)
+        self._path = path
+        self._flags = flags
+        self._kwargs = dumps_kwargs
+        self._enc = _ajio.make_encoder(dumps_kwargs, True)
+        self._log = _ajio.Log(path, flags)
+        if self._log.repair is not None:
+            warnings.warn(self._log.repair, TornLineWarning, stacklevel=3)
+
+    def append(self, records):
+        """Append one line per record; returns the number appended (see :func:`append_jsonl`)."""
+        _check_records(records)
+        if self._enc is None:
+            # What C cannot encode goes through the json module and a one-shot append.
+            count, repair = _append_fallback(self._path, records, self._flags, self._kwargs)
+        else:
+            count, repair = self._log.append(records, self._enc, _APPEND_CHUNK)
+        if repair is not None:
+            warnings.warn(repair, TornLineWarning, stacklevel=2)
+        return count
+
+    def close(self):
+        self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_jsonl_log(path, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+    """Open the JSON Lines file at *path* (created if missing, a torn tail repaired with a
+    :class:`TornLineWarning`) for many appends::
+
+        with open_jsonl_log("events.jsonl") as log:
+            log.append([{"event": "start"}])
+
+    Same promises and options as :func:`append_jsonl`; appenders through handles, through
+    :func:`append_jsonl` and in other processes take turns under the file's lock, and a log
+    rotated away (renamed or removed) is reopened at its name.
+    """
+    return JsonlLog(path, durable=durable, mkdir=mkdir, symlinks=symlinks, **dumps_kwargs)
+
+
+def _append_fallback(path, records, flags, dumps_kwargs):
+    kw = _fallback_kwargs(dumps_kwargs, True)
+    count, repair, parts, size = 0, None, [], 0
+    for record in records:
+        line = json.dumps(record, **kw) + "\n"
+        parts.append(line)
+        size += len(line)
+        count += 1
+        if size >= _APPEND_CHUNK:
+            repair = _ajio.append(path, "".join(parts).encode(), flags) or repair
+            parts, size = [], 0
+    if parts:
+        repair = _ajio.append(path, "".join(parts).encode(), flags) or repair
+    return count, repair
+
+
+class JsonlReader:
+    """Iterator over the records of a JSON Lines file (see :func:`read_jsonl`).
+
+    After the iteration, ``torn`` is the number of bytes of a torn last line that were skipped
+    (0 if none) and ``torn_message`` libajio's description of it; ``line`` is the number of the
+    last line read. A context manager: leaving it closes the file.
+    """
+
+    def __init__(self, path, *, warn=True, loads=json.loads):
+        self._reader = _ajio.Reader(path, _ajio.JSONL, loads)
+        self._warn = warn
+        self._warned = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._reader)
+        except StopIteration:
+            if self._warn and self._reader.torn and not self._warned:
+                self._warned = True
+                warnings.warn(self._reader.torn_message, TornLineWarning, stacklevel=2)
+            raise
+
+    @property
+    def line(self):
+        return self._reader.line
+
+    @property
+    def torn(self):
+        return self._reader.torn
+
+    @property
+    def torn_message(self):
+        return self._reader.torn_message
+
+    def close(self):
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_jsonl(path, *, warn=True, loads=json.loads):
+    """Iterate over the records of the JSON Lines file at *path*, one parsed value per line.
+
+    Only complete lines are records. A last line without its newline (an append that was
+    interrupted, or one still being written) is skipped: the returned :class:`JsonlReader`'s
+    ``torn`` attribute gives its size and, unless ``warn=False``, a :class:`TornLineWarning` is
+    issued at the end. A complete line that is not JSON raises ``ValueError`` whose message
+    reads ``"PATH:LINE:COL: reason"``; iteration may go on with the next line. Memory holds one
+    line at a time; the file is never written or locked, so appenders may run meanwhile.
+    """
+    return JsonlReader(path, warn=warn, loads=loads)
+
+
+def sweep(directory, name=None, *, min_age=1, durable=True):
+    """Remove temp files left in *directory* by killed writers (only those of target *name* if
+    given) whose last change is at least *min_age* seconds old; never a live writer's. Returns
+    the number removed."""
+    return _ajio.sweep(directory, name, min_age, 0 if durable else 1)
+
+
+class Batch:
+    """Collects whole-file writes and performs them when the ``with`` block ends without an
+    exception (see :func:`batch`). libajio's batch: the data syncs of many files are amortised
+    (about one wait per 128 files, one fsync per directory)."""
+
+    def __init__(self, options):
+        self._batch = _ajio.Batch(*options)
+
+    def write_json(self, path, data, **dumps_kwargs):
+        """Queue ``write_json_atomic(path, data, **dumps_kwargs)``; the text is made now."""
+        # _ajio.dumps is json.dumps byte for byte, and calls it itself for what C cannot do.
+        self._batch.add(path, _ajio.dumps(data, **_fallback_kwargs(dumps_kwargs, False)) + "\n")
+
+    def write_text(self, path, text):
+        """Queue ``write_text_atomic(path, text)``."""
+        if not isinstance(text, str):
+            raise TypeError("text must be str, not %s" % type(text).__name__)
+        self._batch.add(path, text if text.endswith("\n") else text + "\n")
+
+    def __len__(self):
+        return len(self._batch)
+
+    def commit(self):
+        """Write every queued file (GIL released). Raises the error of the first file that was
+        not written durably; the others are written all the same (see :meth:`results`)."""
+        self._batch.commit()
+
+    def results(self):
+        """After the commit: ``[(path, None or the exception)]`` in the order queued."""
+        return self._batch.results()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+
+
+def batch(*, durable=True, mode=None, mkdir=True, symlinks="follow"):
+    """A context manager that writes many files when its block ends::
+
+        with batch() as b:
+            b.write_json("a.json", {"x": 1})
+            b.write_text("b.txt", "hello")
+
+    Nothing is written if the block raises. Each file is replaced atomically on its own, as
+    by :func:`write_text_atomic`; the batch is not all-or-nothing: a file that fails is left
+    untouched, the others are written, and the commit raises the first failure
+    (``results()`` lists them all). When the block returns, every file is durable.
+    """
+    return Batch(_options(durable, mode, mkdir, False, False, symlinks))

@@ -1,0 +1,199 @@
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, TypeVar
+
+_Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+_Symlinks = Literal["follow", "replace", "refuse"]
+_T = TypeVar("_T")
+
+__version__: str
+
+class NotDurableError(OSError): ...
+class TornLineWarning(UserWarning): ...
+
+def dumps(
+    obj: Any,
+    *,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    indent: int | str | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> str: ...
+def write_json_atomic(
+    path: _Path,
+    data: Any,
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    indent: int | str | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> bool: ...
+def write_text_atomic(
+    path: _Path,
+    text: str,
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+) -> bool: ...
+def write_jsonl_atomic(
+    path: _Path,
+    records: Iterable[Any],
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> bool: ...
+def update_json_atomic(
+    path: _Path,
+    fn: Callable[[Any], _T],
+    *,
+    default: Any = ...,
+    timeout: float | None = ...,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    indent: int | str | None = ...,
+    separators: tuple[str, str] | None = ...,
+    sort_keys: bool = ...,
+) -> _T: ...
+def append_jsonl(
+    path: _Path,
+    records: Iterable[Any],
+    *,
+    durable: bool = ...,
+    mkdir: bool = ...,
+    symlinks: Literal["follow", "refuse"] = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> int: ...
+
+class JsonlLog:
+    def __init__(
+        self,
+        path: _Path,
+        *,
+        durable: bool = ...,
+        mkdir: bool = ...,
+        symlinks: Literal["follow", "refuse"] = ...,
+        skipkeys: bool = ...,
+        ensure_ascii: bool = ...,
+        check_circular: bool = ...,
+        allow_nan: bool = ...,
+        cls: type[json.JSONEncoder] | None = ...,
+        separators: tuple[str, str] | None = ...,
+        default: Callable[[Any], Any] | None = ...,
+        sort_keys: bool = ...,
+    ) -> None: ...
+    def append(self, records: Iterable[Any]) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> JsonlLog: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+def open_jsonl_log(
+    path: _Path,
+    *,
+    durable: bool = ...,
+    mkdir: bool = ...,
+    symlinks: Literal["follow", "refuse"] = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> JsonlLog: ...
+
+class JsonlReader(Iterator[Any]):
+    def __init__(
+        self, path: _Path, *, warn: bool = ..., loads: Callable[[bytes], Any] = ...
+    ) -> None: ...
+    def __iter__(self) -> JsonlReader: ...
+    def __next__(self) -> Any: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def torn(self) -> int: ...
+    @property
+    def torn_message(self) -> str | None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> JsonlReader: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+def read_jsonl(
+    path: _Path, *, warn: bool = ..., loads: Callable[[bytes], Any] = ...
+) -> JsonlReader: ...
+def sweep(directory: _Path, name: _Path | None = ..., *, min_age: int = ..., durable: bool = ...) -> int: ...
+
+class Batch:
+    def write_json(
+        self,
+        path: _Path,
+        data: Any,
+        *,
+        skipkeys: bool = ...,
+        ensure_ascii: bool = ...,
+        check_circular: bool = ...,
+        allow_nan: bool = ...,
+        cls: type[json.JSONEncoder] | None = ...,
+        indent: int | str | None = ...,
+        separators: tuple[str, str] | None = ...,
+        default: Callable[[Any], Any] | None = ...,
+        sort_keys: bool = ...,
+    ) -> None: ...
+    def write_text(self, path: _Path, text: str) -> None: ...
+    def __len__(self) -> int: ...
+    def commit(self) -> None: ...
+    def results(self) -> list[tuple[_Path, OSError | None]]: ...
+    def __enter__(self) -> Batch: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
+
+def batch(
+    *, durable: bool = ..., mode: int | None = ..., mkdir: bool = ..., symlinks: _Symlinks = ...
+) -> Batch: ...

@@ -1,0 +1,1033 @@
+/*
+ * Python objects to JSON through libajio's generator, byte for byte as json.dumps() writes them.
+ *
+ * The walk follows CPython's C encoder (Modules/_json.c) where json.dumps uses it (indent=None)
+ * and its pure-Python encoder (json/encoder.py) where the two differ in what they write: the type
+ * tests in the same order, int.__repr__ and float.__repr__ for subclasses, keys converted before
+ * they are written but sorted before they are converted, the same errors with the same words.
+ */
+#define PY_SSIZE_T_CLEAN
+#include "encode.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The containers on the path from the root to the value being encoded, for check_circular: an
+ * open-addressing set of addresses. json keeps them in a dict of id()s; a set of its own costs
+ * no allocation per container.
+ */
+struct ptrset {
+    uintptr_t *slot; /* 0: empty */
+    size_t cap;      /* a power of two, or 0 */
+    size_t len;
+};
+
+struct ajpy_enc {
+    ajio_gen_opts go;
+    char item_sep[AJIO_GEN_MAX_SEP + 1];
+    char key_sep[AJIO_GEN_MAX_SEP + 1];
+    int skipkeys;
+    int check_circular;
+    int sort_keys;
+    /* indent is not None: json's pure-Python encoder writes the output, which words some errors
+     * and lays out an object whose keys were all skipped its own way. */
+    int indented;
+    int indent;           /* spaces per level when indented */
+    unsigned level;       /* containers open around the value being written */
+    int busy;             /* inside ajpy_enc_value() */
+    PyObject *default_fn; /* NULL: no default= */
+    struct ptrset markers;
+    /* UTF-8 of the str being written, when it is not ASCII */
+    char *scratch;
+    size_t scratch_cap;
+};
+
+#define OUT_OF_RANGE "Out of range float values are not JSON compliant"
+
+static size_t ptr_hash(uintptr_t p, size_t cap)
+{
+    /* Objects are 16-byte aligned: the low bits carry nothing. */
+    uint64_t h = (uint64_t)(p >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* 1 when p was there already, 0 when added, -1 (MemoryError) when the set cannot grow. */
+static int ptrset_add(struct ptrset *s, const void *obj)
+{
+    uintptr_t p = (uintptr_t)obj;
+
+    if ((s->len + 1) * 2 > s->cap) {
+        size_t ncap = s->cap != 0 ? s->cap * 2 : 64;
+        uintptr_t *ns = calloc(ncap, sizeof(*ns));
+        if (ns == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slot[i] == 0)
+                continue;
+            size_t j = ptr_hash(s->slot[i], ncap);
+            while (ns[j] != 0)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = s->slot[i];
+        }
+        free(s->slot);
+        s->slot = ns;
+        s->cap = ncap;
+    }
+    size_t i = ptr_hash(p, s->cap);
+    while (s->slot[i] != 0) {
+        if (s->slot[i] == p)
+            return 1;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slot[i] = p;
+    s->len++;
+    return 0;
+}
+
+/* Removal by backward shift, so that lookups never need tombstones. */
+static void ptrset_del(struct ptrset *s, const void *obj)
+{
+    uintptr_t p = (uintptr_t)obj;
+    size_t mask = s->cap - 1;
+    size_t i = ptr_hash(p, s->cap);
+
+    while (s->slot[i] != p) {
+        if (s->slot[i] == 0)
+            return;
+        i = (i + 1) & mask;
+    }
+    s->slot[i] = 0;
+    s->len--;
+    for (size_t j = (i + 1) & mask; s->slot[j] != 0; j = (j + 1) & mask) {
+        size_t home = ptr_hash(s->slot[j], s->cap);
+        /* The entry at j may move into the hole at i unless its home lies cyclically in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->slot[i] = s->slot[j];
+            s->slot[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Keyword arguments                                                                            */
+/* ------------------------------------------------------------------------------------------- */
+
+/* JSON whitespace around exactly one `mark`, within the generator's length limit. */
+static int sep_ok(const char *s, Py_ssize_t len, char mark, int lines)
+{
+    int marks = 0;
+
+    if (len > AJIO_GEN_MAX_SEP)
+        return 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (s[i] == mark)
+            marks++;
+        else if (s[i] == '\n' && lines)
+            return -1;
+        else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
+    }
+    return marks == 1;
+}
+
+/* Compared as str, so that a name with a NUL inside ("indent\0x") is no keyword. */
+static int kw_is(PyObject *k, const char *name)
+{
+    return PyUnicode_CompareWithASCIIString(k, name) == 0;
+}
+
+/* The default layout of lines=0 files: json.dumps(obj, indent=2). */
+#define FILE_INDENT 2
+
+enum { ENC_LINES = 1, ENC_DUMPS = 2 };
+
+static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
+{
+    int skipkeys = 0, ensure_ascii = 1, check_circular = 1, sort_keys = 0;
+    int indented = (mode & (ENC_LINES | ENC_DUMPS)) == 0, indent = FILE_INDENT;
+    PyObject *default_fn = NULL, *item_sep = NULL, *key_sep = NULL;
+    int lines = (mode & ENC_LINES) != 0;
+    ajpy_enc *e;
+
+    *ret_fallback = 0;
+    if (kwargs != NULL && !PyDict_Check(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "keyword arguments must be a dict");
+        return NULL;
+    }
+    if (kwargs != NULL) {
+        PyObject *cls = PyDict_GetItemString(kwargs, "cls");
+        /* An encoder class decides everything, the keyword arguments it takes included. */
+        if (cls != NULL && cls != Py_None) {
+            *ret_fallback = 1;
+            return NULL;
+        }
+    }
+
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (kwargs != NULL && PyDict_Next(kwargs, &pos, &k, &v)) {
+        int *flag = NULL;
+
+        if (!PyUnicode_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "keywords must be strings");
+            return NULL;
+        }
+        if (kw_is(k, "skipkeys"))
+            flag = &skipkeys;
+        else if (kw_is(k, "ensure_ascii"))
+            flag = &ensure_ascii;
+        else if (kw_is(k, "check_circular"))
+            flag = &check_circular;
+        else if (kw_is(k, "sort_keys"))
+            flag = &sort_keys;
+        else if (kw_is(k, "cls"))
+            continue;
+        else if (kw_is(k, "allow_nan")) {
+            int t = PyObject_IsTrue(v);
+            if (t < 0)
+                return NULL;
+            if (t) {
+                /* NaN written as NaN: json's text, which is not JSON, is the caller's to write. */
+                *ret_fallback = 1;
+                return NULL;
+            }
+            continue;
+        } else if (kw_is(k, "default")) {
+            default_fn = v != Py_None ? v : NULL;
+            continue;
+        } else if (kw_is(k, "indent")) {
+            if (v == Py_None) {
+                indented = 0;
+                continue;
+            }
+            if (lines) {
+                PyErr_SetString(PyExc_ValueError,
+                                "indent cannot be used with JSON Lines: a record is one line");
+                return NULL;
+            }
+            indented = 1;
+            if (PyLong_Check(v)) {
+                /* ' ' * indent: a negative count is the empty string, as 0. */
+                int overflow;
+                long n = PyLong_AsLongAndOverflow(v, &overflow);
+                if (n == -1 && PyErr_Occurred())
+                    return NULL;
+                /* Beyond a Py_ssize_t json raises OverflowError: its own to raise. */
+                if (overflow != 0 || n > AJIO_GEN_MAX_INDENT) {
+                    *ret_fallback = 1;
+                    return NULL;
+                }
+                indent = n < 0 ? 0 : (int)n;
+            } else if (PyUnicode_Check(v)) {
+                Py_ssize_t n = PyUnicode_GET_LENGTH(v);
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    /* Tabs and the like: the generator indents with spaces only. */
+                    if (PyUnicode_READ_CHAR(v, i) != ' ') {
+                        *ret_fallback = 1;
+                        return NULL;
+                    }
+                }
+                if (n > AJIO_GEN_MAX_INDENT) {
+                    *ret_fallback = 1;
+                    return NULL;
+                }
+                indent = (int)n;
+            } else {
+                /* Whatever ' ' * indent makes of it (or the error it raises) is json's. */
+                *ret_fallback = 1;
+                return NULL;
+            }
+            continue;
+        } else if (kw_is(k, "separators")) {
+            if (v == Py_None) {
+                item_sep = key_sep = NULL;
+                continue;
+            }
+            if (!PyTuple_Check(v) && !PyList_Check(v)) {
+                *ret_fallback = 1;
+                return NULL;
+            }
+            if (PySequence_Fast_GET_SIZE(v) != 2 ||
+                !PyUnicode_Check(PySequence_Fast_GET_ITEM(v, 0)) ||
+                !PyUnicode_Check(PySequence_Fast_GET_ITEM(v, 1))) {
+                *ret_fallback = 1; /* json's own error, or its own use of them */
+                return NULL;
+            }
+            item_sep = PySequence_Fast_GET_ITEM(v, 0);
+            key_sep = PySequence_Fast_GET_ITEM(v, 1);
+            continue;
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "JSONEncoder.__init__() got an unexpected keyword argument '%U'", k);
+            return NULL;
+        }
+        int t = PyObject_IsTrue(v);
+        if (t < 0)
+            return NULL;
+        *flag = t;
+    }
+
+    e = PyMem_Calloc(1, sizeof(*e));
+    if (e == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (item_sep != NULL) {
+        Py_ssize_t il, kl;
+        const char *is = PyUnicode_AsUTF8AndSize(item_sep, &il);
+        const char *ks = is != NULL ? PyUnicode_AsUTF8AndSize(key_sep, &kl) : NULL;
+        if (ks == NULL) {
+            PyMem_Free(e);
+            return NULL;
+        }
+        int iok = sep_ok(is, il, ',', lines), kok = sep_ok(ks, kl, ':', lines);
+        if (iok < 0 || kok < 0) {
+            PyErr_SetString(PyExc_ValueError,
+                            "separators with a line break cannot be used with JSON Lines");
+            PyMem_Free(e);
+            return NULL;
+        }
+        if (!iok || !kok) {
+            PyMem_Free(e);
+            *ret_fallback = 1;
+            return NULL;
+        }
+        memcpy(e->item_sep, is, (size_t)il + 1);
+        memcpy(e->key_sep, ks, (size_t)kl + 1);
+        e->go.item_sep = e->item_sep;
+        e->go.key_sep = e->key_sep;
+    } else if (lines) {
+        /* json.dumps's one-line defaults, which the generator has everywhere but in JSON Lines. */
+        e->go.item_sep = ", ";
+        e->go.key_sep = ": ";
+    }
+    e->go.flags = ensure_ascii ? AJIO_GEN_PYTHON_ESCAPES : AJIO_GEN_LOWER_HEX;
+    if (indented) {
+        e->go.flags |= AJIO_GEN_PRETTY;
+        e->go.indent = indent;
+    }
+    if (lines)
+        e->go.flags |= AJIO_GEN_LINES;
+    if (mode & ENC_DUMPS)
+        e->go.flags |= AJIO_GEN_NO_NEWLINE;
+    /* Depth is bounded by Py_EnterRecursiveCall(), as json's: the generator must not stop first. */
+    e->go.max_depth = UINT_MAX;
+    e->skipkeys = skipkeys;
+    e->check_circular = check_circular;
+    e->sort_keys = sort_keys;
+    e->indented = indented;
+    e->indent = indent;
+    e->default_fn = default_fn;
+    Py_XINCREF(default_fn);
+    return e;
+}
+
+ajpy_enc *ajpy_enc_new(PyObject *kwargs, int lines, int *ret_fallback)
+{
+    return enc_new(kwargs, lines ? ENC_LINES : 0, ret_fallback);
+}
+
+ajpy_enc *ajpy_enc_new_dumps(PyObject *kwargs, int *ret_fallback)
+{
+    return enc_new(kwargs, ENC_DUMPS, ret_fallback);
+}
+
+void ajpy_enc_free(ajpy_enc *e)
+{
+    if (e == NULL)
+        return;
+    Py_XDECREF(e->default_fn);
+    free(e->markers.slot);
+    PyMem_Free(e->scratch);
+    PyMem_Free(e);
+}
+
+const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e)
+{
+    return &e->go;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The walk                                                                                     */
+/* ------------------------------------------------------------------------------------------- */
+
+/* The Python exception for a failed generator call (its message is ajio_last_error()'s). */
+static int gen_error(int r)
+{
+    const char *msg = ajio_last_error();
+
+    if (r == -ENOMEM)
+        PyErr_NoMemory();
+    else if (r == AJIO_EJSON || r == -EINVAL)
+        PyErr_SetString(PyExc_ValueError, msg);
+    else {
+        /* OSError(errno, message) becomes the subclass of that errno (FileNotFoundError...). */
+        PyObject *args = Py_BuildValue("(is)", -r, msg);
+        if (args != NULL) {
+            PyErr_SetObject(PyExc_OSError, args);
+            Py_DECREF(args);
+        }
+    }
+    return -1;
+}
+
+#define GEN(call)                                                                                  \
+    do {                                                                                           \
+        int gr_ = (call);                                                                          \
+        if (gr_ < 0)                                                                               \
+            return gen_error(gr_);                                                                 \
+    } while (0)
+
+static int enc_obj(ajpy_enc *e, ajio_gen *g, PyObject *o);
+
+static int surrogate_error(int ascii_out, Py_UCS4 c, Py_ssize_t i)
+{
+    PyErr_Format(PyExc_ValueError,
+                 "str holds a%s surrogate \\u%04x at index %zd, which has no UTF-8 form and "
+                 "cannot be written as JSON",
+                 ascii_out ? " lone" : "", (unsigned)c, i);
+    return -1;
+}
+
+/*
+ * One loop per storage kind of str, so that reading a code point is a plain load. Returns the
+ * end of the output, or NULL with ValueError for a surrogate that cannot be written (below).
+ */
+#define DEFINE_TO_UTF8(NAME, T)                                                                    \
+    static unsigned char *NAME(const T *src, Py_ssize_t n, unsigned char *out, int ascii_out)      \
+    {                                                                                              \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            Py_UCS4 c = src[i];                                                                    \
+            if (c < 0x80) {                                                                        \
+                *out++ = (unsigned char)c;                                                         \
+                continue;                                                                          \
+            }                                                                                      \
+            if (c < 0x800) {                                                                       \
+                *out++ = (unsigned char)(0xC0 | (c >> 6));                                         \
+                *out++ = (unsigned char)(0x80 | (c & 0x3F));                                       \
+                continue;                                                                          \
+            }                                                                                      \
+            if (c >= 0xD800 && c <= 0xDFFF) {                                                      \
+                /* With ensure_ascii json writes each surrogate code point as its escape: a        \
+                 * high one followed by a low one reads back as the character of the pair,         \
+                 * which the generator escapes to the same text. Anything else has no UTF-8        \
+                 * form (json.dumps would write "\ud800", which no strict parser reads back). */   \
+                Py_UCS4 lo = i + 1 < n ? src[i + 1] : 0;                                           \
+                if (!ascii_out || c > 0xDBFF || lo < 0xDC00 || lo > 0xDFFF) {                      \
+                    surrogate_error(ascii_out, c, i);                                              \
+                    return NULL;                                                                   \
+                }                                                                                  \
+                c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);                                \
+                i++;                                                                               \
+            }                                                                                      \
+            if (c < 0x10000) {                                                                     \
+                *out++ = (unsigned char)(0xE0 | (c >> 12));                                        \
+            } else {                                                                               \
+                *out++ = (unsigned char)(0xF0 | (c >> 18));                                        \
+                *out++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));                               \
+            }                                                                                      \
+            *out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));                                    \
+            *out++ = (unsigned char)(0x80 | (c & 0x3F));                                           \
+        }                                                                                          \
+        return out;                                                                                \
+    }
+
+DEFINE_TO_UTF8(ucs1_to_utf8, Py_UCS1)
+DEFINE_TO_UTF8(ucs2_to_utf8, Py_UCS2)
+DEFINE_TO_UTF8(ucs4_to_utf8, Py_UCS4)
+
+/*
+ * The UTF-8 of s. ASCII strings are used in place; others are encoded into the scratch buffer
+ * rather than with PyUnicode_AsUTF8AndSize(), which would keep a UTF-8 copy alive in every str
+ * of the caller's data.
+ */
+static int str_utf8(ajpy_enc *e, PyObject *s, const char **ret, size_t *ret_len)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0)
+        return -1;
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (PyUnicode_IS_ASCII(s)) {
+        *ret = (const char *)PyUnicode_DATA(s);
+        *ret_len = (size_t)n;
+        return 0;
+    }
+    int ascii_out = (e->go.flags & AJIO_GEN_ENSURE_ASCII) != 0;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    /* 2 bytes per Latin-1 character at most, 3 per UCS-2 one, 4 per UCS-4 one. */
+    size_t need = (size_t)n * (kind == PyUnicode_4BYTE_KIND ? 4 : (size_t)kind + 1);
+    if (need > e->scratch_cap) {
+        size_t cap = need < 256 ? 256 : need;
+        char *p = PyMem_Realloc(e->scratch, cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->scratch = p;
+        e->scratch_cap = cap;
+    }
+    unsigned char *start = (unsigned char *)e->scratch, *end;
+    if (kind == PyUnicode_1BYTE_KIND)
+        end = ucs1_to_utf8(data, n, start, ascii_out);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        end = ucs2_to_utf8(data, n, start, ascii_out);
+    else
+        end = ucs4_to_utf8(data, n, start, ascii_out);
+    if (end == NULL)
+        return -1;
+    *ret = e->scratch;
+    *ret_len = (size_t)(end - start);
+    return 0;
+}
+
+static int out_of_range(double v)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *f = PyFloat_FromDouble(v);
+    if (f != NULL) {
+        PyErr_Format(PyExc_ValueError, OUT_OF_RANGE ": %R", f);
+        Py_DECREF(f);
+    }
+#else
+    (void)v;
+    PyErr_SetString(PyExc_ValueError, OUT_OF_RANGE);
+#endif
+    return -1;
+}
+
+/* int.__repr__ of o as text for ajio_gen_number() or a key: new reference. */
+static PyObject *int_text(PyObject *o)
+{
+    return PyLong_Type.tp_repr(o);
+}
+
+/*
+ * A key as json converts it: 1 with the text in *ret (or a NUL-terminated buf of
+ * AJIO_GEN_DOUBLE_MAX bytes, or *ret_owner keeping it alive), 0 to skip it (skipkeys), -1 with an
+ * exception.
+ */
+static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner, const char **ret,
+                    size_t *ret_len)
+{
+    *ret_owner = NULL;
+    if (PyUnicode_Check(key))
+        return str_utf8(e, key, ret, ret_len) < 0 ? -1 : 1;
+    if (PyFloat_Check(key)) {
+        double v = PyFloat_AS_DOUBLE(key);
+        if (!isfinite(v))
+            return out_of_range(v);
+        int n = ajio_gen_format_double(buf, AJIO_GEN_DOUBLE_MAX, v, 0);
+        if (n < 0)
+            return gen_error(n);
+        *ret = buf;
+        *ret_len = (size_t)n;
+        return 1;
+    }
+    if (key == Py_True || key == Py_False || key == Py_None) {
+        *ret = key == Py_True ? "true" : key == Py_False ? "false" : "null";
+        *ret_len = strlen(*ret);
+        return 1;
+    }
+    if (PyLong_Check(key)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(key, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (!overflow) {
+            int n = snprintf(buf, AJIO_GEN_DOUBLE_MAX, "%lld", v);
+            *ret = buf;
+            *ret_len = (size_t)n;
+            return 1;
+        }
+        PyObject *t = int_text(key);
+        Py_ssize_t n;
+        if (t == NULL || (*ret = PyUnicode_AsUTF8AndSize(t, &n)) == NULL) {
+            Py_XDECREF(t);
+            return -1;
+        }
+        *ret_owner = t;
+        *ret_len = (size_t)n;
+        return 1;
+    }
+    if (e->skipkeys)
+        return 0;
+    if (e->indented) {
+        /* json/encoder.py words it with __class__.__name__, Modules/_json.c with tp_name. */
+        PyObject *cls = PyObject_GetAttrString(key, "__class__");
+        PyObject *name = cls != NULL ? PyObject_GetAttrString(cls, "__name__") : NULL;
+        if (name != NULL)
+            PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %S",
+                         name);
+        Py_XDECREF(name);
+        Py_XDECREF(cls);
+        return -1;
+    }
+    PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %.100s",
+                 Py_TYPE(key)->tp_name);
+    return -1;
+}
+
+static int key_skipped(PyObject *key)
+{
+    return !PyUnicode_Check(key) && !PyFloat_Check(key) && !PyLong_Check(key) && key != Py_None;
+}
+
+static int enc_member(ajpy_enc *e, ajio_gen *g, PyObject *key, PyObject *value)
+{
+    char buf[AJIO_GEN_DOUBLE_MAX];
+    PyObject *owner;
+    const char *s = NULL;
+    size_t n = 0;
+    int r = key_text(e, key, buf, &owner, &s, &n);
+
+    if (r <= 0)
+        return r;
+    r = ajio_gen_key(g, s, n);
+    Py_XDECREF(owner);
+    if (r < 0)
+        return gen_error(r);
+    return enc_obj(e, g, value);
+}
+
+static int enc_dict(ajpy_enc *e, ajio_gen *g, PyObject *o)
+{
+    unsigned level = e->level - 1; /* enc_nested() counted this object already */
+    PyObject *items = NULL;
+    int rc = -1;
+
+    if (!PyDict_CheckExact(o) || e->sort_keys || e->default_fn != NULL) {
+        /* As json: a subclass's own items(), sorting the (key, value) pairs with their
+         * unconverted keys (with the TypeError that comparing str and int raises), and a
+         * snapshot that default= cannot change. */
+        items = PyMapping_Items(o);
+        if (items == NULL)
+            return -1;
+        if (e->sort_keys && PyList_Sort(items) < 0)
+            goto out;
+    }
+    if (e->indented && e->skipkeys) {
+        int any = 0;
+        if (items != NULL) {
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items) && !any; i++) {
+                PyObject *it = PyList_GET_ITEM(items, i);
+                any = PyTuple_Check(it) && PyTuple_GET_SIZE(it) == 2 &&
+                      !key_skipped(PyTuple_GET_ITEM(it, 0));
+                if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2)
+                    any = 1; /* let the loop below raise json's error */
+            }
+        } else {
+            Py_ssize_t pos = 0;
+            PyObject *k, *v;
+            while (!any && PyDict_Next(o, &pos, &k, &v))
+                any = !key_skipped(k);
+        }
+        if (!any) {
+            /*
+             * json/encoder.py opens an indented object before it looks at the keys: when
+             * skipkeys drops every one of them the object is "{", a line break with the inner
+             * indentation, a line break with the outer one and "}", not "{}". The generator lays
+             * out only what it is given, so that shape goes in as raw text.
+             */
+            size_t len = 4 + (size_t)e->indent * (2 * (size_t)level + 1);
+            char *t = PyMem_Malloc(len);
+            if (t == NULL) {
+                PyErr_NoMemory();
+                goto out;
+            }
+            char *p = t;
+            *p++ = '{';
+            *p++ = '\n';
+            memset(p, ' ', (size_t)e->indent * (level + 1));
+            p += (size_t)e->indent * (level + 1);
+            *p++ = '\n';
+            memset(p, ' ', (size_t)e->indent * level);
+            p += (size_t)e->indent * level;
+            *p++ = '}';
+            int r = ajio_gen_raw(g, t, (size_t)(p - t));
+            PyMem_Free(t);
+            if (r < 0) {
+                gen_error(r);
+                goto out;
+            }
+            rc = 0;
+            goto out;
+        }
+    }
+    int r = ajio_gen_begin_object(g);
+    if (r < 0) {
+        gen_error(r);
+        goto out;
+    }
+    if (items != NULL) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+            PyObject *it = PyList_GET_ITEM(items, i);
+            if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2) {
+                PyErr_SetString(PyExc_ValueError, "items must return 2-tuples");
+                goto out;
+            }
+            if (enc_member(e, g, PyTuple_GET_ITEM(it, 0), PyTuple_GET_ITEM(it, 1)) < 0)
+                goto out;
+        }
+    } else {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(o, &pos, &k, &v)) {
+            /* A dict subclass's items() below may change this dict: hold what is written. */
+            Py_INCREF(k);
+            Py_INCREF(v);
+            r = enc_member(e, g, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (r < 0)
+                goto out;
+        }
+    }
+    r = ajio_gen_end_object(g);
+    if (r < 0) {
+        gen_error(r);
+        goto out;
+    }
+    rc = 0;
+out:
+    Py_XDECREF(items);
+    return rc;
+}
+
+static int enc_list(ajpy_enc *e, ajio_gen *g, PyObject *o)
+{
+    GEN(ajio_gen_begin_array(g));
+    /* The size is read again each time: default= may run Python code that changes the list. */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(o); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(o, i);
+        Py_INCREF(item);
+        int r = enc_obj(e, g, item);
+        Py_DECREF(item);
+        if (r < 0)
+            return -1;
+    }
+    GEN(ajio_gen_end_array(g));
+    return 0;
+}
+
+static int not_serializable(PyObject *o)
+{
+    /* json's JSONEncoder.default() words it with __class__.__name__. */
+    PyObject *cls = PyObject_GetAttrString(o, "__class__");
+    PyObject *name = cls != NULL ? PyObject_GetAttrString(cls, "__name__") : NULL;
+
+    if (name != NULL)
+        PyErr_Format(PyExc_TypeError, "Object of type %S is not JSON serializable", name);
+    Py_XDECREF(name);
+    Py_XDECREF(cls);
+    return -1;
+}
+
+/*
+ * A non-empty list, tuple or dict, or what default= makes of another object: marked for
+ * check_circular and counted against the recursion limit as json does (with json's words).
+ */
+static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, int kind)
+{
+    int r;
+
+    if (Py_EnterRecursiveCall(" while encoding a JSON object"))
+        return -1;
+    if (e->check_circular) {
+        r = ptrset_add(&e->markers, o);
+        if (r != 0) {
+            Py_LeaveRecursiveCall();
+            if (r > 0)
+                PyErr_SetString(PyExc_ValueError, "Circular reference detected");
+            return -1;
+        }
+    }
+    if (kind == 'd') {
+        e->level++;
+        r = enc_dict(e, g, o);
+        e->level--;
+    } else if (kind == 'l') {
+        e->level++;
+        r = enc_list(e, g, o);
+        e->level--;
+    } else {
+        PyObject *v = PyObject_CallOneArg(e->default_fn, o);
+        r = -1;
+        if (v != NULL) {
+            r = enc_obj(e, g, v);
+            Py_DECREF(v);
+        }
+    }
+    if (e->check_circular)
+        ptrset_del(&e->markers, o);
+    Py_LeaveRecursiveCall();
+    return r;
+}
+
+static int enc_obj(ajpy_enc *e, ajio_gen *g, PyObject *o)
+{
+    if (PyUnicode_Check(o)) {
+        const char *s;
+        size_t n;
+        if (str_utf8(e, o, &s, &n) < 0)
+            return -1;
+        GEN(ajio_gen_string(g, s, n));
+        return 0;
+    }
+    if (o == Py_None) {
+        GEN(ajio_gen_null(g));
+        return 0;
+    }
+    if (o == Py_True || o == Py_False) {
+        GEN(ajio_gen_bool(g, o == Py_True));
+        return 0;
+    }
+    if (PyLong_Check(o)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        if (!overflow) {
+            GEN(ajio_gen_int64(g, v));
+            return 0;
+        }
+        /* Beyond 64 bits: int.__repr__ (which refuses past sys.get_int_max_str_digits(), as
+         * json does). */
+        PyObject *t = int_text(o);
+        Py_ssize_t n;
+        const char *s = t != NULL ? PyUnicode_AsUTF8AndSize(t, &n) : NULL;
+        int r = s != NULL ? ajio_gen_number(g, s, (size_t)n) : 0;
+        Py_XDECREF(t);
+        if (s == NULL)
+            return -1;
+        if (r < 0)
+            return gen_error(r);
+        return 0;
+    }
+    if (PyFloat_Check(o)) {
+        double v = PyFloat_AS_DOUBLE(o);
+        if (!isfinite(v))
+            return out_of_range(v);
+        GEN(ajio_gen_double(g, v));
+        return 0;
+    }
+    if (PyList_Check(o) || PyTuple_Check(o)) {
+        if (PySequence_Fast_GET_SIZE(o) == 0) {
+            GEN(ajio_gen_begin_array(g));
+            GEN(ajio_gen_end_array(g));
+            return 0;
+        }
+        return enc_nested(e, g, o, 'l');
+    }
+    if (PyDict_Check(o)) {
+        if (PyDict_GET_SIZE(o) == 0) {
+            GEN(ajio_gen_begin_object(g));
+            GEN(ajio_gen_end_object(g));
+            return 0;
+        }
+        return enc_nested(e, g, o, 'd');
+    }
+    if (e->default_fn == NULL)
+        return not_serializable(o);
+    return enc_nested(e, g, o, 'x');
+}
+
+/*
+ * Fails the generator with the Python exception's text, so that a commit after it fails and
+ * leaves the target untouched. The exception stays set.
+ */
+static void fail_gen(ajio_gen *g)
+{
+    PyObject *type, *value, *tb;
+    int err = PyErr_ExceptionMatches(PyExc_MemoryError) ? -ENOMEM : AJIO_EJSON;
+
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *text = value != NULL ? PyObject_Str(value) : NULL;
+    const char *msg = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    if (msg == NULL) {
+        PyErr_Clear();
+        msg = "";
+    }
+    (void)ajio_gen_fail(g, err, "%s: %s", ((PyTypeObject *)type)->tp_name, msg);
+    Py_XDECREF(text);
+    PyErr_Restore(type, value, tb);
+}
+
+int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
+{
+    int r;
+
+    if (e->busy) {
+        /* default= runs Python code, which may switch threads or encode again: the scratch
+         * buffer and the cycle marks are for one walk at a time. */
+        PyErr_SetString(PyExc_RuntimeError, "this encoder is already encoding a value");
+        fail_gen(g);
+        return -1;
+    }
+    e->busy = 1;
+    e->level = 0;
+    r = enc_obj(e, g, obj);
+    e->busy = 0;
+    if (r == 0)
+        return 0;
+    /* Every container took its mark off on the way out, failing or not. */
+    assert(e->markers.len == 0);
+    fail_gen(g);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* dumps                                                                                        */
+/* ------------------------------------------------------------------------------------------- */
+
+struct sink {
+    char *p;
+    size_t len, cap;
+    int ascii;
+    int finishing; /* inside ajio_gen_finish(): the call with the rest is the last */
+    PyObject *str; /* made straight from the generator's window when it all fitted in one */
+};
+
+static PyObject *make_str(const char *p, size_t len, int ascii)
+{
+    if (!ascii)
+        return PyUnicode_DecodeUTF8(p, (Py_ssize_t)len, "strict");
+    PyObject *s = PyUnicode_New((Py_ssize_t)len, 127);
+    if (s != NULL)
+        memcpy(PyUnicode_DATA(s), p, len);
+    return s;
+}
+
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+    struct sink *k = ctx;
+
+    if (k->str != NULL)
+        return -EPROTO; /* ajio_gen_finish() hands over the rest in one call */
+    if (k->finishing && k->len == 0) {
+        k->str = make_str(buf, len, k->ascii);
+        return k->str != NULL ? 0 : -ENOMEM;
+    }
+    if (len > k->cap - k->len) {
+        size_t cap = k->cap != 0 ? k->cap : 1 << 17;
+        while (cap - k->len < len)
+            cap *= 2;
+        char *p = PyMem_Realloc(k->p, cap);
+        if (p == NULL)
+            return -ENOMEM;
+        k->p = p;
+        k->cap = cap;
+    }
+    memcpy(k->p + k->len, buf, len);
+    k->len += len;
+    return 0;
+}
+
+/* json.dumps(obj, **kwargs), with allow_nan=False unless kwargs say otherwise: NaN is refused
+ * by default on this path too. */
+static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
+{
+    PyObject *kw = kwargs != NULL ? PyDict_Copy(kwargs) : PyDict_New();
+    PyObject *key = PyUnicode_InternFromString("allow_nan");
+    PyObject *r = NULL, *json = NULL, *fn = NULL, *args = NULL;
+
+    if (kw == NULL || key == NULL || PyDict_SetDefault(kw, key, Py_False) == NULL)
+        goto out;
+    json = PyImport_ImportModule("json");
+    fn = json != NULL ? PyObject_GetAttrString(json, "dumps") : NULL;
+    args = fn != NULL ? PyTuple_Pack(1, obj) : NULL;
+    r = args != NULL ? PyObject_Call(fn, args, kw) : NULL;
+out:
+    Py_XDECREF(key);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(fn);
+    Py_XDECREF(json);
+    return r;
+}
+
+PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *obj, *kw = NULL, *result = NULL;
+    struct sink k = {0};
+    ajio_gen *g = NULL;
+    ajpy_enc *e;
+    int fallback, r;
+
+    (void)self;
+    /* dumps(obj, *, ...): obj may also come by name, as json.dumps allows. */
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (nargs == 1) {
+        obj = PyTuple_GET_ITEM(args, 0);
+        if (kwargs != NULL && PyDict_GetItemString(kwargs, "obj") != NULL) {
+            PyErr_SetString(PyExc_TypeError, "dumps() got multiple values for argument 'obj'");
+            return NULL;
+        }
+        kw = kwargs;
+        Py_XINCREF(kw);
+    } else if (nargs == 0 && kwargs != NULL && PyDict_GetItemString(kwargs, "obj") != NULL) {
+        obj = PyDict_GetItemString(kwargs, "obj");
+        kw = PyDict_Copy(kwargs);
+        if (kw == NULL || PyDict_DelItemString(kw, "obj") < 0)
+            goto out;
+    } else if (nargs == 0) {
+        PyErr_SetString(PyExc_TypeError, "dumps() missing 1 required positional argument: 'obj'");
+        return NULL;
+    } else {
+        PyErr_Format(PyExc_TypeError, "dumps() takes 1 positional argument but %zd were given",
+                     nargs);
+        return NULL;
+    }
+    Py_INCREF(obj);
+
+    e = ajpy_enc_new_dumps(kw, &fallback);
+    if (e == NULL) {
+        if (fallback)
+            result = dumps_fallback(obj, kw);
+        goto out_obj;
+    }
+    k.ascii = (ajpy_enc_gen_opts(e)->flags & AJIO_GEN_ENSURE_ASCII) != 0;
+    r = ajio_gen_new_sink(&g, sink_write, &k, ajpy_enc_gen_opts(e));
+    if (r < 0) {
+        gen_error(r);
+        goto out_enc;
+    }
+    if (ajpy_enc_value(e, g, obj) < 0)
+        goto out_gen;
+    k.finishing = 1;
+    r = ajio_gen_finish(g);
+    if (r < 0) {
+        /* A Python error raised by the sink (a failed str) is more precise than the errno. */
+        if (!PyErr_Occurred())
+            gen_error(r);
+        goto out_gen;
+    }
+    if (k.str != NULL) {
+        result = k.str;
+        k.str = NULL;
+    } else {
+        result = make_str(k.p != NULL ? k.p : "", k.len, k.ascii);
+    }
+out_gen:
+    ajio_gen_free(g);
+    Py_XDECREF(k.str);
+    PyMem_Free(k.p);
+out_enc:
+    ajpy_enc_free(e);
+out_obj:
+    Py_DECREF(obj);
+out:
+    Py_XDECREF(kw);
+    return result;
+}

@@ -1,0 +1,89 @@
+/*
+ * The JSON encoder of atomic_json_io: Python objects to JSON text through libajio's generator
+ * (ajio_gen_*), byte for byte what json.dumps() writes with the same keyword arguments.
+ *
+ * Handled in C: dict, list, tuple, str, int, float, bool, None and their subclasses (subclasses
+ * of int and float are written with int.__repr__ / float.__repr__, as json does, so an IntEnum is
+ * its number), integers of any size, keys that are str, int, float, bool or None, and the keyword
+ * arguments skipkeys, ensure_ascii, check_circular, allow_nan (False only), indent (an int, or a
+ * str made of spaces only), separators (',' and ':' with JSON whitespace around them), default,
+ * sort_keys. What C cannot honour is reported as a fallback (below) before anything is encoded.
+ *
+ * Where this encoder differs from json.dumps on purpose:
+ *   - NaN and the infinities are refused with ValueError("Out of range float values are not JSON
+ *     compliant") whatever allow_nan says, unless allow_nan=True is given explicitly, which is a
+ *     fallback (json.dumps's default is allow_nan=True: it writes NaN, which is not JSON).
+ *   - A str holding a surrogate code point (U+D800..U+DFFF) is refused with ValueError, as a
+ *     value and as a key, since the file would not be UTF-8 (libajio's validator also refuses
+ *     "\ud800" escapes, so json.dumps's escape of a lone surrogate is no way out either). The
+ *     one exception: with ensure_ascii a high surrogate followed by a low one (a pair kept as
+ *     two code points, as UTF-16 decoded with "surrogatepass" gives) is written as json.dumps
+ *     writes it, the two escapes of the pair.
+ *   - Nesting: every container (and every value default= returns) counts as one recursive call
+ *     (Py_EnterRecursiveCall, as json's C encoder counts them), so nesting beyond the recursion
+ *     limit is RecursionError, a cycle with check_circular=False too; the generator's own
+ *     max_depth is lifted so that it never stops first.
+ *   - List and tuple subclasses are read as the arrays they are (their __iter__ is not called)
+ *     and empty containers are found by their size, as json's C encoder does; json's pure-Python
+ *     encoder, which json.dumps uses when indent is given, calls __iter__ and __len__.
+ */
+#ifndef AJPY_ENCODE_H
+#define AJPY_ENCODE_H
+
+#include <Python.h>
+#include <ajio.h>
+
+typedef struct ajpy_enc ajpy_enc;
+
+/*
+ * Parses json.dumps keyword arguments from kwargs (a dict, or NULL for the defaults):
+ * skipkeys, ensure_ascii, check_circular, allow_nan, cls, indent, separators, default,
+ * sort_keys; anything else is TypeError as json.dumps words it. lines=1: the encoder makes JSON
+ * Lines records (one json.dumps(record, **kw) per line, so ", " and ": " unless separators says
+ * otherwise; an indent other than None, or separators holding a line break -> ValueError).
+ *
+ * The file layout: with lines=0 an indent that kwargs does not give (or kwargs NULL) is 2, so that
+ * the file is json.dumps(obj, indent=2) plus "\n"; indent=None given explicitly makes one line.
+ * Every other default is json.dumps's own. The generator adds the final "\n" (and the one after
+ * each record with lines=1).
+ *
+ * Returns NULL with a Python exception set; or NULL with *ret_fallback = 1 and no exception when C
+ * cannot honour the arguments (cls= other than None, a true allow_nan, an indent that is neither
+ * an int nor a str of spaces, or more than AJIO_GEN_MAX_INDENT of them, separators that are not
+ * a list or tuple of two str or that the generator cannot write, such as (";", "=")). The
+ * caller then writes json.dumps's text (or raises its error), with indent=2 added for a lines=0
+ * file whose kwargs have no "indent" and allow_nan=False unless kwargs say otherwise, so that the
+ * layout and the NaN refusal stay those above.
+ */
+ajpy_enc *ajpy_enc_new(PyObject *kwargs, int lines, int *ret_fallback);
+
+/* As ajpy_enc_new(kwargs, 0, ...) with json.dumps's defaults untouched (indent=None) and no
+ * newline after the document: the encoder behind ajpy_dumps(). */
+ajpy_enc *ajpy_enc_new_dumps(PyObject *kwargs, int *ret_fallback);
+
+void ajpy_enc_free(ajpy_enc *e);
+
+/* The generator options for ajio_gen_new() / ajio_gen_open() / ajio_gen_new_sink(); valid while
+ * e lives. */
+const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e);
+
+/*
+ * Encodes obj as one top-level value (one record with lines=1) into g. 0, or -1 with a Python
+ * exception set AND the generator failed (ajio_gen_fail) so that a commit fails and the target
+ * stays untouched. An error of the generator itself is raised with ajio_last_error()'s message:
+ * AJIO_EJSON and -EINVAL as ValueError, -ENOMEM as MemoryError, a write error of the file below
+ * (-ENOSPC, -EIO, ...) as the OSError of its errno. An encoder walks one value at a time: a
+ * second call while the first runs (from another thread while default= let go of the GIL, or
+ * from inside default=) is RuntimeError.
+ */
+int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
+
+/*
+ * dumps(obj, **kw) -> str, byte-identical to json.dumps(obj, **kw) (with the refusals above);
+ * through a sink generator (ajio_gen_new_sink) into a growing buffer; a fallback calls
+ * json.dumps itself, with allow_nan=False unless given. Registered as atomic_json_io._ajio.dumps
+ * (METH_VARARGS | METH_KEYWORDS).
+ */
+PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
+
+#endif /* AJPY_ENCODE_H */

@@ -1,0 +1,1288 @@
+/*
+ * module.c - atomic_json_io._ajio: the file operations of libajio for Python.
+ *
+ * The Python layer (atomic_json_io/__init__.py) turns keyword options into ajio flags and calls
+ * these functions; everything that touches the filesystem happens here, with the GIL released
+ * around each call that can block (open, commit, append, the update's lock wait), so other
+ * threads run while a durable write waits for the disk. The JSON encoder is encode.c's: it runs
+ * with the GIL held and writes into the handle's buffer, which the generator flushes as it fills.
+ *
+ * Errors become Python's own exceptions (set_error): OSError built from the errno, so that
+ * Python picks the subclass (FileExistsError, PermissionError, ...), with libajio's message
+ * (which names the failed step) as strerror; NotDurableError for AJIO_ENOTDURABLE; ValueError
+ * for AJIO_EJSON and AJIO_ETORN.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include <ajio.h>
+
+#include "encode.h"
+
+static PyObject *NotDurableError;
+
+/* Raises the exception for ajio result r (< 0) with libajio's message msg about path (any
+ * object, or NULL). */
+static PyObject *set_error_msg(int r, const char *msg, PyObject *path)
+{
+    PyObject *type, *text, *exc;
+    int err;
+
+    if (r == AJIO_EJSON || r == AJIO_ETORN) {
+        /* The message may quote a path that is not UTF-8: decode as the filesystem does. */
+        text = PyUnicode_DecodeFSDefault(msg);
+        if (text) {
+            PyErr_SetObject(PyExc_ValueError, text);
+            Py_DECREF(text);
+        }
+        return NULL;
+    }
+    if (r == AJIO_ENOTDURABLE) {
+        /* The errno of the failed directory sync is only in the message; EIO says what it
+         * means for the caller: the data may not be on the disk. */
+        type = NotDurableError;
+        err = EIO;
+    } else {
+        type = PyExc_OSError;
+        err = r < 0 && r > -4096 ? -r : EIO;
+    }
+    text = PyUnicode_DecodeFSDefault(msg[0] ? msg : ajio_strerror(r));
+    if (!text)
+        return NULL;
+    /* OSError(errno, strerror, filename): OSError.__new__ maps the errno to its subclass. */
+    exc = PyObject_CallFunction(type, "iOO", err, text, path ? path : Py_None);
+    Py_DECREF(text);
+    if (!exc)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+/* The same with the calling thread's ajio_last_error(). */
+static PyObject *set_error(int r, PyObject *path)
+{
+    return set_error_msg(r, ajio_last_error(), path);
+}
+
+/* The result of a successful write: False when AJIO_SKIP_UNCHANGED found nothing to do. */
+static PyObject *write_result(int r)
+{
+    return PyBool_FromLong(r != AJIO_UNCHANGED);
+}
+
+static int opts_init(ajio_opts *opts, unsigned flags, unsigned mode)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->flags = flags;
+    opts->mode = mode;
+    return 0;
+}
+
+/* ---- write_bytes(path, data, flags, mode) -> unchanged ---------------------------------------- */
+
+static PyObject *py_write_bytes(PyObject *self, PyObject *args)
+{
+    PyObject *path, *pathb = NULL;
+    Py_buffer data;
+    unsigned flags, mode;
+    ajio_opts opts;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*II:write_bytes", &path, &data, &flags, &mode))
+        return NULL;
+    if (!PyUnicode_FSConverter(path, &pathb)) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    opts_init(&opts, flags, mode);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_write_bytes(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    Py_DECREF(pathb);
+    if (r < 0)
+        return set_error(r, path);
+    return write_result(r);
+}
+
+/* ---- write_text(path, text, flags, mode) -> unchanged ---------------------------------------- */
+
+/*
+ * The str's UTF-8 form is cached in the object (for ASCII text it is the object's own storage),
+ * so a text is not copied once more to add the newline: a missing '\n' goes through a handle.
+ */
+static PyObject *py_write_text(PyObject *self, PyObject *args)
+{
+    PyObject *path, *text, *pathb = NULL;
+    unsigned flags, mode;
+    const char *s;
+    Py_ssize_t len;
+    ajio_opts opts;
+    ajio_file *f;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OUII:write_text", &path, &text, &flags, &mode))
+        return NULL;
+    s = PyUnicode_AsUTF8AndSize(text, &len);
+    if (!s)
+        return NULL;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return NULL;
+    opts_init(&opts, flags, mode);
+    Py_BEGIN_ALLOW_THREADS
+    if (len > 0 && s[len - 1] == '\n') {
+        r = ajio_write_bytes(PyBytes_AS_STRING(pathb), s, (size_t)len, &opts);
+    } else {
+        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+        if (r >= 0) {
+            /* Errors are sticky in the handle: the commit returns the first one. */
+            (void)ajio_write(f, s, (size_t)len);
+            (void)ajio_write(f, "\n", 1);
+            r = ajio_commit(f);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    Py_DECREF(pathb);
+    if (r < 0)
+        return set_error(r, path);
+    return write_result(r);
+}
+
+/* ---- Encoder: json.dumps keyword arguments, parsed once per call ------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    ajpy_enc *enc;
+} EncoderObject;
+
+static void Encoder_dealloc(EncoderObject *self)
+{
+    ajpy_enc_free(self->enc);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject EncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Encoder",
+    .tp_basicsize = sizeof(EncoderObject),
+    .tp_dealloc = (destructor)Encoder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "json.dumps keyword arguments parsed for the C encoder (make_encoder()).",
+};
+
+/*
+ * make_encoder(kwargs, lines) -> Encoder, or None when C cannot honour the arguments and the
+ * caller must use the json module (cls=, allow_nan=True, ...).
+ */
+static PyObject *py_make_encoder(PyObject *self, PyObject *args)
+{
+    PyObject *kwargs;
+    int lines, fallback = 0;
+    ajpy_enc *e;
+    EncoderObject *o;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!p:make_encoder", &PyDict_Type, &kwargs, &lines))
+        return NULL;
+    e = ajpy_enc_new(kwargs, lines, &fallback);
+    if (!e) {
+        if (fallback && !PyErr_Occurred())
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    o = PyObject_New(EncoderObject, &EncoderType);
+    if (!o) {
+        ajpy_enc_free(e);
+        return NULL;
+    }
+    o->enc = e;
+    return (PyObject *)o;
+}
+
+/*
+ * Attaches a generator with the encoder's layout to f. The encoder's options already carry the
+ * file layout ("\n" after the document, after each record).
+ */
+static int attach_gen(ajio_file *f, ajpy_enc *e, ajio_gen **ret_g, PyObject *path)
+{
+    int r = ajio_gen_new(ret_g, f, ajpy_enc_gen_opts(e));
+
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Encodes obj (lines=0) or every item of the iterable obj (lines=1) into g. 0 or -1 + exception. */
+static int encode_into(ajpy_enc *e, ajio_gen *g, PyObject *obj, int lines)
+{
+    PyObject *it, *item;
+
+    if (!lines)
+        return ajpy_enc_value(e, g, obj);
+    it = PyObject_GetIter(obj);
+    if (!it)
+        return -1;
+    /* One record at a time: the iterable may be a generator of any length, and only the
+     * handle's 64 KiB buffer holds encoded text. */
+    while ((item = PyIter_Next(it))) {
+        int r = ajpy_enc_value(e, g, item);
+        Py_DECREF(item);
+        if (r < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* ---- write_json(path, obj, flags, mode, encoder, lines) -> unchanged -------------------------- */
+
+static PyObject *py_write_json(PyObject *self, PyObject *args)
+{
+    PyObject *path, *obj, *pathb = NULL;
+    EncoderObject *enc;
+    unsigned flags, mode;
+    int lines, r;
+    ajio_opts opts;
+    ajio_file *f = NULL;
+    ajio_gen *g;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOIIO!p:write_json", &path, &obj, &flags, &mode, &EncoderType,
+                          &enc, &lines))
+        return NULL;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return NULL;
+    opts_init(&opts, flags, mode);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(pathb);
+    if (r < 0)
+        return set_error(r, path);
+    if (attach_gen(f, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0) {
+        ajio_abort(f);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_commit(f);
+    Py_END_ALLOW_THREADS
+    if (r < 0)
+        return set_error(r, path);
+    return write_result(r);
+}
+
+/* ---- File: a streaming handle, for the json-module fallback ----------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_file *f;
+    PyObject *path;
+    int busy; /* a call runs with the GIL released: another thread must not use f meanwhile */
+} FileObject;
+
+static void File_dealloc(FileObject *self)
+{
+    ajio_abort(self->f);
+    Py_XDECREF(self->path);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *path, *pathb = NULL;
+    unsigned flags, mode;
+    ajio_opts opts;
+    ajio_file *f;
+    int r;
+
+    if (kwds && PyDict_GET_SIZE(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "File() takes no keyword arguments");
+        return -1;
+    }
+    if (self->f) {
+        PyErr_SetString(PyExc_RuntimeError, "File already open");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OII:File", &path, &flags, &mode))
+        return -1;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return -1;
+    opts_init(&opts, flags, mode);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(pathb);
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    self->f = f;
+    Py_INCREF(path);
+    Py_XSETREF(self->path, path);
+    return 0;
+}
+
+static int File_check(FileObject *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
+        return -1;
+    }
+    if (!self->f) {
+        PyErr_SetString(PyExc_ValueError, "the file is committed or aborted");
+        return -1;
+    }
+    return 0;
+}
+
+/* The handle buffers 64 KiB; a larger write goes to the temp file at once, so the GIL is
+ * released for it. */
+static PyObject *File_write(FileObject *self, PyObject *arg)
+{
+    Py_buffer data;
+    const char *s;
+    Py_ssize_t len;
+    int r;
+
+    if (File_check(self) < 0)
+        return NULL;
+    if (PyUnicode_Check(arg)) {
+        s = PyUnicode_AsUTF8AndSize(arg, &len);
+        if (!s)
+            return NULL;
+        if (len >= 65536) {
+            self->busy = 1;
+            Py_BEGIN_ALLOW_THREADS
+            r = ajio_write(self->f, s, (size_t)len);
+            Py_END_ALLOW_THREADS
+            self->busy = 0;
+        } else {
+            r = ajio_write(self->f, s, (size_t)len);
+        }
+    } else {
+        if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+            return NULL;
+        self->busy = 1;
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_write(self->f, data.buf, (size_t)data.len);
+        Py_END_ALLOW_THREADS
+        self->busy = 0;
+        PyBuffer_Release(&data);
+    }
+    if (r < 0)
+        return set_error(r, self->path);
+    Py_RETURN_NONE;
+}
+
+static PyObject *File_commit(FileObject *self, PyObject *unused)
+{
+    ajio_file *f = self->f;
+    int r;
+
+    (void)unused;
+    if (File_check(self) < 0)
+        return NULL;
+    self->f = NULL; /* ajio_commit() frees it whatever the result */
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_commit(f);
+    Py_END_ALLOW_THREADS
+    if (r < 0)
+        return set_error(r, self->path);
+    return write_result(r);
+}
+
+static PyObject *File_abort(FileObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
+        return NULL;
+    }
+    ajio_abort(self->f);
+    self->f = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef File_methods[] = {
+    {"write", (PyCFunction)File_write, METH_O, "write(data): bytes-like or str (UTF-8)."},
+    {"commit", (PyCFunction)File_commit, METH_NOARGS,
+     "commit() -> unchanged: publish the temp over the target."},
+    {"abort", (PyCFunction)File_abort, METH_NOARGS, "abort(): discard the temp."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FileType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.File",
+    .tp_basicsize = sizeof(FileObject),
+    .tp_dealloc = (destructor)File_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "File(path, flags, mode): an ajio_open() handle; nothing is visible at path "
+              "before commit().",
+    .tp_methods = File_methods,
+    .tp_init = (initproc)File_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- update(path, step, flags, mode, timeout_ms, encoder) -> new value ------------------------ */
+
+/*
+ * ajio_update() runs with the GIL released, since it may wait for the lock as long as another
+ * process holds it; its callback takes the GIL back to run the Python step.
+ */
+struct update_ctx {
+    PyThreadState *ts;
+    PyObject *step;
+    ajpy_enc *enc; /* NULL: the step returns the bytes to write */
+    PyObject *path;
+    PyObject *result;
+    int failed;
+};
+
+static int update_cb(void *vctx, const void *old, size_t old_len, int exists, ajio_file *out)
+{
+    struct update_ctx *ctx = vctx;
+    PyObject *arg, *res = NULL, *value, *payload;
+    ajio_gen *g;
+    int r = -ECANCELED;
+
+    PyEval_RestoreThread(ctx->ts);
+    if (exists)
+        arg = PyBytes_FromStringAndSize(old, (Py_ssize_t)old_len);
+    else
+        arg = Py_NewRef(Py_None);
+    if (!arg)
+        goto done;
+    /* step(old bytes or None) -> (new value, bytes to write or None for the encoder) */
+    res = PyObject_CallOneArg(ctx->step, arg);
+    Py_DECREF(arg);
+    if (!res)
+        goto done;
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2) {
+        PyErr_SetString(PyExc_TypeError, "update step must return (value, payload)");
+        goto done;
+    }
+    value = PyTuple_GET_ITEM(res, 0);
+    payload = PyTuple_GET_ITEM(res, 1);
+    if (ctx->enc) {
+        if (attach_gen(out, ctx->enc, &g, ctx->path) < 0)
+            goto done;
+        if (ajpy_enc_value(ctx->enc, g, value) < 0)
+            goto done;
+    } else {
+        Py_buffer data;
+        if (PyObject_GetBuffer(payload, &data, PyBUF_SIMPLE) < 0)
+            goto done;
+        r = ajio_write(out, data.buf, (size_t)data.len);
+        PyBuffer_Release(&data);
+        if (r < 0) {
+            set_error(r, ctx->path);
+            goto done;
+        }
+    }
+    Py_XSETREF(ctx->result, Py_NewRef(value));
+    r = 0;
+done:
+    if (r < 0)
+        ctx->failed = 1; /* the exception stays set in this thread across the save */
+    Py_XDECREF(res);
+    ctx->ts = PyEval_SaveThread();
+    return r;
+}
+
+static PyObject *py_update(PyObject *self, PyObject *args)
+{
+    PyObject *path, *step, *encobj, *pathb = NULL;
+    unsigned flags, mode;
+    int timeout_ms, r;
+    ajio_opts opts;
+    struct update_ctx ctx = {0};
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOIIiO:update", &path, &step, &flags, &mode, &timeout_ms,
+                          &encobj))
+        return NULL;
+    if (encobj != Py_None && !PyObject_TypeCheck(encobj, &EncoderType)) {
+        PyErr_SetString(PyExc_TypeError, "encoder must be an Encoder or None");
+        return NULL;
+    }
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return NULL;
+    opts_init(&opts, flags, mode);
+    ctx.step = step;
+    ctx.enc = encobj == Py_None ? NULL : ((EncoderObject *)encobj)->enc;
+    ctx.path = path;
+    ctx.ts = PyEval_SaveThread();
+    r = ajio_update(PyBytes_AS_STRING(pathb), update_cb, &ctx, timeout_ms, &opts);
+    PyEval_RestoreThread(ctx.ts);
+    Py_DECREF(pathb);
+    if (ctx.failed && PyErr_Occurred()) {
+        Py_XDECREF(ctx.result);
+        return NULL;
+    }
+    if (r < 0) {
+        Py_XDECREF(ctx.result);
+        return set_error(r, path);
+    }
+    if (!ctx.result)
+        Py_RETURN_NONE;
+    return ctx.result;
+}
+
+/* ---- append(path, data, flags) -> repair message or None -------------------------------------- */
+
+static PyObject *py_append(PyObject *self, PyObject *args)
+{
+    PyObject *path, *pathb = NULL;
+    Py_buffer data;
+    unsigned flags;
+    ajio_opts opts;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oy*I:append", &path, &data, &flags))
+        return NULL;
+    if (!PyUnicode_FSConverter(path, &pathb)) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    opts_init(&opts, flags, 0);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_append(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    Py_DECREF(pathb);
+    if (r < 0)
+        return set_error(r, path);
+    if (r == AJIO_REPAIRED)
+        return PyUnicode_DecodeFSDefault(ajio_last_error());
+    Py_RETURN_NONE;
+}
+
+/* ---- append_records(path, iterable, flags, encoder, chunk) -> (count, repair message) ---------- */
+
+struct membuf {
+    char *p;
+    size_t len, cap;
+};
+
+static int membuf_sink(void *ctx, const void *buf, size_t len)
+{
+    struct membuf *mb = ctx;
+
+    if (len > mb->cap - mb->len) {
+        size_t cap = mb->cap ? mb->cap : 65536;
+        char *p;
+        while (cap - mb->len < len) {
+            if (cap > SIZE_MAX / 2)
+                return -ENOMEM;
+            cap *= 2;
+        }
+        p = PyMem_RawRealloc(mb->p, cap);
+        if (!p)
+            return -ENOMEM;
+        mb->p = p;
+        mb->cap = cap;
+    }
+    memcpy(mb->p + mb->len, buf, len);
+    mb->len += len;
+    return 0;
+}
+
+/* Appends the complete lines in mb (GIL released) to pathc, or through log when not NULL, and
+ * empties it. */
+static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct membuf *mb,
+                        unsigned flags, PyObject **repair)
+{
+    ajio_opts opts;
+    int r;
+
+    if (mb->len == 0)
+        return 0;
+    opts_init(&opts, flags, 0);
+    Py_BEGIN_ALLOW_THREADS
+    if (log)
+        r = ajio_log_append(log, mb->p, mb->len);
+    else
+        r = ajio_append(pathc, mb->p, mb->len, &opts);
+    Py_END_ALLOW_THREADS
+    mb->len = 0;
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    if (r == AJIO_REPAIRED && !*repair) {
+        *repair = PyUnicode_DecodeFSDefault(ajio_last_error());
+        if (!*repair)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Records are encoded into memory and appended chunk by chunk, each chunk (whole records, about
+ * `chunk` bytes) one ajio_append() (or ajio_log_append()): a generator of any length keeps
+ * memory bounded, and each append is atomic towards other appenders.
+ * Returns (count, repair message or None), or NULL with an exception.
+ */
+static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log,
+                                PyObject *records, unsigned flags, ajpy_enc *enc,
+                                Py_ssize_t chunk)
+{
+    PyObject *it, *item, *repair = NULL, *res = NULL;
+    struct membuf mb = {0};
+    ajio_gen *g = NULL;
+    unsigned long long count = 0;
+    int r;
+
+    it = PyObject_GetIter(records);
+    if (!it)
+        return NULL;
+    r = ajio_gen_new_sink(&g, membuf_sink, &mb, ajpy_enc_gen_opts(enc));
+    if (r < 0) {
+        set_error(r, path);
+        goto out;
+    }
+    while ((item = PyIter_Next(it))) {
+        r = ajpy_enc_value(enc, g, item);
+        Py_DECREF(item);
+        if (r < 0)
+            goto out;
+        count++;
+        if (mb.len >= (size_t)chunk) {
+            r = ajio_gen_finish(g);
+            if (r < 0) {
+                set_error(r, path);
+                goto out;
+            }
+            if (append_chunk(path, pathc, log, &mb, flags, &repair) < 0)
+                goto out;
+        }
+    }
+    if (PyErr_Occurred())
+        goto out;
+    r = ajio_gen_finish(g);
+    if (r < 0) {
+        set_error(r, path);
+        goto out;
+    }
+    if (append_chunk(path, pathc, log, &mb, flags, &repair) < 0)
+        goto out;
+    res = Py_BuildValue("KO", count, repair ? repair : Py_None);
+out:
+    ajio_gen_free(g);
+    PyMem_RawFree(mb.p);
+    Py_DECREF(it);
+    Py_XDECREF(repair);
+    return res;
+}
+
+static PyObject *py_append_records(PyObject *self, PyObject *args)
+{
+    PyObject *path, *records, *pathb = NULL, *res;
+    EncoderObject *enc;
+    unsigned flags;
+    Py_ssize_t chunk;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOIO!n:append_records", &path, &records, &flags, &EncoderType,
+                          &enc, &chunk))
+        return NULL;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return NULL;
+    res = append_records(path, PyBytes_AS_STRING(pathb), NULL, records, flags, enc->enc, chunk);
+    Py_DECREF(pathb);
+    return res;
+}
+
+/* ---- Log: a long-lived append handle (ajio_log) ----------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_log *log;
+    PyObject *path;
+    PyObject *repair; /* what ajio_log_open() repaired, or NULL */
+    int busy;         /* an append runs with the GIL released */
+} LogObject;
+
+static void Log_dealloc(LogObject *self)
+{
+    (void)ajio_log_close(self->log);
+    Py_XDECREF(self->path);
+    Py_XDECREF(self->repair);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *path, *pathb = NULL;
+    unsigned flags;
+    ajio_opts opts;
+    ajio_log *log;
+    int r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->log || self->path) {
+        PyErr_SetString(PyExc_TypeError, "Log(path, flags) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OI:Log", &path, &flags))
+        return -1;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return -1;
+    opts_init(&opts, flags, 0);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_log_open(&log, PyBytes_AS_STRING(pathb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(pathb);
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    if (r == AJIO_REPAIRED) {
+        self->repair = PyUnicode_DecodeFSDefault(ajio_last_error());
+        if (!self->repair) {
+            (void)ajio_log_close(log);
+            return -1;
+        }
+    }
+    self->log = log;
+    self->path = Py_NewRef(path);
+    return 0;
+}
+
+static int Log_check(LogObject *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the log is in use by another thread");
+        return -1;
+    }
+    if (!self->log) {
+        PyErr_SetString(PyExc_ValueError, "the log is closed");
+        return -1;
+    }
+    return 0;
+}
+
+/* append(records, encoder, chunk) -> (count, repair message or None) */
+static PyObject *Log_append(LogObject *self, PyObject *args)
+{
+    PyObject *records, *res;
+    EncoderObject *enc;
+    Py_ssize_t chunk;
+
+    if (!PyArg_ParseTuple(args, "OO!n:append", &records, &EncoderType, &enc, &chunk) ||
+        Log_check(self) < 0)
+        return NULL;
+    /* The GIL is released for each chunk's append: no other thread may use the handle until
+     * this call is over. */
+    self->busy = 1;
+    res = append_records(self->path, NULL, self->log, records, 0, enc->enc, chunk);
+    self->busy = 0;
+    return res;
+}
+
+static PyObject *Log_close(LogObject *self, PyObject *unused)
+{
+    ajio_log *log = self->log;
+    int r;
+
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the log is in use by another thread");
+        return NULL;
+    }
+    self->log = NULL;
+    r = ajio_log_close(log);
+    if (r < 0)
+        return set_error(r, self->path);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Log_get_repair(LogObject *self, void *closure)
+{
+    (void)closure;
+    return Py_NewRef(self->repair ? self->repair : Py_None);
+}
+
+static PyMethodDef Log_methods[] = {
+    {"append", (PyCFunction)Log_append, METH_VARARGS,
+     "append(records, encoder, chunk) -> (count, repair message or None)"},
+    {"close", (PyCFunction)Log_close, METH_NOARGS, "close(): close the file."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Log_getset[] = {
+    {"repair", (getter)Log_get_repair, NULL,
+     "What opening repaired (a torn last line), or None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject LogType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Log",
+    .tp_basicsize = sizeof(LogObject),
+    .tp_dealloc = (destructor)Log_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Log(path, flags): ajio_log, an append handle opened once.",
+    .tp_methods = Log_methods,
+    .tp_getset = Log_getset,
+    .tp_init = (initproc)Log_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- Reader: lines of a JSON Lines file (ajio_reader) ----------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_reader *rd;
+    PyObject *path;
+    PyObject *loads; /* NULL: hand out the lines as bytes */
+    unsigned long long line;
+    unsigned long long torn;
+    PyObject *torn_message;
+    int busy; /* a read runs with the GIL released: another thread must not use rd meanwhile */
+} ReaderObject;
+
+static void Reader_dealloc(ReaderObject *self)
+{
+    ajio_reader_close(self->rd);
+    Py_XDECREF(self->path);
+    Py_XDECREF(self->loads);
+    Py_XDECREF(self->torn_message);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *path, *loads, *pathb = NULL;
+    ajio_reader *rd;
+    unsigned flags;
+    int r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->rd || self->path) {
+        PyErr_SetString(PyExc_TypeError, "Reader(path, flags, loads) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OIO:Reader", &path, &flags, &loads))
+        return -1;
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return -1;
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_reader_open(&rd, PyBytes_AS_STRING(pathb), flags);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(pathb);
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    self->rd = rd;
+    self->path = Py_NewRef(path);
+    self->loads = loads == Py_None ? NULL : Py_NewRef(loads);
+    return 0;
+}
+
+static PyObject *Reader_next(ReaderObject *self)
+{
+    const char *line;
+    size_t len;
+    PyObject *text, *value;
+    int r;
+
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the reader is in use by another thread");
+        return NULL;
+    }
+    if (!self->rd)
+        return NULL;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_reader_next(self->rd, &line, &len);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    self->line = ajio_reader_line(self->rd);
+    if (r == 0) {
+        self->torn = ajio_reader_torn(self->rd);
+        if (self->torn)
+            Py_XSETREF(self->torn_message, PyUnicode_DecodeFSDefault(ajio_last_error()));
+        ajio_reader_close(self->rd);
+        self->rd = NULL;
+        return NULL; /* StopIteration */
+    }
+    if (r < 0) {
+        /* AJIO_EJSON: the message names the path, line and column; iteration may go on. */
+        return set_error(r, self->path);
+    }
+    if (!self->loads)
+        return PyBytes_FromStringAndSize(line, (Py_ssize_t)len);
+    text = PyBytes_FromStringAndSize(line, (Py_ssize_t)len);
+    if (!text)
+        return NULL;
+    value = PyObject_CallOneArg(self->loads, text);
+    Py_DECREF(text);
+    return value;
+}
+
+static PyObject *Reader_close(ReaderObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the reader is in use by another thread");
+        return NULL;
+    }
+    ajio_reader_close(self->rd);
+    self->rd = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Reader_get_line(ReaderObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->line);
+}
+
+static PyObject *Reader_get_torn(ReaderObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->torn);
+}
+
+static PyObject *Reader_get_torn_message(ReaderObject *self, void *closure)
+{
+    (void)closure;
+    return Py_NewRef(self->torn_message ? self->torn_message : Py_None);
+}
+
+static PyMethodDef Reader_methods[] = {
+    {"close", (PyCFunction)Reader_close, METH_NOARGS, "close(): release the file."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Reader_getset[] = {
+    {"line", (getter)Reader_get_line, NULL, "1-based number of the line last read.", NULL},
+    {"torn", (getter)Reader_get_torn, NULL,
+     "At the end: bytes of a torn last line (no newline) that were skipped, else 0.", NULL},
+    {"torn_message", (getter)Reader_get_torn_message, NULL,
+     "At the end: libajio's description of the skipped torn line, or None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Reader",
+    .tp_basicsize = sizeof(ReaderObject),
+    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Reader(path, flags, loads): iterator over the complete lines of a file.",
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Reader_next,
+    .tp_methods = Reader_methods,
+    .tp_getset = Reader_getset,
+    .tp_init = (initproc)Reader_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- Batch: many files, syncs amortised (ajio_batch) ------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_batch *b;
+    PyObject *paths; /* the path objects as given, for the exceptions' filename */
+    int committed;
+    int busy; /* the commit runs with the GIL released */
+} BatchObject;
+
+static void Batch_dealloc(BatchObject *self)
+{
+    ajio_batch_free(self->b); /* an uncommitted batch writes nothing */
+    Py_XDECREF(self->paths);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Batch_init(BatchObject *self, PyObject *args, PyObject *kwds)
+{
+    unsigned flags, mode;
+    ajio_opts opts;
+    ajio_batch *b;
+    int r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->b) {
+        PyErr_SetString(PyExc_TypeError, "Batch(flags, mode) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "II:Batch", &flags, &mode))
+        return -1;
+    opts_init(&opts, flags, mode);
+    r = ajio_batch_new(&b, &opts);
+    if (r < 0) {
+        set_error(r, NULL);
+        return -1;
+    }
+    self->paths = PyList_New(0);
+    if (!self->paths) {
+        ajio_batch_free(b);
+        return -1;
+    }
+    self->b = b;
+    return 0;
+}
+
+static int Batch_check(BatchObject *self)
+{
+    if (!self->b || self->committed) {
+        PyErr_SetString(PyExc_ValueError, "the batch is committed or discarded");
+        return -1;
+    }
+    return 0;
+}
+
+/* add(path, data): data is bytes-like, or str (UTF-8); both are copied by the library. */
+static PyObject *Batch_add(BatchObject *self, PyObject *args)
+{
+    PyObject *path, *data, *pathb = NULL;
+    Py_buffer buf = {0};
+    const char *s;
+    Py_ssize_t len;
+    int r;
+
+    if (!PyArg_ParseTuple(args, "OO:add", &path, &data) || Batch_check(self) < 0)
+        return NULL;
+    if (PyUnicode_Check(data)) {
+        s = PyUnicode_AsUTF8AndSize(data, &len);
+        if (!s)
+            return NULL;
+    } else {
+        if (PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE) < 0)
+            return NULL;
+        s = buf.buf;
+        len = buf.len;
+    }
+    if (!PyUnicode_FSConverter(path, &pathb)) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    r = ajio_batch_add(self->b, PyBytes_AS_STRING(pathb), s, (size_t)len);
+    Py_DECREF(pathb);
+    PyBuffer_Release(&buf);
+    if (r < 0)
+        return set_error(r, path);
+    if (PyList_Append(self->paths, path) < 0)
+        return NULL; /* the batch holds one more file than paths: discard it */
+    Py_RETURN_NONE;
+}
+
+/* commit(): every file; raises for the first that was not written durably. */
+static PyObject *Batch_commit(BatchObject *self, PyObject *unused)
+{
+    size_t i, n;
+    int r;
+
+    (void)unused;
+    if (Batch_check(self) < 0)
+        return NULL;
+    if ((size_t)PyList_GET_SIZE(self->paths) != ajio_batch_count(self->b)) {
+        PyErr_SetString(PyExc_RuntimeError, "the batch lost track of a file: not committed");
+        return NULL;
+    }
+    self->committed = 1;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_batch_commit(self->b);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (r >= 0)
+        Py_RETURN_NONE;
+    n = ajio_batch_count(self->b);
+    for (i = 0; i < n; i++) {
+        const char *msg;
+        int fr = ajio_batch_result(self->b, i, NULL, &msg);
+        if (fr < 0)
+            return set_error_msg(fr, msg, PyList_GET_ITEM(self->paths, (Py_ssize_t)i));
+    }
+    return set_error(r, NULL);
+}
+
+/* results() -> [(path, None or exception)] after the commit, in the order added. */
+static PyObject *Batch_results(BatchObject *self, PyObject *unused)
+{
+    PyObject *list, *item, *exc, *type, *value, *tb;
+    size_t i, n;
+
+    (void)unused;
+    if (!self->b || !self->committed || self->busy) {
+        PyErr_SetString(PyExc_ValueError, "the batch is not committed");
+        return NULL;
+    }
+    n = ajio_batch_count(self->b);
+    list = PyList_New((Py_ssize_t)n);
+    if (!list)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        const char *msg;
+        int fr = ajio_batch_result(self->b, i, NULL, &msg);
+        PyObject *path = PyList_GET_ITEM(self->paths, (Py_ssize_t)i);
+        if (fr >= 0) {
+            exc = Py_NewRef(Py_None);
+        } else {
+            set_error_msg(fr, msg, path);
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            if (!value) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            exc = value;
+        }
+        item = PyTuple_Pack(2, path, exc);
+        Py_DECREF(exc);
+        if (!item) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    return list;
+}
+
+static Py_ssize_t Batch_len(BatchObject *self)
+{
+    /* Counted on the Python side, which the commit does not touch. */
+    return self->paths ? PyList_GET_SIZE(self->paths) : 0;
+}
+
+static PyMethodDef Batch_methods[] = {
+    {"add", (PyCFunction)Batch_add, METH_VARARGS, "add(path, data): queue a file."},
+    {"commit", (PyCFunction)Batch_commit, METH_NOARGS,
+     "commit(): write every file; raises for the first one not written durably."},
+    {"results", (PyCFunction)Batch_results, METH_NOARGS,
+     "results() -> [(path, None or the exception)] after commit()."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Batch_as_sequence = {
+    .sq_length = (lenfunc)Batch_len,
+};
+
+static PyTypeObject BatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Batch",
+    .tp_basicsize = sizeof(BatchObject),
+    .tp_dealloc = (destructor)Batch_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Batch(flags, mode): ajio_batch; files written at commit().",
+    .tp_methods = Batch_methods,
+    .tp_as_sequence = &Batch_as_sequence,
+    .tp_init = (initproc)Batch_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- sweep(dir, name, min_age_sec, flags) -> removed ------------------------------------------ */
+
+static PyObject *py_sweep(PyObject *self, PyObject *args)
+{
+    PyObject *dir, *name, *dirb = NULL, *nameb = NULL;
+    unsigned min_age, flags;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOII:sweep", &dir, &name, &min_age, &flags))
+        return NULL;
+    if (!PyUnicode_FSConverter(dir, &dirb))
+        return NULL;
+    if (name != Py_None && !PyUnicode_FSConverter(name, &nameb)) {
+        Py_DECREF(dirb);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_sweep(PyBytes_AS_STRING(dirb), nameb ? PyBytes_AS_STRING(nameb) : NULL, min_age,
+                   flags);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(dirb);
+    Py_XDECREF(nameb);
+    if (r < 0)
+        return set_error(r, dir);
+    return PyLong_FromLong(r);
+}
+
+/* ---- module ----------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"write_bytes", py_write_bytes, METH_VARARGS,
+     "write_bytes(path, data, flags, mode) -> unchanged"},
+    {"write_text", py_write_text, METH_VARARGS,
+     "write_text(path, text, flags, mode) -> unchanged ('\\n' ensured)"},
+    {"make_encoder", py_make_encoder, METH_VARARGS,
+     "make_encoder(kwargs, lines) -> Encoder, or None: use the json module"},
+    {"write_json", py_write_json, METH_VARARGS,
+     "write_json(path, obj, flags, mode, encoder, lines) -> unchanged"},
+    {"update", py_update, METH_VARARGS,
+     "update(path, step, flags, mode, timeout_ms, encoder) -> new value"},
+    {"append", py_append, METH_VARARGS,
+     "append(path, data, flags) -> the repair message, or None"},
+    {"append_records", py_append_records, METH_VARARGS,
+     "append_records(path, records, flags, encoder, chunk) -> (count, repair message or None)"},
+    {"sweep", py_sweep, METH_VARARGS, "sweep(dir, name, min_age_sec, flags) -> removed"},
+    {"dumps", (PyCFunction)(void (*)(void))ajpy_dumps, METH_VARARGS | METH_KEYWORDS,
+     "dumps(obj, **kw) -> str, as json.dumps(obj, **kw)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "atomic_json_io._ajio",
+    .m_doc = "libajio's file operations; use the atomic_json_io package.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+static int add_int(PyObject *m, const char *name, long v)
+{
+    return PyModule_AddIntConstant(m, name, v);
+}
+
+PyMODINIT_FUNC PyInit__ajio(void)
+{
+    PyObject *m;
+
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
+        PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
+        PyType_Ready(&LogType) < 0)
+        return NULL;
+    m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    NotDurableError = PyErr_NewExceptionWithDoc(
+        "atomic_json_io.NotDurableError",
+        "The target was replaced (readers see the new content), but the final sync of its "
+        "directory failed: the new name may not survive a power cut. Retry the write for "
+        "durability.",
+        PyExc_OSError, NULL);
+    if (!NotDurableError || PyModule_AddObjectRef(m, "NotDurableError", NotDurableError) < 0 ||
+        PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
+        PyModule_AddObjectRef(m, "File", (PyObject *)&FileType) < 0 ||
+        PyModule_AddObjectRef(m, "Reader", (PyObject *)&ReaderType) < 0 ||
+        PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) < 0 ||
+        PyModule_AddObjectRef(m, "Log", (PyObject *)&LogType) < 0 ||
+        add_int(m, "NO_SYNC", AJIO_NO_SYNC) < 0 || add_int(m, "NO_MKDIR", AJIO_NO_MKDIR) < 0 ||
+        add_int(m, "REPLACE_LINK", AJIO_REPLACE_LINK) < 0 ||
+        add_int(m, "NO_FOLLOW", AJIO_NO_FOLLOW) < 0 ||
+        add_int(m, "CREATE_ONLY", AJIO_CREATE_ONLY) < 0 ||
+        add_int(m, "SKIP_UNCHANGED", AJIO_SKIP_UNCHANGED) < 0 ||
+        add_int(m, "MODE", AJIO_MODE) < 0 || add_int(m, "JSON", AJIO_JSON) < 0 ||
+        add_int(m, "JSONL", AJIO_JSONL) < 0 || add_int(m, "LOCK", AJIO_LOCK) < 0 ||
+        add_int(m, "NO_REPAIR", AJIO_NO_REPAIR) < 0 ||
+        add_int(m, "NO_TMPFILE", AJIO_NO_TMPFILE) < 0 ||
+        PyModule_AddStringConstant(m, "LIBAJIO_VERSION", ajio_version()) < 0) {
+        Py_XDECREF(NotDurableError);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
