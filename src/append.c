@@ -142,17 +142,46 @@ static int find_last_line(struct ajio_file *f, const struct target *t, off_t *re
     return 0;
 }
 
-/* Whether the bytes [start, size) are one complete JSON value (streamed through a validator). */
-static int tail_is_value(struct ajio_file *f, const struct target *t, off_t start, bool *ret)
+/*
+ * Where the tail ends without the zeros at its end. A crash between a write at the end and its
+ * fdatasync can leave the new size on disk without the bytes, which read back as zeros (ext4
+ * logs the size of a write into a block the file already has before the data): the '\n' of an
+ * interrupted termination comes back as a zero, and the value before it is still whole.
+ */
+static int tail_end(struct ajio_file *f, const struct target *t, off_t start, off_t *ret_end)
+{
+    off_t pos = t->size;
+
+    while (pos > start) {
+        size_t n = pos - start < (off_t)sizeof(f->scratch) ? (size_t)(pos - start)
+                                                           : sizeof(f->scratch);
+        int r = pread_all(f, t->rfd, f->scratch, n, pos - (off_t)n);
+
+        if (r < 0)
+            return r;
+        for (size_t i = n; i > 0; i--)
+            if (f->scratch[i - 1] != '\0') {
+                *ret_end = pos - (off_t)n + (off_t)i;
+                return 0;
+            }
+        pos -= (off_t)n;
+    }
+    *ret_end = start;
+    return 0;
+}
+
+/* Whether the bytes [start, end) are one complete JSON value (streamed through a validator). */
+static int tail_is_value(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+                         bool *ret)
 {
     ajio_json_checker *c;
     int r = ajio_json_checker_new(&c, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, 0);
 
     if (r < 0)
         return ajio__error_strerror(r, "validator for the last line of \"%s\"", f->path);
-    for (off_t pos = start; pos < t->size && r == 0;) {
-        size_t n = t->size - pos < (off_t)sizeof(f->scratch) ? (size_t)(t->size - pos)
-                                                             : sizeof(f->scratch);
+    for (off_t pos = start; pos < end && r == 0;) {
+        size_t n = end - pos < (off_t)sizeof(f->scratch) ? (size_t)(end - pos)
+                                                         : sizeof(f->scratch);
         r = pread_all(f, t->rfd, f->scratch, n, pos);
         if (r < 0)
             break;
@@ -212,7 +241,7 @@ static int sync_file(struct ajio_file *f, const struct target *t, const char *st
 static int repair_tail(struct ajio_file *f, struct target *t)
 {
     bool value = false;
-    off_t start;
+    off_t start, end;
     int r = find_last_line(f, t, &start);
 
     if (r < 0 || start == t->size)
@@ -223,12 +252,23 @@ static int repair_tail(struct ajio_file *f, struct target *t)
                            "not repaired (AJIO_NO_REPAIR)",
                            f->path, (long long)(t->size - start));
     if (f->flags & AJIO_JSONL) {
-        r = tail_is_value(f, t, start, &value);
+        r = tail_end(f, t, start, &end);
+        if (r == 0 && end > start)
+            r = tail_is_value(f, t, start, end, &value);
         if (r < 0)
             return r;
     }
     if (value) {
         struct iovec iov = {(void *)"\n", 1};
+
+        /* The zeros after the value go first: the '\n' belongs right after it. */
+        if (end < t->size) {
+            if (ftruncate(t->wfd, end) < 0)
+                return ajio__error_strerror(-errno,
+                                            "ftruncate of \"%s\" to the end of its last value",
+                                            f->path);
+            t->size = end;
+        }
 
         r = ajio__writev_all(t->wfd, &iov, 1);
         if (r < 0)
@@ -548,8 +588,7 @@ static int follow_name(struct ajio_log *log)
         t->wfd = t->rfd = -1;
         return open_and_repair(f, t, true);
     }
-    if (fstat(t->wfd, &st) < 0)
-        return ajio__error_strerror(-errno, "fstat of \"%s\" to append to it", f->path);
+    /* The name's stat is the open file's (same inode): its size is where this append starts. */
     t->size = st.st_size;
     return st.st_size == log->end ? 0 : repair_tail(f, t);
 }

@@ -13,13 +13,15 @@
  *   dev, ino  the file the tickets since epoch were written to
  *   epoch     the first ticket written to that file
  *   syncs     the fdatasyncs appenders did (tickets / syncs is what group commit saves)
+ *   done      bumped at the end of each sync: the futex the others sleep on
  *
- * An appender takes a ticket under the flock once its write has returned, lets the flock go, and
- * takes the sync lock. If by then synced >= its ticket (and the page still describes its file),
- * a sync that started after its write returned has finished: it is done without a sync of its
- * own. Otherwise it reads written (w), syncs the file, and publishes synced = w: every ticket up
- * to w was written before its fdatasync started, and fdatasync makes durable all the data of the
- * file written before it, through any descriptor.
+ * An appender takes a ticket under the flock once its write has returned and lets the flock go.
+ * If synced >= its ticket (and the page still describes its file), a sync that started after its
+ * write returned has finished: it is done without a sync of its own. Otherwise it tries the sync
+ * lock: the one that gets it reads written (w), syncs the file, and publishes synced = w (every
+ * ticket up to w was written before its fdatasync started, and fdatasync makes durable all the
+ * data of the file written before it, through any descriptor); the others sleep until that sync
+ * ends, all woken together, and look again.
  *
  * Tickets, not file offsets, so that a file cut back (a failed append, a repair, a truncation by
  * someone else) never makes new records look synced. The file identity and epoch, so that a log
@@ -36,10 +38,14 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <limits.h>
+#include <sched.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAGIC "ajio-gc1"
+#define MAGIC "ajio-gc2"
 
 struct ajio__group {
     char magic[8];
@@ -49,6 +55,8 @@ struct ajio__group {
     _Atomic uint64_t ino;
     _Atomic uint64_t epoch;
     _Atomic uint64_t syncs; /* fdatasyncs done for tickets: for tests and benchmarks */
+    _Atomic uint32_t done;    /* futex word: bumped at the end of every leader's sync */
+    _Atomic uint32_t waiters; /* appenders asleep on done: the leader wakes them only then */
 };
 
 /* The mapping is one page; the file only needs to cover the struct for the page to be backed. */
@@ -80,6 +88,8 @@ int ajio__group_map(struct ajio_file *f, const struct stat *log, struct ajio__gr
         atomic_store(&g->ino, 0);
         atomic_store(&g->epoch, 0);
         atomic_store(&g->syncs, 0);
+        atomic_store(&g->done, 0);
+        atomic_store(&g->waiters, 0);
         memcpy(g->magic, MAGIC, sizeof(g->magic));
     }
     *ret = g;
@@ -111,50 +121,127 @@ static bool is_current(struct ajio__group *g, dev_t dev, ino_t ino)
     return atomic_load(&g->dev) == (uint64_t)dev && atomic_load(&g->ino) == (uint64_t)ino;
 }
 
+/* Whether a sync that started after ticket was written has made it durable. */
+static bool covered(struct ajio__group *g, dev_t dev, ino_t ino, uint64_t ticket)
+{
+    /* The file's identity read around the epoch: a switch in between is seen as one. */
+    return is_current(g, dev, ino) && ticket >= atomic_load(&g->epoch) &&
+           atomic_load(&g->synced) >= ticket && is_current(g, dev, ino);
+}
+
+/* The OFD lock on byte 0 of the lock file: taken without waiting, or released. */
 static int sync_lock(int fd, short type)
 {
     struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 
-    while (fcntl(fd, F_OFD_SETLKW, &l) < 0)
+    while (fcntl(fd, F_OFD_SETLK, &l) < 0)
         if (errno != EINTR)
             return -errno;
     return 0;
 }
 
+/*
+ * A follower's wait for the end of the sync in flight: until g->done moves from seen, or for at
+ * most WAIT_NS, after which it looks again (a leader killed in its sync never bumps done; the
+ * kernel released its lock, so the next look can lead). Interrupted or timed out, it only looks
+ * again: no result to act on.
+ */
+#define WAIT_NS (10 * 1000 * 1000L)
+
+
+static void wait_done(struct ajio__group *g, uint32_t seen)
+{
+    struct timespec ts = {0, WAIT_NS};
+
+    atomic_fetch_add(&g->waiters, 1);
+    if (atomic_load(&g->done) == seen)
+        (void)syscall(SYS_futex, &g->done, FUTEX_WAIT, seen, &ts, NULL, 0);
+    atomic_fetch_sub(&g->waiters, 1);
+}
+
+/* The end of a turn with the lock: whoever sleeps on it looks again. */
+static void wake(struct ajio__group *g)
+{
+    atomic_fetch_add(&g->done, 1);
+    /* A wake of a word in our own mapping cannot fail; it returns how many woke. */
+    if (atomic_load(&g->waiters) > 0)
+        (void)syscall(SYS_futex, &g->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * The leader's part, the sync lock held: the sync, what it covers published, the followers
+ * woken. Tickets up to w of this file's epoch were written before the sync began.
+ */
+static int lead(struct ajio_file *f, struct ajio__group *g, int wfd, dev_t dev, ino_t ino)
+{
+    /*
+     * With others about (asleep on the last sync, now writing their next records), one turn of
+     * the CPU for them first: each record written now is one sync less for its writer (0.17
+     * syncs per append instead of 0.20 with 8 appenders here). A lone appender pays nothing.
+     */
+    if (atomic_load(&g->waiters) > 0)
+        (void)sched_yield(); /* always succeeds on Linux */
+    uint64_t w = atomic_load(&g->written);
+    bool mine = is_current(g, dev, ino);
+    int r = 0;
+
+#ifndef AJIO_TEST_OMIT_APPEND_SYNC /* negative control of the power-cut suite only */
+    if (fdatasync(wfd) < 0)
+        r = ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending", f->path);
+#endif
+    if (r == 0) {
+        atomic_fetch_add(&g->syncs, 1);
+        if (mine && is_current(g, dev, ino) && w > atomic_load(&g->synced))
+            atomic_store(&g->synced, w);
+    }
+    /* Woken after a failed sync too: each follower then leads a sync of its own. */
+    wake(g);
+    return r;
+}
+
+/*
+ * One sync at a time, and everyone who waited for it wakes at once: the leader holds the OFD
+ * lock through its sync, the others sleep on a futex in the shared page (not on the lock, whose
+ * waiters the kernel would hand it to one by one) and look again when the sync ends. Those it
+ * covered are done; of the others, the first to take the lock leads the next sync, for all.
+ */
 int ajio__group_sync(struct ajio_file *f, struct ajio__group *g, int wfd, dev_t dev, ino_t ino,
                      uint64_t ticket, bool *ret_shared, bool *ret_durable)
 {
-    uint64_t w;
-    int r = sync_lock(f->target_lockfd, F_WRLCK);
+    int fd = f->target_lockfd;
+    int r;
 
     *ret_shared = false;
     *ret_durable = false;
-    if (r < 0) {
-        /* No OFD locks here: a sync of its own, which needs no lock to be correct. */
-        if (fdatasync(wfd) < 0)
-            return ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending", f->path);
-        *ret_durable = true;
-        return 0;
-    }
-    /* Read the file's identity around the epoch: a switch in between is seen as one. */
-    if (is_current(g, dev, ino) && ticket >= atomic_load(&g->epoch) &&
-        atomic_load(&g->synced) >= ticket && is_current(g, dev, ino)) {
-        *ret_shared = true;
-    } else {
-        w = atomic_load(&g->written);
-        bool mine = is_current(g, dev, ino);
-#ifndef AJIO_TEST_OMIT_APPEND_SYNC /* negative control of the power-cut suite only */
-        if (fdatasync(wfd) < 0)
-            r = ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending", f->path);
-#endif
-        /* Tickets up to w of this file's epoch were written before the sync began. */
+    for (;;) {
+        uint32_t seen = atomic_load(&g->done);
+
+        if (covered(g, dev, ino, ticket)) {
+            *ret_shared = *ret_durable = true;
+            return 0;
+        }
+        r = sync_lock(fd, F_WRLCK);
         if (r == 0)
-            atomic_fetch_add(&g->syncs, 1);
-        if (r == 0 && mine && is_current(g, dev, ino) && w > atomic_load(&g->synced))
-            atomic_store(&g->synced, w);
+            break;
+        if (r != -EAGAIN && r != -EACCES) {
+            /* No OFD locks here: a sync of its own, which needs no lock to be correct. */
+            if (fdatasync(wfd) < 0)
+                return ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending",
+                                            f->path);
+            *ret_durable = true;
+            return 0;
+        }
+        wait_done(g, seen);
+    }
+    /* Covered by a sync that ended between the look and the lock: nothing left to do. */
+    if (covered(g, dev, ino, ticket)) {
+        *ret_shared = true;
+        wake(g);
+    } else {
+        r = lead(f, g, wfd, dev, ino);
     }
     *ret_durable = r == 0;
-    int u = sync_lock(f->target_lockfd, F_UNLCK);
+    int u = sync_lock(fd, F_UNLCK);
     if (u < 0 && r == 0)
         r = ajio__error_strerror(u, "unlock of the sync lock of \"%s\" (the records are durable)",
                                  f->path);
