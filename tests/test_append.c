@@ -82,6 +82,41 @@ static void test_complete_tail_terminated(void **state)
 }
 
 /* The classic glued-records bug: a torn '{"a":1' followed by the next record on its line. */
+/*
+ * A power cut between the '\n' that terminates a value and its fdatasync can bring the file back
+ * with the new size but a zero for the byte (ext4): the value is still whole. It is terminated
+ * (the zeros dropped first), not cut with its zeros; in text mode such a tail is cut as any.
+ */
+static void test_zeros_after_value(void **state)
+{
+    const char *p = tu_path(*state, "z.jsonl");
+    const char torn[] = "{\"a\":1}\n{\"b\":2}\0\0";
+    size_t cut = 99;
+
+    for (int jsonl = 1; jsonl >= 0; jsonl--) {
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, torn, sizeof(torn) - 1), (ssize_t)sizeof(torn) - 1);
+        assert_int_equal(close(fd), 0);
+        assert_int_equal(ajio_repair(p, jsonl ? AJIO_JSONL : 0, &cut, NULL), AJIO_REPAIRED);
+        if (jsonl) {
+            assert_int_equal(cut, 0);
+            tu_assert_content(p, "{\"a\":1}\n{\"b\":2}\n", 16);
+        } else {
+            assert_int_equal(cut, 9);
+            tu_assert_content(p, "{\"a\":1}\n", 8);
+        }
+    }
+    /* Zeros alone after the last newline are cut. */
+    int fd = open(p, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "\0\0\0", 3), 3);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(ajio_repair(p, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(cut, 3);
+    tu_assert_content(p, "{\"a\":1}\n", 8);
+}
+
 static void test_partial_tail_cut(void **state)
 {
     const char *path = tu_path(*state, "log.jsonl");
@@ -344,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals_write_nothing, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_complete_tail_terminated, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_partial_tail_cut, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_zeros_after_value, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_repair_refuses, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_repair_reports_and_is_idempotent, tu_setup,
                                         tu_teardown),
