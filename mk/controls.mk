@@ -11,11 +11,16 @@
 #   keep-temp         a named temp is not removed after a failure (commit.c)  make check-fault
 #   ignore-setxattr   a failed setxattr of the ACL or a user.* attribute is ignored (meta.c)
 #                                                                             make check-fault
+#   omit-append-sync  no fdatasync after an append or a repair (append.c, group.c)
+#                                                                             make check-crash
+#   no-cut-back       a failed append is not cut back to its old size (append.c)
+#                                                                             make check-fault
 #
 # A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
 # the recursive make decides what is out of date, hence FORCE. One file per tree in one make
 # run: two recursive makes in the same tree would race under -j.
-CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr
+CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr \
+            omit-append-sync no-cut-back
 
 # The control a path below $(B)/control/ belongs to, in a recipe.
 control_name = $(firstword $(subst /, ,$*))

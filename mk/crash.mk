@@ -1,14 +1,15 @@
 # The power-cut suite: make check-crash (root, loop devices; about 3 minutes). See
-# docs/crash-testing.md. The harness runs against this tree's library and tool, then against two
+# docs/crash-testing.md. The harness runs against this tree's library and tool, then against three
 # negative controls (mk/controls.mk), whole library and tool each: omit-file-sync (no fdatasync
-# of the temp) and omit-dir-sync (no fsync of the directory after the rename). The suite fails
-# unless each control shows the violations it must.
+# of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's) and
+# omit-append-sync (no fdatasync after an append). The suite fails unless each control shows the
+# violations it must.
 #
 #   make check-crash                          the CI sweep (>= 10,000 crash points)
 #   make check-crash CRASH_SCALE=10           ten times as many crash points
 #   make check-crash CRASH_FS="xfs ext4-noauto"   only these filesystems
 
-CRASH_CONTROLS := omit-file-sync omit-dir-sync
+CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync
 
 HEAVY_TARGETS += check-crash
 DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs

@@ -1,8 +1,9 @@
 # mk/fault.mk - syscall fault injection on the write path (root, strace):
 #
 #   make check-fault   every syscall of the write path failed in turn with each errno, short
-#                      writes, for the library (tests/fault/driver.c) and the CLI; then three
-#                      negative controls (mk/controls.mk) that the harness must catch
+#                      writes, for the library (tests/fault/driver.c) and the CLI; the same for
+#                      ajio_update, ajio_append, the log handle and ajio_repair (library); then
+#                      four negative controls (mk/controls.mk) that the harness must catch
 #
 # Outside CI it exits 77 (skip) when not root; under CI=true it fails instead.
 # See docs/fault-injection.md. The driver also serves the filesystem matrix (mk/fs.mk).
@@ -15,9 +16,10 @@ DEB_PACKAGES  += strace acl attr util-linux mount
 FAULT_DRIVER := $(B)/fault/driver
 FAULT_SHIM   := $(B)/fault/shortwrite.so
 # The same driver against a library that ignores a failed fdatasync, leaves its named temp behind
-# after a failure, or ignores a failed setxattr of the ACL or a user.* attribute.
+# after a failure, ignores a failed setxattr of the ACL or a user.* attribute, or does not cut a
+# failed append back.
 FAULT_CONTROLS := $(patsubst %,$(B)/control/%/fault/driver,ignore-fdatasync keep-temp \
-                    ignore-setxattr)
+                    ignore-setxattr no-cut-back)
 # The CLI is a prerequisite only once its sources exist.
 FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
 

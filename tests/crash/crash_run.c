@@ -2,6 +2,7 @@
  * crash_run.c - one power-cut cycle on a freshly made loop filesystem, in two halves.
  *
  *   crash_run crash --mnt DIR --dev /dev/loopN --state FILE --seed N [--cli PATH]
+ *                   [--only SCENARIO,...]
  *       Lays out the old state of every writer and syncs it (syncfs), then starts one writer
  *       per (api, scenario, size, crash point), each in its own directory, and stops each under
  *       ptrace at the entry of its N-th system call (the call has not run yet): the "crash
@@ -70,9 +71,54 @@
 enum api { API_LIB, API_CLI, API_COUNT };
 static const char *const api_names[API_COUNT] = {"lib", "cli"};
 
-enum scenario { SC_NEW, SC_REPLACE, SC_MKDIRS, SC_CREATE_ONLY, SC_SYMLINK, SC_COUNT };
-static const char *const sc_names[SC_COUNT] = {"new", "replace", "mkdirs", "create-only",
-                                               "symlink"};
+/*
+ * The replace scenarios, then the locked read-modify-write (ajio_update) and the appends: to a
+ * file that does not exist yet, to a healthy file, to a file whose last line is torn (cut back
+ * first), to a JSON Lines file whose last line is a complete value without its newline
+ * (terminated first, AJIO_JSONL), through a log handle (ajio_log_open and one ajio_log_append,
+ * on a torn file), and the repair of a torn last line on its own (ajio_repair); then a batch.
+ */
+enum scenario {
+    SC_NEW,
+    SC_REPLACE,
+    SC_MKDIRS,
+    SC_CREATE_ONLY,
+    SC_SYMLINK,
+    SC_UPDATE,
+    SC_APPEND_NEW,
+    SC_APPEND,
+    SC_APPEND_TORN,
+    SC_APPEND_TERM,
+    SC_LOG,
+    SC_REPAIR,
+    SC_BATCH,
+    SC_COUNT
+};
+static const char *const sc_names[SC_COUNT] = {
+    "new",        "replace", "mkdirs",      "create-only", "symlink", "update",
+    "append-new", "append",  "append-torn", "append-term", "log",     "repair", "batch"};
+
+/*
+ * The files of one batch: a replace, a new file, and a replace in a subdirectory, so that the
+ * commit syncs two directories. The content of file f is that of job number BATCH_JOB(j, f).
+ */
+#define BATCH_FILES 3
+static const char *const batch_names[BATCH_FILES] = {"t.json", "b1.json", "d/b2.json"};
+static const bool batch_old[BATCH_FILES] = {true, false, true};
+#define BATCH_JOB(j, f) ((j) + 1000 * (f))
+
+static bool is_append(enum scenario sc)
+{
+    return sc >= SC_APPEND_NEW && sc <= SC_REPAIR;
+}
+
+/*
+ * The remains of an interrupted append seeded at the end of the old file: a fragment that is no
+ * JSON value (cut back by the repair) and a complete value that only lost its newline (terminated
+ * with AJIO_JSONL). Lowercase like all old content.
+ */
+static const char torn_tail[] = "\"torn remains of an interrupted append";
+static const char term_tail[] = "\"complete value without its newline\"";
 
 static const size_t sizes[] = {0, 100, 1u << 20};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
@@ -151,6 +197,8 @@ static uint64_t splitmix(uint64_t x)
  * Old content is lowercase, new content uppercase, so the two differ at every byte and any mix of
  * them is caught. Lines of 64 keep a failing file readable.
  */
+static unsigned char *make_lines(size_t len, int job, bool new_content);
+
 static unsigned char *make_content(size_t len, int job, bool new_content)
 {
     unsigned char *p = malloc(len + 1);
@@ -167,13 +215,40 @@ static unsigned char *make_content(size_t len, int job, bool new_content)
     return p;
 }
 
+/*
+ * Records for the appends: JSON strings of letters, one per line, 64 bytes a line (the last one
+ * shorter), so that the same bytes serve the text and the AJIO_JSONL appends and a record cut
+ * anywhere is never a complete line.
+ */
+static unsigned char *make_lines(size_t len, int job, bool new_content)
+{
+    unsigned char *p = make_content(len, job, new_content);
+    size_t pos = 0;
+
+    while (pos < len) {
+        size_t rem = len - pos, l = rem <= 64 ? rem : rem - 64 < 3 ? rem - 3 : 64;
+
+        if (l < 3)
+            die("make_lines: %zu bytes cannot end in a whole record", len);
+        p[pos] = '"';
+        for (size_t i = 1; i + 2 < l; i++)
+            if (p[pos + i] == '\n')
+                p[pos + i] = new_content ? 'N' : 'n';
+        p[pos + l - 2] = '"';
+        p[pos + l - 1] = '\n';
+        pos += l;
+    }
+    return p;
+}
+
 /* The new content of every job, made once per cycle and shared with the forked writers. */
 static unsigned char *new_of[API_COUNT * SC_COUNT * NSIZES];
 
 static const unsigned char *new_content(int job)
 {
     if (new_of[job] == NULL)
-        new_of[job] = make_content(jobs[job].size, job, true);
+        new_of[job] = is_append(jobs[job].sc) ? make_lines(jobs[job].size, job, true)
+                                              : make_content(jobs[job].size, job, true);
     return new_of[job];
 }
 
@@ -197,6 +272,37 @@ static void write_file(const char *path, const void *data, size_t len)
         die("setup: writing %s: %s", path, strerror(errno));
 }
 
+/* The tail seeded after the old lines of an append scenario ("" for none). */
+static const char *tail_of(enum scenario sc)
+{
+    return sc == SC_APPEND_TORN || sc == SC_LOG || sc == SC_REPAIR ? torn_tail
+           : sc == SC_APPEND_TERM                  ? term_tail
+                                                   : "";
+}
+
+/*
+ * The old file of an append scenario: OLD_LEN bytes of old lines, then its tail; *ret_lines is
+ * the length of the lines alone. NULL for the append to a new file.
+ */
+static unsigned char *append_old(int job, size_t *ret_len, size_t *ret_lines)
+{
+    enum scenario sc = jobs[job].sc;
+    const char *tail = tail_of(sc);
+    unsigned char *p;
+
+    *ret_len = *ret_lines = 0;
+    if (sc == SC_APPEND_NEW)
+        return NULL;
+    p = make_lines(OLD_LEN, job, false);
+    p = realloc(p, OLD_LEN + strlen(tail) + 1);
+    if (p == NULL)
+        die("out of memory");
+    memcpy(p + OLD_LEN, tail, strlen(tail));
+    *ret_lines = OLD_LEN;
+    *ret_len = OLD_LEN + strlen(tail);
+    return p;
+}
+
 /* The state before the write: what "old" is. Made durable by the caller's syncfs. */
 static void setup_old(const char *base, int job)
 {
@@ -206,6 +312,33 @@ static void setup_old(const char *base, int job)
 
     if (mkdir(base, 0755) < 0)
         die("setup: mkdir %s: %s", base, strerror(errno));
+    if (is_append(sc)) {
+        size_t len, lines;
+
+        old = append_old(job, &len, &lines);
+        if (old != NULL) {
+            snprintf(path, sizeof(path), "%s/t.json", base);
+            write_file(path, old, len);
+            free(old);
+        }
+        return;
+    }
+    if (sc == SC_BATCH) {
+        snprintf(path, sizeof(path), "%s/d", base);
+        if (mkdir(path, 0755) < 0)
+            die("setup: mkdir %s: %s", path, strerror(errno));
+        for (int f = 0; f < BATCH_FILES; f++) {
+            if (!batch_old[f])
+                continue;
+            old = make_content(OLD_LEN, BATCH_JOB(job, f), false);
+            snprintf(path, sizeof(path), "%s/%s", base, batch_names[f]);
+            write_file(path, old, OLD_LEN);
+            free(old);
+        }
+        return;
+    }
+    if (sc == SC_UPDATE)
+        sc = SC_REPLACE;
     if (sc != SC_REPLACE && sc != SC_SYMLINK)
         return;
     old = make_content(OLD_LEN, job, false);
@@ -346,7 +479,77 @@ static int trap_path_calls(void)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-/* Starts a writer for job j on the file under base and leaves it at the entry of seq[0]. */
+/*
+ * ajio_update()'s callback: the old content must be what setup_old() laid out (else the update
+ * fails, and the check counts a harness violation), the new one is the job's.
+ */
+struct update_ctx {
+    int job;
+    const unsigned char *data;
+};
+
+static int update_cb(void *ctx, const void *old, size_t old_len, int exists, ajio_file *out)
+{
+    const struct update_ctx *u = ctx;
+    unsigned char *want = make_content(OLD_LEN, u->job, false);
+    bool same = exists && old_len == OLD_LEN && memcmp(old, want, OLD_LEN) == 0;
+
+    free(want);
+    if (!same)
+        return -EBADMSG;
+    return ajio_write(out, u->data, jobs[u->job].size);
+}
+
+/*
+ * The batch of job j: BATCH_FILES files beside path, added before the start marker (the adds
+ * copy the data, which only costs memory), so that the window is the commit alone.
+ */
+static ajio_batch *batch;
+
+static int prepare_batch(int j, const char *path, const unsigned char *data, const ajio_opts *opts)
+{
+    char file[PATH_MAX + 16];
+    int dirlen = (int)(strrchr(path, '/') - path);
+    int r = ajio_batch_new(&batch, opts);
+
+    if (r < 0)
+        return r;
+    for (int f = 0; f < BATCH_FILES && r == 0; f++) {
+        unsigned char *own = f == 0 ? NULL : make_content(jobs[j].size, BATCH_JOB(j, f), true);
+
+        snprintf(file, sizeof(file), "%.*s/%s", dirlen, path, batch_names[f]);
+        r = ajio_batch_add(batch, file, f == 0 ? data : own, jobs[j].size);
+        free(own);
+    }
+    return r;
+}
+
+/* The library call of job j; every scenario's success is >= 0 (AJIO_REPAIRED included). */
+static int run_lib(int j, const char *path, const unsigned char *data, const ajio_opts *opts)
+{
+    const struct job *jb = &jobs[j];
+
+    if (jb->sc == SC_UPDATE) {
+        struct update_ctx u = {j, data};
+
+        return ajio_update(path, update_cb, &u, -1, opts);
+    }
+    if (jb->sc == SC_REPAIR)
+        return ajio_repair(path, 0, NULL, opts);
+    if (jb->sc == SC_BATCH)
+        return ajio_batch_commit(batch);
+    if (jb->sc == SC_LOG) {
+        /* Not closed: the writer is stopped for good at the end marker, before a close. */
+        ajio_log *log;
+        int r = ajio_log_open(&log, path, opts);
+
+        return r < 0 ? r : ajio_log_append(log, data, jb->size);
+    }
+    if (is_append(jb->sc))
+        return ajio_append(path, data, jb->size, opts);
+    return ajio_write_bytes(path, data, jb->size, opts);
+}
+
 /*
  * Forks a writer for job j on the file under base. It stops itself (SIGSTOP) before anything
  * else, traced by this process; slot receives the result of an in-process write.
@@ -373,19 +576,31 @@ static pid_t spawn(int j, const char *base, int slot)
             int fd = open(in, O_RDONLY);
             int null = open("/dev/null", O_WRONLY);
 
-            if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 || trap_path_calls() < 0)
+            /* stderr too: the notes of ajio append about each repair are not the harness's. */
+            if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                trap_path_calls() < 0)
                 _exit(121);
             raise(SIGSTOP);
             if (jb->sc == SC_CREATE_ONLY)
                 execl(cli, "ajio", "write", "--create-only", path, (char *)NULL);
+            else if (jb->sc == SC_REPAIR)
+                execl(cli, "ajio", "repair", path, (char *)NULL);
+            else if (jb->sc == SC_APPEND_TERM)
+                execl(cli, "ajio", "append", "--jsonl", path, (char *)NULL);
+            else if (is_append(jb->sc))
+                execl(cli, "ajio", "append", path, (char *)NULL);
             else
                 execl(cli, "ajio", "write", path, (char *)NULL);
             _exit(122);
         }
         raise(SIGSTOP);
-        opts.flags = jb->sc == SC_CREATE_ONLY ? AJIO_CREATE_ONLY : 0;
+        opts.flags = jb->sc == SC_CREATE_ONLY ? AJIO_CREATE_ONLY
+                     : jb->sc == SC_APPEND_TERM ? AJIO_JSONL
+                                                : 0;
+        if (jb->sc == SC_BATCH && prepare_batch(j, path, data, &opts) < 0)
+            _exit(123);
         syscall(SYS_getppid); /* start marker: the next system call is the write's first */
-        r = ajio_write_bytes(path, data, jb->size, &opts);
+        r = run_lib(j, path, data, &opts);
         slots[slot].rc = r;
         slots[slot].done = 1;
         syscall(SYS_getppid); /* end marker: the write has returned */
@@ -481,12 +696,15 @@ static void count_job(int j)
     if (jb->api == API_CLI && info.entry.args[0] != 0)
         die("counting run of ajio write %s %zu exited %d", sc_names[jb->sc], jb->size,
             (int)info.entry.args[0]);
-    if (jb->api == API_LIB && (!slots[MAX_WRITERS + j].done || slots[MAX_WRITERS + j].rc != 0))
+    if (jb->api == API_LIB && (!slots[MAX_WRITERS + j].done || slots[MAX_WRITERS + j].rc < 0))
         die("counting run of %s %zu failed: %d", sc_names[jb->sc], jb->size,
             slots[MAX_WRITERS + j].rc);
-    if (jb->rename_at < 0)
+    /* An append or a repair renames nothing: its crash points are all reached in phase 1. */
+    if (jb->rename_at < 0 && !is_append(jb->sc))
         die("counting run of %s %s %zu made no rename", api_names[jb->api], sc_names[jb->sc],
             jb->size);
+    if (jb->rename_at < 0)
+        jb->rename_at = jb->nsys;
     ptrace(PTRACE_CONT, pid, 0, 0);
     waitpid(pid, &st, __WALL);
 }
@@ -730,6 +948,24 @@ static void shuffle(int *order, int n, uint64_t *s)
     }
 }
 
+/*
+ * crash --only SC,SC,...: writers for these scenarios only (the negative controls need only the
+ * scenarios their switch breaks); the job table stays whole, so check reads any state file.
+ */
+static const char *only;
+
+static bool selected(enum scenario sc)
+{
+    size_t n = strlen(sc_names[sc]);
+
+    if (only == NULL)
+        return true;
+    for (const char *p = only; p != NULL; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
+        if (strncmp(p, sc_names[sc], n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 static void make_jobs(bool with_cli)
 {
     for (int a = 0; a < API_COUNT; a++) {
@@ -737,6 +973,15 @@ static void make_jobs(bool with_cli)
             continue;
         for (int sc = 0; sc < SC_COUNT; sc++)
             for (size_t z = 0; z < NSIZES; z++) {
+                /*
+                 * An append of 0 bytes does nothing at all, and a repair has no size; ajio
+                 * update runs a command, which the tracer would have to follow: the library
+                 * covers the update.
+                 */
+                if ((is_append((enum scenario)sc) && sizes[z] == 0) ||
+                    (sc == SC_REPAIR && sizes[z] != 100) ||
+                    (a == API_CLI && (sc == SC_UPDATE || sc == SC_LOG || sc == SC_BATCH)))
+                    continue;
                 jobs[njobs].api = (enum api)a;
                 jobs[njobs].sc = (enum scenario)sc;
                 jobs[njobs].size = sizes[z];
@@ -771,7 +1016,8 @@ static int cmd_crash(const char *dev, const char *state)
         die("out of memory");
     for (int j = 0; j < njobs; j++) {
         size_t size = jobs[j].size;
-        unsigned char *data = make_content(size, j, true);
+        unsigned char *data = is_append(jobs[j].sc) ? make_lines(size, j, true)
+                                                    : make_content(size, j, true);
 
         snprintf(path, sizeof(path), "%s/stdin-%d", workdir, j);
         write_file(path, data, size);
@@ -782,7 +1028,8 @@ static int cmd_crash(const char *dev, const char *state)
         die("mkdir %s: %s", path, strerror(errno));
     t[0] = now();
     for (int j = 0; j < njobs; j++)
-        count_job(j);
+        if (selected(jobs[j].sc))
+            count_job(j);
     t[1] = now();
 
     /* One writer per crash point, old state laid out and made durable before any of them runs. */
@@ -790,7 +1037,7 @@ static int cmd_crash(const char *dev, const char *state)
     if (mkdir(path, 0755) < 0)
         die("mkdir %s: %s", path, strerror(errno));
     for (int j = 0; j < njobs; j++)
-        for (int k = 0; k <= jobs[j].nsys; k++) {
+        for (int k = 0; k <= jobs[j].nsys && selected(jobs[j].sc); k++) {
             if (nwriters == MAX_WRITERS)
                 die("more than %d writers", MAX_WRITERS);
             writers[nwriters].job = j;
@@ -886,12 +1133,15 @@ enum kind {
     K_LEFTOVER,      /* a name that is neither expected nor a temp, or more than one temp */
     K_SWEEP,         /* ajio_sweep() failed, left a temp, or changed the target */
     K_SYMLINK,       /* the symlink did not survive as a symlink to the same name */
+    K_LOST_RECORDS,  /* an append returned success, its records (or the repair) are not all there */
+    K_REPAIR,        /* the next append did not repair the tail as ajio.h says */
+    K_VALUE_CUT,     /* a complete last value followed by zeros: the next repair cut it */
     K_HARNESS,       /* writer not stopped where intended, or the write failed: the run is void */
     K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
     "missing",  "empty", "short",   "mixed",  "old-after-success", "missing-after-success",
-    "leftover", "sweep", "symlink", "harness"};
+    "leftover", "sweep", "symlink", "records-lost-after-success", "repair", "value-cut", "harness"};
 
 struct tally {
     int points;
@@ -902,6 +1152,7 @@ struct tally {
 };
 
 static int shown;
+static char stopped_at[32]; /* check: the system call the writer being checked was stopped at */
 static char *seq_names[API_COUNT * SC_COUNT * NSIZES]; /* check: the J lines' name lists */
 
 /* The name of the system call at crash point k of job j, for messages. */
@@ -1030,6 +1281,239 @@ static enum kind classify(const unsigned char *got, ssize_t n, const unsigned ch
     return K_MIXED;
 }
 
+/*
+ * Whether got[off, n) is what an append of the len bytes at p may leave before it returned: its
+ * complete lines are p's first lines, byte for byte, and what follows the last '\n' (the torn
+ * tail) holds p's next bytes or zeros. Zeros, because a file can come back longer than the data
+ * that reached the disk: ext4 logs the new size of a write into a block the file already had
+ * before that block's data is written back, and the gap reads as zeros.
+ */
+static bool partial_append(const unsigned char *got, size_t n, size_t off, const unsigned char *p,
+                           size_t len)
+{
+    size_t end = n;
+
+    if (n < off || n - off > len)
+        return false;
+    while (end > off && got[end - 1] != '\n')
+        end--;
+    if (memcmp(got + off, p, end - off) != 0)
+        return false;
+    for (size_t i = end; i < n; i++)
+        if (got[i] != p[i - off] && got[i] != 0)
+            return false;
+    return true;
+}
+
+/* Whether the n bytes at p are all zero. */
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
+}
+
+/*
+ * An append or a repair. With O the old lines, T the seeded tail and N the records, the repair
+ * leaves R (O, or O T "\n" when T is a complete value and AJIO_JSONL is set); what may come back:
+ * before the call returned, O T untouched or R followed by what partial_append() allows (the one
+ * torn tail a crash may leave, at the end only); after it returned success, exactly R N. Then the
+ * next append must repair whatever came back: cut it back to its last '\n' and add its record.
+ *
+ * With AJIO_JSONL (append-term) the next append is one with AJIO_JSONL too, and a tail that is a
+ * complete value once the zeros at its end are dropped must be kept and terminated: that is O T
+ * followed by zeros, the '\n' that terminates T written but not on disk yet. Cutting T there
+ * loses the value the first repair meant to keep ("value-cut").
+ */
+static void check_append(int i, int j, int k, bool ret_ok, const char *file, struct tally *t)
+{
+    static const char rec[] = "\"the next append\"\n";
+    const struct job *jb = &jobs[j];
+    const char *tail = tail_of(jb->sc);
+    size_t oldlen, lines, nlen = jb->sc == SC_REPAIR ? 0 : jb->size, rlen, u, keep;
+    unsigned char *old = append_old(j, &oldlen, &lines);
+    unsigned char *new = make_lines(jb->size, j, true);
+    unsigned char *r = malloc(oldlen + 2), *got, *again = NULL;
+    ajio_opts nosync = {.flags = AJIO_NO_SYNC};
+    enum kind kd = K_COUNT;
+    ssize_t n, n2;
+    int rr;
+
+    if (r == NULL)
+        die("out of memory");
+    rlen = lines;
+    if (old != NULL)
+        memcpy(r, old, lines);
+    if (jb->sc == SC_APPEND_TERM) {
+        memcpy(r + rlen, tail, strlen(tail));
+        rlen += strlen(tail);
+        r[rlen++] = '\n';
+    }
+    n = slurp(file, &got);
+    u = n > 0 ? (size_t)n : 0;
+    if (n == -2) {
+        kd = K_MIXED;
+    } else if (n < 0) {
+        kd = ret_ok ? K_MISSING_AFTER : old != NULL ? K_MISSING : K_COUNT;
+    } else {
+        bool whole = u == rlen + nlen && memcmp(got, r, rlen) == 0 &&
+                     memcmp(got + rlen, new, nlen) == 0;
+        bool untouched = old != NULL && u == oldlen && memcmp(got, old, oldlen) == 0;
+        bool partial =
+            u >= rlen && memcmp(got, r, rlen) == 0 && partial_append(got, u, rlen, new, nlen);
+
+        if (whole)
+            kd = K_COUNT;
+        else if (ret_ok)
+            kd = untouched || partial ? K_LOST_RECORDS : K_MIXED;
+        else if (untouched || partial)
+            kd = K_COUNT;
+        else if (jb->sc == SC_APPEND_TERM && u > oldlen && memcmp(got, old, oldlen) == 0 &&
+                 all_zero(got + oldlen, u - oldlen))
+            kd = K_COUNT; /* T and its '\n' read back as a zero: a repair must keep T */
+        else if (u == 0)
+            kd = K_EMPTY;
+        else if ((old != NULL && u < oldlen && memcmp(got, old, u) == 0) ||
+                 (u < rlen && memcmp(got, r, u) == 0))
+            kd = K_SHORT;
+        else
+            kd = K_MIXED;
+    }
+    if (kd != K_COUNT)
+        violation(t, kd, i, jb, "crash point %d, before %s: %s holds %zd bytes (old lines %zu + "
+                  "tail %zu, after repair %zu, records %zu)",
+                  k, point_name(j, k), file, n, lines, oldlen - lines, rlen, nlen);
+    if (kd == K_COUNT && n >= 0) {
+        size_t value = 0; /* bytes of the tail kept as a value, its '\n' added */
+
+        for (keep = u; keep > 0 && got[keep - 1] != '\n'; keep--)
+            ;
+        if (jb->sc == SC_APPEND_TERM) {
+            size_t end = u;
+
+            nosync.flags |= AJIO_JSONL;
+            while (end > keep && got[end - 1] == 0)
+                end--;
+            if (end > keep && ajio_json_validate(got + keep, end - keep,
+                                                 AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED,
+                                                 NULL) == 0)
+                value = end - keep;
+        }
+        rr = ajio_append(file, rec, strlen(rec), &nosync);
+        n2 = slurp(file, &again);
+        if (value > 0 && (n2 < (ssize_t)(keep + value + 1) || memcmp(again, got, keep + value) != 0 ||
+                          again[keep + value] != '\n'))
+            violation(t, K_VALUE_CUT, i, jb,
+                      "crash point %d: the next append to %s (%zu bytes, of which %zu a complete "
+                      "value after the last newline, then %zu zeros) did not keep the value: "
+                      "returned %d, left %zd bytes",
+                      k, file, u, value, u - keep - value, rr, n2);
+        else if (rr != (keep == u ? 0 : AJIO_REPAIRED) ||
+                 n2 != (ssize_t)(keep + (value > 0 ? value + 1 : 0) + strlen(rec)) ||
+                 memcmp(again, got, keep + value) != 0 ||
+                 memcmp(again + n2 - strlen(rec), rec, strlen(rec)) != 0)
+            violation(t, K_REPAIR, i, jb,
+                      "crash point %d: the next append to %s (%zu bytes, %zu after its last "
+                      "newline) returned %d and left %zd bytes (%s)",
+                      k, file, u, u - keep, rr, n2, rr < 0 ? ajio_last_error() : "");
+        free(again);
+    }
+    free(got);
+    free(old);
+    free(new);
+    free(r);
+}
+
+/* Temps in dir of any of the NULL-terminated names; anything else not allowed is stray. */
+static int list_dir_of(const char *dir, const char *const *names, const char *const *allowed,
+                       int *stray, char *first_stray)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int temps = 0;
+
+    *stray = 0;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        bool ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0, temp = false;
+
+        for (int i = 0; !ok && allowed[i] != NULL; i++)
+            ok = strcmp(e->d_name, allowed[i]) == 0;
+        for (int i = 0; !ok && !temp && names[i] != NULL; i++)
+            temp = is_temp_of(e->d_name, names[i]);
+        if (temp) {
+            temps++;
+        } else if (!ok) {
+            if (*stray == 0)
+                snprintf(first_stray, NAME_MAX + 1, "%s", e->d_name);
+            (*stray)++;
+        }
+    }
+    closedir(d);
+    return temps;
+}
+
+/*
+ * A batch: each file old or new (a new file missing or new) until the commit returned, every
+ * file new after it returned 0; in each of the two directories only the files and temps of
+ * their shape, at most one per file, which ajio_sweep() removes.
+ */
+static void check_batch(int i, int j, int k, bool ret_ok, const char *base, struct tally *t)
+{
+    static const char *const top_names[] = {"t.json", "b1.json", NULL};
+    static const char *const top_allowed[] = {"t.json", "b1.json", "d", NULL};
+    static const char *const sub_names[] = {"b2.json", NULL};
+    const struct job *jb = &jobs[j];
+    char file[PATH_MAX], dirs[2][PATH_MAX], stray_name[NAME_MAX + 1];
+    int temps[2], stray;
+
+    for (int f = 0; f < BATCH_FILES; f++) {
+        unsigned char *new = make_content(jb->size, BATCH_JOB(j, f), true), *got;
+        unsigned char *old = batch_old[f] ? make_content(OLD_LEN, BATCH_JOB(j, f), false) : NULL;
+        ssize_t n;
+        enum kind kd;
+
+        snprintf(file, sizeof(file), "%s/%s", base, batch_names[f]);
+        n = slurp(file, &got);
+        if (n == -2)
+            violation(t, K_MIXED, i, jb, "crash point %d: %s is not a readable regular file", k,
+                      file);
+        else if ((kd = classify(got, n, old, OLD_LEN, new, jb->size, ret_ok)) != K_COUNT)
+            violation(t, kd, i, jb, "crash point %d, before %s: %s holds %zd bytes (old %d, new %zu)",
+                      k, point_name(j, k), file, n, old != NULL ? OLD_LEN : -1, jb->size);
+        free(got);
+        free(old);
+        free(new);
+    }
+    snprintf(dirs[0], sizeof(dirs[0]), "%s", base);
+    snprintf(dirs[1], sizeof(dirs[1]), "%s/d", base);
+    for (int d = 0; d < 2; d++) {
+        temps[d] = list_dir_of(dirs[d], d == 0 ? top_names : sub_names,
+                               d == 0 ? top_allowed : sub_names, &stray, stray_name);
+        if (stray > 0)
+            violation(t, K_LEFTOVER, i, jb, "crash point %d: %d other names (%s) in %s", k, stray,
+                      stray_name, dirs[d]);
+    }
+    if (temps[0] + temps[1] > BATCH_FILES)
+        violation(t, K_LEFTOVER, i, jb, "crash point %d: %d temps for %d files", k,
+                  temps[0] + temps[1], BATCH_FILES);
+    for (int d = 0; d < 2; d++) {
+        int swept;
+
+        if (temps[d] == 0)
+            continue;
+        t->swept += temps[d];
+        swept = ajio_sweep(dirs[d], NULL, 0, 0);
+        if (swept != temps[d] ||
+            list_dir_of(dirs[d], d == 0 ? top_names : sub_names, d == 0 ? top_allowed : sub_names,
+                        &stray, stray_name) != 0)
+            violation(t, K_SWEEP, i, jb, "ajio_sweep(%s) returned %d for %d temps (%s)", dirs[d],
+                      swept, temps[d], swept < 0 ? ajio_last_error() : "");
+    }
+}
+
 static void check_writer(int i, int j, int k, int returned, int rc, char tstate, int mismatch,
                          struct tally *t)
 {
@@ -1041,24 +1525,33 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
     ssize_t n, n2;
     int temps, stray, swept;
     enum kind kd;
-    bool ret_ok = returned && rc == 0;
+    bool ret_ok = returned && rc >= 0;
 
     t->points++;
     t->returned += ret_ok;
-    if (tstate != 't' || mismatch || (returned && rc != 0)) {
-        violation(t, K_HARNESS, i, jb, "crash point %d: state '%c', mismatch %d, rc %d", k, tstate,
-                  mismatch, rc);
+    /* The tool exits 0 on success, the library returns >= 0 (AJIO_REPAIRED is one). */
+    if (tstate != 't' || mismatch || (returned && (rc < 0 || (jb->api == API_CLI && rc != 0)))) {
+        violation(t, K_HARNESS, i, jb,
+                  "crash point %d: state '%c', mismatch %d (stopped at %s, the counting run "
+                  "made %s), rc %d",
+                  k, tstate, mismatch, stopped_at, point_name(j, k), rc);
         return;
     }
     snprintf(base, sizeof(base), "%s/w/%d", mnt, i);
+    if (sc == SC_BATCH) {
+        check_batch(i, j, k, ret_ok, base, t);
+        return;
+    }
     target_paths(base, sc, path, dir, name);
     snprintf(file, sizeof(file), "%s/%s", dir, name);
     new = make_content(jb->size, j, true);
-    if (sc == SC_REPLACE || sc == SC_SYMLINK)
+    if (sc == SC_REPLACE || sc == SC_SYMLINK || sc == SC_UPDATE)
         old = make_content(OLD_LEN, j, false);
 
-    n = slurp(file, &got);
-    if (n == -2) {
+    if (is_append(sc)) {
+        check_append(i, j, k, ret_ok, file, t);
+        n = slurp(file, &got); /* as the next append left it, for the sweep's comparison */
+    } else if ((n = slurp(file, &got)) == -2) {
         violation(t, K_MIXED, i, jb, "crash point %d (%s): %s is not a readable regular file", k,
                   point_name(j, k), file);
     } else if ((kd = classify(got, n, old, OLD_LEN, new, jb->size, ret_ok)) != K_COUNT) {
@@ -1083,7 +1576,11 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
                                  *const lvl_c[] = {"c", NULL};
         static const char *const plain[] = {"t.json", NULL};
         static const char *const link[] = {"t.json", "real.json", NULL};
-        const char *const *allowed = sc == SC_SYMLINK ? link : plain;
+        /* The lock file of updates and appends stays, by design (ajio.h). */
+        static const char *const locked[] = {"t.json", ".t.json.ajio-lock", NULL};
+        const char *const *allowed = sc == SC_SYMLINK                     ? link
+                                     : sc == SC_UPDATE || is_append(sc) ? locked
+                                                                          : plain;
         int s2 = 0;
 
         if (sc == SC_MKDIRS) {
@@ -1108,7 +1605,7 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
                       k, temps, stray, stray > 0 ? stray_name : "-", dir);
     }
     if (temps > 0) {
-        static const char *const all[] = {"t.json", "real.json", NULL};
+        static const char *const all[] = {"t.json", "real.json", ".t.json.ajio-lock", NULL};
 
         t->swept += temps;
         swept = ajio_sweep(dir, NULL, 0, 0);
@@ -1167,8 +1664,8 @@ static int cmd_check(const char *state)
             printf("SEQ %s %s %zu %d:%s", api_names[a], sc_names[sc], size, nsys, seq_names[j]);
             continue;
         }
-        if (sscanf(line, "W %d %d %d %d %d %c %d", &i, &j, &k, &returned, &rc, &tstate,
-                   &mismatch) != 7 ||
+        if (sscanf(line, "W %d %d %d %d %d %c %d %31s", &i, &j, &k, &returned, &rc, &tstate,
+                   &mismatch, stopped_at) != 8 ||
             j < 0 || j >= njobs)
             die("%s: bad line: %s", state, line);
         check_writer(i, j, k, returned, rc, tstate, mismatch, &tallies[j]);
@@ -1199,7 +1696,7 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         die("usage: crash_run crash|check|probe --mnt DIR [--dev DEV] [--state FILE] "
-            "[--seed N] [--cli PATH]");
+            "[--seed N] [--cli PATH] [--only SCENARIO,...]");
     for (i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--mnt") == 0)
             mnt = argv[i + 1];
@@ -1211,6 +1708,8 @@ int main(int argc, char **argv)
             seed = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--cli") == 0)
             cli = argv[i + 1];
+        else if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
         else
             die("unknown option %s", argv[i]);
     }

@@ -2,7 +2,13 @@
  * driver.c - one atomic write through libajio, for the fault-injection harness
  * (tests/fault/run.sh) and the filesystem matrix (tests/fs/run.sh).
  *
- *   driver [-m bytes|text|stream] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD
+ *   driver [-m MODE] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD
+ *
+ * MODE is how TARGET is written: bytes (ajio_write_bytes, the default), text, stream (ajio_open,
+ * ajio_write in chunks, ajio_commit), update (ajio_update whose callback writes PAYLOAD), append
+ * (ajio_append of PAYLOAD), log (ajio_log_open, ajio_log_append of PAYLOAD, ajio_log_close:
+ * the first error of the three), repair (ajio_repair of TARGET; PAYLOAD is not used), batch
+ * (one ajio_batch of PAYLOAD into TARGET and TARGET.2).
  *
  * It reads PAYLOAD into memory first, then makes exactly one write of TARGET and prints one line:
  *
@@ -43,10 +49,10 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: driver [-m bytes|text|stream] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] "
-                    "[-n] TARGET PAYLOAD\n"
+    fprintf(stderr, "usage: driver [-m bytes|text|stream|update|append|log|repair|batch] [-c CHUNK] "
+                    "[-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD\n"
                     "  FLAG: no-sync no-mkdir replace-link no-follow create-only skip-unchanged "
-                    "no-tmpfile\n");
+                    "no-tmpfile jsonl no-repair\n");
     exit(2);
 }
 
@@ -59,7 +65,8 @@ static unsigned parse_flags(char *list)
         {"no-sync", AJIO_NO_SYNC},           {"no-mkdir", AJIO_NO_MKDIR},
         {"replace-link", AJIO_REPLACE_LINK}, {"no-follow", AJIO_NO_FOLLOW},
         {"create-only", AJIO_CREATE_ONLY},   {"skip-unchanged", AJIO_SKIP_UNCHANGED},
-        {"no-tmpfile", AJIO_NO_TMPFILE},
+        {"no-tmpfile", AJIO_NO_TMPFILE},     {"jsonl", AJIO_JSONL},
+        {"no-repair", AJIO_NO_REPAIR},
     };
     unsigned flags = 0;
 
@@ -146,6 +153,54 @@ static int write_stream(const char *target, const char *data, size_t len, size_t
     return ajio_commit(f);
 }
 
+/* ajio_update()'s callback: the new content is the payload, whatever the old one was. */
+struct payload {
+    const char *data;
+    size_t len;
+};
+
+static int put_payload(void *ctx, const void *old, size_t old_len, int exists, ajio_file *out)
+{
+    const struct payload *p = ctx;
+
+    (void)old;
+    (void)old_len;
+    (void)exists;
+    return ajio_write(out, p->data, p->len);
+}
+
+/* A log handle used once: its first error, or what the append returned. */
+static int write_log(const char *target, const char *data, size_t len, const ajio_opts *opts)
+{
+    ajio_log *log;
+    int r = ajio_log_open(&log, target, opts), c;
+
+    if (r < 0)
+        return r;
+    r = ajio_log_append(log, data, len);
+    c = ajio_log_close(log);
+    return r < 0 ? r : c < 0 ? c : r;
+}
+
+/* A batch of two files, TARGET and TARGET.2, with the same content: the commit's result. */
+static int write_batch(const char *target, const char *data, size_t len, const ajio_opts *opts)
+{
+    char second[4096];
+    ajio_batch *b;
+    int r = ajio_batch_new(&b, opts);
+
+    if (r < 0)
+        return r;
+    snprintf(second, sizeof(second), "%s.2", target);
+    r = ajio_batch_add(b, target, data, len);
+    if (r == 0)
+        r = ajio_batch_add(b, second, data, len);
+    if (r == 0)
+        r = ajio_batch_commit(b);
+    ajio_batch_free(b);
+    return r;
+}
+
 /* The negative control: what an application without the library does. */
 static int write_naive(const char *target, const char *data, size_t len)
 {
@@ -225,6 +280,16 @@ int main(int argc, char **argv)
         r = ajio_write_text(argv[optind], data, &opts);
     else if (strcmp(mode, "stream") == 0)
         r = write_stream(argv[optind], data, len, chunk, &opts);
+    else if (strcmp(mode, "update") == 0)
+        r = ajio_update(argv[optind], put_payload, &(struct payload){data, len}, -1, &opts);
+    else if (strcmp(mode, "append") == 0)
+        r = ajio_append(argv[optind], data, len, &opts);
+    else if (strcmp(mode, "log") == 0)
+        r = write_log(argv[optind], data, len, &opts);
+    else if (strcmp(mode, "repair") == 0)
+        r = ajio_repair(argv[optind], 0, NULL, &opts);
+    else if (strcmp(mode, "batch") == 0)
+        r = write_batch(argv[optind], data, len, &opts);
     else
         usage();
     (void)access(MARK_END, F_OK);
@@ -232,7 +297,8 @@ int main(int argc, char **argv)
     fds1 = count_fds();
 
     printf("ret=%d name=%s fds=%d heap=%ld msg=%s\n", r, ajio_err_name(r), fds1 - fds0,
-           heap1 - heap0, r < 0 || r == AJIO_ENOTDURABLE ? ajio_last_error() : "");
+           heap1 - heap0,
+           r < 0 || r == AJIO_ENOTDURABLE || r == AJIO_REPAIRED ? ajio_last_error() : "");
     free(data);
     return 0;
 }

@@ -20,13 +20,17 @@
 #   - no rename happens after the injected failure ("rename after failed fdatasync").
 # The same is done for the CLI ("ajio write FILE < payload", exit codes of ajio(1)), then real short
 # writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), a double fault (the write
-# fails and so does the removal of its temp), and finally the negative controls: the driver built
-# against libraries that ignore a failed fdatasync, leave a temp behind or ignore a failed
-# setxattr (mk/controls.mk) must be caught.
+# fails and so does the removal of its temp), and the negative controls: the driver built against
+# libraries that ignore a failed fdatasync, leave a temp behind or ignore a failed setxattr
+# (mk/controls.mk) must be caught. Last, ajio_update, ajio_append, the log handle and ajio_repair
+# get the same treatment (their lock file, the tail read and cut, the group-commit page), judged
+# by their own promise: the file as it was, or repaired, never less; with the negative control
+# of an append that is not cut back after a failed fdatasync.
 #
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
 # the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
-# errno into every syscall), FAULT_SCENARIOS (default all), FAULT_VERBOSE=1 (print every run).
+# errno into every syscall), FAULT_SCENARIOS (default all), FAULT_RMW_SCENARIOS (default all of
+# update, append, log, repair and batch), FAULT_VERBOSE=1 (print every run).
 # Exit: 0 all as promised, 1 a violation, 77 skipped (not root / no strace), never 77 under CI.
 set -u
 
@@ -35,6 +39,7 @@ DRIVER=$BUILD/fault/driver
 CTL_FDATASYNC=$BUILD/control/ignore-fdatasync/fault/driver
 CTL_KEEPTEMP=$BUILD/control/keep-temp/fault/driver
 CTL_SETXATTR=$BUILD/control/ignore-setxattr/fault/driver
+CTL_NOCUTBACK=$BUILD/control/no-cut-back/fault/driver
 SHIM=$BUILD/fault/shortwrite.so
 CLI=$BUILD/ajio
 ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}
@@ -46,7 +51,7 @@ SUITE=check-fault
 . "$(dirname "$0")/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
-for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$CTL_SETXATTR" "$SHIM"; do
+for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$CTL_SETXATTR" "$CTL_NOCUTBACK" "$SHIM"; do
     [ -e "$f" ] || { echo "check-fault: $f missing: run make check-fault"; exit 1; }
 done
 HAVE_CLI=0
@@ -63,12 +68,12 @@ umask 022
 
 # errno name -> number and strerror text (glibc), for the exact checks.
 declare -A ENUM=([ENOSPC]=28 [EDQUOT]=122 [EIO]=5 [EINTR]=4 [EACCES]=13 [EROFS]=30
-    [ENAMETOOLONG]=36 [EMFILE]=24 [EOPNOTSUPP]=95 [EFBIG]=27)
+    [ENAMETOOLONG]=36 [EMFILE]=24 [EOPNOTSUPP]=95 [EFBIG]=27 [ENOLCK]=37)
 declare -A ETEXT=([ENOSPC]="No space left on device" [EDQUOT]="Disk quota exceeded"
     [EIO]="Input/output error" [EINTR]="Interrupted system call" [EACCES]="Permission denied"
     [EROFS]="Read-only file system" [ENAMETOOLONG]="File name too long"
     [EMFILE]="Too many open files" [EOPNOTSUPP]="Operation not supported"
-    [EFBIG]="File too large")
+    [EFBIG]="File too large" [ENOLCK]="No locks available")
 # The CLI's exit code for each errno (cli_exit_for() in cli/util.c, documented in ajio(1)).
 declare -A CLIEXIT=([EACCES]=73 [EROFS]=73 [ENAMETOOLONG]=73)
 cli_exit_of() { echo "${CLIEXIT[$1]:-74}"; }
@@ -563,6 +568,285 @@ control() {
     echo "$ok $count" >"$WORK/control"
 }
 
+# ---- update, append, log handle, repair: the lock and the file grown in place ------------------
+# The driver's modes update, append, log and repair (library only: the CLI runs the same calls).
+# Each scenario's clean trace is numbered as above, with the roles of list_calls for the write
+# path of an update, and roles of their own for the lock file (open-lock, fstat-lock,
+# flock-lock, getfl-lock, truncate-lock, map-lock, ofd-lock: the group-commit page and its sync
+# lock) and for the file appended to (create-append, open-append, open-tail, fstat-target, pread,
+# cut, write-append, write-nl, fdatasync-append, close-append, fsync-new: the directory after
+# creating the file) or read by an update (open-old, fstat-old, read-old). The releases of the
+# locks (flock LOCK_UN, the OFD unlock) and munmap are not injected: no errno is plausible there.
+# The promise (ajio.h): a failure leaves the file as it was - for a file with a torn tail, the
+# torn tail or the repaired file, never less; a new file is absent or empty.
+RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair update batch}
+RMW_PAYLOAD=$WORK/records.jsonl
+printf '{"event":"a","n":1}\n{"event":"b","n":2}\n' >"$RMW_PAYLOAD"
+
+rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays out the old file
+    local s=$1 lines='{"old":1}'$'\n''{"old":2}'$'\n'
+    rm -rf "$SD" && mkdir "$SD"
+    TARGET=$SD/events.jsonl ARGS="" MODE=append TARGET2=
+    OLD_F=$WORK/rmw.old REP_F=$WORK/rmw.repaired NEW_F=$WORK/rmw.new
+    rm -f "$OLD_F" "$REP_F" "$NEW_F"
+    case $s in
+    append-new) : ;;
+    append) printf '%s' "$lines" >"$OLD_F"; cp "$OLD_F" "$REP_F" ;;
+    append-torn | log | repair)
+        printf '%s{"torn":' "$lines" >"$OLD_F"; printf '%s' "$lines" >"$REP_F" ;;
+    append-term)
+        ARGS="-o jsonl"
+        printf '%s{"complete":true}' "$lines" >"$OLD_F"; printf '%s{"complete":true}\n' "$lines" >"$REP_F" ;;
+    update) MODE=update TARGET=$SD/state.json
+        printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F" ;;
+    batch) # two files in one batch: each must end old or new, and both new after success
+        MODE=batch TARGET=$SD/state.json TARGET2=$SD/state.json.2
+        printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"; cp "$OLD_F" "$TARGET2" ;;
+    *) echo "unknown scenario $s"; exit 1 ;;
+    esac
+    case $s in log) MODE=log ;; repair) MODE=repair ;; esac
+    if [ -e "$NEW_F" ]; then :
+    elif [ "$MODE" = repair ]; then cp "$REP_F" "$NEW_F"
+    elif [ -e "$REP_F" ]; then cat "$REP_F" "$RMW_PAYLOAD" >"$NEW_F"
+    else cp "$RMW_PAYLOAD" "$NEW_F"
+    fi
+    [ -e "$OLD_F" ] && cp "$OLD_F" "$TARGET"
+    return 0
+}
+
+# Roles of the lock file's and the target's own calls, over those of list_calls (same numbering).
+rmw_roles() { # $1 trace, $2 mode, $3 target name
+    awk -v mode="$2" -v tname="$3" '
+    {
+        if (!match($0, /^[a-z0-9_]+\(/)) next
+        name = substr($0, 1, RLENGTH - 1); count[name]++
+        if (index($0, "/.ajio-fault-begin")) { inwin = 1; next }
+        if (index($0, "/.ajio-fault-end")) { inwin = 0; next }
+        if (!inwin) next
+        ret = $0; sub(/.*\) += /, "", ret); sub(/ .*/, "", ret)
+        args = $0; sub(/^[a-z0-9_]+\(/, "", args)
+        fd = args; sub(/,.*/, "", fd); sub(/\).*/, "", fd)
+        num = ret ~ /^[0-9]+$/
+        role = ""
+        if (name == "openat" && index($0, ".ajio-lock\"")) { role = "open-lock"; if (num) lk[ret] = 1 }
+        else if (name == "mmap") role = index($0, "MAP_SHARED") ? "map-lock" : "skip"
+        else if (name == "munmap") role = "skip"
+        else if (fd in lk) {
+            if (name == "newfstatat") role = "fstat-lock"
+            else if (name == "flock") role = index($0, "LOCK_UN") ? "skip" : "flock-lock"
+            else if (name == "fcntl") role = index($0, "F_GETFL") ? "getfl-lock" : index($0, "F_UNLCK") ? "skip" : "ofd-lock"
+            else if (name == "ftruncate") role = "truncate-lock"
+            else if (name == "close") { role = "close-lock"; delete lk[fd] }
+        }
+        else if (name == "openat" && index($0, "O_APPEND")) {
+            role = index($0, "O_CREAT") ? "create-append" : "open-append"; if (num) wf[ret] = 1
+        }
+        else if (name == "openat" && index($0, "\"" tname "\"") && index($0, "O_RDONLY")) {
+            if (mode == "update") { role = "open-old"; if (num) of[ret] = 1 }
+            else { role = "open-tail"; if (num) rf[ret] = 1 }
+        }
+        else if (fd in wf) {
+            if (name == "newfstatat") role = "fstat-target"
+            else if (name == "ftruncate") {
+                role = "cut"
+                # The pread just before the cut reads the text the message shows.
+                if (lastpread != "") out[lastpread] = "pread64 " preadn " pread-shown"
+            }
+            else if (name == "fdatasync") role = "fdatasync-append"
+            else if (name == "write" || name == "writev") role = index($0, "iov_len=1}") ? "write-nl" : "write-append"
+            else if (name == "close") { role = "close-append"; delete wf[fd] }
+        }
+        else if (fd in rf) {
+            if (name == "newfstatat") role = "fstat-target"
+            else if (name == "pread64") { role = "pread"; lastpread = nout + 1; preadn = count[name] }
+            else if (name == "close") { role = "close-tail"; delete rf[fd] }
+        }
+        else if (fd in of) {
+            if (name == "newfstatat") role = "fstat-old"
+            else if (name == "read") role = "read-old"
+            else if (name == "close") { role = "close-old"; delete of[fd] }
+        }
+        else if (name == "fsync" && mode != "update" && mode != "batch") role = "fsync-new"
+        else if (name == "read" || name == "pread64" || name == "ftruncate") role = "skip"
+        if (role != "") out[++nout] = name " " count[name] " " role
+    }
+    END { for (i = 1; i <= nout; i++) print out[i] }' "$1"
+}
+
+rmw_plausible() { # $1 role; sets ERRS (out of ERRNOS, unless FAULT_ALL_ERRNOS=1)
+    local p
+    case $1 in
+    open-lock | create-append) p="ENOSPC EDQUOT EIO EINTR EACCES EROFS EMFILE" ;;
+    open-append | open-tail | open-old) p="EACCES EMFILE EIO EINTR EROFS" ;;
+    fstat-lock | fstat-target | fstat-old) p="EIO" ;;
+    flock-lock | ofd-lock) p="EINTR ENOLCK" ;;
+    getfl-lock) p="" ;;
+    sync_file_range) p="EIO ENOSPC" ;; # a batch starting the writeback of its temps
+    truncate-lock) p="EIO ENOSPC EDQUOT EROFS" ;;
+    map-lock) p="EACCES" ;;
+    pread | pread-shown | read-old) p="EIO EINTR" ;;
+    cut) p="EIO EROFS EINTR" ;;
+    write-append | write-nl) p="ENOSPC EDQUOT EIO EINTR" ;;
+    fdatasync-append | fsync-new) p="EIO ENOSPC EDQUOT EINTR" ;;
+    close-append | close-tail | close-old | close-lock) p="EIO EINTR ENOSPC EDQUOT" ;;
+    *) plausible_of "$1"; return ;;
+    esac
+    if [ "${FAULT_ALL_ERRNOS:-0}" = 1 ]; then ERRS=$ERRNOS; return; fi
+    ERRS=
+    for e in $RMW_ERRNOS; do case " $p " in *" $e "*) ERRS="$ERRS $e" ;; esac; done
+}
+RMW_ERRNOS="$ERRNOS ENOLCK"
+# The heap delta counts what the call keeps: without malloc's per-thread cache, whose chunks
+# mallinfo2() counts as in use, the first free of a new size (the log handle, the validator of
+# a JSONL repair) is not mistaken for a leak.
+RMW_TUNABLES=glibc.malloc.tcache_count=0
+
+# fail: -ERRNO and the file as it was (or repaired); ok: success and the new file; failnew:
+# -ERRNO reported after the records were appended and synced (the close of the appended file:
+# "the records may be incomplete"), the new file; notdurable: as for a write.
+rmw_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
+    case $1:$2 in
+    close-dir* | close-lock* | close-tail:* | close-old:* | close-cmp:* | close-probe:*) EXPECT=ok ;;
+    getfl-lock:* | map-lock:* | ofd-lock:*) EXPECT=ok ;;          # group commit off: a sync of its own
+    pread-shown:*) EXPECT=ok ;; # the cut text for the message only: the repair goes on
+    flock-lock:EINTR | pread:EINTR | read-old:EINTR | write*:EINTR) EXPECT=ok ;; # retried
+    open-parent:EACCES | open-dir2:EACCES | open-dot:EACCES) EXPECT=ok ;;
+    open-cmp:*) EXPECT=ok ;;
+    close-append:*) [ "$3" = repair ] && EXPECT=fail || EXPECT=failnew ;;
+    dup*:*) [ "$3" = batch ] && EXPECT=ok || EXPECT=fail ;; # a batch then syncs that directory at once
+    fsync-dir:* | close-temp-post:*) EXPECT=notdurable ;;
+    *) EXPECT=fail ;;
+    esac
+}
+
+rmw_check_state() { # $1 expect, $2 role; appends to REASONS
+    if [ -n "$TARGET2" ]; then
+        local t
+        for t in "$TARGET" "$TARGET2"; do
+            if [ "$1" = fail ]; then
+                cmp -s "$t" "$OLD_F" || cmp -s "$t" "$NEW_F" ||
+                    REASONS="$REASONS; ${t##*/} is neither old nor new"
+            elif ! cmp -s "$t" "$NEW_F"; then
+                REASONS="$REASONS; ${t##*/} does not hold the new content"
+            fi
+        done
+    elif [ "$1" = fail ]; then
+        if [ ! -e "$OLD_F" ]; then
+            [ -e "$TARGET" ] && [ -s "$TARGET" ] && REASONS="$REASONS; a new file holds bytes although the call failed"
+        elif cmp -s "$TARGET" "$OLD_F"; then :
+        elif [ -e "$REP_F" ] && cmp -s "$TARGET" "$REP_F"; then :
+        else REASONS="$REASONS; target changed although the call failed (neither as it was nor repaired)"
+        fi
+    elif ! cmp -s "$TARGET" "$NEW_F"; then
+        REASONS="$REASONS; target does not hold the expected content"
+    fi
+    local left
+    shopt -s nullglob dotglob
+    left=$(printf '%s ' "$SD"/.*.ajio-*.tmp)
+    shopt -u nullglob dotglob
+    # The one documented leftover, as for a write: the probe temp whose own unlink failed.
+    [ "$left" != " " ] && [ "$2" != unlink-probe ] && REASONS="$REASONS; temp left: ${left% }"
+}
+
+rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6 errno
+    local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6 bin=$DRIVER reasons="" out rc
+    [ "$who" = ctl-nocutback ] && bin=$CTL_NOCUTBACK
+    rmw_setup "$s"
+    rmw_expect "$role" "$e" "$MODE"
+    local expect=$EXPECT
+    # shellcheck disable=SC2086
+    strace -qq -o "$WORK/trace$P" -e trace="$sys" --inject="$sys:error=$e:when=$n" \
+        env GLIBC_TUNABLES=$RMW_TUNABLES "$bin" -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" \
+        >"$WORK/out$P" 2>"$WORK/err$P"
+    rc=$?
+    IFS= read -r out <"$WORK/out$P"
+    if [ "$rc" != 0 ]; then
+        reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
+    else
+        local ret name fds heap msg want_fds=0
+        ret=${out#ret=}; ret=${ret%% *}
+        name=${out#*name=}; name=${name%% *}
+        fds=${out#*fds=}; fds=${fds%% *}
+        heap=${out#*heap=}; heap=${heap%% *}
+        msg=${out#*msg=}
+        case $expect in
+        ok) [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ] ||
+            reasons="$reasons; returned $name ($ret), expected success" ;;
+        notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
+            reasons="$reasons; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
+        fail | failnew) [ "$ret" = "-${ENUM[$e]}" ] ||
+            reasons="$reasons; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
+        esac
+        if [ "$expect" != ok ] && [ "$ret" -lt 0 ]; then
+            case $msg in *"${ETEXT[$e]}"*) ;; *) reasons="$reasons; message lacks '${ETEXT[$e]}'" ;; esac
+            names_path "$msg" "$TARGET" || { [ -n "$TARGET2" ] && names_path "$msg" "$TARGET2"; } ||
+                reasons="$reasons; message names no path"
+        fi
+        [ "$sys" = close ] && want_fds=1
+        [ "$fds" = "$want_fds" ] || reasons="$reasons; fd delta $fds (expected $want_fds)"
+        [ "$heap" = 0 ] || reasons="$reasons; heap delta $heap bytes"
+    fi
+    grep -q INJECTED "$WORK/trace$P" || reasons="$reasons; the injection did not happen"
+    REASONS=$reasons
+    rmw_check_state "$expect" "$role"
+    reasons=$REASONS
+    local verdict=as-promised
+    if [ -n "$reasons" ]; then
+        verdict=VIOLATION
+        case $who in ctl-*) ;; *) echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }" ;; esac
+    elif [ "$VERBOSE" = 1 ]; then
+        echo "ok $who $s $sys#$n ($role) $e -> $expect"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "$sys" "$n" "$role" "$e" "$expect" \
+        "$verdict" "${reasons#; }" >>"$RESULTS"
+}
+
+rmw_calls() { # $1 scenario: the numbered calls of its clean run into $WORK/calls.rmw.$1
+    local s=$1 sys n role
+    rmw_setup "$s"
+    # shellcheck disable=SC2086
+    strace -qq -o "$WORK/clean$P" env GLIBC_TUNABLES=$RMW_TUNABLES "$DRIVER" -m "$MODE" $ARGS \
+        "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>&1
+    declare -A over=()
+    while read -r sys n role; do over["$sys $n"]=$role; done \
+        < <(rmw_roles "$WORK/clean$P" "$MODE" "${TARGET##*/}")
+    INJECTABLE="$INJECTABLE pread64 ftruncate read mmap sync_file_range" list_calls "$WORK/clean$P" driver "$SD" |
+        grep -v -e ' open-dir-post$' | while read -r sys n role; do
+            role=${over["$sys $n"]:-$role}
+            [ "$role" = skip ] || echo "$sys $n $role"
+        done >"$WORK/calls.rmw.$s"
+    [ -s "$WORK/calls.rmw.$s" ] || { echo "check-fault: no calls found for $s"; cat "$WORK/out$P"; exit 1; }
+}
+
+rmw_all() {
+    local s sys n role e
+    for s in $RMW_SCENARIOS; do
+        rmw_calls "$s"
+        echo "== lib $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.rmw.$s")"
+        while read -r sys n role; do
+            rmw_plausible "$role"
+            for e in $ERRS; do rmw_one lib "$s" "$sys" "$n" "$role" "$e"; done
+        done <"$WORK/calls.rmw.$s"
+    done
+}
+
+# The negative control: an append that is not cut back after its fdatasync failed leaves the
+# records in the file; every such run must be reported as a changed target.
+rmw_control() {
+    local sys n role e ok=1 count=0
+    rmw_calls append
+    while read -r sys n role; do
+        [ "$role" = fdatasync-append ] || continue
+        for e in EIO ENOSPC; do
+            rmw_one ctl-nocutback append "$sys" "$n" "$role" "$e"
+            count=$((count + 1))
+            tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*target changed although the call failed' || ok=0
+        done
+    done <"$WORK/calls.rmw.append"
+    [ $count -gt 0 ] || ok=0
+    echo "$ok $count" >"$WORK/control.rmw"
+}
+
 # ---- two faults: the write fails, and so does the removal of its named temp -------------------
 # The temp cannot be removed then; ajio_commit must still return the first error, and the
 # message must say that the temp is left (ajio.h: the caller must hear about it). ajio sweep
@@ -601,7 +885,7 @@ part() { # $1 lib|cli
     inject_all "$1"
     short_all "$1"
     fsize_one "$1" stream
-    [ "$1" = lib ] && { double_fault; control; }
+    [ "$1" = lib ] && { double_fault; control; rmw_all; rmw_control; }
     return 0
 }
 
@@ -629,6 +913,9 @@ cat "$WORK"/results.lib.tsv "$WORK"/results.cli.tsv >"$RESULTS" 2>/dev/null
 RUNS=$(awk -F'\t' '$1 !~ /^ctl-/' "$RESULTS" | grep -c .)
 VIOLATIONS=$(awk -F'\t' '$1 !~ /^ctl-/ && $8 == "VIOLATION"' "$RESULTS" | grep -c .)
 read -r control_ok control_n <"$WORK/control" || { control_ok=0; control_n=0; }
+read -r rmw_ok rmw_n <"$WORK/control.rmw" || { rmw_ok=0; rmw_n=0; }
+[ "$rmw_ok" = 1 ] || control_ok=0
+control_n=$((control_n + rmw_n))
 secs=$(( $(date +%s) - start ))
 
 # ---- tables ------------------------------------------------------------------------------------
@@ -639,7 +926,7 @@ echo "By syscall role (library and CLI, all scenarios):"
 awk -F'\t' '$1 !~ /^ctl-/ {
         key = $1 "\t" $5; runs[key]++
         if ($8 == "VIOLATION") bad[key]++
-        else out[key, $7]++
+        else out[key, $7 == "failnew" ? "fail" : $7]++
         keys[key] = 1
     }
     END {
@@ -658,8 +945,9 @@ awk -F'\t' '$1 !~ /^ctl-/ { e = $6; sub(/ .*/, "", e); runs[e]++; if ($8 == "VIO
 echo
 if [ $control_ok = 1 ]; then
     echo "negative controls: libraries ignoring a failed fdatasync, leaving their named temp behind or"
-    echo "ignoring a failed setxattr of the ACL were caught in $control_n/$control_n runs (\"rename after"
-    echo "failed fdatasync\", \"temp left\", \"returned OK, expected -E\")"
+    echo "ignoring a failed setxattr of the ACL, or not cutting back a failed append were caught in"
+    echo "$control_n/$control_n runs (\"rename after failed fdatasync\", \"temp left\", \"returned OK,"
+    echo "expected -E\", \"target changed although the call failed\")"
 else
     echo "negative control FAILED: the harness missed a broken library:"
     grep '^ctl-' "$RESULTS"
