@@ -571,7 +571,7 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *
  *   resolve path                      as a write does: directory fd, parents created and synced
  *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
- *   openat(O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW)   (created: O_EXCL, then fsync of the directory)
+ *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
  *   pread() backwards from the end    torn-tail repair, below
  *   write() ...                       looping on EINTR and short writes
  *   fdatasync()                       the records on disk before success (group commit, below)

@@ -33,8 +33,7 @@
 
 /* The file as opened for an append or a repair, and what its tail was. */
 struct target {
-    int wfd;       /* O_WRONLY|O_APPEND: the writes, the cut and the syncs */
-    int rfd;       /* O_RDONLY, the same inode: the tail is read with pread */
+    int wfd;       /* O_RDWR|O_APPEND: the tail read with pread, the writes, the cut, the syncs */
     bool created;  /* this call created the file */
     off_t size;    /* size once the tail is repaired: where this append starts */
     bool repaired; /* a torn tail was cut or terminated */
@@ -51,48 +50,39 @@ static int check_flags(const char *path, unsigned flags, unsigned allowed, const
 }
 
 /*
- * Opens the target for writing (creating it when create is set) and a second time for reading
- * the tail. Creation uses O_EXCL so that "created" is true only for the call that made the file
- * and owes its directory a sync. O_NOFOLLOW: the resolution already followed the symlinks the
- * options allow, so a symlink here appeared since, and is not followed. O_NONBLOCK: a FIFO
- * planted under the name must not hang the open; only a regular file is used.
+ * Opens the target for reading and appending (creating it when create is set): one descriptor
+ * for the tail's check, the records, the cut and the syncs. An existing file is opened first,
+ * the common case; creation uses O_EXCL so that "created" is true only for the call that made
+ * the file and owes its directory a sync. O_NOFOLLOW: the resolution already followed the
+ * symlinks the options allow, so a symlink here appeared since, and is not followed. O_NONBLOCK:
+ * a FIFO planted under the name must not hang the open; only a regular file is used.
  */
 static int open_target(struct ajio_file *f, struct target *t, bool create)
 {
-    const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    struct stat ws, rs;
+    const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 
     t->created = false;
-    for (int tries = 0; t->wfd < 0; tries++) {
-        if (create) {
-            t->wfd =
-                openat(f->dirfd, f->name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | flags, 0666);
-            if (t->wfd >= 0) {
-                t->created = true;
-                break;
-            }
-            /* Someone else created it (a writer that does not lock): open what is there. */
-            if (errno != EEXIST || tries >= 3)
-                return ajio__error_strerror(-errno, "create of \"%s\" to append to it", f->path);
-        }
-        t->wfd = openat(f->dirfd, f->name, O_WRONLY | O_APPEND | flags);
-        if (t->wfd < 0 && (errno != ENOENT || !create || tries >= 3))
+    for (int tries = 0;; tries++) {
+        t->wfd = openat(f->dirfd, f->name, flags);
+        if (t->wfd >= 0)
+            break;
+        if (errno != ENOENT || !create || tries >= 3)
             return ajio__error_strerror(-errno, "open of \"%s\" to append to it", f->path);
+        t->wfd = openat(f->dirfd, f->name, flags | O_CREAT | O_EXCL, 0666);
+        if (t->wfd >= 0) {
+            t->created = true;
+            break;
+        }
+        /* Someone else created it meanwhile (a writer that does not lock): open that. */
+        if (errno != EEXIST || tries >= 3)
+            return ajio__error_strerror(-errno, "create of \"%s\" to append to it", f->path);
     }
-    t->rfd = openat(f->dirfd, f->name, O_RDONLY | flags);
-    if (t->rfd < 0)
-        return ajio__error_strerror(-errno, "open of \"%s\" to read its last line", f->path);
-    if (fstat(t->wfd, &t->st) < 0 || fstat(t->rfd, &rs) < 0)
+    if (fstat(t->wfd, &t->st) < 0)
         return ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
-    ws = t->st;
-    if (!S_ISREG(ws.st_mode))
+    if (!S_ISREG(t->st.st_mode))
         return ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
                            f->path);
-    /* Two opens by name: a replace by a writer that does not lock could fall between them. */
-    if (ws.st_dev != rs.st_dev || ws.st_ino != rs.st_ino)
-        return ajio__error(-EAGAIN, "\"%s\" was replaced while it was opened to append to it",
-                           f->path);
-    t->size = ws.st_size;
+    t->size = t->st.st_size;
     return 0;
 }
 
@@ -127,7 +117,7 @@ static int find_last_line(struct ajio_file *f, const struct target *t, off_t *re
 
     while (pos > 0) {
         size_t n = pos < (off_t)sizeof(f->scratch) ? (size_t)pos : sizeof(f->scratch);
-        int r = pread_all(f, t->rfd, buf, n, pos - (off_t)n);
+        int r = pread_all(f, t->wfd, buf, n, pos - (off_t)n);
 
         if (r < 0)
             return r;
@@ -155,7 +145,7 @@ static int tail_end(struct ajio_file *f, const struct target *t, off_t start, of
     while (pos > start) {
         size_t n = pos - start < (off_t)sizeof(f->scratch) ? (size_t)(pos - start)
                                                            : sizeof(f->scratch);
-        int r = pread_all(f, t->rfd, f->scratch, n, pos - (off_t)n);
+        int r = pread_all(f, t->wfd, f->scratch, n, pos - (off_t)n);
 
         if (r < 0)
             return r;
@@ -182,7 +172,7 @@ static int tail_is_value(struct ajio_file *f, const struct target *t, off_t star
     for (off_t pos = start; pos < end && r == 0;) {
         size_t n = end - pos < (off_t)sizeof(f->scratch) ? (size_t)(end - pos)
                                                          : sizeof(f->scratch);
-        r = pread_all(f, t->rfd, f->scratch, n, pos);
+        r = pread_all(f, t->wfd, f->scratch, n, pos);
         if (r < 0)
             break;
         /* An invalid byte is an answer, not a failure: the tail is then torn. */
@@ -202,7 +192,7 @@ static void describe_cut(struct ajio_file *f, const struct target *t, off_t star
     size_t n = t->cut < SHOWN_MAX ? t->cut : SHOWN_MAX, k = 0;
 
     /* Called before the cut, while the bytes are still there to be shown. */
-    if (pread_all(f, t->rfd, raw, n, start) < 0)
+    if (pread_all(f, t->wfd, raw, n, start) < 0)
         n = 0; /* the message only loses the text; the repair itself is what counts */
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)raw[i];
@@ -358,8 +348,6 @@ static void release(struct ajio_file *f, struct target *t)
 {
     if (t->wfd >= 0)
         (void)close(t->wfd); /* only after a failure, whose error is the one that matters */
-    if (t->rfd >= 0)
-        (void)close(t->rfd); /* read-only: nothing for close to report */
     ajio__discard(f);        /* the directory, then the target's lock, last */
 }
 
@@ -472,7 +460,7 @@ static int check_records(const char *path, unsigned flags, const void *data, siz
 
 int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts)
 {
-    struct target t = {.wfd = -1, .rfd = -1};
+    struct target t = {.wfd = -1};
     unsigned flags = opts != NULL ? opts->flags : 0;
     struct ajio__group *g = NULL;
     struct ajio_file *f;
@@ -540,7 +528,7 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
     log = calloc(1, sizeof(*log));
     if (log == NULL)
         return ajio__error_strerror(-ENOMEM, "log handle for \"%s\"", path);
-    log->t.wfd = log->t.rfd = -1;
+    log->t.wfd = -1;
     log->f = ajio__new_handle(path);
     if (log->f == NULL) {
         free(log);
@@ -584,8 +572,7 @@ static int follow_name(struct ajio_log *log)
             t->wfd = -1;
             return ajio__error_strerror(-errno, "close of the old \"%s\" (rotated)", f->path);
         }
-        (void)close(t->rfd); /* read-only: nothing for close to report */
-        t->wfd = t->rfd = -1;
+        t->wfd = -1;
         return open_and_repair(f, t, true);
     }
     /* The name's stat is the open file's (same inode): its size is where this append starts. */
@@ -641,7 +628,7 @@ int ajio_log_close(ajio_log *log)
 
 int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts)
 {
-    struct target t = {.wfd = -1, .rfd = -1};
+    struct target t = {.wfd = -1};
     struct ajio_file *f;
     int r = ajio__check_args(path, opts);
 

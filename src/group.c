@@ -64,15 +64,13 @@ struct ajio__group {
 
 int ajio__group_map(struct ajio_file *f, const struct stat *log, struct ajio__group **ret)
 {
-    struct stat st;
+    const struct stat st = f->lock_st; /* as update.c opened it, under the flock since */
     struct ajio__group *g;
     int fd = f->target_lockfd;
 
     *ret = NULL;
-    if (fd < 0 || (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
+    if (fd < 0 || !f->lock_rw)
         return 0;
-    if (fstat(fd, &st) < 0)
-        return ajio__error_strerror(-errno, "fstat of the lock file of \"%s\"", f->path);
     if ((st.st_uid != geteuid() && st.st_uid != log->st_uid) || (st.st_mode & S_IWOTH))
         return 0;
     /* The flock is held: no other appender extends or initialises the page meanwhile. */

@@ -78,6 +78,8 @@ struct ajio_file {
     time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
     int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
     int target_lockfd; /* AJIO_LOCK: the target's lock file, flock'ed until the handle is freed */
+    bool lock_rw;       /* the lock file is open for writing */
+    struct stat lock_st; /* the lock file as opened */
     dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
     ino_t old_ino;     /* decides against the file the name holds at commit time */
     struct timespec old_mtime;

@@ -35,9 +35,11 @@ static int open_lock_file(struct ajio_file *f, const char *name)
     struct stat st;
     int fd, err;
 
+    f->lock_rw = true;
     fd = openat(f->dirfd, name, O_RDWR | O_CREAT | flags, 0666);
     if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
         err = errno;
+        f->lock_rw = false;
         fd = openat(f->dirfd, name, O_RDONLY | flags);
         if (fd < 0 && errno == ENOENT)
             errno = err; /* it does not exist and cannot be created: the first reason counts */
@@ -51,6 +53,7 @@ static int open_lock_file(struct ajio_file *f, const char *name)
         (void)close(fd);
         return err;
     }
+    f->lock_st = st; /* whether appenders may share its page (group.c) */
     if (!S_ISREG(st.st_mode)) {
         (void)close(fd); /* read-only or never written: nothing for close to report */
         return ajio__error(-EINVAL, "lock file \"%.*s/%s\" for \"%s\" is not a regular file",

@@ -572,9 +572,9 @@ control() {
 # The driver's modes update, append, log and repair (library only: the CLI runs the same calls).
 # Each scenario's clean trace is numbered as above, with the roles of list_calls for the write
 # path of an update, and roles of their own for the lock file (open-lock, fstat-lock,
-# flock-lock, getfl-lock, truncate-lock, map-lock, ofd-lock: the group-commit page and its sync
-# lock) and for the file appended to (create-append, open-append, open-tail, fstat-target, pread,
-# cut, write-append, write-nl, fdatasync-append, close-append, fsync-new: the directory after
+# flock-lock, truncate-lock, map-lock, ofd-lock: the group-commit page and its sync lock) and
+# for the file appended to (create-append, open-append, fstat-target, pread, cut,
+# write-append, write-nl, fdatasync-append, close-append, fsync-new: the directory after
 # creating the file) or read by an update (open-old, fstat-old, read-old). The releases of the
 # locks (flock LOCK_UN, the OFD unlock) and munmap are not injected: no errno is plausible there.
 # The promise (ajio.h): a failure leaves the file as it was - for a file with a torn tail, the
@@ -654,6 +654,7 @@ rmw_roles() { # $1 trace, $2 mode, $3 target name
             }
             else if (name == "fdatasync") role = "fdatasync-append"
             else if (name == "write" || name == "writev") role = index($0, "iov_len=1}") ? "write-nl" : "write-append"
+            else if (name == "pread64") { role = "pread"; lastpread = nout + 1; preadn = count[name] }
             else if (name == "close") { role = "close-append"; delete wf[fd] }
         }
         else if (fd in rf) {
