@@ -15,12 +15,14 @@
 #                                                                             make check-crash
 #   no-cut-back       a failed append is not cut back to its old size (append.c)
 #                                                                             make check-fault
+#   group-trust       group commit takes any finished sync to cover every ticket, so appenders
+#                     return without a sync that covers their records (group.c)  make check-crash
 #
 # A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
 # the recursive make decides what is out of date, hence FORCE. One file per tree in one make
 # run: two recursive makes in the same tree would race under -j.
 CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr \
-            omit-append-sync no-cut-back
+            omit-append-sync no-cut-back group-trust
 
 # The control a path below $(B)/control/ belongs to, in a recipe.
 control_name = $(firstword $(subst /, ,$*))

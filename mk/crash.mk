@@ -1,15 +1,17 @@
 # The power-cut suite: make check-crash (root, loop devices; about 3 minutes). See
-# docs/crash-testing.md. The harness runs against this tree's library and tool, then against three
+# docs/crash-testing.md. The harness runs against this tree's library and tool, then against four
 # negative controls (mk/controls.mk), whole library and tool each: omit-file-sync (no fdatasync
-# of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's) and
-# omit-append-sync (no fdatasync after an append). The suite fails unless each control shows the
+# of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's),
+# omit-append-sync (no fdatasync after an append) and group-trust (group commit takes any
+# finished sync to cover every appender's records). The suite fails unless each control shows the
 # violations it must.
 #
 #   make check-crash                          the CI sweep (>= 10,000 crash points)
 #   make check-crash CRASH_SCALE=10           ten times as many crash points
 #   make check-crash CRASH_FS="xfs ext4-noauto"   only these filesystems
+#   make check-crash CRASH_GROUP_CYCLES=10    more group-commit cycles (default 5 per filesystem)
 
-CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync
+CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync group-trust
 
 HEAVY_TARGETS += check-crash
 DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs
@@ -26,4 +28,5 @@ $(CRASH_RUN): tests/crash/crash_run.c $(CRASH_RUN).d $(STATICLIB) $(B)/ajio
 check-crash: deps
 	@$(MAKE) --no-print-directory $(CRASH_RUN) $(CRASH_CONTROLS:%=$(B)/control/%/crash/crash_run)
 	@AJIO_BUILD=$(B) CRASH_SCALE="$(CRASH_SCALE)" CRASH_FS="$(CRASH_FS)" CI="$(CI)" \
+	    CRASH_GROUP_CYCLES="$(CRASH_GROUP_CYCLES)" \
 	    bash tests/crash/check-crash.sh

@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -911,12 +912,11 @@ static bool mounted_from(const char *dir, const char *dev, dev_t st_dev)
  * of a mount (its device differs from its parent's), on another device than "/", and the mount
  * table must show it mounted from the loop device the caller named.
  */
-static int safe_shutdown(const char *dir, const char *dev)
+static int shutdown_fd(const char *dir, const char *dev)
 {
     struct stat root, parent, here;
     char up[PATH_MAX];
-    uint32_t flags = SHUTDOWN_NOLOGFLUSH;
-    int fd, r;
+    int fd;
 
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -927,10 +927,23 @@ static int safe_shutdown(const char *dir, const char *dev)
     if (here.st_dev == root.st_dev || here.st_dev == parent.st_dev ||
         strncmp(dev, "/dev/loop", 9) != 0 || !mounted_from(dir, dev, here.st_dev))
         die("refusing to shut down %s: not the root of a mount of loop device %s", dir, dev);
-    r = ioctl(fd, FS_IOC_SHUTDOWN, &flags);
+    return fd;
+}
+
+/* The shutdown itself, of a directory that shutdown_fd() checked; closes fd. */
+static int shutdown_now(int fd)
+{
+    uint32_t flags = SHUTDOWN_NOLOGFLUSH;
+    int r = ioctl(fd, FS_IOC_SHUTDOWN, &flags);
+
     r = r < 0 ? -errno : 0;
     close(fd);
     return r;
+}
+
+static int safe_shutdown(const char *dir, const char *dev)
+{
+    return shutdown_now(shutdown_fd(dir, dev));
 }
 
 /* ---- crash ---------------------------------------------------------------------------------- */
@@ -1689,13 +1702,481 @@ static int cmd_check(const char *state)
     return 0;
 }
 
+/* ---- group commit --------------------------------------------------------------------------- */
+
+/*
+ * crash_run group --mnt DIR --dev /dev/loopN --state FILE --seed N
+ *       GROUP_PROCS processes append durably and at once to one file, mnt/g/log.jsonl (the first
+ *       GROUP_LOGS through a log handle, the others with ajio_append()), untraced, as fast as they
+ *       can, so that group commit lets most of them return without a sync of their own. Each
+ *       append is 1 to GROUP_MAX_LINES records that name their writer (p), its append number (n)
+ *       and their line in it (i), padded with letters that follow from the seed. A writer reports
+ *       (p, n) through a pipe to this process only after the append returned success; this
+ *       process keeps the reports in memory. At a moment drawn from the seed, the group-commit
+ *       counters of the lock file are read, the filesystem is shut down (FS_IOC_SHUTDOWN, as a
+ *       power cut), the writers are killed, the pipe is drained, and the reports go to the
+ *       state file (tmpfs, not the crashed filesystem).
+ *
+ *   crash_run group-check --mnt DIR --state FILE
+ *       After the recovery mount: every reported append must be in the file, all its lines
+ *       intact and together; the file must be records only, each writer's appends in order and
+ *       none twice, with at most one torn tail (a prefix of a record, or zeros) after the last
+ *       line (the lines of an append cut short by the crash may precede it); the next append
+ *       must repair that tail. Prints one GROUP line of key=value pairs.
+ */
+int ajio__group_counts(const char *lock_path, uint64_t *ret_written, uint64_t *ret_syncs);
+
+#define GROUP_PROCS 6
+#define GROUP_LOGS 4         /* writers 0..3 use a log handle, 4..5 ajio_append() */
+#define GROUP_MAX_LINES 3    /* records per append */
+#define GROUP_LINE_MAX 256   /* bytes per record, at most */
+#define GROUP_READY 0xffffffffu
+#define GROUP_FAIL 0x80000000u /* n | GROUP_FAIL: append n failed */
+#define GROUP_AFTER 0x40000000u /* kept reports: returned after the shutdown ioctl returned */
+
+static unsigned group_nlines(unsigned p, unsigned n)
+{
+    return 1 + (unsigned)(splitmix(seed * 7919u + (uint64_t)p * 1000003u + n) % GROUP_MAX_LINES);
+}
+
+/* Record line i of append n of writer p, into buf; returns its length (with the '\n'). */
+static size_t group_line(unsigned p, unsigned n, unsigned i, char *buf)
+{
+    uint64_t h = splitmix((seed << 20) ^ ((uint64_t)p << 56) ^ ((uint64_t)n << 4) ^ i) | 1u;
+    int m = snprintf(buf, GROUP_LINE_MAX, "{\"p\":%u,\"n\":%u,\"i\":%u,\"d\":\"", p, n, i);
+    size_t pad = 4 + (size_t)(h % 150);
+
+    for (size_t k = 0; k < pad; k++) {
+        h ^= h << 13;
+        h ^= h >> 7;
+        h ^= h << 17;
+        buf[(size_t)m + k] = (char)('a' + h % 26);
+    }
+    memcpy(buf + (size_t)m + pad, "\"}\n", 3);
+    return (size_t)m + pad + 3;
+}
+
+/* A report: writer, append (or GROUP_READY, or n | GROUP_FAIL), and when the append returned. */
+struct group_msg {
+    uint32_t p, n;
+    uint64_t ns; /* CLOCK_MONOTONIC, read after the return: no earlier than the return */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void group_report(int fd, uint32_t p, uint32_t n)
+{
+    struct group_msg msg = {p, n, now_ns()};
+
+    /* 16 bytes: atomic on a pipe, whole or not at all even when the writer is killed. */
+    if (write(fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+        _exit(1);
+}
+
+static void group_writer(unsigned p, const char *path, int go, int rep)
+{
+    char buf[GROUP_MAX_LINES * GROUP_LINE_MAX], c;
+    ajio_log *log = NULL;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (p < GROUP_LOGS && ajio_log_open(&log, path, NULL) < 0) {
+        group_report(rep, p, GROUP_FAIL);
+        for (;;)
+            pause();
+    }
+    group_report(rep, p, GROUP_READY);
+    if (read(go, &c, 1) != 0) /* the parent closes its end: go */
+        _exit(1);
+    for (uint32_t n = 0; n < GROUP_FAIL; n++) {
+        size_t len = 0;
+        int r;
+
+        for (unsigned i = 0; i < group_nlines(p, n); i++)
+            len += group_line(p, n, i, buf + len);
+        r = log != NULL ? ajio_log_append(log, buf, len) : ajio_append(path, buf, len, NULL);
+        group_report(rep, p, r >= 0 ? n : n | GROUP_FAIL);
+        if (r < 0) /* the shutdown (else a failure the check reports): nothing more to do */
+            for (;;)
+                pause();
+    }
+    _exit(1);
+}
+
+struct group_reports {
+    uint32_t *n; /* append numbers; | GROUP_FAIL: returned after the shutdown began; | GROUP_AFTER:
+                    after the shutdown ioctl returned */
+    size_t len, cap;
+};
+
+static struct group_reports group_rep[GROUP_PROCS];
+static int group_ready, group_failed, group_late_failed;
+
+/*
+ * Takes reports read from the pipe. An append that returned before the shutdown began (its
+ * time is before shut_ns) is the promise under test: it returned before the power went. One
+ * that returned after it is kept apart, for information only: no power cut lets a call return
+ * after it, and a shutdown can (ext4 can let an fdatasync that began before the shutdown return
+ * 0 after the shutdown aborted the journal commit it waited for).
+ */
+static void group_take(const struct group_msg *msgs, size_t count, uint64_t shut_ns,
+                       uint64_t shut_end_ns, int gofd)
+{
+    for (size_t k = 0; k < count; k++) {
+        uint32_t p = msgs[k].p, n = msgs[k].n;
+        bool late = msgs[k].ns >= shut_ns;
+        struct group_reports *g = &group_rep[p];
+
+        if (p >= GROUP_PROCS)
+            die("bad report");
+        if (n == GROUP_READY) {
+            if (++group_ready == GROUP_PROCS)
+                close(gofd); /* go */
+        } else if (n & GROUP_FAIL) {
+            if (late)
+                group_late_failed++;
+            else
+                group_failed++;
+        } else {
+            if (g->len == g->cap) {
+                g->cap = g->cap ? 2 * g->cap : 4096;
+                g->n = realloc(g->n, g->cap * sizeof(*g->n));
+                if (g->n == NULL)
+                    die("out of memory");
+            }
+            g->n[g->len++] = !late ? n : msgs[k].ns < shut_end_ns ? n | GROUP_FAIL
+                                                                  : n | GROUP_FAIL | GROUP_AFTER;
+        }
+    }
+}
+
+static int cmd_group(const char *dev, const char *state)
+{
+    char dir[DIR_MAX], path[PATH_MAX], lock[PATH_MAX];
+    struct group_msg msgs[256];
+    pid_t pids[GROUP_PROCS];
+    int gofd[2], repfd[2], mntfd, r, cr = -1;
+    uint64_t written = 0, syncs = 0, shut_ns = UINT64_MAX, shut_end_ns = UINT64_MAX;
+    double t0 = 0, delay, elapsed = 0;
+    ssize_t got;
+    FILE *out;
+
+    snprintf(dir, sizeof(dir), "%s/g", mnt);
+    snprintf(path, sizeof(path), "%s/log.jsonl", dir);
+    snprintf(lock, sizeof(lock), "%s/.log.jsonl.ajio-lock", dir);
+    if (mkdir(dir, 0755) < 0)
+        die("mkdir %s: %s", dir, strerror(errno));
+    write_file(path, "", 0);
+    mntfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mntfd < 0 || syncfs(mntfd) < 0)
+        die("syncfs %s: %s", mnt, strerror(errno));
+    close(mntfd);
+    if (pipe(gofd) < 0 || pipe(repfd) < 0)
+        die("pipe: %s", strerror(errno));
+    for (unsigned p = 0; p < GROUP_PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] < 0)
+            die("fork: %s", strerror(errno));
+        if (pids[p] == 0) {
+            close(gofd[1]);
+            close(repfd[0]);
+            group_writer(p, path, gofd[0], repfd[1]);
+        }
+    }
+    close(gofd[0]);
+    close(repfd[1]);
+    /* The shutdown comes 0.15 to 1.15 s after the start: well before ext4's 5 s commit. */
+    delay = 0.15 + (double)(splitmix(seed ^ 0x5eed) % 1000) / 1000.0;
+    for (;;) {
+        if (shut_ns == UINT64_MAX && group_ready == GROUP_PROCS && now() >= t0 + delay) {
+            /* The checks and the counters first: after the shutdown nothing can be read. */
+            int fd = shutdown_fd(mnt, dev);
+
+            cr = ajio__group_counts(lock, &written, &syncs);
+            shut_ns = now_ns();
+            r = shutdown_now(fd);
+            shut_end_ns = now_ns();
+            elapsed = now() - t0;
+            for (unsigned p = 0; p < GROUP_PROCS; p++) {
+                int st;
+
+                kill(pids[p], SIGKILL);
+                waitpid(pids[p], &st, 0);
+            }
+            if (r < 0)
+                die("FS_IOC_SHUTDOWN of %s: %s", mnt, strerror(-r));
+            continue;
+        }
+        if (shut_ns == UINT64_MAX) {
+            struct pollfd pfd = {.fd = repfd[0], .events = POLLIN};
+            int timeout = group_ready < GROUP_PROCS ? 10000 : (int)((t0 + delay - now()) * 1000) + 1;
+
+            if (poll(&pfd, 1, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
+                die("poll: %s", strerror(errno));
+            if (pfd.revents == 0) {
+                if (group_ready < GROUP_PROCS)
+                    die("group writers not ready after 10 s");
+                continue;
+            }
+        }
+        got = read(repfd[0], msgs, sizeof(msgs));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            die("read of the reports: %s", strerror(errno));
+        if (got == 0) /* every writer is dead: drained */
+            break;
+        if (got % sizeof(msgs[0]) != 0)
+            die("torn report");
+        group_take(msgs, (size_t)got / sizeof(msgs[0]), shut_ns, shut_end_ns, gofd[1]);
+        if (t0 == 0 && group_ready == GROUP_PROCS)
+            t0 = now();
+    }
+    close(repfd[0]);
+    out = fopen(state, "w");
+    if (out == NULL)
+        die("%s: %s", state, strerror(errno));
+    fprintf(out, "group seed %" PRIu64 " procs %d written %" PRIu64 " syncs %" PRIu64
+            " failed %d late_failed %d ms %d counts %d ioctl_us %d\n",
+            seed, GROUP_PROCS, written, syncs, group_failed, group_late_failed,
+            (int)(elapsed * 1000), cr, (int)((shut_end_ns - shut_ns) / 1000));
+    for (unsigned p = 0; p < GROUP_PROCS; p++) {
+        for (size_t k = 0; k < group_rep[p].len; k++)
+            fprintf(out, "%c %u %" PRIu32 "\n",
+                    group_rep[p].n[k] & GROUP_AFTER  ? 'A'
+                    : group_rep[p].n[k] & GROUP_FAIL ? 'L'
+                                                     : 'R',
+                    p, group_rep[p].n[k] & ~(GROUP_FAIL | GROUP_AFTER));
+        free(group_rep[p].n);
+    }
+    if (fclose(out) != 0)
+        die("%s: %s", state, strerror(errno));
+    fprintf(stderr, "crash_run group: shutdown after %.0f ms, %" PRIu64 " appends numbered, %"
+            PRIu64 " syncs\n", elapsed * 1000, written, syncs);
+    return 0;
+}
+
+/* Per writer: which appends came back whole, and the last one seen (order, duplicates). */
+struct group_seen {
+    unsigned char *have;
+    size_t cap;
+    long last;
+};
+
+static void group_mark(struct group_seen *s, uint32_t n)
+{
+    if (n >= s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+
+        while (cap <= n)
+            cap *= 2;
+        s->have = realloc(s->have, cap);
+        if (s->have == NULL)
+            die("out of memory");
+        memset(s->have + s->cap, 0, cap - s->cap);
+        s->cap = cap;
+    }
+    s->have[n] = 1;
+}
+
+/* Parses the head of a record line: writer, append, line; false if it is not one. */
+static bool group_parse(const char *p, size_t len, unsigned *ret_p, unsigned *ret_n,
+                        unsigned *ret_i)
+{
+    char head[64];
+    int used = 0;
+
+    snprintf(head, sizeof(head), "%.*s", (int)(len < 63 ? len : 63), p);
+    return sscanf(head, "{\"p\":%u,\"n\":%u,\"i\":%u,\"d\":\"%n", ret_p, ret_n, ret_i, &used) == 3 &&
+           used > 0 && *ret_p < GROUP_PROCS && *ret_n < GROUP_FAIL && *ret_i < GROUP_MAX_LINES;
+}
+
+static int cmd_group_check(const char *state)
+{
+    FILE *in = fopen(state, "r");
+    char line[256], path[PATH_MAX], want[GROUP_LINE_MAX];
+    struct group_seen seen[GROUP_PROCS] = {{0}};
+    struct tally t = {0};
+    uint64_t written, syncs;
+    int procs, failed, late_failed, ms, cr, ioctl_us, mixed_lines = 0;
+    size_t reported = 0, late = 0, late_lost = 0, after = 0, after_lost = 0, present = 0,
+           pos = 0, lastnl = 0;
+    unsigned char *got = NULL, *again = NULL;
+    unsigned cur_p = 0, cur_n = 0, cur_i = 0, cur_want = 0;
+    ssize_t n, n2;
+    bool open_group = false;
+
+    if (in == NULL)
+        die("%s: %s", state, strerror(errno));
+    if (fgets(line, sizeof(line), in) == NULL ||
+        sscanf(line, "group seed %" SCNu64 " procs %d written %" SCNu64 " syncs %" SCNu64
+               " failed %d late_failed %d ms %d counts %d ioctl_us %d",
+               &seed, &procs, &written, &syncs, &failed, &late_failed, &ms, &cr, &ioctl_us) != 9 ||
+        procs != GROUP_PROCS)
+        die("%s: bad header", state);
+    for (int p = 0; p < GROUP_PROCS; p++)
+        seen[p].last = -1;
+    snprintf(path, sizeof(path), "%s/g/log.jsonl", mnt);
+    n = slurp(path, &got);
+    if (n == -2)
+        die("%s: not a readable regular file", path);
+    /* The records, line by line; an append's lines together and in order. */
+    while (n > 0 && pos < (size_t)n) {
+        unsigned char *nl = memchr(got + pos, '\n', (size_t)n - pos);
+        size_t len, wl;
+        unsigned p, a, i;
+
+        if (nl == NULL)
+            break; /* the torn tail */
+        len = (size_t)(nl - (got + pos)) + 1;
+        if (!group_parse((const char *)got + pos, len, &p, &a, &i) ||
+            (wl = group_line(p, a, i, want)) != len || memcmp(want, got + pos, len) != 0 ||
+            (i == 0) == open_group || (i > 0 && (p != cur_p || a != cur_n || i != cur_i + 1))) {
+            if (mixed_lines++ == 0 && shown++ < MAX_SHOWN)
+                fprintf(stderr, "VIOLATION mixed: group: %s: the line at byte %zu (%zu bytes) is "
+                        "no record in its place\n", path, pos, len);
+            open_group = false;
+        } else {
+            if (i == 0) {
+                cur_p = p;
+                cur_n = a;
+                cur_want = group_nlines(p, a);
+                open_group = true;
+            }
+            cur_i = i;
+            if (i + 1 == cur_want) {
+                open_group = false;
+                if ((long)a <= seen[p].last) {
+                    if (mixed_lines++ == 0 && shown++ < MAX_SHOWN)
+                        fprintf(stderr, "VIOLATION mixed: group: append %u of writer %u at byte "
+                                "%zu after append %ld\n", a, p, pos, seen[p].last);
+                } else {
+                    seen[p].last = a;
+                    group_mark(&seen[p], a);
+                    present++;
+                }
+            }
+        }
+        pos += len;
+        lastnl = pos;
+    }
+    /* The torn tail: a record's first bytes, or zeros where they did not reach the disk. */
+    if (n > 0 && lastnl < (size_t)n) {
+        size_t tl = (size_t)n - lastnl;
+        unsigned p, a, i;
+        bool ok = all_zero(got + lastnl, tl);
+
+        if (!ok && group_parse((const char *)got + lastnl, tl, &p, &a, &i)) {
+            size_t wl = group_line(p, a, i, want);
+
+            ok = tl < wl;
+            for (size_t k = 0; ok && k < tl; k++)
+                ok = got[lastnl + k] == (unsigned char)want[k] || got[lastnl + k] == 0;
+        } else if (!ok) {
+            ok = tl < 40 && memchr(got + lastnl, '\n', tl) == NULL; /* too short for a head */
+        }
+        if (!ok) {
+            mixed_lines++;
+            if (shown++ < MAX_SHOWN)
+                fprintf(stderr, "VIOLATION mixed: group: %s: the %zu bytes after the last line "
+                        "are no torn record\n", path, tl);
+        }
+    }
+    t.kinds[K_MIXED] = mixed_lines;
+    /*
+     * Every append that returned before the shutdown began (R), whole. Those that returned after
+     * it (L) are only counted: no power cut lets a call return after it.
+     */
+    while (fgets(line, sizeof(line), in) != NULL) {
+        unsigned p;
+        uint32_t a;
+        char c;
+
+        if (sscanf(line, "%c %u %" SCNu32, &c, &p, &a) != 3 ||
+            (c != 'R' && c != 'L' && c != 'A') || p >= GROUP_PROCS)
+            die("%s: bad line: %s", state, line);
+        if (c == 'L') {
+            late++;
+            late_lost += a >= seen[p].cap || !seen[p].have[a];
+            continue;
+        }
+        if (c == 'A') {
+            after++;
+            after_lost += a >= seen[p].cap || !seen[p].have[a];
+            continue;
+        }
+        reported++;
+        if (a >= seen[p].cap || !seen[p].have[a]) {
+            t.kinds[K_LOST_RECORDS]++;
+            if (shown++ < MAX_SHOWN)
+                fprintf(stderr, "VIOLATION records-lost-after-success: group: append %" PRIu32
+                        " of writer %u returned 0 and reported, not in %s (%zd bytes; the "
+                        "writer's last append there: %ld)\n", a, p, path, n, seen[p].last);
+        }
+    }
+    fclose(in);
+    if (failed > 0) {
+        t.kinds[K_HARNESS] += failed;
+        fprintf(stderr, "VIOLATION harness: group: %d appends failed before the shutdown\n",
+                failed);
+    }
+    if (reported == 0 || cr != 0) {
+        t.kinds[K_HARNESS]++;
+        fprintf(stderr, "VIOLATION harness: group: %zu appends reported, counters %s\n",
+                reported, cr == 0 ? "read" : "unreadable");
+    }
+    /* The next append must cut the torn tail and add its record after the last line. */
+    if (n >= 0) {
+        static const char rec[] = "\"after the crash\"\n";
+        ajio_opts nosync = {.flags = AJIO_NO_SYNC};
+        int rr = ajio_append(path, rec, strlen(rec), &nosync);
+
+        n2 = slurp(path, &again);
+        if (rr != (lastnl == (size_t)n ? 0 : AJIO_REPAIRED) ||
+            n2 != (ssize_t)(lastnl + strlen(rec)) || memcmp(again, got, lastnl) != 0 ||
+            memcmp(again + lastnl, rec, strlen(rec)) != 0) {
+            t.kinds[K_REPAIR]++;
+            fprintf(stderr, "VIOLATION repair: group: the next append to %s (%zd bytes, %zu "
+                    "after the last newline) returned %d and left %zd bytes\n",
+                    path, n, (size_t)n - lastnl, rr, n2);
+        }
+        free(again);
+    }
+    printf("GROUP procs=%d reported=%zu present=%zu bytes=%zd tail=%zu written=%" PRIu64
+           " syncs=%" PRIu64 " ms=%d ioctl-us=%d late-reported=%zu late-lost=%zu "
+           "after-reported=%zu after-lost=%zu late-failed=%d",
+           GROUP_PROCS, reported, present, n, n > 0 ? (size_t)n - lastnl : 0, written, syncs, ms,
+           ioctl_us, late, late_lost, after, after_lost, late_failed);
+    {
+        int bad = 0;
+
+        for (int k = 0; k < K_COUNT; k++)
+            bad += t.kinds[k];
+        printf(" violations=%d", bad);
+        for (int k = 0; k < K_COUNT; k++)
+            if (t.kinds[k] > 0)
+                printf(" %s=%d", kind_names[k], t.kinds[k]);
+    }
+    putchar('\n');
+    for (int p = 0; p < GROUP_PROCS; p++)
+        free(seen[p].have);
+    free(got);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dev = NULL, *state = NULL;
     int i;
 
     if (argc < 2)
-        die("usage: crash_run crash|check|probe --mnt DIR [--dev DEV] [--state FILE] "
+        die("usage: crash_run crash|check|group|group-check|probe --mnt DIR [--dev DEV] "
+            "[--state FILE] "
             "[--seed N] [--cli PATH] [--only SCENARIO,...]");
     for (i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--mnt") == 0)
@@ -1731,6 +2212,13 @@ int main(int argc, char **argv)
         die("%s needs --state", argv[1]);
     if (strcmp(argv[1], "check") == 0)
         return cmd_check(state);
+    if (strcmp(argv[1], "group-check") == 0)
+        return cmd_group_check(state);
+    if (strcmp(argv[1], "group") == 0) {
+        if (dev == NULL)
+            die("group needs --dev");
+        return cmd_group(dev, state);
+    }
     if (strcmp(argv[1], "crash") == 0) {
         static char wd[PATH_MAX];
         char *slash;
