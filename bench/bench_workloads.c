@@ -132,7 +132,7 @@ static void verdict(const char *what, double value, double limit, bool at_most)
 /* ---- append: one process ---------------------------------------------------------------------- */
 
 #define RECORD 200
-#define APPEND_BLOCK 40
+#define APPEND_BLOCK 100
 
 static char g_record[RECORD];
 static char g_files[MAX_VARIANTS][600];
@@ -408,7 +408,7 @@ static void cmd_batch(int rounds)
 
 /* ---- update ----------------------------------------------------------------------------------- */
 
-#define UPDATE_BLOCK 40
+#define UPDATE_BLOCK 100
 
 static char g_update_path[2][600];
 static unsigned g_counter;
@@ -578,7 +578,7 @@ static void cmd_atomic(int rounds)
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 4 ? atoi(argv[4]) : 9;
+    int rounds = argc > 4 ? atoi(argv[4]) : 21;
 
     if (argc < 4) {
         fprintf(stderr,
@@ -587,7 +587,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (rounds < 1 || rounds > MAX_ROUNDS)
-        rounds = 9;
+        rounds = 21;
     snprintf(g_disk, sizeof(g_disk), "%s", argv[2]);
     snprintf(g_tmpfs, sizeof(g_tmpfs), "%s", argv[3]);
     if (strcmp(argv[1], "append") == 0)
