@@ -228,7 +228,7 @@ listed_old:
         r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", f->path);
         goto out;
     }
-    ntmp = list_names(NULL, f->fd, &tmp_names, tmp_stack, sizeof(tmp_stack));
+    ntmp = list_names(&old, f->fd, &tmp_names, tmp_stack, sizeof(tmp_stack)); /* by fd */
     if (ntmp < 0) {
         r = ajio__error_strerror((int)ntmp, "listxattr of temp for \"%s\"", f->path);
         goto out;

@@ -129,12 +129,13 @@ static int sync_new_entry(struct ajio_file *f, int fd, const char *name, const c
 static int walk_dir(struct ajio_file *f, const char *dir)
 {
     /* The slow path (symlinks, new directories): its two path buffers come from the heap. */
-    char *rest = malloc(2 * PATH_MAX), *link = rest + PATH_MAX;
+    char *rest = malloc(2 * PATH_MAX), *link;
     size_t pos = 0;
     int fd, hops = 0, made = 0, r;
 
     if (rest == NULL)
         return ajio__error_strerror(-ENOMEM, "open of directory \"%s\" for \"%s\"", dir, f->path);
+    link = rest + PATH_MAX;
     memcpy(rest, dir, strlen(dir) + 1);
     fd = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
