@@ -294,7 +294,17 @@ def append_jsonl(path, records, *, durable=True, mkdir=True, symlinks="follow", 
     return count
 
 
-class JsonlLog:
+class _Closing:
+    """``with`` support for the handles below: leaving the block closes them."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class JsonlLog(_Closing):
     """A JSON Lines log opened once for many appends (libajio's ajio_log), see
     :func:`open_jsonl_log`. ``append(records)`` is :func:`append_jsonl` without resolving the
     path and opening the file and its lock file each time. One thread at a time."""
@@ -329,11 +339,6 @@ class JsonlLog:
     def close(self):
         self._log.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def open_jsonl_log(path, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
@@ -366,7 +371,7 @@ def _append_fallback(path, records, flags, dumps_kwargs):
     return count, repair
 
 
-class JsonlReader:
+class JsonlReader(_Closing):
     """Iterator over the records of a JSON Lines file (see :func:`read_jsonl`).
 
     After the iteration, ``torn`` is the number of bytes of a torn last line that were skipped
@@ -406,11 +411,6 @@ class JsonlReader:
     def close(self):
         self._reader.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def read_jsonl(path, *, warn=True, loads=json.loads):

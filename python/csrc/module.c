@@ -332,17 +332,26 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int File_check(FileObject *self)
+/*
+ * Whether a handle object may be used now: not while another thread runs a call on it with the
+ * GIL released (busy), nor once it is finished (handle NULL).
+ */
+static int handle_usable(int busy, const void *handle, const char *what, const char *finished)
 {
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
+    if (busy) {
+        PyErr_Format(PyExc_RuntimeError, "the %s is in use by another thread", what);
         return -1;
     }
-    if (!self->f) {
-        PyErr_SetString(PyExc_ValueError, "the file is committed or aborted");
+    if (!handle) {
+        PyErr_Format(PyExc_ValueError, "the %s is %s", what, finished);
         return -1;
     }
     return 0;
+}
+
+static int File_check(FileObject *self)
+{
+    return handle_usable(self->busy, self->f, "file", "committed or aborted");
 }
 
 /* The handle buffers 64 KiB; a larger write goes to the temp file at once, so the GIL is
@@ -761,15 +770,7 @@ static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
 
 static int Log_check(LogObject *self)
 {
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "the log is in use by another thread");
-        return -1;
-    }
-    if (!self->log) {
-        PyErr_SetString(PyExc_ValueError, "the log is closed");
-        return -1;
-    }
-    return 0;
+    return handle_usable(self->busy, self->log, "log", "closed");
 }
 
 /* append(records, encoder, chunk) -> (count, repair message or None) */
