@@ -317,6 +317,16 @@ check_state() { # $1 expect
     [ "$left" != " " ] && [ "$ROLE" != unlink-probe ] && REASONS="$REASONS; temp left: ${left% }"
 }
 
+# The driver's one output line ("ret=R name=N fds=F heap=H msg=M"), into the caller's locals
+# ret, name, fds, heap and msg.
+parse_driver_out() {
+    ret=${1#ret=}; ret=${ret%% *}
+    name=${1#*name=}; name=${name%% *}
+    fds=${1#*fds=}; fds=${fds%% *}
+    heap=${1#*heap=}; heap=${heap%% *}
+    msg=${1#*msg=}
+}
+
 # One run, judged. Appends a row to $RESULTS and prints the reasons of any violation.
 # $1 who (lib|cli|ctl-fdatasync|ctl-keeptemp), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
 inject_one() {
@@ -361,11 +371,7 @@ inject_one() {
             reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
         else
             local ret name fds heap msg want_fds=0
-            ret=${out#ret=}; ret=${ret%% *}
-            name=${out#*name=}; name=${name%% *}
-            fds=${out#*fds=}; fds=${fds%% *}
-            heap=${out#*heap=}; heap=${heap%% *}
-            msg=${out#*msg=}
+            parse_driver_out "$out"
             case $expect in
             ok) [ "$ret" = 0 ] || reasons="$reasons; returned $name ($ret), expected success" ;;
             notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
@@ -765,11 +771,7 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
         reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
     else
         local ret name fds heap msg want_fds=0
-        ret=${out#ret=}; ret=${ret%% *}
-        name=${out#*name=}; name=${name%% *}
-        fds=${out#*fds=}; fds=${fds%% *}
-        heap=${out#*heap=}; heap=${heap%% *}
-        msg=${out#*msg=}
+        parse_driver_out "$out"
         case $expect in
         ok) [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ] ||
             reasons="$reasons; returned $name ($ret), expected success" ;;
