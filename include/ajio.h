@@ -264,6 +264,20 @@ enum ajio_flags {
      * (Since 0.2.)
      */
     AJIO_NO_REPAIR = 1u << 11,
+    /*
+     * Bound every wait for the target's lock (appends, the log handle, repairs, AJIO_LOCK
+     * writes) by ajio_opts.lock_timeout_ms: 0 tries once and fails with -EWOULDBLOCK, more waits
+     * at most that many milliseconds and fails with -ETIMEDOUT. Nothing is written then. Without
+     * it a lock is waited for as long as it is held. ajio_update() has its own timeout_ms and
+     * ignores this. (Since 0.3.)
+     */
+    AJIO_LOCK_TIMEOUT = 1u << 12,
+    /*
+     * A wait for a lock that a signal interrupts fails with -EINTR, nothing written, instead of
+     * going on waiting: for callers whose signal handlers must run before the wait ends (a
+     * language runtime's Ctrl-C). Without it, waits resume after a signal. (Since 0.3.)
+     */
+    AJIO_INTERRUPTIBLE = 1u << 13,
 };
 
 /*
@@ -276,8 +290,10 @@ enum ajio_flags {
 typedef struct ajio_opts {
     unsigned flags; /* bitwise or of enum ajio_flags */
     unsigned mode;  /* with AJIO_MODE: the exact permission bits */
+    int lock_timeout_ms; /* with AJIO_LOCK_TIMEOUT: the longest wait for a lock (since 0.3) */
+    int reserved_int;    /* keep zero */
     /* Reserved for future options; keep zero. */
-    uintptr_t reserved[6];
+    uintptr_t reserved[5];
 } ajio_opts;
 
 /* ---------------------------------------------------------------------------------------------

@@ -25,8 +25,10 @@
 
 /* Flags that mean something for an append or a repair; the flags of a replace do not. */
 #define APPEND_FLAGS                                                                               \
-    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK | AJIO_NO_REPAIR)
-#define REPAIR_FLAGS (AJIO_NO_SYNC | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK)
+    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK | AJIO_NO_REPAIR |     \
+     AJIO_LOCK_TIMEOUT | AJIO_INTERRUPTIBLE)
+#define REPAIR_FLAGS                                                                               \
+    (AJIO_NO_SYNC | AJIO_NO_FOLLOW | AJIO_JSONL | AJIO_LOCK | AJIO_LOCK_TIMEOUT | AJIO_INTERRUPTIBLE)
 
 /* Bytes of a cut tail shown in the message. */
 #define SHOWN_MAX 80

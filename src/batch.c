@@ -27,7 +27,8 @@
 #include <unistd.h>
 
 /* Flags a batch accepts: those of a write, but for the lock (many locks held at once can deadlock). */
-#define BATCH_FLAGS (AJIO__ALL_FLAGS & ~(AJIO_LOCK | AJIO_NO_REPAIR))
+#define BATCH_FLAGS                                                                                \
+    (AJIO__ALL_FLAGS & ~(AJIO_LOCK | AJIO_NO_REPAIR | AJIO_LOCK_TIMEOUT | AJIO_INTERRUPTIBLE))
 
 /* Most files in flight in one round. */
 #define ROUND 128

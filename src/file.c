@@ -29,6 +29,12 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
         return ajio__error(-EINVAL, "AJIO_JSON and AJIO_JSONL together for \"%s\"", path);
     if ((opts->flags & AJIO_MODE) && (opts->mode & ~07777u))
         return ajio__error(-EINVAL, "mode 0%o has bits outside 07777 for \"%s\"", opts->mode, path);
+    if (opts->reserved_int != 0)
+        return ajio__error(-EINVAL, "reserved option fields must be zero (\"%s\")", path);
+    if ((opts->flags & AJIO_LOCK_TIMEOUT) && opts->lock_timeout_ms < 0)
+        return ajio__error(-EINVAL,
+                           "lock_timeout_ms is %d for \"%s\": 0 or more with AJIO_LOCK_TIMEOUT",
+                           opts->lock_timeout_ms, path);
     for (size_t i = 0; i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++)
         if (opts->reserved[i] != 0)
             return ajio__error(-EINVAL, "reserved option fields must be zero (\"%s\")", path);

@@ -31,7 +31,7 @@
 #define AJIO__ALL_FLAGS                                                                            \
     (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_REPLACE_LINK | AJIO_NO_FOLLOW | AJIO_CREATE_ONLY |        \
      AJIO_SKIP_UNCHANGED | AJIO_MODE | AJIO_NO_TMPFILE | AJIO_JSON | AJIO_JSONL | AJIO_LOCK |      \
-     AJIO_NO_REPAIR)
+     AJIO_NO_REPAIR | AJIO_LOCK_TIMEOUT | AJIO_INTERRUPTIBLE)
 
 /*
  * Private bit in ajio_file.flags, never in ajio_opts: the handle appends to the target in place
