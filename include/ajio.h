@@ -725,10 +725,16 @@ AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *op
 
 /*
  * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
- * d: the same sequence, options, promises and errors, with messages that name "DIR/name". A
- * symlink at name that the options follow may point into another directory: that write is done
- * by path instead, as is one with AJIO_LOCK (the lock is taken while resolving). Handles are not
- * locked: several threads may write through one handle at once.
+ * d: the same sequence, options, promises and errors, with messages that name "DIR/name" (DIR as
+ * given at the open, even if the directory has been renamed since). Everything goes through the
+ * handle's descriptor, never the path given at the open, which may lead elsewhere once the
+ * directory is renamed or the process changes its current directory: with AJIO_LOCK the lock
+ * file is the one in the directory the handle holds (the one path writers of that file lock), and
+ * a symlink at name that the options follow is followed from that directory (a relative link
+ * resolves against it, an absolute one is a path of its own; the rules of sticky directories
+ * apply, with the directory's mode and owner as learnt at the open; directories it leads to are
+ * created unless AJIO_NO_MKDIR). Handles are not locked: several threads may write through one
+ * handle at once.
  * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
  */
 AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,

@@ -185,7 +185,7 @@ static void test_dir_symlink(void **state)
     tu_assert_ok(ajio_dir_write(d, "link", "mine", 4, &(ajio_opts){.flags = AJIO_REPLACE_LINK}));
     tu_assert_content(tu_path(*state, "d/link"), "mine", 4);
     tu_assert_content(tu_path(*state, "elsewhere/real"), "via", 3);
-    /* With AJIO_LOCK the write goes by path, under the lock. */
+    /* With AJIO_LOCK the lock file is in the handle's directory. */
     tu_assert_ok(ajio_dir_write(d, "locked", "l", 1, &(ajio_opts){.flags = AJIO_LOCK}));
     tu_assert_content(tu_path(*state, "d/locked"), "l", 1);
     assert_int_equal(tu_count_matching(tu_path(*state, "d"), "ajio-lock"), 1);
