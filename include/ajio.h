@@ -757,6 +757,12 @@ typedef struct ajio_batch ajio_batch;
  *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
  *   for each dir    fsync(dir)               (once, at the end of the commit)
  *
+ * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
+ * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
+ * under a low limit, and a batch across more directories than can stay open until the end syncs
+ * some of them early (a directory that then gets more files is synced again). Any number of files
+ * in any number of directories fits, as one-shot writes do.
+ *
  * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
  * cannot be created, its rename refused) is left untouched with no temp behind, and the others
  * go on. Until the commit returns, files already renamed may be seen by readers and may not yet

@@ -354,6 +354,89 @@ static void test_batch_small_fd_limit(void **state)
     ajio_batch_free(b);
 }
 
+/*
+ * In a child under RLIMIT_NOFILE limit: n files in n new directories, every one written with its
+ * content and the commit 0. Negative control first: one descriptor per directory held at once
+ * (what keeping every directory open for its sync at the end amounts to) does run out here.
+ * Exit status: 0, or the line that failed.
+ */
+static void many_dirs_child(const char *base, rlim_t limit, int n)
+{
+    struct rlimit rl;
+    ajio_batch *b;
+    char path[4096], text[32];
+    int *held, opened = 0, r;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        _exit(__LINE__ & 0xff);
+    rl.rlim_cur = limit;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        _exit(__LINE__ & 0xff);
+    held = calloc((size_t)n, sizeof(*held));
+    for (int i = 0; i < n; i++) {
+        held[i] = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (held[i] < 0)
+            break;
+        opened++;
+    }
+    for (int i = 0; i < opened; i++)
+        close(held[i]);
+    free(held);
+    if (opened == n || errno != EMFILE)
+        _exit(1); /* the limit does not bind: the test would prove nothing */
+    if (ajio_batch_new(&b, NULL) != 0)
+        _exit(2);
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/f", base, i);
+        if (ajio_batch_add(b, path, text, (size_t)len) != 0)
+            _exit(3);
+    }
+    r = ajio_batch_commit(b);
+    if (r != 0) {
+        fprintf(stderr, "limit %d, %d directories: %s\n", (int)limit, n, ajio_last_error());
+        _exit(4);
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        int want = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/f", base, i);
+        char *s = tu_read(path, &len);
+        if (s == NULL || len != (size_t)want || memcmp(s, text, len) != 0 ||
+            ajio_batch_result(b, (size_t)i, NULL, NULL) != 0)
+            _exit(5);
+        free(s);
+    }
+    ajio_batch_free(b);
+    _exit(0);
+}
+
+static void run_many_dirs(const char *base, rlim_t limit, int n)
+{
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        many_dirs_child(base, limit, n);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Directories count against RLIMIT_NOFILE too: a batch across many stays within it. */
+static void test_batch_many_dirs_fd_limit(void **state)
+{
+    char base[1024];
+
+    snprintf(base, sizeof(base), "%s/a", (const char *)*state);
+    assert_int_equal(mkdir(base, 0755), 0);
+    run_many_dirs(base, 256, 400);
+    snprintf(base, sizeof(base), "%s/b", (const char *)*state);
+    assert_int_equal(mkdir(base, 0755), 0);
+    run_many_dirs(base, 1024, 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +445,7 @@ int main(void)
         TU_TEST(test_dir_attrs_without_at_calls),
         TU_TEST(test_batch_many),        TU_TEST(test_batch_partial_failure),
         TU_TEST(test_batch_json_and_unchanged), TU_TEST(test_batch_small_fd_limit),
+        TU_TEST(test_batch_many_dirs_fd_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
