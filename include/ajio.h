@@ -776,9 +776,20 @@ typedef struct ajio_batch ajio_batch;
 AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
 
 /*
- * Adds a file: path and the len bytes of data are copied, so both may be reused at once. The
- * same path twice is written twice, in order (the last one wins). With AJIO_JSON or AJIO_JSONL
- * the data is validated here (a missing final '\n' is added at the commit).
+ * Adds a file: path and the len bytes of data are copied, so both may be reused at once. With
+ * AJIO_JSON or AJIO_JSONL the data is validated here (a missing final '\n' is added at the
+ * commit).
+ *
+ * The same target added twice or more is written that many times, in the order added, exactly
+ * as that many ajio_write_bytes() calls would: the last one wins, and each reports what it did.
+ * "The same target" is the same name in the same directory once resolved at the commit, however
+ * the paths spell it ("a/f", "a/./f", "a//f", a symlink to a, a symlink at the name that the
+ * options follow), not the same string. So with AJIO_SKIP_UNCHANGED, a target holding "A" and
+ * "B" then "A" added, the first reports 0 (B was written) and the second 0 (A written over B),
+ * and the file holds A; with AJIO_CREATE_ONLY the first creates the file and the second fails
+ * with -EEXIST. Each repeat costs the commit one more round (one more data-sync wait): the
+ * repeat is resolved and compared only once the earlier write is in place. Two hard links of one
+ * file are two targets, as for one-shot writes.
  * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
  *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
  *   added), -ENOMEM.

@@ -156,15 +156,38 @@ static int failed(struct entry *e, int r)
     return r;
 }
 
-/* Step 1 for one file: resolved, written, permissions set, writeback started. */
+/* Step 1 for one file, first half: the path resolved (directories created), nothing written. */
+static int resolve(struct ajio_batch *b, struct entry *e)
+{
+    int r;
+
+    e->f = ajio__new_handle(e->path);
+    if (e->f == NULL)
+        return failed(e, -ENOMEM);
+    r = ajio__start(e->f, e->path, &b->opts, -1);
+    return r < 0 ? failed(e, r) : 0;
+}
+
+/*
+ * Whether e, resolved, has the target of a file of this round resolved before it and not yet
+ * renamed: the same name in the same directory, however the two paths spell it (a/./f, a//f, a
+ * symlink to a or at the name).
+ */
+static bool pending_same_target(const struct ajio_batch *b, size_t from, const struct entry *e)
+{
+    for (const struct entry *o = &b->v[from]; o < e; o++)
+        if (o->f != NULL && o->f->dir_dev == e->f->dir_dev && o->f->dir_ino == e->f->dir_ino &&
+            strcmp(o->f->name, e->f->name) == 0)
+            return true;
+    return false;
+}
+
+/* Step 1 for one file, second half: written, permissions set, writeback started. */
 static int prepare(struct ajio_batch *b, struct entry *e)
 {
     struct iovec one = {e->data, e->len}, storage[4], *iov = &one;
     int iovcnt = 1, r;
 
-    e->f = ajio__new_handle(e->path);
-    if (e->f == NULL)
-        return failed(e, -ENOMEM);
     /* Validated by ajio_batch_add(); the '\n' a file of JSON ends with is added here. */
     if (b->opts.flags & (AJIO_JSON | AJIO_JSONL) && e->len > 0 && e->data[e->len - 1] != '\n') {
         storage[0] = one;
@@ -173,9 +196,7 @@ static int prepare(struct ajio_batch *b, struct entry *e)
         iov = storage;
         iovcnt = 2;
     }
-    r = ajio__start(e->f, e->path, &b->opts, -1);
-    if (r == 0)
-        r = ajio__write_resolved(e->f, iov, iovcnt);
+    r = ajio__write_resolved(e->f, iov, iovcnt);
     if (r == AJIO_UNCHANGED) {
         e->result = r;
         ajio__discard(e->f);
@@ -286,11 +307,27 @@ static int publish(struct ajio_batch *b, struct entry *e)
     return 0;
 }
 
-/* Files [from, to): steps 1 to 3. */
-static void round_of(struct ajio_batch *b, size_t from, size_t to)
+/*
+ * Files [from, to), or fewer: steps 1 to 3. A file whose target a file before it in the round
+ * also writes ends the round before it, so that it is compared (AJIO_SKIP_UNCHANGED), created
+ * (AJIO_CREATE_ONLY) and renamed after the earlier one is in place: a batch writes the same
+ * target twice in order, as two one-shot writes would. @return where the next round starts.
+ */
+static size_t round_of(struct ajio_batch *b, size_t from, size_t to)
 {
-    for (size_t i = from; i < to; i++)
-        (void)prepare(b, &b->v[i]);
+    for (size_t i = from; i < to; i++) {
+        struct entry *e = &b->v[i];
+
+        if (resolve(b, e) < 0)
+            continue;
+        if (pending_same_target(b, from, e)) {
+            ajio__discard(e->f); /* resolved only: nothing to undo; resolved again next round */
+            e->f = NULL;
+            to = i;
+            break;
+        }
+        (void)prepare(b, e);
+    }
     if (!(b->opts.flags & AJIO_NO_SYNC))
         for (size_t i = from; i < to; i++)
             if (b->v[i].f != NULL)
@@ -298,6 +335,7 @@ static void round_of(struct ajio_batch *b, size_t from, size_t to)
     for (size_t i = from; i < to; i++)
         if (b->v[i].f != NULL)
             (void)publish(b, &b->v[i]);
+    return to;
 }
 
 /*
@@ -388,11 +426,11 @@ int ajio_batch_commit(ajio_batch *b)
         return ajio__error(-EINVAL, "batch: committed already");
     b->committed = true;
     room = fd_budget(&step);
-    for (size_t i = 0; i < b->n; i += step) {
+    for (size_t i = 0; i < b->n;) {
         /* Room for the round's own files and for the directories it may keep. */
         if (b->kept_fds + 4 * step > room)
             sync_dirs(b, i);
-        round_of(b, i, b->n - i < step ? b->n : i + step);
+        i = round_of(b, i, b->n - i < step ? b->n : i + step);
     }
     sync_dirs(b, b->n);
     for (size_t i = 0; i < b->n; i++) {
