@@ -51,9 +51,9 @@ static void test_dir_lock_after_rename(void **state)
     assert_int_equal(access(tu_path(moved, ".x.ajio-lock"), F_OK), 0);
     assert_int_equal(access(tu_path(base, "D"), F_OK), -1); /* not re-created */
     /* Again with the lock file there, and with AJIO_SKIP_UNCHANGED comparing under the lock. */
-    assert_int_equal(ajio_dir_write(d, "x", "locked", 6,
-                                    &(ajio_opts){.flags = AJIO_LOCK | AJIO_SKIP_UNCHANGED}),
-                     AJIO_UNCHANGED);
+    assert_int_equal(
+        ajio_dir_write(d, "x", "locked", 6, &(ajio_opts){.flags = AJIO_LOCK | AJIO_SKIP_UNCHANGED}),
+        AJIO_UNCHANGED);
     tu_assert_ok(ajio_dir_write(d, "x", "again", 5, &(ajio_opts){.flags = AJIO_LOCK}));
     tu_assert_content(tu_path(moved, "x"), "again", 5);
     assert_int_equal(access(tu_path(base, "D"), F_OK), -1);
@@ -250,8 +250,8 @@ static void test_dir_symlink_sticky(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TU_TEST(test_dir_lock_after_rename),   TU_TEST(test_dir_lock_is_shared),
-        TU_TEST(test_dir_lock_after_chdir),    TU_TEST(test_dir_symlink_after_rename),
+        TU_TEST(test_dir_lock_after_rename), TU_TEST(test_dir_lock_is_shared),
+        TU_TEST(test_dir_lock_after_chdir),  TU_TEST(test_dir_symlink_after_rename),
         TU_TEST(test_dir_symlink_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
