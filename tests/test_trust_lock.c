@@ -27,8 +27,8 @@ struct job {
     const char *log;
     const char *lock;
     ajio_opts opts;
-    int ready_fd;  /* holders: a byte is written here once the lock is held */
-    int hold_ms;   /* holders: how long */
+    int ready_fd; /* holders: a byte is written here once the lock is held */
+    int hold_ms;  /* holders: how long */
     const unsigned char *forgery;
     size_t forgery_len;
 };
@@ -280,15 +280,16 @@ static void control_sync_counter(void **state)
     tu_assert_content(p.log, REC1 REC2 REC2, strlen(REC1 REC2 REC2));
 }
 
-/* ---- the lock file's mode and owner ----------------------------------------------------------- */
+/* ---- the lock file's mode and owner -----------------------------------------------------------
+ */
 
 /* An existing target's write bits make the lock file's: 0644 -> 0600, 0664 -> 0660, 0666. */
 static void lock_mode_from_target(void **state)
 {
     static const struct {
         mode_t target, lock;
-    } cases[] = {{0644, 0600}, {0664, 0660}, {0666, 0666}, {0600, 0600}, {0620, 0600},
-                 {0646, 0606}};
+    } cases[] = {{0644, 0600}, {0664, 0660}, {0666, 0666},
+                 {0600, 0600}, {0620, 0660}, {0646, 0606}};
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct paths p;
@@ -428,7 +429,7 @@ static void lock_foreign_safe_used(void **state)
 
     paths_in(&p, *state, "b");
     tt_dir_as(p.dir, 0, 0, 0777);
-    tt_put_as(p.log, REC1, TT_UID_ATTACKER, TT_UID_ATTACKER, 0666);
+    tt_put_as(p.log, REC1, TT_UID_ATTACKER, 0, 0666); /* the lock file's group: no stranger */
     tt_put_as(p.lock, "", 0, 0, 0666);
     j.log = p.log;
     tt_run(TT_UID_VICTIM, TT_UID_VICTIM, child_append, &j, 5000, &res);
@@ -469,7 +470,8 @@ static void log_survives_truncated_lock_file(void **state)
     tu_assert_content(p.log, REC1 REC2, strlen(REC1 REC2));
 }
 
-/* ---- (3) forged group-commit state never skips a sync ------------------------------------------ */
+/* ---- (3) forged group-commit state never skips a sync ------------------------------------------
+ */
 
 /* The 0.2 page: "ajio-gc2", then u64 written, synced, dev, ino, epoch, syncs, u32 done, waiters. */
 static void forge_struct(unsigned char *buf, size_t len, const char *log)
@@ -581,7 +583,8 @@ static void forged_planted_lock_file(void **state)
     }
 }
 
-/* ---- (4) waits without end -------------------------------------------------------------------- */
+/* ---- (4) waits without end --------------------------------------------------------------------
+ */
 
 /*
  * A user who may only read the target (0644, the victim's) cannot open the lock file, so cannot
@@ -677,8 +680,7 @@ static void lock_timeout_bounds_wait(void **state)
     tt_run(0, 0, child_append, &j, 3000, &res);
     if (res.timed_out) {
         unhold(holder, pipefd);
-        fail_msg("lock_timeout_ms 200: the append was still waiting after %ld ms",
-                 res.elapsed_ms);
+        fail_msg("lock_timeout_ms 200: the append was still waiting after %ld ms", res.elapsed_ms);
     }
     tt_assert_clean_exit(&res, "append with lock_timeout_ms 200");
     if (tt_sh->r != -ETIMEDOUT)
@@ -823,8 +825,8 @@ static void unwritable_dir_prepared_lock_file(void **state)
     tt_run(TT_UID_VICTIM, TT_UID_VICTIM, child_append, &j, 5000, &res);
     tt_assert_clean_exit(&res, "append with a prepared lock file");
     if (tt_sh->r != 0)
-        fail_msg("append with a prepared lock file: %d (%s): %s", tt_sh->r,
-                 ajio_err_name(tt_sh->r), tt_sh->msg);
+        fail_msg("append with a prepared lock file: %d (%s): %s", tt_sh->r, ajio_err_name(tt_sh->r),
+                 tt_sh->msg);
     tu_assert_content(p.log, REC1 REC2, strlen(REC1 REC2));
 
     /* And root's 0666 lock file of a world-writable log (0666), by a user who may write it. */

@@ -22,10 +22,10 @@
 
 /* The result of a watched child. */
 typedef struct tt_child {
-    int exited;     /* returned or called exit: code holds the status */
+    int exited; /* returned or called exit: code holds the status */
     int code;
-    int signal;     /* killed by this signal (not by the watchdog) */
-    int timed_out;  /* still running at the deadline: killed with SIGKILL by the watchdog */
+    int signal;    /* killed by this signal (not by the watchdog) */
+    int timed_out; /* still running at the deadline: killed with SIGKILL by the watchdog */
     long elapsed_ms;
 } tt_child;
 
@@ -50,8 +50,8 @@ static tt_shared *tt_sh;
 static inline void tt_shared_init(void)
 {
     if (tt_sh == NULL) {
-        void *p = mmap(NULL, sizeof(*tt_sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                       -1, 0);
+        void *p =
+            mmap(NULL, sizeof(*tt_sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             abort();
         tt_sh = p;
@@ -163,7 +163,7 @@ static inline void tt_run(uid_t uid, gid_t gid, int (*fn)(void *), void *arg, lo
             fail_msg("%s: the child was still waiting after %ld ms (killed)", (what),              \
                      (res)->elapsed_ms);                                                           \
         if ((res)->code != 0)                                                                      \
-            fail_msg("%s: the child exited %d (r=%d %s: %s)", (what), (res)->code, tt_sh->r,      \
+            fail_msg("%s: the child exited %d (r=%d %s: %s)", (what), (res)->code, tt_sh->r,       \
                      ajio_err_name(tt_sh->r), tt_sh->msg);                                         \
     } while (0)
 
@@ -204,8 +204,8 @@ static inline void tt_dir_as(const char *path, uid_t uid, gid_t gid, mode_t mode
     static void tt_note_sync(int fd)                                                               \
     {                                                                                              \
         struct stat st;                                                                            \
-        if (tt_sh != NULL && tt_sh->watching && fstat(fd, &st) == 0 &&                             \
-            st.st_dev == tt_sh->dev && st.st_ino == tt_sh->ino)                                    \
+        if (tt_sh != NULL && tt_sh->watching && fstat(fd, &st) == 0 && st.st_dev == tt_sh->dev &&  \
+            st.st_ino == tt_sh->ino)                                                               \
             __atomic_add_fetch(&tt_sh->syncs, 1, __ATOMIC_SEQ_CST);                                \
     }                                                                                              \
     int fdatasync(int fd)                                                                          \
