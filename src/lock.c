@@ -104,13 +104,32 @@ static mode_t current_umask(void)
  */
 static int set_new_mode(struct ajio_file *f, int fd, const char *name)
 {
-    struct stat tg;
+    struct stat tg, lk;
     mode_t m;
 
-    if (fstatat(f->dirfd, f->name, &tg, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(tg.st_mode))
-        m = lock_mode(tg.st_mode);
-    else
+    if (fstatat(f->dirfd, f->name, &tg, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(tg.st_mode)) {
+        /*
+         * The target's owner and group, where the caller may give them (root always; an owner
+         * the target's group if a member): root's write must not lock the target's owner out of
+         * the lock file, and the group bits count only for the target's own group.
+         */
+        uid_t uid = geteuid() == 0 ? tg.st_uid : (uid_t)-1;
+        if (fchown(fd, uid, tg.st_gid) < 0 && errno != EPERM) {
+            int r = ajio__error_strerror(-errno, "chown of new lock file \"%.*s/%s\" for \"%s\"",
+                                         AJIO__DIR_ARG(f), name, f->path);
+            (void)close(fd);
+            return r;
+        }
+        if (fstat(fd, &lk) < 0) {
+            int r = ajio__error_strerror(-errno, "fstat of new lock file \"%.*s/%s\" for \"%s\"",
+                                         AJIO__DIR_ARG(f), name, f->path);
+            (void)close(fd);
+            return r;
+        }
+        m = allowed_mode(&lk, &tg);
+    } else {
         m = lock_mode(0666 & ~current_umask());
+    }
     if (m != 0600 && fchmod(fd, m) < 0) {
         int r = ajio__error_strerror(-errno, "chmod of new lock file \"%.*s/%s\" for \"%s\"",
                                      AJIO__DIR_ARG(f), name, f->path);

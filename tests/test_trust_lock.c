@@ -380,32 +380,52 @@ static void lock_foreign_unsafe_refused(void **state)
     assert_refused(tt_sh->r, tt_sh->msg, p.lock);
     tu_assert_content(p.log, REC1, strlen(REC1));
 
-    /* (b) Root appends to the victim's file; a stranger owns a 0600 lock file. */
+    /* (b) The victim appends; a stranger owns a 0600 lock file. */
     paths_in(&p, *state, "b");
     tt_dir_as(p.dir, TT_UID_VICTIM, TT_UID_VICTIM, 0755);
     tt_put_as(p.log, REC1, TT_UID_VICTIM, TT_UID_VICTIM, 0644);
     tt_put_as(p.lock, "", TT_UID_THIRD, TT_UID_THIRD, 0600);
-    int r = ajio_append(p.log, REC2, strlen(REC2), NULL);
-    assert_refused(r, ajio_last_error(), p.lock);
+    tt_shared_init();
+    tt_run(TT_UID_VICTIM, TT_UID_VICTIM, child_append, &j, 5000, &res);
+    tt_assert_clean_exit(&res, "(b) victim's append");
+    if (tt_sh->r != -EACCES)
+        fail_msg("(b) append returned %d, expected -EACCES: %s", tt_sh->r, tt_sh->msg);
     tu_assert_content(p.log, REC1, strlen(REC1));
 
-    /* (c) Target 0664 of group OTHER; its owner's lock file 0660 of group SHARED. */
-    paths_in(&p, *state, "c");
-    tt_dir_as(p.dir, TT_UID_VICTIM, TT_GID_OTHER, 0755);
-    tt_put_as(p.log, REC1, TT_UID_VICTIM, TT_GID_OTHER, 0664);
-    tt_put_as(p.lock, "", TT_UID_VICTIM, TT_GID_SHARED, 0660);
-    r = ajio_append(p.log, REC2, strlen(REC2), NULL);
-    assert_refused(r, ajio_last_error(), p.lock);
-    tu_assert_content(p.log, REC1, strlen(REC1));
-
-    /* (d) Target 0644; its owner's lock file 0604: others could open it. */
-    paths_in(&p, *state, "d");
-    tt_dir_as(p.dir, TT_UID_VICTIM, TT_UID_VICTIM, 0755);
-    tt_put_as(p.log, REC1, TT_UID_VICTIM, TT_UID_VICTIM, 0644);
-    tt_put_as(p.lock, "", TT_UID_VICTIM, TT_UID_VICTIM, 0604);
-    r = ajio_append(p.log, REC2, strlen(REC2), NULL);
-    assert_refused(r, ajio_last_error(), p.lock);
-    tu_assert_content(p.log, REC1, strlen(REC1));
+    /*
+     * Root may fix what it finds: (b) again, (c) a target 0664 of group OTHER whose owner's lock
+     * file is 0660 of group SHARED, (d) a 0644 target whose owner's lock file is 0604. Each
+     * unsafe lock file is retired and replaced by one that belongs to the target's owner and
+     * group with the target's write permissions, so root's write never locks them out.
+     */
+    static const struct {
+        const char *sub;
+        gid_t tgid, lgid;
+        mode_t tmode, lmode, want;
+        uid_t lowner;
+    } cases[] = {
+        {"b2", TT_UID_VICTIM, TT_UID_THIRD, 0644, 0600, 0600, TT_UID_THIRD},
+        {"c", TT_GID_OTHER, TT_GID_SHARED, 0664, 0660, 0660, TT_UID_VICTIM},
+        {"d", TT_UID_VICTIM, TT_UID_VICTIM, 0644, 0604, 0600, TT_UID_VICTIM},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        paths_in(&p, *state, cases[i].sub);
+        tt_dir_as(p.dir, TT_UID_VICTIM, cases[i].tgid, 0755);
+        tt_put_as(p.log, REC1, TT_UID_VICTIM, cases[i].tgid, cases[i].tmode);
+        tt_put_as(p.lock, "", cases[i].lowner, cases[i].lgid, cases[i].lmode);
+        struct stat old = tt_stat(p.lock);
+        char keep[4300];
+        snprintf(keep, sizeof(keep), "%s.keep", p.lock); /* no reuse of the inode number */
+        assert_int_equal(link(p.lock, keep), 0);
+        tu_assert_ok(ajio_append(p.log, REC2, strlen(REC2), NULL));
+        tu_assert_content(p.log, REC1 REC2, strlen(REC1 REC2));
+        struct stat st = tt_stat(p.lock);
+        if (st.st_ino == old.st_ino || st.st_uid != TT_UID_VICTIM || st.st_gid != cases[i].tgid ||
+            (st.st_mode & 07777) != cases[i].want)
+            fail_msg("(%s) lock file after root's append: ino %s, uid %u gid %u mode 0%o",
+                     cases[i].sub, st.st_ino == old.st_ino ? "kept" : "new",
+                     (unsigned)st.st_uid, (unsigned)st.st_gid, st.st_mode & 07777);
+    }
 }
 
 /*
