@@ -30,6 +30,7 @@ enum {
     EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: the target cannot be created or replaced */
     EXIT_IOERR = 74,       /* EX_IOERR: an I/O error while reading or writing */
     EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: replaced, but not durable (AJIO_ENOTDURABLE) */
+    EXIT_CMDTIMEOUT = 124, /* update: CMD ran past --cmd-timeout and was killed, as timeout(1) */
 };
 
 /* Size of every read of an input stream: the memory a stream needs, whatever its length. */
@@ -195,6 +196,13 @@ int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const
 
 /* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
+
+/*
+ * Parses seconds that may have a fraction ("2", "0.5", ".25", "1."), digits and one '.' only, up
+ * to max_sec, into milliseconds; a fraction finer than a millisecond is rounded up, so that a
+ * tiny positive value never becomes 0. @return 0 or -EINVAL.
+ */
+int cli_parse_seconds(const char *s, unsigned long max_sec, long long *ret_ms);
 
 /* ---- streams and descriptors ----------------------------------------------------------------- */
 

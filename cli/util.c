@@ -378,6 +378,36 @@ int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long
     return 0;
 }
 
+int cli_parse_seconds(const char *s, unsigned long max_sec, long long *ret_ms)
+{
+    unsigned long sec = 0;
+    long long ms = 0, scale = 100;
+    int digits = 0, finer = 0;
+
+    /* Checked at each digit: sec stays at most max_sec, far below ULONG_MAX / 10. */
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        sec = sec * 10 + (unsigned long)(*s - '0');
+        if (sec > max_sec)
+            return -EINVAL;
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+            if (scale > 0)
+                ms += (*s - '0') * scale;
+            else if (*s != '0')
+                finer = 1;
+            scale /= 10;
+        }
+    }
+    if (digits == 0 || *s != '\0')
+        return -EINVAL;
+    ms += (long long)sec * 1000 + finer;
+    if (ms > (long long)max_sec * 1000)
+        return -EINVAL;
+    *ret_ms = ms;
+    return 0;
+}
+
 /* ---- streams and descriptors ----------------------------------------------------------------- */
 
 ssize_t cli_read_retry(int fd, void *buf, size_t len)
