@@ -35,6 +35,7 @@ void ajio__file_init(struct ajio_file *f)
     f->dir_borrowed = false;
     f->lockfd = -1;
     f->target_lockfd = -1;
+    f->lock_created = false;
     f->old_dev = 0;
     f->old_ino = 0;
     f->dir_btime = 0;

@@ -343,7 +343,7 @@ static void plan_permissions(struct ajio_file *f, const struct stat *st, const a
  * owner is never taken over. Replacing it would give the new content the planter's owner and
  * mode, so whoever pre-created the name could read what was written.
  */
-static int check_regular(const struct ajio_file *f, const struct stat *st)
+int ajio__check_regular(const struct ajio_file *f, const struct stat *st)
 {
     uid_t me;
 
@@ -515,7 +515,7 @@ int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts)
                            "\"%s\" is not a regular file (a device, FIFO or socket is never "
                            "replaced)",
                            f->path);
-    r = check_regular(f, &st);
+    r = ajio__check_regular(f, &st);
     if (r < 0)
         return r;
     f->exists = true;
