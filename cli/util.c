@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,26 @@ int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long
         return -EINVAL;
     *ret = v;
     return 0;
+}
+
+/* The longest --timeout for a lock: its milliseconds must fit in an int. */
+#define MAX_LOCK_TIMEOUT_SEC (INT_MAX / 1000)
+
+int cli_lock_timeout_option(const char *arg, const char *usage, ajio_opts *opts)
+{
+    unsigned long sec;
+
+    if (cli_parse_unsigned(arg, 10, MAX_LOCK_TIMEOUT_SEC, &sec) < 0)
+        return cli_usage_error(usage, "--timeout wants whole seconds 0 to %d, not '%s'",
+                               MAX_LOCK_TIMEOUT_SEC, arg);
+    opts->flags |= AJIO_LOCK_TIMEOUT;
+    opts->lock_timeout_ms = (int)sec * 1000;
+    return 0;
+}
+
+int cli_lock_timed_out(int r, unsigned flags)
+{
+    return (flags & AJIO_LOCK_TIMEOUT) && (r == -ETIMEDOUT || r == -EWOULDBLOCK);
 }
 
 int cli_parse_seconds(const char *s, unsigned long max_sec, long long *ret_ms)
