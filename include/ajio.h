@@ -743,10 +743,16 @@ AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *op
 
 /*
  * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
- * d: the same sequence, options, promises and errors, with messages that name "DIR/name". A
- * symlink at name that the options follow may point into another directory: that write is done
- * by path instead, as is one with AJIO_LOCK (the lock is taken while resolving). Handles are not
- * locked: several threads may write through one handle at once.
+ * d: the same sequence, options, promises and errors, with messages that name "DIR/name" (DIR as
+ * given at the open, even if the directory has been renamed since). Everything goes through the
+ * handle's descriptor, never the path given at the open, which may lead elsewhere once the
+ * directory is renamed or the process changes its current directory: with AJIO_LOCK the lock
+ * file is the one in the directory the handle holds (the one path writers of that file lock), and
+ * a symlink at name that the options follow is followed from that directory (a relative link
+ * resolves against it, an absolute one is a path of its own; the rules of sticky directories
+ * apply, with the directory's mode and owner as learnt at the open; directories it leads to are
+ * created unless AJIO_NO_MKDIR). Handles are not locked: several threads may write through one
+ * handle at once.
  * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
  */
 AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
@@ -769,6 +775,12 @@ typedef struct ajio_batch ajio_batch;
  *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
  *   for each dir    fsync(dir)               (once, at the end of the commit)
  *
+ * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
+ * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
+ * under a low limit, and a batch across more directories than can stay open until the end syncs
+ * some of them early (a directory that then gets more files is synced again). Any number of files
+ * in any number of directories fits, as one-shot writes do.
+ *
  * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
  * cannot be created, its rename refused) is left untouched with no temp behind, and the others
  * go on. Until the commit returns, files already renamed may be seen by readers and may not yet
@@ -782,9 +794,20 @@ typedef struct ajio_batch ajio_batch;
 AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
 
 /*
- * Adds a file: path and the len bytes of data are copied, so both may be reused at once. The
- * same path twice is written twice, in order (the last one wins). With AJIO_JSON or AJIO_JSONL
- * the data is validated here (a missing final '\n' is added at the commit).
+ * Adds a file: path and the len bytes of data are copied, so both may be reused at once. With
+ * AJIO_JSON or AJIO_JSONL the data is validated here (a missing final '\n' is added at the
+ * commit).
+ *
+ * The same target added twice or more is written that many times, in the order added, exactly
+ * as that many ajio_write_bytes() calls would: the last one wins, and each reports what it did.
+ * "The same target" is the same name in the same directory once resolved at the commit, however
+ * the paths spell it ("a/f", "a/./f", "a//f", a symlink to a, a symlink at the name that the
+ * options follow), not the same string. So with AJIO_SKIP_UNCHANGED, a target holding "A" and
+ * "B" then "A" added, the first reports 0 (B was written) and the second 0 (A written over B),
+ * and the file holds A; with AJIO_CREATE_ONLY the first creates the file and the second fails
+ * with -EEXIST. Each repeat costs the commit one more round (one more data-sync wait): the
+ * repeat is resolved and compared only once the earlier write is in place. Two hard links of one
+ * file are two targets, as for one-shot writes.
  * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
  *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
  *   added), -ENOMEM.

@@ -70,7 +70,10 @@ struct ajio_file {
     bool copy_meta;  /* the old target's ACL and xattrs go to the temp at stage time */
     bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
     bool dir_append; /* the directory is append-only: nothing in it can be renamed or removed */
-    bool dir_borrowed; /* dirfd is a directory handle's (dir.c): f->path may be stale */
+    bool dir_borrowed; /* a directory handle's write (dir.c): f->path may be stale */
+    const struct ajio_file *dir_handle; /* that handle's own state, whose dirfd is lent; or NULL */
+    int basefd;     /* what a relative f->path is relative to: AT_FDCWD, or a handle's dirfd */
+    size_t baselen; /* f->path[0..baselen) is the stale text basefd stands for ("DIR/") */
     uid_t dir_uid;   /* owner and mode of the directory, for the rules of sticky directories */
     mode_t dir_mode;
     dev_t dir_dev;
@@ -193,6 +196,12 @@ int ajio__check_regular(const struct ajio_file *f, const struct stat *st);
 #define AJIO__FOLLOW 1
 int ajio__resolve_dir(struct ajio_file *f, const char *dir);
 int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts);
+/*
+ * ajio__resolve() for a write through a directory handle (f set up by ajio__borrow_dir()): the
+ * name in the handle's directory, a symlink there followed relative to the handle's fd (an
+ * absolute one as a path of its own), never the path given at ajio_dir_open().
+ */
+int ajio__resolve_borrowed(struct ajio_file *f, const ajio_opts *opts);
 int ajio__check_append_only(const struct ajio_file *f);
 /* Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC. */
 int ajio__sync_new_dirs(struct ajio_file *f);
@@ -228,6 +237,12 @@ int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
                             ajio_json_error *ret_err);
 /* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
+
+/*
+ * dir.c: f becomes a write of name in the directory of dir (a directory handle's own state):
+ * it borrows dir's fd, never closed through f, and what was learnt of the directory.
+ */
+void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name);
 
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);

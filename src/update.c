@@ -9,8 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve(). */
-static void unresolve(struct ajio_file *f)
+/*
+ * Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve();
+ * a directory handle's write (dir) keeps the handle's directory.
+ */
+static void unresolve(struct ajio_file *f, const struct ajio_file *dir, const char *path)
 {
     unsigned flags = f->flags;
     bool heap = f->heap;
@@ -18,8 +21,9 @@ static void unresolve(struct ajio_file *f)
     bool created = f->lock_created;
     struct stat lock_st = f->lock_st;
 
-    if (f->dirfd >= 0)
-        (void)close(f->dirfd); /* a directory opened read-only: nothing for close to report */
+    /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
+    if (f->dirfd >= 0 && (dir == NULL || f->dirfd != dir->dirfd))
+        (void)close(f->dirfd);
     ajio__file_init(f);
     f->flags = flags;
     f->heap = heap;
@@ -27,12 +31,21 @@ static void unresolve(struct ajio_file *f)
     f->lock_created = created;
     f->lock_st = lock_st;
     f->same = (flags & AJIO_SKIP_UNCHANGED) != 0;
+    if (dir != NULL)
+        ajio__borrow_dir(f, dir, path);
 }
 
 int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
                          int timeout_ms)
 {
     int64_t deadline;
+    /*
+     * A directory handle's write (path is then the name in it) resolves again from the handle's
+     * fd each time, never from the path given at ajio_dir_open(): that path may lead elsewhere
+     * now (the directory renamed, the process in another current directory), and the lock must
+     * be taken where the write goes.
+     */
+    const struct ajio_file *dir = f->dir_handle;
     char locked[NAME_MAX + 1], name[NAME_MAX + 1];
     dev_t dev = 0;
     ino_t ino = 0;
@@ -42,7 +55,7 @@ int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts 
         timeout_ms = ajio__lock_wait_ms(opts);
     deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
     for (int tries = 0;; tries++) {
-        r = ajio__resolve(f, path, opts);
+        r = dir != NULL ? ajio__resolve_borrowed(f, opts) : ajio__resolve(f, path, opts);
         if (r < 0)
             return r;
         ajio__lock_name(name, f->name);
@@ -58,14 +71,14 @@ int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts 
         }
         if (tries >= AJIO__MAX_SYMLINKS)
             return ajio__error(-ELOOP, "the path of \"%s\" kept changing while it was locked",
-                               path);
+                               dir != NULL ? f->path : path);
         r = ajio__lock_take(f, name, timeout_ms, deadline);
         if (r < 0)
             return r;
         dev = f->dir_dev;
         ino = f->dir_ino;
         memcpy(locked, name, sizeof(locked));
-        unresolve(f);
+        unresolve(f, dir, path);
     }
 }
 
