@@ -396,6 +396,12 @@ enum ajio_sweep_flags {
     AJIO_SWEEP_NO_SYNC = 1u << 0,
     /* Only count what would be removed. */
     AJIO_SWEEP_DRY_RUN = 1u << 1,
+    /*
+     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
+     * exists and that nobody holds: one is left behind by every file ever updated, appended to
+     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
+     */
+    AJIO_SWEEP_LOCKS = 1u << 2,
 };
 
 /*
@@ -408,7 +414,17 @@ enum ajio_sweep_flags {
  * process cannot open (another user's, without root) is left alone; on a filesystem without
  * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
  * target called name are removed. The directory is synced after any removal unless
- * AJIO_SWEEP_NO_SYNC. Lock files (".NAME.ajio-lock", see ajio_update()) are never removed.
+ * AJIO_SWEEP_NO_SYNC.
+ *
+ * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
+ * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
+ * process can open for writing (another user's is left alone), that nobody holds (sweep takes
+ * its flock without waiting and keeps it across the unlink) and whose target does not exist:
+ * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
+ * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
+ * file before it was removed sees, once its flock is granted, that the name no longer refers to
+ * its file, and opens the name again. With name, only the lock file of the target name is
+ * considered. Lock files count in the result as temps do.
  * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
  *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
  */
@@ -543,9 +559,11 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  *
  * The lock file is never the target: a replace gives the name a new inode, so only a file that
  * is never replaced can carry the lock. It is created 0666 minus the umask (opened read-only
- * when it may not be opened for writing: flock needs no write access) and is never removed:
- * ajio_sweep() does not take it for a temp. Do not remove it yourself: an updater that holds a
- * lock file being removed and the next one, which creates a new one, would both run at once.
+ * when it may not be opened for writing: flock needs no write access). It is removed only by
+ * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
+ * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
+ * updater that holds a lock file being removed and the next one, which creates a new one, would
+ * both run at once.
  * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
  * is advisory: writers that neither update nor use AJIO_LOCK ignore it, and in a directory that
  * others may write, whoever creates the lock file first can hold its lock for ever (a denial of
