@@ -839,8 +839,9 @@ static void test_append_race_sticky(void **state)
              "alice's files are not hers",
              s->alice_ok, l.in_alice, l.in_bob, l.foreign);
     verdict();
-    /* The race did run: many appends, many of bob's files. */
-    assert_true(s->alice_ok >= 200);
+    /* The race did run: many appends (fewer under the sanitizers), many of bob's files. */
+    print_message("race: %d successful appends, %d files of bob's\n", s->alice_ok, s->bob_made);
+    assert_true(s->alice_ok >= (getenv("AJIO_ASAN") != NULL ? 20 : 200));
     assert_true(s->bob_made >= 100);
     munmap(s, sizeof(*s));
 }
