@@ -40,7 +40,7 @@ struct ajpy_enc {
     int indented;
     int indent;           /* spaces per level when indented */
     unsigned level;       /* containers open around the value being written */
-    int busy;             /* inside ajpy_enc_value() */
+    unsigned long busy;             /* inside ajpy_enc_value() */
     PyObject *default_fn; /* NULL: no default= */
     struct ptrset markers;
     /* UTF-8 of the str being written, when it is not ASCII */
@@ -868,14 +868,14 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
 {
     int r;
 
-    if (e->busy) {
+    if (AJPY_BUSY(e->busy)) {
         /* default= runs Python code, which may switch threads or encode again: the scratch
          * buffer and the cycle marks are for one walk at a time. */
         PyErr_SetString(PyExc_RuntimeError, "this encoder is already encoding a value");
         fail_gen(g);
         return -1;
     }
-    e->busy = 1;
+    e->busy = ajpy_fork_gen;
     e->level = 0;
     r = enc_obj(e, g, obj);
     e->busy = 0;

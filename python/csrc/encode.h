@@ -36,6 +36,14 @@
 typedef struct ajpy_enc ajpy_enc;
 
 /*
+ * The fork generation (module.c): bumped in a child after fork(). Handles and encoders mark
+ * themselves busy with it while a call runs, so that a mark copied into a child by a fork in
+ * another thread (which does not exist in the child) does not keep them busy there.
+ */
+extern unsigned long ajpy_fork_gen;
+#define AJPY_BUSY(mark) ((mark) == ajpy_fork_gen)
+
+/*
  * Parses json.dumps keyword arguments from kwargs (a dict, or NULL for the defaults):
  * skipkeys, ensure_ascii, check_circular, allow_nan, cls, indent, separators, default,
  * sort_keys; anything else is TypeError as json.dumps words it. lines=1: the encoder makes JSON
