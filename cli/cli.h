@@ -25,11 +25,12 @@ enum {
     EXIT_USAGE = 64,       /* EX_USAGE: bad command line */
     EXIT_DATAERR = 65,     /* EX_DATAERR: invalid JSON/JSONL input */
     EXIT_NOINPUT = 66,     /* EX_NOINPUT: an input file or directory cannot be opened or read */
-    EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: update: the lock of FILE stayed held (--timeout) */
+    EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: the lock of FILE stayed held for all of --timeout */
     EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error, or a torn read of an ajio-written file */
     EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: the target cannot be created or replaced */
     EXIT_IOERR = 74,       /* EX_IOERR: an I/O error while reading or writing */
     EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: replaced, but not durable (AJIO_ENOTDURABLE) */
+    EXIT_CMDTIMEOUT = 124, /* update: CMD ran past --cmd-timeout and was killed, as timeout(1) */
 };
 
 /* Size of every read of an input stream: the memory a stream needs, whatever its length. */
@@ -193,8 +194,33 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
  */
 int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const char **ret_path);
 
+/* The help line of --timeout for the lock of append, repair and write --lock. */
+#define CLI_HELP_LOCK_TIMEOUT                                                                      \
+    "      --timeout SEC    wait at most SEC whole seconds for FILE's lock (0: do not wait),\n"    \
+    "                       then exit 69 with nothing done\n"
+
+/*
+ * --timeout SEC for the wait for FILE's lock (append, repair, write --lock): sets
+ * AJIO_LOCK_TIMEOUT and opts->lock_timeout_ms. @return 0, or EXIT_USAGE after the message.
+ */
+int cli_lock_timeout_option(const char *arg, const char *usage, ajio_opts *opts);
+
+/*
+ * Whether the failure r of a call made with flags is the end of the wait for FILE's lock that
+ * --timeout set (-EWOULDBLOCK for 0, -ETIMEDOUT after a wait): then EXIT_UNAVAILABLE, which says
+ * that nothing was done and that the command may simply be run again.
+ */
+int cli_lock_timed_out(int r, unsigned flags);
+
 /* Parses a non-negative number in base 8 or 10, digits only, up to max. @return 0 or -EINVAL. */
 int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long *ret);
+
+/*
+ * Parses seconds that may have a fraction ("2", "0.5", ".25", "1."), digits and one '.' only, up
+ * to max_sec, into milliseconds; a fraction finer than a millisecond is rounded up, so that a
+ * tiny positive value never becomes 0. @return 0 or -EINVAL.
+ */
+int cli_parse_seconds(const char *s, unsigned long max_sec, long long *ret_ms);
 
 /* ---- streams and descriptors ----------------------------------------------------------------- */
 

@@ -31,16 +31,19 @@ const char cmd_append_usage[] =
     "                       line of FILE that is a complete value is terminated, not cut\n"
     "      --no-sync        skip fdatasync: not durable across a power cut\n"
     "      --no-repair      fail (exit 65) instead of repairing a torn last line\n"
-    "      --no-mkdir       do not create missing parent directories\n"
+    "      --no-mkdir       do not create missing parent directories\n" CLI_HELP_LOCK_TIMEOUT
     "  -h, --help           show this help\n"
     "\n"
     "Example: printf '{\"event\":\"start\"}\\n' | ajio append --jsonl events.jsonl\n";
+
+enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1 };
 
 static const struct cli_option options[] = {
     {"jsonl", .set = AJIO_JSONL},
     {"no-sync", .set = AJIO_NO_SYNC},
     {"no-repair", .set = AJIO_NO_REPAIR},
     {"no-mkdir", .set = AJIO_NO_MKDIR},
+    {"timeout", required_argument, OPT_TIMEOUT, 0, 0},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
 };
@@ -98,8 +101,12 @@ int cmd_append(int argc, char **argv)
     char *data;
     int c, r;
 
-    if ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1)
-        return cli_other_option(cmd_append_usage, c, argv);
+    while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
+        if (c != OPT_TIMEOUT)
+            return cli_other_option(cmd_append_usage, c, argv);
+        if ((r = cli_lock_timeout_option(optarg, cmd_append_usage, &opts)) != 0)
+            return r;
+    }
     if ((r = cli_one_file(argv, argc, cmd_append_usage, "append", &path)) != 0)
         return r;
     if (cli_stdin_closed()) {
@@ -110,6 +117,10 @@ int cmd_append(int argc, char **argv)
         return r;
     r = ajio_append(path, data, len, &opts);
     free(data);
+    if (cli_lock_timed_out(r, opts.flags)) {
+        cli_error("%s", cli_last_error(r));
+        return EXIT_UNAVAILABLE;
+    }
     if (r < 0)
         return cli_write_failed(path, path, r);
     if (r == AJIO_REPAIRED)

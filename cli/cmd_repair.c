@@ -15,28 +15,40 @@ const char cmd_repair_usage[] =
     "repair\".\n"
     "\n"
     "      --jsonl          a last line that is a complete JSON value gets its newline\n"
-    "      --no-sync        skip fdatasync: not durable across a power cut\n"
+    "      --no-sync        skip fdatasync: not durable across a power cut\n" CLI_HELP_LOCK_TIMEOUT
     "  -h, --help           show this help\n";
+
+enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1 };
 
 static const struct cli_option options[] = {
     {"jsonl", .set = AJIO_JSONL},
     {"no-sync", .set = AJIO_NO_SYNC},
+    {"timeout", required_argument, OPT_TIMEOUT, 0, 0},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
 };
 
 int cmd_repair(int argc, char **argv)
 {
-    unsigned flags = 0;
+    ajio_opts opts = {0};
     const char *path;
     size_t cut = 0;
     int c, r;
 
-    if ((c = cli_getopt(argc, argv, options, &flags)) != -1)
-        return cli_other_option(cmd_repair_usage, c, argv);
+    while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
+        if (c != OPT_TIMEOUT)
+            return cli_other_option(cmd_repair_usage, c, argv);
+        if ((r = cli_lock_timeout_option(optarg, cmd_repair_usage, &opts)) != 0)
+            return r;
+    }
     if ((r = cli_one_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
         return r;
-    r = ajio_repair(path, flags, &cut, NULL);
+    /* The flags are all in opts, which ajio_repair() or's with its own. */
+    r = ajio_repair(path, 0, &cut, &opts);
+    if (cli_lock_timed_out(r, opts.flags)) {
+        cli_error("%s", cli_last_error(r));
+        return EXIT_UNAVAILABLE;
+    }
     if (r < 0) {
         cli_error("%s", cli_last_error(r));
         /* Nothing to repair is not something to create: the file to read is missing. */

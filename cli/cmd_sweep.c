@@ -1,6 +1,7 @@
 /*
  * cmd_sweep.c - "ajio sweep": remove the temp files that killed writers left behind, through
- * ajio_sweep(), which knows the one shape of a temp name and leaves the temps of live writers.
+ * ajio_sweep(), which knows the one shape of a temp name and leaves the temps of live writers;
+ * with --locks also the lock files of targets that are gone (AJIO_SWEEP_LOCKS).
  */
 #include "cli.h"
 #include "commands.h"
@@ -16,9 +17,11 @@ const char cmd_sweep_usage[] =
     "Remove temp files (.NAME.ajio-<16 hex>.tmp) left in DIR by writers that were killed.\n"
     "Prints 'DIR: N removed' (or 'DIR: N to remove' with --dry-run) for each DIR.\n"
     "\n"
+    "      --locks            also remove lock files (.NAME.ajio-lock) whose file NAME is gone\n"
+    "                         and that no process holds\n"
     "      --min-age SECONDS  only temps unchanged for this long (default 60; 0 removes all,\n"
     "                         safe only when no writer can be running)\n"
-    "      --name NAME        only temps of the target file NAME\n"
+    "      --name NAME        only temps (and lock file) of the target file NAME\n"
     "  -n, --dry-run          count, remove nothing\n"
     "      --no-sync          do not fsync DIR after removals\n"
     "  -h, --help             show this help\n";
@@ -31,6 +34,7 @@ static const struct cli_option options[] = {
     {"name", required_argument, OPT_NAME, 0, 0},
     {"dry-run", .id = 'n', .set = AJIO_SWEEP_DRY_RUN},
     {"no-sync", .set = AJIO_SWEEP_NO_SYNC},
+    {"locks", .set = AJIO_SWEEP_LOCKS},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
 };

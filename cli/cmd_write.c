@@ -24,14 +24,23 @@ const char cmd_write_usage[] =
     "\n"
     "      --json           input must be one JSON value; a trailing newline is ensured\n"
     "      --jsonl          input must be JSON Lines; a last line without newline gets "
-    "one\n" CLI_HELP_WRITE "  -h, --help           show this help\n"
+    "one\n" CLI_HELP_WRITE
+    "      --lock           hold FILE's lock (that of 'ajio update' and 'ajio append') for the\n"
+    "                       write, so that it never lands inside an update\n"
+    "      --timeout SEC    with --lock: wait at most SEC whole seconds for the lock (0: do\n"
+    "                       not wait), then exit 69 with FILE untouched\n"
+    "  -h, --help           show this help\n"
     "\n"
     "Example: jq '.port = 8081' cfg.json | ajio write --json cfg.json\n";
 
-/* Every option but --mode is one flag of ajio_opts, the content kind included. */
+enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1 };
+
+/* Every option but --mode and --timeout is one flag of ajio_opts, the content kind included. */
 static const struct cli_option options[] = {
     CLI_OPTIONS_CONTENT,
     CLI_OPTIONS_WRITE,
+    {"lock", .set = AJIO_LOCK},
+    {"timeout", required_argument, OPT_TIMEOUT, 0, 0},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
 };
@@ -47,11 +56,19 @@ int cmd_write(int argc, char **argv)
     int c, r;
 
     while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
-        if (c != CLI_OPT_MODE)
+        if (c == CLI_OPT_MODE)
+            r = cli_mode_option(optarg, cmd_write_usage, &opts);
+        else if (c == OPT_TIMEOUT)
+            r = cli_lock_timeout_option(optarg, cmd_write_usage, &opts);
+        else
             return cli_other_option(cmd_write_usage, c, argv);
-        if ((r = cli_mode_option(optarg, cmd_write_usage, &opts)) != 0)
+        if (r != 0)
             return r;
     }
+    /* A timeout without the lock would bound nothing: say so rather than ignore it. */
+    if ((opts.flags & AJIO_LOCK_TIMEOUT) && !(opts.flags & AJIO_LOCK))
+        return cli_usage_error(cmd_write_usage, "--timeout bounds the wait for the lock: it "
+                                                "needs --lock");
     /* The library takes the kind as flags: only the contradictions need a check. */
     if ((r = cli_check_write_options(opts.flags, cmd_write_usage)) != 0)
         return r;
@@ -68,7 +85,7 @@ int cmd_write(int argc, char **argv)
     r = ajio_open(&f, path, &opts);
     if (r < 0) {
         cli_error("%s", cli_last_error(r));
-        return cli_exit_for(r);
+        return cli_lock_timed_out(r, opts.flags) ? EXIT_UNAVAILABLE : cli_exit_for(r);
     }
     (void)snprintf(lib_path, sizeof(lib_path), "%s", ajio_file_path(f));
     for (;;) {

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,6 +376,56 @@ int cli_parse_unsigned(const char *s, int base, unsigned long max, unsigned long
     if (errno != 0 || *end != '\0' || v > max)
         return -EINVAL;
     *ret = v;
+    return 0;
+}
+
+/* The longest --timeout for a lock: its milliseconds must fit in an int. */
+#define MAX_LOCK_TIMEOUT_SEC (INT_MAX / 1000)
+
+int cli_lock_timeout_option(const char *arg, const char *usage, ajio_opts *opts)
+{
+    unsigned long sec;
+
+    if (cli_parse_unsigned(arg, 10, MAX_LOCK_TIMEOUT_SEC, &sec) < 0)
+        return cli_usage_error(usage, "--timeout wants whole seconds 0 to %d, not '%s'",
+                               MAX_LOCK_TIMEOUT_SEC, arg);
+    opts->flags |= AJIO_LOCK_TIMEOUT;
+    opts->lock_timeout_ms = (int)sec * 1000;
+    return 0;
+}
+
+int cli_lock_timed_out(int r, unsigned flags)
+{
+    return (flags & AJIO_LOCK_TIMEOUT) && (r == -ETIMEDOUT || r == -EWOULDBLOCK);
+}
+
+int cli_parse_seconds(const char *s, unsigned long max_sec, long long *ret_ms)
+{
+    unsigned long sec = 0;
+    long long ms = 0, scale = 100;
+    int digits = 0, finer = 0;
+
+    /* Checked at each digit: sec stays at most max_sec, far below ULONG_MAX / 10. */
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        sec = sec * 10 + (unsigned long)(*s - '0');
+        if (sec > max_sec)
+            return -EINVAL;
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+            if (scale > 0)
+                ms += (*s - '0') * scale;
+            else if (*s != '0')
+                finer = 1;
+            scale /= 10;
+        }
+    }
+    if (digits == 0 || *s != '\0')
+        return -EINVAL;
+    ms += (long long)sec * 1000 + finer;
+    if (ms > (long long)max_sec * 1000)
+        return -EINVAL;
+    *ret_ms = ms;
     return 0;
 }
 

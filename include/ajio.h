@@ -396,6 +396,12 @@ enum ajio_sweep_flags {
     AJIO_SWEEP_NO_SYNC = 1u << 0,
     /* Only count what would be removed. */
     AJIO_SWEEP_DRY_RUN = 1u << 1,
+    /*
+     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
+     * exists and that nobody holds: one is left behind by every file ever updated, appended to
+     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
+     */
+    AJIO_SWEEP_LOCKS = 1u << 2,
 };
 
 /*
@@ -408,7 +414,17 @@ enum ajio_sweep_flags {
  * process cannot open (another user's, without root) is left alone; on a filesystem without
  * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
  * target called name are removed. The directory is synced after any removal unless
- * AJIO_SWEEP_NO_SYNC. Lock files (".NAME.ajio-lock", see ajio_update()) are never removed.
+ * AJIO_SWEEP_NO_SYNC.
+ *
+ * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
+ * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
+ * process can open for writing (another user's is left alone), that nobody holds (sweep takes
+ * its flock without waiting and keeps it across the unlink) and whose target does not exist:
+ * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
+ * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
+ * file before it was removed sees, once its flock is granted, that the name no longer refers to
+ * its file, and opens the name again. With name, only the lock file of the target name is
+ * considered. Lock files count in the result as temps do.
  * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
  *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
  */
@@ -543,9 +559,11 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  *
  * The lock file is never the target: a replace gives the name a new inode, so only a file that
  * is never replaced can carry the lock. It is created 0666 minus the umask (opened read-only
- * when it may not be opened for writing: flock needs no write access) and is never removed:
- * ajio_sweep() does not take it for a temp. Do not remove it yourself: an updater that holds a
- * lock file being removed and the next one, which creates a new one, would both run at once.
+ * when it may not be opened for writing: flock needs no write access). It is removed only by
+ * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
+ * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
+ * updater that holds a lock file being removed and the next one, which creates a new one, would
+ * both run at once.
  * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
  * is advisory: writers that neither update nor use AJIO_LOCK ignore it, and in a directory that
  * others may write, whoever creates the lock file first can hold its lock for ever (a denial of
@@ -725,10 +743,16 @@ AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *op
 
 /*
  * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
- * d: the same sequence, options, promises and errors, with messages that name "DIR/name". A
- * symlink at name that the options follow may point into another directory: that write is done
- * by path instead, as is one with AJIO_LOCK (the lock is taken while resolving). Handles are not
- * locked: several threads may write through one handle at once.
+ * d: the same sequence, options, promises and errors, with messages that name "DIR/name" (DIR as
+ * given at the open, even if the directory has been renamed since). Everything goes through the
+ * handle's descriptor, never the path given at the open, which may lead elsewhere once the
+ * directory is renamed or the process changes its current directory: with AJIO_LOCK the lock
+ * file is the one in the directory the handle holds (the one path writers of that file lock), and
+ * a symlink at name that the options follow is followed from that directory (a relative link
+ * resolves against it, an absolute one is a path of its own; the rules of sticky directories
+ * apply, with the directory's mode and owner as learnt at the open; directories it leads to are
+ * created unless AJIO_NO_MKDIR). Handles are not locked: several threads may write through one
+ * handle at once.
  * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
  */
 AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
@@ -751,6 +775,12 @@ typedef struct ajio_batch ajio_batch;
  *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
  *   for each dir    fsync(dir)               (once, at the end of the commit)
  *
+ * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
+ * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
+ * under a low limit, and a batch across more directories than can stay open until the end syncs
+ * some of them early (a directory that then gets more files is synced again). Any number of files
+ * in any number of directories fits, as one-shot writes do.
+ *
  * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
  * cannot be created, its rename refused) is left untouched with no temp behind, and the others
  * go on. Until the commit returns, files already renamed may be seen by readers and may not yet
@@ -764,9 +794,20 @@ typedef struct ajio_batch ajio_batch;
 AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
 
 /*
- * Adds a file: path and the len bytes of data are copied, so both may be reused at once. The
- * same path twice is written twice, in order (the last one wins). With AJIO_JSON or AJIO_JSONL
- * the data is validated here (a missing final '\n' is added at the commit).
+ * Adds a file: path and the len bytes of data are copied, so both may be reused at once. With
+ * AJIO_JSON or AJIO_JSONL the data is validated here (a missing final '\n' is added at the
+ * commit).
+ *
+ * The same target added twice or more is written that many times, in the order added, exactly
+ * as that many ajio_write_bytes() calls would: the last one wins, and each reports what it did.
+ * "The same target" is the same name in the same directory once resolved at the commit, however
+ * the paths spell it ("a/f", "a/./f", "a//f", a symlink to a, a symlink at the name that the
+ * options follow), not the same string. So with AJIO_SKIP_UNCHANGED, a target holding "A" and
+ * "B" then "A" added, the first reports 0 (B was written) and the second 0 (A written over B),
+ * and the file holds A; with AJIO_CREATE_ONLY the first creates the file and the second fails
+ * with -EEXIST. Each repeat costs the commit one more round (one more data-sync wait): the
+ * repeat is resolved and compared only once the earlier write is in place. Two hard links of one
+ * file are two targets, as for one-shot writes.
  * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
  *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
  *   added), -ENOMEM.

@@ -28,7 +28,7 @@ demo: $(B)/ajio
 # valgrind.sh runs the tool under valgrind, which cannot run a sanitized binary: not in ASAN.
 CHECK_SCRIPTS += $(CLI_TESTS)
 ASAN_SCRIPTS += $(filter-out tests/cli/valgrind.sh,$(CLI_TESTS))
-DEB_PACKAGES += valgrind time e2fsprogs groff-base jq
+DEB_PACKAGES += valgrind time e2fsprogs groff-base jq strace util-linux
 
 install-extra::
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -11,7 +11,9 @@
  *   - A failed write or sync is undone with ftruncate(2) back to the size before the append, so
  *     the caller can retry without duplicating a record.
  *   - A crash can still leave a partial record at the end: the next append (or ajio_repair())
- *     finds it, because a healthy file ends with '\n', and repairs it before writing.
+ *     finds it and repairs it before writing. What it may do with bytes at the end depends on
+ *     who wrote them, which the lock file records (lock.c): the size after the last append that
+ *     finished (committed) and the start of one under way (pending). See repair_tail().
  */
 #include "internal.h"
 
@@ -20,8 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U /* Linux 6.8: a mount id never reused within a boot */
+#endif
 
 /* Flags that mean something for an append or a repair; the flags of a replace do not. */
 #define APPEND_FLAGS                                                                               \
@@ -41,6 +48,8 @@ struct target {
     bool repaired; /* a torn tail was cut or terminated */
     size_t cut;    /* bytes cut off (0 when terminated) */
     struct stat st; /* the file as opened: its identity for group commit and rotation */
+    uint64_t mnt;   /* unique id of the mount it was opened through, 0 if unknown */
+    struct ajio__state rec; /* what the lock file records, as read under the current lock */
 };
 
 static int check_flags(const char *path, unsigned flags, unsigned allowed, const char *what)
@@ -79,11 +88,29 @@ static int open_target(struct ajio_file *f, struct target *t, bool create)
         if (errno != EEXIST || tries >= 3)
             return ajio__error_strerror(-errno, "create of \"%s\" to append to it", f->path);
     }
+    /*
+     * The rules are checked on the file actually opened, not on an earlier look at the name:
+     * anyone who may write the directory can swap what the name holds in between.
+     */
+    int r = 0;
+    struct statx sx;
+
     if (fstat(t->wfd, &t->st) < 0)
-        return ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
-    if (!S_ISREG(t->st.st_mode))
-        return ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
-                           f->path);
+        r = ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
+    else if (!S_ISREG(t->st.st_mode))
+        r = ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
+                        f->path);
+    else if (!t->created)
+        r = ajio__check_regular(f, &t->st);
+    if (r < 0) {
+        (void)close(t->wfd); /* nothing was written through it */
+        t->wfd = -1;
+        return r;
+    }
+    t->mnt = 0;
+    if (statx(t->wfd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &sx) == 0 &&
+        (sx.stx_mask & STATX_MNT_ID_UNIQUE))
+        t->mnt = sx.stx_mnt_id;
     t->size = t->st.st_size;
     return 0;
 }
@@ -223,79 +250,237 @@ static int sync_file(struct ajio_file *f, const struct target *t, const char *st
     return 0;
 }
 
-/*
- * The torn-tail repair. Idempotent, so a crash in the middle is harmless: it only ever shortens
- * the file to just after its last '\n' or appends the one '\n' a complete last value lacks, and
- * a second run on either outcome (or on the untouched file) ends in the same state.
- * @return 0 (t->repaired, t->cut and t->size say what it did), or AJIO_ETORN with
- *   AJIO_NO_REPAIR, or -errno.
- */
-static int repair_tail(struct ajio_file *f, struct target *t)
+/* The first byte of [start, end) that is not JSON whitespace, or 0 if there is none. */
+static int first_byte(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+                      char *ret)
 {
+    *ret = 0;
+    for (off_t pos = start; pos < end;) {
+        size_t n = end - pos < (off_t)sizeof(f->scratch) ? (size_t)(end - pos)
+                                                         : sizeof(f->scratch);
+        int r = pread_all(f, t->wfd, f->scratch, n, pos);
+
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < n; i++)
+            if (f->scratch[i] != ' ' && f->scratch[i] != '\t' && f->scratch[i] != '\r') {
+                *ret = f->scratch[i];
+                return 0;
+            }
+        pos += (off_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Whether [start, end) is one complete JSON value that delimits itself: an object, an array or a
+ * string. A number or a literal may be the prefix of a longer one ("123" of "12345", "tru" is
+ * not, but "true" may be that of nothing and "1" of "10"): its end is never certain.
+ */
+static int tail_is_whole(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+                         bool *ret)
+{
+    char c;
+    int r = first_byte(f, t, start, end, &c);
+
+    *ret = false;
+    if (r < 0 || (c != '{' && c != '[' && c != '"'))
+        return r;
+    return tail_is_value(f, t, start, end, ret);
+}
+
+/* Cuts the file back to start, the message naming what was cut. */
+static int cut_tail(struct ajio_file *f, struct target *t, off_t start)
+{
+    int r;
+
+    t->cut = (size_t)(t->size - start);
+    /* First: the message stays unless the cut or its sync fail (and then tell why). */
+    describe_cut(f, t, start);
+    if (ftruncate(t->wfd, start) < 0)
+        return ajio__error_strerror(-errno, "ftruncate of \"%s\" to cut its torn last line",
+                                    f->path);
+    r = sync_file(f, t, "cutting its torn last line");
+    if (r < 0)
+        return r;
+    t->size = start;
+    t->repaired = true;
+    return 0;
+}
+
+/* Ends the last line at end (zeros after it dropped first) with the '\n' it lacks. */
+static int terminate_tail(struct ajio_file *f, struct target *t, off_t end, const char *whose)
+{
+    struct iovec iov = {(void *)"\n", 1};
+    int r;
+
+    /* The zeros after the value go first: the '\n' belongs right after it. */
+    if (end < t->size) {
+        if (ftruncate(t->wfd, end) < 0)
+            return ajio__error_strerror(-errno, "ftruncate of \"%s\" to the end of its last value",
+                                        f->path);
+        t->size = end;
+    }
+    r = ajio__writev_all(t->wfd, &iov, 1);
+    if (r < 0)
+        return ajio__error_strerror(r, "write of the missing newline at the end of \"%s\"",
+                                    f->path);
+    r = sync_file(f, t, "terminating its last line");
+    if (r < 0)
+        return r;
+    t->size++;
+    t->cut = 0;
+    t->repaired = true;
+    (void)ajio__error(1, "repair of \"%s\": terminated the last line (%s)", f->path, whose);
+    return 0;
+}
+
+/*
+ * The repair of the end of the file, before an append (explicit false) or by ajio_repair()
+ * (explicit true), with st what the lock file records. Who wrote the bytes at the end decides
+ * what may be done with them:
+ *
+ *   an append of ours that did not finish (the record says one was under way, and the record is
+ *   exact: written in this boot on this mount, so nothing was lost since): everything from where
+ *   it started is cut, complete lines included, since none of it was acknowledged;
+ *
+ *   possibly ours, from before a power cut (a record of this file that is not exact): a durable
+ *   append returns only once its '\n' is on disk, so the bytes after the last '\n' were never
+ *   acknowledged. A JSONL tail that is a whole self-delimiting value is kept and terminated (the
+ *   zeros after it are the '\n' of a repair that did not reach the disk); anything else is cut;
+ *
+ *   someone else's (the exact record says our appends ended before them, or there is no record
+ *   of this file, or the file was cut short or rewritten in place since: ">>", ">", an editor):
+ *   never deleted by an append. Text gets the '\n' they lack;
+ *   JSONL is terminated if the tail is a whole self-delimiting value and refused (AJIO_ETORN)
+ *   otherwise, where ajio_repair(), asked to repair, cuts it.
+ *
+ * Idempotent, so a crash in the middle is harmless: it only shortens the file or appends one
+ * '\n', and a second run on either outcome ends in the same state.
+ * @return 0 (t->repaired, t->cut and t->size say what it did), or AJIO_ETORN, or -errno.
+ */
+static int repair_tail(struct ajio_file *f, struct target *t, const struct ajio__state *st,
+                       bool explicit)
+{
+    bool known = st->valid && st->dev == (uint64_t)t->st.st_dev &&
+                 st->ino == (uint64_t)t->st.st_ino;
+    bool ours = known && st->exact && st->pending && st->pending_start <= (uint64_t)t->size;
     bool value = false;
     off_t start, end;
-    int r = find_last_line(f, t, &start);
+    int r;
 
-    if (r < 0 || start == t->size)
-        return r;
+    t->repaired = false;
+    t->cut = 0;
+#ifdef AJIO_TEST_NO_COMMITTED /* negative control of the trust suite only: 0.2's guesswork */
+    known = ours = false;
+#endif
+    /* Our own last append ended right there: nothing to read. */
+    if (known && st->exact && !st->pending && st->committed == (uint64_t)t->size)
+        return 0;
+    if (ours) {
+        start = (off_t)st->pending_start;
+        if (start == t->size)
+            return 0;
+    } else {
+        r = find_last_line(f, t, &start);
+        if (r < 0 || start == t->size)
+            return r;
+    }
     if (f->flags & AJIO_NO_REPAIR)
         return ajio__error(AJIO_ETORN,
-                           "\"%s\" ends with %lld bytes after its last newline (a torn append?); "
-                           "not repaired (AJIO_NO_REPAIR)",
+                           "\"%s\" ends with %lld bytes after its last complete append (a torn "
+                           "append?); not repaired (AJIO_NO_REPAIR)",
                            f->path, (long long)(t->size - start));
+    if (ours)
+        return cut_tail(f, t, start);
+    end = t->size;
     if (f->flags & AJIO_JSONL) {
         r = tail_end(f, t, start, &end);
         if (r == 0 && end > start)
-            r = tail_is_value(f, t, start, end, &value);
+            r = tail_is_whole(f, t, start, end, &value);
         if (r < 0)
             return r;
     }
-    if (value) {
-        struct iovec iov = {(void *)"\n", 1};
-
-        /* The zeros after the value go first: the '\n' belongs right after it. */
-        if (end < t->size) {
-            if (ftruncate(t->wfd, end) < 0)
-                return ajio__error_strerror(-errno,
-                                            "ftruncate of \"%s\" to the end of its last value",
-                                            f->path);
-            t->size = end;
-        }
-
-        r = ajio__writev_all(t->wfd, &iov, 1);
-        if (r < 0)
-            return ajio__error_strerror(r, "write of the missing newline at the end of \"%s\"",
-                                        f->path);
-        r = sync_file(f, t, "terminating its last line");
-        if (r < 0)
-            return r;
-        t->size++;
-        t->cut = 0;
-        (void)ajio__error(1,
-                          "repair of \"%s\": terminated the last line (a complete JSON value "
-                          "without its newline)",
-                          f->path);
-    } else {
-        t->cut = (size_t)(t->size - start);
-        /* First: the message stays unless the cut or its sync fail (and then tell why). */
-        describe_cut(f, t, start);
-        if (ftruncate(t->wfd, start) < 0)
-            return ajio__error_strerror(-errno, "ftruncate of \"%s\" to cut its torn last line",
-                                        f->path);
-        r = sync_file(f, t, "cutting its torn last line");
-        if (r < 0)
-            return r;
-        t->size = start;
+    if (known && !st->exact) {
+        if (value)
+            return terminate_tail(f, t, end, "a complete JSON value without its newline");
+        return cut_tail(f, t, start);
     }
-    t->repaired = true;
+    /* Someone else's bytes. */
+    if (!(f->flags & AJIO_JSONL))
+        return terminate_tail(f, t, t->size, "text that another writer left without a newline");
+    if (value)
+        return terminate_tail(f, t, end, "a complete JSON value without its newline");
+    if (explicit)
+        return cut_tail(f, t, start);
+    return ajio__error(AJIO_ETORN,
+                       "\"%s\" ends with %lld bytes after its last newline that no append of "
+                       "this library left and that are not a complete JSON value; nothing is "
+                       "appended after them (ajio_repair() cuts them)",
+                       f->path, (long long)(t->size - start));
+}
+
+/*
+ * Records in the lock file where the file stands: its size after the last append or repair that
+ * finished (committed), an append under way from pending_start (pending), and with ticket one
+ * more group commit ticket, the last. Called under the lock, t->rec as read under it. When the
+ * record starts to speak of another file (the first append, a rotated log), the lock file is
+ * synced once, so that after a power cut it speaks of the file that is there.
+ */
+static int record(struct ajio_file *f, struct target *t, bool pending, off_t pending_start,
+                  off_t committed, bool ticket)
+{
+    struct ajio__state n = t->rec;
+    bool switched = !n.valid || n.dev != (uint64_t)t->st.st_dev ||
+                    n.ino != (uint64_t)t->st.st_ino;
+    int r;
+
+    if (switched) {
+        n.dev = (uint64_t)t->st.st_dev;
+        n.ino = (uint64_t)t->st.st_ino;
+        n.epoch = n.written + 1; /* the tickets of this file start with the next one */
+    }
+    n.pending = pending;
+    n.pending_start = (uint64_t)pending_start;
+    n.committed = (uint64_t)committed;
+    if (ticket)
+        n.written++;
+    r = ajio__state_write(f->target_lockfd, t->mnt, &n);
+    if (r == 0 && switched && !(f->flags & AJIO_NO_SYNC) && fdatasync(f->target_lockfd) < 0)
+        r = -errno;
+    if (r < 0)
+        return ajio__error_strerror(r, "write of the lock file of \"%s\"", f->path);
+    n.valid = true;
+    t->rec = n;
     return 0;
+}
+
+static int read_record(struct ajio_file *f, struct target *t)
+{
+    int r = ajio__state_read(f->target_lockfd, t->mnt, &t->rec);
+
+    if (r < 0)
+        return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+    return 0;
+}
+
+/* The tail repaired as the lock file's record says, and the repair recorded. */
+static int repair_recorded(struct ajio_file *f, struct target *t, bool explicit)
+{
+    int r = read_record(f, t);
+
+    if (r == 0)
+        r = repair_tail(f, t, &t->rec, explicit);
+    if (r == 0 && t->repaired)
+        r = record(f, t, false, 0, t->size, false);
+    return r;
 }
 
 /*
  * The target opened (created when create is set) and its tail repaired, the lock held. A file
  * this call created gets its directory synced before anything is in it.
  */
-static int open_and_repair(struct ajio_file *f, struct target *t, bool create)
+static int open_and_repair(struct ajio_file *f, struct target *t, bool create, bool explicit)
 {
     int r = open_target(f, t, create);
 
@@ -324,7 +509,7 @@ static int open_and_repair(struct ajio_file *f, struct target *t, bool create)
             return r;
         }
     }
-    return repair_tail(f, t);
+    return repair_recorded(f, t, explicit);
 }
 
 /*
@@ -342,7 +527,7 @@ static int prepare(struct ajio_file *f, struct target *t, const char *path, cons
         return r;
     if (!create && !f->exists)
         return ajio__error(-ENOENT, "repair of \"%s\": no such file", f->path);
-    return open_and_repair(f, t, create);
+    return open_and_repair(f, t, create, !create);
 }
 
 /* Closes what prepare() opened; the write fd is closed (and its error reported) by the caller. */
@@ -350,28 +535,27 @@ static void release(struct ajio_file *f, struct target *t)
 {
     if (t->wfd >= 0)
         (void)close(t->wfd); /* only after a failure, whose error is the one that matters */
+    t->wfd = -1;
     ajio__discard(f);        /* the directory, then the target's lock, last */
 }
 
-/* The size before this append, restored after a failure; the message gets what could not be. */
-static void cut_back(struct ajio_file *f, const struct target *t)
+/*
+ * The size before this append, restored after a failure, and recorded; the message gets what
+ * could not be done.
+ */
+static void cut_back(struct ajio_file *f, struct target *t)
 {
 #ifdef AJIO_TEST_NO_CUT_BACK /* negative control of the fault-injection suite only */
     return;
 #endif
-    if (ftruncate(t->wfd, t->size) < 0)
+    if (ftruncate(t->wfd, t->size) < 0) {
         ajio__error_append(" (and \"%s\" could not be cut back to its %lld bytes before the "
                            "append: %s)",
                            f->path, (long long)t->size, ajio_strerror(-errno));
-}
-
-/* Waits for the target's lock (the flock of its lock file), as ajio__resolve_locked() takes it. */
-static int lock_appends(struct ajio_file *f)
-{
-    while (flock(f->target_lockfd, LOCK_EX) < 0)
-        if (errno != EINTR)
-            return ajio__error_strerror(-errno, "flock of the lock file of \"%s\"", f->path);
-    return 0;
+        return; /* the record still says an append is under way: the next one cuts it */
+    }
+    if (record(f, t, false, 0, t->size, false) < 0)
+        ajio__error_append(" (the lock file could not record the cut)");
 }
 
 static int unlock_appends(struct ajio_file *f, int r)
@@ -385,12 +569,20 @@ static int unlock_appends(struct ajio_file *f, int r)
  * After a failed group sync, with the lock released: the records are cut back only if nothing
  * was appended after them meanwhile; another appender's records are never cut.
  */
-static void cut_back_later(struct ajio_file *f, const struct target *t, off_t end)
+static void cut_back_later(struct ajio_file *f, struct target *t, off_t end)
 {
+    char name[NAME_MAX + 1];
     struct stat st;
+    int r;
 
-    if (lock_appends(f) < 0)
+    /* However long the lock is held: records that may not be durable must not stay. */
+    ajio__lock_name(name, f->name);
+    r = ajio__lock_again(f, name, -1);
+    if (r < 0) {
+        ajio__error_append(" (and \"%s\" could not be cut back: the lock could not be taken)",
+                           f->path);
         return;
+    }
     if (fstat(t->wfd, &st) < 0)
         ajio__error_append(" (and \"%s\" could not be cut back: fstat: %s)", f->path,
                            ajio_strerror(-errno));
@@ -398,43 +590,71 @@ static void cut_back_later(struct ajio_file *f, const struct target *t, off_t en
         ajio__error_append(" (and \"%s\" was not cut back to its %lld bytes before the append: "
                            "%lld bytes were appended after it meanwhile)",
                            f->path, (long long)t->size, (long long)(st.st_size - end));
-    else
+    else if (read_record(f, t) == 0)
         cut_back(f, t);
     (void)unlock_appends(f, -1); /* the error is already the one that counts */
 }
 
 /*
- * The records, written with the lock held on entry and released on return, then made durable:
- * with the lock held when group commit is not used (g NULL), or after it with group commit.
- * A failure cuts the file back to t->size, where this append started.
+ * Appends that would pass RLIMIT_FSIZE are refused before a byte is written: the kernel would
+ * write up to the limit and then send SIGXFSZ, which kills a caller that does not ignore it,
+ * leaving a torn record behind.
  */
-static int append_records(struct ajio_file *f, struct target *t, struct ajio__group *g,
-                          const void *data, size_t len)
+static int check_fsize(struct ajio_file *f, const struct target *t, size_t len)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_FSIZE, &rl) < 0)
+        return ajio__error_strerror(-errno, "getrlimit before appending to \"%s\"", f->path);
+    if (rl.rlim_cur != RLIM_INFINITY && (uint64_t)t->size + len > (uint64_t)rl.rlim_cur)
+        return ajio__error(-EFBIG,
+                           "append of %zu bytes to \"%s\" (%lld bytes) would pass the file size "
+                           "limit of %llu bytes (RLIMIT_FSIZE): nothing appended",
+                           len, f->path, (long long)t->size, (unsigned long long)rl.rlim_cur);
+    return 0;
+}
+
+/*
+ * The records, written with the lock held on entry and released on return, then made durable:
+ * group commit, after the lock is released. A failure cuts the file back to t->size, where this
+ * append started.
+ */
+static int append_records(struct ajio_file *f, struct target *t, const void *data, size_t len)
 {
     struct iovec iov = {(void *)data, len};
+    off_t start = t->size;
     bool shared, durable;
-    uint64_t ticket;
-    int r = ajio__writev_all(t->wfd, &iov, 1);
+    int r = check_fsize(f, t, len);
 
+    if (r == 0)
+        r = record(f, t, true, start, start, false);
+    if (r < 0)
+        return unlock_appends(f, r);
+    r = ajio__writev_all(t->wfd, &iov, 1);
     if (r < 0) {
         (void)ajio__error_strerror(r, "write of %zu bytes to the end of \"%s\"", len, f->path);
         cut_back(f, t);
         return unlock_appends(f, r);
     }
-    if (g == NULL || (f->flags & AJIO_NO_SYNC)) {
-        /* A record that may not be on disk is undone too, so that a retry does not duplicate it. */
-        r = sync_file(f, t, "appending");
-        if (r < 0)
-            cut_back(f, t);
+    r = record(f, t, false, 0, start + (off_t)len, true);
+    if (r < 0) {
+        cut_back(f, t);
         return unlock_appends(f, r);
     }
-    ticket = ajio__group_ticket(g, t->st.st_dev, t->st.st_ino);
+    if (f->flags & AJIO_NO_SYNC) {
+        t->size = start + (off_t)len;
+        return unlock_appends(f, 0);
+    }
+    uint64_t ticket = t->rec.written, epoch = t->rec.epoch;
     r = unlock_appends(f, 0);
     if (r < 0)
         return r;
-    r = ajio__group_sync(f, g, t->wfd, t->st.st_dev, t->st.st_ino, ticket, &shared, &durable);
+    r = ajio__group_sync(f, t->wfd, (uint64_t)t->st.st_dev, (uint64_t)t->st.st_ino, epoch,
+                         ticket, &shared, &durable);
     if (r < 0 && !durable)
-        cut_back_later(f, t, t->size + (off_t)len);
+        cut_back_later(f, t, start + (off_t)len);
+    else
+        t->size = start + (off_t)len;
     return r;
 }
 
@@ -464,7 +684,6 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
 {
     struct target t = {.wfd = -1};
     unsigned flags = opts != NULL ? opts->flags : 0;
-    struct ajio__group *g = NULL;
     struct ajio_file *f;
     int r = ajio__check_args(path, opts);
 
@@ -480,11 +699,9 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
     if (f == NULL)
         return -ENOMEM;
     r = prepare(f, &t, path, opts, flags, true);
-    if (r == 0 && !(flags & AJIO_NO_SYNC))
-        r = ajio__group_map(f, &t.st, &g);
     if (r < 0)
         goto out;
-    r = append_records(f, &t, g, data, len);
+    r = append_records(f, &t, data, len);
     if (r < 0)
         goto out;
     r = close(t.wfd);
@@ -499,7 +716,6 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
     }
     r = t.repaired ? AJIO_REPAIRED : 0;
 out:
-    ajio__group_unmap(g);
     release(f, &t);
     return r;
 }
@@ -509,8 +725,9 @@ out:
 struct ajio_log {
     struct ajio_file *f; /* the resolution and the lock file, kept; the lock is not */
     struct target t;
-    struct ajio__group *g;
-    off_t end; /* the file's size after this handle's last append: no tail to check then */
+    char lockname[NAME_MAX + 1];
+    int wait_ms; /* AJIO_LOCK_TIMEOUT's wait, or -1 */
+    pid_t pid;   /* the process that opened or last reopened the handle */
 };
 
 int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
@@ -531,31 +748,62 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
     if (log == NULL)
         return ajio__error_strerror(-ENOMEM, "log handle for \"%s\"", path);
     log->t.wfd = -1;
+    log->wait_ms = ajio__lock_wait_ms(opts);
+    log->pid = getpid();
     log->f = ajio__new_handle(path);
     if (log->f == NULL) {
         free(log);
         return -ENOMEM;
     }
     r = prepare(log->f, &log->t, path, opts, flags, true);
-    if (r == 0 && !(flags & AJIO_NO_SYNC))
-        r = ajio__group_map(log->f, &log->t.st, &log->g);
     if (r >= 0)
         r = unlock_appends(log->f, r);
     if (r < 0) {
-        ajio__group_unmap(log->g);
         release(log->f, &log->t);
         free(log);
         return r;
     }
-    log->end = log->t.size;
+    ajio__lock_name(log->lockname, log->f->name);
     *ret = log;
     return log->t.repaired ? AJIO_REPAIRED : 0;
 }
 
 /*
+ * The target's lock for the next append. The lock file is opened again where the one held open
+ * is not to be used: in a child process after fork() (the inherited descriptor shares its flock
+ * with the parent and every other child, so it would exclude none of them) or when the name no
+ * longer holds it (removed by a sweep).
+ */
+static int lock_log(struct ajio_log *log)
+{
+    struct ajio_file *f = log->f;
+    pid_t me = getpid();
+    int r = -ESTALE;
+
+    if (log->pid == me && f->target_lockfd >= 0)
+        r = ajio__lock_again(f, log->lockname, log->wait_ms);
+    if (r != -ESTALE)
+        return r;
+    if (f->target_lockfd >= 0)
+        (void)close(f->target_lockfd); /* never written through: nothing to report */
+    f->target_lockfd = -1;
+    if (log->pid != me && log->t.wfd >= 0) {
+        /* The parent's descriptor of the log: this process appends through one of its own. */
+        (void)close(log->t.wfd); /* the parent's data is its own to report */
+        log->t.wfd = -1;
+    }
+    int64_t deadline =
+        log->wait_ms > 0 ? ajio__now_ns() + (int64_t)log->wait_ms * 1000000 : 0;
+    r = ajio__lock_take(f, log->lockname, log->wait_ms, deadline);
+    if (r == 0)
+        log->pid = me;
+    return r;
+}
+
+/*
  * With the lock held: the file the name holds now, opened again if it is not the one this handle
- * has open (rotated: renamed away and created again, or removed), and the size to append at,
- * with the tail repaired if someone else left it torn since this handle's last append.
+ * has open (rotated: renamed away and created again, or removed; or a reopen that failed before),
+ * with every rule of a first open, and its tail repaired as the lock file records it.
  */
 static int follow_name(struct ajio_log *log)
 {
@@ -565,21 +813,22 @@ static int follow_name(struct ajio_log *log)
 
     t->repaired = false;
     t->cut = 0;
-    bool gone = fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+    if (t->wfd >= 0) {
+        bool gone = fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
 
-    if (gone && errno != ENOENT)
-        return ajio__error_strerror(-errno, "stat of \"%s\" to append to it", f->path);
-    if (gone || st.st_dev != t->st.st_dev || st.st_ino != t->st.st_ino) {
-        if (close(t->wfd) < 0) {
-            t->wfd = -1;
-            return ajio__error_strerror(-errno, "close of the old \"%s\" (rotated)", f->path);
+        if (gone && errno != ENOENT)
+            return ajio__error_strerror(-errno, "stat of \"%s\" to append to it", f->path);
+        if (!gone && st.st_dev == t->st.st_dev && st.st_ino == t->st.st_ino) {
+            /* The name's stat is the open file's (same inode): its size is where to append. */
+            t->size = st.st_size;
+            return repair_recorded(f, t, false);
         }
+        int r = close(t->wfd);
         t->wfd = -1;
-        return open_and_repair(f, t, true);
+        if (r < 0)
+            return ajio__error_strerror(-errno, "close of the old \"%s\" (rotated)", f->path);
     }
-    /* The name's stat is the open file's (same inode): its size is where this append starts. */
-    t->size = st.st_size;
-    return st.st_size == log->end ? 0 : repair_tail(f, t);
+    return open_and_repair(f, t, true, false);
 }
 
 int ajio_log_append(ajio_log *log, const void *data, size_t len)
@@ -591,22 +840,15 @@ int ajio_log_append(ajio_log *log, const void *data, size_t len)
     r = check_records(log->f->path, log->f->flags, data, len);
     if (r < 0 || len == 0)
         return r;
-    if (log->t.wfd < 0)
-        return ajio__error(-EBADF, "append to \"%s\": the log handle failed earlier (its file "
-                                   "could not be reopened)",
-                           log->f->path);
-    r = lock_appends(log->f);
+    r = lock_log(log);
     if (r < 0)
         return r;
     r = follow_name(log);
     if (r < 0)
         return unlock_appends(log->f, r);
-    r = append_records(log->f, &log->t, log->g, data, len);
-    if (r < 0) {
-        log->end = -1; /* cut back or not: the next append looks at the tail */
+    r = append_records(log->f, &log->t, data, len);
+    if (r < 0)
         return r;
-    }
-    log->end = log->t.size + (off_t)len;
     return log->t.repaired ? AJIO_REPAIRED : 0;
 }
 
@@ -616,13 +858,13 @@ int ajio_log_close(ajio_log *log)
 
     if (log == NULL)
         return 0;
-    if (log->t.wfd >= 0 && close(log->t.wfd) < 0)
+    /* A child's copy of its parent's descriptor reports nothing of the child's appends. */
+    if (log->t.wfd >= 0 && close(log->t.wfd) < 0 && log->pid == getpid())
         r = ajio__error_strerror(-errno,
                                  "close of \"%s\" after appending (the records may be "
                                  "incomplete)",
                                  log->f->path);
     log->t.wfd = -1;
-    ajio__group_unmap(log->g);
     release(log->f, &log->t);
     free(log);
     return r;

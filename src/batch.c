@@ -12,13 +12,19 @@
  *      a one-shot write: promise 2 per file);
  *   4. each directory is fsync'ed once, at the very end.
  *
- * Files go through steps 1-3 in rounds of at most ROUND files, so that a batch of any size
- * holds a bounded number of descriptors (three per file: directory, temp, temp lock). Every file
- * is atomic on its own, and a failure of one does not stop the others: the batch is not
- * all-or-nothing across files, and the result of each is kept for ajio_batch_result().
+ * Files go through steps 1-3 in rounds of at most ROUND files, and the directories that got new
+ * names stay open for step 4, so a batch of any size must hold a bounded number of descriptors:
+ * three per file in its round (directory, temp, temp lock), and one per directory kept (two when
+ * it is synced through syncfs). Both are sized from what RLIMIT_NOFILE leaves free when the
+ * commit starts (fd_budget()); when the directories kept would not leave room for the next
+ * round, step 4 runs for them early, and a directory that gets more names later is synced again
+ * at the end. Every file is atomic on its own, and a failure of one does not stop the others: the
+ * batch is not all-or-nothing across files, and the result of each is kept for
+ * ajio_batch_result().
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +46,7 @@ struct entry {
     int result;    /* 0, AJIO_UNCHANGED, AJIO_ENOTDURABLE or a negative error */
     char *message; /* its ajio_last_error() when not 0 */
     struct ajio_file *f;
-    size_t dir;    /* index in dirs[] once renamed */
+    size_t dir;    /* index in dirs[] once renamed and its directory kept; else SIZE_MAX */
 };
 
 /* A directory that got new names: synced once at the end. */
@@ -59,6 +65,8 @@ struct ajio_batch {
     size_t n, cap;
     struct dir *dirs;
     size_t ndirs, dirs_cap;
+    size_t kept_fds; /* descriptors dirs[] holds: one per directory, two with syncfs */
+    size_t synced;   /* files [0, synced) have had their directory's sync (step 4) */
     bool committed;
 };
 
@@ -130,6 +138,7 @@ int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len
     if (len > 0)
         memcpy(e->data, data, len);
     e->len = len;
+    e->dir = SIZE_MAX;
     b->n++;
     return 0;
 }
@@ -147,15 +156,38 @@ static int failed(struct entry *e, int r)
     return r;
 }
 
-/* Step 1 for one file: resolved, written, permissions set, writeback started. */
+/* Step 1 for one file, first half: the path resolved (directories created), nothing written. */
+static int resolve(struct ajio_batch *b, struct entry *e)
+{
+    int r;
+
+    e->f = ajio__new_handle(e->path);
+    if (e->f == NULL)
+        return failed(e, -ENOMEM);
+    r = ajio__start(e->f, e->path, &b->opts, -1);
+    return r < 0 ? failed(e, r) : 0;
+}
+
+/*
+ * Whether e, resolved, has the target of a file of this round resolved before it and not yet
+ * renamed: the same name in the same directory, however the two paths spell it (a/./f, a//f, a
+ * symlink to a or at the name).
+ */
+static bool pending_same_target(const struct ajio_batch *b, size_t from, const struct entry *e)
+{
+    for (const struct entry *o = &b->v[from]; o < e; o++)
+        if (o->f != NULL && o->f->dir_dev == e->f->dir_dev && o->f->dir_ino == e->f->dir_ino &&
+            strcmp(o->f->name, e->f->name) == 0)
+            return true;
+    return false;
+}
+
+/* Step 1 for one file, second half: written, permissions set, writeback started. */
 static int prepare(struct ajio_batch *b, struct entry *e)
 {
     struct iovec one = {e->data, e->len}, storage[4], *iov = &one;
     int iovcnt = 1, r;
 
-    e->f = ajio__new_handle(e->path);
-    if (e->f == NULL)
-        return failed(e, -ENOMEM);
     /* Validated by ajio_batch_add(); the '\n' a file of JSON ends with is added here. */
     if (b->opts.flags & (AJIO_JSON | AJIO_JSONL) && e->len > 0 && e->data[e->len - 1] != '\n') {
         storage[0] = one;
@@ -164,14 +196,17 @@ static int prepare(struct ajio_batch *b, struct entry *e)
         iov = storage;
         iovcnt = 2;
     }
-    r = ajio__start(e->f, e->path, &b->opts, -1);
-    if (r == 0)
-        r = ajio__write_resolved(e->f, iov, iovcnt);
+    r = ajio__write_resolved(e->f, iov, iovcnt);
     if (r == AJIO_UNCHANGED) {
         e->result = r;
         ajio__discard(e->f);
         e->f = NULL;
         return r;
+    }
+    if (e->f->cmpfd >= 0) {
+        /* Compared and found changed: the old file is not needed again; one fd less held. */
+        (void)close(e->f->cmpfd); /* opened read-only: nothing for close to report */
+        e->f->cmpfd = -1;
     }
     if (r == 0) {
         /* Permissions and attributes now; the data sync is step 2, for all files together. */
@@ -196,10 +231,13 @@ static int sync_data(struct entry *e)
     return 0;
 }
 
-/* The directory of f in b->dirs (kept open for step 4), added when new. */
+/*
+ * The directory of f in b->dirs, added when new: kept open for step 4 with the file's own fd of
+ * it, which the handle gives up, so that keeping it costs no descriptor more than the round had.
+ */
 static int note_dir(struct ajio_batch *b, struct entry *e)
 {
-    const struct ajio_file *f = e->f;
+    struct ajio_file *f = e->f;
 
     for (size_t i = 0; i < b->ndirs; i++)
         if (b->dirs[i].dev == f->dir_dev && b->dirs[i].ino == f->dir_ino) {
@@ -215,19 +253,17 @@ static int note_dir(struct ajio_batch *b, struct entry *e)
         b->dirs_cap = cap;
     }
     struct dir *d = &b->dirs[b->ndirs];
-    d->fd = fcntl(f->dirfd, F_DUPFD_CLOEXEC, 0);
-    if (d->fd < 0)
-        return -errno;
     d->anyfd = -1;
     if (f->dir_opath) {
         /* syncfs(2) needs a file of that filesystem open: a second fd of the directory is not. */
         d->anyfd = fcntl(f->lockfd >= 0 ? f->lockfd : f->fd, F_DUPFD_CLOEXEC, 0);
-        if (d->anyfd < 0) {
-            int r = -errno;
-            (void)close(d->fd);
-            return r;
-        }
+        if (d->anyfd < 0)
+            return -errno;
+        b->kept_fds++;
     }
+    d->fd = f->dirfd;
+    f->dirfd = -1;
+    b->kept_fds++;
     d->dev = f->dir_dev;
     d->ino = f->dir_ino;
     d->opath = f->dir_opath;
@@ -271,11 +307,27 @@ static int publish(struct ajio_batch *b, struct entry *e)
     return 0;
 }
 
-/* Files [from, to): steps 1 to 3. */
-static void round_of(struct ajio_batch *b, size_t from, size_t to)
+/*
+ * Files [from, to), or fewer: steps 1 to 3. A file whose target a file before it in the round
+ * also writes ends the round before it, so that it is compared (AJIO_SKIP_UNCHANGED), created
+ * (AJIO_CREATE_ONLY) and renamed after the earlier one is in place: a batch writes the same
+ * target twice in order, as two one-shot writes would. @return where the next round starts.
+ */
+static size_t round_of(struct ajio_batch *b, size_t from, size_t to)
 {
-    for (size_t i = from; i < to; i++)
-        (void)prepare(b, &b->v[i]);
+    for (size_t i = from; i < to; i++) {
+        struct entry *e = &b->v[i];
+
+        if (resolve(b, e) < 0)
+            continue;
+        if (pending_same_target(b, from, e)) {
+            ajio__discard(e->f); /* resolved only: nothing to undo; resolved again next round */
+            e->f = NULL;
+            to = i;
+            break;
+        }
+        (void)prepare(b, e);
+    }
     if (!(b->opts.flags & AJIO_NO_SYNC))
         for (size_t i = from; i < to; i++)
             if (b->v[i].f != NULL)
@@ -283,34 +335,15 @@ static void round_of(struct ajio_batch *b, size_t from, size_t to)
     for (size_t i = from; i < to; i++)
         if (b->v[i].f != NULL)
             (void)publish(b, &b->v[i]);
+    return to;
 }
 
-/* Files per round: three descriptors each, within RLIMIT_NOFILE with room to spare. */
-static size_t round_size(void)
+/*
+ * Step 4 for the directories kept so far: each synced once and closed. The files renamed into
+ * them, all among files [b->synced, upto), learn the result.
+ */
+static void sync_dirs(struct ajio_batch *b, size_t upto)
 {
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-        return ROUND;
-    if (rl.rlim_cur < 64)
-        return 1;
-    rlim_t n = (rl.rlim_cur - 48) / 4;
-    return n < ROUND ? (size_t)n : ROUND;
-}
-
-int ajio_batch_commit(ajio_batch *b)
-{
-    size_t step, failures = 0, first = SIZE_MAX;
-
-    if (b == NULL)
-        return ajio__error(-EINVAL, "ajio_batch_commit: the batch is NULL");
-    if (b->committed)
-        return ajio__error(-EINVAL, "batch: committed already");
-    b->committed = true;
-    step = round_size();
-    for (size_t i = 0; i < b->n; i += step)
-        round_of(b, i, b->n - i < step ? b->n : i + step);
-    /* Step 4: each directory once. */
     for (size_t k = 0; k < b->ndirs; k++) {
         struct dir *d = &b->dirs[k];
 #ifndef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
@@ -320,17 +353,89 @@ int ajio_batch_commit(ajio_batch *b)
         if (d->anyfd >= 0)
             (void)close(d->anyfd);
     }
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = b->synced; i < upto; i++) {
         struct entry *e = &b->v[i];
 
-        if (e->result == 0 && e->dir != SIZE_MAX && b->ndirs > 0 &&
-            !(b->opts.flags & AJIO_NO_SYNC) && b->dirs[e->dir].result < 0) {
+        if (e->dir == SIZE_MAX)
+            continue;
+        if (e->result == 0 && b->dirs[e->dir].result < 0) {
             (void)ajio__error_strerror(b->dirs[e->dir].result,
                                        "fsync of the directory of \"%s\" after replacing it "
                                        "(the file was replaced; durability not confirmed)",
                                        e->path);
             (void)failed(e, AJIO_ENOTDURABLE);
         }
+        e->dir = SIZE_MAX;
+    }
+    b->ndirs = 0;
+    b->kept_fds = 0;
+    b->synced = upto;
+}
+
+/* Descriptors open in this process now: /proc/self/fd, else the lowest 4096 fds probed. */
+static size_t fds_in_use(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    size_t n = 0;
+
+    if (d != NULL) {
+        while (readdir(d) != NULL)
+            n++;
+        (void)closedir(d); /* a directory read: nothing for close to report */
+        return n > 3 ? n - 3 : 0; /* ".", ".." and d's own */
+    }
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
+}
+
+/*
+ * What a commit may hold at once: RLIMIT_NOFILE's soft limit less the descriptors in use, less a
+ * margin for the caller's other threads and for the few a file's resolution opens for a moment
+ * (a path walk, a new directory's parent). A round of *ret_step files holds three each and may
+ * keep up to two per file for step 4; rounds get an eighth of the room, so half of it is left
+ * for directories kept across rounds before step 4 has to run early.
+ */
+static size_t fd_budget(size_t *ret_step)
+{
+    struct rlimit rl;
+    size_t used, room, margin;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > SIZE_MAX / 2) {
+        *ret_step = ROUND;
+        return SIZE_MAX / 2;
+    }
+    used = fds_in_use();
+    room = rl.rlim_cur > used ? (size_t)rl.rlim_cur - used : 0;
+    margin = 16 + room / 16;
+    room = room > margin ? room - margin : 0;
+    *ret_step = room / 8 < 1 ? 1 : room / 8 > ROUND ? ROUND : room / 8;
+    /* Too little room even for one file: go on one at a time, and EMFILE tells what failed. */
+    return room < 4 * *ret_step ? 4 * *ret_step : room;
+}
+
+int ajio_batch_commit(ajio_batch *b)
+{
+    size_t step, room, failures = 0, first = SIZE_MAX;
+
+    if (b == NULL)
+        return ajio__error(-EINVAL, "ajio_batch_commit: the batch is NULL");
+    if (b->committed)
+        return ajio__error(-EINVAL, "batch: committed already");
+    b->committed = true;
+    room = fd_budget(&step);
+    for (size_t i = 0; i < b->n;) {
+        /* Room for the round's own files and for the directories it may keep. */
+        if (b->kept_fds + 4 * step > room)
+            sync_dirs(b, i);
+        i = round_of(b, i, b->n - i < step ? b->n : i + step);
+    }
+    sync_dirs(b, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        struct entry *e = &b->v[i];
+
         if (e->result < 0 || e->result == AJIO_ENOTDURABLE) {
             failures++;
             if (first == SIZE_MAX)

@@ -33,8 +33,12 @@ void ajio__file_init(struct ajio_file *f)
     f->dir_opath = false;
     f->dir_append = false;
     f->dir_borrowed = false;
+    f->dir_handle = NULL;
+    f->basefd = AT_FDCWD;
+    f->baselen = 0;
     f->lockfd = -1;
     f->target_lockfd = -1;
+    f->lock_created = false;
     f->old_dev = 0;
     f->old_ino = 0;
     f->dir_btime = 0;
@@ -415,7 +419,8 @@ void ajio__discard(struct ajio_file *f)
     /* The first close of the temp already reported what a close can: this one only unlocks. */
     if (f->lockfd >= 0)
         (void)close(f->lockfd);
-    if (f->dirfd >= 0)
+    /* A directory handle's fd is only lent to the write: the handle closes it. */
+    if (f->dirfd >= 0 && (f->dir_handle == NULL || f->dirfd != f->dir_handle->dirfd))
         (void)close(f->dirfd);
     /* Last: the target's lock (AJIO_LOCK) covers everything above, the rename included. */
     if (f->target_lockfd >= 0)

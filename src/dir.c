@@ -6,8 +6,11 @@
  * Each write borrows the handle's directory fd and what was learnt of the directory (owner and
  * mode for the sticky rules, append-only, birth time) in a handle of its own, and then runs the
  * same steps as a path write: the name's stat and permission plan (resolve.c), the temp
- * (tempfile.c), stage, publish and directory sync (commit.c). A symlink at the name that the
- * options say to follow may lead anywhere, so that one write goes the path way instead.
+ * (tempfile.c), stage, publish and directory sync (commit.c). Nothing a write does goes by the
+ * path given at ajio_dir_open(), which is stale once the directory is renamed or the process
+ * changes directory: a symlink at the name is followed from the handle's fd (resolve.c), the
+ * target's lock (AJIO_LOCK) is taken in the directory that fd holds (update.c), and a missing
+ * directory a relative link leads to is created from there.
  */
 #include "internal.h"
 
@@ -83,16 +86,15 @@ static int check_name(const struct ajio_dir *d, const char *name)
     return 0;
 }
 
-/* f becomes a write of name in d's directory, whose fd it borrows (given back before discard). */
-static void borrow_dir(struct ajio_file *f, const struct ajio_dir *d, const char *name,
-                       const ajio_opts *opts)
+void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name)
 {
-    const struct ajio_file *dir = &d->dir;
+    size_t prefix = (size_t)(dir->name - dir->path); /* dir->path is "DIR/", its name empty */
 
-    f->flags = opts != NULL ? opts->flags : 0;
-    f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
     f->dirfd = dir->dirfd;
     f->dir_borrowed = true;
+    f->dir_handle = dir;
+    f->basefd = dir->dirfd;
+    f->baselen = prefix;
     f->dir_opath = dir->dir_opath;
     f->dir_append = dir->dir_append;
     f->dir_uid = dir->dir_uid;
@@ -100,10 +102,10 @@ static void borrow_dir(struct ajio_file *f, const struct ajio_dir *d, const char
     f->dir_dev = dir->dir_dev;
     f->dir_ino = dir->dir_ino;
     f->dir_btime = dir->dir_btime;
-    memcpy(f->path, dir->path, d->prefix);
-    strcpy(f->path + d->prefix, name);
-    f->dirlen = d->dir.dirlen;
-    f->name = f->path + d->prefix;
+    memcpy(f->path, dir->path, prefix);
+    strcpy(f->path + prefix, name);
+    f->dirlen = dir->dirlen;
+    f->name = f->path + prefix;
 }
 
 int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
@@ -126,27 +128,16 @@ int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
     f = ajio__new_handle(name);
     if (f == NULL)
         return -ENOMEM;
-    borrow_dir(f, d, name, opts);
-    r = ajio__json_iov(f->path, f->flags, &iov, &iovcnt, json_iov);
-    if (r < 0)
-        goto out;
-    /* The lock is taken by resolving under it (update.c): the path way. */
-    r = (f->flags & AJIO_LOCK) ? AJIO__FOLLOW : ajio__resolve_name(f, opts);
-    if (r == AJIO__FOLLOW) {
-        r = ajio__write_iov(f->path, iov, iovcnt, opts);
-        goto out;
-    }
+    ajio__borrow_dir(f, &d->dir, name);
+    r = ajio__json_iov(f->path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    /* As a path write from here on; being borrowed, f is resolved from the handle's fd. */
     if (r == 0)
-        r = ajio__check_append_only(f);
-    if (r == 0)
-        r = ajio__check_create_only(f);
+        r = ajio__start(f, name, opts, -1);
     if (r == 0)
         r = ajio__write_resolved(f, iov, iovcnt);
     if (r == 0)
         r = ajio__finish(f);
-out:
-    f->dirfd = -1; /* the handle's, not this write's */
-    ajio__discard(f);
+    ajio__discard(f); /* leaves the handle's fd open */
     return r;
 }
 

@@ -61,8 +61,11 @@ int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, in
         return r;
     f->flags = opts != NULL ? opts->flags : 0;
     f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
+    /* A directory handle's write (f borrowed, path its name) is resolved from the handle's fd. */
     if (f->flags & AJIO_LOCK)
         r = ajio__resolve_locked(f, path, opts, timeout_ms);
+    else if (f->dir_handle != NULL)
+        r = ajio__resolve_borrowed(f, opts);
     else
         r = ajio__resolve(f, path, opts);
     if (r < 0)

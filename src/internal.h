@@ -10,7 +10,7 @@
  *   meta.c      the old target's access ACL and extended attributes, copied to the temp
  *   commit.c    stage (permissions, fdatasync), publish (name, rename), directory sync
  *
- * append.c reuses the resolution (and update.c's lock) to grow a file in place instead.
+ * append.c reuses the resolution (and lock.c's lock) to grow a file in place instead.
  */
 #ifndef AJIO_INTERNAL_H
 #define AJIO_INTERNAL_H
@@ -70,7 +70,10 @@ struct ajio_file {
     bool copy_meta;  /* the old target's ACL and xattrs go to the temp at stage time */
     bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
     bool dir_append; /* the directory is append-only: nothing in it can be renamed or removed */
-    bool dir_borrowed; /* dirfd is a directory handle's (dir.c): f->path may be stale */
+    bool dir_borrowed; /* a directory handle's write (dir.c): f->path may be stale */
+    const struct ajio_file *dir_handle; /* that handle's own state, whose dirfd is lent; or NULL */
+    int basefd;     /* what a relative f->path is relative to: AT_FDCWD, or a handle's dirfd */
+    size_t baselen; /* f->path[0..baselen) is the stale text basefd stands for ("DIR/") */
     uid_t dir_uid;   /* owner and mode of the directory, for the rules of sticky directories */
     mode_t dir_mode;
     dev_t dir_dev;
@@ -78,8 +81,8 @@ struct ajio_file {
     time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
     int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
     int target_lockfd; /* AJIO_LOCK: the target's lock file, flock'ed until the handle is freed */
-    bool lock_rw;       /* the lock file is open for writing */
-    struct stat lock_st; /* the lock file as opened */
+    bool lock_created;   /* this call created the lock file */
+    struct stat lock_st; /* the lock file as locked and checked (lock.c) */
     dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
     ino_t old_ino;     /* decides against the file the name holds at commit time */
     struct timespec old_mtime;
@@ -126,31 +129,63 @@ void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
 
 /*
  * update.c: ajio__resolve() under the target's lock (AJIO_LOCK): resolves, takes the lock in the
- * resolved directory (timeout_ms as ajio_update()), and resolves again under it, so that the
- * permission plan and the old content are those of the file the lock protects.
+ * resolved directory (timeout_ms as ajio_update(); < 0: as the options say), and resolves again
+ * under it, so that the permission plan and the old content are those of the file the lock
+ * protects.
  */
 int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
                          int timeout_ms);
 
 /*
- * group.c: group commit of appends (see there). ajio__group_map() maps the shared page of the
- * lock file, the flock held; *ret stays NULL (no error) where group commit is not used.
- * ajio__group_ticket(), under the flock once the records are written, numbers the append.
- * ajio__group_sync(), after the flock is released, makes the ticket durable with a sync of its
- * own or one that another appender started after the write: *ret_shared tells which, and
- * *ret_durable whether the records are durable (even if unlocking then failed).
+ * lock.c: the target's lock. ajio__lock_take() opens (creating) lock file name in f->dirfd,
+ * checks that only those who may write the target may open it, and flocks it into
+ * f->target_lockfd (timeout_ms as ajio_update(), until deadline of ajio__now_ns()).
+ * ajio__lock_again() takes the flock of f->target_lockfd again after an unlock (the log handle):
+ * -ESTALE, unlocked, if the name no longer holds that lock file. ajio__lock_wait_ms() is the
+ * wait the options ask for (-1: as long as it is held).
  */
-struct ajio__group;
-int ajio__group_map(struct ajio_file *f, const struct stat *log, struct ajio__group **ret);
-void ajio__group_unmap(struct ajio__group *g);
-uint64_t ajio__group_ticket(struct ajio__group *g, dev_t dev, ino_t ino);
-int ajio__group_sync(struct ajio_file *f, struct ajio__group *g, int wfd, dev_t dev, ino_t ino,
-                     uint64_t ticket, bool *ret_shared, bool *ret_durable);
-/* Tests and benchmarks: appends numbered and syncs done, read from a lock file's page. */
+int64_t ajio__now_ns(void);
+int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64_t deadline);
+int ajio__lock_again(struct ajio_file *f, const char *name, int timeout_ms);
+int ajio__lock_wait_ms(const ajio_opts *opts);
+
+/*
+ * What the lock file records of the appends to its target (lock.c), read and written under the
+ * flock: the file (dev, ino) it speaks of; committed, the file's size after the last append or
+ * repair that finished; pending and pending_start, an append under way from that offset; the
+ * group commit tickets handed out (written) and the first one of this file (epoch). exact: the
+ * record was written in this boot on this mount of the file's filesystem (mnt, a unique mount
+ * id), so no power cut can have left it behind the file since.
+ */
+struct ajio__state {
+    bool valid, exact, pending;
+    uint64_t dev, ino, committed, pending_start, written, epoch;
+};
+/* The sync record: every ticket <= synced of file dev/ino since epoch is durable. */
+struct ajio__sync {
+    bool valid;
+    uint64_t dev, ino, epoch, synced, syncs, sync_ns;
+};
+int ajio__state_read(int lockfd, uint64_t mnt, struct ajio__state *ret);
+int ajio__state_write(int lockfd, uint64_t mnt, const struct ajio__state *s);
+int ajio__sync_read(int lockfd, struct ajio__sync *ret);
+int ajio__sync_write(int lockfd, const struct ajio__sync *s);
+/* Tests and benchmarks: appends numbered and syncs done, read from a lock file. */
 int ajio__group_counts(const char *lock_path, uint64_t *ret_written, uint64_t *ret_syncs);
+
+/*
+ * group.c: group commit of appends (see there). After the flock is released, makes ticket (of
+ * file dev/ino, whose first ticket is epoch) durable with a sync of its own or one that another
+ * appender started after the write: *ret_shared tells which, and *ret_durable whether the
+ * records are durable.
+ */
+int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
+                     uint64_t ticket, bool *ret_shared, bool *ret_durable);
 
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
+/* The protected_regular rule for the existing file st at f->name: 0 or -EACCES (message set). */
+int ajio__check_regular(const struct ajio_file *f, const struct stat *st);
 /*
  * The two halves of ajio__resolve(), for the directory handle (dir.c). ajio__resolve_dir() opens
  * the directory dir (created unless AJIO_NO_MKDIR) and sets f->path to "DIR/" with an empty
@@ -161,6 +196,12 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
 #define AJIO__FOLLOW 1
 int ajio__resolve_dir(struct ajio_file *f, const char *dir);
 int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts);
+/*
+ * ajio__resolve() for a write through a directory handle (f set up by ajio__borrow_dir()): the
+ * name in the handle's directory, a symlink there followed relative to the handle's fd (an
+ * absolute one as a path of its own), never the path given at ajio_dir_open().
+ */
+int ajio__resolve_borrowed(struct ajio_file *f, const ajio_opts *opts);
 int ajio__check_append_only(const struct ajio_file *f);
 /* Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC. */
 int ajio__sync_new_dirs(struct ajio_file *f);
@@ -196,6 +237,12 @@ int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
                             ajio_json_error *ret_err);
 /* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
+
+/*
+ * dir.c: f becomes a write of name in the directory of dir (a directory handle's own state):
+ * it borrows dir's fd, never closed through f, and what was learnt of the directory.
+ */
+void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name);
 
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);

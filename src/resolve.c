@@ -137,7 +137,9 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         return ajio__error_strerror(-ENOMEM, "open of directory \"%s\" for \"%s\"", dir, f->path);
     link = rest + PATH_MAX;
     memcpy(rest, dir, strlen(dir) + 1);
-    fd = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* A relative dir starts where f->path's base is: the current directory or a handle's. */
+    fd = rest[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                        : openat(f->basefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         r = ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"",
                                  rest[0] == '/' ? "/" : ".", f->path);
@@ -260,21 +262,22 @@ static int open_dir(struct ajio_file *f)
     char *dir = f->scratch;
     int fd;
 
-    if (f->dirlen == 0) {
+    /* Relative to basefd, which stands for f->path[0..baselen) (nothing: the current dir). */
+    if (f->dirlen <= f->baselen) {
         dir[0] = '.';
         dir[1] = '\0';
     } else {
-        memcpy(dir, f->path, f->dirlen);
-        dir[f->dirlen] = '\0';
+        memcpy(dir, f->path + f->baselen, f->dirlen - f->baselen);
+        dir[f->dirlen - f->baselen] = '\0';
     }
     f->dir_opath = false;
-    fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+    fd = (int)syscall(SYS_openat2, f->basefd, dir, &how, sizeof(how));
     if (fd >= 0)
         return fd;
     if (errno == EACCES) {
         /* Search and write permission without read: a drop box. O_PATH is enough to work in. */
         how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-        fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+        fd = (int)syscall(SYS_openat2, f->basefd, dir, &how, sizeof(how));
         if (fd >= 0) {
             f->dir_opath = true;
             return fd;
@@ -286,7 +289,10 @@ static int open_dir(struct ajio_file *f)
     return ajio__error_strerror(-errno, "open of directory \"%s\" for \"%s\"", dir, f->path);
 }
 
-/* Replaces f->path by the target of the symlink f->name, relative to the link's directory. */
+/*
+ * Replaces f->path by the target of the symlink f->name, relative to the link's directory. An
+ * absolute target is a path of its own: no base directory any more.
+ */
 static int follow_link(struct ajio_file *f)
 {
     char *link = f->scratch;
@@ -298,6 +304,10 @@ static int follow_link(struct ajio_file *f)
     if ((size_t)n >= PATH_MAX)
         return ajio__error(-ENAMETOOLONG, "symlink \"%s\" points to a path over PATH_MAX", f->path);
     link[n] = '\0';
+    if (link[0] == '/') {
+        f->basefd = AT_FDCWD;
+        f->baselen = 0;
+    }
     if (link[0] == '/' || f->dirlen == 0) {
         memcpy(f->path, link, (size_t)n + 1);
         return 0;
@@ -343,7 +353,7 @@ static void plan_permissions(struct ajio_file *f, const struct stat *st, const a
  * owner is never taken over. Replacing it would give the new content the planter's owner and
  * mode, so whoever pre-created the name could read what was written.
  */
-static int check_regular(const struct ajio_file *f, const struct stat *st)
+int ajio__check_regular(const struct ajio_file *f, const struct stat *st)
 {
     uid_t me;
 
@@ -515,12 +525,43 @@ int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts)
                            "\"%s\" is not a regular file (a device, FIFO or socket is never "
                            "replaced)",
                            f->path);
-    r = check_regular(f, &st);
+    r = ajio__check_regular(f, &st);
     if (r < 0)
         return r;
     f->exists = true;
     plan_permissions(f, &st, opts);
     return 0;
+}
+
+/*
+ * From a symlink at f->name that the options follow (ajio__resolve_name() said AJIO__FOLLOW) to
+ * the file: the link's target, its directory opened, its name looked at, as often as it takes.
+ * path names the write in the message of too many links.
+ */
+static int follow_links(struct ajio_file *f, const ajio_opts *opts, const char *path)
+{
+    for (int hops = 0;; hops++) {
+        int r;
+
+        if (hops >= AJIO__MAX_SYMLINKS)
+            return ajio__error(-ELOOP, "too many levels of symlinks at \"%s\"", path);
+        r = follow_link(f);
+        if (r < 0)
+            return r;
+        /* A directory handle's fd is lent (the base of the rest of the walk): never closed. */
+        if (f->dir_handle == NULL || f->dirfd != f->dir_handle->dirfd)
+            (void)close(f->dirfd);
+        f->dirfd = -1;
+        r = split_path(f);
+        if (r < 0)
+            return r;
+        r = open_and_stat_dir(f);
+        if (r < 0)
+            return r;
+        r = ajio__resolve_name(f, opts);
+        if (r != AJIO__FOLLOW)
+            return r;
+    }
 }
 
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
@@ -531,26 +572,33 @@ int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts)
     if (len >= PATH_MAX)
         return ajio__error(-ENAMETOOLONG, "path of %zu bytes is over PATH_MAX (%d)", len, PATH_MAX);
     memcpy(f->path, path, len + 1);
-    for (int hops = 0;; hops++) {
-        r = split_path(f);
-        if (r < 0)
-            return r;
-        r = open_and_stat_dir(f);
-        if (r < 0)
-            return r;
-        r = ajio__resolve_name(f, opts);
-        if (r < 0)
-            return r;
-        if (r != AJIO__FOLLOW)
-            break;
-        if (hops >= AJIO__MAX_SYMLINKS)
-            return ajio__error(-ELOOP, "too many levels of symlinks at \"%s\"", path);
-        r = follow_link(f);
-        if (r < 0)
-            return r;
-        (void)close(f->dirfd);
-        f->dirfd = -1;
-    }
+    r = split_path(f);
+    if (r < 0)
+        return r;
+    r = open_and_stat_dir(f);
+    if (r < 0)
+        return r;
+    r = ajio__resolve_name(f, opts);
+    if (r == AJIO__FOLLOW)
+        r = follow_links(f, opts, path);
+    if (r < 0)
+        return r;
+    return ajio__check_append_only(f);
+}
+
+int ajio__resolve_borrowed(struct ajio_file *f, const ajio_opts *opts)
+{
+    int r = ajio__resolve_name(f, opts);
+
+    /*
+     * f->path is "DIR/name" as given at ajio_dir_open(), stale once the directory is renamed or
+     * the process changes directory: a relative link is followed from the handle's fd (basefd,
+     * which stands for that "DIR/"), so the path text only ever serves the messages.
+     */
+    if (r == AJIO__FOLLOW)
+        r = follow_links(f, opts, f->path);
+    if (r < 0)
+        return r;
     return ajio__check_append_only(f);
 }
 

@@ -1,14 +1,21 @@
 /*
- * sweep.c - removal of temp files left by killed writers.
+ * sweep.c - removal of temp files left by killed writers, and (AJIO_SWEEP_LOCKS) of the lock
+ * files of targets that are gone.
  */
 #include "internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A lock name whose NAME is at least this long may stand for a longer target, cut (tempname.c:
+ * at AJIO_TEMP_MAX_NAME, moved back to a UTF-8 boundary by at most 3 bytes). */
+#define CUT_LOCK_NAME_MIN (AJIO_TEMP_MAX_NAME - 3)
 
 /*
  * Removes one temp unless a live writer holds its lock (see ajio__temp_lock()): the lock is
@@ -38,6 +45,141 @@ static int remove_unlocked(int dirfd, const char *dir, const char *name, unsigne
     return r;
 }
 
+/*
+ * Whether name has the shape of a lock file, "." NAME ".ajio-lock" with NAME not empty, and, if
+ * target is not NULL, is the lock file of target.
+ */
+static bool is_lock_name(const char *name, const char *target)
+{
+    size_t len = strlen(name);
+    char want[NAME_MAX + 1];
+
+    if (len < 2 + AJIO__LOCK_EXT_LEN || name[0] != '.' ||
+        memcmp(name + len - AJIO__LOCK_EXT_LEN, AJIO__LOCK_EXT, AJIO__LOCK_EXT_LEN) != 0)
+        return false;
+    if (target == NULL)
+        return true;
+    ajio__lock_name(want, target);
+    return strcmp(name, want) == 0;
+}
+
+/*
+ * Whether some entry of the directory other than lock itself has lock as its lock file: the
+ * check for a lock name whose NAME may be a cut longer name. @return 1, 0 or -errno.
+ */
+static int long_target_exists(int dirfd, const char *dir, const char *lock)
+{
+    char other[NAME_MAX + 1];
+    struct dirent *de;
+    int fd, r = 0;
+    DIR *d;
+
+    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "open of directory \"%s\" again", dir);
+    d = fdopendir(fd);
+    if (d == NULL) {
+        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", dir);
+        (void)close(fd);
+        return r;
+    }
+    for (;;) {
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0)
+                r = ajio__error_strerror(-errno, "readdir of \"%s\"", dir);
+            break;
+        }
+        if (strcmp(de->d_name, lock) == 0 || strcmp(de->d_name, ".") == 0 ||
+            strcmp(de->d_name, "..") == 0)
+            continue;
+        ajio__lock_name(other, de->d_name);
+        if (strcmp(other, lock) == 0) {
+            r = 1;
+            break;
+        }
+    }
+    (void)closedir(d);
+    return r;
+}
+
+/*
+ * Whether the target of lock file lock exists: anything at its name, a symlink (even dangling)
+ * included, or, for a name that may have been cut, any longer name with that lock file. A
+ * target that cannot be looked at counts as existing. @return 1, 0 or -errno.
+ */
+static int target_exists(int dirfd, const char *dir, const char *lock)
+{
+    size_t n = strlen(lock) - 1 - AJIO__LOCK_EXT_LEN;
+    char target[NAME_MAX + 1];
+    struct stat st;
+
+    memcpy(target, lock + 1, n);
+    target[n] = '\0';
+    if (fstatat(dirfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        return 1;
+    return n >= CUT_LOCK_NAME_MIN ? long_target_exists(dirfd, dir, lock) : 0;
+}
+
+/*
+ * Removes one lock file unless someone holds it or its target exists. Under its flock, taken
+ * here and kept across the unlink, nobody else holds it; the target is looked for again under
+ * the lock (an update may have created it meanwhile), and the name must still be the inode
+ * locked: another sweep may have removed it and a locker created a new one, which may be held.
+ * A locker that opened the removed inode notices after its flock that the name is no longer its
+ * inode and opens the name again (update.c). A lock file this process may not open (another
+ * user's) is left alone.
+ * @return 1 removed (or would be), 0 left, or -errno.
+ */
+static int remove_lock(int dirfd, const char *dir, const char *name, unsigned flags)
+{
+    int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st, now;
+    int r;
+
+    if (fd < 0) {
+        /* Gone, another user's, a symlink, not a file, or nothing may be removed here. */
+        if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == ELOOP ||
+            errno == EISDIR || errno == ENXIO || errno == EROFS || errno == ETXTBSY)
+            return 0;
+        return ajio__error_strerror(-errno, "open of lock file \"%s/%s\"", dir, name);
+    }
+    if (fstat(fd, &st) < 0) {
+        r = ajio__error_strerror(-errno, "fstat of lock file \"%s/%s\"", dir, name);
+        goto out;
+    }
+    r = 0;
+    if (!S_ISREG(st.st_mode))
+        goto out;
+    /* Held, or no flock(2) here: then whether a locker holds it cannot be known. */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL)
+            r = ajio__error_strerror(-errno, "flock of lock file \"%s/%s\"", dir, name);
+        goto out;
+    }
+    if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT)
+            r = ajio__error_strerror(-errno, "stat of lock file \"%s/%s\"", dir, name);
+        goto out;
+    }
+    if (now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+        goto out;
+    r = target_exists(dirfd, dir, name);
+    if (r != 0) {
+        r = r < 0 ? r : 0;
+        goto out;
+    }
+    r = 1;
+    if (!(flags & AJIO_SWEEP_DRY_RUN) && unlinkat(dirfd, name, 0) < 0)
+        r = errno == ENOENT
+                ? 0
+                : ajio__error_strerror(-errno, "unlink of lock file \"%s/%s\"", dir, name);
+out:
+    (void)close(fd); /* nothing written through it: nothing for close to report */
+    return r;
+}
+
 int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags)
 {
     struct timespec now;
@@ -47,7 +189,7 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
 
     if (dir == NULL || dir[0] == '\0')
         return ajio__error(-EINVAL, "ajio_sweep: directory is %s", dir == NULL ? "NULL" : "empty");
-    if (flags & ~(unsigned)(AJIO_SWEEP_NO_SYNC | AJIO_SWEEP_DRY_RUN))
+    if (flags & ~(unsigned)(AJIO_SWEEP_NO_SYNC | AJIO_SWEEP_DRY_RUN | AJIO_SWEEP_LOCKS))
         return ajio__error(-EINVAL, "ajio_sweep: unknown flags 0x%x for \"%s\"", flags, dir);
     if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
         return ajio__error(-EINVAL, "ajio_sweep: name \"%s\" is not a file name", name);
@@ -65,6 +207,7 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
     for (;;) {
         struct stat st;
         time_t changed;
+        bool lock;
 
         errno = 0;
         de = readdir(d);
@@ -75,7 +218,8 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
             }
             break;
         }
-        if (!ajio__is_temp_name(de->d_name, name))
+        lock = (flags & AJIO_SWEEP_LOCKS) && is_lock_name(de->d_name, name);
+        if (!lock && !ajio__is_temp_name(de->d_name, name))
             continue;
         if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT)
@@ -89,7 +233,9 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         changed = st.st_ctime > st.st_mtime ? st.st_ctime : st.st_mtime;
         if (now.tv_sec - changed < (time_t)min_age_sec)
             continue;
-        r = remove_unlocked(fd, dir, de->d_name, flags);
+        /* A lock file's times move when appenders update the counters they share in it. */
+        r = lock ? remove_lock(fd, dir, de->d_name, flags)
+                 : remove_unlocked(fd, dir, de->d_name, flags);
         if (r < 0)
             goto fail;
         count += r;

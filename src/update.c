@@ -1,171 +1,61 @@
 /*
- * update.c - the target's lock (AJIO_LOCK) and the locked read-modify-write, ajio_update().
- *
- * The lock is an flock(2) on a lock file ".NAME.ajio-lock" next to the (resolved) target, never
- * on the target itself: every replace gives the name a new inode, so a lock on the target would
- * be held on a file the name no longer holds, and the next writer would lock another inode. The
- * lock file's inode never changes because the file is never replaced nor removed; removing it
- * while a writer holds it would let the next writer lock a new inode beside the old one.
- *
- * flock rather than fcntl locks: a flock belongs to the open file description, so each call's
- * own open() makes threads of one process exclude each other, and no close() of another fd on
- * the same file in the process drops it, as it would drop an fcntl lock. The kernel releases it
- * when its holder dies, so a killed writer never leaves the target locked.
+ * update.c - the locked read-modify-write, ajio_update(), and the resolution under the target's
+ * lock (lock.c) that AJIO_LOCK writes and appends share.
  */
 #include "internal.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
-/* Longest sleep between two tries of a lock with a timeout: how late a waiter may notice. */
-#define LOCK_POLL_MAX_NS (20 * 1000 * 1000L)
-
 /*
- * Opens (creating it if needed) the lock file. flock needs no write access, so a lock file that
- * may not be opened for writing (another user's, 0666 minus a strict umask) is opened read-only.
- * O_NONBLOCK: a FIFO planted under the name must not hang the open; only a regular file is used.
+ * Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve();
+ * a directory handle's write (dir) keeps the handle's directory.
  */
-static int open_lock_file(struct ajio_file *f, const char *name)
-{
-    const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    struct stat st;
-    int fd, err;
-
-    f->lock_rw = true;
-    fd = openat(f->dirfd, name, O_RDWR | O_CREAT | flags, 0666);
-    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
-        err = errno;
-        f->lock_rw = false;
-        fd = openat(f->dirfd, name, O_RDONLY | flags);
-        if (fd < 0 && errno == ENOENT)
-            errno = err; /* it does not exist and cannot be created: the first reason counts */
-    }
-    if (fd < 0)
-        return ajio__error_strerror(-errno, "open of lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
-    if (fstat(fd, &st) < 0) {
-        err = ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
-                                   AJIO__DIR_ARG(f), name, f->path);
-        (void)close(fd);
-        return err;
-    }
-    f->lock_st = st; /* whether appenders may share its page (group.c) */
-    if (!S_ISREG(st.st_mode)) {
-        (void)close(fd); /* read-only or never written: nothing for close to report */
-        return ajio__error(-EINVAL, "lock file \"%.*s/%s\" for \"%s\" is not a regular file",
-                           AJIO__DIR_ARG(f), name, f->path);
-    }
-    return fd;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    /* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer; a clock step must not
-     * shorten or stretch a timeout. */
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/*
- * Takes the flock on fd: blocking when timeout_ms < 0; one try when 0; else tries until the
- * deadline with a sleep that doubles from 1 ms to LOCK_POLL_MAX_NS. The kernel has no flock with
- * a timeout, and a signal-based one would touch the caller's signal handlers, which a library
- * must not; polling costs a few wakeups and serves waiters in no particular order.
- * @return 0, -EWOULDBLOCK, -ETIMEDOUT or -errno of flock(2).
- */
-static int take_flock(int fd, int timeout_ms, int64_t deadline)
-{
-    long delay = 1000 * 1000;
-
-    if (timeout_ms < 0) {
-        while (flock(fd, LOCK_EX) < 0)
-            if (errno != EINTR)
-                return -errno;
-        return 0;
-    }
-    for (;;) {
-        struct timespec ts;
-        int64_t left;
-
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return -errno;
-        if (timeout_ms == 0)
-            return -EWOULDBLOCK;
-        left = deadline - now_ns();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        if (left > delay)
-            left = delay;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)left;
-        /* An interrupted sleep only means an earlier try: its result needs no check. */
-        (void)nanosleep(&ts, NULL);
-        if (delay < LOCK_POLL_MAX_NS)
-            delay = delay * 2 < LOCK_POLL_MAX_NS ? delay * 2 : LOCK_POLL_MAX_NS;
-    }
-}
-
-/* Locks the lock file of f->name in f->dirfd into f->target_lockfd. */
-static int lock_target(struct ajio_file *f, const char *name, int timeout_ms, int64_t deadline)
-{
-    int fd = open_lock_file(f, name);
-    int r;
-
-    if (fd < 0)
-        return fd;
-    r = take_flock(fd, timeout_ms, deadline);
-    if (r == 0) {
-        f->target_lockfd = fd;
-        return 0;
-    }
-    (void)close(fd); /* unlocked and never written: nothing for close to report */
-    if (r == -EWOULDBLOCK)
-        return ajio__error(r, "lock of \"%s\" is held by another writer (lock file \"%.*s/%s\")",
-                           f->path, AJIO__DIR_ARG(f), name);
-    if (r == -ETIMEDOUT)
-        return ajio__error(r, "lock of \"%s\" not free after %d ms (lock file \"%.*s/%s\")",
-                           f->path, timeout_ms, AJIO__DIR_ARG(f), name);
-    return ajio__error_strerror(r, "flock of lock file \"%.*s/%s\" for \"%s\"", AJIO__DIR_ARG(f),
-                                name, f->path);
-}
-
-/* Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve(). */
-static void unresolve(struct ajio_file *f)
+static void unresolve(struct ajio_file *f, const struct ajio_file *dir, const char *path)
 {
     unsigned flags = f->flags;
     bool heap = f->heap;
     int lockfd = f->target_lockfd;
+    bool created = f->lock_created;
+    struct stat lock_st = f->lock_st;
 
-    if (f->dirfd >= 0)
-        (void)close(f->dirfd); /* a directory opened read-only: nothing for close to report */
+    /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
+    if (f->dirfd >= 0 && (dir == NULL || f->dirfd != dir->dirfd))
+        (void)close(f->dirfd);
     ajio__file_init(f);
     f->flags = flags;
     f->heap = heap;
     f->target_lockfd = lockfd;
+    f->lock_created = created;
+    f->lock_st = lock_st;
     f->same = (flags & AJIO_SKIP_UNCHANGED) != 0;
+    if (dir != NULL)
+        ajio__borrow_dir(f, dir, path);
 }
 
 int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
                          int timeout_ms)
 {
-    int64_t deadline = timeout_ms > 0 ? now_ns() + (int64_t)timeout_ms * 1000000 : 0;
+    int64_t deadline;
+    /*
+     * A directory handle's write (path is then the name in it) resolves again from the handle's
+     * fd each time, never from the path given at ajio_dir_open(): that path may lead elsewhere
+     * now (the directory renamed, the process in another current directory), and the lock must
+     * be taken where the write goes.
+     */
+    const struct ajio_file *dir = f->dir_handle;
     char locked[NAME_MAX + 1], name[NAME_MAX + 1];
     dev_t dev = 0;
     ino_t ino = 0;
     int r;
 
+    if (timeout_ms < 0)
+        timeout_ms = ajio__lock_wait_ms(opts);
+    deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
     for (int tries = 0;; tries++) {
-        r = ajio__resolve(f, path, opts);
+        r = dir != NULL ? ajio__resolve_borrowed(f, opts) : ajio__resolve(f, path, opts);
         if (r < 0)
             return r;
         ajio__lock_name(name, f->name);
@@ -181,14 +71,14 @@ int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts 
         }
         if (tries >= AJIO__MAX_SYMLINKS)
             return ajio__error(-ELOOP, "the path of \"%s\" kept changing while it was locked",
-                               path);
-        r = lock_target(f, name, timeout_ms, deadline);
+                               dir != NULL ? f->path : path);
+        r = ajio__lock_take(f, name, timeout_ms, deadline);
         if (r < 0)
             return r;
         dev = f->dir_dev;
         ino = f->dir_ino;
         memcpy(locked, name, sizeof(locked));
-        unresolve(f);
+        unresolve(f, dir, path);
     }
 }
 
@@ -278,7 +168,9 @@ int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
         return ajio__error(-EINVAL, "ajio_update: callback is NULL for \"%s\"", path);
     if (opts != NULL)
         o = *opts;
-    o.flags |= AJIO_LOCK;
+    /* timeout_ms is the wait here, whatever the options say. */
+    o.flags = (o.flags | AJIO_LOCK) & ~(unsigned)AJIO_LOCK_TIMEOUT;
+    o.lock_timeout_ms = 0;
     r = ajio__open(&f, path, &o, timeout_ms);
     if (r < 0)
         return r;

@@ -1,15 +1,55 @@
 /*
  * test_append.c - ajio_append() and ajio_repair(): creation, accumulation, refusals that write
- * nothing, the torn-tail repair (terminated, cut, refused, idempotent), a write that fails part
- * way (RLIMIT_FSIZE) leaving the file as it was, and the point of the lock: records larger than
- * a page from many processes and threads never interleave, while the same records written in
- * two pieces to an O_APPEND fd without the lock do (the negative control).
+ * nothing, the torn-tail repair by who wrote the tail (another writer's bytes kept, an append of
+ * ours that did not finish cut, a tail from before a power cut judged as 0.2 did but for values
+ * whose end is not certain), a write that would pass RLIMIT_FSIZE refused with the file as it
+ * was, and the point of the lock: records larger than a page from many processes and threads
+ * never interleave, while the same records written in two pieces to an O_APPEND fd without the
+ * lock do (the negative control).
  */
 #include "testutil.h"
 
+#include "internal.h"
+
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U
+#endif
+
+enum { STALE, PENDING };
+
+/*
+ * Rewrites what path's lock file records of it: as written on another mount (what a power cut
+ * leaves: the record may be older than the file), or as an append of ours under way from start
+ * on this mount (what a writer killed mid-append leaves).
+ */
+static void set_record(const char *path, int how, uint64_t start)
+{
+    char lock[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    struct ajio__state st;
+    struct statx sx;
+    struct stat fs;
+    int fd;
+
+    snprintf(lock, sizeof(lock), "%.*s/.%s.ajio-lock", (int)(slash - path), path, slash + 1);
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(stat(path, &fs), 0);
+    assert_int_equal(statx(AT_FDCWD, path, 0, STATX_MNT_ID_UNIQUE, &sx), 0);
+    assert_int_equal(ajio__state_read(fd, 0, &st), 0);
+    st.dev = fs.st_dev;
+    st.ino = fs.st_ino;
+    st.pending = how == PENDING;
+    st.pending_start = start;
+    st.committed = start;
+    assert_int_equal(ajio__state_write(fd, how == STALE ? 1 : sx.stx_mnt_id, &st), 0);
+    assert_int_equal(close(fd), 0);
+}
 
 static void test_creates_file_and_parents(void **state)
 {
@@ -75,29 +115,32 @@ static void test_complete_tail_terminated(void **state)
     assert_non_null(strstr(ajio_last_error(), "terminated the last line"));
     tu_assert_content(path, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n", 24);
 
-    /* In text mode the same tail is torn: it is cut. */
-    tu_put(path, "{\"a\":1}\n{\"b\":2}", 0644);
+    /* In text mode another writer's unterminated line is kept too, and terminated. */
+    tu_put(path, "{\"a\":1}\n{\"b\":2", 0644);
     assert_int_equal(ajio_append(path, "{\"c\":3}\n", 8, NULL), AJIO_REPAIRED);
-    tu_assert_content(path, "{\"a\":1}\n{\"c\":3}\n", 16);
+    tu_assert_content(path, "{\"a\":1}\n{\"b\":2\n{\"c\":3}\n", 23);
 }
 
-/* The classic glued-records bug: a torn '{"a":1' followed by the next record on its line. */
 /*
  * A power cut between the '\n' that terminates a value and its fdatasync can bring the file back
- * with the new size but a zero for the byte (ext4): the value is still whole. It is terminated
- * (the zeros dropped first), not cut with its zeros; in text mode such a tail is cut as any.
+ * with the new size but a zero for the byte (ext4): the value is still whole. After a power cut
+ * (a record from another mount) it is terminated (the zeros dropped first), not cut with its
+ * zeros; in text mode such a tail is cut as any.
  */
 static void test_zeros_after_value(void **state)
 {
     const char *p = tu_path(*state, "z.jsonl");
-    const char torn[] = "{\"a\":1}\n{\"b\":2}\0\0";
+    const char torn[] = "{\"b\":2}\0\0";
     size_t cut = 99;
 
     for (int jsonl = 1; jsonl >= 0; jsonl--) {
-        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        (void)unlink(p);
+        tu_assert_ok(ajio_append(p, "{\"a\":1}\n", 8, NULL));
+        int fd = open(p, O_WRONLY | O_APPEND);
         assert_true(fd >= 0);
         assert_int_equal(write(fd, torn, sizeof(torn) - 1), (ssize_t)sizeof(torn) - 1);
         assert_int_equal(close(fd), 0);
+        set_record(p, STALE, 8);
         assert_int_equal(ajio_repair(p, jsonl ? AJIO_JSONL : 0, &cut, NULL), AJIO_REPAIRED);
         if (jsonl) {
             assert_int_equal(cut, 0);
@@ -112,8 +155,19 @@ static void test_zeros_after_value(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "\0\0\0", 3), 3);
     assert_int_equal(close(fd), 0);
+    set_record(p, STALE, 8);
     assert_int_equal(ajio_repair(p, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
     assert_int_equal(cut, 3);
+    tu_assert_content(p, "{\"a\":1}\n", 8);
+
+    /* After a power cut a number's end is never certain: "123" of "12345" is cut, not kept. */
+    fd = open(p, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "123\0", 4), 4);
+    assert_int_equal(close(fd), 0);
+    set_record(p, STALE, 8);
+    assert_int_equal(ajio_repair(p, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(cut, 4);
     tu_assert_content(p, "{\"a\":1}\n", 8);
 }
 
@@ -121,22 +175,38 @@ static void test_partial_tail_cut(void **state)
 {
     const char *path = tu_path(*state, "log.jsonl");
     const ajio_opts jl = {.flags = AJIO_JSONL};
-    size_t len = 0;
+    size_t len = 0, cut = 0;
     char *text;
 
-    tu_put(path, "{\"ok\":0}\n{\"a\":1", 0644);
+    /* An append of ours killed part way: everything it wrote goes, complete lines included. */
+    tu_put(path, "{\"ok\":0}\n{\"x\":9}\n{\"a\":1", 0644);
+    set_record(path, PENDING, 9);
     assert_int_equal(ajio_append(path, "{\"b\":2}\n", 8, &jl), AJIO_REPAIRED);
-    assert_non_null(strstr(ajio_last_error(), "cut 6 bytes"));
-    assert_non_null(strstr(ajio_last_error(), "\"{\\\"a\\\":1\""));
+    assert_non_null(strstr(ajio_last_error(), "cut 14 bytes"));
+    assert_non_null(strstr(ajio_last_error(), "\"{\\\"x\\\":9}\\x0a{\\\"a\\\":1\""));
     tu_assert_content(path, "{\"ok\":0}\n{\"b\":2}\n", 17);
     text = tu_read(path, &len);
     assert_int_equal(ajio_json_validate(text, len, AJIO_JSON_LINES, NULL), 0);
     free(text);
 
-    /* No '\n' at all: the whole file is the torn tail. */
+    /* Another writer's torn JSONL tail: an append refuses it, untouched; a repair cuts it. */
+    tu_put(path, "{\"ok\":0}\n{\"a\":1", 0644);
+    tu_assert_fails(ajio_append(path, "{\"b\":2}\n", 8, &jl), AJIO_ETORN, "not a complete");
+    tu_assert_content(path, "{\"ok\":0}\n{\"a\":1", 15);
+    assert_int_equal(ajio_repair(path, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(cut, 6);
+    tu_assert_ok(ajio_append(path, "{\"b\":2}\n", 8, &jl));
+    tu_assert_content(path, "{\"ok\":0}\n{\"b\":2}\n", 17);
+
+    /* No '\n' at all, ours: the whole file is the torn tail. */
     tu_put(path, "{\"a\"", 0644);
+    set_record(path, PENDING, 0);
     assert_int_equal(ajio_append(path, "{\"b\":2}\n", 8, &jl), AJIO_REPAIRED);
     tu_assert_content(path, "{\"b\":2}\n", 8);
+    /* ... someone else's, in text mode: kept and terminated, never emptied. */
+    tu_put(path, "abc", 0644);
+    assert_int_equal(ajio_append(path, "rec\n", 4, NULL), AJIO_REPAIRED);
+    tu_assert_content(path, "abc\nrec\n", 8);
 }
 
 static void test_no_repair_refuses(void **state)
@@ -178,6 +248,7 @@ static void test_repair_reports_and_is_idempotent(void **state)
         fputs(big, fp);
         fclose(fp);
     }
+    set_record(path, PENDING, 5); /* an append of ours that did not finish */
     cut = 0;
     assert_int_equal(ajio_repair(path, 0, &cut, NULL), AJIO_REPAIRED);
     assert_int_equal(cut, sizeof(big) - 1);

@@ -185,7 +185,7 @@ static void test_dir_symlink(void **state)
     tu_assert_ok(ajio_dir_write(d, "link", "mine", 4, &(ajio_opts){.flags = AJIO_REPLACE_LINK}));
     tu_assert_content(tu_path(*state, "d/link"), "mine", 4);
     tu_assert_content(tu_path(*state, "elsewhere/real"), "via", 3);
-    /* With AJIO_LOCK the write goes by path, under the lock. */
+    /* With AJIO_LOCK the lock file is in the handle's directory. */
     tu_assert_ok(ajio_dir_write(d, "locked", "l", 1, &(ajio_opts){.flags = AJIO_LOCK}));
     tu_assert_content(tu_path(*state, "d/locked"), "l", 1);
     assert_int_equal(tu_count_matching(tu_path(*state, "d"), "ajio-lock"), 1);
@@ -224,6 +224,13 @@ static void test_dir_threads(void **state)
     }
     assert_int_equal(tu_count_temps(*state), 0);
     ajio_dir_close(shared_dir);
+}
+
+static bool is_symlink(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 /* ---- batch ---------------------------------------------------------------------------------- */
@@ -354,6 +361,185 @@ static void test_batch_small_fd_limit(void **state)
     ajio_batch_free(b);
 }
 
+/*
+ * The same target twice in a batch, spelt the same or not: written in order, as two one-shot
+ * writes are, each reporting what it did. The reference is those one-shot writes, run on the
+ * same file first: the batch must give the same results and leave the same content. Negative
+ * control: the spellings differ as strings, so only the resolved target (directory and name)
+ * tells that they are one file.
+ */
+static void test_batch_same_target_twice(void **state)
+{
+    const char *base = *state;
+    char f[1024];
+    const char *spellings[] = {"a/f", "a/./f", "a//f", "ln/f", "a/fl", "a/../a/f"};
+    const ajio_opts skip = {.flags = AJIO_SKIP_UNCHANGED};
+    /* Contents in order; the target holds "A" before each run. */
+    const char *const seqs[][3] = {{"B", "A", NULL}, {"A", "B", NULL}, {"B", "A", "A"},
+                                   {"B", "B", "A"}};
+    ajio_batch *b;
+
+    snprintf(f, sizeof(f), "%s/a/f", base);
+    assert_int_equal(mkdir(tu_path(base, "a"), 0755), 0);
+    assert_int_equal(symlink("a", tu_path(base, "ln")), 0);
+    assert_int_equal(symlink("f", tu_path(base, "a/fl")), 0);
+    for (size_t k = 1; k < sizeof(spellings) / sizeof(spellings[0]); k++)
+        assert_string_not_equal(spellings[0], spellings[k]);
+
+    for (size_t k = 1; k < sizeof(spellings) / sizeof(spellings[0]); k++) {
+        for (size_t q = 0; q < sizeof(seqs) / sizeof(seqs[0]); q++) {
+            int want[3], n = 0;
+            char *last = NULL;
+
+            tu_put(f, "A", 0644);
+            for (; n < 3 && seqs[q][n] != NULL; n++)
+                want[n] = ajio_write_bytes(tu_path(base, spellings[n % 2 ? k : 0]), seqs[q][n],
+                                           1, &skip);
+            last = tu_read(f, NULL);
+            assert_non_null(last);
+            tu_put(f, "A", 0644);
+            tu_assert_ok(ajio_batch_new(&b, &skip));
+            for (int i = 0; i < n; i++)
+                tu_assert_ok(
+                    ajio_batch_add(b, tu_path(base, spellings[i % 2 ? k : 0]), seqs[q][i], 1));
+            tu_assert_ok(ajio_batch_commit(b));
+            for (int i = 0; i < n; i++)
+                if (ajio_batch_result(b, (size_t)i, NULL, NULL) != want[i])
+                    fail_msg("\"%s\" then \"%s\", sequence %zu: entry %d gave %d, one-shot %d",
+                             spellings[0], spellings[k], q, i,
+                             ajio_batch_result(b, (size_t)i, NULL, NULL), want[i]);
+            tu_assert_content(f, last, strlen(last));
+            assert_true(is_symlink(tu_path(base, "a/fl")));
+            free(last);
+            ajio_batch_free(b);
+        }
+    }
+    /* The reference itself: later wins, and the earlier reports it was written. */
+    tu_put(f, "A", 0644);
+    tu_assert_ok(ajio_batch_new(&b, &skip));
+    tu_assert_ok(ajio_batch_add(b, f, "B", 1));
+    tu_assert_ok(ajio_batch_add(b, tu_path(base, "ln/./f"), "A", 1));
+    tu_assert_ok(ajio_batch_commit(b));
+    assert_int_equal(ajio_batch_result(b, 0, NULL, NULL), 0);
+    assert_int_equal(ajio_batch_result(b, 1, NULL, NULL), 0);
+    tu_assert_content(f, "A", 1);
+    ajio_batch_free(b);
+
+    /* Create-only: the first creates, the second finds it there. */
+    tu_assert_ok(ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_CREATE_ONLY}));
+    tu_assert_ok(ajio_batch_add(b, tu_path(base, "a/new"), "1", 1));
+    tu_assert_ok(ajio_batch_add(b, tu_path(base, "ln//new"), "2", 1));
+    tu_assert_fails(ajio_batch_commit(b), -EEXIST, "ln//new");
+    assert_int_equal(ajio_batch_result(b, 0, NULL, NULL), 0);
+    assert_int_equal(ajio_batch_result(b, 1, NULL, NULL), -EEXIST);
+    tu_assert_content(tu_path(base, "a/new"), "1", 1);
+    ajio_batch_free(b);
+
+    /* Interleaved over many targets and rounds: the last of each wins, nothing else is lost. */
+    tu_assert_ok(ajio_batch_new(&b, &skip));
+    for (int round = 0; round < 3; round++)
+        for (int t = 0; t < 100; t++) {
+            char path[1024], text[16];
+            int len = snprintf(text, sizeof(text), "%d.%d", t, round);
+            snprintf(path, sizeof(path), "%s/%s/m%d", base, round == 1 ? "ln" : "a", t);
+            tu_assert_ok(ajio_batch_add(b, path, text, (size_t)len));
+        }
+    tu_assert_ok(ajio_batch_commit(b));
+    for (int t = 0; t < 100; t++) {
+        char path[1024], text[16];
+        int len = snprintf(text, sizeof(text), "%d.2", t);
+        snprintf(path, sizeof(path), "%s/a/m%d", base, t);
+        tu_assert_content(path, text, (size_t)len);
+    }
+    for (size_t i = 0; i < ajio_batch_count(b); i++)
+        assert_int_equal(ajio_batch_result(b, i, NULL, NULL), 0);
+    assert_int_equal(tu_count_temps(tu_path(base, "a")), 0);
+    ajio_batch_free(b);
+}
+
+/*
+ * In a child under RLIMIT_NOFILE limit: n files in n new directories, every one written with its
+ * content and the commit 0. Negative control first: one descriptor per directory held at once
+ * (what keeping every directory open for its sync at the end amounts to) does run out here.
+ * Exit status: 0, or the line that failed.
+ */
+static void many_dirs_child(const char *base, rlim_t limit, int n)
+{
+    struct rlimit rl;
+    ajio_batch *b;
+    char path[4096], text[32];
+    int *held, opened = 0, r;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        _exit(__LINE__ & 0xff);
+    rl.rlim_cur = limit;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        _exit(__LINE__ & 0xff);
+    held = calloc((size_t)n, sizeof(*held));
+    for (int i = 0; i < n; i++) {
+        held[i] = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (held[i] < 0)
+            break;
+        opened++;
+    }
+    for (int i = 0; i < opened; i++)
+        close(held[i]);
+    free(held);
+    if (opened == n || errno != EMFILE)
+        _exit(1); /* the limit does not bind: the test would prove nothing */
+    if (ajio_batch_new(&b, NULL) != 0)
+        _exit(2);
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/f", base, i);
+        if (ajio_batch_add(b, path, text, (size_t)len) != 0)
+            _exit(3);
+    }
+    r = ajio_batch_commit(b);
+    if (r != 0) {
+        fprintf(stderr, "limit %d, %d directories: %s\n", (int)limit, n, ajio_last_error());
+        _exit(4);
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        int want = snprintf(text, sizeof(text), "file %d\n", i);
+        snprintf(path, sizeof(path), "%s/d%d/f", base, i);
+        char *s = tu_read(path, &len);
+        if (s == NULL || len != (size_t)want || memcmp(s, text, len) != 0 ||
+            ajio_batch_result(b, (size_t)i, NULL, NULL) != 0)
+            _exit(5);
+        free(s);
+    }
+    ajio_batch_free(b);
+    _exit(0);
+}
+
+static void run_many_dirs(const char *base, rlim_t limit, int n)
+{
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        many_dirs_child(base, limit, n);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Directories count against RLIMIT_NOFILE too: a batch across many stays within it. */
+static void test_batch_many_dirs_fd_limit(void **state)
+{
+    char base[1024];
+
+    snprintf(base, sizeof(base), "%s/a", (const char *)*state);
+    assert_int_equal(mkdir(base, 0755), 0);
+    run_many_dirs(base, 256, 400);
+    snprintf(base, sizeof(base), "%s/b", (const char *)*state);
+    assert_int_equal(mkdir(base, 0755), 0);
+    run_many_dirs(base, 1024, 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +548,7 @@ int main(void)
         TU_TEST(test_dir_attrs_without_at_calls),
         TU_TEST(test_batch_many),        TU_TEST(test_batch_partial_failure),
         TU_TEST(test_batch_json_and_unchanged), TU_TEST(test_batch_small_fd_limit),
+        TU_TEST(test_batch_many_dirs_fd_limit), TU_TEST(test_batch_same_target_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

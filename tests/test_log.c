@@ -40,16 +40,22 @@ static void test_log_appends(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "{\"torn", 6), 6);
     assert_int_equal(close(fd), 0);
-    assert_int_equal(ajio_log_append(log, "[6]\n", 4), AJIO_REPAIRED);
+    /* Not ours to cut: refused, untouched, until a repair is asked for. */
+    tu_assert_fails(ajio_log_append(log, "[6]\n", 4), AJIO_ETORN, "log.jsonl");
+    tu_assert_content(p, "{\"a\":1}\n[2]\n[3]\n\"x\"\n[5]\n{\"torn", 30);
+    assert_int_equal(ajio_repair(p, AJIO_JSONL, NULL, NULL), AJIO_REPAIRED);
     assert_non_null(strstr(ajio_last_error(), "cut 6 bytes"));
+    tu_assert_ok(ajio_log_append(log, "[6]\n", 4));
     tu_assert_content(p, "{\"a\":1}\n[2]\n[3]\n\"x\"\n[5]\n[6]\n", 28);
     tu_assert_ok(ajio_log_close(log));
     tu_assert_ok(ajio_log_close(NULL));
     assert_int_equal(tu_fd_count(), fds);
 
-    /* Opening a torn file repairs it. */
+    /* A file cut short by someone else: not ours to cut, until a repair is asked for. */
     assert_int_equal(truncate(p, 26), 0);
-    assert_int_equal(ajio_log_open(&log, p, &jl), AJIO_REPAIRED);
+    tu_assert_fails(ajio_log_open(&log, p, &jl), AJIO_ETORN, "log.jsonl");
+    assert_int_equal(ajio_repair(p, AJIO_JSONL, NULL, NULL), AJIO_REPAIRED);
+    tu_assert_ok(ajio_log_open(&log, p, &jl));
     tu_assert_ok(ajio_log_append(log, "[7]\n", 4));
     tu_assert_content(p, "{\"a\":1}\n[2]\n[3]\n\"x\"\n[5]\n[7]\n", 28);
     tu_assert_ok(ajio_log_close(log));
@@ -179,15 +185,27 @@ static void test_group_commit(void **state)
     if (fs_type(*state) != TMPFS_MAGIC && fs_type(*state) != FUSE_MAGIC)
         assert_true(syncs < written * 3 / 4);
 
-    /* Control: a lock file others may write is not trusted; no page, each append syncs alone. */
+    /*
+     * A lock file others may open is never relied on: its owner (the caller) retires it, and the
+     * storm runs on a new one that only the log's writers may open.
+     */
     assert_int_equal(unlink(storm_path), 0);
     char lock[4096];
+    struct stat before, after;
     snprintf(lock, sizeof(lock), "%s/.log.jsonl.ajio-lock", (const char *)*state);
     assert_int_equal(unlink(lock), 0);
     tu_put(lock, "", 0666);
     assert_int_equal(chmod(lock, 0666), 0);
+    assert_int_equal(stat(lock, &before), 0);
+    char keep[4200];
+    snprintf(keep, sizeof(keep), "%s.keep", lock); /* the old inode stays: no reuse of its number */
+    assert_int_equal(link(lock, keep), 0);
+    tu_put(storm_path, "", 0644); /* judged against the log's mode from the first append on */
     storm(*state, &written, &syncs);
-    assert_int_equal(written, 0); /* never mapped, never numbered */
+    assert_int_equal(stat(lock, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_int_equal(after.st_mode & 0777, 0600); /* a 0644 log: only its owner */
+    assert_int_equal(written, PROCS * THREADS * PER_THREAD);
 }
 
 int main(void)

@@ -16,7 +16,7 @@ for c in write update append repair check sweep demo; do
         grep -q -- "$opt" "$WORK/man.txt" || fail "man page lacks option $opt of ajio $c"
     done
 done
-for status in 0 1 64 65 66 69 70 73 74 75; do
+for status in 0 1 64 65 66 69 70 73 74 75 124; do
     grep -qx "\.B $status" "$WORK/man.txt" || fail "EXIT STATUS lacks $status"
 done
 # Every exit code of the source is documented (the enum in cli/cli.h).

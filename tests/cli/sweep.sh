@@ -1,6 +1,7 @@
 #!/bin/sh
 # ajio sweep: removes only old temps of the right shape (and name), counts them, --dry-run
-# removes nothing, a missing directory is exit 66.
+# removes nothing, a missing directory is exit 66; --locks removes the lock files of gone files
+# that nobody holds, and no other.
 . tests/cli/common.inc
 D=$WORK/d
 mkdir "$D"
@@ -47,5 +48,55 @@ want_err_prefix "ajio: " "missing directory message"
 grep -qxF "$D: 0 removed" "$WORK/out" || fail "the other directory must still be swept"
 "$AJIO" sweep "$D/a.json" >"$WORK/out" 2>"$WORK/err"
 want_rc $? 66 "sweep of a file"
+
+# ---- --locks: lock files of gone files that nobody holds ----
+L=$WORK/locks
+mkdir "$L"
+# A failed update leaves a lock file and nothing else.
+"$AJIO" update "$L/gone.json" -- false 2>"$WORK/err"
+want_rc $? 1 "a failing update"
+[ -f "$L/.gone.json.ajio-lock" ] || fail "the failed update left no lock file"
+echo '{}' | "$AJIO" write "$L/here.json"
+touch "$L/.here.json.ajio-lock"        # its file exists: kept
+touch "$L/.held.json.ajio-lock"        # held by flock(1) below: kept
+ln -s here.json "$L/.sym.json.ajio-lock" # a symlink of the lock shape: not followed, kept
+ln -s nowhere "$L/dangling.json"
+touch "$L/.dangling.json.ajio-lock"    # its file is a (dangling) symlink: exists, kept
+# The holder is one process (flock(1) on an inherited fd, then exec), so that killing it frees
+# the lock.
+sh -c "exec 9>>'$L/.held.json.ajio-lock'; flock 9; touch '$WORK/holding'; exec sleep 30" &
+holder=$!
+k=0
+while [ ! -e "$WORK/holding" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
+
+"$AJIO" sweep --min-age 0 "$L" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "sweep without --locks"
+grep -qxF "$L: 0 removed" "$WORK/out" || fail "sweep without --locks: $(cat "$WORK/out")"
+"$AJIO" sweep --locks "$L" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "sweep --locks with the default min age"
+grep -qxF "$L: 0 removed" "$WORK/out" || fail "--locks removed a young lock file"
+"$AJIO" sweep --locks --min-age 0 --dry-run "$L" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "sweep --locks --dry-run"
+grep -qxF "$L: 1 to remove (dry run)" "$WORK/out" || fail "--locks --dry-run: $(cat "$WORK/out")"
+[ -f "$L/.gone.json.ajio-lock" ] || fail "--locks --dry-run removed a lock file"
+"$AJIO" sweep --locks --min-age 0 --name here.json "$L" >"$WORK/out" 2>"$WORK/err"
+grep -qxF "$L: 0 removed" "$WORK/out" || fail "--locks --name here.json: $(cat "$WORK/out")"
+"$AJIO" sweep --locks --min-age 0 "$L" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "sweep --locks --min-age 0"
+grep -qxF "$L: 1 removed" "$WORK/out" || fail "--locks --min-age 0: $(cat "$WORK/out")"
+[ ! -e "$L/.gone.json.ajio-lock" ] || fail "--locks left the lock file of a gone file"
+for f in .here.json.ajio-lock .held.json.ajio-lock .sym.json.ajio-lock .dangling.json.ajio-lock \
+    here.json; do
+    [ -e "$L/$f" ] || [ -L "$L/$f" ] || fail "--locks removed $f"
+done
+[ -L "$L/.sym.json.ajio-lock" ] || fail "--locks replaced the symlink"
+kill "$holder"
+wait "$holder" 2>/dev/null
+"$AJIO" sweep --locks --min-age 0 "$L" >"$WORK/out" 2>"$WORK/err"
+grep -qxF "$L: 1 removed" "$WORK/out" || fail "--locks after the holder ended: $(cat "$WORK/out")"
+[ ! -e "$L/.held.json.ajio-lock" ] || fail "the lock file no longer held was kept"
+# Updates work as before on a swept name.
+"$AJIO" update --json "$L/gone.json" -- echo '{"n": 1}' 2>"$WORK/err"
+want_rc $? 0 "update after the sweep of its lock file"
 
 finish

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ajio update: a locked read-modify-write by a command. Concurrent updates of one counter lose
-# nothing; a failing command, invalid output or a held lock leave the file byte for byte as it
-# was, each with its documented exit status.
+# nothing; a failing command, invalid output, a held lock or a command killed for --cmd-timeout
+# leave the file byte for byte as it was, each with its documented exit status.
 . tests/cli/common.inc
 D=$WORK/d
 mkdir "$D"
@@ -67,6 +67,64 @@ want_err_prefix "ajio: lock of " "held lock message"
 wait "$holder" || fail "the lock holder failed: $(cat "$WORK/err2")"
 same "$C" "$WORK/before" "file after the lock holder's identity update"
 
+# ---- --cmd-timeout: a hanging CMD is killed with its children, exit 124, FILE untouched ----
+# dead PID: the process is gone or a zombie (killed; its reaper has not looked yet).
+dead()
+{
+    [ ! -e "/proc/$1" ] || [ "$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+# Control: without --cmd-timeout the same CMD is still running, holding the lock, well after
+# the 0.5 s the timed cases below allow it, so it is the timeout that ends them.
+rm -f "$WORK/cmdpid"
+"$AJIO" update "$C" -- sh -c "echo \$\$ >'$WORK/cmdpid'; exec sleep 30" 2>"$WORK/err2" &
+ctl=$!
+k=0
+while [ ! -s "$WORK/cmdpid" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
+sleep 1.5
+kill -0 "$ctl" 2>/dev/null || fail "control: the update without --cmd-timeout ended by itself"
+"$AJIO" update --timeout 0 "$C" -- cat 2>"$WORK/err"
+want_rc $? 69 "control: the lock is held by the hanging CMD"
+kill "$(cat "$WORK/cmdpid")"
+wait "$ctl"
+want_rc $? 1 "control: the update whose CMD was killed by hand"
+
+printf '{"n": 7}\n' >"$C"
+cp "$C" "$WORK/before"
+rm -f "$WORK/gpid"
+t0=$(date +%s)
+# The output is valid JSON before the hang: only the exit decides, so nothing is written.
+"$AJIO" update --json --cmd-timeout 0.5 "$C" -- \
+    sh -c "sleep 30 & echo \$! >'$WORK/gpid'; echo '{\"n\": 8}'; sleep 30" 2>"$WORK/err"
+want_rc $? 124 "a CMD that overstays --cmd-timeout 0.5"
+t1=$(date +%s)
+[ $((t1 - t0)) -lt 10 ] || fail "--cmd-timeout 0.5 took $((t1 - t0)) s"
+want_err "ajio: 'sh' ran longer than --cmd-timeout 0.5 seconds and was killed: \"$C\" left as it was" \
+    "--cmd-timeout message"
+same "$C" "$WORK/before" "file after a CMD killed for --cmd-timeout"
+no_temps "$D" "after a CMD killed for --cmd-timeout"
+if [ -s "$WORK/gpid" ]; then
+    k=0
+    while ! dead "$(cat "$WORK/gpid")" && [ $k -lt 40 ]; do sleep 0.05; k=$((k + 1)); done
+    dead "$(cat "$WORK/gpid")" || fail "the child of the timed-out CMD survived"
+else
+    fail "the timed-out CMD did not start its child"
+fi
+"$AJIO" update --timeout 0 --json "$C" -- jq -c '.n += 1' 2>"$WORK/err"
+want_rc $? 0 "an update right after the timeout: the lock is free"
+
+# A CMD that ignores SIGTERM gets SIGKILL after the grace.
+cp "$C" "$WORK/before"
+"$AJIO" update --cmd-timeout 0.3 "$C" -- sh -c 'trap "" TERM; sleep 30; echo late' 2>"$WORK/err"
+want_rc $? 124 "a CMD that ignores SIGTERM"
+same "$C" "$WORK/before" "file after a CMD that ignored SIGTERM"
+no_temps "$D" "after a CMD that ignored SIGTERM"
+# A CMD within its time is not affected.
+"$AJIO" update --json --cmd-timeout 5 "$C" -- jq -c '.n += 1' 2>"$WORK/err"
+want_rc $? 0 "a CMD within --cmd-timeout"
+[ "$(jq .n "$C")" = 9 ] || fail "the update within --cmd-timeout gave $(cat "$C")"
+"$AJIO" update --cmd-timeout 5 "$C" -- sh -c 'exit 4' 2>"$WORK/err"
+want_rc $? 1 "a failing CMD within --cmd-timeout"
+
 # ---- usage ----
 "$AJIO" update "$C" jq . 2>"$WORK/err"
 want_rc $? 64 "update without --"
@@ -74,5 +132,9 @@ want_rc $? 64 "update without --"
 want_rc $? 64 "update without CMD"
 "$AJIO" update --timeout x "$C" -- cat 2>"$WORK/err"
 want_rc $? 64 "update --timeout x"
+for bad in x 0 0.000 -1 1e3 . 1.5s 99999999999; do
+    "$AJIO" update --cmd-timeout "$bad" "$C" -- cat 2>"$WORK/err"
+    want_rc $? 64 "update --cmd-timeout $bad"
+done
 
 finish
