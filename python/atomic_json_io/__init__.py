@@ -284,8 +284,9 @@ def append_jsonl(
     """Append one ``json.dumps(record) + "\\n"`` per record to *path* (created if missing).
 
     Crash-safe: appenders in every thread and process take turns under a file lock, and a torn
-    last line left by an interrupted append is repaired first (a complete JSON value gets its
-    newline, anything else is cut off; a :class:`TornLineWarning` says what was done). Records
+    last line is repaired first (a complete JSON value gets its newline, what an interrupted
+    append of this library left is cut off; a :class:`TornLineWarning` says what was done);
+    other bytes after the last newline, another writer's, are ``ValueError``, kept. Records
     are appended in chunks of about 1 MiB of whole records, so a generator of any length keeps
     memory bounded; each chunk is atomic towards other appenders, and an error stops at the
     chunk that failed (earlier chunks stay appended). Returns the number of records appended.
