@@ -74,6 +74,10 @@ __all__ = [
 
 __version__ = _ajio.LIBAJIO_VERSION
 
+# The json module's own dumps, for what the C encoder leaves to it: a program may set
+# json.dumps = atomic_json_io.dumps, and the fallback must not then call itself.
+_json_dumps = json.dumps
+
 # A handle in use by a thread when another thread forks must not stay "in use" in the child,
 # where that thread does not exist (module.c, "after fork()").
 if hasattr(os, "register_at_fork"):
@@ -171,7 +175,7 @@ def write_json_atomic(
     enc = _ajio.make_encoder(dumps_kwargs, False)
     if enc is not None:
         return _ajio.write_json(path, data, flags, bits, enc, False)
-    text = json.dumps(data, **_fallback_kwargs(dumps_kwargs, False))
+    text = _json_dumps(data, **_fallback_kwargs(dumps_kwargs, False))
     return _ajio.write_text(path, text, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits)
 
 
@@ -219,7 +223,7 @@ def write_jsonl_atomic(
     kw = _fallback_kwargs(dumps_kwargs, True)
     f = _ajio.File(path, flags | _json_flag(dumps_kwargs, _ajio.JSONL), bits)
     try:
-        dumps = json.dumps
+        dumps = _json_dumps
         for record in records:
             f.write(dumps(record, **kw) + "\n")
     except BaseException:
@@ -271,7 +275,7 @@ def update_json_atomic(
         new = fn(current)
         if fallback is None:
             return new, None
-        return new, (json.dumps(new, **fallback) + "\n").encode()
+        return new, (_json_dumps(new, **fallback) + "\n").encode()
 
     return _ajio.update(
         path, step, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits, timeout_ms, enc
@@ -392,7 +396,7 @@ def _append_fallback(path, records, flags, timeout_ms, dumps_kwargs):
     kw = _fallback_kwargs(dumps_kwargs, True)
     count, repair, parts, size = 0, None, [], 0
     for record in records:
-        line = json.dumps(record, **kw) + "\n"
+        line = _json_dumps(record, **kw) + "\n"
         parts.append(line)
         size += len(line)
         count += 1

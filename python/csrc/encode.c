@@ -994,26 +994,37 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+/* The json module's dumps as it was when the module was loaded: a program may set
+ * json.dumps = atomic_json_io.dumps, and the fallback below must not then call itself. */
+static PyObject *json_dumps_fn;
+
+int ajpy_enc_init(void)
+{
+    PyObject *json = PyImport_ImportModule("json");
+
+    if (json == NULL)
+        return -1;
+    Py_XSETREF(json_dumps_fn, PyObject_GetAttrString(json, "dumps"));
+    Py_DECREF(json);
+    return json_dumps_fn != NULL ? 0 : -1;
+}
+
 /* json.dumps(obj, **kwargs), with allow_nan=False unless kwargs say otherwise: NaN is refused
  * by default on this path too. */
 static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
 {
     PyObject *kw = kwargs != NULL ? PyDict_Copy(kwargs) : PyDict_New();
     PyObject *key = PyUnicode_InternFromString("allow_nan");
-    PyObject *r = NULL, *json = NULL, *fn = NULL, *args = NULL;
+    PyObject *r = NULL, *args = NULL;
 
     if (kw == NULL || key == NULL || PyDict_SetDefault(kw, key, Py_False) == NULL)
         goto out;
-    json = PyImport_ImportModule("json");
-    fn = json != NULL ? PyObject_GetAttrString(json, "dumps") : NULL;
-    args = fn != NULL ? PyTuple_Pack(1, obj) : NULL;
-    r = args != NULL ? PyObject_Call(fn, args, kw) : NULL;
+    args = PyTuple_Pack(1, obj);
+    r = args != NULL ? PyObject_Call(json_dumps_fn, args, kw) : NULL;
 out:
     Py_XDECREF(key);
     Py_XDECREF(kw);
     Py_XDECREF(args);
-    Py_XDECREF(fn);
-    Py_XDECREF(json);
     return r;
 }
 

@@ -97,4 +97,7 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
  */
 PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
 
+/* Binds json.dumps for ajpy_dumps()'s fallback; once, at module init. 0 or -1 + exception. */
+int ajpy_enc_init(void);
+
 #endif /* AJPY_ENCODE_H */

@@ -1402,7 +1402,7 @@ PyMODINIT_FUNC PyInit__ajio(void)
 
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
         PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
-        PyType_Ready(&LogType) < 0)
+        PyType_Ready(&LogType) < 0 || ajpy_enc_init() < 0)
         return NULL;
     m = PyModule_Create(&module);
     if (!m)
