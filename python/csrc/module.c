@@ -95,8 +95,8 @@ static int opts_init(ajio_opts *opts, unsigned flags, unsigned mode)
  * handler that returns must not give the wait a fresh timeout.
  */
 struct lock_wait {
-    int timeout_ms;     /* -1: as long as the lock is held; 0: one try; else milliseconds */
-    int64_t deadline;   /* CLOCK_MONOTONIC ns, with timeout_ms > 0 */
+    int timeout_ms;   /* -1: as long as the lock is held; 0: one try; else milliseconds */
+    int64_t deadline; /* CLOCK_MONOTONIC ns, with timeout_ms > 0 */
 };
 
 static int64_t mono_ns(void)
@@ -126,7 +126,8 @@ static int lock_wait_left(const struct lock_wait *w)
 }
 
 /* opts for a call that may wait for the lock: interruptible, bounded by w when it has a timeout. */
-static void lock_opts_init(ajio_opts *opts, unsigned flags, unsigned mode, const struct lock_wait *w)
+static void lock_opts_init(ajio_opts *opts, unsigned flags, unsigned mode,
+                           const struct lock_wait *w)
 {
     opts_init(opts, flags | AJIO_INTERRUPTIBLE, mode);
     if (w && w->timeout_ms >= 0) {
@@ -151,7 +152,7 @@ static int lock_wait_again(int r, ajio_opts *opts, const struct lock_wait *w)
     return 1;
 }
 
-/* ---- after fork() ----------------------------------------------------------------------------- */
+/* ---- after fork() ---------------------------------------------------------------------------- */
 
 /*
  * A handle object is marked busy while one thread runs a call on it with the GIL released. A
@@ -390,7 +391,8 @@ typedef struct {
     PyObject_HEAD
     ajio_file *f;
     PyObject *path;
-    unsigned long busy; /* a call runs with the GIL released: another thread must not use f meanwhile */
+    /* a call runs with the GIL released: another thread must not use f meanwhile */
+    unsigned long busy;
 } FileObject;
 
 static void File_dealloc(FileObject *self)
@@ -995,7 +997,8 @@ typedef struct {
     unsigned long long line;
     unsigned long long torn;
     PyObject *torn_message;
-    unsigned long busy; /* a read runs with the GIL released: another thread must not use rd meanwhile */
+    /* a read runs with the GIL released: another thread must not use rd meanwhile */
+    unsigned long busy;
 } ReaderObject;
 
 static void Reader_dealloc(ReaderObject *self)
