@@ -558,16 +558,21 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  * holder dies, so a killed updater never leaves path locked.
  *
  * The lock file is never the target: a replace gives the name a new inode, so only a file that
- * is never replaced can carry the lock. It is created 0666 minus the umask (opened read-only
- * when it may not be opened for writing: flock needs no write access). It is removed only by
+ * is never replaced can carry the lock. Whoever may open it could hold the lock for ever (flock
+ * needs no write access) or, for appends, change what it records, so only those who may write
+ * the target may open it: it is created with read and write permission for exactly the classes
+ * (user, group, other) the target lets write (0644 gives 0600, 0664 gives 0660; a new target's
+ * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
+ * give them, and always opened read-write. A lock file that grants more, or that belongs to
+ * someone other than the caller, the target's owner or root, is retired (removed under its lock
+ * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only by
  * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
  * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
  * updater that holds a lock file being removed and the next one, which creates a new one, would
  * both run at once.
  * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
- * is advisory: writers that neither update nor use AJIO_LOCK ignore it, and in a directory that
- * others may write, whoever creates the lock file first can hold its lock for ever (a denial of
- * service, never a wrong write: updates then fail with -EWOULDBLOCK or -ETIMEDOUT, or wait).
+ * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (Since 0.3, the rules on
+ * who may open it; 0.2 created it 0666 minus the umask.)
  *
  * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
  * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
@@ -606,8 +611,13 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *   resolve path                      as a write does: directory fd, parents created and synced
  *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
  *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
- *   pread() backwards from the end    torn-tail repair, below
+ *   fstat()                           the file opened must be a regular file, and in a sticky
+ *                                     directory others may write, the caller's or the
+ *                                     directory owner's (protected_regular), else refused
+ *   pread() of the lock file          what it records of the file: torn-tail repair, below
+ *   pwrite() of the lock file         "an append is under way from offset N"
  *   write() ...                       looping on EINTR and short writes
+ *   pwrite() of the lock file         "the appends ended at N + len"
  *   fdatasync()                       the records on disk before success (group commit, below)
  *
  * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
@@ -617,23 +627,39 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  * Group commit. When several appenders of one file append durably at once, the lock is held
  * only for the write: the fdatasync is done after it, and records that were written while
  * another appender's sync was in flight are made durable by the next single sync rather than
- * by one each (appenders share a few counters through a mapping of the lock file; see
- * src/group.c). The promise is unchanged: when a durable append returns, its records and every
- * record before them are on disk. This needs a lock file that the caller can write, that
- * belongs to the caller or to the file's owner and that is not world-writable (whoever can
- * write it could make appenders skip their sync), on a filesystem with shared mappings;
- * elsewhere each append syncs on its own, holding the lock. A failed sync cuts
+ * by one each (appenders share a few counters in the lock file, read and written with
+ * pread/pwrite, never mapped; see src/group.c). The promise is unchanged: when a durable append
+ * returns, its records and every record before them are on disk. Only those who may write the
+ * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
+ * can make an appender skip its sync. An appender that waits for another's sync longer than
+ * about two sync times (or where OFD locks are missing) syncs on its own. A failed sync cuts
  * the records back only when nothing was appended after them meanwhile; else the message says
  * so and the records stay, not known to be durable.
  *
- * Torn-tail repair. A file that does not end with '\n' holds, after its last '\n', the remains
- * of an append that was interrupted (a crash, a full disk, a writer without this function).
- * Appending after them would glue the next record to the fragment and spoil both, so before
- * every append that tail is repaired: with AJIO_JSONL, a tail that is one complete JSON value
- * only lost its '\n' and gets one; anything else (and any tail in text mode) is cut off with
- * ftruncate(2), back to just after the last '\n' (or to an empty file when there is none). Only
- * the bytes after the last '\n' are ever touched, and the repair is synced unless AJIO_NO_SYNC.
- * With AJIO_NO_REPAIR a torn tail fails the call with AJIO_ETORN instead, the file unchanged.
+ * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
+ * so before every append the end of the file is repaired, and what may be done with its bytes
+ * depends on who wrote them, which the lock file records (since 0.3): the size after the last
+ * append that finished, and the start of an append under way. The record is exact when it was
+ * written in this boot on this mount of the filesystem (nothing can have been lost since);
+ * after a power cut or a remount it may be older than the file.
+ *   - An append of this library that did not finish (killed, or its process crashed; the exact
+ *     record says it was under way): everything from where it started is cut, complete lines
+ *     included. None of it was acknowledged.
+ *   - Bytes after the last '\n' with a record of this file that is not exact (a power cut): no
+ *     durable append ever returned before its '\n' was on disk, so they were never
+ *     acknowledged. With AJIO_JSONL a tail that is one complete object, array or string (its
+ *     end is certain) lost only its '\n' (zeros after it are that '\n', lost) and gets one;
+ *     anything else is cut, a bare number or literal too ("123" may be all that survived of
+ *     "12345").
+ *   - Bytes after the last '\n' that another program wrote (the exact record says the appends
+ *     of this library ended before them, or there is no record of this file, or the file was
+ *     cut or rewritten in place since): never deleted. In text mode they get the '\n' they
+ *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
+ *     object, array or string is terminated, and anything else refuses the append with
+ *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
+ * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
+ * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
+ * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.
  *
  * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
  * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
@@ -645,8 +671,11 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
  * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
  *
- * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk,
- * RLIMIT_FSIZE) cuts the file back with ftruncate(2) to its size before this append, and a file
+ * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk)
+ * cuts the file back with ftruncate(2) to its size before this append (and records that), an
+ * append that would pass RLIMIT_FSIZE is refused with -EFBIG before a byte is written (the
+ * kernel would write up to the limit and then kill a caller that does not ignore SIGXFSZ, and
+ * a killed append leaves its bytes for the next repair to cut), and a file
  * this call created whose directory cannot be synced is removed before anything is written. A
  * repair done before the failure stays (it is a repair, not part of the append). If the cut
  * itself fails, the message says so and names the size to cut back to.
@@ -657,10 +686,20 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *                  that is not for appends, reserved fields not zero; the target or the lock
  *                  file name is not a regular file
  *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
- *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line
- *   -EACCES        the file may not be read (the tail must be checked) or written
+ *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line, or (AJIO_JSONL) it ends
+ *                  with bytes another program left that are not a complete value
+ *   -EACCES        the file may not be read (the tail must be checked) or written; it is
+ *                  another user's in a sticky directory others may write (protected_regular);
+ *                  its lock file does not exist and the directory does not let the caller create
+ *                  it (">>" needs no lock file; an append does: someone who may write the
+ *                  directory can create it once, with the file's write permissions); the lock
+ *                  file may be opened by users who may not write the file and is not the
+ *                  caller's to fix (see ajio_update())
+ *   -EWOULDBLOCK, -ETIMEDOUT  AJIO_LOCK_TIMEOUT and the lock stayed held; -EINTR with
+ *                  AJIO_INTERRUPTIBLE, a signal during the wait; nothing written
  *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
- *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2)
+ *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2), or the lock
+ *                  file's record (a full disk fails before the file is touched)
  */
 AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
 
@@ -681,11 +720,14 @@ AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *op
  * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
  * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
  * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
- * the name is opened, or created; and if the file grew or shrank since this handle's last
- * append, its tail is checked and repaired as ajio_append() does.
+ * the name is opened, or created, with every rule of a first open (a FIFO or another user's
+ * file planted in a sticky directory is refused, and tried again on the next append); and its
+ * end is checked and repaired as ajio_append() does.
+ * fork(): a handle used in a child process opens its lock file and its file again before the
+ * child's first append (the inherited descriptors share the parent's lock, which would exclude
+ * nobody), so parent and children may all append through it. (Since 0.3.)
  * Not for use by several threads at once on one handle (each thread can open its own).
- * @return 0, AJIO_REPAIRED, or the errors of ajio_append(); -EBADF when an earlier append could
- *   not reopen the rotated file (close the handle and open a new one).
+ * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
  */
 AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
 
@@ -702,8 +744,10 @@ AJIO_API int ajio_log_close(ajio_log *log);
  * opts may be NULL): AJIO_JSONL (a complete last value is terminated rather than cut),
  * AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK (implied); anything else is -EINVAL.
  *
- * A crash during a repair is harmless: a repair only ever cuts the file back to just after its
- * last '\n' or appends the one missing '\n', so running it again finishes it or finds nothing.
+ * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
+ * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
+ * append refuses them). A crash during a repair is harmless: a repair only ever cuts the file
+ * back or appends the one missing '\n', so running it again finishes it or finds nothing.
  *
  * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
  * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even

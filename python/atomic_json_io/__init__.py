@@ -287,10 +287,11 @@ def append_jsonl(
 ):
     """Append one ``json.dumps(record) + "\\n"`` per record to *path* (created if missing).
 
-    Crash-safe: appenders in every thread and process take turns under a file lock, and a torn
-    last line is repaired first (a complete JSON value gets its newline, what an interrupted
-    append of this library left is cut off; a :class:`TornLineWarning` says what was done);
-    other bytes after the last newline, another writer's, are ``ValueError``, kept. Records
+    Crash-safe: appenders in every thread and process take turns under a file lock, and what an
+    interrupted append left is repaired first (cut off; a complete object, array or string that
+    only lost its newline gets one; a :class:`TornLineWarning` says what was done). An
+    unterminated last line that another program left is never deleted: a complete object, array
+    or string is terminated, anything else raises :class:`ValueError`, the file untouched. Records
     are appended in chunks of about 1 MiB of whole records, so a generator of any length keeps
     memory bounded; each chunk is atomic towards other appenders, and an error stops at the
     chunk that failed (earlier chunks stay appended). Returns the number of records appended.

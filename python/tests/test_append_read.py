@@ -46,10 +46,9 @@ def test_append_refusals_leave_file(tmp_path, snapshot):
 
 def test_append_repairs_torn_tail(tmp_path):
     p = tmp_path / "t.jsonl"
-    # Bytes that no append of libajio left (its lock file records what its appends were doing)
-    # are another writer's: refused, never cut.
+    # Another program's torn line: never deleted by an append, which refuses and leaves it.
     p.write_bytes(b'{"a": 1}\n{"b": ')
-    with pytest.raises(ValueError, match="no append of this library left"):
+    with pytest.raises(ValueError, match="not a complete JSON value"):
         append_jsonl(p, [{"c": 3}])
     assert p.read_bytes() == b'{"a": 1}\n{"b": '
     p.write_bytes(b'{"a": 1}\n{"b": 2}')  # complete value, only the newline lost
@@ -201,13 +200,13 @@ def test_jsonl_log_handle(tmp_path):
 
 def test_jsonl_log_repairs_on_open(tmp_path):
     p = tmp_path / "torn.jsonl"
-    p.write_bytes(b'{"a": 1}\n{"b": 2}')  # a complete value that only lost its newline
+    p.write_bytes(b'{"a": 1}\n{"b"')
+    with pytest.raises(ValueError, match="not a complete JSON value"):
+        aj.open_jsonl_log(p)
+    assert p.read_bytes() == b'{"a": 1}\n{"b"'
+    p.write_bytes(b'{"a": 1}\n{"b": 1}')  # a complete value that lost its newline
     with pytest.warns(TornLineWarning, match="terminated"):
         log = aj.open_jsonl_log(p)
     log.append([2])
     log.close()
-    assert p.read_text() == '{"a": 1}\n{"b": 2}\n2\n'
-    p.write_bytes(b'{"a": 1}\n{"b"')  # another writer's unfinished bytes: refused, kept
-    with pytest.raises(ValueError, match="no append of this library left"):
-        aj.open_jsonl_log(p)
-    assert p.read_bytes() == b'{"a": 1}\n{"b"'
+    assert p.read_text() == '{"a": 1}\n{"b": 1}\n2\n'
