@@ -74,6 +74,15 @@ __all__ = [
 
 __version__ = _ajio.LIBAJIO_VERSION
 
+# The json module's own dumps, for what the C encoder leaves to it: a program may set
+# json.dumps = atomic_json_io.dumps, and the fallback must not then call itself.
+_json_dumps = json.dumps
+
+# A handle in use by a thread when another thread forks must not stay "in use" in the child,
+# where that thread does not exist (module.c, "after fork()").
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ajio._after_fork_child)
+
 
 class TornLineWarning(UserWarning):
     """A JSON Lines file ended with a torn line (no newline): the remains of an interrupted
@@ -127,6 +136,16 @@ def _fallback_kwargs(kw, lines):
     return kw
 
 
+def _timeout_ms(timeout):
+    """A lock timeout in seconds (None: wait as long as the lock is held) in milliseconds, -1
+    for None."""
+    if timeout is None:
+        return -1
+    if timeout < 0:
+        raise ValueError("timeout must be None or >= 0")
+    return min(int(timeout * 1000), 2**31 - 1)
+
+
 def _check_records(records):
     if isinstance(records, (dict, str, bytes, bytearray)):
         raise TypeError(
@@ -156,7 +175,7 @@ def write_json_atomic(
     enc = _ajio.make_encoder(dumps_kwargs, False)
     if enc is not None:
         return _ajio.write_json(path, data, flags, bits, enc, False)
-    text = json.dumps(data, **_fallback_kwargs(dumps_kwargs, False))
+    text = _json_dumps(data, **_fallback_kwargs(dumps_kwargs, False))
     return _ajio.write_text(path, text, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits)
 
 
@@ -204,7 +223,7 @@ def write_jsonl_atomic(
     kw = _fallback_kwargs(dumps_kwargs, True)
     f = _ajio.File(path, flags | _json_flag(dumps_kwargs, _ajio.JSONL), bits)
     try:
-        dumps = json.dumps
+        dumps = _json_dumps
         for record in records:
             f.write(dumps(record, **kw) + "\n")
     except BaseException:
@@ -240,12 +259,7 @@ def update_json_atomic(
     wait for itself).
     """
     flags, bits = _options(durable, mode, mkdir, False, skip_unchanged, symlinks)
-    if timeout is None:
-        timeout_ms = -1
-    else:
-        if timeout < 0:
-            raise ValueError("timeout must be None or >= 0")
-        timeout_ms = min(int(timeout * 1000), 2**31 - 1)
+    timeout_ms = _timeout_ms(timeout)
     enc = _ajio.make_encoder(dumps_kwargs, False)
     fallback = None if enc is not None else _fallback_kwargs(dumps_kwargs, False)
 
@@ -261,14 +275,16 @@ def update_json_atomic(
         new = fn(current)
         if fallback is None:
             return new, None
-        return new, (json.dumps(new, **fallback) + "\n").encode()
+        return new, (_json_dumps(new, **fallback) + "\n").encode()
 
     return _ajio.update(
         path, step, flags | _json_flag(dumps_kwargs, _ajio.JSON), bits, timeout_ms, enc
     )
 
 
-def append_jsonl(path, records, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+def append_jsonl(
+    path, records, *, timeout=None, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs
+):
     """Append one ``json.dumps(record) + "\\n"`` per record to *path* (created if missing).
 
     Crash-safe: appenders in every thread and process take turns under a file lock, and what an
@@ -280,17 +296,23 @@ def append_jsonl(path, records, *, durable=True, mkdir=True, symlinks="follow", 
     memory bounded; each chunk is atomic towards other appenders, and an error stops at the
     chunk that failed (earlier chunks stay appended). Returns the number of records appended.
     *symlinks*: ``"follow"`` or ``"refuse"``.
+
+    *timeout* bounds each chunk's wait for the lock: ``None`` waits as long as it is held, ``0``
+    tries once (``BlockingIOError``), a number of seconds then ``TimeoutError``; nothing of that
+    chunk is appended. A signal during the wait runs its handler at once: Ctrl-C raises
+    ``KeyboardInterrupt`` without appending that chunk; a handler that returns lets the wait go on.
     """
     _check_records(records)
+    timeout_ms = _timeout_ms(timeout)
     if symlinks not in ("follow", "refuse"):
         raise ValueError("symlinks must be 'follow' or 'refuse' for an append, not %r" % (symlinks,))
     flags, _ = _options(durable, None, mkdir, False, False, symlinks)
     flags |= _json_flag(dumps_kwargs, _ajio.JSONL)
     enc = _ajio.make_encoder(dumps_kwargs, True)
     if enc is not None:
-        count, repair = _ajio.append_records(path, records, flags, enc, _APPEND_CHUNK)
+        count, repair = _ajio.append_records(path, records, flags, enc, _APPEND_CHUNK, timeout_ms)
     else:
-        count, repair = _append_fallback(path, records, flags, dumps_kwargs)
+        count, repair = _append_fallback(path, records, flags, timeout_ms, dumps_kwargs)
     if repair is not None:
         warnings.warn(repair, TornLineWarning, stacklevel=2)
     return count
@@ -309,9 +331,13 @@ class _Closing:
 class JsonlLog(_Closing):
     """A JSON Lines log opened once for many appends (libajio's ajio_log), see
     :func:`open_jsonl_log`. ``append(records)`` is :func:`append_jsonl` without resolving the
-    path and opening the file and its lock file each time. One thread at a time."""
+    path and opening the file and its lock file each time. One thread at a time; after
+    ``os.fork()`` a child may go on appending through the handle it inherited (it opens its own
+    lock file and file descriptor at its first append, so parent and children take turns)."""
 
-    def __init__(self, path, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+    def __init__(
+        self, path, *, timeout=None, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs
+    ):
         if symlinks not in ("follow", "refuse"):
             raise ValueError(
                 "symlinks must be 'follow' or 'refuse' for an append, not %r" % (symlinks,)
@@ -320,9 +346,10 @@ class JsonlLog(_Closing):
         flags |= _json_flag(dumps_kwargs, _ajio.JSONL)
         self._path = path
         self._flags = flags
+        self._timeout_ms = _timeout_ms(timeout)
         self._kwargs = dumps_kwargs
         self._enc = _ajio.make_encoder(dumps_kwargs, True)
-        self._log = _ajio.Log(path, flags)
+        self._log = _ajio.Log(path, flags, self._timeout_ms)
         if self._log.repair is not None:
             warnings.warn(self._log.repair, TornLineWarning, stacklevel=3)
 
@@ -331,7 +358,9 @@ class JsonlLog(_Closing):
         _check_records(records)
         if self._enc is None:
             # What C cannot encode goes through the json module and a one-shot append.
-            count, repair = _append_fallback(self._path, records, self._flags, self._kwargs)
+            count, repair = _append_fallback(
+                self._path, records, self._flags, self._timeout_ms, self._kwargs
+            )
         else:
             count, repair = self._log.append(records, self._enc, _APPEND_CHUNK)
         if repair is not None:
@@ -343,7 +372,9 @@ class JsonlLog(_Closing):
 
 
 
-def open_jsonl_log(path, *, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs):
+def open_jsonl_log(
+    path, *, timeout=None, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs
+):
     """Open the JSON Lines file at *path* (created if missing, a torn tail repaired with a
     :class:`TornLineWarning`) for many appends::
 
@@ -352,24 +383,29 @@ def open_jsonl_log(path, *, durable=True, mkdir=True, symlinks="follow", **dumps
 
     Same promises and options as :func:`append_jsonl`; appenders through handles, through
     :func:`append_jsonl` and in other processes take turns under the file's lock, and a log
-    rotated away (renamed or removed) is reopened at its name.
+    rotated away (renamed or removed) is reopened at its name. *timeout* bounds the open's and
+    each append's wait for the lock as in :func:`append_jsonl` (a signal handler that returns
+    during an append's wait starts that wait's timeout again). The handle may be used after
+    ``os.fork()`` in the child (and the parent): each process appends under the lock in turn.
     """
-    return JsonlLog(path, durable=durable, mkdir=mkdir, symlinks=symlinks, **dumps_kwargs)
+    return JsonlLog(
+        path, timeout=timeout, durable=durable, mkdir=mkdir, symlinks=symlinks, **dumps_kwargs
+    )
 
 
-def _append_fallback(path, records, flags, dumps_kwargs):
+def _append_fallback(path, records, flags, timeout_ms, dumps_kwargs):
     kw = _fallback_kwargs(dumps_kwargs, True)
     count, repair, parts, size = 0, None, [], 0
     for record in records:
-        line = json.dumps(record, **kw) + "\n"
+        line = _json_dumps(record, **kw) + "\n"
         parts.append(line)
         size += len(line)
         count += 1
         if size >= _APPEND_CHUNK:
-            repair = _ajio.append(path, "".join(parts).encode(), flags) or repair
+            repair = _ajio.append(path, "".join(parts).encode(), flags, timeout_ms) or repair
             parts, size = [], 0
     if parts:
-        repair = _ajio.append(path, "".join(parts).encode(), flags) or repair
+        repair = _ajio.append(path, "".join(parts).encode(), flags, timeout_ms) or repair
     return count, repair
 
 

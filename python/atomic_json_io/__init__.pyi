@@ -99,6 +99,7 @@ def append_jsonl(
     path: _Path,
     records: Iterable[Any],
     *,
+    timeout: float | None = ...,
     durable: bool = ...,
     mkdir: bool = ...,
     symlinks: Literal["follow", "refuse"] = ...,
@@ -117,6 +118,7 @@ class JsonlLog:
         self,
         path: _Path,
         *,
+        timeout: float | None = ...,
         durable: bool = ...,
         mkdir: bool = ...,
         symlinks: Literal["follow", "refuse"] = ...,
@@ -137,6 +139,7 @@ class JsonlLog:
 def open_jsonl_log(
     path: _Path,
     *,
+    timeout: float | None = ...,
     durable: bool = ...,
     mkdir: bool = ...,
     symlinks: Literal["follow", "refuse"] = ...,

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@ struct ajpy_enc {
     int indented;
     int indent;           /* spaces per level when indented */
     unsigned level;       /* containers open around the value being written */
-    int busy;             /* inside ajpy_enc_value() */
+    unsigned long busy;   /* inside ajpy_enc_value(): the fork generation (encode.h) */
+    uintptr_t stack_stop; /* the walk refuses to nest below this stack address (stack_guard) */
     PyObject *default_fn; /* NULL: no default= */
     struct ptrset markers;
     /* UTF-8 of the str being written, when it is not ASCII */
@@ -734,6 +736,63 @@ static int not_serializable(PyObject *o)
 }
 
 /*
+ * The C stack guard. Py_EnterRecursiveCall() counts against sys.getrecursionlimit(), which a
+ * program may raise far beyond what the C stack holds (Python 3.11 does not check the C stack
+ * itself): 80,000 nested lists then overflowed it. So the walk also refuses to go deeper when
+ * its stack frames reach a fixed budget (STACK_BUDGET below where the walk began, a few thousand
+ * levels: newer CPythons limit C recursion to about that too), or come within STACK_MARGIN of
+ * the end of this thread's stack (pthread_getattr_np: a thread with a small stack), whichever
+ * comes first. The margin leaves room for what a level may call: default=, a dict subclass's
+ * items(), key comparisons, and the error path.
+ */
+#define STACK_BUDGET ((uintptr_t)2 << 20)
+#define STACK_MARGIN ((uintptr_t)256 << 10)
+
+/* The lowest address this thread's stack may use, plus the margin; 0 when unknown. Computed
+ * once per thread (pthread_getattr_np reads /proc/self/maps for the main thread). */
+static uintptr_t stack_floor(void)
+{
+    static _Thread_local uintptr_t floor;
+    static _Thread_local int known;
+    pthread_attr_t a;
+    void *addr;
+    size_t size;
+
+    if (!known) {
+        known = 1;
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            if (pthread_attr_getstack(&a, &addr, &size) == 0) {
+                uintptr_t margin = size / 4 < STACK_MARGIN ? size / 4 : STACK_MARGIN;
+                floor = (uintptr_t)addr + margin;
+            }
+            pthread_attr_destroy(&a);
+        }
+    }
+    return floor;
+}
+
+/* Where the walk starting here must stop nesting (stacks grow down on every Linux target
+ * CPython supports but HP-PA, which has no stable CPython port). */
+static uintptr_t stack_stop_for_walk(void)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t stop = here > STACK_BUDGET ? here - STACK_BUDGET : 0;
+    uintptr_t floor = stack_floor();
+
+    return floor > stop ? floor : stop;
+}
+
+static int stack_guard(const ajpy_enc *e)
+{
+    if ((uintptr_t)__builtin_frame_address(0) >= e->stack_stop)
+        return 0;
+    PyErr_SetString(PyExc_RecursionError,
+                    "maximum recursion depth exceeded while encoding a JSON object "
+                    "(nesting too deep for the C stack)");
+    return -1;
+}
+
+/*
  * A non-empty list, tuple or dict, or what default= makes of another object: marked for
  * check_circular and counted against the recursion limit as json does (with json's words).
  */
@@ -741,7 +800,7 @@ static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, int kind)
 {
     int r;
 
-    if (Py_EnterRecursiveCall(" while encoding a JSON object"))
+    if (stack_guard(e) < 0 || Py_EnterRecursiveCall(" while encoding a JSON object"))
         return -1;
     if (e->check_circular) {
         r = ptrset_add(&e->markers, o);
@@ -868,15 +927,16 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
 {
     int r;
 
-    if (e->busy) {
+    if (AJPY_BUSY(e->busy)) {
         /* default= runs Python code, which may switch threads or encode again: the scratch
          * buffer and the cycle marks are for one walk at a time. */
         PyErr_SetString(PyExc_RuntimeError, "this encoder is already encoding a value");
         fail_gen(g);
         return -1;
     }
-    e->busy = 1;
+    e->busy = ajpy_fork_gen;
     e->level = 0;
+    e->stack_stop = stack_stop_for_walk();
     r = enc_obj(e, g, obj);
     e->busy = 0;
     if (r == 0)
@@ -934,26 +994,37 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+/* The json module's dumps as it was when the module was loaded: a program may set
+ * json.dumps = atomic_json_io.dumps, and the fallback below must not then call itself. */
+static PyObject *json_dumps_fn;
+
+int ajpy_enc_init(void)
+{
+    PyObject *json = PyImport_ImportModule("json");
+
+    if (json == NULL)
+        return -1;
+    Py_XSETREF(json_dumps_fn, PyObject_GetAttrString(json, "dumps"));
+    Py_DECREF(json);
+    return json_dumps_fn != NULL ? 0 : -1;
+}
+
 /* json.dumps(obj, **kwargs), with allow_nan=False unless kwargs say otherwise: NaN is refused
  * by default on this path too. */
 static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
 {
     PyObject *kw = kwargs != NULL ? PyDict_Copy(kwargs) : PyDict_New();
     PyObject *key = PyUnicode_InternFromString("allow_nan");
-    PyObject *r = NULL, *json = NULL, *fn = NULL, *args = NULL;
+    PyObject *r = NULL, *args = NULL;
 
     if (kw == NULL || key == NULL || PyDict_SetDefault(kw, key, Py_False) == NULL)
         goto out;
-    json = PyImport_ImportModule("json");
-    fn = json != NULL ? PyObject_GetAttrString(json, "dumps") : NULL;
-    args = fn != NULL ? PyTuple_Pack(1, obj) : NULL;
-    r = args != NULL ? PyObject_Call(fn, args, kw) : NULL;
+    args = PyTuple_Pack(1, obj);
+    r = args != NULL ? PyObject_Call(json_dumps_fn, args, kw) : NULL;
 out:
     Py_XDECREF(key);
     Py_XDECREF(kw);
     Py_XDECREF(args);
-    Py_XDECREF(fn);
-    Py_XDECREF(json);
     return r;
 }
 

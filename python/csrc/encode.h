@@ -22,7 +22,10 @@
  *   - Nesting: every container (and every value default= returns) counts as one recursive call
  *     (Py_EnterRecursiveCall, as json's C encoder counts them), so nesting beyond the recursion
  *     limit is RecursionError, a cycle with check_circular=False too; the generator's own
- *     max_depth is lifted so that it never stops first.
+ *     max_depth is lifted so that it never stops first. Whatever the recursion limit, a C stack
+ *     guard also raises RecursionError once one walk's frames take 2 MiB of stack (about 14,000
+ *     nested lists or 7,000 nested dicts) or come near the end of the thread's stack, where
+ *     json.dumps with a raised limit would crash the interpreter.
  *   - List and tuple subclasses are read as the arrays they are (their __iter__ is not called)
  *     and empty containers are found by their size, as json's C encoder does; json's pure-Python
  *     encoder, which json.dumps uses when indent is given, calls __iter__ and __len__.
@@ -34,6 +37,14 @@
 #include <ajio.h>
 
 typedef struct ajpy_enc ajpy_enc;
+
+/*
+ * The fork generation (module.c): bumped in a child after fork(). Handles and encoders mark
+ * themselves busy with it while a call runs, so that a mark copied into a child by a fork in
+ * another thread (which does not exist in the child) does not keep them busy there.
+ */
+extern unsigned long ajpy_fork_gen;
+#define AJPY_BUSY(mark) ((mark) == ajpy_fork_gen)
 
 /*
  * Parses json.dumps keyword arguments from kwargs (a dict, or NULL for the defaults):
@@ -85,5 +96,8 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
  * (METH_VARARGS | METH_KEYWORDS).
  */
 PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
+
+/* Binds json.dumps for ajpy_dumps()'s fallback; once, at module init. 0 or -1 + exception. */
+int ajpy_enc_init(void);
 
 #endif /* AJPY_ENCODE_H */

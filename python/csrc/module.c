@@ -17,7 +17,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <ajio.h>
 
@@ -83,6 +85,95 @@ static int opts_init(ajio_opts *opts, unsigned flags, unsigned mode)
     return 0;
 }
 
+/* ---- waits for a lock: interruptible (PEP 475), with an optional timeout --------------------- */
+
+/*
+ * Python installs its signal handlers without SA_RESTART and only runs them in the main thread
+ * between bytecodes, so a Ctrl-C during a lock wait must end the wait: every call that may wait
+ * passes AJIO_INTERRUPTIBLE, and on -EINTR (nothing written) runs the handlers; if one raises,
+ * the call raises, else it is made again. The timeout is a deadline over all the tries: a
+ * handler that returns must not give the wait a fresh timeout.
+ */
+struct lock_wait {
+    int timeout_ms;   /* -1: as long as the lock is held; 0: one try; else milliseconds */
+    int64_t deadline; /* CLOCK_MONOTONIC ns, with timeout_ms > 0 */
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void lock_wait_init(struct lock_wait *w, int timeout_ms)
+{
+    w->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+    w->deadline = w->timeout_ms > 0 ? mono_ns() + (int64_t)w->timeout_ms * 1000000 : 0;
+}
+
+/* The timeout for the next try: what is left of the deadline, at least 1 ms so that a wait
+ * that ran out fails with -ETIMEDOUT as a timeout does, not with a single try's -EWOULDBLOCK. */
+static int lock_wait_left(const struct lock_wait *w)
+{
+    int64_t left;
+
+    if (w->timeout_ms <= 0)
+        return w->timeout_ms;
+    left = (w->deadline - mono_ns() + 999999) / 1000000;
+    return left < 1 ? 1 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* opts for a call that may wait for the lock: interruptible, bounded by w when it has a timeout. */
+static void lock_opts_init(ajio_opts *opts, unsigned flags, unsigned mode,
+                           const struct lock_wait *w)
+{
+    opts_init(opts, flags | AJIO_INTERRUPTIBLE, mode);
+    if (w && w->timeout_ms >= 0) {
+        opts->flags |= AJIO_LOCK_TIMEOUT;
+        opts->lock_timeout_ms = lock_wait_left(w);
+    }
+}
+
+/*
+ * After a call that may wait for a lock returned r: 1 when a signal interrupted the wait and its
+ * handlers returned (make the call again, with opts' timeout what is left of w's); 0 when r is
+ * the call's result; -1 when a handler raised (the exception is set, nothing was written).
+ */
+static int lock_wait_again(int r, ajio_opts *opts, const struct lock_wait *w)
+{
+    if (r != -EINTR)
+        return 0;
+    if (PyErr_CheckSignals() < 0)
+        return -1;
+    if (w && w->timeout_ms >= 0)
+        opts->lock_timeout_ms = lock_wait_left(w);
+    return 1;
+}
+
+/* ---- after fork() ---------------------------------------------------------------------------- */
+
+/*
+ * A handle object is marked busy while one thread runs a call on it with the GIL released. A
+ * fork() in another thread copies the mark into a child where that thread does not exist, and
+ * the handle would be "in use by another thread" for ever. The mark is the fork generation in
+ * which it was set, and the child starts a new generation (os.register_at_fork calls
+ * _after_fork_child, see __init__.py), so inherited marks are stale there. The libajio handles
+ * themselves notice the new process on their own (a log reopens its lock file and target).
+ */
+unsigned long ajpy_fork_gen = 1;
+
+static PyObject *py_after_fork_child(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    ajpy_fork_gen++;
+    if (ajpy_fork_gen == 0) /* 0 means "not busy" */
+        ajpy_fork_gen = 1;
+    Py_RETURN_NONE;
+}
+
 /* ---- write_bytes(path, data, flags, mode) -> unchanged ---------------------------------------- */
 
 static PyObject *py_write_bytes(PyObject *self, PyObject *args)
@@ -91,7 +182,7 @@ static PyObject *py_write_bytes(PyObject *self, PyObject *args)
     Py_buffer data;
     unsigned flags, mode;
     ajio_opts opts;
-    int r;
+    int r, again;
 
     (void)self;
     if (!PyArg_ParseTuple(args, "Oy*II:write_bytes", &path, &data, &flags, &mode))
@@ -100,12 +191,17 @@ static PyObject *py_write_bytes(PyObject *self, PyObject *args)
         PyBuffer_Release(&data);
         return NULL;
     }
-    opts_init(&opts, flags, mode);
-    Py_BEGIN_ALLOW_THREADS
-    r = ajio_write_bytes(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
-    Py_END_ALLOW_THREADS
+    /* With AJIO_LOCK the write waits for the target's lock. */
+    lock_opts_init(&opts, flags, mode, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_write_bytes(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
     PyBuffer_Release(&data);
     Py_DECREF(pathb);
+    if (again < 0)
+        return NULL;
     if (r < 0)
         return set_error(r, path);
     return write_result(r);
@@ -125,7 +221,7 @@ static PyObject *py_write_text(PyObject *self, PyObject *args)
     Py_ssize_t len;
     ajio_opts opts;
     ajio_file *f;
-    int r;
+    int r, again;
 
     (void)self;
     if (!PyArg_ParseTuple(args, "OUII:write_text", &path, &text, &flags, &mode))
@@ -135,21 +231,25 @@ static PyObject *py_write_text(PyObject *self, PyObject *args)
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb))
         return NULL;
-    opts_init(&opts, flags, mode);
-    Py_BEGIN_ALLOW_THREADS
-    if (len > 0 && s[len - 1] == '\n') {
-        r = ajio_write_bytes(PyBytes_AS_STRING(pathb), s, (size_t)len, &opts);
-    } else {
-        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
-        if (r >= 0) {
-            /* Errors are sticky in the handle: the commit returns the first one. */
-            (void)ajio_write(f, s, (size_t)len);
-            (void)ajio_write(f, "\n", 1);
-            r = ajio_commit(f);
+    lock_opts_init(&opts, flags, mode, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        if (len > 0 && s[len - 1] == '\n') {
+            r = ajio_write_bytes(PyBytes_AS_STRING(pathb), s, (size_t)len, &opts);
+        } else {
+            r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+            if (r >= 0) {
+                /* Errors are sticky in the handle: the commit returns the first one. */
+                (void)ajio_write(f, s, (size_t)len);
+                (void)ajio_write(f, "\n", 1);
+                r = ajio_commit(f);
+            }
         }
-    }
-    Py_END_ALLOW_THREADS
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
     Py_DECREF(pathb);
+    if (again < 0)
+        return NULL;
     if (r < 0)
         return set_error(r, path);
     return write_result(r);
@@ -251,7 +351,7 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
     PyObject *path, *obj, *pathb = NULL;
     EncoderObject *enc;
     unsigned flags, mode;
-    int lines, r;
+    int lines, r, again;
     ajio_opts opts;
     ajio_file *f = NULL;
     ajio_gen *g;
@@ -262,11 +362,15 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb))
         return NULL;
-    opts_init(&opts, flags, mode);
-    Py_BEGIN_ALLOW_THREADS
-    r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
-    Py_END_ALLOW_THREADS
+    lock_opts_init(&opts, flags, mode, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
     Py_DECREF(pathb);
+    if (again < 0)
+        return NULL;
     if (r < 0)
         return set_error(r, path);
     if (attach_gen(f, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0) {
@@ -287,7 +391,8 @@ typedef struct {
     PyObject_HEAD
     ajio_file *f;
     PyObject *path;
-    int busy; /* a call runs with the GIL released: another thread must not use f meanwhile */
+    /* a call runs with the GIL released: another thread must not use f meanwhile */
+    unsigned long busy;
 } FileObject;
 
 static void File_dealloc(FileObject *self)
@@ -303,7 +408,7 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
     unsigned flags, mode;
     ajio_opts opts;
     ajio_file *f;
-    int r;
+    int r, again;
 
     if (kwds && PyDict_GET_SIZE(kwds) > 0) {
         PyErr_SetString(PyExc_TypeError, "File() takes no keyword arguments");
@@ -317,11 +422,15 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
         return -1;
     if (!PyUnicode_FSConverter(path, &pathb))
         return -1;
-    opts_init(&opts, flags, mode);
-    Py_BEGIN_ALLOW_THREADS
-    r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
-    Py_END_ALLOW_THREADS
+    lock_opts_init(&opts, flags, mode, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
     Py_DECREF(pathb);
+    if (again < 0)
+        return -1;
     if (r < 0) {
         set_error(r, path);
         return -1;
@@ -336,9 +445,10 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
  * Whether a handle object may be used now: not while another thread runs a call on it with the
  * GIL released (busy), nor once it is finished (handle NULL).
  */
-static int handle_usable(int busy, const void *handle, const char *what, const char *finished)
+static int handle_usable(unsigned long busy, const void *handle, const char *what,
+                         const char *finished)
 {
-    if (busy) {
+    if (AJPY_BUSY(busy)) {
         PyErr_Format(PyExc_RuntimeError, "the %s is in use by another thread", what);
         return -1;
     }
@@ -370,7 +480,7 @@ static PyObject *File_write(FileObject *self, PyObject *arg)
         if (!s)
             return NULL;
         if (len >= 65536) {
-            self->busy = 1;
+            self->busy = ajpy_fork_gen;
             Py_BEGIN_ALLOW_THREADS
             r = ajio_write(self->f, s, (size_t)len);
             Py_END_ALLOW_THREADS
@@ -381,7 +491,7 @@ static PyObject *File_write(FileObject *self, PyObject *arg)
     } else {
         if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
             return NULL;
-        self->busy = 1;
+        self->busy = ajpy_fork_gen;
         Py_BEGIN_ALLOW_THREADS
         r = ajio_write(self->f, data.buf, (size_t)data.len);
         Py_END_ALLOW_THREADS
@@ -413,7 +523,7 @@ static PyObject *File_commit(FileObject *self, PyObject *unused)
 static PyObject *File_abort(FileObject *self, PyObject *unused)
 {
     (void)unused;
-    if (self->busy) {
+    if (AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
         return NULL;
     }
@@ -515,6 +625,7 @@ static PyObject *py_update(PyObject *self, PyObject *args)
     int timeout_ms, r;
     ajio_opts opts;
     struct update_ctx ctx = {0};
+    struct lock_wait w;
 
     (void)self;
     if (!PyArg_ParseTuple(args, "OOIIiO:update", &path, &step, &flags, &mode, &timeout_ms,
@@ -526,13 +637,25 @@ static PyObject *py_update(PyObject *self, PyObject *args)
     }
     if (!PyUnicode_FSConverter(path, &pathb))
         return NULL;
-    opts_init(&opts, flags, mode);
+    /* ajio_update() has its own timeout (not AJIO_LOCK_TIMEOUT); the deadline is kept here
+     * across the tries that a signal interrupts. */
+    opts_init(&opts, flags | AJIO_INTERRUPTIBLE, mode);
+    lock_wait_init(&w, timeout_ms);
     ctx.step = step;
     ctx.enc = encobj == Py_None ? NULL : ((EncoderObject *)encobj)->enc;
     ctx.path = path;
-    ctx.ts = PyEval_SaveThread();
-    r = ajio_update(PyBytes_AS_STRING(pathb), update_cb, &ctx, timeout_ms, &opts);
-    PyEval_RestoreThread(ctx.ts);
+    for (;;) {
+        ctx.ts = PyEval_SaveThread();
+        r = ajio_update(PyBytes_AS_STRING(pathb), update_cb, &ctx, lock_wait_left(&w), &opts);
+        PyEval_RestoreThread(ctx.ts);
+        /* -EINTR comes only from the wait, before the step ran: nothing was read or written. */
+        if (r != -EINTR || ctx.failed)
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            Py_DECREF(pathb);
+            return NULL;
+        }
+    }
     Py_DECREF(pathb);
     if (ctx.failed && PyErr_Occurred()) {
         Py_XDECREF(ctx.result);
@@ -555,21 +678,27 @@ static PyObject *py_append(PyObject *self, PyObject *args)
     Py_buffer data;
     unsigned flags;
     ajio_opts opts;
-    int r;
+    struct lock_wait w;
+    int timeout_ms, r, again;
 
     (void)self;
-    if (!PyArg_ParseTuple(args, "Oy*I:append", &path, &data, &flags))
+    if (!PyArg_ParseTuple(args, "Oy*Ii:append", &path, &data, &flags, &timeout_ms))
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb)) {
         PyBuffer_Release(&data);
         return NULL;
     }
-    opts_init(&opts, flags, 0);
-    Py_BEGIN_ALLOW_THREADS
-    r = ajio_append(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
-    Py_END_ALLOW_THREADS
+    lock_wait_init(&w, timeout_ms);
+    lock_opts_init(&opts, flags, 0, &w);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_append(PyBytes_AS_STRING(pathb), data.buf, (size_t)data.len, &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, &w)) > 0);
     PyBuffer_Release(&data);
     Py_DECREF(pathb);
+    if (again < 0)
+        return NULL;
     if (r < 0)
         return set_error(r, path);
     if (r == AJIO_REPAIRED)
@@ -610,21 +739,28 @@ static int membuf_sink(void *ctx, const void *buf, size_t len)
 /* Appends the complete lines in mb (GIL released) to pathc, or through log when not NULL, and
  * empties it. */
 static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct membuf *mb,
-                        unsigned flags, PyObject **repair)
+                        unsigned flags, int timeout_ms, PyObject **repair)
 {
     ajio_opts opts;
-    int r;
+    struct lock_wait w;
+    int r, again;
 
     if (mb->len == 0)
         return 0;
-    opts_init(&opts, flags, 0);
-    Py_BEGIN_ALLOW_THREADS
-    if (log)
-        r = ajio_log_append(log, mb->p, mb->len);
-    else
-        r = ajio_append(pathc, mb->p, mb->len, &opts);
-    Py_END_ALLOW_THREADS
+    /* Each chunk's wait for the lock has the whole timeout (a log's is set at its open). */
+    lock_wait_init(&w, timeout_ms);
+    lock_opts_init(&opts, flags, 0, &w);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        if (log)
+            r = ajio_log_append(log, mb->p, mb->len);
+        else
+            r = ajio_append(pathc, mb->p, mb->len, &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, &w)) > 0);
     mb->len = 0;
+    if (again < 0)
+        return -1;
     if (r < 0) {
         set_error(r, path);
         return -1;
@@ -644,7 +780,7 @@ static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct
  * Returns (count, repair message or None), or NULL with an exception.
  */
 static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log,
-                                PyObject *records, unsigned flags, ajpy_enc *enc,
+                                PyObject *records, unsigned flags, int timeout_ms, ajpy_enc *enc,
                                 Py_ssize_t chunk)
 {
     PyObject *it, *item, *repair = NULL, *res = NULL;
@@ -673,7 +809,7 @@ static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log
                 set_error(r, path);
                 goto out;
             }
-            if (append_chunk(path, pathc, log, &mb, flags, &repair) < 0)
+            if (append_chunk(path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
                 goto out;
         }
     }
@@ -684,7 +820,7 @@ static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log
         set_error(r, path);
         goto out;
     }
-    if (append_chunk(path, pathc, log, &mb, flags, &repair) < 0)
+    if (append_chunk(path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
         goto out;
     res = Py_BuildValue("KO", count, repair ? repair : Py_None);
 out:
@@ -701,14 +837,16 @@ static PyObject *py_append_records(PyObject *self, PyObject *args)
     EncoderObject *enc;
     unsigned flags;
     Py_ssize_t chunk;
+    int timeout_ms;
 
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOIO!n:append_records", &path, &records, &flags, &EncoderType,
-                          &enc, &chunk))
+    if (!PyArg_ParseTuple(args, "OOIO!ni:append_records", &path, &records, &flags, &EncoderType,
+                          &enc, &chunk, &timeout_ms))
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb))
         return NULL;
-    res = append_records(path, PyBytes_AS_STRING(pathb), NULL, records, flags, enc->enc, chunk);
+    res = append_records(path, PyBytes_AS_STRING(pathb), NULL, records, flags, timeout_ms,
+                         enc->enc, chunk);
     Py_DECREF(pathb);
     return res;
 }
@@ -720,7 +858,8 @@ typedef struct {
     ajio_log *log;
     PyObject *path;
     PyObject *repair; /* what ajio_log_open() repaired, or NULL */
-    int busy;         /* an append runs with the GIL released */
+    int timeout_ms;   /* of each wait for the lock, as opened: -1 none */
+    unsigned long busy;         /* an append runs with the GIL released */
 } LogObject;
 
 static void Log_dealloc(LogObject *self)
@@ -737,21 +876,28 @@ static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
     unsigned flags;
     ajio_opts opts;
     ajio_log *log;
-    int r;
+    struct lock_wait w;
+    int timeout_ms, r, again;
 
     if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->log || self->path) {
-        PyErr_SetString(PyExc_TypeError, "Log(path, flags) once, positional only");
+        PyErr_SetString(PyExc_TypeError, "Log(path, flags, timeout_ms) once, positional only");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "OI:Log", &path, &flags))
+    if (!PyArg_ParseTuple(args, "OIi:Log", &path, &flags, &timeout_ms))
         return -1;
     if (!PyUnicode_FSConverter(path, &pathb))
         return -1;
-    opts_init(&opts, flags, 0);
-    Py_BEGIN_ALLOW_THREADS
-    r = ajio_log_open(&log, PyBytes_AS_STRING(pathb), &opts);
-    Py_END_ALLOW_THREADS
+    /* The handle keeps these options: every append through it waits as the open does. */
+    lock_wait_init(&w, timeout_ms);
+    lock_opts_init(&opts, flags, 0, &w);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_log_open(&log, PyBytes_AS_STRING(pathb), &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, &w)) > 0);
     Py_DECREF(pathb);
+    if (again < 0)
+        return -1;
     if (r < 0) {
         set_error(r, path);
         return -1;
@@ -765,6 +911,7 @@ static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
     }
     self->log = log;
     self->path = Py_NewRef(path);
+    self->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
     return 0;
 }
 
@@ -785,8 +932,9 @@ static PyObject *Log_append(LogObject *self, PyObject *args)
         return NULL;
     /* The GIL is released for each chunk's append: no other thread may use the handle until
      * this call is over. */
-    self->busy = 1;
-    res = append_records(self->path, NULL, self->log, records, 0, enc->enc, chunk);
+    self->busy = ajpy_fork_gen;
+    res = append_records(self->path, NULL, self->log, records, 0, self->timeout_ms, enc->enc,
+                         chunk);
     self->busy = 0;
     return res;
 }
@@ -797,7 +945,7 @@ static PyObject *Log_close(LogObject *self, PyObject *unused)
     int r;
 
     (void)unused;
-    if (self->busy) {
+    if (AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_RuntimeError, "the log is in use by another thread");
         return NULL;
     }
@@ -832,7 +980,7 @@ static PyTypeObject LogType = {
     .tp_basicsize = sizeof(LogObject),
     .tp_dealloc = (destructor)Log_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Log(path, flags): ajio_log, an append handle opened once.",
+    .tp_doc = "Log(path, flags, timeout_ms): ajio_log, an append handle opened once.",
     .tp_methods = Log_methods,
     .tp_getset = Log_getset,
     .tp_init = (initproc)Log_init,
@@ -849,7 +997,8 @@ typedef struct {
     unsigned long long line;
     unsigned long long torn;
     PyObject *torn_message;
-    int busy; /* a read runs with the GIL released: another thread must not use rd meanwhile */
+    /* a read runs with the GIL released: another thread must not use rd meanwhile */
+    unsigned long busy;
 } ReaderObject;
 
 static void Reader_dealloc(ReaderObject *self)
@@ -897,13 +1046,13 @@ static PyObject *Reader_next(ReaderObject *self)
     PyObject *text, *value;
     int r;
 
-    if (self->busy) {
+    if (AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_RuntimeError, "the reader is in use by another thread");
         return NULL;
     }
     if (!self->rd)
         return NULL;
-    self->busy = 1;
+    self->busy = ajpy_fork_gen;
     Py_BEGIN_ALLOW_THREADS
     r = ajio_reader_next(self->rd, &line, &len);
     Py_END_ALLOW_THREADS
@@ -934,7 +1083,7 @@ static PyObject *Reader_next(ReaderObject *self)
 static PyObject *Reader_close(ReaderObject *self, PyObject *unused)
 {
     (void)unused;
-    if (self->busy) {
+    if (AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_RuntimeError, "the reader is in use by another thread");
         return NULL;
     }
@@ -996,7 +1145,7 @@ typedef struct {
     ajio_batch *b;
     PyObject *paths; /* the path objects as given, for the exceptions' filename */
     int committed;
-    int busy; /* the commit runs with the GIL released */
+    unsigned long busy; /* the commit runs with the GIL released */
 } BatchObject;
 
 static void Batch_dealloc(BatchObject *self)
@@ -1092,7 +1241,7 @@ static PyObject *Batch_commit(BatchObject *self, PyObject *unused)
         return NULL;
     }
     self->committed = 1;
-    self->busy = 1;
+    self->busy = ajpy_fork_gen;
     Py_BEGIN_ALLOW_THREADS
     r = ajio_batch_commit(self->b);
     Py_END_ALLOW_THREADS
@@ -1116,7 +1265,7 @@ static PyObject *Batch_results(BatchObject *self, PyObject *unused)
     size_t i, n;
 
     (void)unused;
-    if (!self->b || !self->committed || self->busy) {
+    if (!self->b || !self->committed || AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_ValueError, "the batch is not committed");
         return NULL;
     }
@@ -1226,10 +1375,12 @@ static PyMethodDef methods[] = {
     {"update", py_update, METH_VARARGS,
      "update(path, step, flags, mode, timeout_ms, encoder) -> new value"},
     {"append", py_append, METH_VARARGS,
-     "append(path, data, flags) -> the repair message, or None"},
+     "append(path, data, flags, timeout_ms) -> the repair message, or None"},
     {"append_records", py_append_records, METH_VARARGS,
-     "append_records(path, records, flags, encoder, chunk) -> (count, repair message or None)"},
+     "append_records(path, records, flags, encoder, chunk, timeout_ms) -> (count, repair or None)"},
     {"sweep", py_sweep, METH_VARARGS, "sweep(dir, name, min_age_sec, flags) -> removed"},
+    {"_after_fork_child", py_after_fork_child, METH_NOARGS,
+     "_after_fork_child(): for os.register_at_fork(after_in_child=...) only"},
     {"dumps", (PyCFunction)(void (*)(void))ajpy_dumps, METH_VARARGS | METH_KEYWORDS,
      "dumps(obj, **kw) -> str, as json.dumps(obj, **kw)"},
     {NULL, NULL, 0, NULL},
@@ -1254,7 +1405,7 @@ PyMODINIT_FUNC PyInit__ajio(void)
 
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
         PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
-        PyType_Ready(&LogType) < 0)
+        PyType_Ready(&LogType) < 0 || ajpy_enc_init() < 0)
         return NULL;
     m = PyModule_Create(&module);
     if (!m)
@@ -1280,6 +1431,7 @@ PyMODINIT_FUNC PyInit__ajio(void)
         add_int(m, "JSONL", AJIO_JSONL) < 0 || add_int(m, "LOCK", AJIO_LOCK) < 0 ||
         add_int(m, "NO_REPAIR", AJIO_NO_REPAIR) < 0 ||
         add_int(m, "NO_TMPFILE", AJIO_NO_TMPFILE) < 0 ||
+        add_int(m, "INTERRUPTIBLE", AJIO_INTERRUPTIBLE) < 0 ||
         PyModule_AddStringConstant(m, "LIBAJIO_VERSION", ajio_version()) < 0) {
         Py_XDECREF(NotDurableError);
         Py_DECREF(m);

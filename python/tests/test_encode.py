@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import atomic_json_io as aj
 from atomic_json_io import _ajio
 
 dumps = _ajio.dumps
@@ -513,3 +514,23 @@ def test_big_document_through_the_sink():
     v = [{"id": i, "name": "n\xe9" * 20, "vals": [i * 0.5, None, True]} for i in range(5000)]
     for kw in ({}, {"indent": 2}, {"ensure_ascii": False}, {"sort_keys": True, "indent": 1}):
         assert dumps(v, **kw) == json.dumps(v, **kw)
+
+
+def test_fallbacks_do_not_call_a_json_dumps_that_is_ours(tmp_path, monkeypatch):
+    # A program that sets json.dumps = atomic_json_io.dumps: what C leaves to the json module
+    # (allow_nan=True, cls=) must reach json's own dumps, not recurse into ours for ever.
+    import json as json_module
+
+    real = json_module.dumps
+    monkeypatch.setattr(json_module, "dumps", aj.dumps)
+    assert aj.dumps([float("nan")], allow_nan=True) == "[NaN]"
+    assert aj.dumps({"a": 1}, cls=json_module.JSONEncoder) == real({"a": 1})
+    p = tmp_path / "x.json"
+    assert aj.write_json_atomic(p, {"a": 1}, cls=json_module.JSONEncoder)
+    assert p.read_text() == real({"a": 1}, indent=2) + "\n"
+    aj.update_json_atomic(p, lambda v: dict(v, b=2), cls=json_module.JSONEncoder)
+    assert json_module.loads(p.read_text()) == {"a": 1, "b": 2}
+    q = tmp_path / "x.jsonl"
+    aj.write_jsonl_atomic(q, [1, {"a": 2}], cls=json_module.JSONEncoder)
+    aj.append_jsonl(q, [3], cls=json_module.JSONEncoder)
+    assert q.read_text() == '1\n{"a": 2}\n3\n'
