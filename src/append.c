@@ -440,6 +440,11 @@ static int record(struct ajio_file *f, struct target *t, bool pending, off_t pen
         n.ino = (uint64_t)t->st.st_ino;
         n.epoch = n.written + 1; /* the tickets of this file start with the next one */
     }
+    if (switched && !(f->flags & AJIO_NO_SYNC)) {
+        r = ajio__group_reserve(f->target_lockfd);
+        if (r < 0)
+            return ajio__error_strerror(r, "fallocate of the lock file of \"%s\"", f->path);
+    }
     n.pending = pending;
     n.pending_start = (uint64_t)pending_start;
     n.committed = (uint64_t)committed;
@@ -784,8 +789,9 @@ static int lock_log(struct ajio_log *log)
         r = ajio__lock_again(f, log->lockname, log->wait_ms);
     if (r != -ESTALE)
         return r;
+    ajio__group_release(f);
     if (f->target_lockfd >= 0)
-        (void)close(f->target_lockfd); /* never written through: nothing to report */
+        (void)close(f->target_lockfd); /* its records were written with pwrite: nothing to report */
     f->target_lockfd = -1;
     if (log->pid != me && log->t.wfd >= 0) {
         /* The parent's descriptor of the log: this process appends through one of its own. */

@@ -39,6 +39,8 @@ void ajio__file_init(struct ajio_file *f)
     f->lockfd = -1;
     f->target_lockfd = -1;
     f->lock_created = false;
+    f->group_page = NULL;
+    f->group_mapped = false;
     f->old_dev = 0;
     f->old_ino = 0;
     f->dir_btime = 0;
@@ -423,6 +425,7 @@ void ajio__discard(struct ajio_file *f)
     if (f->dirfd >= 0 && (f->dir_handle == NULL || f->dirfd != f->dir_handle->dirfd))
         (void)close(f->dirfd);
     /* Last: the target's lock (AJIO_LOCK) covers everything above, the rename included. */
+    ajio__group_release(f);
     if (f->target_lockfd >= 0)
         (void)close(f->target_lockfd);
     free(f->buf);

@@ -11,9 +11,9 @@
  * when its holder dies. Its holder, the leader, reads the append record (w tickets of file
  * dev/ino since epoch, all written before it looked), syncs the file, and writes the sync record
  * at its own offset: synced = w for that file and epoch (fdatasync makes durable all the data of
- * the file written before it, through any descriptor). The others look at the sync record
- * between short sleeps: covered, they are done; the sync lock free, they lead the next sync; no
- * turn after about two sync times (a leader that hangs, or someone who holds the lock and never
+ * the file written before it, through any descriptor), and wakes the others (see struct wake).
+ * They look at the sync record: covered, they are done; the sync lock free, one leads the next
+ * sync; no sync ending for about two sync times (someone who holds the sync lock and never
  * syncs), they sync on their own, which is always correct.
  *
  * Tickets, not file offsets, so that a file cut back (a failed append, a repair, a truncation by
@@ -21,14 +21,20 @@
  * that is rotated (renamed and created again) while appenders run never lets the sync of one file
  * stand for records of the other.
  *
- * Nothing is mapped: the records are read and written with pread/pwrite, each with a checksum, so
- * a file truncated or scribbled on by someone else costs at most a sync, never a signal. Who may
+ * The records are read and written with pread/pwrite, each with a checksum, so a file truncated
+ * or scribbled on by someone else costs at most a sync, never a signal; only the futex words
+ * that wake followers are mapped, and only where nobody else may open the file. Who may
  * write the records decides whether a sync may be skipped: lock.c lets only those who may write
  * the log open its lock file, and they could as well cut the log itself.
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,24 +125,114 @@ static void nap(long ns)
     (void)nanosleep(&ts, NULL);
 }
 
+/*
+ * The futex words that wake followers the moment a sync ends, in the lock file's first page at
+ * WAKE_OFF (away from the records). A mapping of a file is a SIGBUS waiting to happen if anyone
+ * can cut the file or leave a hole under it, so the page is mapped only where nobody but the
+ * caller (and root) may open the lock file - it belongs to the caller, mode 0600 or narrower -
+ * and where its first page has a block (reserved by ajio__group_reserve(), so a full disk gives
+ * -ENOSPC before the append instead of a SIGBUS in it). Elsewhere followers poll, and a leader
+ * that may not map wakes nobody: its followers look again within WAKE_POLL_NS.
+ */
+#define WAKE_OFF 2048
+#define WAKE_POLL_NS (2 * 1000 * 1000L)
+
+struct wake {
+    _Atomic uint32_t done;    /* bumped at the end of every sync */
+    _Atomic uint32_t waiters; /* followers asleep on done: the leader wakes them only then */
+};
+
+int ajio__group_reserve(int lockfd)
+{
+    struct stat st;
+    int r;
+
+    if (fstat(lockfd, &st) < 0)
+        return -errno;
+    if (st.st_size >= AJIO__GROUP_PAGE)
+        return 0;
+    r = posix_fallocate(lockfd, 0, AJIO__GROUP_PAGE); /* returns the error, errno untouched */
+    if (r == ENOSPC || r == EDQUOT || r == EIO)
+        return -r;
+    return 0; /* no fallocate here: followers poll */
+}
+
+static struct wake *map_wake(int fd)
+{
+    struct stat st;
+    void *p;
+
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+        st.st_size < AJIO__GROUP_PAGE || (uint64_t)st.st_blocks * 512 < AJIO__GROUP_PAGE)
+        return NULL;
+    p = mmap(NULL, AJIO__GROUP_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : (struct wake *)((char *)p + WAKE_OFF);
+}
+
+/* The mapping of f's lock file, made on first need and kept with the handle (a log's appends). */
+static struct wake *get_wake(struct ajio_file *f)
+{
+    if (!f->group_mapped) {
+        f->group_mapped = true;
+        struct wake *w = map_wake(f->target_lockfd);
+        f->group_page = w != NULL ? (char *)w - WAKE_OFF : NULL;
+    }
+    return f->group_page != NULL ? (struct wake *)((char *)f->group_page + WAKE_OFF) : NULL;
+}
+
+void ajio__group_release(struct ajio_file *f)
+{
+    if (f->group_page != NULL) /* a valid mapping of ours: munmap cannot fail */
+        (void)munmap(f->group_page, AJIO__GROUP_PAGE);
+    f->group_page = NULL;
+    f->group_mapped = false;
+}
+
+/* Sleeps until done moves from seen, or for at most ns. Woken or not, the caller looks again. */
+static void wait_wake(struct wake *w, uint32_t seen, long ns)
+{
+    struct timespec ts = {0, ns};
+
+    atomic_fetch_add(&w->waiters, 1);
+    if (atomic_load(&w->done) == seen)
+        (void)syscall(SYS_futex, &w->done, FUTEX_WAIT, seen, &ts, NULL, 0);
+    atomic_fetch_sub(&w->waiters, 1);
+}
+
+static void wake_all(struct wake *w)
+{
+    if (w == NULL)
+        return;
+    atomic_fetch_add(&w->done, 1);
+    /* A wake of a word in our own mapping cannot fail; it returns how many woke. */
+    if (atomic_load(&w->waiters) > 0)
+        (void)syscall(SYS_futex, &w->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
                      uint64_t ticket, bool *ret_shared, bool *ret_durable)
 {
     int fd = f->target_lockfd;
     int64_t start = ajio__now_ns(), limit = 0;
     long delay = FIRST_NAP_NS, nap_max = NAP_MAX_NS;
+    struct wake *w = f->group_mapped ? get_wake(f) : NULL;
+    uint64_t last_syncs = 0;
     struct ajio__sync s;
     int r;
 
     *ret_shared = false;
     *ret_durable = false;
     for (;;) {
+        uint32_t seen = w != NULL ? atomic_load(&w->done) : 0;
+
         r = ajio__sync_read(fd, &s);
-        if (r < 0)
-            return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+        if (r < 0) {
+            r = ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+            goto out;
+        }
         if (covered(&s, dev, ino, epoch, ticket)) {
             *ret_shared = *ret_durable = true;
-            return 0;
+            goto out;
         }
         if (limit == 0) {
             /* The last sync's time says how long a turn may take; a forged one only this. */
@@ -145,19 +241,32 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
             limit = t < WAIT_MIN_NS ? WAIT_MIN_NS : t > WAIT_MAX_NS ? WAIT_MAX_NS : t;
             if (s.valid && (long)(s.sync_ns / 4) < nap_max)
                 nap_max = s.sync_ns / 4 > FIRST_NAP_NS ? (long)(s.sync_ns / 4) : FIRST_NAP_NS;
+            last_syncs = s.valid ? s.syncs : 0;
+        } else if (s.valid && s.syncs != last_syncs) {
+            /* A sync ended since the last look: the others make progress. */
+            last_syncs = s.syncs;
+            start = ajio__now_ns();
         }
         r = sync_lock(fd, F_WRLCK);
         if (r == 0)
             break;
         if ((r != -EAGAIN && r != -EACCES) || ajio__now_ns() - start > limit) {
-            /* No OFD locks here, or no turn in time: a sync of its own is always correct. */
+            /* No OFD locks here, or no sync ended in time: one of its own is always correct. */
             r = sync_own(f, wfd);
             *ret_durable = r == 0;
-            return r;
+            goto out;
         }
-        nap(delay);
-        if (delay < nap_max)
-            delay = delay * 2 < nap_max ? delay * 2 : nap_max;
+        if (!f->group_mapped) {
+            w = get_wake(f);
+            continue; /* seen is read before the next look, so no wake-up is missed */
+        }
+        if (w != NULL) {
+            wait_wake(w, seen, WAKE_POLL_NS);
+        } else {
+            nap(delay);
+            if (delay < nap_max)
+                delay = delay * 2 < nap_max ? delay * 2 : nap_max;
+        }
     }
     /* Covered by a sync that ended between the look and the lock: nothing left to do. */
     r = ajio__sync_read(fd, &s);
@@ -168,9 +277,12 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
     else
         r = lead(f, wfd, dev, ino);
     *ret_durable = r == 0;
+    /* Woken after a failed sync too: each follower then leads a sync of its own. */
+    wake_all(get_wake(f));
     int u = sync_lock(fd, F_UNLCK);
     if (u < 0 && r == 0)
         r = ajio__error_strerror(u, "unlock of the sync lock of \"%s\" (the records are durable)",
                                  f->path);
+out:
     return r;
 }

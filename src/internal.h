@@ -82,6 +82,8 @@ struct ajio_file {
     int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
     int target_lockfd; /* AJIO_LOCK: the target's lock file, flock'ed until the handle is freed */
     bool lock_created;   /* this call created the lock file */
+    void *group_page;    /* group.c: the lock file's first page, mapped, or NULL */
+    bool group_mapped;   /* group_page was tried for this lock file */
     struct stat lock_st; /* the lock file as locked and checked (lock.c) */
     dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
     ino_t old_ino;     /* decides against the file the name holds at commit time */
@@ -181,6 +183,14 @@ int ajio__group_counts(const char *lock_path, uint64_t *ret_written, uint64_t *r
  */
 int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
                      uint64_t ticket, bool *ret_shared, bool *ret_durable);
+/*
+ * Reserves the blocks of the lock file's first AJIO__GROUP_PAGE bytes, where group commit keeps
+ * its futex words (a full disk: -ENOSPC, before anything is appended). Under the flock.
+ */
+#define AJIO__GROUP_PAGE 4096
+int ajio__group_reserve(int lockfd);
+/* Unmaps what ajio__group_sync() mapped of f's lock file: before it is closed or replaced. */
+void ajio__group_release(struct ajio_file *f);
 
 /* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
 int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);

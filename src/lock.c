@@ -249,17 +249,15 @@ int ajio__lock_wait_ms(const ajio_opts *opts)
  * so that every waiter on it finds the name changed and starts again with a new one (*ret_retry).
  * Where it cannot be removed it is narrowed; anything else is refused.
  */
-static int check_lock_file(struct ajio_file *f, int fd, const char *name, bool *ret_retry)
+static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct stat lk,
+                           bool *ret_retry)
 {
-    struct stat lk, tg;
+    struct stat tg;
     const struct stat *target = NULL;
     bool mine;
     mode_t ok;
 
     *ret_retry = false;
-    if (fstat(fd, &lk) < 0)
-        return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
     if (!S_ISREG(lk.st_mode))
         return ajio__error(-EINVAL, "lock file \"%.*s/%s\" for \"%s\" is not a regular file",
                            AJIO__DIR_ARG(f), name, f->path);
@@ -296,7 +294,9 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, bool *
     if (errno != EACCES && errno != EPERM)
         return ajio__error_strerror(-errno, "removal of unsafe lock file \"%.*s/%s\" for \"%s\"",
                                     AJIO__DIR_ARG(f), name, f->path);
-    if ((mine || fchown(fd, geteuid(), (gid_t)-1) == 0) && fchmod(fd, lk.st_mode & ok) == 0) {
+    /* Root gives it to the target's owner, who must still be able to open it. */
+    if ((mine || fchown(fd, target != NULL ? target->st_uid : geteuid(), (gid_t)-1) == 0) &&
+        fchmod(fd, lk.st_mode & ok) == 0) {
         if (fstat(fd, &lk) < 0)
             return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
                                         AJIO__DIR_ARG(f), name, f->path);
@@ -311,8 +311,12 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, bool *
 #endif
 }
 
-/* Whether the name still holds the inode locked through fd (ajio_sweep() may have removed it). */
-static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret)
+/*
+ * Whether the name still holds the inode locked through fd (ajio_sweep() may have removed it);
+ * *ret_st is fd's stat.
+ */
+static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret,
+                       struct stat *ret_st)
 {
     struct stat a, b;
 
@@ -326,7 +330,24 @@ static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret)
         *ret = false;
         return 0;
     }
+    *ret_st = a;
     *ret = a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    return 0;
+}
+
+/* still_named() for a lock file whose stat is known (the one checked when it was taken). */
+static int still_named_as(struct ajio_file *f, const struct stat *a, const char *name, bool *ret)
+{
+    struct stat b;
+
+    if (fstatat(f->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT)
+            return ajio__error_strerror(-errno, "stat of lock file \"%.*s/%s\" for \"%s\"",
+                                        AJIO__DIR_ARG(f), name, f->path);
+        *ret = false;
+        return 0;
+    }
+    *ret = a->st_dev == b.st_dev && a->st_ino == b.st_ino;
     return 0;
 }
 
@@ -349,7 +370,8 @@ int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64
     bool interruptible = (f->flags & AJIO_INTERRUPTIBLE) != 0;
 
     for (int tries = 0;; tries++) {
-        bool retry, named;
+        bool retry, named = false;
+        struct stat st;
         int fd = open_lock_file(f, name);
         int r;
 
@@ -362,9 +384,9 @@ int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64
         }
         /* Named first: only the lock file the name holds may be judged and retired. */
         retry = false;
-        r = still_named(f, fd, name, &named);
+        r = still_named(f, fd, name, &named, &st);
         if (r == 0 && named)
-            r = check_lock_file(f, fd, name, &retry);
+            r = check_lock_file(f, fd, name, st, &retry);
         if (r == 0 && !retry && named)
             r = sync_new_lock(f, fd, name);
         if (r == 0 && !retry && named) {
@@ -386,11 +408,11 @@ int ajio__lock_again(struct ajio_file *f, const char *name, int timeout_ms)
     int64_t deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
     int r = take_flock(f->target_lockfd, timeout_ms, deadline,
                        (f->flags & AJIO_INTERRUPTIBLE) != 0);
-    bool named;
+    bool named = false;
 
     if (r < 0)
         return flock_failed(f, r, timeout_ms, name);
-    r = still_named(f, f->target_lockfd, name, &named);
+    r = still_named_as(f, &f->lock_st, name, &named);
     if (r == 0 && !named)
         r = -ESTALE; /* removed by a sweep: the caller opens the lock file again */
     if (r < 0)
