@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -95,22 +96,29 @@ static int open_target(struct ajio_file *f, struct target *t, bool create)
     int r = 0;
     struct statx sx;
 
-    if (fstat(t->wfd, &t->st) < 0)
-        r = ajio__error_strerror(-errno, "fstat of \"%s\" opened to append", f->path);
-    else if (!S_ISREG(t->st.st_mode))
+    /* One statx for the stat and the mount's unique id (0 where the kernel has none: Linux 6.8). */
+    if (statx(t->wfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID_UNIQUE, &sx) < 0) {
+        r = ajio__error_strerror(-errno, "statx of \"%s\" opened to append", f->path);
+    } else {
+        memset(&t->st, 0, sizeof(t->st));
+        t->st.st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        t->st.st_ino = sx.stx_ino;
+        t->st.st_mode = sx.stx_mode;
+        t->st.st_uid = sx.stx_uid;
+        t->st.st_gid = sx.stx_gid;
+        t->st.st_size = (off_t)sx.stx_size;
+        t->mnt = (sx.stx_mask & STATX_MNT_ID_UNIQUE) ? sx.stx_mnt_id : 0;
+    }
+    if (r == 0 && !S_ISREG(t->st.st_mode))
         r = ajio__error(-EINVAL, "\"%s\" is not a regular file: nothing is appended to it",
                         f->path);
-    else if (!t->created)
+    else if (r == 0 && !t->created)
         r = ajio__check_regular(f, &t->st);
     if (r < 0) {
         (void)close(t->wfd); /* nothing was written through it */
         t->wfd = -1;
         return r;
     }
-    t->mnt = 0;
-    if (statx(t->wfd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &sx) == 0 &&
-        (sx.stx_mask & STATX_MNT_ID_UNIQUE))
-        t->mnt = sx.stx_mnt_id;
     t->size = t->st.st_size;
     return 0;
 }

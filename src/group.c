@@ -87,18 +87,16 @@ static int sync_own(struct ajio_file *f, int wfd)
  * the append record (an appender writing it right then) is read again; if it stays unreadable,
  * or speaks of another file, the sync covers this appender alone.
  */
-static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino)
+static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
+                const struct ajio__sync *last)
 {
     int fd = f->target_lockfd;
     struct ajio__state a = {0};
-    struct ajio__sync s;
     int64_t t0;
     int r = 0;
 
     for (int i = 0; i < 3 && r == 0 && !a.valid; i++)
         r = ajio__state_read(fd, 0, &a);
-    if (r == 0)
-        r = ajio__sync_read(fd, &s);
     if (r < 0)
         return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
     t0 = ajio__now_ns();
@@ -110,7 +108,7 @@ static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino)
                            .ino = ino,
                            .epoch = a.epoch,
                            .synced = a.written,
-                           .syncs = (s.valid ? s.syncs : 0) + 1,
+                           .syncs = (last->valid ? last->syncs : 0) + 1,
                            .sync_ns = (uint64_t)(ajio__now_ns() - t0)};
     /* Durable already: a record that cannot be written only costs the others a sync each. */
     (void)ajio__sync_write(fd, &n);
@@ -188,15 +186,36 @@ void ajio__group_release(struct ajio_file *f)
     f->group_mapped = false;
 }
 
-/* Sleeps until done moves from seen, or for at most ns. Woken or not, the caller looks again. */
-static void wait_wake(struct wake *w, uint32_t seen, long ns)
+/*
+ * Sleeps until done moves from seen, or for at most ns. Woken or not, the caller looks again.
+ * A read lock on WAITER_BYTE says to a leader without the mapping that someone sleeps: only then
+ * does it map the page to wake them (a lone appender's one-shot append maps nothing).
+ */
+#define WAITER_BYTE 1
+
+static void wait_wake(int fd, struct wake *w, uint32_t seen, long ns)
 {
     struct timespec ts = {0, ns};
+    struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = WAITER_BYTE, .l_len = 1};
+    /* Without the mark the sleep still ends after ns: the mark only saves that wait. */
+    bool marked = fcntl(fd, F_OFD_SETLK, &l) == 0;
 
     atomic_fetch_add(&w->waiters, 1);
     if (atomic_load(&w->done) == seen)
         (void)syscall(SYS_futex, &w->done, FUTEX_WAIT, seen, &ts, NULL, 0);
     atomic_fetch_sub(&w->waiters, 1);
+    l.l_type = F_UNLCK;
+    if (marked)
+        (void)fcntl(fd, F_OFD_SETLK, &l); /* an unlock of our own lock cannot fail */
+}
+
+/* Whether anyone sleeps on the page (see wait_wake()), asked without mapping it. */
+static bool someone_waits(int fd)
+{
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = WAITER_BYTE, .l_len = 1};
+
+    /* Unknown (no OFD locks): assume so, and map. */
+    return fcntl(fd, F_OFD_GETLK, &l) < 0 || l.l_type != F_UNLCK;
 }
 
 static void wake_all(struct wake *w)
@@ -223,16 +242,24 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
     *ret_shared = false;
     *ret_durable = false;
     for (;;) {
+        /* done before the look: a sync that ends after the look is never slept through. */
         uint32_t seen = w != NULL ? atomic_load(&w->done) : 0;
 
-        r = ajio__sync_read(fd, &s);
-        if (r < 0) {
-            r = ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
-            goto out;
+        r = sync_lock(fd, F_WRLCK);
+        if (r == 0)
+            break;
+        if (r != -EAGAIN && r != -EACCES) {
+            /* No OFD locks here: a sync of its own, which needs no lock to be correct. */
+            r = sync_own(f, wfd);
+            *ret_durable = r == 0;
+            return r;
         }
+        r = ajio__sync_read(fd, &s);
+        if (r < 0)
+            return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
         if (covered(&s, dev, ino, epoch, ticket)) {
             *ret_shared = *ret_durable = true;
-            goto out;
+            return 0;
         }
         if (limit == 0) {
             /* The last sync's time says how long a turn may take; a forged one only this. */
@@ -247,42 +274,39 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
             last_syncs = s.syncs;
             start = ajio__now_ns();
         }
-        r = sync_lock(fd, F_WRLCK);
-        if (r == 0)
-            break;
-        if ((r != -EAGAIN && r != -EACCES) || ajio__now_ns() - start > limit) {
-            /* No OFD locks here, or no sync ended in time: one of its own is always correct. */
+        if (ajio__now_ns() - start > limit) {
+            /* No sync ended in time (a holder of the sync lock that does not sync). */
             r = sync_own(f, wfd);
             *ret_durable = r == 0;
-            goto out;
+            return r;
         }
         if (!f->group_mapped) {
             w = get_wake(f);
-            continue; /* seen is read before the next look, so no wake-up is missed */
+            continue; /* seen is read again before the next look */
         }
         if (w != NULL) {
-            wait_wake(w, seen, WAKE_POLL_NS);
+            wait_wake(fd, w, seen, WAKE_POLL_NS);
         } else {
             nap(delay);
             if (delay < nap_max)
                 delay = delay * 2 < nap_max ? delay * 2 : nap_max;
         }
     }
-    /* Covered by a sync that ended between the look and the lock: nothing left to do. */
+    /* Covered by a sync that ended before the lock was free: nothing left to do. */
     r = ajio__sync_read(fd, &s);
     if (r < 0)
         r = ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
     else if (covered(&s, dev, ino, epoch, ticket))
         *ret_shared = true;
     else
-        r = lead(f, wfd, dev, ino);
+        r = lead(f, wfd, dev, ino, &s);
     *ret_durable = r == 0;
     /* Woken after a failed sync too: each follower then leads a sync of its own. */
-    wake_all(get_wake(f));
+    if (f->group_mapped || someone_waits(fd))
+        wake_all(get_wake(f));
     int u = sync_lock(fd, F_UNLCK);
     if (u < 0 && r == 0)
         r = ajio__error_strerror(u, "unlock of the sync lock of \"%s\" (the records are durable)",
                                  f->path);
-out:
     return r;
 }

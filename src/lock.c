@@ -71,9 +71,9 @@ static mode_t allowed_mode(const struct stat *lock, const struct stat *target)
     return m;
 }
 
-static bool owner_ok(const struct stat *lock, const struct stat *target)
+static bool owner_ok(const struct stat *lock, const struct stat *target, uid_t me)
 {
-    return lock->st_uid == geteuid() || lock->st_uid == 0 ||
+    return lock->st_uid == me || lock->st_uid == 0 ||
            (target != NULL && lock->st_uid == target->st_uid);
 }
 
@@ -267,9 +267,10 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
     } else if (errno != ENOENT) {
         return ajio__error_strerror(-errno, "stat of \"%s\" for its lock file", f->path);
     }
+    uid_t me = geteuid();
     ok = allowed_mode(&lk, target);
-    mine = lk.st_uid == geteuid();
-    if (owner_ok(&lk, target) && (lk.st_mode & 0777 & ~ok) == 0) {
+    mine = lk.st_uid == me;
+    if (owner_ok(&lk, target, me) && (lk.st_mode & 0777 & ~ok) == 0) {
         /* The owner keeps it in step with a target whose permissions grew since. */
         if (mine && (lk.st_mode & 0777) != ok && fchmod(fd, ok) < 0)
             return ajio__error_strerror(-errno, "chmod of lock file \"%.*s/%s\" for \"%s\"",
@@ -277,7 +278,7 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
         f->lock_st = lk;
         return 0;
     }
-    if (!mine && geteuid() != 0)
+    if (!mine && me != 0)
         return ajio__error(-EACCES,
                            "lock file \"%.*s/%s\" for \"%s\" is not used: it belongs to uid %u "
                            "with mode 0%03o, so users who may not write the target could hold "
@@ -295,7 +296,7 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
         return ajio__error_strerror(-errno, "removal of unsafe lock file \"%.*s/%s\" for \"%s\"",
                                     AJIO__DIR_ARG(f), name, f->path);
     /* Root gives it to the target's owner, who must still be able to open it. */
-    if ((mine || fchown(fd, target != NULL ? target->st_uid : geteuid(), (gid_t)-1) == 0) &&
+    if ((mine || fchown(fd, target != NULL ? target->st_uid : me, (gid_t)-1) == 0) &&
         fchmod(fd, lk.st_mode & ok) == 0) {
         if (fstat(fd, &lk) < 0)
             return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
