@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -79,39 +80,6 @@ static int sync_own(struct ajio_file *f, int wfd)
     (void)f;
     (void)wfd;
 #endif
-    return 0;
-}
-
-/*
- * The leader's part, the sync lock held: the sync, and what it covers published. A torn read of
- * the append record (an appender writing it right then) is read again; if it stays unreadable,
- * or speaks of another file, the sync covers this appender alone.
- */
-static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
-                const struct ajio__sync *last)
-{
-    int fd = f->target_lockfd;
-    struct ajio__state a = {0};
-    int64_t t0;
-    int r = 0;
-
-    for (int i = 0; i < 3 && r == 0 && !a.valid; i++)
-        r = ajio__state_read(fd, 0, &a);
-    if (r < 0)
-        return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
-    t0 = ajio__now_ns();
-    r = sync_own(f, wfd);
-    if (r < 0 || !a.valid || a.dev != dev || a.ino != ino)
-        return r;
-    struct ajio__sync n = {.valid = true,
-                           .dev = dev,
-                           .ino = ino,
-                           .epoch = a.epoch,
-                           .synced = a.written,
-                           .syncs = (last->valid ? last->syncs : 0) + 1,
-                           .sync_ns = (uint64_t)(ajio__now_ns() - t0)};
-    /* Durable already: a record that cannot be written only costs the others a sync each. */
-    (void)ajio__sync_write(fd, &n);
     return 0;
 }
 
@@ -226,6 +194,47 @@ static void wake_all(struct wake *w)
     /* A wake of a word in our own mapping cannot fail; it returns how many woke. */
     if (atomic_load(&w->waiters) > 0)
         (void)syscall(SYS_futex, &w->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * The leader's part, the sync lock held: the sync, and what it covers published. A torn read of
+ * the append record (an appender writing it right then) is read again; if it stays unreadable,
+ * or speaks of another file, the sync covers this appender alone.
+ */
+static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
+                const struct ajio__sync *last)
+{
+    int fd = f->target_lockfd;
+    struct ajio__state a = {0};
+    int64_t t0;
+    int r = 0;
+
+    /*
+     * With others asleep on the last sync (now writing their next records), one turn of the CPU
+     * for them first: each record written before this sync starts is one sync less for its
+     * writer. A lone appender pays nothing.
+     */
+    struct wake *w = f->group_mapped ? get_wake(f) : NULL;
+    if (w != NULL && atomic_load(&w->waiters) > 0)
+        (void)sched_yield(); /* always succeeds on Linux */
+    for (int i = 0; i < 3 && r == 0 && !a.valid; i++)
+        r = ajio__state_read(fd, 0, &a);
+    if (r < 0)
+        return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+    t0 = ajio__now_ns();
+    r = sync_own(f, wfd);
+    if (r < 0 || !a.valid || a.dev != dev || a.ino != ino)
+        return r;
+    struct ajio__sync n = {.valid = true,
+                           .dev = dev,
+                           .ino = ino,
+                           .epoch = a.epoch,
+                           .synced = a.written,
+                           .syncs = (last->valid ? last->syncs : 0) + 1,
+                           .sync_ns = (uint64_t)(ajio__now_ns() - t0)};
+    /* Durable already: a record that cannot be written only costs the others a sync each. */
+    (void)ajio__sync_write(fd, &n);
+    return 0;
 }
 
 int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
