@@ -628,7 +628,10 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  * only for the write: the fdatasync is done after it, and records that were written while
  * another appender's sync was in flight are made durable by the next single sync rather than
  * by one each (appenders share a few counters in the lock file, read and written with
- * pread/pwrite, never mapped; see src/group.c). The promise is unchanged: when a durable append
+ * pread/pwrite; the page whose futex wakes waiting appenders is mapped only where the lock file
+ * is the caller's and nobody else may open it, so nothing another user does to the file can
+ * raise a SIGBUS, and its block is reserved first, so a full disk is -ENOSPC; see src/group.c).
+ * The promise is unchanged: when a durable append
  * returns, its records and every record before them are on disk. Only those who may write the
  * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
  * can make an appender skip its sync. An appender that waits for another's sync longer than
