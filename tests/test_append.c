@@ -423,6 +423,56 @@ static int append_concurrently(const char *dir, int locked, int *ret_good)
     return bad;
 }
 
+/*
+ * A caller that leaves SIGXFSZ at its default (death) is not killed by an append that would pass
+ * RLIMIT_FSIZE: the append is refused with -EFBIG before a byte is written. Control: a plain
+ * write loop past the limit kills such a process (the kernel cuts the first write short at the
+ * limit and sends SIGXFSZ for the next).
+ */
+static void test_fsize_limit_never_kills(void **state)
+{
+    const char *path = tu_path(*state, "fsize.txt");
+    static char rec[20000];
+
+    tu_put(path, "line1\n", 0644);
+    memset(rec, 'r', sizeof(rec));
+    rec[sizeof(rec) - 1] = '\n';
+    for (int plain = 0; plain <= 1; plain++) {
+        pid_t pid = fork();
+        int status;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct rlimit lim = {6 + 8192, 6 + 8192};
+
+            signal(SIGXFSZ, SIG_DFL);
+            if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
+                _exit(90);
+            if (plain) {
+                /* A writer that loops on short writes, as every careful one does. */
+                int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+                size_t done = 0;
+                while (fd >= 0 && done < sizeof(rec)) {
+                    ssize_t n = write(fd, rec + done, sizeof(rec) - done);
+                    if (n <= 0)
+                        _exit(91);
+                    done += (size_t)n;
+                }
+                _exit(93);
+            }
+            _exit(ajio_append(path, rec, sizeof(rec), NULL) == -EFBIG ? 0 : 92);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (plain) {
+            assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ);
+        } else {
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+            tu_assert_content(path, "line1\n", 6);
+        }
+    }
+}
+
 static void test_concurrent_records_intact(void **state)
 {
     int good, bad = append_concurrently(*state, 1, &good);
@@ -455,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repair_reports_and_is_idempotent, tu_setup,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_cut_back, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_fsize_limit_never_kills, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_records_intact, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_unlocked_interleaves, tu_setup,
                                         tu_teardown),
