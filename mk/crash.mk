@@ -11,7 +11,8 @@
 #   make check-crash CRASH_FS="xfs ext4-noauto"   only these filesystems
 #   make check-crash CRASH_GROUP_CYCLES=10    more group-commit cycles (default 5 per filesystem)
 
-CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync group-trust
+CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync group-trust no-committed \
+                  trust-stale
 
 HEAVY_TARGETS += check-crash
 DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs
@@ -22,7 +23,7 @@ CRASH_RUN := $(B)/crash/crash_run
 DEPS += $(CRASH_RUN).d
 $(CRASH_RUN): tests/crash/crash_run.c $(CRASH_RUN).d $(STATICLIB) $(B)/ajio
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(LDFLAGS)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) -Isrc $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(LDFLAGS)
 
 .PHONY: check-crash
 check-crash: deps
