@@ -1,10 +1,11 @@
 # The power-cut suite: make check-crash (root, loop devices; about 3 minutes). See
-# docs/crash-testing.md. The harness runs against this tree's library and tool, then against four
+# docs/crash-testing.md. The harness runs against this tree's library and tool, then against six
 # negative controls (mk/controls.mk), whole library and tool each: omit-file-sync (no fdatasync
 # of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's),
-# omit-append-sync (no fdatasync after an append) and group-trust (group commit takes any
-# finished sync to cover every appender's records). The suite fails unless each control shows the
-# violations it must.
+# omit-append-sync (no fdatasync after an append), group-trust (group commit takes any
+# finished sync to cover every appender's records), no-committed (the repair ignores the lock
+# file's record) and trust-stale (the repair takes a record from before the power cut for exact).
+# The suite fails unless each control shows the violations it must.
 #
 #   make check-crash                          the CI sweep (>= 10,000 crash points)
 #   make check-crash CRASH_SCALE=10           ten times as many crash points

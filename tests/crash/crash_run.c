@@ -1325,6 +1325,7 @@ struct tally {
     int swept; /* temps found after recovery and removed by ajio_sweep() */
     int records;    /* appends: lock files holding a valid record after the crash (never exact) */
     int kept_lines; /* appends: repairs that kept whole lines of the append under way */
+    int older;      /* appends: records older than the file (acked bytes past what they say) */
     int kinds[K_COUNT];
 };
 
@@ -1636,6 +1637,8 @@ static void check_append(int i, int j, int k, bool ret_ok, int acked, const char
             ajio__state_read(lfd, mount_id(fd), &st) == 0 && st.valid) {
             known = st.dev == (uint64_t)fst.st_dev && st.ino == (uint64_t)fst.st_ino;
             t->records++;
+            /* Taken for exact, this record would cut acknowledged bytes. */
+            t->older += known && (st.pending ? st.pending_start : st.committed) < plen;
             if (st.exact)
                 violation(t, K_EXACT, i, jb,
                           "crash point %d: the lock file of %s holds a record that counts as "
@@ -1982,9 +1985,10 @@ static int cmd_check(const char *state)
 
         for (int k = 0; k < K_COUNT; k++)
             bad += t->kinds[k];
-        printf("RESULT %s %s %zu points %d returned %d violations %d swept %d records %d kept %d",
+        printf("RESULT %s %s %zu points %d returned %d violations %d swept %d records %d kept %d "
+               "older %d",
                api_names[jobs[j].api], sc_names[jobs[j].sc], jobs[j].size, t->points, t->returned,
-               bad, t->swept, t->records, t->kept_lines);
+               bad, t->swept, t->records, t->kept_lines, t->older);
         for (int k = 0; k < K_COUNT; k++)
             if (t->kinds[k] > 0)
                 printf(" %s=%d", kind_names[k], t->kinds[k]);
