@@ -20,13 +20,16 @@
 #   keep-unsafe-lock  a lock file others may open is used as it is by its owner or root, neither
 #                     retired nor narrowed (lock.c)                    make check-trust-controls
 #   no-committed      the repair ignores what the lock file records and judges every tail by
-#                     its bytes, as 0.2 did (append.c)                 make check-trust-controls
+#                     its bytes, as 0.2 did (append.c)                 make check-trust-controls,
+#                                                                      make check-crash
+#   trust-stale       the repair takes a record from before a power cut or a remount for exact
+#                     and cuts from where the append it names started (append.c)  make check-crash
 #
 # A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
 # the recursive make decides what is out of date, hence FORCE. One file per tree in one make
 # run: two recursive makes in the same tree would race under -j.
 CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr \
-            omit-append-sync no-cut-back group-trust keep-unsafe-lock no-committed
+            omit-append-sync no-cut-back group-trust keep-unsafe-lock no-committed trust-stale
 
 # The control a path below $(B)/control/ belongs to, in a recipe.
 control_name = $(firstword $(subst /, ,$*))

@@ -382,6 +382,9 @@ static int repair_tail(struct ajio_file *f, struct target *t, const struct ajio_
 #ifdef AJIO_TEST_NO_COMMITTED /* negative control of the trust suite only: 0.2's guesswork */
     known = ours = false;
 #endif
+#ifdef AJIO_TEST_TRUST_STALE /* negative control of the power-cut suite only: any record exact */
+    ours = known && st->pending && st->pending_start <= (uint64_t)t->size;
+#endif
     /* Our own last append ended right there: nothing to read. */
     if (known && st->exact && !st->pending && st->committed == (uint64_t)t->size)
         return 0;

@@ -32,6 +32,7 @@
  * in memory only, and the suite can see it.
  */
 #include "ajio.h"
+#include "internal.h" /* the lock file's append record: ajio__state_read(), ajio__state_write() */
 
 #include <ctype.h>
 #include <dirent.h>
@@ -68,6 +69,9 @@
 #define FS_IOC_SHUTDOWN _IOR('X', 125, uint32_t)
 #endif
 #define SHUTDOWN_NOLOGFLUSH 2u /* FS_SHUTDOWN_FLAGS_NOLOGFLUSH: drop the unwritten log too */
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U /* Linux 6.8, as in src/append.c */
+#endif
 
 enum api { API_LIB, API_CLI, API_COUNT };
 static const char *const api_names[API_COUNT] = {"lib", "cli"};
@@ -92,12 +96,18 @@ enum scenario {
     SC_APPEND_TERM,
     SC_LOG,
     SC_REPAIR,
+    SC_SEQ,
+    SC_SEQ_JSONL,
+    SC_LOG_SEQ,
+    SC_LOG_SEQ_JSONL,
     SC_BATCH,
     SC_COUNT
 };
 static const char *const sc_names[SC_COUNT] = {
-    "new",        "replace", "mkdirs",      "create-only", "symlink", "update",
-    "append-new", "append",  "append-torn", "append-term", "log",     "repair", "batch"};
+    "new",        "replace",    "mkdirs",          "create-only",   "symlink",
+    "update",     "append-new", "append",          "append-torn",   "append-term",
+    "log",        "repair",     "append-seq",      "append-seq-jsonl", "log-seq",
+    "log-seq-jsonl", "batch"};
 
 /*
  * The files of one batch: a replace, a new file, and a replace in a subdirectory, so that the
@@ -110,8 +120,28 @@ static const bool batch_old[BATCH_FILES] = {true, false, true};
 
 static bool is_append(enum scenario sc)
 {
-    return sc >= SC_APPEND_NEW && sc <= SC_REPAIR;
+    return sc >= SC_APPEND_NEW && sc <= SC_LOG_SEQ_JSONL;
 }
+
+/*
+ * The committed-length scenarios: SEQ_APPENDS appends of multi-record data in one window, through
+ * ajio_append() or a log handle, text or AJIO_JSONL, to a file that an append of this library
+ * was killed in: its lock file records (exactly: this boot, this mount) an append under way
+ * from OLD_LEN, and after the old lines the file holds what that append left, two complete
+ * lines and a torn third (seq_torn). The first append of the window must cut all of it (exact +
+ * pending). The writer counts its acknowledged appends in shared memory (slot.acked).
+ */
+#define SEQ_APPENDS 3
+static bool is_seq(enum scenario sc)
+{
+    return sc >= SC_SEQ && sc <= SC_LOG_SEQ_JSONL;
+}
+
+static bool is_jsonl(enum scenario sc)
+{
+    return sc == SC_APPEND_TERM || sc == SC_SEQ_JSONL || sc == SC_LOG_SEQ_JSONL;
+}
+
 
 /*
  * The remains of an interrupted append seeded at the end of the old file: a fragment that is no
@@ -153,12 +183,14 @@ struct writer {
     char tstate;   /* state letter in /proc/PID/stat at the shutdown */
     int returned;  /* the write had returned when the power went */
     int rc;        /* its result, when it returned */
+    int acked;     /* appends acknowledged (returned success) when the power went */
 };
 
 /* Results of in-process writers: shared with the forked children, written without a syscall. */
 struct slot {
     volatile int done;
     volatile int rc;
+    volatile int acked; /* appends that returned success (the committed-length scenarios) */
 };
 
 static struct job jobs[API_COUNT * SC_COUNT * NSIZES];
@@ -253,6 +285,23 @@ static const unsigned char *new_content(int job)
     return new_of[job];
 }
 
+/* Append m (0 .. SEQ_APPENDS-1) of a committed-length job: its own records, uppercase. */
+static unsigned char *seq_data(int j, int m)
+{
+    return make_lines(jobs[j].size, 10000 + j * SEQ_APPENDS + m, true);
+}
+
+/*
+ * What the killed append of a committed-length job left after the old lines: two complete
+ * records and the first 30 bytes of a third (never a complete value). Lowercase: never
+ * acknowledged, and told apart from the window's records.
+ */
+#define SEQ_TORN_LEN (2 * 64 + 30)
+static unsigned char *seq_torn(int j)
+{
+    return make_lines(3 * 64, 20000 + j, false);
+}
+
 /* ---- layout --------------------------------------------------------------------------------- */
 
 /* The path given to the writer and the directory and name of the file that really changes. */
@@ -295,6 +344,18 @@ static unsigned char *append_old(int job, size_t *ret_len, size_t *ret_lines)
     if (sc == SC_APPEND_NEW)
         return NULL;
     p = make_lines(OLD_LEN, job, false);
+    if (is_seq(sc)) {
+        unsigned char *torn = seq_torn(job);
+
+        p = realloc(p, OLD_LEN + SEQ_TORN_LEN);
+        if (p == NULL)
+            die("out of memory");
+        memcpy(p + OLD_LEN, torn, SEQ_TORN_LEN);
+        free(torn);
+        *ret_lines = OLD_LEN;
+        *ret_len = OLD_LEN + SEQ_TORN_LEN;
+        return p;
+    }
     p = realloc(p, OLD_LEN + strlen(tail) + 1);
     if (p == NULL)
         die("out of memory");
@@ -302,6 +363,47 @@ static unsigned char *append_old(int job, size_t *ret_len, size_t *ret_lines)
     *ret_lines = OLD_LEN;
     *ret_len = OLD_LEN + strlen(tail);
     return p;
+}
+
+/* The unique id of the mount a descriptor was opened through (statx), 0 if the kernel has none. */
+static uint64_t mount_id(int fd)
+{
+    struct statx sx;
+
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &sx) == 0 &&
+        (sx.stx_mask & STATX_MNT_ID_UNIQUE))
+        return sx.stx_mnt_id;
+    return 0;
+}
+
+/*
+ * The lock file of a committed-length job as an append of this library killed in its write
+ * leaves it: the record says (exactly: written in this boot, on this mount) that an append of
+ * t.json is under way from start, and the appends before it ended there. Written with the
+ * library's own writer of the record, owner-only as a new lock file of a 0644 target gets it.
+ */
+static void seed_killed_append(const char *base, size_t start)
+{
+    char path[PATH_MAX], lock[PATH_MAX];
+    struct ajio__state st = {0};
+    struct stat tst;
+    int fd, lfd;
+
+    snprintf(path, sizeof(path), "%s/t.json", base);
+    snprintf(lock, sizeof(lock), "%s/.t.json.ajio-lock", base);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    lfd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || lfd < 0 || fstat(fd, &tst) < 0)
+        die("setup: %s: %s", lock, strerror(errno));
+    st.dev = (uint64_t)tst.st_dev;
+    st.ino = (uint64_t)tst.st_ino;
+    st.committed = st.pending_start = start;
+    st.pending = true;
+    st.epoch = 1; /* as the first record of a file has it: its tickets start with the next */
+    if (ajio__state_write(lfd, mount_id(fd), &st) < 0)
+        die("setup: record in %s: %s", lock, strerror(errno));
+    close(fd);
+    close(lfd);
 }
 
 /* The state before the write: what "old" is. Made durable by the caller's syncfs. */
@@ -322,6 +424,8 @@ static void setup_old(const char *base, int job)
             write_file(path, old, len);
             free(old);
         }
+        if (is_seq(sc))
+            seed_killed_append(base, lines);
         return;
     }
     if (sc == SC_BATCH) {
@@ -525,6 +629,34 @@ static int prepare_batch(int j, const char *path, const unsigned char *data, con
     return r;
 }
 
+static const char *seq_path; /* the target of a committed-length writer */
+
+/*
+ * The window of a committed-length job: SEQ_APPENDS appends, through ajio_append() or one log
+ * handle (not closed: the writer is stopped for good at the end marker), each counted in the
+ * shared slot once it returned success, without a system call.
+ */
+static int run_seq(int j, const ajio_opts *opts, struct slot *sl)
+{
+    const struct job *jb = &jobs[j];
+    unsigned char *data[SEQ_APPENDS];
+    ajio_log *log = NULL;
+    int r = 0;
+
+    for (int m = 0; m < SEQ_APPENDS; m++)
+        data[m] = seq_data(j, m); /* before the window: the heap calls are not the appends' */
+    syscall(SYS_getppid);     /* start marker */
+    if (jb->sc == SC_LOG_SEQ || jb->sc == SC_LOG_SEQ_JSONL)
+        r = ajio_log_open(&log, seq_path, opts);
+    for (int m = 0; m < SEQ_APPENDS && r >= 0; m++) {
+        r = log != NULL ? ajio_log_append(log, data[m], jb->size)
+                        : ajio_append(seq_path, data[m], jb->size, opts);
+        if (r >= 0)
+            sl->acked = m + 1;
+    }
+    return r;
+}
+
 /* The library call of job j; every scenario's success is >= 0 (AJIO_REPAIRED included). */
 static int run_lib(int j, const char *path, const unsigned char *data, const ajio_opts *opts)
 {
@@ -596,12 +728,18 @@ static pid_t spawn(int j, const char *base, int slot)
         }
         raise(SIGSTOP);
         opts.flags = jb->sc == SC_CREATE_ONLY ? AJIO_CREATE_ONLY
-                     : jb->sc == SC_APPEND_TERM ? AJIO_JSONL
+                     : is_jsonl(jb->sc)         ? AJIO_JSONL
                                                 : 0;
         if (jb->sc == SC_BATCH && prepare_batch(j, path, data, &opts) < 0)
             _exit(123);
-        syscall(SYS_getppid); /* start marker: the next system call is the write's first */
-        r = run_lib(j, path, data, &opts);
+        slots[slot].acked = 0;
+        if (is_seq(jb->sc)) {
+            seq_path = path;
+            r = run_seq(j, &opts, &slots[slot]); /* its own start marker */
+        } else {
+            syscall(SYS_getppid); /* start marker: the next system call is the write's first */
+            r = run_lib(j, path, data, &opts);
+        }
         slots[slot].rc = r;
         slots[slot].done = 1;
         syscall(SYS_getppid); /* end marker: the write has returned */
@@ -993,7 +1131,8 @@ static void make_jobs(bool with_cli)
                  */
                 if ((is_append((enum scenario)sc) && sizes[z] == 0) ||
                     (sc == SC_REPAIR && sizes[z] != 100) ||
-                    (a == API_CLI && (sc == SC_UPDATE || sc == SC_LOG || sc == SC_BATCH)))
+                    (a == API_CLI && (sc == SC_UPDATE || sc == SC_LOG || sc == SC_BATCH ||
+                                      is_seq((enum scenario)sc))))
                     continue;
                 jobs[njobs].api = (enum api)a;
                 jobs[njobs].sc = (enum scenario)sc;
@@ -1021,6 +1160,20 @@ static int cmd_crash(const char *dev, const char *state)
     FILE *out;
 
     make_jobs(cli != NULL);
+    /*
+     * The library reads the boot id once per process. The committed-length layout writes lock
+     * records from this process, so it reads it here, before any writer is forked: every counting
+     * run and every writer then inherit it alike, and their system calls agree.
+     */
+    snprintf(path, sizeof(path), "%s/boot-id", workdir);
+    {
+        struct ajio__state none = {0};
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        if (fd < 0 || ajio__state_write(fd, 0, &none) < 0)
+            die("%s: %s", path, strerror(errno));
+        close(fd);
+    }
     slots = mmap(NULL, sizeof(*slots) * (MAX_WRITERS + (size_t)njobs), PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     writers = calloc(MAX_WRITERS, sizeof(*writers));
@@ -1087,6 +1240,7 @@ static int cmd_crash(const char *dev, const char *state)
             (info.op != PTRACE_SYSCALL_INFO_ENTRY && info.op != PTRACE_SYSCALL_INFO_SECCOMP) ||
             (long)info.entry.nr != w->stop_nr)
             w->mismatch = true;
+        w->acked = jb->api == API_LIB ? slots[i].acked : 0;
         if (w->k == jb->nsys) {
             if (jb->api == API_LIB) {
                 w->returned = slots[i].done;
@@ -1126,8 +1280,8 @@ static int cmd_crash(const char *dev, const char *state)
     for (int i = 0; i < nwriters; i++) {
         const struct writer *w = &writers[i];
 
-        fprintf(out, "W %d %d %d %d %d %c %d %s\n", i, w->job, w->k, w->returned, w->rc, w->tstate,
-                w->mismatch, sysname(w->stop_nr));
+        fprintf(out, "W %d %d %d %d %d %c %d %s %d\n", i, w->job, w->k, w->returned, w->rc,
+                w->tstate, w->mismatch, sysname(w->stop_nr), w->acked);
     }
     if (fclose(out) != 0)
         die("%s: %s", state, strerror(errno));
@@ -1149,18 +1303,29 @@ enum kind {
     K_LOST_RECORDS,  /* an append returned success, its records (or the repair) are not all there */
     K_REPAIR,        /* the next append did not repair the tail as ajio.h says */
     K_VALUE_CUT,     /* a complete last value followed by zeros: the next repair cut it */
+    K_ACKED_CUT,     /* the repair after the crash cut (or changed) acknowledged bytes */
+    K_KEPT,          /* the repair kept bytes that were neither acknowledged nor whole lines */
+    K_ZEROS_KEPT,    /* the repair kept a zero byte (what did not reach the disk) */
+    K_JSONL,         /* an AJIO_JSONL file is not JSON Lines after the repair */
+    K_EXACT,         /* a record from before the power cut counts as exact on the new mount */
+    K_NO_RECORD,     /* bytes of an append of ours, and no record of the file in its lock file */
     K_HARNESS,       /* writer not stopped where intended, or the write failed: the run is void */
     K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
     "missing",  "empty", "short",   "mixed",  "old-after-success", "missing-after-success",
-    "leftover", "sweep", "symlink", "records-lost-after-success", "repair", "value-cut", "harness"};
+    "leftover", "sweep", "symlink", "records-lost-after-success", "repair", "value-cut",
+    "acked-cut", "unacked-kept", "zeros-kept", "jsonl", "exact-after-crash", "no-record",
+    "harness"};
 
 struct tally {
     int points;
     int returned;
     int bad;
     int swept; /* temps found after recovery and removed by ajio_sweep() */
+    int records;    /* appends: lock files holding a valid record after the crash (never exact) */
+    int kept_lines; /* appends: repairs that kept whole lines of the append under way */
+    int older;      /* appends: records older than the file (acked bytes past what they say) */
     int kinds[K_COUNT];
 };
 
@@ -1328,63 +1493,104 @@ static bool all_zero(const unsigned char *p, size_t n)
 }
 
 /*
- * An append or a repair. With O the old lines, T the seeded tail and N the records, the repair
- * leaves R (O, or O T "\n" when T is a complete value and AJIO_JSONL is set); what may come back:
- * before the call returned, O T untouched or R followed by what partial_append() allows (the one
- * torn tail a crash may leave, at the end only); after it returned success, exactly R N. Then the
- * next append must repair whatever came back: cut it back to its last '\n' and add its record.
+ * An append, a repair, or a window of appends (the committed-length scenarios), judged by the
+ * rules of 0.3 (ajio.h, "Torn-tail repair"). With O the old lines, T the seeded tail and A the
+ * appends of the window (one, N, for the single-append scenarios; SEQ_APPENDS for the
+ * committed-length ones; none for a repair):
  *
- * With AJIO_JSONL (append-term) the next append is one with AJIO_JSONL too, and a tail that is a
- * complete value once the zeros at its end are dropped must be kept and terminated: that is O T
- * followed by zeros, the '\n' that terminates T written but not on disk yet. Cutting T there
- * loses the value the first repair meant to keep ("value-cut").
+ *   R, the file once the window's first repair is done: O T "\n" where T was seeded (nobody's
+ *   record speaks of it: another program's bytes, terminated, never deleted, in text as with
+ *   AJIO_JSONL, whose T is a complete value); O alone for the committed-length scenarios, whose
+ *   tail is what an append of ours left, cut from where it started (exact + pending).
+ *
+ * The crash image (before any repair after the power cut) must be one of: the old file
+ * untouched; for a seeded T, O T followed by zeros (the '\n' of the termination, its size on
+ * disk, its byte not); R, the acked appends whole, then what partial_append() allows of the next
+ * one. Acked appends missing: records-lost-after-success.
+ *
+ * Then the checker repairs what came back, through ajio_repair() and the next append for even
+ * writers, the next append alone for odd ones (an AJIO_JSONL append may refuse another program's
+ * tail with AJIO_ETORN, the file unchanged; ajio_repair() then cuts it), and judges the result,
+ * its own record "rec" at the end:
+ *
+ *   - The lock file's record, read before the repair with the mount id of the new mount, must
+ *     not be exact: the remount gave the filesystem a new unique mount id, so nothing written
+ *     before the power cut may pass for this mount's (exact-after-crash, a bug if ever seen).
+ *     Bytes of an append of ours after R need a record of the file (no-record): the first
+ *     record of a file is synced before its first byte is written.
+ *   - Acknowledged bytes are never cut: R (O T "\n", or O, or the old file's complete lines
+ *     when the image was untouched) and every acked append, byte for byte (acked-cut).
+ *   - Nothing else stays but what the rules allow after a power cut, where the record is stale:
+ *     complete lines of the one append that was under way (only bytes after the last '\n' are
+ *     cut: a stale record may be older than the file, so where that append started is not
+ *     known), which with AJIO_JSONL may end with a record whose '\n' was lost, kept as a complete
+ *     string and terminated. A torn record kept (text terminated, or any other byte) is
+ *     unacked-kept; a zero byte kept is zeros-kept.
+ *   - With AJIO_JSONL the whole file is JSON Lines (jsonl).
+ *   - The return values: AJIO_REPAIRED exactly when there was a tail after the last '\n'
+ *     (repair).
  */
-static void check_append(int i, int j, int k, bool ret_ok, const char *file, struct tally *t)
+static void check_append(int i, int j, int k, bool ret_ok, int acked, const char *file,
+                         struct tally *t)
 {
     static const char rec[] = "\"the next append\"\n";
     const struct job *jb = &jobs[j];
-    const char *tail = tail_of(jb->sc);
-    size_t oldlen, lines, nlen = jb->sc == SC_REPAIR ? 0 : jb->size, rlen, u, keep;
+    enum scenario sc = jb->sc;
+    const char *tail = is_seq(sc) ? "" : tail_of(sc);
+    bool jsonl = is_jsonl(sc);
+    int nappends = is_seq(sc) ? SEQ_APPENDS : sc == SC_REPAIR ? 0 : 1;
+    size_t alen = jb->size, oldlen, lines, rlen, u, keep, plen = 0, clen = 0;
     unsigned char *old = append_old(j, &oldlen, &lines);
-    unsigned char *new = make_lines(jb->size, j, true);
-    unsigned char *r = malloc(oldlen + 2), *got, *again = NULL;
-    ajio_opts nosync = {.flags = AJIO_NO_SYNC};
+    unsigned char *a[SEQ_APPENDS] = {NULL};
+    unsigned char *r = malloc(oldlen + 2 + (size_t)SEQ_APPENDS * alen), *got, *again = NULL;
+    const unsigned char *cand = NULL; /* the append under way at the crash, if any came back */
+    ajio_opts nosync = {.flags = AJIO_NO_SYNC | (jsonl ? AJIO_JSONL : 0)};
+    struct ajio__state st = {0};
     enum kind kd = K_COUNT;
+    bool untouched = false, zeros = false, known = false;
     ssize_t n, n2;
-    int rr;
+    int rr, form = -1;
 
     if (r == NULL)
         die("out of memory");
+    for (int m = 0; m < nappends; m++)
+        a[m] = is_seq(sc) ? seq_data(j, m) : make_lines(alen, j, true);
     rlen = lines;
     if (old != NULL)
         memcpy(r, old, lines);
-    if (jb->sc == SC_APPEND_TERM) {
+    if (*tail != '\0') {
         memcpy(r + rlen, tail, strlen(tail));
         rlen += strlen(tail);
         r[rlen++] = '\n';
     }
+    if (acked > nappends)
+        acked = nappends;
     n = slurp(file, &got);
     u = n > 0 ? (size_t)n : 0;
     if (n == -2) {
         kd = K_MIXED;
     } else if (n < 0) {
-        kd = ret_ok ? K_MISSING_AFTER : old != NULL ? K_MISSING : K_COUNT;
+        kd = acked > 0 || ret_ok ? K_MISSING_AFTER : old != NULL ? K_MISSING : K_COUNT;
     } else {
-        bool whole = u == rlen + nlen && memcmp(got, r, rlen) == 0 &&
-                     memcmp(got + rlen, new, nlen) == 0;
-        bool untouched = old != NULL && u == oldlen && memcmp(got, old, oldlen) == 0;
-        bool partial =
-            u >= rlen && memcmp(got, r, rlen) == 0 && partial_append(got, u, rlen, new, nlen);
+        untouched = old != NULL && u == oldlen && memcmp(got, old, oldlen) == 0;
+        zeros = *tail != '\0' && u > oldlen && memcmp(got, old, oldlen) == 0 &&
+                all_zero(got + oldlen, u - oldlen);
+        /* The largest number of whole appends after R that came back, and the rest partial. */
+        for (int m = 0; m <= nappends && u >= rlen && memcmp(got, r, rlen) == 0; m++) {
+            size_t off = rlen + (size_t)m * alen;
 
-        if (whole)
+            if (m < nappends && u >= off + alen && memcmp(got + off, a[m], alen) == 0)
+                continue; /* append m whole */
+            if (m == nappends ? u == off : partial_append(got, u, off, a[m], alen))
+                form = m;
+            break;
+        }
+        if (form >= acked && (form < nappends || u == rlen + (size_t)form * alen))
             kd = K_COUNT;
-        else if (ret_ok)
-            kd = untouched || partial ? K_LOST_RECORDS : K_MIXED;
-        else if (untouched || partial)
+        else if ((untouched || zeros) && acked == 0)
             kd = K_COUNT;
-        else if (jb->sc == SC_APPEND_TERM && u > oldlen && memcmp(got, old, oldlen) == 0 &&
-                 all_zero(got + oldlen, u - oldlen))
-            kd = K_COUNT; /* T and its '\n' read back as a zero: a repair must keep T */
+        else if (acked > 0 && (untouched || zeros || form >= 0))
+            kd = K_LOST_RECORDS;
         else if (u == 0)
             kd = K_EMPTY;
         else if ((old != NULL && u < oldlen && memcmp(got, old, u) == 0) ||
@@ -1394,47 +1600,136 @@ static void check_append(int i, int j, int k, bool ret_ok, const char *file, str
             kd = K_MIXED;
     }
     if (kd != K_COUNT)
-        violation(t, kd, i, jb, "crash point %d, before %s: %s holds %zd bytes (old lines %zu + "
-                  "tail %zu, after repair %zu, records %zu)",
-                  k, point_name(j, k), file, n, lines, oldlen - lines, rlen, nlen);
-    if (kd == K_COUNT && n >= 0) {
-        size_t value = 0; /* bytes of the tail kept as a value, its '\n' added */
+        violation(t, kd, i, jb, "crash point %d, before %s, %d of %d appends acknowledged: %s "
+                  "holds %zd bytes (old lines %zu + tail %zu, after repair %zu, appends of %zu)",
+                  k, point_name(j, k), acked, nappends, file, n, lines, oldlen - lines, rlen, alen);
+    if (kd != K_COUNT || n < 0)
+        goto out;
 
-        for (keep = u; keep > 0 && got[keep - 1] != '\n'; keep--)
-            ;
-        if (jb->sc == SC_APPEND_TERM) {
-            size_t end = u;
-
-            nosync.flags |= AJIO_JSONL;
-            while (end > keep && got[end - 1] == 0)
-                end--;
-            if (end > keep && ajio_json_validate(got + keep, end - keep,
-                                                 AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED,
-                                                 NULL) == 0)
-                value = end - keep;
+    /* What must stay (plen bytes of r) and what may (whole lines of cand, clen bytes at most). */
+    if (form >= 0) {
+        /* The acked appends must stay; of the one under way (whole or not), whole lines may. */
+        for (int m = 0; m < acked; m++)
+            memcpy(r + rlen + (size_t)m * alen, a[m], alen);
+        plen = rlen + (size_t)acked * alen;
+        if (acked < nappends) {
+            cand = a[acked];
+            clen = alen;
         }
-        rr = ajio_append(file, rec, strlen(rec), &nosync);
-        n2 = slurp(file, &again);
-        if (value > 0 && (n2 < (ssize_t)(keep + value + 1) || memcmp(again, got, keep + value) != 0 ||
-                          again[keep + value] != '\n'))
-            violation(t, K_VALUE_CUT, i, jb,
-                      "crash point %d: the next append to %s (%zu bytes, of which %zu a complete "
-                      "value after the last newline, then %zu zeros) did not keep the value: "
-                      "returned %d, left %zd bytes",
-                      k, file, u, value, u - keep - value, rr, n2);
-        else if (rr != (keep == u ? 0 : AJIO_REPAIRED) ||
-                 n2 != (ssize_t)(keep + (value > 0 ? value + 1 : 0) + strlen(rec)) ||
-                 memcmp(again, got, keep + value) != 0 ||
-                 memcmp(again + n2 - strlen(rec), rec, strlen(rec)) != 0)
-            violation(t, K_REPAIR, i, jb,
-                      "crash point %d: the next append to %s (%zu bytes, %zu after its last "
-                      "newline) returned %d and left %zd bytes (%s)",
-                      k, file, u, u - keep, rr, n2, rr < 0 ? ajio_last_error() : "");
-        free(again);
+    } else if (untouched && is_seq(sc)) {
+        plen = lines; /* O; the killed append's lines are not acknowledged */
+        cand = old + lines;
+        clen = oldlen - lines;
+    } else {
+        plen = rlen; /* O T "\n": T terminated, or for AJIO_JSONL a value kept */
     }
+
+    /* The record as the repair will read it: of this file, and never exact after a remount. */
+    {
+        char lock[PATH_MAX];
+        int fd = open(file, O_RDONLY | O_CLOEXEC), lfd;
+        struct stat fst;
+
+        snprintf(lock, sizeof(lock), "%.*s/.%s.ajio-lock", (int)(strrchr(file, '/') - file), file,
+                 strrchr(file, '/') + 1);
+        lfd = open(lock, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && lfd >= 0 && fstat(fd, &fst) == 0 &&
+            ajio__state_read(lfd, mount_id(fd), &st) == 0 && st.valid) {
+            known = st.dev == (uint64_t)fst.st_dev && st.ino == (uint64_t)fst.st_ino;
+            t->records++;
+            /* Taken for exact, this record would cut acknowledged bytes. */
+            t->older += known && (st.pending ? st.pending_start : st.committed) < plen;
+            if (st.exact)
+                violation(t, K_EXACT, i, jb,
+                          "crash point %d: the lock file of %s holds a record that counts as "
+                          "exact on the new mount (pending %d from %" PRIu64 ", committed %" PRIu64
+                          "): a repair would trust what a power cut may have outdated",
+                          k, file, st.pending, st.pending_start, st.committed);
+        }
+        if (fd >= 0)
+            close(fd);
+        if (lfd >= 0)
+            close(lfd);
+    }
+    if (!known && u > plen && !untouched && !zeros)
+        violation(t, K_NO_RECORD, i, jb,
+                  "crash point %d: %s holds %zu bytes of an append of ours after its %zu "
+                  "acknowledged ones, and its lock file has no record of it",
+                  k, file, u - plen, plen);
+
+    /* The repair: ajio_repair() then the next append (even writers), or the append alone. */
+    for (keep = u; keep > 0 && got[keep - 1] != '\n'; keep--)
+        ;
+    if (i % 2 == 0) {
+        size_t cut = 0;
+
+        rr = ajio_repair(file, 0, &cut, &nosync);
+        if (rr != (keep == u ? 0 : AJIO_REPAIRED))
+            violation(t, K_REPAIR, i, jb, "crash point %d: ajio_repair(%s) (%zu bytes, %zu after "
+                      "its last newline) returned %d (%s)", k, file, u, u - keep, rr,
+                      rr < 0 ? ajio_last_error() : "");
+        rr = ajio_append(file, rec, strlen(rec), &nosync);
+        if (rr != 0)
+            violation(t, K_REPAIR, i, jb, "crash point %d: the append after ajio_repair(%s) "
+                      "returned %d (%s)", k, file, rr, rr < 0 ? ajio_last_error() : "");
+    } else {
+        rr = ajio_append(file, rec, strlen(rec), &nosync);
+        if (rr == AJIO_ETORN && jsonl && !known) {
+            /* Another program's bytes, no complete value: refused, the file as it was. */
+            n2 = slurp(file, &again);
+            if (n2 != n || memcmp(again, got, u) != 0)
+                violation(t, K_REPAIR, i, jb, "crash point %d: an append to %s refused with "
+                          "AJIO_ETORN changed the file", k, file);
+            free(again);
+            again = NULL;
+            rr = ajio_repair(file, 0, NULL, &nosync);
+            if (rr >= 0)
+                rr = ajio_append(file, rec, strlen(rec), &nosync) == 0 ? AJIO_REPAIRED : -1;
+        }
+        if (rr != (keep == u ? 0 : AJIO_REPAIRED))
+            violation(t, K_REPAIR, i, jb, "crash point %d: the next append to %s (%zu bytes, %zu "
+                      "after its last newline) returned %d (%s)", k, file, u, u - keep, rr,
+                      rr < 0 ? ajio_last_error() : "");
+    }
+
+    /* What the repair left, against what must and what may stay. */
+    n2 = slurp(file, &again);
+    if (n2 < (ssize_t)strlen(rec) || memcmp(again + n2 - strlen(rec), rec, strlen(rec)) != 0) {
+        violation(t, K_REPAIR, i, jb, "crash point %d: %s (%zd bytes after the repair) does not "
+                  "end with the next append's record", k, file, n2);
+    } else {
+        size_t body = (size_t)n2 - strlen(rec), x;
+
+        if (memchr(again, 0, body) != NULL)
+            violation(t, K_ZEROS_KEPT, i, jb, "crash point %d: %s keeps a zero byte after the "
+                      "repair (%zu bytes came back, %zu after the last newline, %zu left)", k,
+                      file, u, u - keep, body);
+        else if (body < plen || memcmp(again, r, plen) != 0)
+            violation(t, zeros && jsonl ? K_VALUE_CUT : K_ACKED_CUT, i, jb,
+                      "crash point %d, %d of %d appends acknowledged: the repair of %s (%zu bytes "
+                      "came back, %zu after the last newline; record %s) left %zu bytes, not the "
+                      "%zu acknowledged ones", k, acked, nappends, file, u, u - keep,
+                      known ? "of the file, stale" : st.valid ? "of another file" : "none", body,
+                      plen);
+        else if ((x = body - plen) > 0 &&
+                 (x > clen || memcmp(again + plen, cand, x) != 0 || cand[x - 1] != '\n'))
+            violation(t, K_KEPT, i, jb, "crash point %d, %d of %d appends acknowledged: the "
+                      "repair of %s (%zu bytes came back, %zu after the last newline; record %s) "
+                      "kept %zu bytes after the %zu acknowledged ones that are not whole lines "
+                      "of the append under way", k, acked, nappends, file, u, u - keep,
+                      known ? "of the file, stale" : st.valid ? "of another file" : "none", x,
+                      plen);
+        if (jsonl && ajio_json_validate(again, (size_t)n2, AJIO_JSON_LINES, NULL) != 0)
+            violation(t, K_JSONL, i, jb, "crash point %d: %s is not JSON Lines after the repair",
+                      k, file);
+        t->kept_lines += body > plen;
+    }
+    free(again);
+out:
     free(got);
     free(old);
-    free(new);
+    for (int m = 0; m < nappends; m++)
+        free(a[m]);
     free(r);
 }
 
@@ -1528,7 +1823,7 @@ static void check_batch(int i, int j, int k, bool ret_ok, const char *base, stru
 }
 
 static void check_writer(int i, int j, int k, int returned, int rc, char tstate, int mismatch,
-                         struct tally *t)
+                         int acked, struct tally *t)
 {
     const struct job *jb = &jobs[j];
     enum scenario sc = jb->sc;
@@ -1562,7 +1857,7 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
         old = make_content(OLD_LEN, j, false);
 
     if (is_append(sc)) {
-        check_append(i, j, k, ret_ok, file, t);
+        check_append(i, j, k, ret_ok, is_seq(sc) ? acked : ret_ok && sc != SC_REPAIR, file, t);
         n = slurp(file, &got); /* as the next append left it, for the sweep's comparison */
     } else if ((n = slurp(file, &got)) == -2) {
         violation(t, K_MIXED, i, jb, "crash point %d (%s): %s is not a readable regular file", k,
@@ -1664,7 +1959,7 @@ static int cmd_check(const char *state)
     if (tallies == NULL)
         die("out of memory");
     while (fgets(line, sizeof(line), in) != NULL) {
-        int i, j, k, returned, rc, mismatch, nsys, rename_at, a, sc;
+        int i, j, k, returned, rc, mismatch, nsys, rename_at, a, sc, acked;
         size_t size;
         char tstate;
 
@@ -1677,11 +1972,11 @@ static int cmd_check(const char *state)
             printf("SEQ %s %s %zu %d:%s", api_names[a], sc_names[sc], size, nsys, seq_names[j]);
             continue;
         }
-        if (sscanf(line, "W %d %d %d %d %d %c %d %31s", &i, &j, &k, &returned, &rc, &tstate,
-                   &mismatch, stopped_at) != 8 ||
+        if (sscanf(line, "W %d %d %d %d %d %c %d %31s %d", &i, &j, &k, &returned, &rc, &tstate,
+                   &mismatch, stopped_at, &acked) != 9 ||
             j < 0 || j >= njobs)
             die("%s: bad line: %s", state, line);
-        check_writer(i, j, k, returned, rc, tstate, mismatch, &tallies[j]);
+        check_writer(i, j, k, returned, rc, tstate, mismatch, acked, &tallies[j]);
     }
     fclose(in);
     for (int j = 0; j < njobs; j++) {
@@ -1690,9 +1985,10 @@ static int cmd_check(const char *state)
 
         for (int k = 0; k < K_COUNT; k++)
             bad += t->kinds[k];
-        printf("RESULT %s %s %zu points %d returned %d violations %d swept %d",
+        printf("RESULT %s %s %zu points %d returned %d violations %d swept %d records %d kept %d "
+               "older %d",
                api_names[jobs[j].api], sc_names[jobs[j].sc], jobs[j].size, t->points, t->returned,
-               bad, t->swept);
+               bad, t->swept, t->records, t->kept_lines, t->older);
         for (int k = 0; k < K_COUNT; k++)
             if (t->kinds[k] > 0)
                 printf(" %s=%d", kind_names[k], t->kinds[k]);

@@ -23,9 +23,12 @@
 # fails and so does the removal of its temp), and the negative controls: the driver built against
 # libraries that ignore a failed fdatasync, leave a temp behind or ignore a failed setxattr
 # (mk/controls.mk) must be caught. Last, ajio_update, ajio_append, the log handle and ajio_repair
-# get the same treatment (their lock file, the tail read and cut, the group-commit page), judged
-# by their own promise: the file as it was, or repaired, never less; with the negative control
-# of an append that is not cut back after a failed fdatasync.
+# get the same treatment (their lock file: its creation, owner and mode, the retirement of an
+# unsafe one, the append record read and written with pread/pwrite and synced, group commit's
+# sync record, the unique mount id and the boot id that make a record exact; the tail read and
+# cut), judged by their own promise: the file as it was, or repaired, never less, and after a
+# failure a retry that leaves what a clean run leaves; with the negative control of an append
+# that is not cut back after a failed fdatasync.
 #
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
 # the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
@@ -585,7 +588,13 @@ control() {
 # locks (flock LOCK_UN, the OFD unlock) and munmap are not injected: no errno is plausible there.
 # The promise (ajio.h): a failure leaves the file as it was - for a file with a torn tail, the
 # torn tail or the repaired file, never less; a new file is absent or empty.
-RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair update batch}
+# append-shared: a target of another owner, group-writable, without a lock file: the new lock
+# file is given the target's owner (fchown) and its write classes (fchmod 0660). append-unsafe:
+# a lock file others may open (0666), which its owner retires (unlinkat) before a new one is
+# made. append-killed, log-killed, repair-killed: an append of this library was killed in its
+# write (its record, exact, says an append is under way), and its bytes, two whole records and a
+# torn one, were left: the repair cuts all of them (pread and pwrite of the lock file's record).
+RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair append-shared append-unsafe append-killed log-killed repair-killed update batch}
 RMW_PAYLOAD=$WORK/records.jsonl
 printf '{"event":"a","n":1}\n{"event":"b","n":2}\n' >"$RMW_PAYLOAD"
 
@@ -593,13 +602,28 @@ rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays ou
     local s=$1 lines='{"old":1}'$'\n''{"old":2}'$'\n'
     rm -rf "$SD" && mkdir "$SD"
     TARGET=$SD/events.jsonl ARGS="" MODE=append TARGET2=
-    OLD_F=$WORK/rmw.old REP_F=$WORK/rmw.repaired NEW_F=$WORK/rmw.new
-    rm -f "$OLD_F" "$REP_F" "$NEW_F"
+    OLD_F=$WORK/rmw.old REP_F=$WORK/rmw.repaired NEW_F=$WORK/rmw.new STALE_F=$WORK/rmw.stale
+    rm -f "$OLD_F" "$REP_F" "$NEW_F" "$STALE_F"
     case $s in
     append-new) : ;;
     append) printf '%s' "$lines" >"$OLD_F"; cp "$OLD_F" "$REP_F" ;;
     append-torn | log | repair)
-        printf '%s{"torn":' "$lines" >"$OLD_F"; printf '%s' "$lines" >"$REP_F" ;;
+        # No record of the file (no lock file yet): another program's bytes, never deleted; in
+        # text they get the newline they lack.
+        printf '%s{"torn":' "$lines" >"$OLD_F"; printf '%s{"torn":\n' "$lines" >"$REP_F" ;;
+    append-shared) printf '%s' "$lines" >"$OLD_F"; cp "$OLD_F" "$REP_F" ;;
+    append-unsafe)
+        printf '%s' "$lines" >"$OLD_F"; cp "$OLD_F" "$REP_F"
+        install -m 666 /dev/null "$SD/.events.jsonl.ajio-lock" ;;
+    append-killed | log-killed | repair-killed)
+        # What the killed append left after its record: the complete lines go too (exact +
+        # pending); a repair whose record is not exact (no mount id) keeps them (STALE_F).
+        printf '%s' "$lines" >"$TARGET"
+        strace -qq -o /dev/null --inject=writev:signal=KILL \
+            "$DRIVER" -m append "$TARGET" "$RMW_PAYLOAD" >/dev/null 2>&1
+        printf '{"k":1}\n{"k":2}\n{"k":' >>"$TARGET"
+        cp "$TARGET" "$OLD_F"; printf '%s' "$lines" >"$REP_F"
+        printf '%s{"k":1}\n{"k":2}\n' "$lines" >"$STALE_F" ;;
     append-term)
         ARGS="-o jsonl"
         printf '%s{"complete":true}' "$lines" >"$OLD_F"; printf '%s{"complete":true}\n' "$lines" >"$REP_F" ;;
@@ -610,13 +634,18 @@ rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays ou
         printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"; cp "$OLD_F" "$TARGET2" ;;
     *) echo "unknown scenario $s"; exit 1 ;;
     esac
-    case $s in log) MODE=log ;; repair) MODE=repair ;; esac
+    case $s in log | log-*) MODE=log ;; repair | repair-*) MODE=repair ;; esac
     if [ -e "$NEW_F" ]; then :
     elif [ "$MODE" = repair ]; then cp "$REP_F" "$NEW_F"
     elif [ -e "$REP_F" ]; then cat "$REP_F" "$RMW_PAYLOAD" >"$NEW_F"
     else cp "$RMW_PAYLOAD" "$NEW_F"
     fi
+    if [ -e "$STALE_F" ]; then
+        if [ "$MODE" = repair ]; then cp "$STALE_F" "$WORK/rmw.stale-new"
+        else cat "$STALE_F" "$RMW_PAYLOAD" >"$WORK/rmw.stale-new"; fi
+    fi
     [ -e "$OLD_F" ] && cp "$OLD_F" "$TARGET"
+    if [ "$s" = append-shared ]; then chown 1234:1234 "$TARGET"; chmod 664 "$TARGET"; fi
     return 0
 }
 
@@ -634,11 +663,30 @@ rmw_roles() { # $1 trace, $2 mode, $3 target name
         fd = args; sub(/,.*/, "", fd); sub(/\).*/, "", fd)
         num = ret ~ /^[0-9]+$/
         role = ""
-        if (name == "openat" && index($0, ".ajio-lock\"")) { role = "open-lock"; if (num) lk[ret] = 1 }
+        if (name == "openat" && index($0, ".ajio-lock\"")) {
+            role = "open-lock"; if (num) lk[ret] = 1
+            newlock = num && index($0, "O_CREAT")
+        }
+        # The target looked at for the mode of a new lock file: without it, the mode for a new
+        # target (owner-only either way for these targets), and the append goes on.
+        else if (newlock && name == "newfstatat" && index($0, "\"" tname "\"")) { role = "stat-newlock"; newlock = 0 }
+        else if (name == "openat" && index($0, "/proc/sys/kernel/random/boot_id")) role = "open-bootid"
+        # A batch counts its open descriptors to size its budget; without the count it assumes
+        # the worst.
+        else if (name == "openat" && index($0, "\"/proc/self/fd\"")) { role = "open-fdcount"; if (num) fc[ret] = 1 }
+        else if ((fd in fc) && name == "newfstatat") role = "fstat-fdcount"
+        else if ((fd in fc) && name == "close") { role = "close-dir"; delete fc[fd] }
+        else if (name == "statx" && (index($0, "0x4000") || index($0, "STATX_MNT_ID_UNIQUE"))) role = "statx-mnt"
         else if (name == "mmap") role = index($0, "MAP_SHARED") ? "map-lock" : "skip"
         else if (name == "munmap") role = "skip"
         else if (fd in lk) {
             if (name == "newfstatat") role = "fstat-lock"
+            # Offset 512: the sync record of group commit, else the append record at 0.
+            else if (name == "pread64") role = match($0, /, 512\) += /) ? "pread-sync" : "pread-lock"
+            else if (name == "pwrite64") role = match($0, /, 512\) += /) ? "pwrite-sync" : "pwrite-lock"
+            else if (name == "fdatasync") role = "fdatasync-lock"
+            else if (name == "fchmod") role = "fchmod-lock"
+            else if (name == "fchown") role = "fchown-lock"
             else if (name == "flock") role = index($0, "LOCK_UN") ? "skip" : "flock-lock"
             else if (name == "fcntl") role = index($0, "F_GETFL") ? "getfl-lock" : index($0, "F_UNLCK") ? "skip" : "ofd-lock"
             else if (name == "ftruncate") role = "truncate-lock"
@@ -691,7 +739,17 @@ rmw_plausible() { # $1 role; sets ERRS (out of ERRNOS, unless FAULT_ALL_ERRNOS=1
     sync_file_range) p="EIO ENOSPC" ;; # a batch starting the writeback of its temps
     truncate-lock) p="EIO ENOSPC EDQUOT EROFS" ;;
     map-lock) p="EACCES" ;;
-    pread | pread-shown | read-old) p="EIO EINTR" ;;
+    pread | pread-shown | read-old | pread-lock) p="EIO EINTR" ;;
+    pwrite-lock | pwrite-sync) p="ENOSPC EDQUOT EIO EINTR" ;;
+    pread-sync) p="EIO EINTR" ;;
+    stat-newlock) p="EIO EACCES" ;;
+    open-bootid) p="EACCES EMFILE EIO EINTR" ;;
+    open-fdcount) p="EACCES EMFILE EIO EINTR" ;;
+    fstat-fdcount) p="EIO" ;;
+    fdatasync-lock) p="EIO ENOSPC EDQUOT EINTR" ;;
+    fchmod-lock | fchown-lock) p="EIO EROFS" ;;
+    statx-mnt) p="EIO EACCES" ;;
+    unlinkat) p="EIO EROFS EACCES" ;;
     cut) p="EIO EROFS EINTR" ;;
     write-append | write-nl) p="ENOSPC EDQUOT EIO EINTR" ;;
     fdatasync-append | fsync-new) p="EIO ENOSPC EDQUOT EINTR" ;;
@@ -717,6 +775,18 @@ rmw_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
     getfl-lock:* | map-lock:* | ofd-lock:*) EXPECT=ok ;;          # group commit off: a sync of its own
     pread-shown:*) EXPECT=ok ;; # the cut text for the message only: the repair goes on
     flock-lock:EINTR | pread:EINTR | read-old:EINTR | write*:EINTR) EXPECT=ok ;; # retried
+    pread-lock:EINTR | pwrite-lock:EINTR | pread-sync:EINTR) EXPECT=ok ;; # retried
+    # The sync record of group commit, written after the sync: the records are durable whatever
+    # it says. (A failed read of it fails the append, cut back.)
+    pwrite-sync:*) EXPECT=ok ;;
+    # Without the boot id no record is exact: a killed append's whole lines stay, as after a
+    # power cut.
+    open-bootid:*) EXPECT=okstale ;;
+    stat-newlock:* | open-fdcount:* | fstat-fdcount:*) EXPECT=ok ;;
+    # No unique mount id: the record cannot be exact, and a killed append's whole lines stay.
+    statx-mnt:*) EXPECT=okstale ;;
+    # An unsafe lock file that cannot be removed is narrowed instead.
+    unlinkat:EACCES) EXPECT=ok ;;
     open-parent:EACCES | open-dir2:EACCES | open-dot:EACCES) EXPECT=ok ;;
     open-cmp:*) EXPECT=ok ;;
     close-append:*) [ "$3" = repair ] && EXPECT=fail || EXPECT=failnew ;;
@@ -744,6 +814,7 @@ rmw_check_state() { # $1 expect, $2 role; appends to REASONS
         elif [ -e "$REP_F" ] && cmp -s "$TARGET" "$REP_F"; then :
         else REASONS="$REASONS; target changed although the call failed (neither as it was nor repaired)"
         fi
+    elif [ "$1" = okstale ] && [ -e "$WORK/rmw.stale-new" ] && cmp -s "$TARGET" "$WORK/rmw.stale-new"; then :
     elif ! cmp -s "$TARGET" "$NEW_F"; then
         REASONS="$REASONS; target does not hold the expected content"
     fi
@@ -773,7 +844,7 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
         local ret name fds heap msg want_fds=0
         parse_driver_out "$out"
         case $expect in
-        ok) [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ] ||
+        ok | okstale) [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ] ||
             reasons="$reasons; returned $name ($ret), expected success" ;;
         notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
             reasons="$reasons; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
@@ -792,6 +863,16 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
     grep -q INJECTED "$WORK/trace$P" || reasons="$reasons; the injection did not happen"
     REASONS=$reasons
     rmw_check_state "$expect" "$role"
+    # A failed append, log append or repair is retried, untraced: it must succeed and leave the
+    # file as a clean run does, every record once (nothing of the failed attempt stays).
+    if [ "$expect" = fail ] && [ -z "$TARGET2" ] && [ "$MODE" != update ]; then
+        # shellcheck disable=SC2086
+        "$bin" -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
+        IFS= read -r out <"$WORK/out$P"
+        case $out in ret=-*) REASONS="$REASONS; the retry failed: ${out#*msg=}" ;; esac
+        cmp -s "$TARGET" "$NEW_F" ||
+            REASONS="$REASONS; after the retry the target is not what a clean run leaves"
+    fi
     reasons=$REASONS
     local verdict=as-promised
     if [ -n "$reasons" ]; then
@@ -813,7 +894,7 @@ rmw_calls() { # $1 scenario: the numbered calls of its clean run into $WORK/call
     declare -A over=()
     while read -r sys n role; do over["$sys $n"]=$role; done \
         < <(rmw_roles "$WORK/clean$P" "$MODE" "${TARGET##*/}")
-    INJECTABLE="$INJECTABLE pread64 ftruncate read mmap sync_file_range" list_calls "$WORK/clean$P" driver "$SD" |
+    INJECTABLE="$INJECTABLE pread64 pwrite64 ftruncate read mmap sync_file_range" list_calls "$WORK/clean$P" driver "$SD" |
         grep -v -e ' open-dir-post$' | while read -r sys n role; do
             role=${over["$sys $n"]:-$role}
             [ "$role" = skip ] || echo "$sys $n $role"
@@ -929,7 +1010,7 @@ echo "By syscall role (library and CLI, all scenarios):"
 awk -F'\t' '$1 !~ /^ctl-/ {
         key = $1 "\t" $5; runs[key]++
         if ($8 == "VIOLATION") bad[key]++
-        else out[key, $7 == "failnew" ? "fail" : $7]++
+        else out[key, $7 == "failnew" ? "fail" : $7 == "okstale" ? "ok" : $7]++
         keys[key] = 1
     }
     END {
