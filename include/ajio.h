@@ -660,6 +660,8 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
  *     object, array or string is terminated, and anything else refuses the append with
  *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
+ * Zero bytes at the very end of the file are what a power cut leaves of bytes that never reached
+ * the disk: they are dropped before the tail is judged, and a tail of zeros alone is cut.
  * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
  * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
  * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.

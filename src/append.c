@@ -404,22 +404,24 @@ static int repair_tail(struct ajio_file *f, struct target *t, const struct ajio_
                            f->path, (long long)(t->size - start));
     if (ours)
         return cut_tail(f, t, start);
-    end = t->size;
-    if (f->flags & AJIO_JSONL) {
-        r = tail_end(f, t, start, &end);
-        if (r == 0 && end > start)
-            r = tail_is_whole(f, t, start, end, &value);
-        if (r < 0)
-            return r;
-    }
-    if (known && !st->exact) {
+    /*
+     * Zeros at the very end are what a power cut leaves of bytes that never reached the disk
+     * (a '\n' of a repair, say): nobody's data. They go before the tail is judged, and a tail of
+     * zeros alone is cut.
+     */
+    r = tail_end(f, t, start, &end);
+    if (r == 0 && end > start && (f->flags & AJIO_JSONL))
+        r = tail_is_whole(f, t, start, end, &value);
+    if (r < 0)
+        return r;
+    if (end == start || (known && !st->exact)) {
         if (value)
             return terminate_tail(f, t, end, "a complete JSON value without its newline");
         return cut_tail(f, t, start);
     }
     /* Someone else's bytes. */
     if (!(f->flags & AJIO_JSONL))
-        return terminate_tail(f, t, t->size, "text that another writer left without a newline");
+        return terminate_tail(f, t, end, "text that another writer left without a newline");
     if (value)
         return terminate_tail(f, t, end, "a complete JSON value without its newline");
     if (explicit)

@@ -207,6 +207,13 @@ static void test_partial_tail_cut(void **state)
     tu_put(path, "abc", 0644);
     assert_int_equal(ajio_append(path, "rec\n", 4, NULL), AJIO_REPAIRED);
     tu_assert_content(path, "abc\nrec\n", 8);
+    /* ... with the zeros a power cut leaves of a lost '\n' after it: the zeros go, not the text. */
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc\0\0", 5), 5);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(ajio_append(path, "rec\n", 4, NULL), AJIO_REPAIRED);
+    tu_assert_content(path, "abc\nrec\n", 8);
 }
 
 static void test_no_repair_refuses(void **state)
