@@ -783,8 +783,9 @@ rmw_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
     # power cut.
     open-bootid:*) EXPECT=okstale ;;
     stat-newlock:* | open-fdcount:* | fstat-fdcount:*) EXPECT=ok ;;
-    # No unique mount id: the record cannot be exact, and a killed append's whole lines stay.
-    statx-mnt:*) EXPECT=okstale ;;
+    # The opened file's one statx (its stat and its mount's unique id): the call fails, the
+    # file as it was.
+    statx-mnt:*) EXPECT=fail ;;
     # An unsafe lock file that cannot be removed is narrowed instead.
     unlinkat:EACCES) EXPECT=ok ;;
     open-parent:EACCES | open-dir2:EACCES | open-dot:EACCES) EXPECT=ok ;;
