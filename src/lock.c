@@ -312,31 +312,7 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
 #endif
 }
 
-/*
- * Whether the name still holds the inode locked through fd (ajio_sweep() may have removed it);
- * *ret_st is fd's stat.
- */
-static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret,
-                       struct stat *ret_st)
-{
-    struct stat a, b;
-
-    if (fstat(fd, &a) < 0)
-        return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
-    if (fstatat(f->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno != ENOENT)
-            return ajio__error_strerror(-errno, "stat of lock file \"%.*s/%s\" for \"%s\"",
-                                        AJIO__DIR_ARG(f), name, f->path);
-        *ret = false;
-        return 0;
-    }
-    *ret_st = a;
-    *ret = a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-    return 0;
-}
-
-/* still_named() for a lock file whose stat is known (the one checked when it was taken). */
+/* Whether the name still holds the lock file whose stat is a (ajio_sweep() may remove it). */
 static int still_named_as(struct ajio_file *f, const struct stat *a, const char *name, bool *ret)
 {
     struct stat b;
@@ -350,6 +326,16 @@ static int still_named_as(struct ajio_file *f, const struct stat *a, const char 
     }
     *ret = a->st_dev == b.st_dev && a->st_ino == b.st_ino;
     return 0;
+}
+
+/* still_named_as() for the lock file open as fd; *ret_st is its stat. */
+static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret,
+                       struct stat *ret_st)
+{
+    if (fstat(fd, ret_st) < 0)
+        return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
+                                    AJIO__DIR_ARG(f), name, f->path);
+    return still_named_as(f, ret_st, name, ret);
 }
 
 /* A new lock file's name made durable before anything relies on what the file records. */
