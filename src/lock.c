@@ -436,6 +436,11 @@ struct sync_rec {
     uint64_t sum;
 };
 
+_Static_assert(offsetof(struct append_rec, sum) == sizeof(struct append_rec) - 8,
+               "the checksum ends the record");
+_Static_assert(offsetof(struct sync_rec, sum) == sizeof(struct sync_rec) - 8,
+               "the checksum ends the record");
+
 /* FNV-1a over everything before the checksum: a torn or foreign record never checks out. */
 static uint64_t checksum(const void *p, size_t n)
 {
@@ -505,18 +510,33 @@ static int pwrite_exact(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
+/*
+ * Reads the record of len bytes at off into buf: 0 and *ret_ok when it is whole, has magic and
+ * checks out (its checksum is its last 8 bytes); a short, foreign or half-written one is not ok.
+ */
+static int read_rec(int fd, void *buf, size_t len, off_t off, const char *magic, bool *ret_ok)
+{
+    uint64_t sum;
+    bool full;
+    int r = pread_exact(fd, buf, len, off, &full);
+
+    *ret_ok = false;
+    if (r < 0 || !full || memcmp(buf, magic, 8) != 0)
+        return r;
+    memcpy(&sum, (const char *)buf + len - sizeof(sum), sizeof(sum));
+    *ret_ok = sum == checksum(buf, len - sizeof(sum));
+    return 0;
+}
+
 int ajio__state_read(int lockfd, uint64_t mnt, struct ajio__state *ret)
 {
     struct append_rec a;
-    bool full;
-    int r = pread_exact(lockfd, &a, sizeof(a), 0, &full);
+    bool ok;
+    int r = read_rec(lockfd, &a, sizeof(a), 0, APPEND_MAGIC, &ok);
 
     memset(ret, 0, sizeof(*ret));
-    if (r < 0)
+    if (r < 0 || !ok)
         return r;
-    if (!full || memcmp(a.magic, APPEND_MAGIC, 8) != 0 ||
-        a.sum != checksum(&a, offsetof(struct append_rec, sum)))
-        return 0;
     (void)pthread_once(&boot_once, read_boot_id);
     ret->valid = true;
     ret->exact = boot_known && mnt != 0 && a.mnt == mnt && memcmp(a.boot, boot_id, 16) == 0;
@@ -554,15 +574,12 @@ int ajio__state_write(int lockfd, uint64_t mnt, const struct ajio__state *s)
 int ajio__sync_read(int lockfd, struct ajio__sync *ret)
 {
     struct sync_rec s;
-    bool full;
-    int r = pread_exact(lockfd, &s, sizeof(s), SYNC_OFF, &full);
+    bool ok;
+    int r = read_rec(lockfd, &s, sizeof(s), SYNC_OFF, SYNC_MAGIC, &ok);
 
     memset(ret, 0, sizeof(*ret));
-    if (r < 0)
+    if (r < 0 || !ok)
         return r;
-    if (!full || memcmp(s.magic, SYNC_MAGIC, 8) != 0 ||
-        s.sum != checksum(&s, offsetof(struct sync_rec, sum)))
-        return 0;
     ret->valid = true;
     ret->dev = s.dev;
     ret->ino = s.ino;
