@@ -64,6 +64,29 @@ static bool is_lock_name(const char *name, const char *target)
 }
 
 /*
+ * A directory stream of path, relative to at (AT_FDCWD for a path as given); *ret_fd is its
+ * descriptor, which closedir() closes. @return the stream, or NULL with the message set in *ret.
+ */
+static DIR *open_stream(int at, const char *path, const char *dir, int *ret_fd, int *ret)
+{
+    int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d;
+
+    if (fd < 0) {
+        *ret = ajio__error_strerror(-errno, "open of directory \"%s\"", dir);
+        return NULL;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        *ret = ajio__error_strerror(-errno, "fdopendir of \"%s\"", dir);
+        (void)close(fd); /* read-only: nothing for close to report */
+        return NULL;
+    }
+    *ret_fd = fd;
+    return d;
+}
+
+/*
  * Whether some entry of the directory other than lock itself has lock as its lock file: the
  * check for a lock name whose NAME may be a cut longer name. @return 1, 0 or -errno.
  */
@@ -72,17 +95,10 @@ static int long_target_exists(int dirfd, const char *dir, const char *lock)
     char other[NAME_MAX + 1];
     struct dirent *de;
     int fd, r = 0;
-    DIR *d;
+    DIR *d = open_stream(dirfd, ".", dir, &fd, &r);
 
-    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ajio__error_strerror(-errno, "open of directory \"%s\" again", dir);
-    d = fdopendir(fd);
-    if (d == NULL) {
-        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", dir);
-        (void)close(fd);
+    if (d == NULL)
         return r;
-    }
     for (;;) {
         errno = 0;
         de = readdir(d);
@@ -195,15 +211,9 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         return ajio__error(-EINVAL, "ajio_sweep: name \"%s\" is not a file name", name);
     if (clock_gettime(CLOCK_REALTIME, &now) < 0)
         return ajio__error_strerror(-errno, "clock_gettime for sweep of \"%s\"", dir);
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ajio__error_strerror(-errno, "open of directory \"%s\"", dir);
-    d = fdopendir(fd);
-    if (d == NULL) {
-        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", dir);
-        (void)close(fd);
+    d = open_stream(AT_FDCWD, dir, dir, &fd, &r);
+    if (d == NULL)
         return r;
-    }
     for (;;) {
         struct stat st;
         time_t changed;
