@@ -152,6 +152,34 @@ static int lock_wait_again(int r, ajio_opts *opts, const struct lock_wait *w)
     return 1;
 }
 
+/*
+ * ajio_open() of path (str, bytes or os.PathLike) with the GIL released, its lock wait ended by
+ * signals as PEP 475 says. @return 0 and *ret, or -1 with the exception set.
+ */
+static int open_file(PyObject *path, unsigned flags, unsigned mode, ajio_file **ret)
+{
+    PyObject *pathb = NULL;
+    ajio_opts opts;
+    int r, again;
+
+    if (!PyUnicode_FSConverter(path, &pathb))
+        return -1;
+    lock_opts_init(&opts, flags, mode, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_open(ret, PyBytes_AS_STRING(pathb), &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
+    Py_DECREF(pathb);
+    if (again < 0)
+        return -1;
+    if (r < 0) {
+        set_error(r, path);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- after fork() ---------------------------------------------------------------------------- */
 
 /*
@@ -348,11 +376,10 @@ static int encode_into(ajpy_enc *e, ajio_gen *g, PyObject *obj, int lines)
 
 static PyObject *py_write_json(PyObject *self, PyObject *args)
 {
-    PyObject *path, *obj, *pathb = NULL;
+    PyObject *path, *obj;
     EncoderObject *enc;
     unsigned flags, mode;
-    int lines, r, again;
-    ajio_opts opts;
+    int lines, r;
     ajio_file *f = NULL;
     ajio_gen *g;
 
@@ -360,19 +387,9 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOIIO!p:write_json", &path, &obj, &flags, &mode, &EncoderType,
                           &enc, &lines))
         return NULL;
-    if (!PyUnicode_FSConverter(path, &pathb))
-        return NULL;
-    lock_opts_init(&opts, flags, mode, NULL);
-    do {
-        Py_BEGIN_ALLOW_THREADS
-        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
-        Py_END_ALLOW_THREADS
-    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
-    Py_DECREF(pathb);
-    if (again < 0)
-        return NULL;
+    r = open_file(path, flags, mode, &f);
     if (r < 0)
-        return set_error(r, path);
+        return NULL;
     if (attach_gen(f, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0) {
         ajio_abort(f);
         return NULL;
@@ -404,11 +421,9 @@ static void File_dealloc(FileObject *self)
 
 static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *path, *pathb = NULL;
+    PyObject *path;
     unsigned flags, mode;
-    ajio_opts opts;
     ajio_file *f;
-    int r, again;
 
     if (kwds && PyDict_GET_SIZE(kwds) > 0) {
         PyErr_SetString(PyExc_TypeError, "File() takes no keyword arguments");
@@ -420,21 +435,8 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
     }
     if (!PyArg_ParseTuple(args, "OII:File", &path, &flags, &mode))
         return -1;
-    if (!PyUnicode_FSConverter(path, &pathb))
+    if (open_file(path, flags, mode, &f) < 0)
         return -1;
-    lock_opts_init(&opts, flags, mode, NULL);
-    do {
-        Py_BEGIN_ALLOW_THREADS
-        r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
-        Py_END_ALLOW_THREADS
-    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
-    Py_DECREF(pathb);
-    if (again < 0)
-        return -1;
-    if (r < 0) {
-        set_error(r, path);
-        return -1;
-    }
     self->f = f;
     Py_INCREF(path);
     Py_XSETREF(self->path, path);
