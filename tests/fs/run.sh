@@ -143,6 +143,7 @@ fi
 
 mkdir -p "$WORK/logs"
 declare -A RESULT STRATEGY FSTIME
+FAILS=() # pairs: what failed, the last lines of its log
 for fs in $FS_LIST; do
     t0=$(date +%s)
     mnt=$WORK/mnt-$fs
@@ -196,6 +197,8 @@ for fs in $FS_LIST; do
             echo "   --- $name on $fs failed (exit $rc); last lines of its log:"
             tail -n 25 "$log" | sed 's/^/   | /'
         fi
+        # Said again at the very end, where a reader of only the last lines looks.
+        [ "$r" = FAIL ] && FAILS+=("$fs:$name (exit $rc)" "$(tail -n 10 "$log" | sed 's/^/   | /')")
     done
     # Every suite removes its scratch; what is left is what a test forgot or a writer leaked.
     left=$(find "$mnt/t" -mindepth 1 -maxdepth 3 2>/dev/null | head -n 20)
@@ -203,6 +206,7 @@ for fs in $FS_LIST; do
     if [ "$temps" -gt 0 ]; then
         echo "   FAIL: $temps ajio temp files left on $fs:"; echo "$left" | sed 's/^/     /'
         FAILED=$((FAILED + 1))
+        FAILS+=("$fs: $temps temp files left" "$(echo "$left" | sed 's/^/   | /')")
     elif [ -n "$left" ]; then
         echo "   note: the suites left entries behind on $fs:"; echo "$left" | sed 's/^/     /'
     fi
@@ -403,7 +407,19 @@ fi
 echo
 total=$((FAILED + RFAILED))
 if [ $total -gt 0 ]; then
-    echo "check-fs: $total failures"
+    i=0
+    while [ $i -lt ${#FAILS[@]} ]; do
+        echo "check-fs: FAILED ${FAILS[$i]}; its last lines:"
+        echo "${FAILS[$((i + 1))]}"
+        i=$((i + 2))
+    done
+    for row in "${RROWS[@]}"; do
+        case $row in *" ok "* | *" caught "*) ;; *) echo "check-fs: FAILED resource row: $row" ;; esac
+    done
+    names=
+    i=0
+    while [ $i -lt ${#FAILS[@]} ]; do names+=" ${FAILS[$i]%% (*}"; i=$((i + 2)); done
+    echo "check-fs: $total failures:$names"
     exit 1
 fi
 echo "check-fs: all suites passed on every filesystem; every resource error kept its promise"
