@@ -808,44 +808,59 @@ static void test_append_race_sticky(void **state)
 
     tu_require_root();
     /* Negative control: a naive appender in the same race does land records in bob's files. */
-    struct race *s = shared_alloc(sizeof(*s));
-    s->kind = NAIVE_APPENDER;
-    s->iterations = RACE_MAX;
-    s->stop_at_hits = 3;
-    s->rotate_every = 2;
-    s->seconds = 6;
-    snprintf(scratch, sizeof(scratch), "%s/naive", (const char *)*state);
-    race(scratch, s, &l);
+    /* The race is a matter of timing: a machine may need more than one round to show it. */
+    struct race *s = NULL;
+    for (int round = 0; round < 3 && (round == 0 || l.in_bob == 0); round++) {
+        if (s)
+            munmap(s, sizeof(*s));
+        s = shared_alloc(sizeof(*s));
+        s->kind = NAIVE_APPENDER;
+        s->iterations = RACE_MAX;
+        s->stop_at_hits = 3;
+        s->rotate_every = 2;
+        s->seconds = 6;
+        snprintf(scratch, sizeof(scratch), "%s/naive%d", (const char *)*state, round);
+        race(scratch, s, &l);
+    }
     if (l.in_bob == 0)
         fail_msg("control: the naive appender never landed in bob's files in %d rounds: the race "
                  "is too narrow to show anything",
                  s->alice_done);
-    /* The append under test. */
-    munmap(s, sizeof(*s));
-    s = shared_alloc(sizeof(*s));
-    s->kind = AJIO_APPENDER;
-    s->iterations = 2000;
-    s->rotate_every = 2;
-    s->seconds = 6;
-    snprintf(scratch, sizeof(scratch), "%s/ajio", (const char *)*state);
-    race(scratch, s, &l);
-    notes[0] = '\0';
-    if (l.in_bob != 0)
-        note("%d of alice's %d successful ajio_append records landed in bob's files (%d files)",
-             l.in_bob, s->alice_ok, l.bob_files);
-    if (s->alice_other != 0)
-        note("%d appends failed otherwise than -EACCES, the last %d (%s): %s", s->alice_other,
-             s->last_other, ajio_err_name(s->last_other), s->other_msg);
-    /* Every successful record is in one of alice's own files, and nothing else is. */
-    if (l.in_alice + l.in_bob != s->alice_ok || l.foreign != 0)
-        note("of %d successful records %d are in alice's files, %d in bob's; %d lines in "
-             "alice's files are not hers",
-             s->alice_ok, l.in_alice, l.in_bob, l.foreign);
-    verdict();
-    /* The race did run: many appends (fewer under the sanitizers), many of bob's files. */
-    print_message("race: %d successful appends, %d files of bob's\n", s->alice_ok, s->bob_made);
-    assert_true(s->alice_ok >= 20);
-    assert_true(s->bob_made >= 100);
+    /*
+     * The append under test. Every round is judged; rounds go on (at most 3) until the race has
+     * run: many successful appends (fewer under the sanitizers, and xfs refuses most while bob's
+     * file is there) and many of bob's files.
+     */
+    int ok_total = 0, made_total = 0;
+    for (int round = 0; round < 3 && (ok_total < 20 || made_total < 100); round++) {
+        munmap(s, sizeof(*s));
+        s = shared_alloc(sizeof(*s));
+        s->kind = AJIO_APPENDER;
+        s->iterations = 2000;
+        s->rotate_every = 2;
+        s->seconds = 6;
+        snprintf(scratch, sizeof(scratch), "%s/ajio%d", (const char *)*state, round);
+        race(scratch, s, &l);
+        notes[0] = '\0';
+        if (l.in_bob != 0)
+            note("%d of alice's %d successful ajio_append records landed in bob's files (%d "
+                 "files)",
+                 l.in_bob, s->alice_ok, l.bob_files);
+        if (s->alice_other != 0)
+            note("%d appends failed otherwise than -EACCES, the last %d (%s): %s",
+                 s->alice_other, s->last_other, ajio_err_name(s->last_other), s->other_msg);
+        /* Every successful record is in one of alice's own files, and nothing else is. */
+        if (l.in_alice + l.in_bob != s->alice_ok || l.foreign != 0)
+            note("of %d successful records %d are in alice's files, %d in bob's; %d lines in "
+                 "alice's files are not hers",
+                 s->alice_ok, l.in_alice, l.in_bob, l.foreign);
+        verdict();
+        ok_total += s->alice_ok;
+        made_total += s->bob_made;
+    }
+    print_message("race: %d successful appends, %d files of bob's\n", ok_total, made_total);
+    assert_true(ok_total >= 20);
+    assert_true(made_total >= 100);
     munmap(s, sizeof(*s));
 }
 
