@@ -101,6 +101,7 @@
 #ifndef AJIO_H
 #define AJIO_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,10 +128,20 @@ extern "C" {
 #define AJIO_API
 #endif
 
+/*
+ * AJIO_SYMBOL gives a function whose arguments changed the symbol of its new version, so that
+ * programs built against an older release keep calling the old one.
+ */
 #if defined(__GNUC__)
 #define AJIO_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define AJIO_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#define AJIO_SYMBOL(name) __asm__(name)
 #else
 #define AJIO_PRINTF(a, b)
+#define AJIO_DEPRECATED(msg)
+#define AJIO_SYMBOL(name)
+#define ajio_repair ajio_repair_v03
+#define ajio_reader_open ajio_reader_open_v03
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -337,39 +348,46 @@ typedef struct ajio_file ajio_file;
 /*
  * Starts an atomic replacement of path: resolves the directory (creating it unless AJIO_NO_MKDIR),
  * applies the symlink policy and creates the temp file. Nothing is visible at path until
- * ajio_commit(). On success *ret_file is a handle to pass to exactly one of ajio_commit() or
- * ajio_abort(); on failure *ret_file is unchanged. Errors as ajio_write_bytes().
+ * ajio_file_commit(). On success *ret_file is a handle to pass to exactly one of
+ * ajio_file_commit() or ajio_file_abort(); on failure *ret_file is unchanged. Errors as
+ * ajio_write_bytes(). (Since 0.3; 0.2 called it ajio_open().)
  */
-AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
+AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
 
 /*
  * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
  * Memory use is bounded whatever the total size. With AJIO_JSON or AJIO_JSONL the bytes are
  * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
  * carries the first invalid byte fails. After a failure the handle stays failed: every later
- * ajio_write/ajio_printf returns the same error and ajio_commit() returns it too and discards
- * the temp.
+ * ajio_file_write/ajio_file_printf returns the same error and ajio_file_commit() returns it too
+ * and discards the temp. (Since 0.3; 0.2 called it ajio_write().)
  * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
  *   -EFBIG, ...
  */
-AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len);
+AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
 
-/* printf(3) into the handle. @return 0 or a negative errno, as ajio_write(). */
-AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
-AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
+/*
+ * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (Since 0.3;
+ * 0.2 called them ajio_printf() and ajio_vprintf().)
+ */
+AJIO_API int ajio_file_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
+AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 
 /*
  * Finishes the validation (AJIO_JSON/AJIO_JSONL: the trailing '\n' is added when missing, an
  * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
- * target, then syncs the directory. Always
- * frees f, whatever the result: the handle must not be used again (a second commit or an abort
- * after commit is a use-after-free, as with fclose(3)). ajio_commit(NULL) returns -EINVAL.
+ * target, then syncs the directory. Always frees f, whatever the result: the handle must not be
+ * used again (a second commit or an abort after commit is a use-after-free, as with fclose(3)).
+ * ajio_file_commit(NULL) returns -EINVAL. (Since 0.3; 0.2 called it ajio_commit().)
  * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
  */
-AJIO_API int ajio_commit(ajio_file *f);
+AJIO_API int ajio_file_commit(ajio_file *f);
 
-/* Discards the temp file and frees f; the target is untouched. ajio_abort(NULL) does nothing. */
-AJIO_API void ajio_abort(ajio_file *f);
+/*
+ * Discards the temp file and frees f; the target is untouched. ajio_file_abort(NULL) does
+ * nothing. (Since 0.3; 0.2 called it ajio_abort().)
+ */
+AJIO_API void ajio_file_abort(ajio_file *f);
 
 /* The resolved target path of a handle (after following symlinks), for messages. */
 AJIO_API const char *ajio_file_path(const ajio_file *f);
@@ -1200,6 +1218,32 @@ AJIO_API int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...) AJIO_PRIN
  * finite, precision out of range).
  */
 AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precision);
+
+/* ---------------------------------------------------------------------------------------------
+ * Deprecated
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * The 0.2 names of the handle's functions: the same functions, kept for one release so that
+ * programs built against 0.2 still link and code written for it still compiles (with a
+ * warning). They are removed in 0.4. tools/rename-0.3.sed in the source tree renames every use:
+ *
+ *     sed -i -E -f rename-0.3.sed FILE.c ...
+ *
+ * ajio_repair() and ajio_reader_open() changed their arguments in 0.3; binaries built against
+ * 0.2 keep calling the 0.2 functions under their old symbols, and source code gets the new
+ * arguments (the compiler points at each call to change).
+ */
+AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+    AJIO_DEPRECATED("use ajio_file_open");
+AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len)
+    AJIO_DEPRECATED("use ajio_file_write");
+AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3)
+    AJIO_DEPRECATED("use ajio_file_printf");
+AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0)
+    AJIO_DEPRECATED("use ajio_file_vprintf");
+AJIO_API int ajio_commit(ajio_file *f) AJIO_DEPRECATED("use ajio_file_commit");
+AJIO_API void ajio_abort(ajio_file *f) AJIO_DEPRECATED("use ajio_file_abort");
 
 #ifdef __cplusplus
 }
