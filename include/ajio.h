@@ -238,7 +238,7 @@ enum ajio_flags {
     /*
      * If the target already holds exactly the new bytes, touch nothing, return AJIO_UNCHANGED.
      * Decided at commit time against the file the name holds then: if another writer replaced
-     * or modified the file after ajio_open(), the new content is written.
+     * or modified the file after ajio_file_open(), the new content is written.
      */
     AJIO_SKIP_UNCHANGED = 1u << 5,
     /* Give the file exactly ajio_opts.mode (07777 bits), whatever the umask or the old file. */
@@ -263,7 +263,7 @@ enum ajio_flags {
      */
     AJIO_JSONL = 1u << 9, /* since 0.2 */
     /*
-     * Hold the target's lock (see "Locked read-modify-write") from ajio_open() (or the start of
+     * Hold the target's lock (see "Locked read-modify-write") from ajio_file_open() (or the start of
      * a one-shot write) until the commit or abort has finished, waiting as long as it is held:
      * such a write never lands between an ajio_update()'s read and its commit. Writes without
      * it are not serialised and can still be lost by an updater. (Since 0.2.)
@@ -552,7 +552,7 @@ AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t l
  * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
  * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
  * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
- * content into out (ajio_write(), ajio_printf(), a generator from ajio_gen_new()) and must
+ * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and must
  * neither commit nor abort it. It returns:
  *   0               commit what was written to out
  *   AJIO_UNCHANGED  write nothing, leave the file as it is
@@ -567,10 +567,10 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
  * increments of a counter are never lost. (Since 0.2.)
  *
- * The sequence: ajio_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
+ * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
  * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
  * followed) and resolves again under the lock; a read of the current content; fn; then
- * ajio_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
+ * ajio_file_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
  * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
  * lock is released last, after the directory sync. The lock is released by the kernel when its
  * holder dies, so a killed updater never leaves path locked.
@@ -597,10 +597,10 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
  * particular order).
  *
- * @return what ajio_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
+ * @return what ajio_file_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
  *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
  *   negative result (its message kept if it set one, else "update of PATH: the callback
- *   failed"); or one of the errors of ajio_open() and:
+ *   failed"); or one of the errors of ajio_file_open() and:
  *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
  *                  file name is taken by something that is not a regular file
  *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
@@ -763,9 +763,10 @@ AJIO_API int ajio_log_close(ajio_log *log);
 /*
  * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
  * crashed appender may have left torn, at startup, before reading it. The file is never created
- * (nor its parents, though the lock file is). flags are or'ed with opts->flags (so that
- * opts may be NULL): AJIO_JSONL (a complete last value is terminated rather than cut),
- * AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK (implied); anything else is -EINVAL.
+ * (nor its parents, though the lock file is). opts->flags (opts may be NULL): AJIO_JSONL (a
+ * complete last value is terminated rather than cut), AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK
+ * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (Since 0.3, these
+ * arguments; 0.2 took the flags apart, before ret_cut, and opts last.)
  *
  * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
  * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
@@ -786,7 +787,8 @@ AJIO_API int ajio_log_close(ajio_log *log);
  *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
  *   file), -EACCES, -EIO and the errors of ajio_append().
  */
-AJIO_API int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts);
+AJIO_API int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
+    AJIO_SYMBOL("ajio_repair_v03");
 
 /* ---------------------------------------------------------------------------------------------
  * Many files: the directory handle and the batch (Since 0.2.)
@@ -914,13 +916,16 @@ typedef struct ajio_reader ajio_reader;
 
 /*
  * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
- * Lines file or a log that ajio_append() grows. flags: AJIO_JSONL checks that every complete
- * line is one JSON value; 0 hands out lines as they are. Nothing is written, locked or repaired:
- * the reader may run while appenders write.
- * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag), -ENOMEM, or the
+ * Lines file or a log that ajio_append() grows. opts->flags (opts may be NULL): AJIO_JSONL
+ * checks that every complete line is one JSON value; without it lines are handed out as they
+ * are. Nothing is written, locked or repaired: the reader may run while appenders write. (Since
+ * 0.3, opts; 0.2 took the flags themselves.)
+ * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag, reserved fields
+ *   not zero), -ENOMEM, or the
  *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
  */
-AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags);
+AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
+    AJIO_SYMBOL("ajio_reader_open_v03");
 
 /*
  * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
@@ -956,24 +961,24 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
 /*
  * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
  * ajio_gen_string(), ... in document order, and the text goes straight into the 64 KiB buffer of
- * an ajio_open() handle, then to the temp file: the document is never held whole in memory, and
- * nothing is visible at the target before ajio_commit().
+ * an ajio_file_open() handle, then to the temp file: the document is never held whole in memory, and
+ * nothing is visible at the target before ajio_file_commit().
  *
  *     ajio_file *f;
  *     ajio_gen *g;
  *     ajio_gen_opts go = {.flags = AJIO_GEN_PRETTY, .indent = 2};
  *
- *     if (ajio_open(&f, "state.json", NULL) < 0)
+ *     if (ajio_file_open(&f, "state.json", NULL) < 0)
  *         return -1;
  *     if (ajio_gen_new(&g, f, &go) < 0) {
- *         ajio_abort(f);
+ *         ajio_file_abort(f);
  *         return -1;
  *     }
  *     ajio_gen_begin_object(g);
  *     ajio_gen_key(g, "port", 4);
  *     ajio_gen_int64(g, 8080);
  *     ajio_gen_end_object(g);
- *     return ajio_commit(f);
+ *     return ajio_file_commit(f);
  *
  * The calls' results need no checking one by one: the commit returns the first error of any of
  * them, or its own.
@@ -986,13 +991,13 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  *
  *     JSON generation for "/srv/state.json": NaN cannot be written as JSON (at .items[3].price)
  *
- * The generator belongs to its handle: ajio_commit() or ajio_abort() frees it, and it must not be
+ * The generator belongs to its handle: ajio_file_commit() or ajio_file_abort() frees it, and it must not be
  * used afterwards. Errors are sticky: after the first failure every generator call returns it
- * again (with the same message), and so does ajio_commit(), which then discards the temp and
- * leaves the target untouched. ajio_commit() also refuses an incomplete document (a container
+ * again (with the same message), and so does ajio_file_commit(), which then discards the temp and
+ * leaves the target untouched. ajio_file_commit() also refuses an incomplete document (a container
  * still open, a key without its value, no value at all outside AJIO_GEN_LINES) with -EINVAL,
  * target untouched.
- * While a generator is attached, ajio_write() and ajio_printf() on its handle are refused with
+ * While a generator is attached, ajio_file_write() and ajio_file_printf() on its handle are refused with
  * -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
  *
  * Every function returns 0 or a negative error (-EINVAL for a NULL generator), and every failure
@@ -1002,7 +1007,7 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
  *                  ajio_gen_end_array() closing an object (or anything closing nothing), nesting
  *                  deeper than max_depth, a second top-level value without AJIO_GEN_LINES
- *   -ENOMEM, and the errors of ajio_write() (-ENOSPC, -EIO, ...) as the buffer is written out
+ *   -ENOMEM, and the errors of ajio_file_write() (-ENOSPC, -EIO, ...) as the buffer is written out
  */
 typedef struct ajio_gen ajio_gen;
 
@@ -1096,9 +1101,9 @@ typedef struct ajio_gen_opts {
 } ajio_gen_opts;
 
 /*
- * Attaches a generator to f, a handle from ajio_open(), which gets everything it writes. opts
+ * Attaches a generator to f, a handle from ajio_file_open(), which gets everything it writes. opts
  * NULL means all defaults. A handle has at most one generator; it may already hold bytes (a
- * JSON Lines file started with ajio_write(), say), which stay in front.
+ * JSON Lines file started with ajio_file_write(), say), which stay in front.
  * The text is formatted straight into the handle's 64 KiB buffer; if f was opened with
  * AJIO_SKIP_UNCHANGED, AJIO_JSON or AJIO_JSONL it goes through the handle's write path in 64 KiB
  * chunks instead, compared or validated once more as those flags ask.
@@ -1111,9 +1116,9 @@ typedef struct ajio_gen_opts {
 AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
 
 /*
- * ajio_open() and ajio_gen_new() in one call: a handle for path with a generator attached, for
+ * ajio_file_open() and ajio_gen_new() in one call: a handle for path with a generator attached, for
  * code that only writes through the generator (the adapters in <ajio/...>). On success both
- * *ret_file and *ret_gen are set; ajio_commit(*ret_file) finishes the document. (Since 0.2.)
+ * *ret_file and *ret_gen are set; ajio_file_commit(*ret_file) finishes the document. (Since 0.2.)
  * @return 0, or the error of either call (-EINVAL also for a NULL ret_file or ret_gen); nothing is
  *   left open and both outputs are unchanged.
  */
@@ -1139,9 +1144,9 @@ AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
                                const ajio_gen_opts *opts);
 
 /*
- * Sink generators: refuses an incomplete document as ajio_commit() does (-EINVAL), then hands
+ * Sink generators: refuses an incomplete document as ajio_file_commit() does (-EINVAL), then hands
  * the last bytes to the sink. The generator stays usable only with AJIO_GEN_LINES, for more
- * records. A generator attached to a handle is finished by ajio_commit(): -EINVAL here.
+ * records. A generator attached to a handle is finished by ajio_file_commit(): -EINVAL here.
  * @return 0, or the generator's sticky error.
  */
 AJIO_API int ajio_gen_finish(ajio_gen *g);

@@ -1028,7 +1028,7 @@ static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
     if (!PyUnicode_FSConverter(path, &pathb))
         return -1;
     Py_BEGIN_ALLOW_THREADS
-    r = ajio_reader_open(&rd, PyBytes_AS_STRING(pathb), flags);
+    r = ajio_reader_open(&rd, PyBytes_AS_STRING(pathb), &(ajio_opts){.flags = flags});
     Py_END_ALLOW_THREADS
     Py_DECREF(pathb);
     if (r < 0) {

@@ -287,7 +287,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "log") == 0)
         r = write_log(argv[optind], data, len, &opts);
     else if (strcmp(mode, "repair") == 0)
-        r = ajio_repair(argv[optind], 0, NULL, &opts);
+        r = ajio_repair(argv[optind], &opts, NULL);
     else if (strcmp(mode, "batch") == 0)
         r = write_batch(argv[optind], data, len, &opts);
     else
