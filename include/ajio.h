@@ -452,8 +452,13 @@ AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec,
  * JSON and JSONL validation (strict RFC 8259, streaming)
  * ------------------------------------------------------------------------------------------- */
 
+/*
+ * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
+ * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
+ * blank line is an error. (Since 0.3, AJIO_JSONL here.)
+ */
 enum ajio_json_flags {
-    /* JSONL: one value per line, '\n' separated ("\r\n" accepted); a blank line is an error. */
+    /* Deprecated since 0.3: AJIO_JSONL, the same meaning (a different bit; both still work). */
     AJIO_JSON_LINES = 1u << 0,
     /* JSONL: accept a last line without '\n' (instead of returning AJIO_ETORN). */
     AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
@@ -686,7 +691,7 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  *
  * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
  * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
- * (ajio_json_validate() with AJIO_JSON_LINES): invalid data appends nothing and returns
+ * (ajio_json_validate() with AJIO_JSONL): invalid data appends nothing and returns
  * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
  *
  * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
@@ -983,7 +988,7 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  * The calls' results need no checking one by one: the commit returns the first error of any of
  * them, or its own.
  *
- * Whatever it is given, the output is valid JSON (RFC 8259; JSON Lines with AJIO_GEN_LINES):
+ * Whatever it is given, the output is valid JSON (RFC 8259; JSON Lines with AJIO_JSONL):
  * strings and keys are checked as strict UTF-8 (no overlong forms, no surrogates, nothing above
  * U+10FFFF) and escaped, NaN and infinities are refused, raw text is validated, and a call out of
  * order is refused. Every failure names the file and where in the document it happened, as a
@@ -995,7 +1000,7 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  * used afterwards. Errors are sticky: after the first failure every generator call returns it
  * again (with the same message), and so does ajio_file_commit(), which then discards the temp and
  * leaves the target untouched. ajio_file_commit() also refuses an incomplete document (a container
- * still open, a key without its value, no value at all outside AJIO_GEN_LINES) with -EINVAL,
+ * still open, a key without its value, no value at all outside AJIO_JSONL) with -EINVAL,
  * target untouched.
  * While a generator is attached, ajio_file_write() and ajio_file_printf() on its handle are refused with
  * -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
@@ -1006,7 +1011,7 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  *                  or infinity, raw or number text that is not what it claims to be
  *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
  *                  ajio_gen_end_array() closing an object (or anything closing nothing), nesting
- *                  deeper than max_depth, a second top-level value without AJIO_GEN_LINES
+ *                  deeper than max_depth, a second top-level value without AJIO_JSONL
  *   -ENOMEM, and the errors of ajio_file_write() (-ENOSPC, -EIO, ...) as the buffer is written out
  */
 typedef struct ajio_gen ajio_gen;
@@ -1021,9 +1026,10 @@ enum ajio_gen_flags {
     /* Default separators "," and ":", not ", " and ": " (one line) or "," and ": " (pretty). */
     AJIO_GEN_COMPACT = 1u << 1,
     /*
-     * JSON Lines: any number of top-level values, each on its own line and followed by '\n'. The
-     * default separators are then "," and ":"; separators holding '\n' and AJIO_GEN_PRETTY are
-     * refused. No value at all is a valid, empty JSONL file.
+     * Deprecated since 0.3: AJIO_JSONL (of enum ajio_flags, a different bit; both still work).
+     * JSON Lines: any number of top-level values, each on its own line and followed by '\n'.
+     * The default separators are then "," and ":"; separators holding '\n' and AJIO_GEN_PRETTY
+     * are refused. No value at all is a valid, empty JSONL file.
      */
     AJIO_GEN_LINES = 1u << 2,
     /*
@@ -1038,7 +1044,7 @@ enum ajio_gen_flags {
     AJIO_GEN_LOWER_HEX = 1u << 5,
     /* U+007F (DEL) as "\u007F", as Python's json.dumps does with ensure_ascii. */
     AJIO_GEN_ESCAPE_DEL = 1u << 6,
-    /* No '\n' after the document (Python's json.dump writes none). Not with AJIO_GEN_LINES. */
+    /* No '\n' after the document (Python's json.dump writes none). Not with AJIO_JSONL. */
     AJIO_GEN_NO_NEWLINE = 1u << 7,
 };
 
@@ -1068,7 +1074,7 @@ enum ajio_gen_flags {
  *   json_dumpb(v, JSON_INDENT(4))      .flags = AJIO_GEN_PRETTY, .indent = 4,
  *                                      .double_precision = 17
  *   json_dumpb(v, JSON_COMPACT)        .flags = AJIO_GEN_COMPACT, .double_precision = 17
- *   JSON Lines, compact values         .flags = AJIO_GEN_LINES
+ *   JSON Lines, compact values         .flags = AJIO_JSONL
  *
  * (Python's NaN, which is not JSON, is refused here; its integers beyond 64 bits go through
  * ajio_gen_number().)
@@ -1108,7 +1114,7 @@ typedef struct ajio_gen_opts {
  * AJIO_SKIP_UNCHANGED, AJIO_JSON or AJIO_JSONL it goes through the handle's write path in 64 KiB
  * chunks instead, compared or validated once more as those flags ask.
  * @return 0, -EINVAL (ret or f NULL, f already has a generator, unknown flags, reserved fields
- *   not zero, indent without AJIO_GEN_PRETTY or out of range, AJIO_GEN_LINES with
+ *   not zero, indent without AJIO_GEN_PRETTY or out of range, AJIO_JSONL with
  *   AJIO_GEN_PRETTY or AJIO_GEN_NO_NEWLINE, a separator that is not ',' or ':' with whitespace,
  *   double_precision out of range), -ENOMEM, or the handle's own error if it has failed
  *   already. On failure *ret is unchanged and f is as it was.
@@ -1145,7 +1151,7 @@ AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
 
 /*
  * Sink generators: refuses an incomplete document as ajio_file_commit() does (-EINVAL), then hands
- * the last bytes to the sink. The generator stays usable only with AJIO_GEN_LINES, for more
+ * the last bytes to the sink. The generator stays usable only with AJIO_JSONL, for more
  * records. A generator attached to a handle is finished by ajio_file_commit(): -EINVAL here.
  * @return 0, or the generator's sticky error.
  */
@@ -1176,6 +1182,15 @@ AJIO_API int ajio_gen_key(ajio_gen *g, const char *s, size_t len);
  */
 AJIO_API int ajio_gen_string(ajio_gen *g, const char *s, size_t len);
 
+/*
+ * ajio_gen_key() and ajio_gen_string() of a NUL-terminated string, for the common case of C
+ * strings (a NUL inside a key or string needs the length form). A NULL key fails the generator
+ * with -EINVAL (a key is always a string; "" is the empty key); a NULL string writes null, as a
+ * missing optional value usually should. (Since 0.3.)
+ */
+AJIO_API int ajio_gen_key_str(ajio_gen *g, const char *s);
+AJIO_API int ajio_gen_string_str(ajio_gen *g, const char *s);
+
 /* Integers, in plain decimal. */
 AJIO_API int ajio_gen_int64(ajio_gen *g, int64_t v);
 AJIO_API int ajio_gen_uint64(ajio_gen *g, uint64_t v);
@@ -1198,7 +1213,7 @@ AJIO_API int ajio_gen_number(ajio_gen *g, const char *text, size_t len);
  * One complete JSON value given as text (whitespace around it allowed), copied as is once
  * ajio_json_validate() accepts it; its own nesting is checked against the validator's default
  * depth. The generator's layout is not applied inside it. Invalid text: AJIO_EJSON with the
- * validator's reason; with AJIO_GEN_LINES a text holding '\n' is refused too (it would split the
+ * validator's reason; with AJIO_JSONL a text holding '\n' is refused too (it would split the
  * line).
  */
 AJIO_API int ajio_gen_raw(ajio_gen *g, const char *json, size_t len);

@@ -60,8 +60,8 @@ int ajio_repair_v02(const char *path, unsigned flags, size_t *ret_cut, const aji
 }
 
 /* 0.2: the flags themselves. */
-AJIO_API int ajio_reader_open_v02(ajio_reader **ret, const char *path, unsigned flags)
-    __asm__("ajio_reader_open");
+AJIO_API int ajio_reader_open_v02(ajio_reader **ret, const char *path,
+                                  unsigned flags) __asm__("ajio_reader_open");
 
 int ajio_reader_open_v02(ajio_reader **ret, const char *path, unsigned flags)
 {

@@ -824,9 +824,15 @@ static bool good_sep(const char *s, char mark, bool lines)
     (AJIO_GEN_PRETTY | AJIO_GEN_COMPACT | AJIO_GEN_LINES | AJIO_GEN_ENSURE_ASCII |                 \
      AJIO_GEN_ESCAPE_SLASH | AJIO_GEN_LOWER_HEX | AJIO_GEN_ESCAPE_DEL | AJIO_GEN_NO_NEWLINE)
 
+/* AJIO_JSONL asks for lines here too, as AJIO_GEN_LINES does (their bits differ). */
+static unsigned gen_flags(unsigned fl)
+{
+    return (fl & AJIO_JSONL) ? (fl & ~(unsigned)AJIO_JSONL) | AJIO_GEN_LINES : fl;
+}
+
 static int check_opts(const ajio_gen_opts *o, const char *path)
 {
-    unsigned fl = o->flags;
+    unsigned fl = gen_flags(o->flags);
     const char *why = NULL;
 
     if (fl & ~(unsigned)ALL_GEN_FLAGS)
@@ -892,7 +898,7 @@ static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f
         goto nomem;
     }
 
-    unsigned fl = opts->flags;
+    unsigned fl = gen_flags(opts->flags);
     bool compact = (fl & (AJIO_GEN_COMPACT | AJIO_GEN_LINES)) != 0;
     g->pretty = (fl & AJIO_GEN_PRETTY) != 0;
     g->ascii = (fl & AJIO_GEN_ENSURE_ASCII) != 0;
