@@ -146,7 +146,7 @@ extern "C" {
 
 /* ---------------------------------------------------------------------------------------------
  * Results
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * AJIO_UNCHANGED: returned (a success) by the write functions when AJIO_SKIP_UNCHANGED is set and
@@ -215,7 +215,7 @@ AJIO_API const char *ajio_version(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Options
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
 
 enum ajio_flags {
     /*
@@ -308,8 +308,8 @@ typedef struct ajio_opts {
 } ajio_opts;
 
 /* ---------------------------------------------------------------------------------------------
- * One-shot writes
- * ------------------------------------------------------------------------------------------- */
+ * Replacing a file: one-shot writes
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * Atomically replaces (or creates) the file at path with exactly len bytes from data.
@@ -340,194 +340,8 @@ AJIO_API int ajio_write_bytes(const char *path, const void *data, size_t len,
 AJIO_API int ajio_write_text(const char *path, const char *text, const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
- * Streaming handle
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct ajio_file ajio_file;
-
-/*
- * Starts an atomic replacement of path: resolves the directory (creating it unless AJIO_NO_MKDIR),
- * applies the symlink policy and creates the temp file. Nothing is visible at path until
- * ajio_file_commit(). On success *ret_file is a handle to pass to exactly one of
- * ajio_file_commit() or ajio_file_abort(); on failure *ret_file is unchanged. Errors as
- * ajio_write_bytes(). (Since 0.3; 0.2 called it ajio_open().)
- */
-AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
-
-/*
- * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
- * Memory use is bounded whatever the total size. With AJIO_JSON or AJIO_JSONL the bytes are
- * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
- * carries the first invalid byte fails. After a failure the handle stays failed: every later
- * ajio_file_write/ajio_file_printf returns the same error and ajio_file_commit() returns it too
- * and discards the temp. (Since 0.3; 0.2 called it ajio_write().)
- * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
- *   -EFBIG, ...
- */
-AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
-
-/*
- * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (Since 0.3;
- * 0.2 called them ajio_printf() and ajio_vprintf().)
- */
-AJIO_API int ajio_file_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
-AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
-
-/*
- * Finishes the validation (AJIO_JSON/AJIO_JSONL: the trailing '\n' is added when missing, an
- * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
- * target, then syncs the directory. Always frees f, whatever the result: the handle must not be
- * used again (a second commit or an abort after commit is a use-after-free, as with fclose(3)).
- * ajio_file_commit(NULL) returns -EINVAL. (Since 0.3; 0.2 called it ajio_commit().)
- * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
- */
-AJIO_API int ajio_file_commit(ajio_file *f);
-
-/*
- * Discards the temp file and frees f; the target is untouched. ajio_file_abort(NULL) does
- * nothing. (Since 0.3; 0.2 called it ajio_abort().)
- */
-AJIO_API void ajio_file_abort(ajio_file *f);
-
-/* The resolved target path of a handle (after following symlinks), for messages. */
-AJIO_API const char *ajio_file_path(const ajio_file *f);
-
-/* ---------------------------------------------------------------------------------------------
- * Leftover temp files
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Temp names have one fixed shape:
- *
- *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
- *
- * where NAME is the target's file name, cut to at most 228 bytes so that the whole name fits in
- * NAME_MAX (255) even for a 255-byte target name; the cut moves back to a UTF-8 character
- * boundary when the name is UTF-8 (at most 3 bytes), and is at 228 when it is not. A temp exists
- * under this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named
- * temp), so a name of this shape is left behind only by a writer killed in that window.
- */
-#define AJIO_TEMP_MAX_NAME 228
-
-enum ajio_sweep_flags {
-    /* Skip the fsync of the directory after removals. */
-    AJIO_SWEEP_NO_SYNC = 1u << 0,
-    /* Only count what would be removed. */
-    AJIO_SWEEP_DRY_RUN = 1u << 1,
-    /*
-     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
-     * exists and that nobody holds: one is left behind by every file ever updated, appended to
-     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
-     */
-    AJIO_SWEEP_LOCKS = 1u << 2,
-};
-
-/*
- * Removes leftover temp files from directory dir: regular files whose name has the shape above
- * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
- * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
- * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
- * itself (keeping its lock across the unlink). The one window is a named temp between its
- * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
- * process cannot open (another user's, without root) is left alone; on a filesystem without
- * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
- * target called name are removed. The directory is synced after any removal unless
- * AJIO_SWEEP_NO_SYNC.
- *
- * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
- * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
- * process can open for writing (another user's is left alone), that nobody holds (sweep takes
- * its flock without waiting and keeps it across the unlink) and whose target does not exist:
- * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
- * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
- * file before it was removed sees, once its flock is granted, that the name no longer refers to
- * its file, and opens the name again. With name, only the lock file of the target name is
- * considered. Lock files count in the result as temps do.
- * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
- *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
- */
-AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
-
-/* ---------------------------------------------------------------------------------------------
- * JSON and JSONL validation (strict RFC 8259, streaming)
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
- * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
- * blank line is an error. (Since 0.3, AJIO_JSONL here.)
- */
-enum ajio_json_flags {
-    /* Deprecated since 0.3: AJIO_JSONL, the same meaning (a different bit; both still work). */
-    AJIO_JSON_LINES = 1u << 0,
-    /* JSONL: accept a last line without '\n' (instead of returning AJIO_ETORN). */
-    AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
-};
-
-/* Default maximum nesting depth of arrays and objects: 1024 levels pass, 1025 do not. */
-#define AJIO_JSON_DEFAULT_MAX_DEPTH 1024
-
-/*
- * Where and why validation failed. The offending byte is the first one at which the input can no
- * longer start a valid document; for an unexpected end of input it is the input length.
- */
-typedef struct ajio_json_error {
-    uint64_t line;    /* 1-based; only '\n' starts a line */
-    uint64_t column;  /* 1-based, in bytes */
-    uint64_t offset;  /* 0-based byte offset of the offending byte */
-    char reason[96];  /* e.g. "expected ',' or '}' after object member" */
-} ajio_json_error;
-
-typedef struct ajio_json_checker ajio_json_checker;
-
-/*
- * Creates a streaming validator (strict RFC 8259: one value, strict UTF-8, no BOM; lone surrogate
- * escapes such as "\uD800" are rejected; see docs/json-validator.md). flags: enum
- * ajio_json_flags. max_depth 0 means AJIO_JSON_DEFAULT_MAX_DEPTH; max_depth bytes are allocated
- * here and nothing later. @return 0, -EINVAL or -ENOMEM; *ret unchanged on failure.
- */
-AJIO_API int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth);
-
-/*
- * Feeds the next len bytes. Chunks may be split anywhere, even inside a UTF-8 sequence or a
- * number; the result does not depend on the split. @return 0, or AJIO_EJSON at the first error
- * (then every later call returns it too); -EINVAL for a NULL checker, NULL buf with len > 0, or
- * a feed after ajio_json_checker_finish().
- */
-AJIO_API int ajio_json_checker_feed(ajio_json_checker *c, const void *buf, size_t len);
-
-/*
- * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value,
- * JSON empty input); AJIO_ETORN (JSONL whose last line has bytes but no '\n' - complete value or
- * not - without AJIO_JSON_ALLOW_UNTERMINATED). Calling it again returns the same result.
- */
-AJIO_API int ajio_json_checker_finish(ajio_json_checker *c);
-
-/*
- * Copies the error position and reason after a failed feed/finish (all zero and "" if there was
- * no error). @return 0 or -EINVAL.
- */
-AJIO_API int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err);
-
-/*
- * Number of complete values seen so far. JSONL: valid '\n'-terminated lines, plus the last line
- * when accepted with AJIO_JSON_ALLOW_UNTERMINATED (not a torn one).
- */
-AJIO_API uint64_t ajio_json_checker_count(const ajio_json_checker *c);
-
-/* Frees a validator. NULL is allowed. */
-AJIO_API void ajio_json_checker_free(ajio_json_checker *c);
-
-/*
- * One-shot validation of a whole buffer with the default depth; does not allocate. ret_err may
- * be NULL. @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL (buf NULL with len > 0, unknown flags).
- */
-AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
-                                ajio_json_error *ret_err);
-
-/* ---------------------------------------------------------------------------------------------
- * JSON and JSONL files from text
- * ------------------------------------------------------------------------------------------- */
+ * Replacing a file: JSON and JSON Lines from text
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured: the same
@@ -549,255 +363,8 @@ AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t l
                                    const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
- * Locked read-modify-write
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Called by ajio_update() with the lock held: old holds the old_len bytes of the current
- * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
- * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
- * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
- * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and must
- * neither commit nor abort it. It returns:
- *   0               commit what was written to out
- *   AJIO_UNCHANGED  write nothing, leave the file as it is
- *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
- *                   A message set with ajio_set_last_error() is kept as the update's message.
- */
-typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
-                              ajio_file *out);
-
-/*
- * Replaces path with what fn makes of its current content, with no other updater (nor writer
- * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
- * increments of a counter are never lost. (Since 0.2.)
- *
- * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
- * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
- * followed) and resolves again under the lock; a read of the current content; fn; then
- * ajio_file_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
- * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
- * lock is released last, after the directory sync. The lock is released by the kernel when its
- * holder dies, so a killed updater never leaves path locked.
- *
- * The lock file is never the target: a replace gives the name a new inode, so only a file that
- * is never replaced can carry the lock. Whoever may open it could hold the lock for ever (flock
- * needs no write access) or, for appends, change what it records, so only those who may write
- * the target may open it: it is created with read and write permission for exactly the classes
- * (user, group, other) the target lets write (0644 gives 0600, 0664 gives 0660; a new target's
- * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
- * give them, and always opened read-write. A lock file that grants more, or that belongs to
- * someone other than the caller, the target's owner or root, is retired (removed under its lock
- * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only by
- * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
- * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
- * updater that holds a lock file being removed and the next one, which creates a new one, would
- * both run at once.
- * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
- * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (Since 0.3, the rules on
- * who may open it; 0.2 created it 0666 minus the umask.)
- *
- * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
- * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
- * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
- * particular order).
- *
- * @return what ajio_file_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
- *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
- *   negative result (its message kept if it set one, else "update of PATH: the callback
- *   failed"); or one of the errors of ajio_file_open() and:
- *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
- *                  file name is taken by something that is not a regular file
- *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
- *   -ETIMEDOUT     timeout_ms > 0 and the lock was held all that time
- *   -ENOLCK, -EOPNOTSUPP  the filesystem has no flock(2)
- *   any error of reading the current content (-EACCES, -EIO, -ENOMEM, ...)
- * On any failure the target is untouched and no temp file remains.
- */
-AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
-                         const ajio_opts *opts);
-
-/* ---------------------------------------------------------------------------------------------
- * Appending (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Appends len bytes - one or more complete records, each ending with '\n' - to the end of the
- * file at path, creating the file (0666 minus the umask, as creat(2)) and, unless AJIO_NO_MKDIR,
- * its missing parents. For logs and JSON Lines files, which grow in place instead of being
- * replaced; readers may see a record while it is being written, but never a record of another
- * appender inside it, and after success it is whole and on its own line.
- *
- * The sequence, under the target's lock (see "Locked read-modify-write": the lock file
- * ".NAME.ajio-lock", taken as AJIO_LOCK takes it, waiting as long as it is held):
- *
- *   resolve path                      as a write does: directory fd, parents created and synced
- *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
- *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
- *   fstat()                           the file opened must be a regular file, and in a sticky
- *                                     directory others may write, the caller's or the
- *                                     directory owner's (protected_regular), else refused
- *   pread() of the lock file          what it records of the file: torn-tail repair, below
- *   pwrite() of the lock file         "an append is under way from offset N"
- *   write() ...                       looping on EINTR and short writes
- *   pwrite() of the lock file         "the appends ended at N + len"
- *   fdatasync()                       the records on disk before success (group commit, below)
- *
- * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
- * appenders' pieces interleave. The lock serialises them; writers that append without this
- * function (or AJIO_LOCK) are not serialised with it.
- *
- * Group commit. When several appenders of one file append durably at once, the lock is held
- * only for the write: the fdatasync is done after it, and records that were written while
- * another appender's sync was in flight are made durable by the next single sync rather than
- * by one each (appenders share a few counters in the lock file, read and written with
- * pread/pwrite; the page whose futex wakes waiting appenders is mapped only where the lock file
- * is the caller's and nobody else may open it, so nothing another user does to the file can
- * raise a SIGBUS, and its block is reserved first, so a full disk is -ENOSPC; see src/group.c).
- * The promise is unchanged: when a durable append
- * returns, its records and every record before them are on disk. Only those who may write the
- * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
- * can make an appender skip its sync. An appender that waits for another's sync longer than
- * about two sync times (or where OFD locks are missing) syncs on its own. A failed sync cuts
- * the records back only when nothing was appended after them meanwhile; else the message says
- * so and the records stay, not known to be durable.
- *
- * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
- * so before every append the end of the file is repaired, and what may be done with its bytes
- * depends on who wrote them, which the lock file records (since 0.3): the size after the last
- * append that finished, and the start of an append under way. The record is exact when it was
- * written in this boot on this mount of the filesystem (nothing can have been lost since);
- * after a power cut or a remount it may be older than the file.
- *   - An append of this library that did not finish (killed, or its process crashed; the exact
- *     record says it was under way): everything from where it started is cut, complete lines
- *     included. None of it was acknowledged.
- *   - Bytes after the last '\n' with a record of this file that is not exact (a power cut): no
- *     durable append ever returned before its '\n' was on disk, so they were never
- *     acknowledged. With AJIO_JSONL a tail that is one complete object, array or string (its
- *     end is certain) lost only its '\n' (zeros after it are that '\n', lost) and gets one;
- *     anything else is cut, a bare number or literal too ("123" may be all that survived of
- *     "12345").
- *   - Bytes after the last '\n' that another program wrote (the exact record says the appends
- *     of this library ended before them, or there is no record of this file, or the file was
- *     cut or rewritten in place since): never deleted. In text mode they get the '\n' they
- *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
- *     object, array or string is terminated, and anything else refuses the append with
- *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
- * Zero bytes at the very end of the file are what a power cut leaves of bytes that never reached
- * the disk: they are dropped before the tail is judged, and a tail of zeros alone is cut.
- * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
- * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
- * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.
- *
- * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
- * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
- * (ajio_json_validate() with AJIO_JSONL): invalid data appends nothing and returns
- * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
- *
- * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
- * symlink at the target: -ELOOP; else symlinks are followed), AJIO_JSONL, AJIO_NO_REPAIR, and
- * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
- * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
- *
- * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk)
- * cuts the file back with ftruncate(2) to its size before this append (and records that), an
- * append that would pass RLIMIT_FSIZE is refused with -EFBIG before a byte is written (the
- * kernel would write up to the limit and then kill a caller that does not ignore SIGXFSZ, and
- * a killed append leaves its bytes for the next repair to cut), and a file
- * this call created whose directory cannot be synced is removed before anything is written. A
- * repair done before the failure stays (it is a repair, not part of the append). If the cut
- * itself fails, the message says so and names the size to cut back to.
- *
- * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the same;
- *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
- *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
- *                  that is not for appends, reserved fields not zero; the target or the lock
- *                  file name is not a regular file
- *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
- *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line, or (AJIO_JSONL) it ends
- *                  with bytes another program left that are not a complete value
- *   -EACCES        the file may not be read (the tail must be checked) or written; it is
- *                  another user's in a sticky directory others may write (protected_regular);
- *                  its lock file does not exist and the directory does not let the caller create
- *                  it (">>" needs no lock file; an append does: someone who may write the
- *                  directory can create it once, with the file's write permissions); the lock
- *                  file may be opened by users who may not write the file and is not the
- *                  caller's to fix (see ajio_update())
- *   -EWOULDBLOCK, -ETIMEDOUT  AJIO_LOCK_TIMEOUT and the lock stayed held; -EINTR with
- *                  AJIO_INTERRUPTIBLE, a signal during the wait; nothing written
- *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
- *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2), or the lock
- *                  file's record (a full disk fails before the file is touched)
- */
-AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
-
-typedef struct ajio_log ajio_log;
-
-/*
- * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
- * open of the file and of its lock file done once. Opens (creating it and its parents as
- * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
- * (Since 0.2.)
- * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
- *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
- */
-AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts);
-
-/*
- * ajio_append() of len bytes through the handle: the same promises, the same lock (so handles,
- * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
- * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
- * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
- * the name is opened, or created, with every rule of a first open (a FIFO or another user's
- * file planted in a sticky directory is refused, and tried again on the next append); and its
- * end is checked and repaired as ajio_append() does.
- * fork(): a handle used in a child process opens its lock file and its file again before the
- * child's first append (the inherited descriptors share the parent's lock, which would exclude
- * nobody), so parent and children may all append through it. (Since 0.3.)
- * Not for use by several threads at once on one handle (each thread can open its own).
- * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
- */
-AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
-
-/*
- * Closes the file and frees the handle (NULL is fine).
- * @return 0, or the error of close(2) (network filesystems report write errors there).
- */
-AJIO_API int ajio_log_close(ajio_log *log);
-
-/*
- * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
- * crashed appender may have left torn, at startup, before reading it. The file is never created
- * (nor its parents, though the lock file is). opts->flags (opts may be NULL): AJIO_JSONL (a
- * complete last value is terminated rather than cut), AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK
- * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (Since 0.3, these
- * arguments; 0.2 took the flags apart, before ret_cut, and opts last.)
- *
- * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
- * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
- * append refuses them). A crash during a repair is harmless: a repair only ever cuts the file
- * back or appends the one missing '\n', so running it again finishes it or finds nothing.
- *
- * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
- * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even
- * though the call succeeded:
- *
- *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
- *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
- *
- * (the cut text escaped as in C, at most its first 80 bytes, then "...").
- *
- * @return 0 when nothing was torn, AJIO_REPAIRED when it repaired; or a negative error, *ret_cut
- *   unchanged:
- *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
- *   file), -EACCES, -EIO and the errors of ajio_append().
- */
-AJIO_API int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
-    AJIO_SYMBOL("ajio_repair_v03");
-
-/* ---------------------------------------------------------------------------------------------
- * Many files: the directory handle and the batch (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
+ * Replacing many files: the directory handle and the batch (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
 
 typedef struct ajio_dir ajio_dir;
 
@@ -914,54 +481,61 @@ AJIO_API int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_p
 AJIO_API void ajio_batch_free(ajio_batch *b);
 
 /* ---------------------------------------------------------------------------------------------
- * Reading records (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
+ * Replacing a file: the streaming handle
+ * --------------------------------------------------------------------------------------------- */
 
-typedef struct ajio_reader ajio_reader;
-
-/*
- * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
- * Lines file or a log that ajio_append() grows. opts->flags (opts may be NULL): AJIO_JSONL
- * checks that every complete line is one JSON value; without it lines are handed out as they
- * are. Nothing is written, locked or repaired: the reader may run while appenders write. (Since
- * 0.3, opts; 0.2 took the flags themselves.)
- * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag, reserved fields
- *   not zero), -ENOMEM, or the
- *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
- */
-AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
-    AJIO_SYMBOL("ajio_reader_open_v03");
+typedef struct ajio_file ajio_file;
 
 /*
- * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
- * NUL-terminated, *ret_len its length; valid until the next call. A line is handed out whole,
- * however long: the buffer (64 KiB at first) doubles until it fits.
- *
- * A last line without a '\n' is the remains of an interrupted append, or one still being
- * written: it is never returned. The end of the file is reported as usual (0), and
- * ajio_reader_torn() tells how many bytes were skipped; ajio_last_error() then reads
- * "PATH:LINE: skipped a torn last line of N bytes without a newline".
- *
- * @return 1 with a record; 0 at the end of the file (and again on every later call);
- *   AJIO_EJSON with AJIO_JSONL when this complete line is not JSON: *ret_line and *ret_len hold
- *   it, ajio_last_error() says "PATH:LINE:COL: reason", and the next call goes on with the next
- *   line, so a loader chooses to stop or to skip it knowingly; -EINVAL (a NULL argument), -ENOMEM
- *   (a line that does not fit in memory), or the errors of read(2) (-EIO, ...).
+ * Starts an atomic replacement of path: resolves the directory (creating it unless AJIO_NO_MKDIR),
+ * applies the symlink policy and creates the temp file. Nothing is visible at path until
+ * ajio_file_commit(). On success *ret_file is a handle to pass to exactly one of
+ * ajio_file_commit() or ajio_file_abort(); on failure *ret_file is unchanged. Errors as
+ * ajio_write_bytes(). (Since 0.3; 0.2 called it ajio_open().)
  */
-AJIO_API int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len);
+AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
 
-/* The 1-based number of the line ajio_reader_next() last returned (0 before the first). */
-AJIO_API uint64_t ajio_reader_line(const ajio_reader *rd);
+/*
+ * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
+ * Memory use is bounded whatever the total size. With AJIO_JSON or AJIO_JSONL the bytes are
+ * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
+ * carries the first invalid byte fails. After a failure the handle stays failed: every later
+ * ajio_file_write/ajio_file_printf returns the same error and ajio_file_commit() returns it too
+ * and discards the temp. (Since 0.3; 0.2 called it ajio_write().)
+ * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
+ *   -EFBIG, ...
+ */
+AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
 
-/* Once ajio_reader_next() has returned 0: bytes of the torn last line it skipped, else 0. */
-AJIO_API uint64_t ajio_reader_torn(const ajio_reader *rd);
+/*
+ * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (Since 0.3;
+ * 0.2 called them ajio_printf() and ajio_vprintf().)
+ */
+AJIO_API int ajio_file_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
+AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 
-/* Closes the file and frees the reader. NULL is fine. */
-AJIO_API void ajio_reader_close(ajio_reader *rd);
+/*
+ * Finishes the validation (AJIO_JSON/AJIO_JSONL: the trailing '\n' is added when missing, an
+ * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
+ * target, then syncs the directory. Always frees f, whatever the result: the handle must not be
+ * used again (a second commit or an abort after commit is a use-after-free, as with fclose(3)).
+ * ajio_file_commit(NULL) returns -EINVAL. (Since 0.3; 0.2 called it ajio_commit().)
+ * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
+ */
+AJIO_API int ajio_file_commit(ajio_file *f);
+
+/*
+ * Discards the temp file and frees f; the target is untouched. ajio_file_abort(NULL) does
+ * nothing. (Since 0.3; 0.2 called it ajio_abort().)
+ */
+AJIO_API void ajio_file_abort(ajio_file *f);
+
+/* The resolved target path of a handle (after following symlinks), for messages. */
+AJIO_API const char *ajio_file_path(const ajio_file *f);
 
 /* ---------------------------------------------------------------------------------------------
- * JSON generator
- * ------------------------------------------------------------------------------------------- */
+ * The streaming handle: a JSON generator (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
@@ -1240,8 +814,434 @@ AJIO_API int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...) AJIO_PRIN
 AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precision);
 
 /* ---------------------------------------------------------------------------------------------
+ * Appending (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Appends len bytes - one or more complete records, each ending with '\n' - to the end of the
+ * file at path, creating the file (0666 minus the umask, as creat(2)) and, unless AJIO_NO_MKDIR,
+ * its missing parents. For logs and JSON Lines files, which grow in place instead of being
+ * replaced; readers may see a record while it is being written, but never a record of another
+ * appender inside it, and after success it is whole and on its own line.
+ *
+ * The sequence, under the target's lock (see "Locked read-modify-write": the lock file
+ * ".NAME.ajio-lock", taken as AJIO_LOCK takes it, waiting as long as it is held):
+ *
+ *   resolve path                      as a write does: directory fd, parents created and synced
+ *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
+ *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
+ *   fstat()                           the file opened must be a regular file, and in a sticky
+ *                                     directory others may write, the caller's or the
+ *                                     directory owner's (protected_regular), else refused
+ *   pread() of the lock file          what it records of the file: torn-tail repair, below
+ *   pwrite() of the lock file         "an append is under way from offset N"
+ *   write() ...                       looping on EINTR and short writes
+ *   pwrite() of the lock file         "the appends ended at N + len"
+ *   fdatasync()                       the records on disk before success (group commit, below)
+ *
+ * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
+ * appenders' pieces interleave. The lock serialises them; writers that append without this
+ * function (or AJIO_LOCK) are not serialised with it.
+ *
+ * Group commit. When several appenders of one file append durably at once, the lock is held
+ * only for the write: the fdatasync is done after it, and records that were written while
+ * another appender's sync was in flight are made durable by the next single sync rather than
+ * by one each (appenders share a few counters in the lock file, read and written with
+ * pread/pwrite; the page whose futex wakes waiting appenders is mapped only where the lock file
+ * is the caller's and nobody else may open it, so nothing another user does to the file can
+ * raise a SIGBUS, and its block is reserved first, so a full disk is -ENOSPC; see src/group.c).
+ * The promise is unchanged: when a durable append
+ * returns, its records and every record before them are on disk. Only those who may write the
+ * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
+ * can make an appender skip its sync. An appender that waits for another's sync longer than
+ * about two sync times (or where OFD locks are missing) syncs on its own. A failed sync cuts
+ * the records back only when nothing was appended after them meanwhile; else the message says
+ * so and the records stay, not known to be durable.
+ *
+ * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
+ * so before every append the end of the file is repaired, and what may be done with its bytes
+ * depends on who wrote them, which the lock file records (since 0.3): the size after the last
+ * append that finished, and the start of an append under way. The record is exact when it was
+ * written in this boot on this mount of the filesystem (nothing can have been lost since);
+ * after a power cut or a remount it may be older than the file.
+ *   - An append of this library that did not finish (killed, or its process crashed; the exact
+ *     record says it was under way): everything from where it started is cut, complete lines
+ *     included. None of it was acknowledged.
+ *   - Bytes after the last '\n' with a record of this file that is not exact (a power cut): no
+ *     durable append ever returned before its '\n' was on disk, so they were never
+ *     acknowledged. With AJIO_JSONL a tail that is one complete object, array or string (its
+ *     end is certain) lost only its '\n' (zeros after it are that '\n', lost) and gets one;
+ *     anything else is cut, a bare number or literal too ("123" may be all that survived of
+ *     "12345").
+ *   - Bytes after the last '\n' that another program wrote (the exact record says the appends
+ *     of this library ended before them, or there is no record of this file, or the file was
+ *     cut or rewritten in place since): never deleted. In text mode they get the '\n' they
+ *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
+ *     object, array or string is terminated, and anything else refuses the append with
+ *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
+ * Zero bytes at the very end of the file are what a power cut leaves of bytes that never reached
+ * the disk: they are dropped before the tail is judged, and a tail of zeros alone is cut.
+ * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
+ * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
+ * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.
+ *
+ * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
+ * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
+ * (ajio_json_validate() with AJIO_JSONL): invalid data appends nothing and returns
+ * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
+ *
+ * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
+ * symlink at the target: -ELOOP; else symlinks are followed), AJIO_JSONL, AJIO_NO_REPAIR, and
+ * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
+ * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
+ *
+ * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk)
+ * cuts the file back with ftruncate(2) to its size before this append (and records that), an
+ * append that would pass RLIMIT_FSIZE is refused with -EFBIG before a byte is written (the
+ * kernel would write up to the limit and then kill a caller that does not ignore SIGXFSZ, and
+ * a killed append leaves its bytes for the next repair to cut), and a file
+ * this call created whose directory cannot be synced is removed before anything is written. A
+ * repair done before the failure stays (it is a repair, not part of the append). If the cut
+ * itself fails, the message says so and names the size to cut back to.
+ *
+ * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the same;
+ *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
+ *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
+ *                  that is not for appends, reserved fields not zero; the target or the lock
+ *                  file name is not a regular file
+ *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
+ *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line, or (AJIO_JSONL) it ends
+ *                  with bytes another program left that are not a complete value
+ *   -EACCES        the file may not be read (the tail must be checked) or written; it is
+ *                  another user's in a sticky directory others may write (protected_regular);
+ *                  its lock file does not exist and the directory does not let the caller create
+ *                  it (">>" needs no lock file; an append does: someone who may write the
+ *                  directory can create it once, with the file's write permissions); the lock
+ *                  file may be opened by users who may not write the file and is not the
+ *                  caller's to fix (see ajio_update())
+ *   -EWOULDBLOCK, -ETIMEDOUT  AJIO_LOCK_TIMEOUT and the lock stayed held; -EINTR with
+ *                  AJIO_INTERRUPTIBLE, a signal during the wait; nothing written
+ *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
+ *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2), or the lock
+ *                  file's record (a full disk fails before the file is touched)
+ */
+AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
+
+typedef struct ajio_log ajio_log;
+
+/*
+ * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
+ * open of the file and of its lock file done once. Opens (creating it and its parents as
+ * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
+ * (Since 0.2.)
+ * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
+ *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
+ */
+AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts);
+
+/*
+ * ajio_append() of len bytes through the handle: the same promises, the same lock (so handles,
+ * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
+ * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
+ * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
+ * the name is opened, or created, with every rule of a first open (a FIFO or another user's
+ * file planted in a sticky directory is refused, and tried again on the next append); and its
+ * end is checked and repaired as ajio_append() does.
+ * fork(): a handle used in a child process opens its lock file and its file again before the
+ * child's first append (the inherited descriptors share the parent's lock, which would exclude
+ * nobody), so parent and children may all append through it. (Since 0.3.)
+ * Not for use by several threads at once on one handle (each thread can open its own).
+ * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
+ */
+AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
+
+/*
+ * Closes the file and frees the handle (NULL is fine).
+ * @return 0, or the error of close(2) (network filesystems report write errors there).
+ */
+AJIO_API int ajio_log_close(ajio_log *log);
+
+/*
+ * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
+ * crashed appender may have left torn, at startup, before reading it. The file is never created
+ * (nor its parents, though the lock file is). opts->flags (opts may be NULL): AJIO_JSONL (a
+ * complete last value is terminated rather than cut), AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK
+ * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (Since 0.3, these
+ * arguments; 0.2 took the flags apart, before ret_cut, and opts last.)
+ *
+ * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
+ * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
+ * append refuses them). A crash during a repair is harmless: a repair only ever cuts the file
+ * back or appends the one missing '\n', so running it again finishes it or finds nothing.
+ *
+ * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
+ * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even
+ * though the call succeeded:
+ *
+ *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
+ *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
+ *
+ * (the cut text escaped as in C, at most its first 80 bytes, then "...").
+ *
+ * @return 0 when nothing was torn, AJIO_REPAIRED when it repaired; or a negative error, *ret_cut
+ *   unchanged:
+ *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
+ *   file), -EACCES, -EIO and the errors of ajio_append().
+ */
+AJIO_API int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
+    AJIO_SYMBOL("ajio_repair_v03");
+
+/* ---------------------------------------------------------------------------------------------
+ * Appending: reading the records back (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_reader ajio_reader;
+
+/*
+ * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
+ * Lines file or a log that ajio_append() grows. opts->flags (opts may be NULL): AJIO_JSONL
+ * checks that every complete line is one JSON value; without it lines are handed out as they
+ * are. Nothing is written, locked or repaired: the reader may run while appenders write. (Since
+ * 0.3, opts; 0.2 took the flags themselves.)
+ * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag, reserved fields
+ *   not zero), -ENOMEM, or the
+ *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
+ */
+AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
+    AJIO_SYMBOL("ajio_reader_open_v03");
+
+/*
+ * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
+ * NUL-terminated, *ret_len its length; valid until the next call. A line is handed out whole,
+ * however long: the buffer (64 KiB at first) doubles until it fits.
+ *
+ * A last line without a '\n' is the remains of an interrupted append, or one still being
+ * written: it is never returned. The end of the file is reported as usual (0), and
+ * ajio_reader_torn() tells how many bytes were skipped; ajio_last_error() then reads
+ * "PATH:LINE: skipped a torn last line of N bytes without a newline".
+ *
+ * @return 1 with a record; 0 at the end of the file (and again on every later call);
+ *   AJIO_EJSON with AJIO_JSONL when this complete line is not JSON: *ret_line and *ret_len hold
+ *   it, ajio_last_error() says "PATH:LINE:COL: reason", and the next call goes on with the next
+ *   line, so a loader chooses to stop or to skip it knowingly; -EINVAL (a NULL argument), -ENOMEM
+ *   (a line that does not fit in memory), or the errors of read(2) (-EIO, ...).
+ */
+AJIO_API int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len);
+
+/* The 1-based number of the line ajio_reader_next() last returned (0 before the first). */
+AJIO_API uint64_t ajio_reader_line(const ajio_reader *rd);
+
+/* Once ajio_reader_next() has returned 0: bytes of the torn last line it skipped, else 0. */
+AJIO_API uint64_t ajio_reader_torn(const ajio_reader *rd);
+
+/* Closes the file and frees the reader. NULL is fine. */
+AJIO_API void ajio_reader_close(ajio_reader *rd);
+
+/* ---------------------------------------------------------------------------------------------
+ * Locked read-modify-write
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Called by ajio_update() with the lock held: old holds the old_len bytes of the current
+ * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
+ * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
+ * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
+ * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and must
+ * neither commit nor abort it. It returns:
+ *   0               commit what was written to out
+ *   AJIO_UNCHANGED  write nothing, leave the file as it is
+ *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
+ *                   A message set with ajio_set_last_error() is kept as the update's message.
+ */
+typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
+                              ajio_file *out);
+
+/*
+ * Replaces path with what fn makes of its current content, with no other updater (nor writer
+ * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
+ * increments of a counter are never lost. (Since 0.2.)
+ *
+ * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
+ * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
+ * followed) and resolves again under the lock; a read of the current content; fn; then
+ * ajio_file_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
+ * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
+ * lock is released last, after the directory sync. The lock is released by the kernel when its
+ * holder dies, so a killed updater never leaves path locked.
+ *
+ * The lock file is never the target: a replace gives the name a new inode, so only a file that
+ * is never replaced can carry the lock. Whoever may open it could hold the lock for ever (flock
+ * needs no write access) or, for appends, change what it records, so only those who may write
+ * the target may open it: it is created with read and write permission for exactly the classes
+ * (user, group, other) the target lets write (0644 gives 0600, 0664 gives 0660; a new target's
+ * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
+ * give them, and always opened read-write. A lock file that grants more, or that belongs to
+ * someone other than the caller, the target's owner or root, is retired (removed under its lock
+ * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only by
+ * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
+ * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
+ * updater that holds a lock file being removed and the next one, which creates a new one, would
+ * both run at once.
+ * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
+ * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (Since 0.3, the rules on
+ * who may open it; 0.2 created it 0666 minus the umask.)
+ *
+ * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
+ * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
+ * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
+ * particular order).
+ *
+ * @return what ajio_file_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
+ *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
+ *   negative result (its message kept if it set one, else "update of PATH: the callback
+ *   failed"); or one of the errors of ajio_file_open() and:
+ *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
+ *                  file name is taken by something that is not a regular file
+ *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
+ *   -ETIMEDOUT     timeout_ms > 0 and the lock was held all that time
+ *   -ENOLCK, -EOPNOTSUPP  the filesystem has no flock(2)
+ *   any error of reading the current content (-EACCES, -EIO, -ENOMEM, ...)
+ * On any failure the target is untouched and no temp file remains.
+ */
+AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
+                         const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON and JSONL validation (strict RFC 8259, streaming)
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
+ * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
+ * blank line is an error. (Since 0.3, AJIO_JSONL here.)
+ */
+enum ajio_json_flags {
+    /* Deprecated since 0.3: AJIO_JSONL, the same meaning (a different bit; both still work). */
+    AJIO_JSON_LINES = 1u << 0,
+    /* JSONL: accept a last line without '\n' (instead of returning AJIO_ETORN). */
+    AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
+};
+
+/* Default maximum nesting depth of arrays and objects: 1024 levels pass, 1025 do not. */
+#define AJIO_JSON_DEFAULT_MAX_DEPTH 1024
+
+/*
+ * Where and why validation failed. The offending byte is the first one at which the input can no
+ * longer start a valid document; for an unexpected end of input it is the input length.
+ */
+typedef struct ajio_json_error {
+    uint64_t line;    /* 1-based; only '\n' starts a line */
+    uint64_t column;  /* 1-based, in bytes */
+    uint64_t offset;  /* 0-based byte offset of the offending byte */
+    char reason[96];  /* e.g. "expected ',' or '}' after object member" */
+} ajio_json_error;
+
+typedef struct ajio_json_checker ajio_json_checker;
+
+/*
+ * Creates a streaming validator (strict RFC 8259: one value, strict UTF-8, no BOM; lone surrogate
+ * escapes such as "\uD800" are rejected; see docs/json-validator.md). flags: enum
+ * ajio_json_flags. max_depth 0 means AJIO_JSON_DEFAULT_MAX_DEPTH; max_depth bytes are allocated
+ * here and nothing later. @return 0, -EINVAL or -ENOMEM; *ret unchanged on failure.
+ */
+AJIO_API int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_depth);
+
+/*
+ * Feeds the next len bytes. Chunks may be split anywhere, even inside a UTF-8 sequence or a
+ * number; the result does not depend on the split. @return 0, or AJIO_EJSON at the first error
+ * (then every later call returns it too); -EINVAL for a NULL checker, NULL buf with len > 0, or
+ * a feed after ajio_json_checker_finish().
+ */
+AJIO_API int ajio_json_checker_feed(ajio_json_checker *c, const void *buf, size_t len);
+
+/*
+ * Ends the input. @return 0 if everything fed is valid; AJIO_EJSON (incomplete or invalid value,
+ * JSON empty input); AJIO_ETORN (JSONL whose last line has bytes but no '\n' - complete value or
+ * not - without AJIO_JSON_ALLOW_UNTERMINATED). Calling it again returns the same result.
+ */
+AJIO_API int ajio_json_checker_finish(ajio_json_checker *c);
+
+/*
+ * Copies the error position and reason after a failed feed/finish (all zero and "" if there was
+ * no error). @return 0 or -EINVAL.
+ */
+AJIO_API int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err);
+
+/*
+ * Number of complete values seen so far. JSONL: valid '\n'-terminated lines, plus the last line
+ * when accepted with AJIO_JSON_ALLOW_UNTERMINATED (not a torn one).
+ */
+AJIO_API uint64_t ajio_json_checker_count(const ajio_json_checker *c);
+
+/* Frees a validator. NULL is allowed. */
+AJIO_API void ajio_json_checker_free(ajio_json_checker *c);
+
+/*
+ * One-shot validation of a whole buffer with the default depth; does not allocate. ret_err may
+ * be NULL. @return 0, AJIO_EJSON, AJIO_ETORN, -EINVAL (buf NULL with len > 0, unknown flags).
+ */
+AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
+                                ajio_json_error *ret_err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Leftover temp files
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Temp names have one fixed shape:
+ *
+ *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
+ *
+ * where NAME is the target's file name, cut to at most 228 bytes so that the whole name fits in
+ * NAME_MAX (255) even for a 255-byte target name; the cut moves back to a UTF-8 character
+ * boundary when the name is UTF-8 (at most 3 bytes), and is at 228 when it is not. A temp exists
+ * under this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named
+ * temp), so a name of this shape is left behind only by a writer killed in that window.
+ */
+#define AJIO_TEMP_MAX_NAME 228
+
+enum ajio_sweep_flags {
+    /* Skip the fsync of the directory after removals. */
+    AJIO_SWEEP_NO_SYNC = 1u << 0,
+    /* Only count what would be removed. */
+    AJIO_SWEEP_DRY_RUN = 1u << 1,
+    /*
+     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
+     * exists and that nobody holds: one is left behind by every file ever updated, appended to
+     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
+     */
+    AJIO_SWEEP_LOCKS = 1u << 2,
+};
+
+/*
+ * Removes leftover temp files from directory dir: regular files whose name has the shape above
+ * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
+ * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
+ * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
+ * itself (keeping its lock across the unlink). The one window is a named temp between its
+ * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
+ * process cannot open (another user's, without root) is left alone; on a filesystem without
+ * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
+ * target called name are removed. The directory is synced after any removal unless
+ * AJIO_SWEEP_NO_SYNC.
+ *
+ * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
+ * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
+ * process can open for writing (another user's is left alone), that nobody holds (sweep takes
+ * its flock without waiting and keeps it across the unlink) and whose target does not exist:
+ * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
+ * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
+ * file before it was removed sees, once its flock is granted, that the name no longer refers to
+ * its file, and opens the name again. With name, only the lock file of the target name is
+ * considered. Lock files count in the result as temps do.
+ * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
+ *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
+ */
+AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
+
+/* ---------------------------------------------------------------------------------------------
  * Deprecated
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * The 0.2 names of the handle's functions: the same functions, kept for one release so that
