@@ -117,7 +117,7 @@ extern "C" {
 #define AJIO_VERSION_STRING "0.2.0"
 /*
  * One number for compile-time checks: #if AJIO_VERSION_NUMBER >= 200 (0.2.0), and the same as
- * 0xMMmmpp. Functions and flags say "since" when they came after 0.1. (Since 0.2.)
+ * 0xMMmmpp. What came after 0.1 says so, always as "(since X)". (since 0.2)
  */
 #define AJIO_VERSION_NUMBER (AJIO_VERSION_MAJOR * 10000 + AJIO_VERSION_MINOR * 100 + AJIO_VERSION_PATCH)
 #define AJIO_VERSION_HEX ((AJIO_VERSION_MAJOR << 16) | (AJIO_VERSION_MINOR << 8) | AJIO_VERSION_PATCH)
@@ -149,6 +149,21 @@ extern "C" {
  * --------------------------------------------------------------------------------------------- */
 
 /*
+ * Every result of this library, and what ajio_err_name() calls it:
+ *
+ *   0                 "OK"                success
+ *   AJIO_UNCHANGED    "AJIO_UNCHANGED"    success, nothing had to be written (positive)
+ *   AJIO_REPAIRED     "AJIO_REPAIRED"     success, after a torn last line was repaired (positive)
+ *   AJIO_ENOTDURABLE  "AJIO_ENOTDURABLE"  replaced, but the new name may not survive a power cut
+ *   AJIO_EJSON        "AJIO_EJSON"        the content is not JSON (JSON Lines)
+ *   AJIO_ETORN        "AJIO_ETORN"        JSON Lines whose last line has no '\n'
+ *   -errno            "ENOSPC", ...       the call failed, as the errno says
+ *
+ * The AJIO_E* codes are below -4095, outside every errno. Functions that return a count or a
+ * line (ajio_sweep(), ajio_reader_next(), ajio_gen_format_double()) say so.
+ */
+
+/*
  * AJIO_UNCHANGED: returned (a success) by the write functions when AJIO_SKIP_UNCHANGED is set and
  * the target already held exactly the new bytes. Nothing was written, renamed or synced.
  */
@@ -156,7 +171,7 @@ extern "C" {
 
 /*
  * AJIO_REPAIRED: returned (a success) by ajio_append() and ajio_repair() when a torn last line
- * was repaired first; ajio_last_error() then says what was cut or terminated. (Since 0.2.)
+ * was repaired first; ajio_last_error() then says what was cut or terminated. (since 0.2)
  */
 #define AJIO_REPAIRED 2
 
@@ -184,17 +199,20 @@ extern "C" {
 /*
  * Stack. A call of this library takes at most AJIO_STACK_MAX bytes of the caller's stack
  * (measured by tests/test_stack.c on its deepest paths), so writes are safe in threads with
- * small stacks; paths, handles and buffers of PATH_MAX live on the heap. (Since 0.2.)
+ * small stacks; paths, handles and buffers of PATH_MAX live on the heap. (since 0.2)
  */
 #define AJIO_STACK_MAX (16 * 1024)
 
 /*
- * Returns a static description of any return value of this library: a negative errno, one of the
- * AJIO_E* codes above, 0 or AJIO_UNCHANGED. Never NULL.
+ * Returns a static description of any result above: 0, AJIO_UNCHANGED, AJIO_REPAIRED, an
+ * AJIO_E* code or a negative errno. Never NULL.
  */
 AJIO_API const char *ajio_strerror(int err);
 
-/* Returns the symbolic name of a return value ("ENOSPC", "AJIO_ENOTDURABLE", ...). Never NULL. */
+/*
+ * Returns the symbolic name of any result above ("OK", "AJIO_UNCHANGED", "AJIO_REPAIRED",
+ * "AJIO_ENOTDURABLE", "ENOSPC", ...). Never NULL.
+ */
 AJIO_API const char *ajio_err_name(int err);
 
 /*
@@ -255,24 +273,24 @@ enum ajio_flags {
      * "PATH:LINE:COL: reason"; the temp is discarded and the target untouched. A one-shot write
      * validates before it touches the filesystem, so invalid input creates nothing.
      */
-    AJIO_JSON = 1u << 8, /* since 0.2 */
+    AJIO_JSON = 1u << 8, /* (since 0.2) */
     /*
      * The content must be JSON Lines: one JSON value per line. As AJIO_JSON; a last line without
      * its '\n' that is a complete value gets one, an incomplete last line is AJIO_EJSON. An empty
      * content is a valid, empty JSONL file.
      */
-    AJIO_JSONL = 1u << 9, /* since 0.2 */
+    AJIO_JSONL = 1u << 9, /* (since 0.2) */
     /*
-     * Hold the target's lock (see "Locked read-modify-write") from ajio_file_open() (or the start of
-     * a one-shot write) until the commit or abort has finished, waiting as long as it is held:
+     * Hold the target's lock (see "Locked read-modify-write") from ajio_file_open() (or the start
+     * of a one-shot write) until the commit or abort has finished, waiting as long as it is held:
      * such a write never lands between an ajio_update()'s read and its commit. Writes without
-     * it are not serialised and can still be lost by an updater. (Since 0.2.)
+     * it are not serialised and can still be lost by an updater. (since 0.2)
      */
     AJIO_LOCK = 1u << 10,
     /*
      * ajio_append() only: a target whose last line has no '\n' (a torn append) is refused with
      * AJIO_ETORN and left as it is, instead of being repaired first. Other writes ignore it.
-     * (Since 0.2.)
+     * (since 0.2)
      */
     AJIO_NO_REPAIR = 1u << 11,
     /*
@@ -280,13 +298,13 @@ enum ajio_flags {
      * writes) by ajio_opts.lock_timeout_ms: 0 tries once and fails with -EWOULDBLOCK, more waits
      * at most that many milliseconds and fails with -ETIMEDOUT. Nothing is written then. Without
      * it a lock is waited for as long as it is held. ajio_update() has its own timeout_ms and
-     * ignores this. (Since 0.3.)
+     * ignores this. (since 0.3)
      */
     AJIO_LOCK_TIMEOUT = 1u << 12,
     /*
      * A wait for a lock that a signal interrupts fails with -EINTR, nothing written, instead of
      * going on waiting: for callers whose signal handlers must run before the wait ends (a
-     * language runtime's Ctrl-C). Without it, waits resume after a signal. (Since 0.3.)
+     * language runtime's Ctrl-C). Without it, waits resume after a signal. (since 0.3)
      */
     AJIO_INTERRUPTIBLE = 1u << 13,
 };
@@ -491,7 +509,7 @@ typedef struct ajio_file ajio_file;
  * applies the symlink policy and creates the temp file. Nothing is visible at path until
  * ajio_file_commit(). On success *ret_file is a handle to pass to exactly one of
  * ajio_file_commit() or ajio_file_abort(); on failure *ret_file is unchanged. Errors as
- * ajio_write_bytes(). (Since 0.3; 0.2 called it ajio_open().)
+ * ajio_write_bytes(). (since 0.3; 0.2 called it ajio_open())
  */
 AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
 
@@ -501,15 +519,15 @@ AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_o
  * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
  * carries the first invalid byte fails. After a failure the handle stays failed: every later
  * ajio_file_write/ajio_file_printf returns the same error and ajio_file_commit() returns it too
- * and discards the temp. (Since 0.3; 0.2 called it ajio_write().)
+ * and discards the temp. (since 0.3; 0.2 called it ajio_write())
  * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
  *   -EFBIG, ...
  */
 AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
 
 /*
- * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (Since 0.3;
- * 0.2 called them ajio_printf() and ajio_vprintf().)
+ * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (since 0.3;
+ * 0.2 called them ajio_printf() and ajio_vprintf())
  */
 AJIO_API int ajio_file_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
 AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
@@ -519,14 +537,14 @@ AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_P
  * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
  * target, then syncs the directory. Always frees f, whatever the result: the handle must not be
  * used again (a second commit or an abort after commit is a use-after-free, as with fclose(3)).
- * ajio_file_commit(NULL) returns -EINVAL. (Since 0.3; 0.2 called it ajio_commit().)
+ * ajio_file_commit(NULL) returns -EINVAL. (since 0.3; 0.2 called it ajio_commit())
  * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
  */
 AJIO_API int ajio_file_commit(ajio_file *f);
 
 /*
  * Discards the temp file and frees f; the target is untouched. ajio_file_abort(NULL) does
- * nothing. (Since 0.3; 0.2 called it ajio_abort().)
+ * nothing. (since 0.3; 0.2 called it ajio_abort())
  */
 AJIO_API void ajio_file_abort(ajio_file *f);
 
@@ -540,8 +558,8 @@ AJIO_API const char *ajio_file_path(const ajio_file *f);
 /*
  * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
  * ajio_gen_string(), ... in document order, and the text goes straight into the 64 KiB buffer of
- * an ajio_file_open() handle, then to the temp file: the document is never held whole in memory, and
- * nothing is visible at the target before ajio_file_commit().
+ * an ajio_file_open() handle, then to the temp file: the document is never held whole in memory,
+ * and nothing is visible at the target before ajio_file_commit().
  *
  *     ajio_file *f;
  *     ajio_gen *g;
@@ -570,17 +588,17 @@ AJIO_API const char *ajio_file_path(const ajio_file *f);
  *
  *     JSON generation for "/srv/state.json": NaN cannot be written as JSON (at .items[3].price)
  *
- * The generator belongs to its handle: ajio_file_commit() or ajio_file_abort() frees it, and it must not be
- * used afterwards. Errors are sticky: after the first failure every generator call returns it
- * again (with the same message), and so does ajio_file_commit(), which then discards the temp and
- * leaves the target untouched. ajio_file_commit() also refuses an incomplete document (a container
- * still open, a key without its value, no value at all outside AJIO_JSONL) with -EINVAL,
- * target untouched.
- * While a generator is attached, ajio_file_write() and ajio_file_printf() on its handle are refused with
- * -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
+ * The generator belongs to its handle: ajio_file_commit() or ajio_file_abort() frees it, and it
+ * must not be used afterwards. Errors are sticky: after the first failure every generator call
+ * returns it again (with the same message), and so does ajio_file_commit(), which then discards
+ * the temp and leaves the target untouched. ajio_file_commit() also refuses an incomplete document
+ * (a container still open, a key without its value, no value at all outside AJIO_JSONL) with
+ * -EINVAL, target untouched.
+ * While a generator is attached, ajio_file_write() and ajio_file_printf() on its handle are
+ * refused with -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
  *
  * Every function returns 0 or a negative error (-EINVAL for a NULL generator), and every failure
- * sets ajio_last_error(). The whole section is new in 0.2 (since 0.2). The errors:
+ * sets ajio_last_error(). The errors:
  *   AJIO_EJSON     the value cannot be written as JSON: a string or key that is not UTF-8, a NaN
  *                  or infinity, raw or number text that is not what it claims to be
  *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
@@ -696,9 +714,9 @@ typedef struct ajio_gen_opts {
 AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
 
 /*
- * ajio_file_open() and ajio_gen_new() in one call: a handle for path with a generator attached, for
- * code that only writes through the generator (the adapters in <ajio/...>). On success both
- * *ret_file and *ret_gen are set; ajio_file_commit(*ret_file) finishes the document. (Since 0.2.)
+ * ajio_file_open() and ajio_gen_new() in one call: a handle for path with a generator attached,
+ * for code that only writes through the generator (the adapters in <ajio/...>). On success both
+ * *ret_file and *ret_gen are set; ajio_file_commit(*ret_file) finishes the document. (since 0.2)
  * @return 0, or the error of either call (-EINVAL also for a NULL ret_file or ret_gen); nothing is
  *   left open and both outputs are unchanged.
  */
@@ -717,7 +735,7 @@ typedef int (*ajio_gen_sink_fn)(void *ctx, const void *buf, size_t len);
  * a hash), for the same output in memory that a file would get, such as a language binding's
  * dumps(). The same calls and errors as a handle's generator, but messages say "JSON generation:"
  * instead of naming a file. Finish the document with ajio_gen_finish() and free it with
- * ajio_gen_free(). (Since 0.2.)
+ * ajio_gen_free(). (since 0.2)
  * @return 0, -EINVAL (ret or fn NULL, opts as ajio_gen_new()), -ENOMEM; *ret unchanged on failure.
  */
 AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
@@ -760,7 +778,7 @@ AJIO_API int ajio_gen_string(ajio_gen *g, const char *s, size_t len);
  * ajio_gen_key() and ajio_gen_string() of a NUL-terminated string, for the common case of C
  * strings (a NUL inside a key or string needs the length form). A NULL key fails the generator
  * with -EINVAL (a key is always a string; "" is the empty key); a NULL string writes null, as a
- * missing optional value usually should. (Since 0.3.)
+ * missing optional value usually should. (since 0.3)
  */
 AJIO_API int ajio_gen_key_str(ajio_gen *g, const char *s);
 AJIO_API int ajio_gen_string_str(ajio_gen *g, const char *s);
@@ -904,7 +922,8 @@ AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precis
  * repair done before the failure stays (it is a repair, not part of the append). If the cut
  * itself fails, the message says so and names the size to cut back to.
  *
- * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the same;
+ * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the
+ * same;
  *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
  *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
  *                  that is not for appends, reserved fields not zero; the target or the lock
@@ -933,7 +952,7 @@ typedef struct ajio_log ajio_log;
  * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
  * open of the file and of its lock file done once. Opens (creating it and its parents as
  * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
- * (Since 0.2.)
+ * (since 0.2)
  * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
  *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
  */
@@ -949,7 +968,7 @@ AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *op
  * end is checked and repaired as ajio_append() does.
  * fork(): a handle used in a child process opens its lock file and its file again before the
  * child's first append (the inherited descriptors share the parent's lock, which would exclude
- * nobody), so parent and children may all append through it. (Since 0.3.)
+ * nobody), so parent and children may all append through it. (since 0.3)
  * Not for use by several threads at once on one handle (each thread can open its own).
  * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
  */
@@ -966,8 +985,8 @@ AJIO_API int ajio_log_close(ajio_log *log);
  * crashed appender may have left torn, at startup, before reading it. The file is never created
  * (nor its parents, though the lock file is). opts->flags (opts may be NULL): AJIO_JSONL (a
  * complete last value is terminated rather than cut), AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK
- * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (Since 0.3, these
- * arguments; 0.2 took the flags apart, before ret_cut, and opts last.)
+ * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (since 0.3, these
+ * arguments; 0.2 took the flags apart, before ret_cut, and opts last)
  *
  * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
  * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
@@ -975,8 +994,8 @@ AJIO_API int ajio_log_close(ajio_log *log);
  * back or appends the one missing '\n', so running it again finishes it or finds nothing.
  *
  * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
- * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even
- * though the call succeeded:
+ * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes
+ * it, even though the call succeeded:
  *
  *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
  *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
@@ -1001,11 +1020,11 @@ typedef struct ajio_reader ajio_reader;
  * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
  * Lines file or a log that ajio_append() grows. opts->flags (opts may be NULL): AJIO_JSONL
  * checks that every complete line is one JSON value; without it lines are handed out as they
- * are. Nothing is written, locked or repaired: the reader may run while appenders write. (Since
- * 0.3, opts; 0.2 took the flags themselves.)
+ * are. Nothing is written, locked or repaired: the reader may run while appenders write.
+ * (since 0.3, opts; 0.2 took the flags themselves)
  * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag, reserved fields
- *   not zero), -ENOMEM, or the
- *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
+ *   not zero), -ENOMEM, or the errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on
+ *   failure.
  */
 AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
     AJIO_SYMBOL("ajio_reader_open_v03");
@@ -1046,8 +1065,8 @@ AJIO_API void ajio_reader_close(ajio_reader *rd);
  * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
  * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
  * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
- * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and must
- * neither commit nor abort it. It returns:
+ * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and
+ * must neither commit nor abort it. It returns:
  *   0               commit what was written to out
  *   AJIO_UNCHANGED  write nothing, leave the file as it is
  *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
@@ -1059,7 +1078,7 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
 /*
  * Replaces path with what fn makes of its current content, with no other updater (nor writer
  * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
- * increments of a counter are never lost. (Since 0.2.)
+ * increments of a counter are never lost. (since 0.2)
  *
  * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
  * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
@@ -1077,14 +1096,14 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
  * give them, and always opened read-write. A lock file that grants more, or that belongs to
  * someone other than the caller, the target's owner or root, is retired (removed under its lock
- * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only by
- * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
+ * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only
+ * by ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
  * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
  * updater that holds a lock file being removed and the next one, which creates a new one, would
  * both run at once.
  * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
- * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (Since 0.3, the rules on
- * who may open it; 0.2 created it 0666 minus the umask.)
+ * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (since 0.3, the rules on
+ * who may open it; 0.2 created it 0666 minus the umask)
  *
  * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
  * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
@@ -1113,7 +1132,7 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
 /*
  * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
  * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
- * blank line is an error. (Since 0.3, AJIO_JSONL here.)
+ * blank line is an error. (since 0.3, AJIO_JSONL here)
  */
 enum ajio_json_flags {
     /* Deprecated since 0.3: AJIO_JSONL, the same meaning (a different bit; both still work). */
@@ -1208,7 +1227,7 @@ enum ajio_sweep_flags {
     /*
      * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
      * exists and that nobody holds: one is left behind by every file ever updated, appended to
-     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
+     * or written with AJIO_LOCK, even by an update that failed and created nothing. (since 0.3)
      */
     AJIO_SWEEP_LOCKS = 1u << 2,
 };
