@@ -20,64 +20,30 @@
  * what it reads is still never partial. Such filesystems also lack O_TMPFILE, so a named temp is
  * used there.
  *
- * The write sequence, for a target "dir/name":
+ * Never less safe than the shell's '>': a replace keeps every protection an in-place write would
+ * have (docs/design.md says how, step by step):
  *
- *   openat2("dir", RESOLVE_NO_SYMLINKS)      resolved once; every later step is relative to it
- *                                            (a path with symlinks is walked, see below)
- *   statx(dirfd)                             sticky? append-only? born in the last minute?
- *   fstatat(dirfd, "name", AT_SYMLINK_NOFOLLOW)  mode, owner, symlink policy
- *   openat(dirfd, ".", O_TMPFILE)            or a named temp when O_TMPFILE cannot be used
- *   flock(tmp, LOCK_EX)                      so that ajio_sweep() never takes a live temp
- *   write() ...                              looping on EINTR and short writes
- *   llistxattr(old), flistxattr(tmp)         the old file's ACL and attributes, copied over
- *   fchmod()/fchown()                        the target's mode and owner, before any name exists
- *   fdatasync(tmp)                           data on disk before the name can point to it
- *   linkat(tmp -> ".name.ajio-<16 hex>.tmp") O_TMPFILE only: give the temp a name
- *   renameat(temp name -> "name")            the atomic switch
- *   fsync(dirfd)                             the new name on disk
- *
- * Never less safe than the shell's '>'. A replace keeps every protection an in-place write
- * would have:
- *
- *   - Sticky directories (/tmp, /var/tmp, shared spools). The kernel's protected_symlinks and
- *     protected_regular=2 rules are applied whatever the sysctls say: in a sticky world-writable
- *     directory a symlink, at the target or anywhere on the path, is followed only if it belongs
- *     to the caller or to the directory's owner; in a sticky directory that others may write, an
- *     existing file that belongs to neither is never replaced. Both fail with -EACCES and a
- *     message that names the rule. Paths with symlinks are resolved one component at a time for
- *     this, paths without are resolved by the kernel (RESOLVE_NO_SYMLINKS).
- *   - Metadata of the replaced file. Mode, owner and group are kept (where the process may set
- *     them), and so are its POSIX access ACL (system.posix_acl_access, exactly), its user.*
- *     attributes and, where the process may set them, trusted.* and security.selinux (so a
- *     replace keeps its SELinux context). security.capability and other security.* attributes
- *     are never carried to new content. An attribute the process may not set (EPERM, EACCES) or
- *     the filesystem does not take is skipped; any other failure to keep an ACL or an attribute
- *     fails the write with the target untouched. A default ACL of the directory never widens
- *     access to a replaced file: the temp loses what it inherited. A new file gets exactly what
- *     creat(2) would give it, default ACL included. With AJIO_MODE the file gets exactly that
- *     mode and no ACL.
- *   - The temp is never readable by anyone who cannot read the target: an O_TMPFILE has no name
- *     until its permissions are final; a named temp starts 0600 (its ACL mask then grants
- *     nothing) when the final permissions differ from a new file's.
- *   - Hard links are split: the name written gets the new content, the file's other names keep
- *     the old one. This is what any atomic replace does (rename(2) swaps names, not content);
- *     atomicity is impossible otherwise.
- *   - Directories the writer may search and write but not read (0733 drop boxes) work: the
- *     directory is opened O_PATH and, for a durable write, its new entry is made durable with
- *     syncfs(2) on the temp's filesystem instead of fsync(2) of the directory.
- *   - Append-only directories (chattr +a): nothing in them can be renamed or removed, so a
- *     replace of an existing file fails with -EPERM before anything is created; a new file is
- *     its O_TMPFILE linked straight to the name.
- *   - Directories made moments ago by a concurrent writer: a durable write into a directory
- *     born less than a minute ago (statx birth time) also syncs the parent of every such new
- *     directory up the path, so success means every directory on the path is durable even when
- *     another writer created it and has not synced it yet. Filesystems that report no birth
- *     time rely on the creator's own sync.
- *   - An O_TMPFILE needs linkat(2) to get its name: linkat(AT_EMPTY_PATH) (Linux >= 6.10, or
- *     CAP_DAC_READ_SEARCH) or /proc/self/fd. The first write of a process finds out which one
- *     works with an empty probe temp, before writing any data; if neither does, it and every
- *     later write use named temps. A process that loses both later (it dropped privileges and
- *     has no /proc) fails one write with the target untouched, then uses named temps.
+ *   - In sticky directories the kernel's protected_symlinks and protected_regular=2 rules are
+ *     applied whatever the sysctls say: a symlink on the path is followed only if it belongs to
+ *     the caller or the directory's owner, and another user's file in a directory others may
+ *     write is never replaced; both fail with -EACCES and a message that names the rule.
+ *   - The replaced file's mode, owner and group (where the process may set them), its POSIX
+ *     access ACL, user.* attributes and, where the process may set them, trusted.* and
+ *     security.selinux are kept; security.capability and other security.* attributes are not.
+ *     An attribute the process may not set or the filesystem does not take is skipped; any
+ *     other failure to keep one fails the write, target untouched. A new file gets what
+ *     creat(2) would give it; with AJIO_MODE, exactly that mode and no ACL.
+ *   - The temp is never readable by anyone who cannot read the target.
+ *   - Hard links are split: the name written gets the new content, the other names keep the
+ *     old one (rename(2) swaps names, not content).
+ *   - Directories the writer may search and write but not read (0733 drop boxes) work.
+ *   - In an append-only directory (chattr +a) a replace of an existing file fails with -EPERM
+ *     before anything is created; a new file is written.
+ *   - A durable write into a directory another writer created moments ago makes every
+ *     directory on the path durable before it succeeds.
+ *   - An O_TMPFILE is used where it can be linked; else a named temp. A process that loses the
+ *     means to link one (privileges dropped, no /proc) fails one write, target untouched, then
+ *     uses named temps.
  *
  * Errors. Every function that can fail returns 0 (or a documented non-negative value) on success
  * and a negative errno value on failure, like libuv and systemd. On failure a message naming the
@@ -427,12 +393,7 @@ typedef struct ajio_batch ajio_batch;
  * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
  * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
  * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
- * directory, instead of two syncs per file:
- *
- *   for each file   resolve, temp, write, permissions, sync_file_range(SYNC_FILE_RANGE_WRITE)
- *   for each file   fdatasync(temp)          (the first waits; the others find their data there)
- *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
- *   for each dir    fsync(dir)               (once, at the end of the commit)
+ * directory, instead of two syncs per file (docs/design.md shows the sequence).
  *
  * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
  * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
@@ -842,39 +803,13 @@ AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precis
  * replaced; readers may see a record while it is being written, but never a record of another
  * appender inside it, and after success it is whole and on its own line.
  *
- * The sequence, under the target's lock (see "Locked read-modify-write": the lock file
- * ".NAME.ajio-lock", taken as AJIO_LOCK takes it, waiting as long as it is held):
- *
- *   resolve path                      as a write does: directory fd, parents created and synced
- *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
- *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
- *   fstat()                           the file opened must be a regular file, and in a sticky
- *                                     directory others may write, the caller's or the
- *                                     directory owner's (protected_regular), else refused
- *   pread() of the lock file          what it records of the file: torn-tail repair, below
- *   pwrite() of the lock file         "an append is under way from offset N"
- *   write() ...                       looping on EINTR and short writes
- *   pwrite() of the lock file         "the appends ended at N + len"
- *   fdatasync()                       the records on disk before success (group commit, below)
- *
- * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
- * appenders' pieces interleave. The lock serialises them; writers that append without this
- * function (or AJIO_LOCK) are not serialised with it.
- *
- * Group commit. When several appenders of one file append durably at once, the lock is held
- * only for the write: the fdatasync is done after it, and records that were written while
- * another appender's sync was in flight are made durable by the next single sync rather than
- * by one each (appenders share a few counters in the lock file, read and written with
- * pread/pwrite; the page whose futex wakes waiting appenders is mapped only where the lock file
- * is the caller's and nobody else may open it, so nothing another user does to the file can
- * raise a SIGBUS, and its block is reserved first, so a full disk is -ENOSPC; see src/group.c).
- * The promise is unchanged: when a durable append
- * returns, its records and every record before them are on disk. Only those who may write the
- * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
- * can make an appender skip its sync. An appender that waits for another's sync longer than
- * about two sync times (or where OFD locks are missing) syncs on its own. A failed sync cuts
- * the records back only when nothing was appended after them meanwhile; else the message says
- * so and the records stay, not known to be durable.
+ * Appenders take turns on the target's lock (the lock file ".NAME.ajio-lock" of "Locked
+ * read-modify-write", as AJIO_LOCK takes it, waiting as long as it is held); writers that append
+ * without this function (or AJIO_LOCK) are not serialised with them. When several appenders of
+ * one file append durably at once, their syncs are shared (group commit, docs/design.md); the
+ * promise is unchanged: when a durable append returns, its records and every record before them
+ * are on disk. A failed sync cuts the records back only when nothing was appended after them
+ * meanwhile; else the message says so and the records stay, not known to be durable.
  *
  * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
  * so before every append the end of the file is repaired, and what may be done with its bytes
@@ -1088,19 +1023,15 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  * lock is released last, after the directory sync. The lock is released by the kernel when its
  * holder dies, so a killed updater never leaves path locked.
  *
- * The lock file is never the target: a replace gives the name a new inode, so only a file that
- * is never replaced can carry the lock. Whoever may open it could hold the lock for ever (flock
- * needs no write access) or, for appends, change what it records, so only those who may write
- * the target may open it: it is created with read and write permission for exactly the classes
- * (user, group, other) the target lets write (0644 gives 0600, 0664 gives 0660; a new target's
- * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
- * give them, and always opened read-write. A lock file that grants more, or that belongs to
- * someone other than the caller, the target's owner or root, is retired (removed under its lock
- * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only
- * by ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
- * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
- * updater that holds a lock file being removed and the next one, which creates a new one, would
- * both run at once.
+ * The lock file (why it is apart from the target: docs/design.md) is created with read and write
+ * permission for exactly the classes (user, group, other) the target lets write (0644 gives
+ * 0600, 0664 gives 0660; a new target's mode, 0666 minus the umask, counts), with the target's
+ * owner and group where the caller may give them. A lock file that grants more, or that belongs
+ * to someone other than the caller, the target's owner or root, is retired (removed under its
+ * lock and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed
+ * only by ajio_sweep() with AJIO_SWEEP_LOCKS. Do not remove it yourself (rm): an updater that
+ * holds a lock file being removed and the next one, which creates a new one, would both run at
+ * once.
  * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
  * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (since 0.3, the rules on
  * who may open it; 0.2 created it 0666 minus the umask)
