@@ -38,7 +38,7 @@ int cmd_cat(int argc, char **argv)
         return cli_other_option(cmd_cat_usage, c, argv);
     if ((r = cli_one_file(argv, argc, cmd_cat_usage, "cat", &path)) != 0)
         return r;
-    r = ajio_reader_open(&rd, path, flags);
+    r = ajio_reader_open(&rd, path, &(ajio_opts){.flags = flags});
     if (r < 0) {
         cli_error("%s", cli_last_error(r));
         return r == -ENOMEM ? EXIT_SOFTWARE : EXIT_NOINPUT;

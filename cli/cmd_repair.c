@@ -43,8 +43,7 @@ int cmd_repair(int argc, char **argv)
     }
     if ((r = cli_one_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
         return r;
-    /* The flags are all in opts, which ajio_repair() or's with its own. */
-    r = ajio_repair(path, 0, &cut, &opts);
+    r = ajio_repair(path, &opts, &cut);
     if (cli_lock_timed_out(r, opts.flags)) {
         cli_error("%s", cli_last_error(r));
         return EXIT_UNAVAILABLE;

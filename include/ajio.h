@@ -20,64 +20,30 @@
  * what it reads is still never partial. Such filesystems also lack O_TMPFILE, so a named temp is
  * used there.
  *
- * The write sequence, for a target "dir/name":
+ * Never less safe than the shell's '>': a replace keeps every protection an in-place write would
+ * have (docs/design.md says how, step by step):
  *
- *   openat2("dir", RESOLVE_NO_SYMLINKS)      resolved once; every later step is relative to it
- *                                            (a path with symlinks is walked, see below)
- *   statx(dirfd)                             sticky? append-only? born in the last minute?
- *   fstatat(dirfd, "name", AT_SYMLINK_NOFOLLOW)  mode, owner, symlink policy
- *   openat(dirfd, ".", O_TMPFILE)            or a named temp when O_TMPFILE cannot be used
- *   flock(tmp, LOCK_EX)                      so that ajio_sweep() never takes a live temp
- *   write() ...                              looping on EINTR and short writes
- *   llistxattr(old), flistxattr(tmp)         the old file's ACL and attributes, copied over
- *   fchmod()/fchown()                        the target's mode and owner, before any name exists
- *   fdatasync(tmp)                           data on disk before the name can point to it
- *   linkat(tmp -> ".name.ajio-<16 hex>.tmp") O_TMPFILE only: give the temp a name
- *   renameat(temp name -> "name")            the atomic switch
- *   fsync(dirfd)                             the new name on disk
- *
- * Never less safe than the shell's '>'. A replace keeps every protection an in-place write
- * would have:
- *
- *   - Sticky directories (/tmp, /var/tmp, shared spools). The kernel's protected_symlinks and
- *     protected_regular=2 rules are applied whatever the sysctls say: in a sticky world-writable
- *     directory a symlink, at the target or anywhere on the path, is followed only if it belongs
- *     to the caller or to the directory's owner; in a sticky directory that others may write, an
- *     existing file that belongs to neither is never replaced. Both fail with -EACCES and a
- *     message that names the rule. Paths with symlinks are resolved one component at a time for
- *     this, paths without are resolved by the kernel (RESOLVE_NO_SYMLINKS).
- *   - Metadata of the replaced file. Mode, owner and group are kept (where the process may set
- *     them), and so are its POSIX access ACL (system.posix_acl_access, exactly), its user.*
- *     attributes and, where the process may set them, trusted.* and security.selinux (so a
- *     replace keeps its SELinux context). security.capability and other security.* attributes
- *     are never carried to new content. An attribute the process may not set (EPERM, EACCES) or
- *     the filesystem does not take is skipped; any other failure to keep an ACL or an attribute
- *     fails the write with the target untouched. A default ACL of the directory never widens
- *     access to a replaced file: the temp loses what it inherited. A new file gets exactly what
- *     creat(2) would give it, default ACL included. With AJIO_MODE the file gets exactly that
- *     mode and no ACL.
- *   - The temp is never readable by anyone who cannot read the target: an O_TMPFILE has no name
- *     until its permissions are final; a named temp starts 0600 (its ACL mask then grants
- *     nothing) when the final permissions differ from a new file's.
- *   - Hard links are split: the name written gets the new content, the file's other names keep
- *     the old one. This is what any atomic replace does (rename(2) swaps names, not content);
- *     atomicity is impossible otherwise.
- *   - Directories the writer may search and write but not read (0733 drop boxes) work: the
- *     directory is opened O_PATH and, for a durable write, its new entry is made durable with
- *     syncfs(2) on the temp's filesystem instead of fsync(2) of the directory.
- *   - Append-only directories (chattr +a): nothing in them can be renamed or removed, so a
- *     replace of an existing file fails with -EPERM before anything is created; a new file is
- *     its O_TMPFILE linked straight to the name.
- *   - Directories made moments ago by a concurrent writer: a durable write into a directory
- *     born less than a minute ago (statx birth time) also syncs the parent of every such new
- *     directory up the path, so success means every directory on the path is durable even when
- *     another writer created it and has not synced it yet. Filesystems that report no birth
- *     time rely on the creator's own sync.
- *   - An O_TMPFILE needs linkat(2) to get its name: linkat(AT_EMPTY_PATH) (Linux >= 6.10, or
- *     CAP_DAC_READ_SEARCH) or /proc/self/fd. The first write of a process finds out which one
- *     works with an empty probe temp, before writing any data; if neither does, it and every
- *     later write use named temps. A process that loses both later (it dropped privileges and
- *     has no /proc) fails one write with the target untouched, then uses named temps.
+ *   - In sticky directories the kernel's protected_symlinks and protected_regular=2 rules are
+ *     applied whatever the sysctls say: a symlink on the path is followed only if it belongs to
+ *     the caller or the directory's owner, and another user's file in a directory others may
+ *     write is never replaced; both fail with -EACCES and a message that names the rule.
+ *   - The replaced file's mode, owner and group (where the process may set them), its POSIX
+ *     access ACL, user.* attributes and, where the process may set them, trusted.* and
+ *     security.selinux are kept; security.capability and other security.* attributes are not.
+ *     An attribute the process may not set or the filesystem does not take is skipped; any
+ *     other failure to keep one fails the write, target untouched. A new file gets what
+ *     creat(2) would give it; with AJIO_MODE, exactly that mode and no ACL.
+ *   - The temp is never readable by anyone who cannot read the target.
+ *   - Hard links are split: the name written gets the new content, the other names keep the
+ *     old one (rename(2) swaps names, not content).
+ *   - Directories the writer may search and write but not read (0733 drop boxes) work.
+ *   - In an append-only directory (chattr +a) a replace of an existing file fails with -EPERM
+ *     before anything is created; a new file is written.
+ *   - A durable write into a directory another writer created moments ago makes every
+ *     directory on the path durable before it succeeds.
+ *   - An O_TMPFILE is used where it can be linked; else a named temp. A process that loses the
+ *     means to link one (privileges dropped, no /proc) fails one write, target untouched, then
+ *     uses named temps.
  *
  * Errors. Every function that can fail returns 0 (or a documented non-negative value) on success
  * and a negative errno value on failure, like libuv and systemd. On failure a message naming the
@@ -101,6 +67,7 @@
 #ifndef AJIO_H
 #define AJIO_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,7 +83,7 @@ extern "C" {
 #define AJIO_VERSION_STRING "0.2.0"
 /*
  * One number for compile-time checks: #if AJIO_VERSION_NUMBER >= 200 (0.2.0), and the same as
- * 0xMMmmpp. Functions and flags say "since" when they came after 0.1. (Since 0.2.)
+ * 0xMMmmpp. What came after 0.1 says so, always as "(since X)". (since 0.2)
  */
 #define AJIO_VERSION_NUMBER (AJIO_VERSION_MAJOR * 10000 + AJIO_VERSION_MINOR * 100 + AJIO_VERSION_PATCH)
 #define AJIO_VERSION_HEX ((AJIO_VERSION_MAJOR << 16) | (AJIO_VERSION_MINOR << 8) | AJIO_VERSION_PATCH)
@@ -127,15 +94,40 @@ extern "C" {
 #define AJIO_API
 #endif
 
+/*
+ * AJIO_SYMBOL gives a function whose arguments changed the symbol of its new version, so that
+ * programs built against an older release keep calling the old one.
+ */
 #if defined(__GNUC__)
 #define AJIO_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define AJIO_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#define AJIO_SYMBOL(name) __asm__(name)
 #else
 #define AJIO_PRINTF(a, b)
+#define AJIO_DEPRECATED(msg)
+#define AJIO_SYMBOL(name)
+#define ajio_repair ajio_repair_v03
+#define ajio_reader_open ajio_reader_open_v03
 #endif
 
 /* ---------------------------------------------------------------------------------------------
  * Results
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Every result of this library, and what ajio_err_name() calls it:
+ *
+ *   0                 "OK"                success
+ *   AJIO_UNCHANGED    "AJIO_UNCHANGED"    success, nothing had to be written (positive)
+ *   AJIO_REPAIRED     "AJIO_REPAIRED"     success, after a torn last line was repaired (positive)
+ *   AJIO_ENOTDURABLE  "AJIO_ENOTDURABLE"  replaced, but the new name may not survive a power cut
+ *   AJIO_EJSON        "AJIO_EJSON"        the content is not JSON (JSON Lines)
+ *   AJIO_ETORN        "AJIO_ETORN"        JSON Lines whose last line has no '\n'
+ *   -errno            "ENOSPC", ...       the call failed, as the errno says
+ *
+ * The AJIO_E* codes are below -4095, outside every errno. Functions that return a count or a
+ * line (ajio_sweep(), ajio_reader_next(), ajio_gen_format_double()) say so.
+ */
 
 /*
  * AJIO_UNCHANGED: returned (a success) by the write functions when AJIO_SKIP_UNCHANGED is set and
@@ -145,7 +137,7 @@ extern "C" {
 
 /*
  * AJIO_REPAIRED: returned (a success) by ajio_append() and ajio_repair() when a torn last line
- * was repaired first; ajio_last_error() then says what was cut or terminated. (Since 0.2.)
+ * was repaired first; ajio_last_error() then says what was cut or terminated. (since 0.2)
  */
 #define AJIO_REPAIRED 2
 
@@ -173,17 +165,20 @@ extern "C" {
 /*
  * Stack. A call of this library takes at most AJIO_STACK_MAX bytes of the caller's stack
  * (measured by tests/test_stack.c on its deepest paths), so writes are safe in threads with
- * small stacks; paths, handles and buffers of PATH_MAX live on the heap. (Since 0.2.)
+ * small stacks; paths, handles and buffers of PATH_MAX live on the heap. (since 0.2)
  */
 #define AJIO_STACK_MAX (16 * 1024)
 
 /*
- * Returns a static description of any return value of this library: a negative errno, one of the
- * AJIO_E* codes above, 0 or AJIO_UNCHANGED. Never NULL.
+ * Returns a static description of any result above: 0, AJIO_UNCHANGED, AJIO_REPAIRED, an
+ * AJIO_E* code or a negative errno. Never NULL.
  */
 AJIO_API const char *ajio_strerror(int err);
 
-/* Returns the symbolic name of a return value ("ENOSPC", "AJIO_ENOTDURABLE", ...). Never NULL. */
+/*
+ * Returns the symbolic name of any result above ("OK", "AJIO_UNCHANGED", "AJIO_REPAIRED",
+ * "AJIO_ENOTDURABLE", "ENOSPC", ...). Never NULL.
+ */
 AJIO_API const char *ajio_err_name(int err);
 
 /*
@@ -204,7 +199,7 @@ AJIO_API const char *ajio_version(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Options
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
 
 enum ajio_flags {
     /*
@@ -227,7 +222,7 @@ enum ajio_flags {
     /*
      * If the target already holds exactly the new bytes, touch nothing, return AJIO_UNCHANGED.
      * Decided at commit time against the file the name holds then: if another writer replaced
-     * or modified the file after ajio_open(), the new content is written.
+     * or modified the file after ajio_file_open(), the new content is written.
      */
     AJIO_SKIP_UNCHANGED = 1u << 5,
     /* Give the file exactly ajio_opts.mode (07777 bits), whatever the umask or the old file. */
@@ -244,24 +239,24 @@ enum ajio_flags {
      * "PATH:LINE:COL: reason"; the temp is discarded and the target untouched. A one-shot write
      * validates before it touches the filesystem, so invalid input creates nothing.
      */
-    AJIO_JSON = 1u << 8, /* since 0.2 */
+    AJIO_JSON = 1u << 8, /* (since 0.2) */
     /*
      * The content must be JSON Lines: one JSON value per line. As AJIO_JSON; a last line without
      * its '\n' that is a complete value gets one, an incomplete last line is AJIO_EJSON. An empty
      * content is a valid, empty JSONL file.
      */
-    AJIO_JSONL = 1u << 9, /* since 0.2 */
+    AJIO_JSONL = 1u << 9, /* (since 0.2) */
     /*
-     * Hold the target's lock (see "Locked read-modify-write") from ajio_open() (or the start of
-     * a one-shot write) until the commit or abort has finished, waiting as long as it is held:
+     * Hold the target's lock (see "Locked read-modify-write") from ajio_file_open() (or the start
+     * of a one-shot write) until the commit or abort has finished, waiting as long as it is held:
      * such a write never lands between an ajio_update()'s read and its commit. Writes without
-     * it are not serialised and can still be lost by an updater. (Since 0.2.)
+     * it are not serialised and can still be lost by an updater. (since 0.2)
      */
     AJIO_LOCK = 1u << 10,
     /*
      * ajio_append() only: a target whose last line has no '\n' (a torn append) is refused with
      * AJIO_ETORN and left as it is, instead of being repaired first. Other writes ignore it.
-     * (Since 0.2.)
+     * (since 0.2)
      */
     AJIO_NO_REPAIR = 1u << 11,
     /*
@@ -269,13 +264,13 @@ enum ajio_flags {
      * writes) by ajio_opts.lock_timeout_ms: 0 tries once and fails with -EWOULDBLOCK, more waits
      * at most that many milliseconds and fails with -ETIMEDOUT. Nothing is written then. Without
      * it a lock is waited for as long as it is held. ajio_update() has its own timeout_ms and
-     * ignores this. (Since 0.3.)
+     * ignores this. (since 0.3)
      */
     AJIO_LOCK_TIMEOUT = 1u << 12,
     /*
      * A wait for a lock that a signal interrupts fails with -EINTR, nothing written, instead of
      * going on waiting: for callers whose signal handlers must run before the wait ends (a
-     * language runtime's Ctrl-C). Without it, waits resume after a signal. (Since 0.3.)
+     * language runtime's Ctrl-C). Without it, waits resume after a signal. (since 0.3)
      */
     AJIO_INTERRUPTIBLE = 1u << 13,
 };
@@ -297,8 +292,8 @@ typedef struct ajio_opts {
 } ajio_opts;
 
 /* ---------------------------------------------------------------------------------------------
- * One-shot writes
- * ------------------------------------------------------------------------------------------- */
+ * Replacing a file: one-shot writes
+ * --------------------------------------------------------------------------------------------- */
 
 /*
  * Atomically replaces (or creates) the file at path with exactly len bytes from data.
@@ -329,113 +324,749 @@ AJIO_API int ajio_write_bytes(const char *path, const void *data, size_t len,
 AJIO_API int ajio_write_text(const char *path, const char *text, const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
- * Streaming handle
- * ------------------------------------------------------------------------------------------- */
+ * Replacing a file: JSON and JSON Lines from text
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured: the same
+ * as ajio_write_bytes() with AJIO_JSON added to opts. Invalid input is refused before anything
+ * touches the filesystem.
+ * @return as ajio_write_bytes(), plus AJIO_EJSON with "path:line:col: reason" in
+ *   ajio_last_error(); the target is untouched on any failure.
+ */
+AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len,
+                                  const ajio_opts *opts);
+
+/*
+ * Validates every line of jsonl (one JSON value per line; the last line may lack its '\n', which
+ * is then added) and atomically writes it: ajio_write_bytes() with AJIO_JSONL. An empty input
+ * gives an empty file.
+ * @return as ajio_write_json_text().
+ */
+AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,
+                                   const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Replacing many files: the directory handle and the batch (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_dir ajio_dir;
+
+/*
+ * Resolves and opens the directory at path once (creating it and its missing parents, each made
+ * durable, unless AJIO_NO_MKDIR), for programs that write many files in one directory:
+ * ajio_dir_write() then skips the path walk and the open, stat and close of the directory that
+ * every path write pays. Symlinks on the way are followed under the rules of sticky
+ * directories, as for a write. opts: only AJIO_NO_MKDIR and AJIO_NO_SYNC (new directories not
+ * synced); the options of each write go to ajio_dir_write(). The handle holds one descriptor of
+ * the directory: if the directory is renamed, writes follow it; if it is removed, they fail
+ * (-ENOENT, or -EPERM where the kernel refuses O_TMPFILE in a removed directory).
+ * @return 0 and *ret, or -EINVAL (ret NULL, another flag), -ENOMEM, -ENOTDIR, -ENOENT (with
+ *   AJIO_NO_MKDIR), -EACCES and the other errors of ajio_write_bytes() about directories.
+ */
+AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *opts);
+
+/*
+ * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
+ * d: the same sequence, options, promises and errors, with messages that name "DIR/name" (DIR as
+ * given at the open, even if the directory has been renamed since). Everything goes through the
+ * handle's descriptor, never the path given at the open, which may lead elsewhere once the
+ * directory is renamed or the process changes its current directory: with AJIO_LOCK the lock
+ * file is the one in the directory the handle holds (the one path writers of that file lock), and
+ * a symlink at name that the options follow is followed from that directory (a relative link
+ * resolves against it, an absolute one is a path of its own; the rules of sticky directories
+ * apply, with the directory's mode and owner as learnt at the open; directories it leads to are
+ * created unless AJIO_NO_MKDIR). Handles are not locked: several threads may write through one
+ * handle at once.
+ * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
+ */
+AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
+                            const ajio_opts *opts);
+
+/* Closes the directory and frees the handle. NULL is fine. */
+AJIO_API void ajio_dir_close(ajio_dir *d);
+
+typedef struct ajio_batch ajio_batch;
+
+/*
+ * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
+ * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
+ * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
+ * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
+ * directory, instead of two syncs per file (docs/design.md shows the sequence).
+ *
+ * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
+ * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
+ * under a low limit, and a batch across more directories than can stay open until the end syncs
+ * some of them early (a directory that then gets more files is synced again). Any number of files
+ * in any number of directories fits, as one-shot writes do.
+ *
+ * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
+ * cannot be created, its rename refused) is left untouched with no temp behind, and the others
+ * go on. Until the commit returns, files already renamed may be seen by readers and may not yet
+ * survive a power cut. ajio_batch_result() tells what happened to each file.
+ *
+ * opts: every flag of a write except AJIO_LOCK (a batch would hold many locks at once, and two
+ * batches taking them in different orders would wait for each other for ever) and
+ * AJIO_NO_REPAIR; NULL is the defaults. Not for use by several threads at once.
+ * @return 0 and *ret, or -EINVAL (ret NULL, a flag not for batches), -ENOMEM.
+ */
+AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
+
+/*
+ * Adds a file: path and the len bytes of data are copied, so both may be reused at once. With
+ * AJIO_JSON or AJIO_JSONL the data is validated here (a missing final '\n' is added at the
+ * commit).
+ *
+ * The same target added twice or more is written that many times, in the order added, exactly
+ * as that many ajio_write_bytes() calls would: the last one wins, and each reports what it did.
+ * "The same target" is the same name in the same directory once resolved at the commit, however
+ * the paths spell it ("a/f", "a/./f", "a//f", a symlink to a, a symlink at the name that the
+ * options follow), not the same string. So with AJIO_SKIP_UNCHANGED, a target holding "A" and
+ * "B" then "A" added, the first reports 0 (B was written) and the second 0 (A written over B),
+ * and the file holds A; with AJIO_CREATE_ONLY the first creates the file and the second fails
+ * with -EEXIST. Each repeat costs the commit one more round (one more data-sync wait): the
+ * repeat is resolved and compared only once the earlier write is in place. Two hard links of one
+ * file are two targets, as for one-shot writes.
+ * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
+ *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
+ *   added), -ENOMEM.
+ */
+AJIO_API int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len);
+
+/*
+ * Writes every file added, as described above. Only once per batch.
+ * @return 0 when every file was replaced (or, with AJIO_SKIP_UNCHANGED, left as it was) and is
+ *   durable; else the result of the first file that was not (a negative errno, or
+ *   AJIO_ENOTDURABLE when it was replaced but its directory sync or the temp's close failed),
+ *   with the message "batch of N files: K not written durably; first: <its message>";
+ *   -EINVAL for a NULL or already committed batch.
+ */
+AJIO_API int ajio_batch_commit(ajio_batch *b);
+
+/* The number of files added. */
+AJIO_API size_t ajio_batch_count(const ajio_batch *b);
+
+/*
+ * What the commit did with file i (0-based, in the order added): its path, its message (""
+ * when it succeeded), both valid until ajio_batch_free(); either pointer may be NULL.
+ * @return 0 (replaced, durable), AJIO_UNCHANGED, AJIO_ENOTDURABLE, or its negative error, the
+ *   file untouched; -EINVAL when b is NULL, i out of range or the batch not yet committed.
+ */
+AJIO_API int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_path,
+                               const char **ret_message);
+
+/* Frees the batch, committed or not (an uncommitted batch writes nothing). NULL is fine. */
+AJIO_API void ajio_batch_free(ajio_batch *b);
+
+/* ---------------------------------------------------------------------------------------------
+ * Replacing a file: the streaming handle
+ * --------------------------------------------------------------------------------------------- */
 
 typedef struct ajio_file ajio_file;
 
 /*
  * Starts an atomic replacement of path: resolves the directory (creating it unless AJIO_NO_MKDIR),
  * applies the symlink policy and creates the temp file. Nothing is visible at path until
- * ajio_commit(). On success *ret_file is a handle to pass to exactly one of ajio_commit() or
- * ajio_abort(); on failure *ret_file is unchanged. Errors as ajio_write_bytes().
+ * ajio_file_commit(). On success *ret_file is a handle to pass to exactly one of
+ * ajio_file_commit() or ajio_file_abort(); on failure *ret_file is unchanged. Errors as
+ * ajio_write_bytes(). (since 0.3; 0.2 called it ajio_open())
  */
-AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
+AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts);
 
 /*
  * Appends len bytes to the temp file through a 64 KiB buffer (larger writes go straight through).
  * Memory use is bounded whatever the total size. With AJIO_JSON or AJIO_JSONL the bytes are
  * validated as they come (constant memory besides a 1 KiB nesting stack), and the write that
  * carries the first invalid byte fails. After a failure the handle stays failed: every later
- * ajio_write/ajio_printf returns the same error and ajio_commit() returns it too and discards
- * the temp.
+ * ajio_file_write/ajio_file_printf returns the same error and ajio_file_commit() returns it too
+ * and discards the temp. (since 0.3; 0.2 called it ajio_write())
  * @return 0, or -EINVAL (f NULL, or buf NULL with len > 0), AJIO_EJSON, -ENOSPC, -EDQUOT, -EIO,
  *   -EFBIG, ...
  */
-AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len);
+AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
 
-/* printf(3) into the handle. @return 0 or a negative errno, as ajio_write(). */
-AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
-AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
+/*
+ * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (since 0.3;
+ * 0.2 called them ajio_printf() and ajio_vprintf())
+ */
+AJIO_API int ajio_file_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3);
+AJIO_API int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0);
 
 /*
  * Finishes the validation (AJIO_JSON/AJIO_JSONL: the trailing '\n' is added when missing, an
  * incomplete document is AJIO_EJSON), then flushes, syncs and publishes the temp file over the
- * target, then syncs the directory. Always
- * frees f, whatever the result: the handle must not be used again (a second commit or an abort
- * after commit is a use-after-free, as with fclose(3)). ajio_commit(NULL) returns -EINVAL.
+ * target, then syncs the directory. Always frees f, whatever the result: the handle must not be
+ * used again (a second commit or an abort after commit is a use-after-free, as with fclose(3)).
+ * ajio_file_commit(NULL) returns -EINVAL. (since 0.3; 0.2 called it ajio_commit())
  * @return as ajio_write_bytes(); on failure the target is untouched and the temp removed.
  */
-AJIO_API int ajio_commit(ajio_file *f);
+AJIO_API int ajio_file_commit(ajio_file *f);
 
-/* Discards the temp file and frees f; the target is untouched. ajio_abort(NULL) does nothing. */
-AJIO_API void ajio_abort(ajio_file *f);
+/*
+ * Discards the temp file and frees f; the target is untouched. ajio_file_abort(NULL) does
+ * nothing. (since 0.3; 0.2 called it ajio_abort())
+ */
+AJIO_API void ajio_file_abort(ajio_file *f);
 
 /* The resolved target path of a handle (after following symlinks), for messages. */
 AJIO_API const char *ajio_file_path(const ajio_file *f);
 
 /* ---------------------------------------------------------------------------------------------
- * Leftover temp files
- * ------------------------------------------------------------------------------------------- */
+ * The streaming handle: a JSON generator (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
 
 /*
- * Temp names have one fixed shape:
+ * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
+ * ajio_gen_string(), ... in document order, and the text goes straight into the 64 KiB buffer of
+ * an ajio_file_open() handle, then to the temp file: the document is never held whole in memory,
+ * and nothing is visible at the target before ajio_file_commit().
  *
- *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
+ *     ajio_file *f;
+ *     ajio_gen *g;
+ *     ajio_gen_opts go = {.flags = AJIO_GEN_PRETTY, .indent = 2};
  *
- * where NAME is the target's file name, cut to at most 228 bytes so that the whole name fits in
- * NAME_MAX (255) even for a 255-byte target name; the cut moves back to a UTF-8 character
- * boundary when the name is UTF-8 (at most 3 bytes), and is at 228 when it is not. A temp exists
- * under this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named
- * temp), so a name of this shape is left behind only by a writer killed in that window.
+ *     if (ajio_file_open(&f, "state.json", NULL) < 0)
+ *         return -1;
+ *     if (ajio_gen_new(&g, f, &go) < 0) {
+ *         ajio_file_abort(f);
+ *         return -1;
+ *     }
+ *     ajio_gen_begin_object(g);
+ *     ajio_gen_key(g, "port", 4);
+ *     ajio_gen_int64(g, 8080);
+ *     ajio_gen_end_object(g);
+ *     return ajio_file_commit(f);
+ *
+ * The calls' results need no checking one by one: the commit returns the first error of any of
+ * them, or its own.
+ *
+ * Whatever it is given, the output is valid JSON (RFC 8259; JSON Lines with AJIO_JSONL):
+ * strings and keys are checked as strict UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF) and escaped, NaN and infinities are refused, raw text is validated, and a call out of
+ * order is refused. Every failure names the file and where in the document it happened, as a
+ * jq-like path:
+ *
+ *     JSON generation for "/srv/state.json": NaN cannot be written as JSON (at .items[3].price)
+ *
+ * The generator belongs to its handle: ajio_file_commit() or ajio_file_abort() frees it, and it
+ * must not be used afterwards. Errors are sticky: after the first failure every generator call
+ * returns it again (with the same message), and so does ajio_file_commit(), which then discards
+ * the temp and leaves the target untouched. ajio_file_commit() also refuses an incomplete document
+ * (a container still open, a key without its value, no value at all outside AJIO_JSONL) with
+ * -EINVAL, target untouched.
+ * While a generator is attached, ajio_file_write() and ajio_file_printf() on its handle are
+ * refused with -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
+ *
+ * Every function returns 0 or a negative error (-EINVAL for a NULL generator), and every failure
+ * sets ajio_last_error(). The errors:
+ *   AJIO_EJSON     the value cannot be written as JSON: a string or key that is not UTF-8, a NaN
+ *                  or infinity, raw or number text that is not what it claims to be
+ *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
+ *                  ajio_gen_end_array() closing an object (or anything closing nothing), nesting
+ *                  deeper than max_depth, a second top-level value without AJIO_JSONL
+ *   -ENOMEM, and the errors of ajio_file_write() (-ENOSPC, -EIO, ...) as the buffer is written out
  */
-#define AJIO_TEMP_MAX_NAME 228
+typedef struct ajio_gen ajio_gen;
 
-enum ajio_sweep_flags {
-    /* Skip the fsync of the directory after removals. */
-    AJIO_SWEEP_NO_SYNC = 1u << 0,
-    /* Only count what would be removed. */
-    AJIO_SWEEP_DRY_RUN = 1u << 1,
+enum ajio_gen_flags {
     /*
-     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
-     * exists and that nobody holds: one is left behind by every file ever updated, appended to
-     * or written with AJIO_LOCK, even by an update that failed and created nothing. (Since 0.3.)
+     * One member per line: "\n" and opts.indent spaces per level before each member and before
+     * the closing bracket of a non-empty container; empty ones stay "[]" and "{}". As Python's
+     * json.dumps(indent=N) and jansson's JSON_INDENT(N). Without it the document is one line.
      */
-    AJIO_SWEEP_LOCKS = 1u << 2,
+    AJIO_GEN_PRETTY = 1u << 0,
+    /* Default separators "," and ":", not ", " and ": " (one line) or "," and ": " (pretty). */
+    AJIO_GEN_COMPACT = 1u << 1,
+    /*
+     * Deprecated since 0.3: AJIO_JSONL (of enum ajio_flags, a different bit; both still work).
+     * JSON Lines: any number of top-level values, each on its own line and followed by '\n'.
+     * The default separators are then "," and ":"; separators holding '\n' and AJIO_GEN_PRETTY
+     * are refused. No value at all is a valid, empty JSONL file.
+     */
+    AJIO_GEN_LINES = 1u << 2,
+    /*
+     * Every code point above U+007F as \uXXXX, above U+FFFF as a surrogate pair ("\uD83D\uDE00"),
+     * so that the output is pure ASCII: Python's json.dumps default and jansson's
+     * JSON_ENSURE_ASCII.
+     */
+    AJIO_GEN_ENSURE_ASCII = 1u << 3,
+    /* '/' as "\/" (jansson's JSON_ESCAPE_SLASH), so that "</script>" cannot end an HTML script. */
+    AJIO_GEN_ESCAPE_SLASH = 1u << 4,
+    /* \u escapes in lower-case hex ("\u001f", "\ud83d"), as Python, cJSON and json-c write them. */
+    AJIO_GEN_LOWER_HEX = 1u << 5,
+    /* U+007F (DEL) as "\u007F", as Python's json.dumps does with ensure_ascii. */
+    AJIO_GEN_ESCAPE_DEL = 1u << 6,
+    /* No '\n' after the document (Python's json.dump writes none). Not with AJIO_JSONL. */
+    AJIO_GEN_NO_NEWLINE = 1u << 7,
 };
 
+/* The string escapes of Python's json.dumps() with its default ensure_ascii=True. */
+#define AJIO_GEN_PYTHON_ESCAPES (AJIO_GEN_ENSURE_ASCII | AJIO_GEN_LOWER_HEX | AJIO_GEN_ESCAPE_DEL)
+
+/* Largest opts.indent, and longest separator. */
+#define AJIO_GEN_MAX_INDENT 255
+#define AJIO_GEN_MAX_SEP 16
+/* Largest opts.double_precision (jansson's JSON_REAL_PRECISION() takes up to 31 too). */
+#define AJIO_GEN_MAX_PRECISION 31
+/* Default maximum nesting depth, as the validator's: 1024 levels pass, 1025 do not. */
+#define AJIO_GEN_DEFAULT_MAX_DEPTH AJIO_JSON_DEFAULT_MAX_DEPTH
+
 /*
- * Removes leftover temp files from directory dir: regular files whose name has the shape above
- * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
- * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
- * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
- * itself (keeping its lock across the unlink). The one window is a named temp between its
- * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
- * process cannot open (another user's, without root) is left alone; on a filesystem without
- * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
- * target called name are removed. The directory is synced after any removal unless
- * AJIO_SWEEP_NO_SYNC.
+ * Layout and number format. A zero-initialised struct (or NULL) gives one line with ", " and
+ * ": " between items, UTF-8 as is, doubles in their shortest form and '\n' after the document:
+ * Python's json.dumps(v, ensure_ascii=False) and a newline, but for the \u00XX escapes of control
+ * characters, whose hex digits are upper-case as jansson writes them. Exactly, byte for byte
+ * (tests/cases/gen/ for Python's, tests/test_adapter_jansson.c for jansson's):
  *
- * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
- * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
- * process can open for writing (another user's is left alone), that nobody holds (sweep takes
- * its flock without waiting and keeps it across the unlink) and whose target does not exist:
- * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
- * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
- * file before it was removed sees, once its flock is granted, that the name no longer refers to
- * its file, and opens the name again. With name, only the lock file of the target name is
- * considered. Lock files count in the result as temps do.
- * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
- *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
+ *   json.dumps(v)                      .flags = AJIO_GEN_PYTHON_ESCAPES | AJIO_GEN_NO_NEWLINE
+ *   json.dumps(v, indent=2)            as above | AJIO_GEN_PRETTY, .indent = 2
+ *   json.dumps(v, ensure_ascii=False)  .flags = AJIO_GEN_LOWER_HEX | AJIO_GEN_NO_NEWLINE
+ *   separators=(",", ":")              add AJIO_GEN_COMPACT
+ *   separators=(" ,", " : ")           .item_sep = " ,", .key_sep = " : "
+ *   json_dumpb(v, JSON_INDENT(4))      .flags = AJIO_GEN_PRETTY, .indent = 4,
+ *                                      .double_precision = 17
+ *   json_dumpb(v, JSON_COMPACT)        .flags = AJIO_GEN_COMPACT, .double_precision = 17
+ *   JSON Lines, compact values         .flags = AJIO_JSONL
+ *
+ * (Python's NaN, which is not JSON, is refused here; its integers beyond 64 bits go through
+ * ajio_gen_number().)
  */
-AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
+typedef struct ajio_gen_opts {
+    unsigned flags;        /* bitwise or of enum ajio_gen_flags */
+    /* With AJIO_GEN_PRETTY: spaces per level, 0 .. AJIO_GEN_MAX_INDENT (0: newlines only, as
+     * Python's indent=0). Without it: must be 0. */
+    int indent;
+    /* Between items, and between a key and its value: NULL for the defaults above, or a ','
+     * (':') with JSON whitespace (space, tab, CR, LF) around it, at most AJIO_GEN_MAX_SEP bytes.
+     * With AJIO_GEN_PRETTY the line break follows item_sep. */
+    const char *item_sep;
+    const char *key_sep;
+    /*
+     * 0: the shortest text that reads back as the same double, laid out as Python's repr():
+     * "0.1", "1.0", "100.0", "1e+16", "1.5e-07", "-0.0", "1.2345678901234568e+17" (e-form when
+     * the exponent is below -4 or 16 and above). 1 .. AJIO_GEN_MAX_PRECISION: that many
+     * significant digits, as jansson prints reals with JSON_REAL_PRECISION(n) (17 is its
+     * default): printf's "%.<n>g", then ".0" added when there is neither '.' nor 'e', the
+     * exponent without '+' or leading zeros ("1e300", "2.4999999999999999e-7"). Either way the
+     * decimal point is '.', whatever the locale.
+     */
+    int double_precision;
+    /* Deepest nesting of arrays and objects: 0 means AJIO_GEN_DEFAULT_MAX_DEPTH. Memory grows
+     * with the depth actually reached (about 64 bytes per level), not with this limit. */
+    unsigned max_depth;
+    /* Reserved for future options; keep zero. */
+    uintptr_t reserved[4];
+} ajio_gen_opts;
+
+/*
+ * Attaches a generator to f, a handle from ajio_file_open(), which gets everything it writes. opts
+ * NULL means all defaults. A handle has at most one generator; it may already hold bytes (a
+ * JSON Lines file started with ajio_file_write(), say), which stay in front.
+ * The text is formatted straight into the handle's 64 KiB buffer; if f was opened with
+ * AJIO_SKIP_UNCHANGED, AJIO_JSON or AJIO_JSONL it goes through the handle's write path in 64 KiB
+ * chunks instead, compared or validated once more as those flags ask.
+ * @return 0, -EINVAL (ret or f NULL, f already has a generator, unknown flags, reserved fields
+ *   not zero, indent without AJIO_GEN_PRETTY or out of range, AJIO_JSONL with
+ *   AJIO_GEN_PRETTY or AJIO_GEN_NO_NEWLINE, a separator that is not ',' or ':' with whitespace,
+ *   double_precision out of range), -ENOMEM, or the handle's own error if it has failed
+ *   already. On failure *ret is unchanged and f is as it was.
+ */
+AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
+
+/*
+ * ajio_file_open() and ajio_gen_new() in one call: a handle for path with a generator attached,
+ * for code that only writes through the generator (the adapters in <ajio/...>). On success both
+ * *ret_file and *ret_gen are set; ajio_file_commit(*ret_file) finishes the document. (since 0.2)
+ * @return 0, or the error of either call (-EINVAL also for a NULL ret_file or ret_gen); nothing is
+ *   left open and both outputs are unchanged.
+ */
+AJIO_API int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
+                           const ajio_opts *opts, const ajio_gen_opts *gen_opts);
+
+/*
+ * Where a sink generator's text goes: called with each full 64 KiB window and with the rest at
+ * ajio_gen_finish(), in order. Returns 0, or a negative errno that fails the generator (sticky,
+ * as any failure; a message the callback set with ajio_set_last_error() is kept).
+ */
+typedef int (*ajio_gen_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/*
+ * A generator that is not attached to a file: its text goes to fn (a growing buffer, a socket,
+ * a hash), for the same output in memory that a file would get, such as a language binding's
+ * dumps(). The same calls and errors as a handle's generator, but messages say "JSON generation:"
+ * instead of naming a file. Finish the document with ajio_gen_finish() and free it with
+ * ajio_gen_free(). (since 0.2)
+ * @return 0, -EINVAL (ret or fn NULL, opts as ajio_gen_new()), -ENOMEM; *ret unchanged on failure.
+ */
+AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
+                               const ajio_gen_opts *opts);
+
+/*
+ * Sink generators: refuses an incomplete document as ajio_file_commit() does (-EINVAL), then hands
+ * the last bytes to the sink. The generator stays usable only with AJIO_JSONL, for more
+ * records. A generator attached to a handle is finished by ajio_file_commit(): -EINVAL here.
+ * @return 0, or the generator's sticky error.
+ */
+AJIO_API int ajio_gen_finish(ajio_gen *g);
+
+/* Frees a sink generator (NULL is fine). A handle's generator is left to its commit or abort. */
+AJIO_API void ajio_gen_free(ajio_gen *g);
+
+/* '{' and '}'. A closing bracket must match the innermost open container. */
+AJIO_API int ajio_gen_begin_object(ajio_gen *g);
+AJIO_API int ajio_gen_end_object(ajio_gen *g);
+
+/* '[' and ']'. */
+AJIO_API int ajio_gen_begin_array(ajio_gen *g);
+AJIO_API int ajio_gen_end_array(ajio_gen *g);
+
+/*
+ * The next member's key, len bytes of UTF-8 (NUL is allowed and written as \u0000). Only where
+ * an object expects a key; the next call must give its value. Keys are written as given: the
+ * generator neither sorts them nor refuses duplicates.
+ */
+AJIO_API int ajio_gen_key(ajio_gen *g, const char *s, size_t len);
+
+/*
+ * A string of len bytes of UTF-8, s NULL only with len 0. Escaped as RFC 8259 requires ('"',
+ * '\\', and the control characters: \b \f \n \r \t, the others as \u00XX), plus what the flags
+ * ask; everything else is copied as is, runs of plain bytes in one piece.
+ */
+AJIO_API int ajio_gen_string(ajio_gen *g, const char *s, size_t len);
+
+/*
+ * ajio_gen_key() and ajio_gen_string() of a NUL-terminated string, for the common case of C
+ * strings (a NUL inside a key or string needs the length form). A NULL key fails the generator
+ * with -EINVAL (a key is always a string; "" is the empty key); a NULL string writes null, as a
+ * missing optional value usually should. (since 0.3)
+ */
+AJIO_API int ajio_gen_key_str(ajio_gen *g, const char *s);
+AJIO_API int ajio_gen_string_str(ajio_gen *g, const char *s);
+
+/* Integers, in plain decimal. */
+AJIO_API int ajio_gen_int64(ajio_gen *g, int64_t v);
+AJIO_API int ajio_gen_uint64(ajio_gen *g, uint64_t v);
+
+/* A double, formatted as opts.double_precision says. NaN and infinities: AJIO_EJSON. */
+AJIO_API int ajio_gen_double(ajio_gen *g, double v);
+
+/* true (v != 0) or false; null. */
+AJIO_API int ajio_gen_bool(ajio_gen *g, int v);
+AJIO_API int ajio_gen_null(ajio_gen *g);
+
+/*
+ * A number given as text, copied as is once it is checked against the JSON number grammar
+ * (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?): for integers beyond 64 bits, decimals kept
+ * as they were read, or a JSON library's own formatting. Anything else: AJIO_EJSON.
+ */
+AJIO_API int ajio_gen_number(ajio_gen *g, const char *text, size_t len);
+
+/*
+ * One complete JSON value given as text (whitespace around it allowed), copied as is once
+ * ajio_json_validate() accepts it; its own nesting is checked against the validator's default
+ * depth. The generator's layout is not applied inside it. Invalid text: AJIO_EJSON with the
+ * validator's reason; with AJIO_JSONL a text holding '\n' is refused too (it would split the
+ * line).
+ */
+AJIO_API int ajio_gen_raw(ajio_gen *g, const char *json, size_t len);
+
+/*
+ * Fails the document on behalf of the caller: err (a negative errno or AJIO_E* code; anything
+ * else becomes -EINVAL) becomes the generator's sticky error, and the message reads like the
+ * generator's own, "JSON generation for \"FILE\": <fmt> (at PATH)", so that a tree walker's
+ * refusals (a reference cycle, a callback that failed) say where they happened too.
+ * @return err (or -EINVAL), or the earlier error if the generator has already failed.
+ */
+AJIO_API int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...) AJIO_PRINTF(3, 4);
+
+/* Room for any text ajio_gen_format_double() writes, its NUL included. */
+#define AJIO_GEN_DOUBLE_MAX 40
+
+/*
+ * Writes into buf the text ajio_gen_double() would write for v with the given precision (see
+ * ajio_gen_opts.double_precision), NUL-terminated. For code that needs the digits without a
+ * generator: a JSON library's own number format built on the shortest form, a key made of a
+ * number. @return its length, or -EINVAL (buf NULL, size below AJIO_GEN_DOUBLE_MAX, v not
+ * finite, precision out of range).
+ */
+AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precision);
+
+/* ---------------------------------------------------------------------------------------------
+ * Appending (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Appends len bytes - one or more complete records, each ending with '\n' - to the end of the
+ * file at path, creating the file (0666 minus the umask, as creat(2)) and, unless AJIO_NO_MKDIR,
+ * its missing parents. For logs and JSON Lines files, which grow in place instead of being
+ * replaced; readers may see a record while it is being written, but never a record of another
+ * appender inside it, and after success it is whole and on its own line.
+ *
+ * Appenders take turns on the target's lock (the lock file ".NAME.ajio-lock" of "Locked
+ * read-modify-write", as AJIO_LOCK takes it, waiting as long as it is held); writers that append
+ * without this function (or AJIO_LOCK) are not serialised with them. When several appenders of
+ * one file append durably at once, their syncs are shared (group commit, docs/design.md); the
+ * promise is unchanged: when a durable append returns, its records and every record before them
+ * are on disk. A failed sync cuts the records back only when nothing was appended after them
+ * meanwhile; else the message says so and the records stay, not known to be durable.
+ *
+ * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
+ * so before every append the end of the file is repaired, and what may be done with its bytes
+ * depends on who wrote them, which the lock file records (since 0.3): the size after the last
+ * append that finished, and the start of an append under way. The record is exact when it was
+ * written in this boot on this mount of the filesystem (nothing can have been lost since);
+ * after a power cut or a remount it may be older than the file.
+ *   - An append of this library that did not finish (killed, or its process crashed; the exact
+ *     record says it was under way): everything from where it started is cut, complete lines
+ *     included. None of it was acknowledged.
+ *   - Bytes after the last '\n' with a record of this file that is not exact (a power cut): no
+ *     durable append ever returned before its '\n' was on disk, so they were never
+ *     acknowledged. With AJIO_JSONL a tail that is one complete object, array or string (its
+ *     end is certain) lost only its '\n' (zeros after it are that '\n', lost) and gets one;
+ *     anything else is cut, a bare number or literal too ("123" may be all that survived of
+ *     "12345").
+ *   - Bytes after the last '\n' that another program wrote (the exact record says the appends
+ *     of this library ended before them, or there is no record of this file, or the file was
+ *     cut or rewritten in place since): never deleted. In text mode they get the '\n' they
+ *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
+ *     object, array or string is terminated, and anything else refuses the append with
+ *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
+ * Zero bytes at the very end of the file are what a power cut leaves of bytes that never reached
+ * the disk: they are dropped before the tail is judged, and a tail of zeros alone is cut.
+ * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
+ * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
+ * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.
+ *
+ * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
+ * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
+ * (ajio_json_validate() with AJIO_JSONL): invalid data appends nothing and returns
+ * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
+ *
+ * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
+ * symlink at the target: -ELOOP; else symlinks are followed), AJIO_JSONL, AJIO_NO_REPAIR, and
+ * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
+ * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
+ *
+ * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk)
+ * cuts the file back with ftruncate(2) to its size before this append (and records that), an
+ * append that would pass RLIMIT_FSIZE is refused with -EFBIG before a byte is written (the
+ * kernel would write up to the limit and then kill a caller that does not ignore SIGXFSZ, and
+ * a killed append leaves its bytes for the next repair to cut), and a file
+ * this call created whose directory cannot be synced is removed before anything is written. A
+ * repair done before the failure stays (it is a repair, not part of the append). If the cut
+ * itself fails, the message says so and names the size to cut back to.
+ *
+ * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the
+ * same;
+ *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
+ *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
+ *                  that is not for appends, reserved fields not zero; the target or the lock
+ *                  file name is not a regular file
+ *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
+ *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line, or (AJIO_JSONL) it ends
+ *                  with bytes another program left that are not a complete value
+ *   -EACCES        the file may not be read (the tail must be checked) or written; it is
+ *                  another user's in a sticky directory others may write (protected_regular);
+ *                  its lock file does not exist and the directory does not let the caller create
+ *                  it (">>" needs no lock file; an append does: someone who may write the
+ *                  directory can create it once, with the file's write permissions); the lock
+ *                  file may be opened by users who may not write the file and is not the
+ *                  caller's to fix (see ajio_update())
+ *   -EWOULDBLOCK, -ETIMEDOUT  AJIO_LOCK_TIMEOUT and the lock stayed held; -EINTR with
+ *                  AJIO_INTERRUPTIBLE, a signal during the wait; nothing written
+ *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
+ *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2), or the lock
+ *                  file's record (a full disk fails before the file is touched)
+ */
+AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
+
+typedef struct ajio_log ajio_log;
+
+/*
+ * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
+ * open of the file and of its lock file done once. Opens (creating it and its parents as
+ * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
+ * (since 0.2)
+ * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
+ *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
+ */
+AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts);
+
+/*
+ * ajio_append() of len bytes through the handle: the same promises, the same lock (so handles,
+ * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
+ * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
+ * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
+ * the name is opened, or created, with every rule of a first open (a FIFO or another user's
+ * file planted in a sticky directory is refused, and tried again on the next append); and its
+ * end is checked and repaired as ajio_append() does.
+ * fork(): a handle used in a child process opens its lock file and its file again before the
+ * child's first append (the inherited descriptors share the parent's lock, which would exclude
+ * nobody), so parent and children may all append through it. (since 0.3)
+ * Not for use by several threads at once on one handle (each thread can open its own).
+ * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
+ */
+AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
+
+/*
+ * Closes the file and frees the handle (NULL is fine).
+ * @return 0, or the error of close(2) (network filesystems report write errors there).
+ */
+AJIO_API int ajio_log_close(ajio_log *log);
+
+/*
+ * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
+ * crashed appender may have left torn, at startup, before reading it. The file is never created
+ * (nor its parents, though the lock file is). opts->flags (opts may be NULL): AJIO_JSONL (a
+ * complete last value is terminated rather than cut), AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK
+ * (implied), AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE; anything else is -EINVAL. (since 0.3, these
+ * arguments; 0.2 took the flags apart, before ret_cut, and opts last)
+ *
+ * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
+ * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
+ * append refuses them). A crash during a repair is harmless: a repair only ever cuts the file
+ * back or appends the one missing '\n', so running it again finishes it or finds nothing.
+ *
+ * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
+ * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes
+ * it, even though the call succeeded:
+ *
+ *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
+ *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
+ *
+ * (the cut text escaped as in C, at most its first 80 bytes, then "...").
+ *
+ * @return 0 when nothing was torn, AJIO_REPAIRED when it repaired; or a negative error, *ret_cut
+ *   unchanged:
+ *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
+ *   file), -EACCES, -EIO and the errors of ajio_append().
+ */
+AJIO_API int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
+    AJIO_SYMBOL("ajio_repair_v03");
+
+/* ---------------------------------------------------------------------------------------------
+ * Appending: reading the records back (since 0.2)
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_reader ajio_reader;
+
+/*
+ * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
+ * Lines file or a log that ajio_append() grows. opts->flags (opts may be NULL): AJIO_JSONL
+ * checks that every complete line is one JSON value; without it lines are handed out as they
+ * are. Nothing is written, locked or repaired: the reader may run while appenders write.
+ * (since 0.3, opts; 0.2 took the flags themselves)
+ * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag, reserved fields
+ *   not zero), -ENOMEM, or the errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on
+ *   failure.
+ */
+AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
+    AJIO_SYMBOL("ajio_reader_open_v03");
+
+/*
+ * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
+ * NUL-terminated, *ret_len its length; valid until the next call. A line is handed out whole,
+ * however long: the buffer (64 KiB at first) doubles until it fits.
+ *
+ * A last line without a '\n' is the remains of an interrupted append, or one still being
+ * written: it is never returned. The end of the file is reported as usual (0), and
+ * ajio_reader_torn() tells how many bytes were skipped; ajio_last_error() then reads
+ * "PATH:LINE: skipped a torn last line of N bytes without a newline".
+ *
+ * @return 1 with a record; 0 at the end of the file (and again on every later call);
+ *   AJIO_EJSON with AJIO_JSONL when this complete line is not JSON: *ret_line and *ret_len hold
+ *   it, ajio_last_error() says "PATH:LINE:COL: reason", and the next call goes on with the next
+ *   line, so a loader chooses to stop or to skip it knowingly; -EINVAL (a NULL argument), -ENOMEM
+ *   (a line that does not fit in memory), or the errors of read(2) (-EIO, ...).
+ */
+AJIO_API int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len);
+
+/* The 1-based number of the line ajio_reader_next() last returned (0 before the first). */
+AJIO_API uint64_t ajio_reader_line(const ajio_reader *rd);
+
+/* Once ajio_reader_next() has returned 0: bytes of the torn last line it skipped, else 0. */
+AJIO_API uint64_t ajio_reader_torn(const ajio_reader *rd);
+
+/* Closes the file and frees the reader. NULL is fine. */
+AJIO_API void ajio_reader_close(ajio_reader *rd);
+
+/* ---------------------------------------------------------------------------------------------
+ * Locked read-modify-write
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * Called by ajio_update() with the lock held: old holds the old_len bytes of the current
+ * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
+ * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
+ * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
+ * content into out (ajio_file_write(), ajio_file_printf(), a generator from ajio_gen_new()) and
+ * must neither commit nor abort it. It returns:
+ *   0               commit what was written to out
+ *   AJIO_UNCHANGED  write nothing, leave the file as it is
+ *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
+ *                   A message set with ajio_set_last_error() is kept as the update's message.
+ */
+typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
+                              ajio_file *out);
+
+/*
+ * Replaces path with what fn makes of its current content, with no other updater (nor writer
+ * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
+ * increments of a counter are never lost. (since 0.2)
+ *
+ * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
+ * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
+ * followed) and resolves again under the lock; a read of the current content; fn; then
+ * ajio_file_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
+ * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
+ * lock is released last, after the directory sync. The lock is released by the kernel when its
+ * holder dies, so a killed updater never leaves path locked.
+ *
+ * The lock file (why it is apart from the target: docs/design.md) is created with read and write
+ * permission for exactly the classes (user, group, other) the target lets write (0644 gives
+ * 0600, 0664 gives 0660; a new target's mode, 0666 minus the umask, counts), with the target's
+ * owner and group where the caller may give them. A lock file that grants more, or that belongs
+ * to someone other than the caller, the target's owner or root, is retired (removed under its
+ * lock and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed
+ * only by ajio_sweep() with AJIO_SWEEP_LOCKS. Do not remove it yourself (rm): an updater that
+ * holds a lock file being removed and the next one, which creates a new one, would both run at
+ * once.
+ * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
+ * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (since 0.3, the rules on
+ * who may open it; 0.2 created it 0666 minus the umask)
+ *
+ * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
+ * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
+ * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
+ * particular order).
+ *
+ * @return what ajio_file_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
+ *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
+ *   negative result (its message kept if it set one, else "update of PATH: the callback
+ *   failed"); or one of the errors of ajio_file_open() and:
+ *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
+ *                  file name is taken by something that is not a regular file
+ *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
+ *   -ETIMEDOUT     timeout_ms > 0 and the lock was held all that time
+ *   -ENOLCK, -EOPNOTSUPP  the filesystem has no flock(2)
+ *   any error of reading the current content (-EACCES, -EIO, -ENOMEM, ...)
+ * On any failure the target is untouched and no temp file remains.
+ */
+AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
+                         const ajio_opts *opts);
 
 /* ---------------------------------------------------------------------------------------------
  * JSON and JSONL validation (strict RFC 8259, streaming)
- * ------------------------------------------------------------------------------------------- */
+ * --------------------------------------------------------------------------------------------- */
 
+/*
+ * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
+ * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
+ * blank line is an error. (since 0.3, AJIO_JSONL here)
+ */
 enum ajio_json_flags {
-    /* JSONL: one value per line, '\n' separated ("\r\n" accepted); a blank line is an error. */
+    /* Deprecated since 0.3: AJIO_JSONL, the same meaning (a different bit; both still work). */
     AJIO_JSON_LINES = 1u << 0,
     /* JSONL: accept a last line without '\n' (instead of returning AJIO_ETORN). */
     AJIO_JSON_ALLOW_UNTERMINATED = 1u << 1,
@@ -503,703 +1134,86 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
                                 ajio_json_error *ret_err);
 
 /* ---------------------------------------------------------------------------------------------
- * JSON and JSONL files from text
- * ------------------------------------------------------------------------------------------- */
+ * Leftover temp files
+ * --------------------------------------------------------------------------------------------- */
 
 /*
- * Validates json (one JSON value) and atomically writes it with a trailing '\n' ensured: the same
- * as ajio_write_bytes() with AJIO_JSON added to opts. Invalid input is refused before anything
- * touches the filesystem.
- * @return as ajio_write_bytes(), plus AJIO_EJSON with "path:line:col: reason" in
- *   ajio_last_error(); the target is untouched on any failure.
+ * Temp names have one fixed shape:
+ *
+ *     "." + NAME + ".ajio-" + 16 lowercase hex digits + ".tmp"
+ *
+ * where NAME is the target's file name, cut to at most 228 bytes so that the whole name fits in
+ * NAME_MAX (255) even for a 255-byte target name; the cut moves back to a UTF-8 character
+ * boundary when the name is UTF-8 (at most 3 bytes), and is at 228 when it is not. A temp exists
+ * under this name only between linkat() and renameat() (O_TMPFILE) or for the whole write (named
+ * temp), so a name of this shape is left behind only by a writer killed in that window.
  */
-AJIO_API int ajio_write_json_text(const char *path, const char *json, size_t len,
-                                  const ajio_opts *opts);
+#define AJIO_TEMP_MAX_NAME 228
 
-/*
- * Validates every line of jsonl (one JSON value per line; the last line may lack its '\n', which
- * is then added) and atomically writes it: ajio_write_bytes() with AJIO_JSONL. An empty input
- * gives an empty file.
- * @return as ajio_write_json_text().
- */
-AJIO_API int ajio_write_jsonl_text(const char *path, const char *jsonl, size_t len,
-                                   const ajio_opts *opts);
-
-/* ---------------------------------------------------------------------------------------------
- * Locked read-modify-write
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Called by ajio_update() with the lock held: old holds the old_len bytes of the current
- * content, followed by a NUL not counted in old_len (so text can be parsed in place); exists is
- * 0 (old "" and old_len 0) when there is no file, or when the target is a symlink that
- * AJIO_REPLACE_LINK replaces. old is valid only during the call. The callback writes the new
- * content into out (ajio_write(), ajio_printf(), a generator from ajio_gen_new()) and must
- * neither commit nor abort it. It returns:
- *   0               commit what was written to out
- *   AJIO_UNCHANGED  write nothing, leave the file as it is
- *   < 0             a negative errno or AJIO_E* code: the update fails with it, target untouched.
- *                   A message set with ajio_set_last_error() is kept as the update's message.
- */
-typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
-                              ajio_file *out);
-
-/*
- * Replaces path with what fn makes of its current content, with no other updater (nor writer
- * using AJIO_LOCK), in any thread or process, between the read and the replace: concurrent
- * increments of a counter are never lost. (Since 0.2.)
- *
- * The sequence: ajio_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
- * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
- * followed) and resolves again under the lock; a read of the current content; fn; then
- * ajio_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
- * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
- * lock is released last, after the directory sync. The lock is released by the kernel when its
- * holder dies, so a killed updater never leaves path locked.
- *
- * The lock file is never the target: a replace gives the name a new inode, so only a file that
- * is never replaced can carry the lock. Whoever may open it could hold the lock for ever (flock
- * needs no write access) or, for appends, change what it records, so only those who may write
- * the target may open it: it is created with read and write permission for exactly the classes
- * (user, group, other) the target lets write (0644 gives 0600, 0664 gives 0660; a new target's
- * mode, 0666 minus the umask, counts), with the target's owner and group where the caller may
- * give them, and always opened read-write. A lock file that grants more, or that belongs to
- * someone other than the caller, the target's owner or root, is retired (removed under its lock
- * and replaced) by its owner or root and refused with -EACCES by anyone else. It is removed only by
- * ajio_sweep() with AJIO_SWEEP_LOCKS, once its target is gone and under its own flock, and a
- * locker that opened it before then opens the name again. Do not remove it yourself (rm): an
- * updater that holds a lock file being removed and the next one, which creates a new one, would
- * both run at once.
- * Target names that agree in their first AJIO_TEMP_MAX_NAME bytes share a lock file. The lock
- * is advisory: writers that neither update nor use AJIO_LOCK ignore it. (Since 0.3, the rules on
- * who may open it; 0.2 created it 0666 minus the umask.)
- *
- * timeout_ms < 0 waits for the lock as long as it is held (a blocking flock); 0 tries once;
- * > 0 tries until that many milliseconds have passed, sleeping between tries from 1 ms up to
- * 20 ms (so a waiter may notice a release up to 20 ms late, and waiters are served in no
- * particular order).
- *
- * @return what ajio_commit() returns (0, AJIO_UNCHANGED with AJIO_SKIP_UNCHANGED and equal
- *   bytes, AJIO_ENOTDURABLE, or its errors); AJIO_UNCHANGED when fn returned it; fn's own
- *   negative result (its message kept if it set one, else "update of PATH: the callback
- *   failed"); or one of the errors of ajio_open() and:
- *   -EINVAL        fn NULL, or fn returned a positive value other than AJIO_UNCHANGED; the lock
- *                  file name is taken by something that is not a regular file
- *   -EWOULDBLOCK   timeout_ms 0 and the lock is held
- *   -ETIMEDOUT     timeout_ms > 0 and the lock was held all that time
- *   -ENOLCK, -EOPNOTSUPP  the filesystem has no flock(2)
- *   any error of reading the current content (-EACCES, -EIO, -ENOMEM, ...)
- * On any failure the target is untouched and no temp file remains.
- */
-AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
-                         const ajio_opts *opts);
-
-/* ---------------------------------------------------------------------------------------------
- * Appending (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * Appends len bytes - one or more complete records, each ending with '\n' - to the end of the
- * file at path, creating the file (0666 minus the umask, as creat(2)) and, unless AJIO_NO_MKDIR,
- * its missing parents. For logs and JSON Lines files, which grow in place instead of being
- * replaced; readers may see a record while it is being written, but never a record of another
- * appender inside it, and after success it is whole and on its own line.
- *
- * The sequence, under the target's lock (see "Locked read-modify-write": the lock file
- * ".NAME.ajio-lock", taken as AJIO_LOCK takes it, waiting as long as it is held):
- *
- *   resolve path                      as a write does: directory fd, parents created and synced
- *   flock(".NAME.ajio-lock")          appenders in every thread and process take turns
- *   openat(O_RDWR|O_APPEND|O_NOFOLLOW)  (missing: O_CREAT|O_EXCL, then fsync of the directory)
- *   fstat()                           the file opened must be a regular file, and in a sticky
- *                                     directory others may write, the caller's or the
- *                                     directory owner's (protected_regular), else refused
- *   pread() of the lock file          what it records of the file: torn-tail repair, below
- *   pwrite() of the lock file         "an append is under way from offset N"
- *   write() ...                       looping on EINTR and short writes
- *   pwrite() of the lock file         "the appends ended at N + len"
- *   fdatasync()                       the records on disk before success (group commit, below)
- *
- * Appenders do not rely on O_APPEND alone: a write(2) of a large record can be split, and two
- * appenders' pieces interleave. The lock serialises them; writers that append without this
- * function (or AJIO_LOCK) are not serialised with it.
- *
- * Group commit. When several appenders of one file append durably at once, the lock is held
- * only for the write: the fdatasync is done after it, and records that were written while
- * another appender's sync was in flight are made durable by the next single sync rather than
- * by one each (appenders share a few counters in the lock file, read and written with
- * pread/pwrite; the page whose futex wakes waiting appenders is mapped only where the lock file
- * is the caller's and nobody else may open it, so nothing another user does to the file can
- * raise a SIGBUS, and its block is reserved first, so a full disk is -ENOSPC; see src/group.c).
- * The promise is unchanged: when a durable append
- * returns, its records and every record before them are on disk. Only those who may write the
- * file may open its lock file (see ajio_update()), so nobody who could not cut the file itself
- * can make an appender skip its sync. An appender that waits for another's sync longer than
- * about two sync times (or where OFD locks are missing) syncs on its own. A failed sync cuts
- * the records back only when nothing was appended after them meanwhile; else the message says
- * so and the records stay, not known to be durable.
- *
- * Torn-tail repair. Appending after a fragment would glue the next record to it and spoil both,
- * so before every append the end of the file is repaired, and what may be done with its bytes
- * depends on who wrote them, which the lock file records (since 0.3): the size after the last
- * append that finished, and the start of an append under way. The record is exact when it was
- * written in this boot on this mount of the filesystem (nothing can have been lost since);
- * after a power cut or a remount it may be older than the file.
- *   - An append of this library that did not finish (killed, or its process crashed; the exact
- *     record says it was under way): everything from where it started is cut, complete lines
- *     included. None of it was acknowledged.
- *   - Bytes after the last '\n' with a record of this file that is not exact (a power cut): no
- *     durable append ever returned before its '\n' was on disk, so they were never
- *     acknowledged. With AJIO_JSONL a tail that is one complete object, array or string (its
- *     end is certain) lost only its '\n' (zeros after it are that '\n', lost) and gets one;
- *     anything else is cut, a bare number or literal too ("123" may be all that survived of
- *     "12345").
- *   - Bytes after the last '\n' that another program wrote (the exact record says the appends
- *     of this library ended before them, or there is no record of this file, or the file was
- *     cut or rewritten in place since): never deleted. In text mode they get the '\n' they
- *     lack, as ">>" would have left them followed by the record; with AJIO_JSONL a complete
- *     object, array or string is terminated, and anything else refuses the append with
- *     AJIO_ETORN, the file unchanged (ajio_repair(), asked to repair, cuts it).
- * Zero bytes at the very end of the file are what a power cut leaves of bytes that never reached
- * the disk: they are dropped before the tail is judged, and a tail of zeros alone is cut.
- * The repair is synced unless AJIO_NO_SYNC. With AJIO_NO_REPAIR a torn tail fails the call with
- * AJIO_ETORN instead, the file unchanged. Known limit: bytes another program left without a
- * '\n' before a power cut, in a file that also has a record, count as a torn append of ours.
- *
- * data must end with '\n' (else -EINVAL, "a record ends with a newline"); len 0 appends nothing,
- * creates nothing and returns 0. With AJIO_JSONL every line of data must be one JSON value
- * (ajio_json_validate() with AJIO_JSON_LINES): invalid data appends nothing and returns
- * AJIO_EJSON with "PATH:LINE:COL: reason", before anything touches the filesystem.
- *
- * Flags: AJIO_NO_SYNC (no fdatasync nor directory sync), AJIO_NO_MKDIR, AJIO_NO_FOLLOW (a
- * symlink at the target: -ELOOP; else symlinks are followed), AJIO_JSONL, AJIO_NO_REPAIR, and
- * AJIO_LOCK (implied). The flags of a replace (AJIO_REPLACE_LINK, AJIO_CREATE_ONLY,
- * AJIO_SKIP_UNCHANGED, AJIO_MODE, AJIO_NO_TMPFILE, AJIO_JSON) are -EINVAL.
- *
- * A failure leaves the file as it was: a write or fdatasync that fails part way (a full disk)
- * cuts the file back with ftruncate(2) to its size before this append (and records that), an
- * append that would pass RLIMIT_FSIZE is refused with -EFBIG before a byte is written (the
- * kernel would write up to the limit and then kill a caller that does not ignore SIGXFSZ, and
- * a killed append leaves its bytes for the next repair to cut), and a file
- * this call created whose directory cannot be synced is removed before anything is written. A
- * repair done before the failure stays (it is a repair, not part of the append). If the cut
- * itself fails, the message says so and names the size to cut back to.
- *
- * @return 0; AJIO_REPAIRED when a torn tail was repaired first (the records are appended all the same;
- *   ajio_last_error() then describes the repair as ajio_repair() does); or a negative error:
- *   -EINVAL        path NULL or empty, data NULL with len > 0, data not ending with '\n', a flag
- *                  that is not for appends, reserved fields not zero; the target or the lock
- *                  file name is not a regular file
- *   AJIO_EJSON     AJIO_JSONL and data is not JSON Lines
- *   AJIO_ETORN     AJIO_NO_REPAIR and the file ends with a torn line, or (AJIO_JSONL) it ends
- *                  with bytes another program left that are not a complete value
- *   -EACCES        the file may not be read (the tail must be checked) or written; it is
- *                  another user's in a sticky directory others may write (protected_regular);
- *                  its lock file does not exist and the directory does not let the caller create
- *                  it (">>" needs no lock file; an append does: someone who may write the
- *                  directory can create it once, with the file's write permissions); the lock
- *                  file may be opened by users who may not write the file and is not the
- *                  caller's to fix (see ajio_update())
- *   -EWOULDBLOCK, -ETIMEDOUT  AJIO_LOCK_TIMEOUT and the lock stayed held; -EINTR with
- *                  AJIO_INTERRUPTIBLE, a signal during the wait; nothing written
- *   -ELOOP, -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG   as ajio_write_bytes()
- *   -ENOSPC, -EDQUOT, -EIO, -EFBIG   from write(2), fdatasync(2), ftruncate(2), or the lock
- *                  file's record (a full disk fails before the file is touched)
- */
-AJIO_API int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts);
-
-typedef struct ajio_log ajio_log;
-
-/*
- * A log handle: ajio_append() for a program that appends all its life, with the resolution, the
- * open of the file and of its lock file done once. Opens (creating it and its parents as
- * ajio_append() does) and repairs the file at path, under its lock. Flags as ajio_append().
- * (Since 0.2.)
- * @return 0 or AJIO_REPAIRED (a torn tail was repaired) and *ret; or the errors of
- *   ajio_append() (-EINVAL also for a NULL ret), *ret unchanged.
- */
-AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts);
-
-/*
- * ajio_append() of len bytes through the handle: the same promises, the same lock (so handles,
- * one-shot appends and AJIO_LOCK writers of the same file in any process take turns), the same
- * errors. Per append, under the lock: the name is looked up again, and if it no longer holds
- * the file the handle has open (the log was rotated: renamed away, or removed) the file now at
- * the name is opened, or created, with every rule of a first open (a FIFO or another user's
- * file planted in a sticky directory is refused, and tried again on the next append); and its
- * end is checked and repaired as ajio_append() does.
- * fork(): a handle used in a child process opens its lock file and its file again before the
- * child's first append (the inherited descriptors share the parent's lock, which would exclude
- * nobody), so parent and children may all append through it. (Since 0.3.)
- * Not for use by several threads at once on one handle (each thread can open its own).
- * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
- */
-AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
-
-/*
- * Closes the file and frees the handle (NULL is fine).
- * @return 0, or the error of close(2) (network filesystems report write errors there).
- */
-AJIO_API int ajio_log_close(ajio_log *log);
-
-/*
- * The torn-tail repair of ajio_append() on its own, under the same lock: for a file that a
- * crashed appender may have left torn, at startup, before reading it. The file is never created
- * (nor its parents, though the lock file is). flags are or'ed with opts->flags (so that
- * opts may be NULL): AJIO_JSONL (a complete last value is terminated rather than cut),
- * AJIO_NO_SYNC, AJIO_NO_FOLLOW, AJIO_LOCK (implied); anything else is -EINVAL.
- *
- * What is cut and what is kept is decided as for ajio_append(), but for bytes another program
- * left that are not a complete JSON value with AJIO_JSONL: a repair asked for cuts them (an
- * append refuses them). A crash during a repair is harmless: a repair only ever cuts the file
- * back or appends the one missing '\n', so running it again finishes it or finds nothing.
- *
- * On success *ret_cut (when not NULL) is the number of bytes cut off, 0 when nothing was torn or
- * the last line was only terminated. After a repair (AJIO_REPAIRED) ajio_last_error() describes it, even
- * though the call succeeded:
- *
- *     repair of "log.jsonl": cut 6 bytes after the last complete line: "{\"a\":1"
- *     repair of "log.jsonl": terminated the last line (a complete JSON value without its newline)
- *
- * (the cut text escaped as in C, at most its first 80 bytes, then "...").
- *
- * @return 0 when nothing was torn, AJIO_REPAIRED when it repaired; or a negative error, *ret_cut
- *   unchanged:
- *   -ENOENT (no such file), -EINVAL (path NULL or empty, a flag not listed above, not a regular
- *   file), -EACCES, -EIO and the errors of ajio_append().
- */
-AJIO_API int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts);
-
-/* ---------------------------------------------------------------------------------------------
- * Many files: the directory handle and the batch (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct ajio_dir ajio_dir;
-
-/*
- * Resolves and opens the directory at path once (creating it and its missing parents, each made
- * durable, unless AJIO_NO_MKDIR), for programs that write many files in one directory:
- * ajio_dir_write() then skips the path walk and the open, stat and close of the directory that
- * every path write pays. Symlinks on the way are followed under the rules of sticky
- * directories, as for a write. opts: only AJIO_NO_MKDIR and AJIO_NO_SYNC (new directories not
- * synced); the options of each write go to ajio_dir_write(). The handle holds one descriptor of
- * the directory: if the directory is renamed, writes follow it; if it is removed, they fail
- * (-ENOENT, or -EPERM where the kernel refuses O_TMPFILE in a removed directory).
- * @return 0 and *ret, or -EINVAL (ret NULL, another flag), -ENOMEM, -ENOTDIR, -ENOENT (with
- *   AJIO_NO_MKDIR), -EACCES and the other errors of ajio_write_bytes() about directories.
- */
-AJIO_API int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *opts);
-
-/*
- * ajio_write_bytes() of name (one path component: no '/', not "." or "..") in the directory of
- * d: the same sequence, options, promises and errors, with messages that name "DIR/name" (DIR as
- * given at the open, even if the directory has been renamed since). Everything goes through the
- * handle's descriptor, never the path given at the open, which may lead elsewhere once the
- * directory is renamed or the process changes its current directory: with AJIO_LOCK the lock
- * file is the one in the directory the handle holds (the one path writers of that file lock), and
- * a symlink at name that the options follow is followed from that directory (a relative link
- * resolves against it, an absolute one is a path of its own; the rules of sticky directories
- * apply, with the directory's mode and owner as learnt at the open; directories it leads to are
- * created unless AJIO_NO_MKDIR). Handles are not locked: several threads may write through one
- * handle at once.
- * @return as ajio_write_bytes(); -EINVAL also for a NULL d or an empty name or one with '/'.
- */
-AJIO_API int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
-                            const ajio_opts *opts);
-
-/* Closes the directory and frees the handle. NULL is fine. */
-AJIO_API void ajio_dir_close(ajio_dir *d);
-
-typedef struct ajio_batch ajio_batch;
-
-/*
- * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
- * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
- * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
- * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
- * directory, instead of two syncs per file:
- *
- *   for each file   resolve, temp, write, permissions, sync_file_range(SYNC_FILE_RANGE_WRITE)
- *   for each file   fdatasync(temp)          (the first waits; the others find their data there)
- *   for each file   rename(temp, target)     (only after its own fdatasync succeeded)
- *   for each dir    fsync(dir)               (once, at the end of the commit)
- *
- * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
- * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
- * under a low limit, and a batch across more directories than can stay open until the end syncs
- * some of them early (a directory that then gets more files is synced again). Any number of files
- * in any number of directories fits, as one-shot writes do.
- *
- * A batch is not all-or-nothing across files: a file that fails (a full disk, a directory that
- * cannot be created, its rename refused) is left untouched with no temp behind, and the others
- * go on. Until the commit returns, files already renamed may be seen by readers and may not yet
- * survive a power cut. ajio_batch_result() tells what happened to each file.
- *
- * opts: every flag of a write except AJIO_LOCK (a batch would hold many locks at once, and two
- * batches taking them in different orders would wait for each other for ever) and
- * AJIO_NO_REPAIR; NULL is the defaults. Not for use by several threads at once.
- * @return 0 and *ret, or -EINVAL (ret NULL, a flag not for batches), -ENOMEM.
- */
-AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);
-
-/*
- * Adds a file: path and the len bytes of data are copied, so both may be reused at once. With
- * AJIO_JSON or AJIO_JSONL the data is validated here (a missing final '\n' is added at the
- * commit).
- *
- * The same target added twice or more is written that many times, in the order added, exactly
- * as that many ajio_write_bytes() calls would: the last one wins, and each reports what it did.
- * "The same target" is the same name in the same directory once resolved at the commit, however
- * the paths spell it ("a/f", "a/./f", "a//f", a symlink to a, a symlink at the name that the
- * options follow), not the same string. So with AJIO_SKIP_UNCHANGED, a target holding "A" and
- * "B" then "A" added, the first reports 0 (B was written) and the second 0 (A written over B),
- * and the file holds A; with AJIO_CREATE_ONLY the first creates the file and the second fails
- * with -EEXIST. Each repeat costs the commit one more round (one more data-sync wait): the
- * repeat is resolved and compared only once the earlier write is in place. Two hard links of one
- * file are two targets, as for one-shot writes.
- * @return 0, or -EINVAL (b NULL, path NULL or empty, data NULL with len > 0, the batch already
- *   committed), -ENAMETOOLONG, AJIO_EJSON (invalid content, "PATH:LINE:COL: reason": not
- *   added), -ENOMEM.
- */
-AJIO_API int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len);
-
-/*
- * Writes every file added, as described above. Only once per batch.
- * @return 0 when every file was replaced (or, with AJIO_SKIP_UNCHANGED, left as it was) and is
- *   durable; else the result of the first file that was not (a negative errno, or
- *   AJIO_ENOTDURABLE when it was replaced but its directory sync or the temp's close failed),
- *   with the message "batch of N files: K not written durably; first: <its message>";
- *   -EINVAL for a NULL or already committed batch.
- */
-AJIO_API int ajio_batch_commit(ajio_batch *b);
-
-/* The number of files added. */
-AJIO_API size_t ajio_batch_count(const ajio_batch *b);
-
-/*
- * What the commit did with file i (0-based, in the order added): its path, its message (""
- * when it succeeded), both valid until ajio_batch_free(); either pointer may be NULL.
- * @return 0 (replaced, durable), AJIO_UNCHANGED, AJIO_ENOTDURABLE, or its negative error, the
- *   file untouched; -EINVAL when b is NULL, i out of range or the batch not yet committed.
- */
-AJIO_API int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_path,
-                               const char **ret_message);
-
-/* Frees the batch, committed or not (an uncommitted batch writes nothing). NULL is fine. */
-AJIO_API void ajio_batch_free(ajio_batch *b);
-
-/* ---------------------------------------------------------------------------------------------
- * Reading records (Since 0.2.)
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct ajio_reader ajio_reader;
-
-/*
- * Opens path (symlinks followed, as any reader does) to read it line by line: records of a JSON
- * Lines file or a log that ajio_append() grows. flags: AJIO_JSONL checks that every complete
- * line is one JSON value; 0 hands out lines as they are. Nothing is written, locked or repaired:
- * the reader may run while appenders write.
- * @return 0 and *ret, or -EINVAL (ret NULL, path NULL or empty, another flag), -ENOMEM, or the
- *   errors of open(2) (-ENOENT, -EACCES, ...); *ret unchanged on failure.
- */
-AJIO_API int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags);
-
-/*
- * The next record: *ret_line points to the line without its '\n' (a "\r" before it is kept),
- * NUL-terminated, *ret_len its length; valid until the next call. A line is handed out whole,
- * however long: the buffer (64 KiB at first) doubles until it fits.
- *
- * A last line without a '\n' is the remains of an interrupted append, or one still being
- * written: it is never returned. The end of the file is reported as usual (0), and
- * ajio_reader_torn() tells how many bytes were skipped; ajio_last_error() then reads
- * "PATH:LINE: skipped a torn last line of N bytes without a newline".
- *
- * @return 1 with a record; 0 at the end of the file (and again on every later call);
- *   AJIO_EJSON with AJIO_JSONL when this complete line is not JSON: *ret_line and *ret_len hold
- *   it, ajio_last_error() says "PATH:LINE:COL: reason", and the next call goes on with the next
- *   line, so a loader chooses to stop or to skip it knowingly; -EINVAL (a NULL argument), -ENOMEM
- *   (a line that does not fit in memory), or the errors of read(2) (-EIO, ...).
- */
-AJIO_API int ajio_reader_next(ajio_reader *rd, const char **ret_line, size_t *ret_len);
-
-/* The 1-based number of the line ajio_reader_next() last returned (0 before the first). */
-AJIO_API uint64_t ajio_reader_line(const ajio_reader *rd);
-
-/* Once ajio_reader_next() has returned 0: bytes of the torn last line it skipped, else 0. */
-AJIO_API uint64_t ajio_reader_torn(const ajio_reader *rd);
-
-/* Closes the file and frees the reader. NULL is fine. */
-AJIO_API void ajio_reader_close(ajio_reader *rd);
-
-/* ---------------------------------------------------------------------------------------------
- * JSON generator
- * ------------------------------------------------------------------------------------------- */
-
-/*
- * A streaming JSON writer: a program calls ajio_gen_begin_object(), ajio_gen_key(),
- * ajio_gen_string(), ... in document order, and the text goes straight into the 64 KiB buffer of
- * an ajio_open() handle, then to the temp file: the document is never held whole in memory, and
- * nothing is visible at the target before ajio_commit().
- *
- *     ajio_file *f;
- *     ajio_gen *g;
- *     ajio_gen_opts go = {.flags = AJIO_GEN_PRETTY, .indent = 2};
- *
- *     if (ajio_open(&f, "state.json", NULL) < 0)
- *         return -1;
- *     if (ajio_gen_new(&g, f, &go) < 0) {
- *         ajio_abort(f);
- *         return -1;
- *     }
- *     ajio_gen_begin_object(g);
- *     ajio_gen_key(g, "port", 4);
- *     ajio_gen_int64(g, 8080);
- *     ajio_gen_end_object(g);
- *     return ajio_commit(f);
- *
- * The calls' results need no checking one by one: the commit returns the first error of any of
- * them, or its own.
- *
- * Whatever it is given, the output is valid JSON (RFC 8259; JSON Lines with AJIO_GEN_LINES):
- * strings and keys are checked as strict UTF-8 (no overlong forms, no surrogates, nothing above
- * U+10FFFF) and escaped, NaN and infinities are refused, raw text is validated, and a call out of
- * order is refused. Every failure names the file and where in the document it happened, as a
- * jq-like path:
- *
- *     JSON generation for "/srv/state.json": NaN cannot be written as JSON (at .items[3].price)
- *
- * The generator belongs to its handle: ajio_commit() or ajio_abort() frees it, and it must not be
- * used afterwards. Errors are sticky: after the first failure every generator call returns it
- * again (with the same message), and so does ajio_commit(), which then discards the temp and
- * leaves the target untouched. ajio_commit() also refuses an incomplete document (a container
- * still open, a key without its value, no value at all outside AJIO_GEN_LINES) with -EINVAL,
- * target untouched.
- * While a generator is attached, ajio_write() and ajio_printf() on its handle are refused with
- * -EINVAL: ajio_gen_raw() is the way to put text of one's own in the document.
- *
- * Every function returns 0 or a negative error (-EINVAL for a NULL generator), and every failure
- * sets ajio_last_error(). The whole section is new in 0.2 (since 0.2). The errors:
- *   AJIO_EJSON     the value cannot be written as JSON: a string or key that is not UTF-8, a NaN
- *                  or infinity, raw or number text that is not what it claims to be
- *   -EINVAL        a call out of order: a value where a key is due, a key outside an object,
- *                  ajio_gen_end_array() closing an object (or anything closing nothing), nesting
- *                  deeper than max_depth, a second top-level value without AJIO_GEN_LINES
- *   -ENOMEM, and the errors of ajio_write() (-ENOSPC, -EIO, ...) as the buffer is written out
- */
-typedef struct ajio_gen ajio_gen;
-
-enum ajio_gen_flags {
+enum ajio_sweep_flags {
+    /* Skip the fsync of the directory after removals. */
+    AJIO_SWEEP_NO_SYNC = 1u << 0,
+    /* Only count what would be removed. */
+    AJIO_SWEEP_DRY_RUN = 1u << 1,
     /*
-     * One member per line: "\n" and opts.indent spaces per level before each member and before
-     * the closing bracket of a non-empty container; empty ones stay "[]" and "{}". As Python's
-     * json.dumps(indent=N) and jansson's JSON_INDENT(N). Without it the document is one line.
+     * Also remove lock files (".NAME.ajio-lock", see ajio_update()) whose target NAME no longer
+     * exists and that nobody holds: one is left behind by every file ever updated, appended to
+     * or written with AJIO_LOCK, even by an update that failed and created nothing. (since 0.3)
      */
-    AJIO_GEN_PRETTY = 1u << 0,
-    /* Default separators "," and ":", not ", " and ": " (one line) or "," and ": " (pretty). */
-    AJIO_GEN_COMPACT = 1u << 1,
-    /*
-     * JSON Lines: any number of top-level values, each on its own line and followed by '\n'. The
-     * default separators are then "," and ":"; separators holding '\n' and AJIO_GEN_PRETTY are
-     * refused. No value at all is a valid, empty JSONL file.
-     */
-    AJIO_GEN_LINES = 1u << 2,
-    /*
-     * Every code point above U+007F as \uXXXX, above U+FFFF as a surrogate pair ("\uD83D\uDE00"),
-     * so that the output is pure ASCII: Python's json.dumps default and jansson's
-     * JSON_ENSURE_ASCII.
-     */
-    AJIO_GEN_ENSURE_ASCII = 1u << 3,
-    /* '/' as "\/" (jansson's JSON_ESCAPE_SLASH), so that "</script>" cannot end an HTML script. */
-    AJIO_GEN_ESCAPE_SLASH = 1u << 4,
-    /* \u escapes in lower-case hex ("\u001f", "\ud83d"), as Python, cJSON and json-c write them. */
-    AJIO_GEN_LOWER_HEX = 1u << 5,
-    /* U+007F (DEL) as "\u007F", as Python's json.dumps does with ensure_ascii. */
-    AJIO_GEN_ESCAPE_DEL = 1u << 6,
-    /* No '\n' after the document (Python's json.dump writes none). Not with AJIO_GEN_LINES. */
-    AJIO_GEN_NO_NEWLINE = 1u << 7,
+    AJIO_SWEEP_LOCKS = 1u << 2,
 };
 
-/* The string escapes of Python's json.dumps() with its default ensure_ascii=True. */
-#define AJIO_GEN_PYTHON_ESCAPES (AJIO_GEN_ENSURE_ASCII | AJIO_GEN_LOWER_HEX | AJIO_GEN_ESCAPE_DEL)
-
-/* Largest opts.indent, and longest separator. */
-#define AJIO_GEN_MAX_INDENT 255
-#define AJIO_GEN_MAX_SEP 16
-/* Largest opts.double_precision (jansson's JSON_REAL_PRECISION() takes up to 31 too). */
-#define AJIO_GEN_MAX_PRECISION 31
-/* Default maximum nesting depth, as the validator's: 1024 levels pass, 1025 do not. */
-#define AJIO_GEN_DEFAULT_MAX_DEPTH AJIO_JSON_DEFAULT_MAX_DEPTH
-
 /*
- * Layout and number format. A zero-initialised struct (or NULL) gives one line with ", " and
- * ": " between items, UTF-8 as is, doubles in their shortest form and '\n' after the document:
- * Python's json.dumps(v, ensure_ascii=False) and a newline, but for the \u00XX escapes of control
- * characters, whose hex digits are upper-case as jansson writes them. Exactly, byte for byte
- * (tests/cases/gen/ for Python's, tests/test_adapter_jansson.c for jansson's):
+ * Removes leftover temp files from directory dir: regular files whose name has the shape above
+ * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
+ * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
+ * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
+ * itself (keeping its lock across the unlink). The one window is a named temp between its
+ * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
+ * process cannot open (another user's, without root) is left alone; on a filesystem without
+ * flock(2) support only min_age_sec protects live writers. If name is not NULL only temps of the
+ * target called name are removed. The directory is synced after any removal unless
+ * AJIO_SWEEP_NO_SYNC.
  *
- *   json.dumps(v)                      .flags = AJIO_GEN_PYTHON_ESCAPES | AJIO_GEN_NO_NEWLINE
- *   json.dumps(v, indent=2)            as above | AJIO_GEN_PRETTY, .indent = 2
- *   json.dumps(v, ensure_ascii=False)  .flags = AJIO_GEN_LOWER_HEX | AJIO_GEN_NO_NEWLINE
- *   separators=(",", ":")              add AJIO_GEN_COMPACT
- *   separators=(" ,", " : ")           .item_sep = " ,", .key_sep = " : "
- *   json_dumpb(v, JSON_INDENT(4))      .flags = AJIO_GEN_PRETTY, .indent = 4,
- *                                      .double_precision = 17
- *   json_dumpb(v, JSON_COMPACT)        .flags = AJIO_GEN_COMPACT, .double_precision = 17
- *   JSON Lines, compact values         .flags = AJIO_GEN_LINES
+ * Lock files (".NAME.ajio-lock", see ajio_update()) are removed only with AJIO_SWEEP_LOCKS, and
+ * then only one that is a regular file, at least min_age_sec old (its ctime or mtime), that this
+ * process can open for writing (another user's is left alone), that nobody holds (sweep takes
+ * its flock without waiting and keeps it across the unlink) and whose target does not exist:
+ * nothing at NAME, not even a symlink, looked for again under the lock; for a NAME cut to
+ * AJIO_TEMP_MAX_NAME, no longer name in dir shares the lock file. A locker that opened the lock
+ * file before it was removed sees, once its flock is granted, that the name no longer refers to
+ * its file, and opens the name again. With name, only the lock file of the target name is
+ * considered. Lock files count in the result as temps do.
+ * @return the number of files removed (or found, with AJIO_SWEEP_DRY_RUN), or a negative errno:
+ *   -EINVAL (dir NULL or empty), -ENOENT, -ENOTDIR, -EACCES, -EIO, ...
+ */
+AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
+
+/* ---------------------------------------------------------------------------------------------
+ * Deprecated
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * The 0.2 names of the handle's functions: the same functions, kept for one release so that
+ * programs built against 0.2 still link and code written for it still compiles (with a
+ * warning). They are removed in 0.4. tools/rename-0.3.sed in the source tree renames every use:
  *
- * (Python's NaN, which is not JSON, is refused here; its integers beyond 64 bits go through
- * ajio_gen_number().)
+ *     sed -i -E -f rename-0.3.sed FILE.c ...
+ *
+ * ajio_repair() and ajio_reader_open() changed their arguments in 0.3; binaries built against
+ * 0.2 keep calling the 0.2 functions under their old symbols, and source code gets the new
+ * arguments (the compiler points at each call to change).
  */
-typedef struct ajio_gen_opts {
-    unsigned flags;        /* bitwise or of enum ajio_gen_flags */
-    /* With AJIO_GEN_PRETTY: spaces per level, 0 .. AJIO_GEN_MAX_INDENT (0: newlines only, as
-     * Python's indent=0). Without it: must be 0. */
-    int indent;
-    /* Between items, and between a key and its value: NULL for the defaults above, or a ','
-     * (':') with JSON whitespace (space, tab, CR, LF) around it, at most AJIO_GEN_MAX_SEP bytes.
-     * With AJIO_GEN_PRETTY the line break follows item_sep. */
-    const char *item_sep;
-    const char *key_sep;
-    /*
-     * 0: the shortest text that reads back as the same double, laid out as Python's repr():
-     * "0.1", "1.0", "100.0", "1e+16", "1.5e-07", "-0.0", "1.2345678901234568e+17" (e-form when
-     * the exponent is below -4 or 16 and above). 1 .. AJIO_GEN_MAX_PRECISION: that many
-     * significant digits, as jansson prints reals with JSON_REAL_PRECISION(n) (17 is its
-     * default): printf's "%.<n>g", then ".0" added when there is neither '.' nor 'e', the
-     * exponent without '+' or leading zeros ("1e300", "2.4999999999999999e-7"). Either way the
-     * decimal point is '.', whatever the locale.
-     */
-    int double_precision;
-    /* Deepest nesting of arrays and objects: 0 means AJIO_GEN_DEFAULT_MAX_DEPTH. Memory grows
-     * with the depth actually reached (about 64 bytes per level), not with this limit. */
-    unsigned max_depth;
-    /* Reserved for future options; keep zero. */
-    uintptr_t reserved[4];
-} ajio_gen_opts;
-
-/*
- * Attaches a generator to f, a handle from ajio_open(), which gets everything it writes. opts
- * NULL means all defaults. A handle has at most one generator; it may already hold bytes (a
- * JSON Lines file started with ajio_write(), say), which stay in front.
- * The text is formatted straight into the handle's 64 KiB buffer; if f was opened with
- * AJIO_SKIP_UNCHANGED, AJIO_JSON or AJIO_JSONL it goes through the handle's write path in 64 KiB
- * chunks instead, compared or validated once more as those flags ask.
- * @return 0, -EINVAL (ret or f NULL, f already has a generator, unknown flags, reserved fields
- *   not zero, indent without AJIO_GEN_PRETTY or out of range, AJIO_GEN_LINES with
- *   AJIO_GEN_PRETTY or AJIO_GEN_NO_NEWLINE, a separator that is not ',' or ':' with whitespace,
- *   double_precision out of range), -ENOMEM, or the handle's own error if it has failed
- *   already. On failure *ret is unchanged and f is as it was.
- */
-AJIO_API int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts);
-
-/*
- * ajio_open() and ajio_gen_new() in one call: a handle for path with a generator attached, for
- * code that only writes through the generator (the adapters in <ajio/...>). On success both
- * *ret_file and *ret_gen are set; ajio_commit(*ret_file) finishes the document. (Since 0.2.)
- * @return 0, or the error of either call (-EINVAL also for a NULL ret_file or ret_gen); nothing is
- *   left open and both outputs are unchanged.
- */
-AJIO_API int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path,
-                           const ajio_opts *opts, const ajio_gen_opts *gen_opts);
-
-/*
- * Where a sink generator's text goes: called with each full 64 KiB window and with the rest at
- * ajio_gen_finish(), in order. Returns 0, or a negative errno that fails the generator (sticky,
- * as any failure; a message the callback set with ajio_set_last_error() is kept).
- */
-typedef int (*ajio_gen_sink_fn)(void *ctx, const void *buf, size_t len);
-
-/*
- * A generator that is not attached to a file: its text goes to fn (a growing buffer, a socket,
- * a hash), for the same output in memory that a file would get, such as a language binding's
- * dumps(). The same calls and errors as a handle's generator, but messages say "JSON generation:"
- * instead of naming a file. Finish the document with ajio_gen_finish() and free it with
- * ajio_gen_free(). (Since 0.2.)
- * @return 0, -EINVAL (ret or fn NULL, opts as ajio_gen_new()), -ENOMEM; *ret unchanged on failure.
- */
-AJIO_API int ajio_gen_new_sink(ajio_gen **ret, ajio_gen_sink_fn fn, void *ctx,
-                               const ajio_gen_opts *opts);
-
-/*
- * Sink generators: refuses an incomplete document as ajio_commit() does (-EINVAL), then hands
- * the last bytes to the sink. The generator stays usable only with AJIO_GEN_LINES, for more
- * records. A generator attached to a handle is finished by ajio_commit(): -EINVAL here.
- * @return 0, or the generator's sticky error.
- */
-AJIO_API int ajio_gen_finish(ajio_gen *g);
-
-/* Frees a sink generator (NULL is fine). A handle's generator is left to its commit or abort. */
-AJIO_API void ajio_gen_free(ajio_gen *g);
-
-/* '{' and '}'. A closing bracket must match the innermost open container. */
-AJIO_API int ajio_gen_begin_object(ajio_gen *g);
-AJIO_API int ajio_gen_end_object(ajio_gen *g);
-
-/* '[' and ']'. */
-AJIO_API int ajio_gen_begin_array(ajio_gen *g);
-AJIO_API int ajio_gen_end_array(ajio_gen *g);
-
-/*
- * The next member's key, len bytes of UTF-8 (NUL is allowed and written as \u0000). Only where
- * an object expects a key; the next call must give its value. Keys are written as given: the
- * generator neither sorts them nor refuses duplicates.
- */
-AJIO_API int ajio_gen_key(ajio_gen *g, const char *s, size_t len);
-
-/*
- * A string of len bytes of UTF-8, s NULL only with len 0. Escaped as RFC 8259 requires ('"',
- * '\\', and the control characters: \b \f \n \r \t, the others as \u00XX), plus what the flags
- * ask; everything else is copied as is, runs of plain bytes in one piece.
- */
-AJIO_API int ajio_gen_string(ajio_gen *g, const char *s, size_t len);
-
-/* Integers, in plain decimal. */
-AJIO_API int ajio_gen_int64(ajio_gen *g, int64_t v);
-AJIO_API int ajio_gen_uint64(ajio_gen *g, uint64_t v);
-
-/* A double, formatted as opts.double_precision says. NaN and infinities: AJIO_EJSON. */
-AJIO_API int ajio_gen_double(ajio_gen *g, double v);
-
-/* true (v != 0) or false; null. */
-AJIO_API int ajio_gen_bool(ajio_gen *g, int v);
-AJIO_API int ajio_gen_null(ajio_gen *g);
-
-/*
- * A number given as text, copied as is once it is checked against the JSON number grammar
- * (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?): for integers beyond 64 bits, decimals kept
- * as they were read, or a JSON library's own formatting. Anything else: AJIO_EJSON.
- */
-AJIO_API int ajio_gen_number(ajio_gen *g, const char *text, size_t len);
-
-/*
- * One complete JSON value given as text (whitespace around it allowed), copied as is once
- * ajio_json_validate() accepts it; its own nesting is checked against the validator's default
- * depth. The generator's layout is not applied inside it. Invalid text: AJIO_EJSON with the
- * validator's reason; with AJIO_GEN_LINES a text holding '\n' is refused too (it would split the
- * line).
- */
-AJIO_API int ajio_gen_raw(ajio_gen *g, const char *json, size_t len);
-
-/*
- * Fails the document on behalf of the caller: err (a negative errno or AJIO_E* code; anything
- * else becomes -EINVAL) becomes the generator's sticky error, and the message reads like the
- * generator's own, "JSON generation for \"FILE\": <fmt> (at PATH)", so that a tree walker's
- * refusals (a reference cycle, a callback that failed) say where they happened too.
- * @return err (or -EINVAL), or the earlier error if the generator has already failed.
- */
-AJIO_API int ajio_gen_fail(ajio_gen *g, int err, const char *fmt, ...) AJIO_PRINTF(3, 4);
-
-/* Room for any text ajio_gen_format_double() writes, its NUL included. */
-#define AJIO_GEN_DOUBLE_MAX 40
-
-/*
- * Writes into buf the text ajio_gen_double() would write for v with the given precision (see
- * ajio_gen_opts.double_precision), NUL-terminated. For code that needs the digits without a
- * generator: a JSON library's own number format built on the shortest form, a key made of a
- * number. @return its length, or -EINVAL (buf NULL, size below AJIO_GEN_DOUBLE_MAX, v not
- * finite, precision out of range).
- */
-AJIO_API int ajio_gen_format_double(char *buf, size_t size, double v, int precision);
+AJIO_API int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+    AJIO_DEPRECATED("use ajio_file_open");
+AJIO_API int ajio_write(ajio_file *f, const void *buf, size_t len)
+    AJIO_DEPRECATED("use ajio_file_write");
+AJIO_API int ajio_printf(ajio_file *f, const char *fmt, ...) AJIO_PRINTF(2, 3)
+    AJIO_DEPRECATED("use ajio_file_printf");
+AJIO_API int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap) AJIO_PRINTF(2, 0)
+    AJIO_DEPRECATED("use ajio_file_vprintf");
+AJIO_API int ajio_commit(ajio_file *f) AJIO_DEPRECATED("use ajio_file_commit");
+AJIO_API void ajio_abort(ajio_file *f) AJIO_DEPRECATED("use ajio_file_abort");
 
 #ifdef __cplusplus
 }

@@ -889,8 +889,9 @@ int ajio_log_close(ajio_log *log)
     return r;
 }
 
-int ajio_repair(const char *path, unsigned flags, size_t *ret_cut, const ajio_opts *opts)
+int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
 {
+    unsigned flags = 0;
     struct target t = {.wfd = -1};
     struct ajio_file *f;
     int r = ajio__check_args(path, opts);

@@ -1076,6 +1076,12 @@ static void init(ajio_json_checker *c, unsigned flags, uint32_t max_depth, uint8
 
 #define ALL_FLAGS (AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED)
 
+/* AJIO_JSONL asks for lines here too, as AJIO_JSON_LINES does (their bits differ). */
+static unsigned json_flags(unsigned fl)
+{
+    return (fl & AJIO_JSONL) ? (fl & ~(unsigned)AJIO_JSONL) | AJIO_JSON_LINES : fl;
+}
+
 /*
  * The public calls set ajio_last_error() on failure like every call of the library: invalid
  * input as "JSON input:LINE:COL: reason" (a write of a handle rewords it with its path).
@@ -1095,6 +1101,7 @@ int ajio_json_checker_new(ajio_json_checker **ret, unsigned flags, unsigned max_
 
     if (!ret)
         return ajio__error(-EINVAL, "ajio_json_checker_new: ret is NULL");
+    flags = json_flags(flags);
     if (flags & ~(unsigned)ALL_FLAGS)
         return ajio__error(-EINVAL, "ajio_json_checker_new: unknown flags 0x%x",
                            flags & ~(unsigned)ALL_FLAGS);
@@ -1283,6 +1290,7 @@ int ajio_json_validate(const void *buf, size_t len, unsigned flags, ajio_json_er
 
     if (!buf && len)
         return ajio__error(-EINVAL, "ajio_json_validate: buf is NULL with length %zu", len);
+    flags = json_flags(flags);
     if (flags & ~(unsigned)ALL_FLAGS)
         return ajio__error(-EINVAL, "ajio_json_validate: unknown flags 0x%x",
                            flags & ~(unsigned)ALL_FLAGS);

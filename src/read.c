@@ -33,8 +33,9 @@ struct ajio_reader {
     char path[];
 };
 
-int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags)
+int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
 {
+    unsigned flags = opts != NULL ? opts->flags : 0;
     struct ajio_reader *rd;
     size_t n;
 
@@ -44,6 +45,8 @@ int ajio_reader_open(ajio_reader **ret, const char *path, unsigned flags)
     if (flags & ~READ_FLAGS)
         return ajio__error(-EINVAL, "read of \"%s\": flags 0x%x are not for reading", path,
                            flags & ~READ_FLAGS);
+    if (ajio__check_args(path, opts) < 0)
+        return -EINVAL;
     n = strlen(path);
     rd = calloc(1, sizeof(*rd) + n + 1);
     if (rd == NULL)

@@ -102,7 +102,7 @@ static void test_refusals_write_nothing(void **state)
     /* The flags of a replace mean nothing here. */
     tu_assert_fails(ajio_append(path, "x\n", 2, &(ajio_opts){.flags = AJIO_CREATE_ONLY}), -EINVAL,
                     path);
-    tu_assert_fails(ajio_repair(path, AJIO_NO_REPAIR, NULL, NULL), -EINVAL, path);
+    tu_assert_fails(ajio_repair(path, &(ajio_opts){.flags = AJIO_NO_REPAIR}, NULL), -EINVAL, path);
     tu_assert_content(path, "{\"a\":1}\n", 8);
 }
 
@@ -141,7 +141,8 @@ static void test_zeros_after_value(void **state)
         assert_int_equal(write(fd, torn, sizeof(torn) - 1), (ssize_t)sizeof(torn) - 1);
         assert_int_equal(close(fd), 0);
         set_record(p, STALE, 8);
-        assert_int_equal(ajio_repair(p, jsonl ? AJIO_JSONL : 0, &cut, NULL), AJIO_REPAIRED);
+        assert_int_equal(ajio_repair(p, &(ajio_opts){.flags = jsonl ? AJIO_JSONL : 0}, &cut),
+                         AJIO_REPAIRED);
         if (jsonl) {
             assert_int_equal(cut, 0);
             tu_assert_content(p, "{\"a\":1}\n{\"b\":2}\n", 16);
@@ -156,7 +157,7 @@ static void test_zeros_after_value(void **state)
     assert_int_equal(write(fd, "\0\0\0", 3), 3);
     assert_int_equal(close(fd), 0);
     set_record(p, STALE, 8);
-    assert_int_equal(ajio_repair(p, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(ajio_repair(p, &(ajio_opts){.flags = AJIO_JSONL}, &cut), AJIO_REPAIRED);
     assert_int_equal(cut, 3);
     tu_assert_content(p, "{\"a\":1}\n", 8);
 
@@ -166,7 +167,7 @@ static void test_zeros_after_value(void **state)
     assert_int_equal(write(fd, "123\0", 4), 4);
     assert_int_equal(close(fd), 0);
     set_record(p, STALE, 8);
-    assert_int_equal(ajio_repair(p, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(ajio_repair(p, &(ajio_opts){.flags = AJIO_JSONL}, &cut), AJIO_REPAIRED);
     assert_int_equal(cut, 4);
     tu_assert_content(p, "{\"a\":1}\n", 8);
 }
@@ -193,7 +194,7 @@ static void test_partial_tail_cut(void **state)
     tu_put(path, "{\"ok\":0}\n{\"a\":1", 0644);
     tu_assert_fails(ajio_append(path, "{\"b\":2}\n", 8, &jl), AJIO_ETORN, "not a complete");
     tu_assert_content(path, "{\"ok\":0}\n{\"a\":1", 15);
-    assert_int_equal(ajio_repair(path, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(ajio_repair(path, &(ajio_opts){.flags = AJIO_JSONL}, &cut), AJIO_REPAIRED);
     assert_int_equal(cut, 6);
     tu_assert_ok(ajio_append(path, "{\"b\":2}\n", 8, &jl));
     tu_assert_content(path, "{\"ok\":0}\n{\"b\":2}\n", 17);
@@ -237,11 +238,11 @@ static void test_repair_reports_and_is_idempotent(void **state)
     char big[300];
     size_t cut = 12345;
 
-    tu_assert_fails(ajio_repair(tu_path(*state, "missing"), 0, &cut, NULL), -ENOENT, "missing");
+    tu_assert_fails(ajio_repair(tu_path(*state, "missing"), NULL, &cut), -ENOENT, "missing");
     assert_int_equal(cut, 12345);
 
     tu_put(path, "line\n", 0644);
-    assert_int_equal(ajio_repair(path, 0, &cut, NULL), 0);
+    assert_int_equal(ajio_repair(path, NULL, &cut), 0);
     assert_int_equal(cut, 0);
 
     /* A long torn tail: cut whole, shown truncated, escaped. */
@@ -257,21 +258,21 @@ static void test_repair_reports_and_is_idempotent(void **state)
     }
     set_record(path, PENDING, 5); /* an append of ours that did not finish */
     cut = 0;
-    assert_int_equal(ajio_repair(path, 0, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(ajio_repair(path, NULL, &cut), AJIO_REPAIRED);
     assert_int_equal(cut, sizeof(big) - 1);
     assert_non_null(strstr(ajio_last_error(), "\"\\x09xxx"));
     assert_non_null(strstr(ajio_last_error(), "xxx\"..."));
     tu_assert_content(path, "line\n", 5);
-    assert_int_equal(ajio_repair(path, 0, &cut, NULL), 0); /* nothing left to do */
+    assert_int_equal(ajio_repair(path, NULL, &cut), 0); /* nothing left to do */
     assert_int_equal(cut, 0);
 
     /* JSONL: a complete value is terminated, cut 0; then nothing to do. */
     tu_put(path, "[1]\n[2]", 0644);
     cut = 99;
-    assert_int_equal(ajio_repair(path, AJIO_JSONL, &cut, NULL), AJIO_REPAIRED);
+    assert_int_equal(ajio_repair(path, &(ajio_opts){.flags = AJIO_JSONL}, &cut), AJIO_REPAIRED);
     assert_int_equal(cut, 0);
     tu_assert_content(path, "[1]\n[2]\n", 8);
-    assert_int_equal(ajio_repair(path, AJIO_JSONL, &cut, NULL), 0);
+    assert_int_equal(ajio_repair(path, &(ajio_opts){.flags = AJIO_JSONL}, &cut), 0);
     tu_assert_content(path, "[1]\n[2]\n", 8);
 }
 

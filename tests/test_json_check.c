@@ -586,7 +586,7 @@ static void test_api(void **state)
     assert_ptr_equal(keep, (ajio_json_checker *)&keep); /* unchanged on failure */
     assert_int_equal(ajio_json_validate(NULL, 1, 0, NULL), -EINVAL);
     assert_int_equal(ajio_json_validate(NULL, 0, AJIO_JSON_LINES, NULL), 0);
-    assert_int_equal(ajio_json_validate("1", 1, 1u << 9, NULL), -EINVAL);
+    assert_int_equal(ajio_json_validate("1", 1, 1u << 10, NULL), -EINVAL);
     assert_int_equal(ajio_json_checker_feed(NULL, "1", 1), -EINVAL);
     assert_int_equal(ajio_json_checker_finish(NULL), -EINVAL);
     assert_int_equal(ajio_json_checker_error(NULL, &e), -EINVAL);

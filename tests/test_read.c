@@ -20,7 +20,7 @@ static int read_all(const char *p, unsigned flags, char *out, size_t size, uint6
     size_t len, n = 0;
     int r, bad = 0;
 
-    tu_assert_ok(ajio_reader_open(&rd, p, flags));
+    tu_assert_ok(ajio_reader_open(&rd, p, &(ajio_opts){.flags = flags}));
     out[0] = '\0';
     while ((r = ajio_reader_next(rd, &line, &len)) != 0) {
         if (r == AJIO_EJSON) {
@@ -78,7 +78,7 @@ static void test_jsonl_corruption_reported(void **state)
     uint64_t torn;
 
     tu_put(p, "{\"a\":1}\r\n[2]\n{\"b\":\n\n\"s\"\n{\"c\":", 0644);
-    tu_assert_ok(ajio_reader_open(&rd, p, AJIO_JSONL));
+    tu_assert_ok(ajio_reader_open(&rd, p, &(ajio_opts){.flags = AJIO_JSONL}));
     assert_int_equal(ajio_reader_next(rd, &line, &len), 1);
     assert_string_equal(line, "{\"a\":1}\r");
     assert_int_equal(ajio_reader_line(rd), 1);
@@ -125,7 +125,7 @@ static void test_long_lines(void **state)
         data[n++] = '\n';
     }
     tu_assert_ok(ajio_write_bytes(p, data, n, NULL));
-    tu_assert_ok(ajio_reader_open(&rd, p, AJIO_JSONL));
+    tu_assert_ok(ajio_reader_open(&rd, p, &(ajio_opts){.flags = AJIO_JSONL}));
     for (int k = 0; k < 3; k++) {
         assert_int_equal(ajio_reader_next(rd, &line, &len), 1);
         assert_int_equal(len, big - 100 + (size_t)k * 7 + 2);
@@ -143,13 +143,14 @@ static void test_refusals(void **state)
     const char *line;
     size_t len;
 
-    tu_assert_fails(ajio_reader_open(&rd, tu_path(*state, "missing"), 0), -ENOENT, "missing");
-    tu_assert_fails(ajio_reader_open(&rd, "", 0), -EINVAL, "empty");
-    tu_assert_fails(ajio_reader_open(NULL, "x", 0), -EINVAL, "ret");
-    tu_assert_fails(ajio_reader_open(&rd, tu_path(*state, "x"), AJIO_JSON), -EINVAL, "flags");
+    tu_assert_fails(ajio_reader_open(&rd, tu_path(*state, "missing"), NULL), -ENOENT, "missing");
+    tu_assert_fails(ajio_reader_open(&rd, "", NULL), -EINVAL, "empty");
+    tu_assert_fails(ajio_reader_open(NULL, "x", NULL), -EINVAL, "ret");
+    tu_assert_fails(ajio_reader_open(&rd, tu_path(*state, "x"), &(ajio_opts){.flags = AJIO_JSON}),
+                    -EINVAL, "flags");
     assert_null(rd);
     tu_assert_fails(ajio_reader_next(NULL, &line, &len), -EINVAL, "reader");
-    tu_assert_ok(ajio_reader_open(&rd, *state, 0)); /* a directory opens; reading it fails */
+    tu_assert_ok(ajio_reader_open(&rd, *state, NULL)); /* a directory opens; reading it fails */
     assert_int_equal(ajio_reader_next(rd, &line, &len), -EISDIR);
     ajio_reader_close(rd);
     ajio_reader_close(NULL);
@@ -195,7 +196,7 @@ static void test_reader_beside_appenders(void **state)
         size_t len;
         int r;
 
-        tu_assert_ok(ajio_reader_open(&rd, p, AJIO_JSONL));
+        tu_assert_ok(ajio_reader_open(&rd, p, &(ajio_opts){.flags = AJIO_JSONL}));
         while ((r = ajio_reader_next(rd, &line, &len)) == 1)
             records++;
         if (r != 0)

@@ -1120,12 +1120,12 @@ static void test_foreign_tail_kept(void **state)
     }
     /* An explicit JSONL repair of such a tail cuts it and says how much. */
     tu_put(p, "{\"a\":1}\n{\"a\":", 0644);
-    r = ajio_repair(p, AJIO_JSONL, &cut, NULL);
+    r = ajio_repair(p, &(ajio_opts){.flags = AJIO_JSONL}, &cut);
     if (r != AJIO_REPAIRED || cut != 5 || !has_content(p, "{\"a\":1}\n"))
         note("JSONL ajio_repair of \"{\\\"a\\\":1}\\n{\\\"a\\\":\": returned %d, cut %zu", r, cut);
     tu_put(p, "{\"a\":1}\n12", 0644);
     cut = 12345;
-    r = ajio_repair(p, AJIO_JSONL, &cut, NULL);
+    r = ajio_repair(p, &(ajio_opts){.flags = AJIO_JSONL}, &cut);
     if (r != AJIO_REPAIRED || cut != 2 || !has_content(p, "{\"a\":1}\n")) {
         note("JSONL ajio_repair of \"{\\\"a\\\":1}\\n12\": returned %d, cut %zu, file \"%s\"", r,
              cut, shown(p));
@@ -1204,7 +1204,7 @@ static void test_killed_append_cut(void **state)
             /* Control: the kill left exactly the torn "123". */
             tu_assert_content(p, "{\"a\":1}\n123", 11);
             if (how == 0) {
-                r = ajio_repair(p, modes[m], &cut, NULL);
+                r = ajio_repair(p, &(ajio_opts){.flags = modes[m]}, &cut);
                 if (r != AJIO_REPAIRED || cut != 3 || !has_content(p, "{\"a\":1}\n")) {
                     note("%s: ajio_repair after a killed append left \"123\": returned %d (%s), "
                          "cut %zu, file \"%s\"",
@@ -1217,7 +1217,7 @@ static void test_killed_append_cut(void **state)
                 int lines = 0;
                 bool only_a = true;
 
-                tu_assert_ok(ajio_reader_open(&rd, p, 0));
+                tu_assert_ok(ajio_reader_open(&rd, p, NULL));
                 while ((r = ajio_reader_next(rd, &line, &len)) == 1) {
                     lines++;
                     only_a = only_a && strcmp(line, "{\"a\":1}") == 0;
@@ -1256,7 +1256,7 @@ static void test_killed_append_cut(void **state)
         killed_append(p, "[1]\n[2]\n", 8, 6, modes[m]);
         tu_assert_content(p, "[0]\n[\"f\"]\n[1]\n[2", 16); /* control */
         size_t cut = 12345;
-        r = ajio_repair(p, modes[m], &cut, NULL);
+        r = ajio_repair(p, &(ajio_opts){.flags = modes[m]}, &cut);
         if (r != AJIO_REPAIRED || cut != 6 || !has_content(p, "[0]\n[\"f\"]\n")) {
             note("%s: foreign line, then a killed append: repair returned %d (%s), cut %zu, "
                  "file \"%s\"",
@@ -1327,7 +1327,8 @@ static void test_killed_big_append_cut(void **state)
                 continue;
             }
             size_t cut = 0;
-            r = how == 0 ? ajio_repair(p, modes[m], &cut, NULL) : ajio_append(p, "[2]\n", 4, &o);
+            r = how == 0 ? ajio_repair(p, &(ajio_opts){.flags = modes[m]}, &cut)
+                         : ajio_append(p, "[2]\n", 4, &o);
             const char *want = how == 0 ? "{\"a\":1}\n" : "{\"a\":1}\n[2]\n";
             if (r != AJIO_REPAIRED || !has_content(p, want) ||
                 (how == 0 && cut != (size_t)(size - 8)))

@@ -602,7 +602,7 @@ static int update_cb(void *ctx, const void *old, size_t old_len, int exists, aji
     free(want);
     if (!same)
         return -EBADMSG;
-    return ajio_write(out, u->data, jobs[u->job].size);
+    return ajio_file_write(out, u->data, jobs[u->job].size);
 }
 
 /*
@@ -668,7 +668,7 @@ static int run_lib(int j, const char *path, const unsigned char *data, const aji
         return ajio_update(path, update_cb, &u, -1, opts);
     }
     if (jb->sc == SC_REPAIR)
-        return ajio_repair(path, 0, NULL, opts);
+        return ajio_repair(path, opts, NULL);
     if (jb->sc == SC_BATCH)
         return ajio_batch_commit(batch);
     if (jb->sc == SC_LOG) {
@@ -1663,7 +1663,7 @@ static void check_append(int i, int j, int k, bool ret_ok, int acked, const char
     if (i % 2 == 0) {
         size_t cut = 0;
 
-        rr = ajio_repair(file, 0, &cut, &nosync);
+        rr = ajio_repair(file, &nosync, &cut);
         if (rr != (keep == u ? 0 : AJIO_REPAIRED))
             violation(t, K_REPAIR, i, jb, "crash point %d: ajio_repair(%s) (%zu bytes, %zu after "
                       "its last newline) returned %d (%s)", k, file, u, u - keep, rr,
@@ -1682,7 +1682,7 @@ static void check_append(int i, int j, int k, bool ret_ok, int acked, const char
                           "AJIO_ETORN changed the file", k, file);
             free(again);
             again = NULL;
-            rr = ajio_repair(file, 0, NULL, &nosync);
+            rr = ajio_repair(file, &nosync, NULL);
             if (rr >= 0)
                 rr = ajio_append(file, rec, strlen(rec), &nosync) == 0 ? AJIO_REPAIRED : -1;
         }
