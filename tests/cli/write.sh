@@ -134,11 +134,19 @@ same "$D/plain" "$WORK/old" "file used as a directory"
 printf 'x\n' | "$AJIO" write "$D" 2>"$WORK/err"
 want_rc $? 73 "target is a directory"
 
-# Tests run as root, which chmod does not stop: a read-only bind mount gives EROFS.
+# Root is not stopped by chmod: as root a read-only bind mount gives EROFS; an ordinary user
+# gets EACCES from a directory without write permission.
 RO=$WORK/ro
 mkdir "$RO"
 reset "$RO/f"
-if mount --bind "$RO" "$RO" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ]; then
+    chmod a-w "$RO"
+    printf 'x\n' | "$AJIO" write "$RO/f" 2>"$WORK/err"
+    want_rc $? 73 "directory without write permission (EACCES)"
+    want_err_prefix "ajio: " "EACCES message"
+    same "$RO/f" "$WORK/old" "target in a directory without write permission"
+    chmod u+w "$RO"
+elif mount --bind "$RO" "$RO" 2>/dev/null; then
     CLEANUP='umount "$RO" 2>/dev/null'
     if mount -o remount,bind,ro "$RO" 2>/dev/null; then
         printf 'x\n' | "$AJIO" write "$RO/f" 2>"$WORK/err"
@@ -158,13 +166,15 @@ elif chattr +i "$RO" 2>/dev/null; then
     chattr -i "$RO"
     CLEANUP=
 else
-    fail "neither a read-only bind mount nor chattr +i is possible here (need root)"
+    fail "as root, neither a read-only bind mount nor chattr +i is possible here"
 fi
 
 # A full filesystem: exit 74, target untouched, no temp left.
 FULL=$WORK/full
 mkdir "$FULL"
-if mount -t tmpfs -o size=64k ajio-test "$FULL" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ]; then
+    echo "skip: the full filesystem case (ENOSPC) mounts a small tmpfs: needs root"
+elif mount -t tmpfs -o size=64k ajio-test "$FULL" 2>/dev/null; then
     CLEANUP='umount "$FULL" 2>/dev/null'
     reset "$FULL/f"
     head -c 1048576 /dev/zero | "$AJIO" write "$FULL/f" 2>"$WORK/err"
@@ -175,7 +185,7 @@ if mount -t tmpfs -o size=64k ajio-test "$FULL" 2>/dev/null; then
     umount "$FULL"
     CLEANUP=
 else
-    fail "cannot mount a small tmpfs for the ENOSPC case (need root)"
+    fail "as root, cannot mount a small tmpfs for the ENOSPC case"
 fi
 
 # Standard input that cannot be read: exit 74, nothing written.
