@@ -41,7 +41,7 @@ int cmd_repair(int argc, char **argv)
         if ((r = cli_lock_timeout_option(optarg, cmd_repair_usage, &opts)) != 0)
             return r;
     }
-    if ((r = cli_one_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
+    if ((r = cli_target_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
         return r;
     /* The flags are all in opts, which ajio_repair() or's with its own. */
     r = ajio_repair(path, 0, &cut, &opts);
