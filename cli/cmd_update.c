@@ -251,7 +251,7 @@ static int copy_output(struct update *u, int fd, ajio_file *out)
             return 0;
         u->out_len += (size_t)n;
         /* Invalid output, a full disk: stop reading; CMD gets SIGPIPE or EPIPE. */
-        int r = ajio_write(out, buf, (size_t)n);
+        int r = ajio_file_write(out, buf, (size_t)n);
         if (r < 0)
             return r;
     }
