@@ -147,7 +147,16 @@ check-asan: deps
 	    AJIO_ASAN=1 check-asan-run
 
 # ---- install -----------------------------------------------------------------------------------
-$(B)/ajio.pc: ajio.pc.in include/ajio.h
+# The installation directories the .pc file and the CMake config are made for, recorded in a
+# stamp rewritten only when they change: "make check" then "make install PREFIX=/usr/local"
+# regenerates both, and an unchanged PREFIX rebuilds nothing.
+INSTALL_DIRS := prefix=$(PREFIX) libdir=$(LIBDIR) includedir=$(INCLUDEDIR) cmakedir=$(CMAKEDIR)
+$(B)/install-dirs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(INSTALL_DIRS)' | cmp -s - $@ || echo '$(INSTALL_DIRS)' > $@
+
+.PHONY: FORCE
+$(B)/ajio.pc: ajio.pc.in include/ajio.h $(B)/install-dirs
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -155,7 +164,7 @@ $(B)/ajio.pc: ajio.pc.in include/ajio.h
 # The CMake package config finds the libraries and the header at paths relative to itself,
 # computed here, so that it works wherever the installed tree is moved (DESTDIR, a package).
 CMAKE_CONFIG := $(B)/cmake/ajioConfig.cmake $(B)/cmake/ajioConfigVersion.cmake
-$(CMAKE_CONFIG): $(B)/cmake/%: cmake/%.in include/ajio.h
+$(CMAKE_CONFIG): $(B)/cmake/%: cmake/%.in include/ajio.h $(B)/install-dirs
 	@mkdir -p $(@D)
 	ptr=$$($(CC) $(CFLAGS) -dM -E - </dev/null | sed -n 's/.*__SIZEOF_POINTER__ //p'); \
 	test -n "$$ptr" && sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' \

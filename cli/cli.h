@@ -71,19 +71,43 @@ const char *cli_last_error(int err);
 int cli_exit_for(int err);
 
 /*
- * Reports the failure r of a write to name (the name the user gave) and returns its exit code.
- * Invalid content is "FILE:LINE:COL: reason": the library's message says "PATH:LINE:COL: reason"
- * with PATH the resolved target (lib_path, the link's destination when name is a symlink), so
- * that prefix is replaced by name. Every other failure is the library's message, "ajio: " in
- * front.
+ * Reports the failure r of a write or an open for writing: the library's message, "ajio: " in
+ * front, and after a refused directory (EACCES, EPERM, EROFS) or a full disk (ENOSPC, EDQUOT) why
+ * an atomic replace needs what it lacks. @return the exit code.
  */
-int cli_write_failed(const char *name, const char *lib_path, int r);
+int cli_write_error(int r);
+
+/*
+ * Prints "ajio: INPUT:LINE:COL: reason (NAME left unchanged)" for an error in the input of a
+ * write, where is ":LINE:COL: reason" and input a name such as "<stdin>" or "<jq output>"; with
+ * note, that text stands in the parentheses instead.
+ */
+void cli_input_error(const char *input, const char *where, const char *name, const char *note);
+
+/*
+ * Reports the failure r of a write to name (the name the user gave) and returns its exit code.
+ * The library's message of invalid content says "PATH:LINE:COL: reason", PATH being the
+ * resolved target (lib_path, the link's destination when name is a symlink): invalid input
+ * (AJIO_EJSON) is reported under the input's name (cli_input_error()) when input is not NULL; a
+ * torn target as "NAME:LINE:COL: reason". Every other failure as cli_write_error().
+ */
+int cli_write_failed(const char *name, const char *lib_path, const char *input, int r);
 
 /*
  * The exit code of a commit's result r: 0 for 0 and AJIO_UNCHANGED; EXIT_TEMPFAIL after a message
  * for AJIO_ENOTDURABLE (replaced, not durable); else as cli_write_failed().
  */
-int cli_commit_result(const char *name, const char *lib_path, int r);
+int cli_commit_result(const char *name, const char *lib_path, const char *input, int r);
+
+/*
+ * The refusal of an empty input, which would replace name by an empty file (a producer that
+ * failed before printing anything looks just like that). @return EXIT_DATAERR.
+ */
+int cli_empty_input(const char *input, const char *name);
+
+/* The flag of --allow-empty (write, update), in a bit no ajio_flags uses: cleared before the
+ * flags reach the library. */
+#define CLI_ALLOW_EMPTY (1u << 30)
 
 /* ---- command line ---------------------------------------------------------------------------- */
 
@@ -132,6 +156,7 @@ enum { CLI_OPT_COMMAND = 256 };
         {"create-only", .set = AJIO_CREATE_ONLY}, {"no-follow", .set = AJIO_NO_FOLLOW},            \
         {"replace-link", .set = AJIO_REPLACE_LINK},                                                \
         {"skip-unchanged", .set = AJIO_SKIP_UNCHANGED},                                            \
+        {"allow-empty", .set = CLI_ALLOW_EMPTY},                                                   \
     {                                                                                              \
         "no-mkdir", .set = AJIO_NO_MKDIR                                                           \
     }
@@ -143,7 +168,9 @@ enum { CLI_OPT_COMMAND = 256 };
     "      --no-follow      fail if FILE is a symlink\n"                                           \
     "      --replace-link   if FILE is a symlink, replace the link by a regular file\n"            \
     "      --skip-unchanged if FILE already holds exactly the new content, touch nothing\n"        \
-    "      --no-mkdir       do not create missing parent directories\n"
+    "      --no-mkdir       do not create missing parent directories\n"                         \
+    "      --allow-empty    accept an empty input and make FILE empty (refused, exit 65,\n"     \
+    "                       without it: a failed producer prints nothing too)\n"
 
 /* The id of --mode in CLI_OPTIONS_WRITE; commands number their own ids from CLI_OPT_COMMAND + 1. */
 #define CLI_OPT_MODE CLI_OPT_COMMAND
@@ -193,6 +220,13 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
  * "CMD: missing FILE" or "CMD: one FILE only" otherwise. @return 0 (*ret_path set) or EXIT_USAGE.
  */
 int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const char **ret_path);
+
+/*
+ * cli_one_file() for a FILE that is written: refuses "-", which elsewhere stands for standard
+ * input or output. @return 0 (*ret_path set) or EXIT_USAGE.
+ */
+int cli_target_file(char **argv, int end, const char *usage, const char *cmd,
+                    const char **ret_path);
 
 /* The help line of --timeout for the lock of append, repair and write --lock. */
 #define CLI_HELP_LOCK_TIMEOUT                                                                      \

@@ -107,7 +107,7 @@ int cmd_append(int argc, char **argv)
         if ((r = cli_lock_timeout_option(optarg, cmd_append_usage, &opts)) != 0)
             return r;
     }
-    if ((r = cli_one_file(argv, argc, cmd_append_usage, "append", &path)) != 0)
+    if ((r = cli_target_file(argv, argc, cmd_append_usage, "append", &path)) != 0)
         return r;
     if (cli_stdin_closed()) {
         cli_error("standard input is closed");
@@ -122,7 +122,7 @@ int cmd_append(int argc, char **argv)
         return EXIT_UNAVAILABLE;
     }
     if (r < 0)
-        return cli_write_failed(path, path, r);
+        return cli_write_failed(path, path, "<stdin>", r);
     if (r == AJIO_REPAIRED)
         cli_note("%s", ajio_last_error()); /* the repair done before the append */
     return 0;

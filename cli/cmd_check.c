@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 const char cmd_check_usage[] =
-    "Usage: ajio check [--json | --jsonl] [--verbose] FILE...\n"
-    "Validate JSON (one value) or JSON Lines files, streaming. FILE '-' is standard input.\n"
+    "Usage: ajio check [--json | --jsonl] [--verbose] [FILE]...\n"
+    "Validate JSON (one value) or JSON Lines files, streaming. FILE '-', or no FILE, is\n"
+    "standard input, reported as <stdin>.\n"
     "Without --json or --jsonl a name ending in .jsonl or .ndjson is checked as JSON Lines,\n"
     "anything else as JSON. Each problem is reported on standard error as\n"
     "FILE:LINE:COL: reason. A JSONL file whose last line lacks its newline is reported as\n"
@@ -59,14 +60,15 @@ static void report(const char *name, const ajio_json_checker *checker, int r)
  * Checks one file as kind (AJIO_JSON, AJIO_JSONL, or 0 to go by the name).
  * @return 0 valid, EXIT_DATAERR invalid, EXIT_NOINPUT unreadable, EXIT_SOFTWARE no validator.
  */
-static int check_one(const char *name, unsigned kind, int verbose, char *buf)
+static int check_one(const char *path, unsigned kind, int verbose, char *buf)
 {
     ajio_json_checker *checker = NULL;
+    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
     int fd, r, rc;
 
     if (kind == 0)
         kind = ends_with(name, ".jsonl") || ends_with(name, ".ndjson") ? AJIO_JSONL : AJIO_JSON;
-    if (strcmp(name, "-") == 0) {
+    if (strcmp(path, "-") == 0) {
         if (cli_stdin_closed()) {
             cli_error("standard input is closed");
             return EXIT_NOINPUT;
@@ -123,6 +125,16 @@ static int rank(int rc)
     return rc == EXIT_SOFTWARE ? 3 : rc == EXIT_NOINPUT ? 2 : rc == EXIT_DATAERR ? 1 : 0;
 }
 
+/* No FILE: standard input alone, as a filter in a pipe. */
+static int check_stdin_only(unsigned kind, int verbose, char *buf)
+{
+    int rc = check_one("-", kind, verbose, buf);
+
+    if (cli_close_stdout() < 0)
+        return EXIT_IOERR;
+    return rc;
+}
+
 int cmd_check(int argc, char **argv)
 {
     static char buf[CLI_CHUNK];
@@ -135,7 +147,7 @@ int cmd_check(int argc, char **argv)
     if ((rc = cli_content_kind(flags, cmd_check_usage, &kind)) != 0)
         return rc;
     if (optind >= argc)
-        return cli_usage_error(cmd_check_usage, "check: missing FILE");
+        return check_stdin_only(kind, (flags & CHECK_VERBOSE) != 0, buf);
     for (int i = optind; i < argc; i++) {
         int r = check_one(argv[i], kind, (flags & CHECK_VERBOSE) != 0, buf);
 

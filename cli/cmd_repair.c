@@ -41,7 +41,7 @@ int cmd_repair(int argc, char **argv)
         if ((r = cli_lock_timeout_option(optarg, cmd_repair_usage, &opts)) != 0)
             return r;
     }
-    if ((r = cli_one_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
+    if ((r = cli_target_file(argv, argc, cmd_repair_usage, "repair", &path)) != 0)
         return r;
     r = ajio_repair(path, &opts, &cut);
     if (cli_lock_timed_out(r, opts.flags)) {

@@ -33,7 +33,8 @@ extern char **environ;
 
 const char cmd_update_usage[] =
     "Usage: ajio update [OPTION]... FILE -- CMD [ARG]...\n"
-    "Run CMD with the content of FILE on its standard input (empty if there is no FILE) and\n"
+    "Run CMD with the content of FILE on its standard input (if there is no FILE: the TEXT of\n"
+    "--default, else nothing) and\n"
     "atomically replace FILE with its output if it exits 0, holding FILE's lock all along, so\n"
     "that concurrent updates never lose one another. On any failure FILE is untouched.\n"
     "\n"
@@ -43,18 +44,22 @@ const char cmd_update_usage[] =
     "69\n"
     "      --cmd-timeout SEC  kill CMD (and its children) if it runs longer than SEC seconds\n"
     "                       (a fraction is fine: 0.5), then exit 124 with FILE "
-    "untouched\n" CLI_HELP_WRITE "  -h, --help           show this help\n"
+    "untouched\n"
+    "      --default TEXT   what CMD gets on its standard input when FILE does not exist\n"
+    "                       (e.g. --default '{}')\n" CLI_HELP_WRITE
+    "  -h, --help           show this help\n"
     "\n"
     "Exit status: 1 if CMD fails or cannot be run, 124 if it was killed for --cmd-timeout,\n"
     "else as 'ajio write'.\n"
-    "Example: ajio update --json counter.json -- jq '.n += 1'\n";
+    "Example: ajio update --json --default '{\"n\": 0}' counter.json -- jq '.n += 1'\n";
 
-enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1, OPT_CMD_TIMEOUT };
+enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1, OPT_CMD_TIMEOUT, OPT_DEFAULT };
 
 static const struct cli_option options[] = {
     CLI_OPTIONS_CONTENT,
     {"timeout", required_argument, OPT_TIMEOUT, 0, 0},
     {"cmd-timeout", required_argument, OPT_CMD_TIMEOUT, 0, 0},
+    {"default", required_argument, OPT_DEFAULT, 0, 0},
     CLI_OPTIONS_WRITE,
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
@@ -76,6 +81,13 @@ struct update {
     char **cmd;
     const char *path;        /* as the user gave it */
     const char *cmd_timeout; /* --cmd-timeout as given, for the message; NULL without */
+    const char *dflt;        /* --default TEXT, CMD's input when FILE does not exist; or NULL */
+    int allow_empty;         /* --allow-empty */
+    int check_empty;         /* an empty output is refused: not --allow-empty, not --json */
+    int missing;             /* FILE did not exist when the lock was taken */
+    int empty;               /* CMD exited 0 with no output, refused (the message is set) */
+    size_t out_len;          /* bytes of CMD's output so far */
+    char input[64];          /* CMD's output named in messages: "<CMD output>" */
     long long cmd_timeout_ms;
     long long deadline_ms;   /* CLOCK_MONOTONIC time at which CMD is killed, with --cmd-timeout */
     int called;              /* the lock was taken and the callback ran */
@@ -237,6 +249,7 @@ static int copy_output(struct update *u, int fd, ajio_file *out)
                                        strerror(errno));
         if (n == 0)
             return 0;
+        u->out_len += (size_t)n;
         /* Invalid output, a full disk: stop reading; CMD gets SIGPIPE or EPIPE. */
         int r = ajio_file_write(out, buf, (size_t)n);
         if (r < 0)
@@ -352,10 +365,13 @@ static int run_cmd(void *ctx, const void *old, size_t old_len, int exists, ajio_
     int in, fd = -1, status, r;
     pid_t pid;
 
-    (void)exists;
     u->called = 1;
+    u->missing = !exists;
     (void)snprintf(u->lib_path, sizeof(u->lib_path), "%s", ajio_file_path(out));
-    in = input_fd(u, old, old_len);
+    if (!exists && u->dflt != NULL)
+        in = input_fd(u, u->dflt, strlen(u->dflt));
+    else
+        in = input_fd(u, old, old_len);
     if (in < 0)
         return in;
     if (u->cmd_timeout != NULL) {
@@ -386,8 +402,12 @@ static int run_cmd(void *ctx, const void *old, size_t old_len, int exists, ajio_
                                    u->cmd[0], u->cmd_timeout, u->path);
     if (r < 0)
         return r; /* the library's message (invalid output, ...) says more than CMD's status */
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (u->out_len > 0 || !u->check_empty)
+            return 0;
+        u->empty = 1;
+        return ajio_set_last_error(-ENODATA, "%s is empty", u->input);
+    }
     u->cmd_failed = 1;
     if (WIFEXITED(status))
         return ajio_set_last_error(-ECANCELED, "'%s' exited with status %d: \"%s\" left as it was",
@@ -425,6 +445,8 @@ int cmd_update(int argc, char **argv)
                                        "--timeout wants whole seconds 0 to %d, not '%s'",
                                        MAX_TIMEOUT_SEC, optarg);
             timeout_ms = (int)sec * 1000;
+        } else if (c == OPT_DEFAULT) {
+            u.dflt = optarg;
         } else if (c == OPT_CMD_TIMEOUT) {
             if (cli_parse_seconds(optarg, MAX_CMD_TIMEOUT_SEC, &u.cmd_timeout_ms) < 0 ||
                 u.cmd_timeout_ms == 0)
@@ -439,8 +461,14 @@ int cmd_update(int argc, char **argv)
     }
     if ((r = cli_check_write_options(opts.flags, cmd_update_usage)) != 0)
         return r;
-    if ((r = cli_one_file(argv, dashdash ? dashdash : argc, cmd_update_usage, "update", &u.path)) !=
-        0)
+    /* "ajio update FILE jq ..." without the "--": name the fix, not only the extra word. */
+    if (!dashdash && optind + 1 < argc)
+        return cli_usage_error(cmd_update_usage,
+                               "update: one FILE only ('%s' is extra); did you mean: ajio update "
+                               "FILE -- %s ...",
+                               argv[optind + 1], argv[optind + 1]);
+    if ((r = cli_target_file(argv, dashdash ? dashdash : argc, cmd_update_usage, "update",
+                             &u.path)) != 0)
         return r;
     if (!dashdash)
         return cli_usage_error(cmd_update_usage, "update: missing '--' before CMD");
@@ -448,6 +476,10 @@ int cmd_update(int argc, char **argv)
         return cli_usage_error(cmd_update_usage, "update: missing CMD after '--'");
     u.cmd = argv + dashdash + 1;
     (void)snprintf(u.lib_path, sizeof(u.lib_path), "%s", u.path);
+    (void)snprintf(u.input, sizeof(u.input), "<%.40s output>", u.cmd[0]);
+    u.allow_empty = (opts.flags & CLI_ALLOW_EMPTY) != 0;
+    u.check_empty = !u.allow_empty && !(opts.flags & AJIO_JSON);
+    opts.flags &= ~CLI_ALLOW_EMPTY;
 
     r = ajio_update(u.path, run_cmd, &u, timeout_ms, &opts);
     if (u.timed_out) {
@@ -455,13 +487,42 @@ int cmd_update(int argc, char **argv)
         return EXIT_CMDTIMEOUT;
     }
     if (u.cmd_failed) {
-        cli_error("%s", cli_last_error(r));
+        if (u.missing && u.dflt == NULL)
+            cli_error("%s; \"%s\" does not exist, so '%s' got an empty input (--default TEXT "
+                      "gives it TEXT instead)",
+                      cli_last_error(r), u.path, u.cmd[0]);
+        else
+            cli_error("%s", cli_last_error(r));
         return EXIT_CMDFAIL;
+    }
+    if (u.empty) {
+        if (u.missing && u.dflt == NULL)
+            cli_error("%s: \"%s\" does not exist, so '%s' got an empty input; --default TEXT "
+                      "gives it TEXT instead (--allow-empty creates an empty file)",
+                      u.input, u.path, u.cmd[0]);
+        else
+            (void)cli_empty_input(u.input, u.path);
+        return EXIT_DATAERR;
     }
     /* Before the callback, these are the lock's: held for all of --timeout. */
     if (!u.called && (r == -ETIMEDOUT || r == -EWOULDBLOCK)) {
         cli_error("%s", cli_last_error(r));
         return EXIT_UNAVAILABLE;
     }
-    return cli_commit_result(u.path, u.lib_path, r);
+    /* Invalid output from nothing: the file's absence is the cause worth naming. */
+    if (r == AJIO_EJSON && u.missing && u.dflt == NULL) {
+        const char *msg = cli_last_error(r);
+        size_t n = strlen(u.lib_path);
+        char note[PATH_MAX + 160];
+
+        if (strncmp(msg, u.lib_path, n) == 0 && msg[n] == ':') {
+            (void)snprintf(note, sizeof(note),
+                           "\"%s\" does not exist, so '%s' got an empty input; --default TEXT "
+                           "gives it TEXT instead",
+                           u.path, u.cmd[0]);
+            cli_input_error(u.input, msg + n, u.path, note);
+            return EXIT_DATAERR;
+        }
+    }
+    return cli_commit_result(u.path, u.lib_path, u.input, r);
 }

@@ -31,6 +31,9 @@ const char cmd_write_usage[] =
     "                       not wait), then exit 69 with FILE untouched\n"
     "  -h, --help           show this help\n"
     "\n"
+    "An empty input is refused (exit 65, FILE untouched) unless --allow-empty is given. FILE\n"
+    "'-' is refused: standard output cannot be replaced atomically.\n"
+    "\n"
     "Example: jq '.port = 8081' cfg.json | ajio write --json cfg.json\n";
 
 enum { OPT_TIMEOUT = CLI_OPT_COMMAND + 1 };
@@ -53,7 +56,8 @@ int cmd_write(int argc, char **argv)
     ajio_opts opts = {0};
     ajio_file *f = NULL;
     const char *path;
-    int c, r;
+    size_t total = 0;
+    int allow_empty, c, r;
 
     while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
         if (c == CLI_OPT_MODE)
@@ -72,8 +76,10 @@ int cmd_write(int argc, char **argv)
     /* The library takes the kind as flags: only the contradictions need a check. */
     if ((r = cli_check_write_options(opts.flags, cmd_write_usage)) != 0)
         return r;
-    if ((r = cli_one_file(argv, argc, cmd_write_usage, "write", &path)) != 0)
+    if ((r = cli_target_file(argv, argc, cmd_write_usage, "write", &path)) != 0)
         return r;
+    allow_empty = (opts.flags & CLI_ALLOW_EMPTY) != 0;
+    opts.flags &= ~CLI_ALLOW_EMPTY;
     /* A closed standard input is the caller's mistake, not an empty input: say so, and touch
      * nothing (fd 0 now holds /dev/null, which would only fail with EBADF). */
     if (cli_stdin_closed()) {
@@ -84,8 +90,11 @@ int cmd_write(int argc, char **argv)
     /* Open first: a target that cannot be written fails before stdin is consumed. */
     r = ajio_file_open(&f, path, &opts);
     if (r < 0) {
-        cli_error("%s", cli_last_error(r));
-        return cli_lock_timed_out(r, opts.flags) ? EXIT_UNAVAILABLE : cli_exit_for(r);
+        if (cli_lock_timed_out(r, opts.flags)) {
+            cli_error("%s", cli_last_error(r));
+            return EXIT_UNAVAILABLE;
+        }
+        return cli_write_error(r);
     }
     (void)snprintf(lib_path, sizeof(lib_path), "%s", ajio_file_path(f));
     for (;;) {
@@ -98,13 +107,19 @@ int cmd_write(int argc, char **argv)
         }
         if (n == 0)
             break;
+        total += (size_t)n;
         r = ajio_file_write(f, buf, (size_t)n);
         if (r < 0) {
             /* The message first: the abort may leave one of its own. */
-            r = cli_write_failed(path, lib_path, r);
+            r = cli_write_failed(path, lib_path, "<stdin>", r);
             ajio_file_abort(f);
             return r;
         }
     }
-    return cli_commit_result(path, lib_path, ajio_file_commit(f));
+    /* With --json the library refuses an empty input itself, as invalid JSON. */
+    if (total == 0 && !allow_empty && !(opts.flags & AJIO_JSON)) {
+        ajio_file_abort(f);
+        return cli_empty_input("standard input", path);
+    }
+    return cli_commit_result(path, lib_path, "<stdin>", ajio_file_commit(f));
 }

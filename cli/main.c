@@ -39,9 +39,9 @@ static const struct command commands[] = {
      cmd_append_usage, cmd_append},
     {"repair", "FILE", "cut (or terminate) a torn last line left by an interrupted append",
      cmd_repair_usage, cmd_repair},
-    {"cat", "FILE", "print the complete records of FILE, skipping a torn last line",
+    {"cat", "[FILE]...", "print the complete records of FILEs, skipping a torn last line",
      cmd_cat_usage, cmd_cat},
-    {"check", "FILE...", "validate JSON or JSONL files", cmd_check_usage, cmd_check},
+    {"check", "[FILE]...", "validate JSON or JSONL files (or standard input)", cmd_check_usage, cmd_check},
     {"sweep", "DIR...", "remove temp files left behind by killed writers", cmd_sweep_usage,
      cmd_sweep},
     {"demo", "", "show torn reads of a naive writer next to none with ajio", cmd_demo_usage,
@@ -84,9 +84,10 @@ static void print_help(void)
     }
     fputs("\n"
           "Options: --help, --version. Run 'ajio COMMAND --help' for the options of a command.\n"
-          "Exit status: 0 success, 1 update's CMD failed, 64 usage, 65 invalid JSON, 66 cannot\n"
-          "read input, 69 lock busy (update --timeout), 70 internal error, 73 cannot create the\n"
-          "file, 74 I/O error, 75 written but not durable.\n"
+          "Exit status: 0 success, 1 update's CMD failed, 64 usage, 65 invalid JSON or empty\n"
+          "input, 66 cannot read input, 69 lock busy (--timeout), 70 internal error, 73 cannot\n"
+          "create the file, 74 I/O error, 75 written but not durable, 124 update's CMD killed\n"
+          "for --cmd-timeout.\n"
           "See ajio(1).\n",
           stdout);
 }

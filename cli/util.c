@@ -221,19 +221,68 @@ int cli_exit_for(int err)
     }
 }
 
-int cli_write_failed(const char *name, const char *lib_path, int r)
+/*
+ * Why a replace needs what it was refused: the directory's write permission, room on the disk.
+ * A user who could write FILE itself does not expect either.
+ */
+static const char *replace_hint(int r)
+{
+    switch (r) {
+    case -EACCES:
+    case -EPERM:
+    case -EROFS:
+        return " (an atomic replace writes the new copy as a new file in FILE's directory and "
+               "renames it over FILE: the directory must be writable, not only FILE)";
+    case -ENOSPC:
+    case -EDQUOT:
+        return " (an atomic replace needs room for the old and the new copy at once, until "
+               "the new one replaces the old)";
+    default:
+        return "";
+    }
+}
+
+int cli_write_error(int r)
+{
+    cli_error("%s%s", cli_last_error(r), replace_hint(r));
+    return cli_exit_for(r);
+}
+
+void cli_input_error(const char *input, const char *where, const char *name, const char *note)
+{
+    struct line_out l = {.out = stderr};
+
+    line_raw(&l, "ajio: ");
+    line_raw(&l, input);
+    line_escaped(&l, where, 1);
+    line_raw(&l, " (");
+    if (note != NULL) {
+        line_escaped(&l, note, 0);
+    } else {
+        line_escaped(&l, name, 0);
+        line_raw(&l, " left unchanged");
+    }
+    line_raw(&l, ")\n");
+    line_flush(&l);
+}
+
+int cli_write_failed(const char *name, const char *lib_path, const char *input, int r)
 {
     const char *msg = cli_last_error(r);
     size_t n = strlen(lib_path);
 
-    if ((r == AJIO_EJSON || r == AJIO_ETORN) && strncmp(msg, lib_path, n) == 0 && msg[n] == ':')
+    /* The library names the file it was writing; an error in the input is the input's. */
+    if (r == AJIO_EJSON && input != NULL && strncmp(msg, lib_path, n) == 0 && msg[n] == ':')
+        cli_input_error(input, msg + n, name, NULL);
+    else if ((r == AJIO_EJSON || r == AJIO_ETORN) && strncmp(msg, lib_path, n) == 0 &&
+             msg[n] == ':')
         cli_data_error(name, "%s", msg + n);
     else
-        cli_error("%s", msg);
+        return cli_write_error(r);
     return cli_exit_for(r);
 }
 
-int cli_commit_result(const char *name, const char *lib_path, int r)
+int cli_commit_result(const char *name, const char *lib_path, const char *input, int r)
 {
     if (r == 0 || r == AJIO_UNCHANGED)
         return 0;
@@ -242,7 +291,14 @@ int cli_commit_result(const char *name, const char *lib_path, int r)
                   cli_last_error(r));
         return EXIT_TEMPFAIL;
     }
-    return cli_write_failed(name, lib_path, r);
+    return cli_write_failed(name, lib_path, input, r);
+}
+
+int cli_empty_input(const char *input, const char *name)
+{
+    cli_error("%s is empty: \"%s\" left unchanged (--allow-empty replaces it with an empty file)",
+              input, name);
+    return EXIT_DATAERR;
 }
 
 /* ---- command line ---------------------------------------------------------------------------- */
@@ -514,4 +570,19 @@ int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const
         return cli_usage_error(usage, "%s: one FILE only ('%s' is extra)", cmd, argv[optind + 1]);
     *ret_path = argv[optind];
     return 0;
+}
+
+int cli_target_file(char **argv, int end, const char *usage, const char *cmd,
+                    const char **ret_path)
+{
+    int r = cli_one_file(argv, end, usage, cmd, ret_path);
+
+    /* "-" is standard input or output everywhere else (check, cat); a replace or an append
+     * cannot be atomic on a stream, and a file named "-" made by accident is a trap. */
+    if (r == 0 && strcmp(*ret_path, "-") == 0)
+        return cli_usage_error(usage,
+                               "%s: FILE '-' would be standard input or output, which cannot be "
+                               "replaced atomically; write ./- for a file named '-'",
+                               cmd);
+    return r;
 }

@@ -185,7 +185,7 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (fd < 0) {
         if (ajio__tmpfile_unsupported(errno))
             return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
-        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "create of temp for \"%s\"", f->path);
     }
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
         ajio__temp_name(name, f->name);
@@ -195,10 +195,10 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (r == -ENOENT || r == -EPERM)
         return AJIO__LINK_NONE;
     if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
+        return ajio__error_strerror(r, "linkat of temp for \"%s\"", f->path);
     if (unlinkat(f->dirfd, name, 0) < 0)
         return ajio__error_strerror(-errno,
-                                    "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
+                                    "unlink of temp \"%s\" for \"%s\"; "
                                     "ajio_sweep() removes it",
                                     name, f->path);
     return atomic_load_explicit(&link_method, memory_order_relaxed);

@@ -171,8 +171,7 @@ static int walk_dir(struct ajio_file *f, const char *dir)
         if (errno == ENOENT && !(f->flags & AJIO_NO_MKDIR) && made++ < 4 * PATH_MAX) {
             /* EEXIST: a concurrent writer made it first; sync_new_entry() covers it too. */
             if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
-                r = ajio__error_strerror(-errno, "mkdir of \"%s\" in \"%s\" for \"%s\"", comp, dir,
-                                         f->path);
+                r = ajio__error_strerror(-errno, "mkdir of \"%s\" for \"%s\"", rest, f->path);
                 goto fail;
             }
             r = sync_new_entry(f, fd, comp, dir);

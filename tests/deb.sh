@@ -60,6 +60,21 @@ consistency() {
     check_symbols "$lib" "$tmp/symbols" > /dev/null &&
         fail "control: a symbols file missing a line passed"
     echo "deb: changelog version $ver = ajio.h, libajio$major, $(wc -l < "$tmp/have") symbols"
+    leftovers_ignored
+}
+
+# What a dpkg-buildpackage run in the checkout leaves must be ignored by git: check-deb copies
+# every file git does not ignore, and "debian/rules clean" in the copy would remove those, a
+# tree diff. Only in a git checkout (not in the copy the package build runs this in).
+leftovers_ignored() {
+    git rev-parse --is-inside-work-tree > /dev/null 2>&1 || return 0
+    for f in .pybuild/cpython3_3.11_atomic-json-io/build/setup.py debian/.debhelper/x \
+        debian/debhelper-build-stamp debian/files debian/ajio.substvars debian/tmp/x \
+        debian/python3-atomic-json-io.postinst.debhelper debian/libajio0/usr/x \
+        debian/libajio0-dbgsym/x debian/build/x python/build/x \
+        python/atomic_json_io.egg-info/PKG-INFO; do
+        git check-ignore -q "$f" || fail "$f (left by dpkg-buildpackage) is not ignored by git"
+    done
 }
 
 # ---- --packages -------------------------------------------------------------------------------

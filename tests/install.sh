@@ -62,6 +62,15 @@ done
 cmake_configure "$stage/cm-ok" -DAJIO_FIND_VERSION="$major.$minor" ||
     { cat "$stage/cm-ok.log"; echo "install: find_package(ajio $major.$minor) refused"; exit 1; }
 make --no-print-directory -s B="$b" uninstall DESTDIR="$stage" PREFIX=/usr >/dev/null
+# Another PREFIX (and a CMake config elsewhere) after the one above, in the same build tree:
+# the .pc file and the CMake config must be made anew for it, not installed as made for /usr.
+make --no-print-directory -s B="$b" install DESTDIR="$stage/o" PREFIX=/opt/ajio \
+    CMAKEDIR=/opt/ajio/share/cmake/ajio >/dev/null
+grep -qx 'prefix=/opt/ajio' "$stage/o/opt/ajio/lib/pkgconfig/ajio.pc" &&
+    grep -qx 'libdir=/opt/ajio/lib' "$stage/o/opt/ajio/lib/pkgconfig/ajio.pc" ||
+    { cat "$stage/o/opt/ajio/lib/pkgconfig/ajio.pc"; echo "install: ajio.pc not made for PREFIX=/opt/ajio"; exit 1; }
+grep -q 'CURRENT_LIST_DIR}/../../../lib"' "$stage/o/opt/ajio/share/cmake/ajio/ajioConfig.cmake" ||
+    { echo "install: ajioConfig.cmake not made for its CMAKEDIR"; exit 1; }
 [ ! -e "$lib/libajio.so" ] && [ ! -e "$stage/usr/include/ajio.h" ] && [ ! -e "$lib/cmake/ajio" ] ||
     { echo "install: uninstall left files"; exit 1; }
 echo "install: staged install, pkg-config and CMake builds (shared and static) and uninstall work"

@@ -14,7 +14,7 @@ same "$F" "$WORK/want" "two appends"
 
 printf '{"c":\n' | "$AJIO" append --jsonl "$F" 2>"$WORK/err"
 want_rc $? 65 "append of invalid JSONL"
-want_err_prefix "$F:1:" "invalid JSONL, message"
+want_err_prefix "ajio: <stdin>:1:" "invalid JSONL, message"
 same "$F" "$WORK/want" "invalid JSONL appends nothing"
 
 : | "$AJIO" append "$WORK/empty" 2>"$WORK/err"

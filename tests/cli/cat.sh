@@ -31,7 +31,19 @@ if [ -w /dev/full ]; then
     "$AJIO" cat "$F" >/dev/full 2>"$WORK/err"
     want_rc $? 74 "cat into a full standard output"
 fi
-"$AJIO" cat a b >"$WORK/out" 2>"$WORK/err"
-want_rc $? 64 "cat with two FILEs"
+# Several FILEs in turn, '-' and no FILE being standard input; a missing one is reported and
+# the others still printed.
+printf 'one\n' >"$WORK/a"
+printf 'two\n' | "$AJIO" cat "$WORK/a" - "$WORK/a" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "cat of two FILEs and standard input"
+printf 'one\ntwo\none\n' >"$WORK/want"
+same "$WORK/out" "$WORK/want" "cat of two FILEs and standard input"
+printf 'in\ntorn' | "$AJIO" cat >"$WORK/out" 2>"$WORK/err"
+want_rc $? 0 "cat without FILE"
+[ "$(cat "$WORK/out")" = in ] || fail "cat without FILE printed '$(cat "$WORK/out")'"
+want_err_prefix "<stdin>:2: skipped a torn last line" "cat without FILE: torn note names <stdin>"
+"$AJIO" cat "$WORK/missing" "$WORK/a" >"$WORK/out" 2>"$WORK/err"
+want_rc $? 66 "cat of a missing and a present file"
+[ "$(cat "$WORK/out")" = one ] || fail "cat: the file after a missing one was not printed"
 
 finish

@@ -78,7 +78,10 @@ grep -q 'torn' "$WORK/err" && fail "an invalid line must not be reported as torn
 # Standard input as '-'.
 printf '[1,2' | "$AJIO" check - 2>"$WORK/err"
 want_rc $? 65 "check of standard input"
-want_err_prefix "-:1:5: " "standard input position"
+want_err_prefix "<stdin>:1:5: " "standard input position"
+printf '[1,2' | "$AJIO" check 2>"$WORK/err"
+want_rc $? 65 "check without FILE reads standard input"
+want_err_prefix "<stdin>:1:5: " "check without FILE, position"
 printf '[1,2]' | "$AJIO" check - 2>"$WORK/err"
 want_rc $? 0 "valid standard input"
 

@@ -23,6 +23,27 @@ done
 for status in $(sed -n 's/^ *EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' cli/cli.h); do
     grep -qx "\.B $status" "$WORK/man.txt" || fail "exit code $status of cli.h not in the man page"
 done
+# Every example runs as written: the command lines of the .nf blocks (those of the DIAGNOSTICS
+# section are output, not commands), each in a fresh directory holding the files the EXAMPLES
+# section names, with this build's ajio first in PATH.
+awk '/^\.SH/ { sec = $2 } /^\.nf/ { nf = 1; next } /^\.fi/ { nf = 0; next }
+    nf && sec != "DIAGNOSTICS" && /^(ajio|jq|head|echo) / { print }' "$WORK/man.txt" |
+    sed 's/\\(aq/'"'"'/g' >"$WORK/examples"
+[ "$(grep -c . "$WORK/examples")" -ge 6 ] || fail "found only $(grep -c . "$WORK/examples") examples"
+mkdir "$WORK/bin"
+ln -s "$(cd "$(dirname "$AJIO")" && pwd)/ajio" "$WORK/bin/ajio"
+n=0
+while IFS= read -r line; do
+    n=$((n + 1))
+    ex=$WORK/ex$n
+    mkdir "$ex"
+    printf '{"debug": true, "port": 8080}\n' >"$ex/app.json"
+    cp "$ex/app.json" "$ex/cfg.json"
+    printf '{"event":"start"}\n{"event":"stop"}\n' >"$ex/events.jsonl"
+    (cd "$ex" && PATH=$WORK/bin:$PATH sh -c "$line") >"$WORK/out" 2>"$WORK/err" ||
+        { fail "man page example fails: $line"; sed 's/^/    /' "$WORK/err"; }
+done <"$WORK/examples"
+
 # groff comes from groff-base (DEB_PACKAGES); without it the error text fails the check.
 groff -man -ww -z "$MAN" >"$WORK/err" 2>&1
 [ ! -s "$WORK/err" ] || { fail "groff warnings"; sed 's/^/    /' "$WORK/err"; }

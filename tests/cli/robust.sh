@@ -126,7 +126,8 @@ want_err "ajio: cannot open $WORK/$E: No such file or directory" "check missing,
 printf '{,' | "$AJIO" write --json "$WORK/$N" 2>"$WORK/err"
 want_rc $? 65 "write --json of invalid input to a hostile name"
 one_line "write --json of invalid input to a hostile name"
-want_err_prefix "$WORK/$E:1:2: expected " "write --json invalid, escaped name"
+want_err_prefix "ajio: <stdin>:1:2: expected " "write --json invalid, escaped name"
+grep -qF "($WORK/$E left unchanged)" "$WORK/err" || fail "write --json invalid: escaped name of the target"
 
 # The library's messages embed the path: they are escaped as well.
 reset "$WORK/$N"

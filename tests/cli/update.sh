@@ -13,6 +13,37 @@ want_rc $? 0 "update of a missing file"
 printf '{"n": 0}\n' >"$WORK/exp"
 same "$C" "$WORK/exp" "update creates the file from an empty input"
 
+# --default TEXT is what the command gets when there is no file; without it, a missing file is
+# named as the cause of the command's empty output or failure.
+M=$D/m.json
+"$AJIO" update --json "$M" -- jq '.n += 1' 2>"$WORK/err"
+want_rc $? 65 "update --json of a missing file without --default"
+want_err "ajio: <jq output>:1:1: empty input (\"$M\" does not exist, so 'jq' got an empty input; --default TEXT gives it TEXT instead)" \
+    "missing file without --default, message"
+[ ! -e "$M" ] || fail "a refused update of a missing file created it"
+"$AJIO" update "$M" -- sh -c 'exit 3' 2>"$WORK/err"
+want_rc $? 1 "failing command on a missing file"
+grep -qF "\"$M\" does not exist" "$WORK/err" || fail "failing command on a missing file: not named"
+"$AJIO" update --json --default '{"n": 41}' "$M" -- jq -c '.n += 1' 2>"$WORK/err"
+want_rc $? 0 "update --default of a missing file"
+printf '{"n":42}\n' >"$WORK/exp"
+same "$M" "$WORK/exp" "--default is the command's input for a missing file"
+"$AJIO" update --json --default '{"n": 0}' "$M" -- jq -c '.n += 1' 2>"$WORK/err"
+want_rc $? 0 "update --default of an existing file"
+printf '{"n":43}\n' >"$WORK/exp"
+same "$M" "$WORK/exp" "--default is not used when the file exists"
+
+# An empty output would empty the file: refused unless --allow-empty.
+cp "$M" "$WORK/before.m"
+"$AJIO" update "$M" -- true 2>"$WORK/err"
+want_rc $? 65 "update with an empty output"
+want_err "ajio: <true output> is empty: \"$M\" left unchanged (--allow-empty replaces it with an empty file)" \
+    "empty output message"
+same "$M" "$WORK/before.m" "file after an empty output"
+"$AJIO" update --allow-empty "$M" -- true 2>"$WORK/err"
+want_rc $? 0 "update --allow-empty with an empty output"
+[ -f "$M" ] && [ ! -s "$M" ] || fail "update --allow-empty must leave an empty file"
+
 # ---- concurrency: 8 loops of 25 jq increments give exactly 200 ----
 i=0
 pids=
@@ -48,10 +79,11 @@ want_rc $? 1 "a command that cannot be run"
 want_err_prefix "ajio: cannot run '/nonexistent/cmd'" "missing command message"
 same "$C" "$WORK/before" "file after a command that cannot be run"
 
-# ---- invalid output: exit 65, FILE:LINE:COL, file untouched ----
+# ---- invalid output: exit 65, <CMD output>:LINE:COL, file untouched ----
 "$AJIO" update --json "$C" -- sh -c 'echo "{\"n\": }"' 2>"$WORK/err"
 want_rc $? 65 "invalid JSON output"
-want_err_prefix "$C:1:7: " "invalid output message"
+want_err "ajio: <sh output>:1:7: expected a value after ':', found '}' ($C left unchanged)" \
+    "invalid output message"
 same "$C" "$WORK/before" "file after invalid output"
 no_temps "$D" "after the failures"
 

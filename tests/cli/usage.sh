@@ -47,8 +47,13 @@ usage_case "write --mode without value" write "$WORK/a" --mode
 usage_case "write --mode 8 (not octal)" write --mode 8 "$WORK/a"
 usage_case "write --mode 10000 (too big)" write --mode 10000 "$WORK/a"
 usage_case "write --mode -1" write --mode -1 "$WORK/a"
-usage_case "check without FILE" check
 usage_case "check unknown option" check --frob x
+usage_case "write to '-'" write -
+want_err_prefix "ajio: write: FILE '-' would be standard input or output" "write to '-' message"
+usage_case "update FILE CMD without '--'" update "$WORK/a" jq .
+want_err_prefix "ajio: update: one FILE only ('jq' is extra); did you mean: ajio update FILE -- jq" \
+    "update without '--' message"
+usage_case "update --default without TEXT" update "$WORK/a" --default
 usage_case "sweep without DIR" sweep
 usage_case "sweep --min-age abc" sweep --min-age abc "$WORK"
 usage_case "sweep --min-age -5" sweep --min-age -5 "$WORK"
@@ -58,7 +63,8 @@ usage_case "demo --readers 65" demo --readers 65 --dir "$WORK/demo"
 usage_case "demo extra argument" demo extra --dir "$WORK/demo"
 usage_case "demo unknown option in a group" demo -qh --dir "$WORK/demo"
 want_err "ajio: unknown option '-q'" "demo unknown option in a group: names the option"
-[ ! -e "$WORK/a" ] && [ ! -e "$WORK/b" ] && [ ! -e "$WORK/demo" ] || fail "a usage error wrote"
+[ ! -e "$WORK/a" ] && [ ! -e "$WORK/b" ] && [ ! -e "$WORK/demo" ] && [ ! -e ./- ] ||
+    fail "a usage error wrote"
 
 # Options after FILE work (GNU order), and '--' ends the options.
 printf 'x' | "$AJIO" write "$WORK/a" --no-sync 2>"$WORK/err"

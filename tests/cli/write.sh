@@ -29,10 +29,21 @@ want_rc $? 0 "--jsonl with an unterminated last line"
 printf '{"a":1}\n{"b":2}\n' >"$WORK/exp"
 same "$D/l.jsonl" "$WORK/exp" "--jsonl terminates the last line"
 
+# An empty input is refused (a producer that failed prints nothing too) unless --allow-empty.
 reset "$D/l.jsonl"
 "$AJIO" write --jsonl "$D/l.jsonl" </dev/null 2>"$WORK/err"
-want_rc $? 0 "--jsonl with empty input"
-[ -f "$D/l.jsonl" ] && [ ! -s "$D/l.jsonl" ] || fail "--jsonl empty input must give an empty file"
+want_rc $? 65 "--jsonl with empty input"
+want_err "ajio: standard input is empty: \"$D/l.jsonl\" left unchanged (--allow-empty replaces it with an empty file)" \
+    "empty input message"
+same "$D/l.jsonl" "$WORK/old" "target after an empty input"
+reset "$D/e"
+sh -c 'exit 5' | "$AJIO" write "$D/e" 2>"$WORK/err"
+want_rc $? 65 "plain write of the empty output of a failed producer"
+same "$D/e" "$WORK/old" "target after the empty output of a failed producer"
+"$AJIO" write --jsonl --allow-empty "$D/l.jsonl" </dev/null 2>"$WORK/err"
+want_rc $? 0 "--allow-empty with empty input"
+[ -f "$D/l.jsonl" ] && [ ! -s "$D/l.jsonl" ] || fail "--allow-empty with empty input must give an empty file"
+no_temps "$D" "after the refused empty inputs"
 
 # A document larger than one 64 KiB chunk, split across reads, still validates.
 awk 'BEGIN { printf "["; for (i = 0; i < 50000; i++) printf "%s%d", (i ? "," : ""), i; print "]" }' \
@@ -41,32 +52,33 @@ awk 'BEGIN { printf "["; for (i = 0; i < 50000; i++) printf "%s%d", (i ? "," : "
 want_rc $? 0 "--json of a multi-chunk document"
 same "$D/big.json" "$WORK/big.json" "multi-chunk document"
 
-# ---- invalid JSON: exit 65, FILE:LINE:COL: reason, target untouched ----
+# ---- invalid JSON: exit 65, <stdin>:LINE:COL: reason, target untouched and named ----
 reset "$D/t.json"
 printf '{"a":1,}' | "$AJIO" write --json "$D/t.json" 2>"$WORK/err"
 want_rc $? 65 "--json trailing comma"
-want_err "$D/t.json:1:8: trailing comma before '}'" "--json trailing comma message"
+want_err "ajio: <stdin>:1:8: trailing comma before '}' ($D/t.json left unchanged)" \
+    "--json trailing comma message"
 same "$D/t.json" "$WORK/old" "target after invalid JSON"
 
 printf '{\n  "a": tru\n}' | "$AJIO" write --json "$D/t.json" 2>"$WORK/err"
 want_rc $? 65 "--json bad literal on line 2"
-want_err_prefix "$D/t.json:2:11: " "--json bad literal position"
+want_err_prefix "ajio: <stdin>:2:11: " "--json bad literal position"
 same "$D/t.json" "$WORK/old" "target after invalid JSON on line 2"
 
 "$AJIO" write --json "$D/t.json" </dev/null 2>"$WORK/err"
 want_rc $? 65 "--json empty input"
-want_err "$D/t.json:1:1: empty input" "--json empty input message"
+want_err "ajio: <stdin>:1:1: empty input ($D/t.json left unchanged)" "--json empty input message"
 same "$D/t.json" "$WORK/old" "target after empty --json input"
 
 # The error is in the second 64 KiB chunk: the part already written must not reach the target.
 { head -c 100000 "$WORK/big.json"; printf ',]'; } | "$AJIO" write --json "$D/t.json" 2>"$WORK/err"
 want_rc $? 65 "--json error after the first chunk"
-want_err_prefix "$D/t.json:1:100002: " "--json error after the first chunk, position"
+want_err_prefix "ajio: <stdin>:1:100002: " "--json error after the first chunk, position"
 same "$D/t.json" "$WORK/old" "target after a late JSON error"
 
 printf '{"a":1}\n\n{"b":2}\n' | "$AJIO" write --jsonl "$D/t.json" 2>"$WORK/err"
 want_rc $? 65 "--jsonl blank line"
-want_err_prefix "$D/t.json:2:1: " "--jsonl blank line position"
+want_err_prefix "ajio: <stdin>:2:1: " "--jsonl blank line position"
 same "$D/t.json" "$WORK/old" "target after invalid JSONL"
 no_temps "$D" "after invalid input"
 
@@ -134,16 +146,35 @@ same "$D/plain" "$WORK/old" "file used as a directory"
 printf 'x\n' | "$AJIO" write "$D" 2>"$WORK/err"
 want_rc $? 73 "target is a directory"
 
-# Tests run as root, which chmod does not stop: a read-only bind mount gives EROFS.
+# Root is not stopped by chmod: as root a read-only bind mount gives EROFS; an ordinary user
+# gets EACCES from a directory without write permission.
 RO=$WORK/ro
 mkdir "$RO"
 reset "$RO/f"
-if mount --bind "$RO" "$RO" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ]; then
+    chmod a-w "$RO"
+    printf 'x\n' | "$AJIO" write "$RO/f" 2>"$WORK/err"
+    want_rc $? 73 "directory without write permission (EACCES)"
+    want_err_prefix "ajio: " "EACCES message"
+    grep -qF "the directory must be writable, not only FILE)" "$WORK/err" ||
+        fail "EACCES message does not say why the directory must be writable"
+    printf 'x\n' | "$AJIO" write "$RO/a/b" 2>"$WORK/err"
+    want_rc $? 73 "missing parent in a directory without write permission"
+    want_err_prefix "ajio: mkdir of \"$RO/a\" for \"$RO/a/b\": " "mkdir message names the directory"
+    same "$RO/f" "$WORK/old" "target in a directory without write permission"
+    chmod u+w "$RO"
+elif mount --bind "$RO" "$RO" 2>/dev/null; then
     CLEANUP='umount "$RO" 2>/dev/null'
     if mount -o remount,bind,ro "$RO" 2>/dev/null; then
         printf 'x\n' | "$AJIO" write "$RO/f" 2>"$WORK/err"
         want_rc $? 73 "read-only directory (EROFS)"
         want_err_prefix "ajio: " "EROFS message"
+        grep -qF "the directory must be writable, not only FILE)" "$WORK/err" ||
+            fail "EROFS message does not say why the directory must be writable"
+        grep -q "O_TMPFILE" "$WORK/err" && fail "EROFS message uses internal terms"
+        printf 'x\n' | "$AJIO" write "$RO/a/b" 2>"$WORK/err"
+        want_rc $? 73 "missing parent in a read-only directory"
+        want_err_prefix "ajio: mkdir of \"$RO/a\" for \"$RO/a/b\": " "mkdir message names the directory"
         same "$RO/f" "$WORK/old" "target in a read-only directory"
     else
         fail "cannot remount a bind mount read-only"
@@ -158,24 +189,28 @@ elif chattr +i "$RO" 2>/dev/null; then
     chattr -i "$RO"
     CLEANUP=
 else
-    fail "neither a read-only bind mount nor chattr +i is possible here (need root)"
+    fail "as root, neither a read-only bind mount nor chattr +i is possible here"
 fi
 
 # A full filesystem: exit 74, target untouched, no temp left.
 FULL=$WORK/full
 mkdir "$FULL"
-if mount -t tmpfs -o size=64k ajio-test "$FULL" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ]; then
+    echo "skip: the full filesystem case (ENOSPC) mounts a small tmpfs: needs root"
+elif mount -t tmpfs -o size=64k ajio-test "$FULL" 2>/dev/null; then
     CLEANUP='umount "$FULL" 2>/dev/null'
     reset "$FULL/f"
     head -c 1048576 /dev/zero | "$AJIO" write "$FULL/f" 2>"$WORK/err"
     want_rc $? 74 "full filesystem (ENOSPC)"
     want_err_prefix "ajio: " "ENOSPC message"
+    grep -qF "needs room for the old and the new copy at once" "$WORK/err" ||
+        fail "ENOSPC message does not say why an atomic replace needs room"
     same "$FULL/f" "$WORK/old" "target on a full filesystem"
     no_temps "$FULL" "after ENOSPC"
     umount "$FULL"
     CLEANUP=
 else
-    fail "cannot mount a small tmpfs for the ENOSPC case (need root)"
+    fail "as root, cannot mount a small tmpfs for the ENOSPC case"
 fi
 
 # Standard input that cannot be read: exit 74, nothing written.

@@ -50,6 +50,13 @@ SCENARIOS=${FAULT_SCENARIOS:-new existing named stream mkdir create-only skip-un
 VERBOSE=${FAULT_VERBOSE:-0}
 S= ROLE= # the scenario and role of the run being judged (check_state)
 
+# Progress, one line per case group with the seconds since the start, on the descriptor the
+# run started with: the two parts log into files printed only at the end, and a run lasts
+# minutes.
+T0=$(date +%s)
+exec 3>&1
+progress() { printf 'check-fault: %5ss %s\n' "$(( $(date +%s) - T0 ))" "$*" >&3; }
+
 SUITE=check-fault
 . "$(dirname "$0")/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
@@ -442,6 +449,7 @@ inject_all() { # $1 who
             echo "check-fault: no write-path syscalls found for $who/$s"; cat "$WORK/out$P"; exit 1
         fi
         echo "== $who $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.$who.$s")"
+        progress "$who: scenario $s, $(grep -c . "$WORK/calls.$who.$s") syscalls x plausible errnos"
         while read -r sys n role; do
             plausible_of "$role"
             case $role in open-tmpfile | open-probe) ERRS="$ERRS EOPNOTSUPP" ;; esac
@@ -908,6 +916,7 @@ rmw_all() {
     for s in $RMW_SCENARIOS; do
         rmw_calls "$s"
         echo "== lib $s: $(awk '{ printf "%s%s#%s", (NR > 1 ? " " : ""), $3, $2 }' "$WORK/calls.rmw.$s")"
+        progress "lib: $s, $(grep -c . "$WORK/calls.rmw.$s") syscalls x plausible errnos"
         while read -r sys n role; do
             rmw_plausible "$role"
             for e in $ERRS; do rmw_one lib "$s" "$sys" "$n" "$role" "$e"; done
@@ -968,9 +977,19 @@ part() { # $1 lib|cli
     P=.$1 SD=$WORK/s.$1 RESULTS=$WORK/results.$1.tsv
     : >"$RESULTS"
     inject_all "$1"
+    progress "$1: short writes"
     short_all "$1"
+    progress "$1: file size limit"
     fsize_one "$1" stream
-    [ "$1" = lib ] && { double_fault; control; rmw_all; rmw_control; }
+    if [ "$1" = lib ]; then
+        progress "lib: double fault and negative controls"
+        double_fault
+        control
+        rmw_all
+        progress "lib: negative control of the read-modify-write modes"
+        rmw_control
+    fi
+    progress "$1: done"
     return 0
 }
 
