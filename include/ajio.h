@@ -78,9 +78,9 @@ extern "C" {
 #endif
 
 #define AJIO_VERSION_MAJOR 0
-#define AJIO_VERSION_MINOR 2
+#define AJIO_VERSION_MINOR 3
 #define AJIO_VERSION_PATCH 0
-#define AJIO_VERSION_STRING "0.2.0"
+#define AJIO_VERSION_STRING "0.3.0"
 /*
  * One number for compile-time checks: #if AJIO_VERSION_NUMBER >= 200 (0.2.0), and the same as
  * 0xMMmmpp. What came after 0.1 says so, always as "(since X)". (since 0.2)
