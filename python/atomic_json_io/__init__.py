@@ -464,11 +464,12 @@ def read_jsonl(path, *, warn=True, loads=json.loads):
     return JsonlReader(path, warn=warn, loads=loads)
 
 
-def sweep(directory, name=None, *, min_age=1, durable=True):
+def sweep(directory, name=None, *, min_age=1, durable=True, locks=False):
     """Remove temp files left in *directory* by killed writers (only those of target *name* if
-    given) whose last change is at least *min_age* seconds old; never a live writer's. Returns
-    the number removed."""
-    return _ajio.sweep(directory, name, min_age, 0 if durable else 1)
+    given) whose last change is at least *min_age* seconds old; never a live writer's. With
+    *locks*, also the lock files of targets that no longer exist and that nobody holds (libajio's
+    AJIO_SWEEP_LOCKS). Returns the number removed."""
+    return _ajio.sweep(directory, name, min_age, (0 if durable else 1) | (4 if locks else 0))
 
 
 class Batch:
