@@ -3,7 +3,8 @@
 runs fails make check instead of a reader.
 
 Usage: rundocs.py [FILE.md...]   (default: README.md, docs/*.md, python/README.md)
-Environment: AJIO_BUILD (default build): libajio.a, the ajio tool and the Python extension.
+Environment: AJIO_BUILD (default build): libajio.a, the ajio tool and the Python extension;
+CC (default cc) and DOC_CFLAGS (more flags for every C block).
 
 The convention, for every fenced block of a Markdown file:
 
@@ -112,6 +113,7 @@ def run_c(code, opts, tmp):
     cc = os.environ.get("CC", "cc")
     cmd = [cc, "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(TOP, "include"), src, "-o", exe,
            os.path.join(BUILD, "libajio.a"), "-lpthread"] + shlex.split(opts.get("libs", ""))
+    cmd[1:1] = shlex.split(os.environ.get("DOC_CFLAGS", ""))
     rc, out = run(cmd, tmp)
     if rc != 0:
         return rc, "compile failed:\n" + out
