@@ -93,14 +93,14 @@ struct ajio_file {
     uid_t uid;   /* owner to give the file when fix_perms and chown */
     gid_t gid;
     bool chown;
-    uint64_t written;           /* bytes handed to ajio_write so far */
+    uint64_t written;           /* bytes handed to ajio_file_write so far */
     ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
     unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
     struct ajio_gen *gen;       /* its JSON generator, if any: checked and freed with the handle */
     uint64_t old_size;          /* size of the old target (AJIO_SKIP_UNCHANGED) */
     size_t buflen;
     unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
-    bool heap;          /* the struct itself was malloc'ed (ajio_open) */
+    bool heap;          /* the struct itself was malloc'ed (ajio_file_open) */
     const char *name;   /* final component, inside path */
     size_t dirlen;      /* path[0..dirlen) is the directory as given or resolved */
     char path[PATH_MAX];
@@ -276,7 +276,7 @@ int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *io
  * the temp, the syncs of new parents, the bytes. The caller finishes (or stages) and discards.
  */
 int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
-/* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
+/* ajio_file_open() with the lock's timeout (ajio_update()); ajio_file_open() itself waits for the lock. */
 int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
 /* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
 struct ajio_file *ajio__new_handle(const char *path);
@@ -285,7 +285,7 @@ struct ajio_file *ajio__new_handle(const char *path);
  * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the
  * commit: it refuses an incomplete document (sticky on f) and hands the last bytes to the handle.
  * Without AJIO_SKIP_UNCHANGED and the JSON kinds the generator formats straight into f->buf
- * (f->buflen and f->written catch up at each flush and at the commit; ajio_write() is refused
+ * (f->buflen and f->written catch up at each flush and at the commit; ajio_file_write() is refused
  * meanwhile), bypassing ajio__file_write(): anything that function learns to do per byte must
  * make json_gen.c take its ajio__file_write() path too.
  */
