@@ -54,6 +54,8 @@ ASAN_SCRIPTS  :=
 BENCH_TARGETS :=
 HEAVY_TARGETS :=
 DEB_PACKAGES  := libcmocka-dev pkg-config
+# Needed only by the heavy suites: installed by their targets (deps-heavy), not by make check.
+HEAVY_DEB_PACKAGES :=
 ALL_TARGETS   := $(STATICLIB) $(SHLIB)
 
 # Header dependencies: each compile writes the headers it read into a .d file beside its output
@@ -103,6 +105,10 @@ $(B)/tests/%: tests/%.c $(B)/tests/%.d $(STATICLIB)
 
 deps:
 	@sh tools/deps.sh $(sort $(DEB_PACKAGES))
+
+.PHONY: deps-heavy
+deps-heavy:
+	@sh tools/deps.sh $(sort $(DEB_PACKAGES) $(HEAVY_DEB_PACKAGES))
 
 # The fast suite every change runs. Each program and script runs in its own process with a
 # timeout (tools/run-tests.sh), which prints one summary line.

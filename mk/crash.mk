@@ -16,7 +16,7 @@ CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync group-trust no-c
                   trust-stale
 
 HEAVY_TARGETS += check-crash
-DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs
+HEAVY_DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs
 
 # The harness of a tree, beside the tool of that tree. The tool is a prerequisite although it is
 # not linked in: the harness runs it, and so one request per control tree builds both.
@@ -27,7 +27,7 @@ $(CRASH_RUN): tests/crash/crash_run.c $(CRASH_RUN).d $(STATICLIB) $(B)/ajio
 	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) -Isrc $(ALL_CFLAGS) $< -o $@ $(STATICLIB) $(LDFLAGS)
 
 .PHONY: check-crash
-check-crash: deps
+check-crash: deps-heavy
 	@$(MAKE) --no-print-directory $(CRASH_RUN) $(CRASH_CONTROLS:%=$(B)/control/%/crash/crash_run)
 	@AJIO_BUILD=$(B) CRASH_SCALE="$(CRASH_SCALE)" CRASH_FS="$(CRASH_FS)" CI="$(CI)" \
 	    CRASH_GROUP_CYCLES="$(CRASH_GROUP_CYCLES)" \

@@ -9,7 +9,7 @@
 # See docs/fault-injection.md. The driver also serves the filesystem matrix (mk/fs.mk).
 
 HEAVY_TARGETS += check-fault
-DEB_PACKAGES  += strace acl attr util-linux mount
+HEAVY_DEB_PACKAGES += strace acl attr util-linux mount
 
 .PHONY: check-fault fault-tools
 
@@ -34,6 +34,6 @@ $(FAULT_SHIM): tests/fault/shortwrite.c $(FAULT_SHIM:.so=.d)
 
 fault-tools: $(FAULT_DRIVER) $(FAULT_SHIM) $(FAULT_CONTROLS) $(FAULT_CLI)
 
-check-fault: deps
+check-fault: deps-heavy
 	@$(MAKE) --no-print-directory fault-tools
 	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fault/run.sh

@@ -8,12 +8,12 @@
 # See docs/fs-matrix.md.
 
 HEAVY_TARGETS += check-fs
-DEB_PACKAGES  += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux mount acl attr
+HEAVY_DEB_PACKAGES += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-linux mount acl attr
 
 .PHONY: check-fs
 
 # The matrix runs every unit test binary (including the kill storm, tests/test_stress) and every
 # CLI script on each filesystem, so it builds them first.
-check-fs: deps
+check-fs: deps-heavy
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FAULT_DRIVER) $(FAULT_CLI)
 	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fs/run.sh

@@ -55,5 +55,6 @@ fuzz-validate: $(B)/fuzz/fuzz_validate fuzz-corpus
 	    exit $$rc
 
 # CI fuzzes for a bounded minute on every run; longer runs are for a person (docs/json-validator.md).
-DEB_PACKAGES  += clang libclang-rt-14-dev
+HEAVY_DEB_PACKAGES += clang libclang-rt-14-dev
+$(B)/fuzz/fuzz_validate: | deps-heavy
 HEAVY_TARGETS += fuzz

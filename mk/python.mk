@@ -3,7 +3,9 @@
 # and runs its pytest suite with Debian's /usr/bin/python3: another python3 earlier on PATH
 # lacks Debian's pytest and hypothesis. The benchmark is bench/python/ (make bench-python).
 #
-#   make check-python     build the extension and run python/tests only
+#   make check-python        build the extension and run python/tests only (as make check)
+#   make check-python-heavy  the slow part (check-heavy): the wheel built and installed into a
+#                            fresh venv, and the encoder's property tests with 10x the examples
 #   make bench-python     the Python benchmarks (bench/README.md, section "Python")
 
 AJIO_PYTHON ?= /usr/bin/python3
@@ -11,18 +13,26 @@ PY_BUILD := $(B)/python
 
 CHECK_SCRIPTS += python/tests/run-pytest.sh
 BENCH_TARGETS += bench-python
-DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools python3-venv \
-                 python3-build python3-wheel python3-atomicwrites strace
+HEAVY_TARGETS += check-python-heavy
+DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools strace
+# The wheel test's tools, installed by check-heavy only; the benchmark's peer by bench-python.
+HEAVY_DEB_PACKAGES += python3-venv python3-build python3-wheel
 
-.PHONY: python-build check-python bench-python
+.PHONY: python-build check-python check-python-heavy bench-python
 python-build:
 	@AJIO_PYTHON=$(AJIO_PYTHON) AJIO_BUILD=$(B) sh python/tests/build.sh
 
 check-python: deps
 	@AJIO_BUILD=$(B) AJIO_PYTHON=$(AJIO_PYTHON) sh tools/run-tests.sh python/tests/run-pytest.sh
 
+# Passes or fails as a whole, as every heavy target does: no closing line of its own.
+check-python-heavy: deps-heavy
+	@AJIO_BUILD=$(B) AJIO_PYTHON=$(AJIO_PYTHON) AJIO_PYTHON_HEAVY=1 \
+	    timeout -k 10 1200 sh python/tests/run-pytest.sh
+
 # The durable run writes on the working disk, in $(B). bench_encode.py: the encoder alone.
 bench-python: python-build
+	@sh tools/deps.sh python3-atomicwrites
 	@PYTHONPATH=$(abspath $(PY_BUILD)) BENCH_PY_DIR=$(B) $(AJIO_PYTHON) bench/python/bench.py
 	@if [ -f bench/python/bench_encode.py ]; then \
 	    PYTHONPATH=$(abspath $(PY_BUILD)) $(AJIO_PYTHON) bench/python/bench_encode.py; fi

@@ -19,9 +19,6 @@
 /* What the refusal checks put at the target first, so that "untouched" is byte for byte. */
 #define AU_OLD_TEXT "old content\n"
 
-/* Every test of these suites gets a fresh scratch directory as its state. */
-#define AU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
-
 /* The file at p holds exactly the string literal lit. */
 #define au_assert_file(p, lit) tu_assert_content(p, lit, sizeof(lit) - 1)
 

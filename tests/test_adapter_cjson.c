@@ -302,16 +302,16 @@ static void test_large_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        AU_TEST(test_golden),
-        AU_TEST(test_compact_is_cjson_unformatted),
-        AU_TEST(test_numbers_as_cjson_prints_them),
-        AU_TEST(test_seed_examples),
-        AU_TEST(test_non_finite_refused),
-        AU_TEST(test_invalid_utf8_refused),
-        AU_TEST(test_deep_nesting_refused),
-        AU_TEST(test_jsonl_edges),
-        AU_TEST(test_jsonl_callback),
-        AU_TEST(test_large_round_trip),
+        TU_TEST(test_golden),
+        TU_TEST(test_compact_is_cjson_unformatted),
+        TU_TEST(test_numbers_as_cjson_prints_them),
+        TU_TEST(test_seed_examples),
+        TU_TEST(test_non_finite_refused),
+        TU_TEST(test_invalid_utf8_refused),
+        TU_TEST(test_deep_nesting_refused),
+        TU_TEST(test_jsonl_edges),
+        TU_TEST(test_jsonl_callback),
+        TU_TEST(test_large_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

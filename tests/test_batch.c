@@ -16,8 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
-#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
-
 /* ---- directory handle ----------------------------------------------------------------------- */
 
 static void test_dir_writes(void **state)

@@ -12,7 +12,6 @@
 #include <sys/file.h>
 
 #define AJIO_LOCK_SUFFIX ".ajio-lock"
-#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
 
 /* Temps left in dir: the ".ajio-" shape, lock files (".NAME.ajio-lock") apart. */
 static int temps(const char *dir)

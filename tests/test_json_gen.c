@@ -12,7 +12,6 @@
 #include <math.h>
 
 #define CASES "tests/cases/gen/"
-#define GEN_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
 #define OLD_TEXT "old content\n"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -1318,27 +1317,27 @@ static void test_sink(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        GEN_TEST(test_layouts),
-        GEN_TEST(test_lines),
-        GEN_TEST(test_after_raw_bytes),
-        GEN_TEST(test_value_kinds),
-        GEN_TEST(test_escapes),
-        GEN_TEST(test_utf8),
-        GEN_TEST(test_doubles_python),
-        GEN_TEST(test_doubles_precision),
-        GEN_TEST(test_doubles_locale),
-        GEN_TEST(test_doubles_random),
-        GEN_TEST(test_non_finite),
-        GEN_TEST(test_misuse),
-        GEN_TEST(test_depth),
-        GEN_TEST(test_incomplete),
-        GEN_TEST(test_new_refusals),
-        GEN_TEST(test_raw_and_number),
-        GEN_TEST(test_gen_fail),
-        GEN_TEST(test_long_values),
-        GEN_TEST(test_path_across_flush),
-        GEN_TEST(test_random_documents),
-        GEN_TEST(test_sink),
+        TU_TEST(test_layouts),
+        TU_TEST(test_lines),
+        TU_TEST(test_after_raw_bytes),
+        TU_TEST(test_value_kinds),
+        TU_TEST(test_escapes),
+        TU_TEST(test_utf8),
+        TU_TEST(test_doubles_python),
+        TU_TEST(test_doubles_precision),
+        TU_TEST(test_doubles_locale),
+        TU_TEST(test_doubles_random),
+        TU_TEST(test_non_finite),
+        TU_TEST(test_misuse),
+        TU_TEST(test_depth),
+        TU_TEST(test_incomplete),
+        TU_TEST(test_new_refusals),
+        TU_TEST(test_raw_and_number),
+        TU_TEST(test_gen_fail),
+        TU_TEST(test_long_values),
+        TU_TEST(test_path_across_flush),
+        TU_TEST(test_random_documents),
+        TU_TEST(test_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

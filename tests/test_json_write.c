@@ -342,22 +342,22 @@ static void test_one_shot_kinds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        AU_TEST(test_json_newline_added),
-        AU_TEST(test_json_newline_kept),
-        AU_TEST(test_json_len_not_strlen),
-        AU_TEST(test_json_invalid_refused),
-        AU_TEST(test_json_empty_is_invalid),
-        AU_TEST(test_invalid_creates_nothing),
-        AU_TEST(test_bad_arguments),
-        AU_TEST(test_jsonl_lines),
-        AU_TEST(test_jsonl_empty_gives_empty_file),
-        AU_TEST(test_jsonl_invalid_refused),
-        AU_TEST(test_skip_unchanged),
-        AU_TEST(test_case_files),
-        AU_TEST(test_stream_json_valid),
-        AU_TEST(test_stream_json_invalid),
-        AU_TEST(test_stream_jsonl),
-        AU_TEST(test_one_shot_kinds),
+        TU_TEST(test_json_newline_added),
+        TU_TEST(test_json_newline_kept),
+        TU_TEST(test_json_len_not_strlen),
+        TU_TEST(test_json_invalid_refused),
+        TU_TEST(test_json_empty_is_invalid),
+        TU_TEST(test_invalid_creates_nothing),
+        TU_TEST(test_bad_arguments),
+        TU_TEST(test_jsonl_lines),
+        TU_TEST(test_jsonl_empty_gives_empty_file),
+        TU_TEST(test_jsonl_invalid_refused),
+        TU_TEST(test_skip_unchanged),
+        TU_TEST(test_case_files),
+        TU_TEST(test_stream_json_valid),
+        TU_TEST(test_stream_json_invalid),
+        TU_TEST(test_stream_jsonl),
+        TU_TEST(test_one_shot_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

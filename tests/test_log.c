@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <sys/vfs.h>
 
-#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
 #define TMPFS_MAGIC 0x01021994
 #define FUSE_MAGIC 0x65735546
 

@@ -10,8 +10,6 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
-
 /* Reads every record of p with flags: their text joined with '|', the count of AJIO_EJSON. */
 static int read_all(const char *p, unsigned flags, char *out, size_t size, uint64_t *ret_torn)
 {

@@ -39,7 +39,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
 #define TU_SHARED_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_shared, tu_teardown)
 
 #define ALICE 64011

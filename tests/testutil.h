@@ -301,4 +301,7 @@ static inline int tu_teardown(void **state)
     return 0;
 }
 
+/* A cmocka test that gets a fresh scratch directory as its state, removed after it. */
+#define TU_TEST(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
+
 #endif /* AJIO_TESTUTIL_H */

@@ -53,6 +53,7 @@ def snapshot():
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "heavy: slow; run by make check-python-heavy only")
     # A system-wide atomic_json_io (a Debian package, say) must not be what is tested.
     build = os.environ.get("AJIO_BUILD")
     if build:

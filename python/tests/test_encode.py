@@ -10,6 +10,7 @@ import collections
 import enum
 import json
 import math
+import os
 import random
 import struct
 import sys
@@ -23,7 +24,8 @@ from atomic_json_io import _ajio
 
 dumps = _ajio.dumps
 
-EXAMPLES = 10_000
+# make check draws 1,000 values, make check-python-heavy 10,000 (run-pytest.sh sets the variable).
+EXAMPLES = int(os.environ.get("AJIO_HYPOTHESIS_EXAMPLES", "1000"))
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def test_differential(v, kw):
 
 
 @settings(
-    max_examples=600,
+    max_examples=max(60, EXAMPLES * 6 // 100),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

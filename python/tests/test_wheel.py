@@ -8,6 +8,9 @@ import zipfile
 
 import pytest
 
+# Builds an sdist and a wheel and makes a venv: make check-python-heavy, not make check.
+pytestmark = pytest.mark.heavy
+
 PYDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
