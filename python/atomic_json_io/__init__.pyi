@@ -172,7 +172,14 @@ class JsonlReader(Iterator[Any]):
 def read_jsonl(
     path: _Path, *, warn: bool = ..., loads: Callable[[bytes], Any] = ...
 ) -> JsonlReader: ...
-def sweep(directory: _Path, name: _Path | None = ..., *, min_age: int = ..., durable: bool = ..., locks: bool = ...) -> int: ...
+def sweep(
+    directory: _Path,
+    name: _Path | None = ...,
+    *,
+    min_age: int = ...,
+    durable: bool = ...,
+    locks: bool = ...,
+) -> int: ...
 
 class Batch:
     def write_json(
