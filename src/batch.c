@@ -112,14 +112,11 @@ int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len
         return ajio__error(-ENAMETOOLONG, "batch: path of %zu bytes is over PATH_MAX (%d)", plen,
                            PATH_MAX);
     /* Invalid content is refused now, while the caller can still leave it out. */
-    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL)) {
-        ajio_json_error je;
-        unsigned jf = (b->opts.flags & AJIO_JSONL) ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED
-                                                   : 0;
-        int r = ajio_json_validate(data, len, jf, &je);
-        if (r < 0)
-            return ajio__json_failed(path, r, &je);
-    }
+    struct iovec one = {(void *)data, len}, *iov = &one;
+    int iovcnt = 1, r = ajio__check_content(path, b->opts.flags, &iov, &iovcnt, NULL);
+
+    if (r < 0)
+        return r;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
         struct entry *v = realloc(b->v, cap * sizeof(*v));
@@ -189,13 +186,7 @@ static int prepare(struct ajio_batch *b, struct entry *e)
     int iovcnt = 1, r;
 
     /* Validated by ajio_batch_add(); the '\n' a file of JSON ends with is added here. */
-    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL) && e->len > 0 && e->data[e->len - 1] != '\n') {
-        storage[0] = one;
-        storage[1].iov_base = (void *)"\n";
-        storage[1].iov_len = 1;
-        iov = storage;
-        iovcnt = 2;
-    }
+    ajio__content_terminate(b->opts.flags, &iov, &iovcnt, storage);
     r = ajio__write_resolved(e->f, iov, iovcnt);
     if (r == AJIO_UNCHANGED) {
         e->result = r;

@@ -350,7 +350,7 @@ static int finish_json(struct ajio_file *f)
     int r = ajio_json_checker_finish(c);
 
     if (r < 0)
-        return f->err = ajio__json_checker_failed(f, r);
+        return f->err = ajio__content_checker_failed(f->path, c, r);
     if (f->written > 0 && f->last != '\n') {
         f->checker = NULL;
         r = ajio__file_write(f, "\n", 1);

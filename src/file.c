@@ -4,7 +4,6 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,57 +86,6 @@ struct ajio_file *ajio__new_handle(const char *path)
     return f;
 }
 
-int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
-{
-    if (r == AJIO_EJSON || r == AJIO_ETORN)
-        return ajio__error(r, "%s:%" PRIu64 ":%" PRIu64 ": %s", path, e->line, e->column,
-                           e->reason);
-    return ajio__error_strerror(r, "validation of JSON for \"%s\"", path);
-}
-
-/*
- * The validator's flags for a content kind. The '\n' a written file ends with is added after the
- * validation, so an error points into the caller's bytes; a JSONL last line without its '\n' is
- * complete (it gets one), not torn.
- */
-static unsigned json_flags(unsigned flags)
-{
-    return (flags & AJIO_JSONL) ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED : 0;
-}
-
-/*
- * The one-shot writes write the caller's bytes straight to the temp (one writev for text plus
- * its newline): no copy. iov is consumed. JSON and JSONL content is validated whole before
- * anything touches the filesystem, so invalid input creates nothing, not even a parent directory.
- */
-int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
-                   struct iovec *storage)
-{
-    const struct iovec *last = NULL;
-    ajio_json_error e;
-    int n = *iovcnt, r;
-
-    if (!(flags & (AJIO_JSON | AJIO_JSONL)))
-        return 0;
-    assert(n < 4);
-    r = ajio__json_validate_iov(*iov, n, json_flags(flags), &e);
-    if (r < 0)
-        return ajio__json_failed(path, r, &e);
-    for (int i = 0; i < n; i++) {
-        storage[i] = (*iov)[i];
-        if (storage[i].iov_len > 0)
-            last = &storage[i];
-    }
-    /* A file of JSON ends with '\n': one is added when missing (the caller's bytes stay). */
-    if (last != NULL && ((const char *)last->iov_base)[last->iov_len - 1] != '\n') {
-        storage[n].iov_base = (void *)"\n";
-        storage[n++].iov_len = 1;
-    }
-    *iov = storage;
-    *iovcnt = n;
-    return 0;
-}
-
 int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt)
 {
     int r;
@@ -170,7 +118,7 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
 
     if (r < 0)
         return r;
-    r = ajio__json_iov(path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    r = ajio__check_content(path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
     if (r < 0)
         return r;
     /* On the heap, as a handle is: a write must fit in a small thread stack (ajio.h, "Stack"). */
@@ -225,13 +173,9 @@ int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, in
     if (r < 0)
         goto fail;
     ajio__open_old(f);
-    if (f->flags & (AJIO_JSON | AJIO_JSONL)) {
-        r = ajio_json_checker_new(&f->checker, json_flags(f->flags), 0);
-        if (r < 0) {
-            (void)ajio__error_strerror(r, "validator for \"%s\"", f->path);
-            goto fail;
-        }
-    }
+    r = ajio__content_checker_new(f->path, f->flags, &f->checker);
+    if (r < 0)
+        goto fail;
     r = ajio__temp_create(f);
     if (r < 0)
         goto fail;

@@ -229,8 +229,6 @@ int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
-/* The handle's validator failed with r: the message for f's path, r returned. */
-int ajio__json_checker_failed(struct ajio_file *f, int r);
 int ajio__file_flush(struct ajio_file *f);
 /* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
 void ajio__open_old(struct ajio_file *f);
@@ -245,6 +243,23 @@ int ajio__copy_meta(struct ajio_file *f);
 /* json_check.c: validates iovcnt pieces as one input, on the stack (no allocation). */
 int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
                             ajio_json_error *ret_err);
+
+/*
+ * content.c: what a content kind (AJIO_JSON, AJIO_JSONL in flags) asks of the bytes; nothing
+ * for other content. ajio__content_validator() is the validator's flags for the kind.
+ * ajio__check_content() validates the iovcnt (< 4) pieces as one input and, with storage, adds
+ * the '\n' a file of JSON ends with when the content lacks it (ajio__content_terminate(), for
+ * content validated earlier), as one more piece in storage (*iov then points there).
+ * ajio__content_checker_new() is the streaming validator of the kind (NULL for other content),
+ * ajio__content_checker_failed() the message of its failure r, which it returns.
+ */
+unsigned ajio__content_validator(unsigned flags);
+int ajio__check_content(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
+                        struct iovec *storage);
+void ajio__content_terminate(unsigned flags, struct iovec **iov, int *iovcnt,
+                             struct iovec *storage);
+int ajio__content_checker_new(const char *path, unsigned flags, ajio_json_checker **ret);
+int ajio__content_checker_failed(const char *path, ajio_json_checker *c, int r);
 /* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
 
@@ -264,13 +279,6 @@ int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_
 int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms);
 /* AJIO_CREATE_ONLY and a target that exists: -EEXIST before anything is created. */
 int ajio__check_create_only(const struct ajio_file *f);
-/*
- * AJIO_JSON/AJIO_JSONL: validates the iovcnt (< 4) pieces and, when the content does not end
- * with one, adds the '\n' a file of JSON ends with, as one more piece in storage (*iov then
- * points there). Nothing to do for other content.
- */
-int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
-                   struct iovec *storage);
 /*
  * The one-shot write after the resolution: AJIO_SKIP_UNCHANGED's comparison (AJIO_UNCHANGED),
  * the temp, the syncs of new parents, the bytes. The caller finishes (or stages) and discards.

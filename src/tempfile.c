@@ -224,14 +224,6 @@ int ajio__file_flush(struct ajio_file *f)
     return 0;
 }
 
-int ajio__json_checker_failed(struct ajio_file *f, int r)
-{
-    ajio_json_error e;
-
-    (void)ajio_json_checker_error(f->checker, &e);
-    return ajio__json_failed(f->path, r, &e);
-}
-
 int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
 {
     int r;
@@ -244,7 +236,7 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     if (f->checker != NULL) {
         r = ajio_json_checker_feed(f->checker, buf, len);
         if (r < 0)
-            return f->err = ajio__json_checker_failed(f, r);
+            return f->err = ajio__content_checker_failed(f->path, f->checker, r);
         f->last = ((const unsigned char *)buf)[len - 1];
     }
     if (f->cmpfd >= 0)
