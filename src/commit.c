@@ -10,57 +10,9 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-void ajio__file_init(struct ajio_file *f)
-{
-    /* Only the fields a failure path reads need values; path and tmpname fill as they go. */
-    f->dirfd = -1;
-    f->fd = -1;
-    f->cmpfd = -1;
-    f->flags = 0;
-    f->err = 0;
-    f->anonymous = false;
-    f->named = false;
-    f->exists = false;
-    f->same = false;
-    f->fix_perms = false;
-    f->copy_meta = false;
-    f->dir_opath = false;
-    f->dir_append = false;
-    f->dir_borrowed = false;
-    f->dir_handle = NULL;
-    f->basefd = AT_FDCWD;
-    f->baselen = 0;
-    f->lockfd = -1;
-    f->target_lockfd = -1;
-    f->lock_created = false;
-    f->group_page = NULL;
-    f->group_mapped = false;
-    f->old_dev = 0;
-    f->old_ino = 0;
-    f->dir_btime = 0;
-    f->mode = 0;
-    f->uid = 0;
-    f->gid = 0;
-    f->chown = false;
-    f->written = 0;
-    f->checker = NULL;
-    f->last = 0;
-    f->gen = NULL;
-    f->old_size = 0;
-    f->buflen = 0;
-    f->buf = NULL;
-    f->heap = false;
-    f->name = f->path;
-    f->dirlen = 0;
-    f->path[0] = '\0';
-    f->tmpname[0] = '\0';
-}
 
 /*
  * Gives the temp the target's owner and mode. Owner first: chown(2) clears the set-id bits, and
@@ -94,10 +46,10 @@ static int set_permissions(struct ajio_file *f)
 
 int ajio__stage(struct ajio_file *f)
 {
-    int r = ajio__file_flush(f);
+    int r;
 
-    if (r < 0)
-        return r;
+    if (f->err < 0)
+        return f->err;
     /* Attributes first: setting an access ACL rewrites the mode, which must be the last word. */
     if (f->copy_meta) {
         r = ajio__copy_meta(f);
@@ -125,85 +77,6 @@ int ajio__stage(struct ajio_file *f)
     return 0;
 }
 
-/*
- * How this process can give an O_TMPFILE a name: linkat(AT_EMPTY_PATH) needs Linux >= 6.10 or
- * CAP_DAC_READ_SEARCH; linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW) needs /proc and costs a
- * procfs lookup. Learnt once per process by ajio__tmpfile_probe(), before any data is written,
- * and corrected here whenever the preferred way stops working (a process that drops privileges).
- */
-static atomic_int link_method = AJIO__LINK_UNKNOWN;
-
-static int link_via(int how, int fd, int dirfd, const char *name)
-{
-    char proc[32];
-
-    if (how == AJIO__LINK_EMPTY_PATH)
-        return linkat(fd, "", dirfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
-    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-    return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
-}
-
-/* Links fd as name in dirfd, the preferred way first. @return 0 or -errno of the last try. */
-static int link_tmpfile(int fd, int dirfd, const char *name)
-{
-    int first = atomic_load_explicit(&link_method, memory_order_relaxed);
-    int r;
-
-    if (first != AJIO__LINK_PROC)
-        first = AJIO__LINK_EMPTY_PATH;
-    r = link_via(first, fd, dirfd, name);
-    /* ENOENT: no /proc, or AT_EMPTY_PATH without the privilege; EPERM on some kernels. */
-    if (r == -ENOENT || r == -EPERM) {
-        int other = first == AJIO__LINK_PROC ? AJIO__LINK_EMPTY_PATH : AJIO__LINK_PROC;
-        r = link_via(other, fd, dirfd, name);
-        /* Neither: later writes of this process use named temps from the start. */
-        atomic_store_explicit(&link_method,
-                              r == 0                        ? other
-                              : r == -ENOENT || r == -EPERM ? AJIO__LINK_NONE
-                                                            : first,
-                              memory_order_relaxed);
-    } else if (r == 0 && first != atomic_load_explicit(&link_method, memory_order_relaxed)) {
-        atomic_store_explicit(&link_method, first, memory_order_relaxed);
-    }
-    return r;
-}
-
-int ajio__tmpfile_probe(struct ajio_file *f)
-{
-    char name[NAME_MAX + 1];
-    int how = atomic_load_explicit(&link_method, memory_order_relaxed);
-    int fd, r = -EEXIST;
-
-    if (how != AJIO__LINK_UNKNOWN)
-        return how;
-    /*
-     * One empty O_TMPFILE linked and unlinked again, once per process: finding out only at
-     * commit time would mean failing a write whose data is all written. A writer killed in
-     * between leaves an empty temp that ajio_sweep() removes like any other.
-     */
-    fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (ajio__tmpfile_unsupported(errno))
-            return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
-        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
-    }
-    for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
-        ajio__temp_name(name, f->name);
-        r = link_tmpfile(fd, f->dirfd, name);
-    }
-    (void)close(fd); /* empty and about to be unlinked: nothing for close to report */
-    if (r == -ENOENT || r == -EPERM)
-        return AJIO__LINK_NONE;
-    if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
-    if (unlinkat(f->dirfd, name, 0) < 0)
-        return ajio__error_strerror(-errno,
-                                    "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
-                                    "ajio_sweep() removes it",
-                                    name, f->path);
-    return atomic_load_explicit(&link_method, memory_order_relaxed);
-}
-
 /* Gives an O_TMPFILE a temp name in the target's directory. */
 static int link_anonymous(struct ajio_file *f)
 {
@@ -211,7 +84,7 @@ static int link_anonymous(struct ajio_file *f)
 
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
         ajio__temp_name(f->tmpname, f->name);
-        r = link_tmpfile(f->fd, f->dirfd, f->tmpname);
+        r = ajio__link_tmpfile(f->fd, f->dirfd, f->tmpname);
     }
     if (r == -EEXIST)
         return ajio__error(-EEXIST,
@@ -231,7 +104,7 @@ static int link_anonymous(struct ajio_file *f)
  */
 static int publish_append_only(struct ajio_file *f)
 {
-    int r = link_tmpfile(f->fd, f->dirfd, f->name);
+    int r = ajio__link_tmpfile(f->fd, f->dirfd, f->name);
 
     if (r == -EEXIST)
         return ajio__error(-EEXIST,
@@ -339,99 +212,3 @@ int ajio__sync_dir(struct ajio_file *f)
     return 0;
 }
 
-/*
- * AJIO_JSON/AJIO_JSONL: the end of the validation, then the '\n' a file of JSON ends with. The
- * '\n' is not fed to the validator, so an incomplete document is reported where the caller's
- * bytes end, not on a line they never had.
- */
-static int finish_json(struct ajio_file *f)
-{
-    ajio_json_checker *c = f->checker;
-    int r = ajio_json_checker_finish(c);
-
-    if (r < 0)
-        return f->err = ajio__content_checker_failed(f->path, c, r);
-    if (f->written > 0 && f->last != '\n') {
-        f->checker = NULL;
-        r = ajio__file_write(f, "\n", 1);
-        f->checker = c;
-    }
-    return r;
-}
-
-int ajio__finish(struct ajio_file *f)
-{
-    int r;
-
-    /* A generator's document must be complete, and its last bytes in the handle (json_gen.c). */
-    if (f->gen != NULL && (r = ajio__gen_finish(f->gen)) < 0)
-        return r;
-    if (f->err < 0)
-        return f->err;
-    if (f->checker != NULL) {
-        r = finish_json(f);
-        if (r < 0)
-            return r;
-    }
-    if (f->flags & AJIO_SKIP_UNCHANGED && f->exists && f->same && f->written == f->old_size &&
-        ajio__old_still_there(f))
-        return AJIO_UNCHANGED;
-    r = ajio__stage(f);
-    if (r < 0)
-        return r;
-    r = ajio__publish(f);
-    if (r < 0)
-        return r;
-    r = ajio__sync_dir(f);
-    if (f->fd >= 0) {
-        /* The published O_TMPFILE (see ajio__publish()). */
-        int c = close(f->fd);
-        f->fd = -1;
-        if (c < 0 && r == 0) {
-            (void)ajio__error_strerror(-errno,
-                                       "close of temp after replacing \"%s\" (the file was "
-                                       "replaced; durability not confirmed)",
-                                       f->path);
-            r = AJIO_ENOTDURABLE;
-        }
-    }
-    return r;
-}
-
-/*
- * Releases everything a handle holds; a temp that still has a name is removed. close() errors are
- * dropped on purpose here: the caller already has the error that matters and nothing is published.
- * A temp that cannot be removed is the one thing the caller must hear about, in the message.
- */
-void ajio__discard(struct ajio_file *f)
-{
-    if (f->fd >= 0)
-        (void)close(f->fd);
-#ifndef AJIO_TEST_KEEP_TEMP /* negative control of the fault-injection suite only */
-    if (f->named && unlinkat(f->dirfd, f->tmpname, 0) < 0 && errno != ENOENT)
-        ajio__error_append(" (and the temp \"%s\" could not be removed: %s)", f->tmpname,
-                           ajio_strerror(-errno));
-#endif
-    if (f->cmpfd >= 0)
-        (void)close(f->cmpfd);
-    ajio_json_checker_free(f->checker);
-    f->checker = NULL;
-    ajio__gen_free(f->gen);
-    f->gen = NULL;
-    /* The first close of the temp already reported what a close can: this one only unlocks. */
-    if (f->lockfd >= 0)
-        (void)close(f->lockfd);
-    /* A directory handle's fd is only lent to the write: the handle closes it. */
-    if (f->dirfd >= 0 && (f->dir_handle == NULL || f->dirfd != f->dir_handle->dirfd))
-        (void)close(f->dirfd);
-    /* Last: the target's lock (AJIO_LOCK) covers everything above, the rename included. */
-    ajio__group_release(f);
-    if (f->target_lockfd >= 0)
-        (void)close(f->target_lockfd);
-    free(f->buf);
-    f->fd = f->cmpfd = f->dirfd = f->lockfd = f->target_lockfd = -1;
-    f->named = false;
-    f->buf = NULL;
-    if (f->heap)
-        free(f);
-}

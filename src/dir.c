@@ -86,28 +86,6 @@ static int check_name(const struct ajio_dir *d, const char *name)
     return 0;
 }
 
-void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name)
-{
-    size_t prefix = (size_t)(dir->name - dir->path); /* dir->path is "DIR/", its name empty */
-
-    f->dirfd = dir->dirfd;
-    f->dir_borrowed = true;
-    f->dir_handle = dir;
-    f->basefd = dir->dirfd;
-    f->baselen = prefix;
-    f->dir_opath = dir->dir_opath;
-    f->dir_append = dir->dir_append;
-    f->dir_uid = dir->dir_uid;
-    f->dir_mode = dir->dir_mode;
-    f->dir_dev = dir->dir_dev;
-    f->dir_ino = dir->dir_ino;
-    f->dir_btime = dir->dir_btime;
-    memcpy(f->path, dir->path, prefix);
-    strcpy(f->path + prefix, name);
-    f->dirlen = dir->dirlen;
-    f->name = f->path + prefix;
-}
-
 int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
                    const ajio_opts *opts)
 {

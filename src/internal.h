@@ -56,6 +56,19 @@
 #define AJIO__LOCK_EXT ".ajio-lock"
 #define AJIO__LOCK_EXT_LEN 10
 
+/*
+ * Something that formats a handle's bytes itself (a JSON generator, json_gen.c) attaches to the
+ * handle with these: the commit runs finish first (it refuses an incomplete document and hands
+ * the last bytes to the handle), the discard runs free. While one is attached, ajio_write() and
+ * ajio_printf() are refused: their bytes would land before the ones it still holds. writer names
+ * it in that message.
+ */
+struct ajio__content_ops {
+    const char *writer;
+    int (*finish)(void *content);
+    void (*free)(void *content);
+};
+
 struct ajio_file {
     int dirfd; /* directory of the (resolved) target; every step is relative to it */
     int fd;    /* the temp file, -1 once closed */
@@ -96,7 +109,8 @@ struct ajio_file {
     uint64_t written;           /* bytes handed to ajio_write so far */
     ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
     unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
-    struct ajio_gen *gen;       /* its JSON generator, if any: checked and freed with the handle */
+    const struct ajio__content_ops *content_ops; /* what formats the bytes, if anything */
+    void *content;                               /* its state, given to content_ops */
     uint64_t old_size;          /* size of the old target (AJIO_SKIP_UNCHANGED) */
     size_t buflen;
     unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
@@ -228,14 +242,12 @@ bool ajio__tmpfile_unsupported(int err);
 int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
-int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
-int ajio__file_flush(struct ajio_file *f);
-/* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
-void ajio__open_old(struct ajio_file *f);
-bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
-
-/* AJIO_SKIP_UNCHANGED: whether the name still holds the very file compared, unmodified. */
-bool ajio__old_still_there(struct ajio_file *f);
+/* How an O_TMPFILE gets a name in this process (see tempfile.c). */
+enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
+/* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
+int ajio__tmpfile_probe(struct ajio_file *f);
+/* Links O_TMPFILE fd as name in dirfd, the preferred way first. @return 0 or -errno. */
+int ajio__link_tmpfile(int fd, int dirfd, const char *name);
 
 /* meta.c: copies the old target's access ACL and extended attributes to the temp. */
 int ajio__copy_meta(struct ajio_file *f);
@@ -269,36 +281,48 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
  */
 void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name);
 
-/* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
-int ajio__check_args(const char *path, const ajio_opts *opts);
-int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 /*
- * Everything before the first byte is written: arguments, resolution (under the target's lock
- * with AJIO_LOCK, waiting timeout_ms as ajio_update() says), the create-only check.
+ * handle.c: the handle's life and its buffered write path. ajio__check_args() checks what every
+ * public write is given. ajio__start() is everything before the first byte is written:
+ * arguments, resolution (under the target's lock with AJIO_LOCK, waiting timeout_ms as
+ * ajio_update() says), the create-only check. ajio__finish() runs the content's finish, the last
+ * validation, AJIO_SKIP_UNCHANGED's decision, the flush, stage, publish and directory sync;
+ * ajio__discard() releases everything (and frees a handle from ajio__new_handle()).
  */
+int ajio__check_args(const char *path, const ajio_opts *opts);
+void ajio__file_init(struct ajio_file *f);
+/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
+struct ajio_file *ajio__new_handle(const char *path);
 int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms);
 /* AJIO_CREATE_ONLY and a target that exists: -EEXIST before anything is created. */
 int ajio__check_create_only(const struct ajio_file *f);
+int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
+int ajio__file_flush(struct ajio_file *f);
+/* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
+void ajio__open_old(struct ajio_file *f);
+bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
+/* AJIO_SKIP_UNCHANGED: whether the name still holds the very file compared, unmodified. */
+bool ajio__old_still_there(struct ajio_file *f);
+int ajio__finish(struct ajio_file *f);
+void ajio__discard(struct ajio_file *f);
+/* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
+int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
+
+/* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
+int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 /*
  * The one-shot write after the resolution: AJIO_SKIP_UNCHANGED's comparison (AJIO_UNCHANGED),
  * the temp, the syncs of new parents, the bytes. The caller finishes (or stages) and discards.
  */
 int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
-/* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
-int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
-/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
-struct ajio_file *ajio__new_handle(const char *path);
 
 /*
- * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the
- * commit: it refuses an incomplete document (sticky on f) and hands the last bytes to the handle.
- * Without AJIO_SKIP_UNCHANGED and the JSON kinds the generator formats straight into f->buf
- * (f->buflen and f->written catch up at each flush and at the commit; ajio_write() is refused
- * meanwhile), bypassing ajio__file_write(): anything that function learns to do per byte must
- * make json_gen.c take its ajio__file_write() path too.
+ * json_gen.c: a generator attaches to a handle through struct ajio__content_ops. Without
+ * AJIO_SKIP_UNCHANGED and the JSON kinds it formats straight into f->buf (f->buflen and
+ * f->written catch up at each flush and at the commit; ajio_write() is refused meanwhile),
+ * bypassing ajio__file_write(): anything that function learns to do per byte must make
+ * json_gen.c take its ajio__file_write() path too.
  */
-int ajio__gen_finish(struct ajio_gen *g);
-void ajio__gen_free(struct ajio_gen *g);
 
 /* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
 size_t ajio__format_u64(char *out, uint64_t v);
@@ -306,17 +330,13 @@ size_t ajio__format_i64(char *out, int64_t v);
 /* @return the length (NUL-terminated), or -EINVAL for a non-finite v or a bad precision. */
 int ajio__format_double(char *out, double v, int precision);
 
-/* commit.c */
-/* How an O_TMPFILE gets a name in this process (see commit.c). */
-enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
-/* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
-int ajio__tmpfile_probe(struct ajio_file *f);
+/*
+ * commit.c: stage (permissions, attributes, fdatasync; the handle flushes its buffer first),
+ * publish (name, rename), directory sync.
+ */
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);
 int ajio__sync_dir(struct ajio_file *f);
-int ajio__finish(struct ajio_file *f);
-void ajio__discard(struct ajio_file *f);
-void ajio__file_init(struct ajio_file *f);
 
 /*
  * The directory part of f->path for a "%.*s" in a message ("." when the path had none): no

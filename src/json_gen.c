@@ -912,6 +912,16 @@ nomem:
     return NULL;
 }
 
+static int gen_finish(void *content);
+static void gen_free(void *content);
+
+/* How a handle runs its generator: finished first in the commit, freed with the handle. */
+static const struct ajio__content_ops gen_ops = {
+    .writer = "JSON generator (ajio_gen_raw() adds text)",
+    .finish = gen_finish,
+    .free = gen_free,
+};
+
 int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
 {
     static const ajio_gen_opts defaults;
@@ -920,7 +930,7 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
 
     if (ret == NULL || f == NULL)
         return ajio__error(-EINVAL, "ajio_gen_new: %s is NULL", ret == NULL ? "ret" : "f");
-    if (f->gen != NULL)
+    if (f->content_ops != NULL)
         return ajio__error(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->path);
     if (f->err < 0)
         return ajio__error(f->err, "ajio_gen_new: \"%s\" has failed already: %s", f->path,
@@ -937,7 +947,8 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
     g = gen_alloc(opts, f, f->cmpfd < 0 && f->checker == NULL, f->path);
     if (g == NULL)
         return -ENOMEM;
-    f->gen = g;
+    f->content_ops = &gen_ops;
+    f->content = g;
     *ret = g;
     return 0;
 }
@@ -1276,8 +1287,9 @@ static int check_complete(struct ajio_gen *g)
     return 0;
 }
 
-int ajio__gen_finish(struct ajio_gen *g)
+static int gen_finish(void *content)
 {
+    struct ajio_gen *g = content;
     int r = check_complete(g);
 
     if (r < 0)
@@ -1314,11 +1326,13 @@ void ajio_gen_free(ajio_gen *g)
 {
     /* One attached to a handle belongs to it: its commit or abort frees it. */
     if (g != NULL && g->f == NULL)
-        ajio__gen_free(g);
+        gen_free(g);
 }
 
-void ajio__gen_free(struct ajio_gen *g)
+static void gen_free(void *content)
 {
+    struct ajio_gen *g = content;
+
     if (g == NULL)
         return;
     if (!g->direct)

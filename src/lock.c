@@ -407,6 +407,79 @@ int ajio__lock_again(struct ajio_file *f, const char *name, int timeout_ms)
     return r;
 }
 
+/*
+ * Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve();
+ * a directory handle's write (dir) keeps the handle's directory.
+ */
+static void unresolve(struct ajio_file *f, const struct ajio_file *dir, const char *path)
+{
+    unsigned flags = f->flags;
+    bool heap = f->heap;
+    int lockfd = f->target_lockfd;
+    bool created = f->lock_created;
+    struct stat lock_st = f->lock_st;
+
+    /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
+    if (f->dirfd >= 0 && (dir == NULL || f->dirfd != dir->dirfd))
+        (void)close(f->dirfd);
+    ajio__file_init(f);
+    f->flags = flags;
+    f->heap = heap;
+    f->target_lockfd = lockfd;
+    f->lock_created = created;
+    f->lock_st = lock_st;
+    f->same = (flags & AJIO_SKIP_UNCHANGED) != 0;
+    if (dir != NULL)
+        ajio__borrow_dir(f, dir, path);
+}
+
+int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
+                         int timeout_ms)
+{
+    int64_t deadline;
+    /*
+     * A directory handle's write (path is then the name in it) resolves again from the handle's
+     * fd each time, never from the path given at ajio_dir_open(): that path may lead elsewhere
+     * now (the directory renamed, the process in another current directory), and the lock must
+     * be taken where the write goes.
+     */
+    const struct ajio_file *dir = f->dir_handle;
+    char locked[NAME_MAX + 1], name[NAME_MAX + 1];
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int r;
+
+    if (timeout_ms < 0)
+        timeout_ms = ajio__lock_wait_ms(opts);
+    deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
+    for (int tries = 0;; tries++) {
+        r = dir != NULL ? ajio__resolve_borrowed(f, opts) : ajio__resolve(f, path, opts);
+        if (r < 0)
+            return r;
+        ajio__lock_name(name, f->name);
+        /*
+         * Resolved again under the lock: the first resolution only said where the lock is. If
+         * a symlink on the path moved meanwhile, the target is elsewhere now and so is its lock.
+         */
+        if (f->target_lockfd >= 0) {
+            if (f->dir_dev == dev && f->dir_ino == ino && strcmp(name, locked) == 0)
+                return 0;
+            (void)close(f->target_lockfd); /* unlocks; never written */
+            f->target_lockfd = -1;
+        }
+        if (tries >= AJIO__MAX_SYMLINKS)
+            return ajio__error(-ELOOP, "the path of \"%s\" kept changing while it was locked",
+                               dir != NULL ? f->path : path);
+        r = ajio__lock_take(f, name, timeout_ms, deadline);
+        if (r < 0)
+            return r;
+        dev = f->dir_dev;
+        ino = f->dir_ino;
+        memcpy(locked, name, sizeof(locked));
+        unresolve(f, dir, path);
+    }
+}
+
 /* ---- the state in the lock file -------------------------------------------------------------
  *
  * Two records, each with its own checksum, each written (pwrite) only under its own lock, so that
