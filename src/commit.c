@@ -22,25 +22,25 @@
 static int set_permissions(struct ajio_file *f)
 {
     struct stat st;
-    mode_t mode = f->mode;
+    mode_t mode = f->perms.mode;
 
-    if (fstat(f->fd, &st) < 0)
-        return ajio__error_strerror(-errno, "fstat of temp for \"%s\"", f->path);
-    if (f->chown && (st.st_uid != f->uid || st.st_gid != f->gid)) {
-        if (fchown(f->fd, f->uid, f->gid) < 0) {
+    if (fstat(f->temp.fd, &st) < 0)
+        return ajio__error_strerror(-errno, "fstat of temp for \"%s\"", f->target.path);
+    if (f->perms.chown && (st.st_uid != f->perms.uid || st.st_gid != f->perms.gid)) {
+        if (fchown(f->temp.fd, f->perms.uid, f->perms.gid) < 0) {
             if (errno != EPERM)
-                return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->path);
+                return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->target.path);
             /* Not allowed to give the file away; keeping the group may still be allowed. */
-            if (st.st_gid != f->gid && fchown(f->fd, (uid_t)-1, f->gid) < 0) {
+            if (st.st_gid != f->perms.gid && fchown(f->temp.fd, (uid_t)-1, f->perms.gid) < 0) {
                 if (errno != EPERM)
-                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->path);
+                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->target.path);
                 mode &= ~(mode_t)070;
             }
         }
         st.st_mode = ~mode; /* chown may have cleared set-id bits: always set the mode */
     }
-    if ((st.st_mode & 07777) != mode && fchmod(f->fd, mode) < 0)
-        return ajio__error_strerror(-errno, "fchmod of temp for \"%s\"", f->path);
+    if ((st.st_mode & 07777) != mode && fchmod(f->temp.fd, mode) < 0)
+        return ajio__error_strerror(-errno, "fchmod of temp for \"%s\"", f->target.path);
     return 0;
 }
 
@@ -48,18 +48,18 @@ int ajio__stage(struct ajio_file *f)
 {
     int r;
 
-    if (f->err < 0)
-        return f->err;
+    if (f->temp.err < 0)
+        return f->temp.err;
     /* Attributes first: setting an access ACL rewrites the mode, which must be the last word. */
-    if (f->copy_meta) {
-        r = ajio__copy_meta(f);
+    if (f->perms.copy_meta) {
+        r = ajio__copy_meta(&f->target, f->temp.fd);
         if (r < 0)
-            return f->err = r;
+            return f->temp.err = r;
     }
-    if (f->fix_perms) {
+    if (f->perms.fix_perms) {
         r = set_permissions(f);
         if (r < 0)
-            return f->err = r;
+            return f->temp.err = r;
     }
     /*
      * The data must be on disk before any name points to it: otherwise a power cut after the
@@ -68,9 +68,9 @@ int ajio__stage(struct ajio_file *f)
      * a second call could succeed on data that never reached the disk.
      */
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-    if (!(f->flags & AJIO_NO_SYNC) && fdatasync(f->fd) < 0) {
+    if (!(f->target.flags & AJIO_NO_SYNC) && fdatasync(f->temp.fd) < 0) {
 #ifndef AJIO_TEST_IGNORE_FDATASYNC /* negative control of the fault-injection suite only */
-        return f->err = ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", f->path);
+        return f->temp.err = ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", f->target.path);
 #endif
     }
 #endif
@@ -83,18 +83,18 @@ static int link_anonymous(struct ajio_file *f)
     int r = -EEXIST;
 
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
-        ajio__temp_name(f->tmpname, f->name);
-        r = ajio__link_tmpfile(f->fd, f->dirfd, f->tmpname);
+        ajio__temp_name(f->temp.tmpname, f->target.name);
+        r = ajio__link_tmpfile(f->temp.fd, f->target.dirfd, f->temp.tmpname);
     }
     if (r == -EEXIST)
         return ajio__error(-EEXIST,
                            "linkat of temp for \"%s\": 64 random names were all "
                            "taken",
-                           f->path);
+                           f->target.path);
     if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp for \"%s\"", f->path);
-    f->anonymous = false;
-    f->named = true;
+        return ajio__error_strerror(r, "linkat of temp for \"%s\"", f->target.path);
+    f->temp.anonymous = false;
+    f->temp.named = true;
     return 0;
 }
 
@@ -104,37 +104,37 @@ static int link_anonymous(struct ajio_file *f)
  */
 static int publish_append_only(struct ajio_file *f)
 {
-    int r = ajio__link_tmpfile(f->fd, f->dirfd, f->name);
+    int r = ajio__link_tmpfile(f->temp.fd, f->target.dirfd, f->target.name);
 
     if (r == -EEXIST)
         return ajio__error(-EEXIST,
                            "\"%s\" appeared meanwhile in an append-only "
                            "directory, where it cannot be replaced",
-                           f->path);
+                           f->target.path);
     if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp to \"%s\"", f->path);
-    f->anonymous = false;
+        return ajio__error_strerror(r, "linkat of temp to \"%s\"", f->target.path);
+    f->temp.anonymous = false;
     return 0;
 }
 
 /* Create-only publish: the kernel decides atomically whether the target exists. */
 static int publish_noreplace(struct ajio_file *f)
 {
-    if (renameat2(f->dirfd, f->tmpname, f->dirfd, f->name, RENAME_NOREPLACE) == 0)
+    if (renameat2(f->target.dirfd, f->temp.tmpname, f->target.dirfd, f->target.name, RENAME_NOREPLACE) == 0)
         return 0;
     if (errno == EEXIST)
-        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
     /* Filesystems without RENAME_NOREPLACE (some FUSE) still have link(2), which never replaces. */
     if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-        return ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->path);
-    if (linkat(f->dirfd, f->tmpname, f->dirfd, f->name, 0) < 0) {
+        return ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->target.path);
+    if (linkat(f->target.dirfd, f->temp.tmpname, f->target.dirfd, f->target.name, 0) < 0) {
         if (errno == EEXIST)
-            return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
-        return ajio__error_strerror(-errno, "link of temp to \"%s\"", f->path);
+            return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
+        return ajio__error_strerror(-errno, "link of temp to \"%s\"", f->target.path);
     }
-    if (unlinkat(f->dirfd, f->tmpname, 0) < 0)
+    if (unlinkat(f->target.dirfd, f->temp.tmpname, 0) < 0)
         return ajio__error_strerror(-errno, "unlink of temp \"%s\" after creating \"%s\"",
-                                    f->tmpname, f->path);
+                                    f->temp.tmpname, f->target.path);
     return 0;
 }
 
@@ -143,13 +143,13 @@ static int rename_temp(struct ajio_file *f)
 {
     int r = 0;
 
-    if (f->flags & AJIO_CREATE_ONLY)
+    if (f->target.flags & AJIO_CREATE_ONLY)
         r = publish_noreplace(f);
-    else if (renameat(f->dirfd, f->tmpname, f->dirfd, f->name) < 0)
-        r = ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->path);
+    else if (renameat(f->target.dirfd, f->temp.tmpname, f->target.dirfd, f->target.name) < 0)
+        r = ajio__error_strerror(-errno, "rename of temp to \"%s\"", f->target.path);
     if (r < 0)
-        return f->err = r;
-    f->named = false;
+        return f->temp.err = r;
+    f->temp.named = false;
     return 0;
 }
 
@@ -157,19 +157,19 @@ int ajio__publish(struct ajio_file *f)
 {
     int r;
 
-    if (f->err < 0)
-        return f->err;
+    if (f->temp.err < 0)
+        return f->temp.err;
     /*
      * An O_TMPFILE stays open, and so keeps its lock (ajio_sweep() skips locked temps), from
      * before it has a name until after the rename and the directory sync (syncfs() needs a file
      * when the directory cannot be opened for fsync()); ajio__finish() closes it. O_TMPFILE
      * exists on local filesystems only, where close(2) reports nothing that fdatasync(2) has not.
      */
-    if (f->dir_append || f->anonymous) {
-        r = f->dir_append ? publish_append_only(f) : link_anonymous(f);
+    if (f->target.dir_append || f->temp.anonymous) {
+        r = f->target.dir_append ? publish_append_only(f) : link_anonymous(f);
         if (r < 0)
-            return f->err = r;
-        return f->dir_append ? 0 : rename_temp(f);
+            return f->temp.err = r;
+        return f->target.dir_append ? 0 : rename_temp(f);
     }
     /*
      * A named temp is what network and FUSE filesystems get, where close(2) can report a
@@ -177,13 +177,13 @@ int ajio__publish(struct ajio_file *f)
      * leaves the target untouched. close() is never retried: the fd is gone whatever it returns.
      * A second fd keeps the lock until the rename and serves syncfs() as above.
      */
-    f->lockfd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
-    if (f->lockfd < 0)
-        return f->err = ajio__error_strerror(-errno, "dup of temp for \"%s\"", f->path);
-    r = close(f->fd);
-    f->fd = -1;
+    f->temp.lockfd = fcntl(f->temp.fd, F_DUPFD_CLOEXEC, 3);
+    if (f->temp.lockfd < 0)
+        return f->temp.err = ajio__error_strerror(-errno, "dup of temp for \"%s\"", f->target.path);
+    r = close(f->temp.fd);
+    f->temp.fd = -1;
     if (r < 0)
-        return f->err = ajio__error_strerror(-errno, "close of temp for \"%s\"", f->path);
+        return f->temp.err = ajio__error_strerror(-errno, "close of temp for \"%s\"", f->target.path);
     return rename_temp(f);
 }
 
@@ -191,7 +191,7 @@ int ajio__sync_dir(struct ajio_file *f)
 {
     int r;
 
-    if (f->flags & AJIO_NO_SYNC)
+    if (f->target.flags & AJIO_NO_SYNC)
         return 0;
         /*
          * The rename is in the directory, not in the file: without this fsync a power cut can bring
@@ -201,12 +201,12 @@ int ajio__sync_dir(struct ajio_file *f)
 #ifdef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
     return 0;
 #endif
-    r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, f->fd >= 0 ? f->fd : f->lockfd);
+    r = ajio__sync_dir_fd(f->target.dirfd, f->target.dir_opath, f->temp.fd >= 0 ? f->temp.fd : f->temp.lockfd);
     if (r < 0) {
         (void)ajio__error_strerror(r,
                                    "%s of directory \"%.*s\" after replacing \"%s\" (the file was "
                                    "replaced; durability not confirmed)",
-                                   f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), f->path);
+                                   f->target.dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(&f->target), f->target.path);
         return AJIO_ENOTDURABLE;
     }
     return 0;

@@ -9,7 +9,7 @@
  * (tempfile.c), stage, publish and directory sync (commit.c). Nothing a write does goes by the
  * path given at ajio_dir_open(), which is stale once the directory is renamed or the process
  * changes directory: a symlink at the name is followed from the handle's fd (resolve.c), the
- * target's lock (AJIO_LOCK) is taken in the directory that fd holds (update.c), and a missing
+ * target's lock (AJIO_LOCK) is taken in the directory that fd holds (lock.c), and a missing
  * directory a relative link leads to is created from there.
  */
 #include "internal.h"
@@ -23,7 +23,7 @@
 #define DIR_OPEN_FLAGS (AJIO_NO_MKDIR | AJIO_NO_SYNC)
 
 struct ajio_dir {
-    struct ajio_file dir; /* dirfd and the dir_* fields; path is "DIR/" */
+    struct ajio__target dir; /* dirfd and the dir_* fields; path is "DIR/" */
     size_t prefix;        /* strlen(dir.path) */
 };
 
@@ -46,11 +46,11 @@ int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *opts)
     d = malloc(sizeof(*d));
     if (d == NULL)
         return ajio__error_strerror(-ENOMEM, "directory handle for \"%s\"", path);
-    ajio__file_init(&d->dir);
+    ajio__target_init(&d->dir);
     d->dir.flags = flags;
     r = ajio__resolve_dir(&d->dir, path);
     if (r < 0) {
-        ajio__discard(&d->dir);
+        ajio__target_close(&d->dir);
         free(d);
         return r;
     }
@@ -106,8 +106,8 @@ int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
     f = ajio__new_handle(name);
     if (f == NULL)
         return -ENOMEM;
-    ajio__borrow_dir(f, &d->dir, name);
-    r = ajio__check_content(f->path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    ajio__borrow_dir(&f->target, &d->dir, name);
+    r = ajio__check_content(f->target.path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
     /* As a path write from here on; being borrowed, f is resolved from the handle's fd. */
     if (r == 0)
         r = ajio__start(f, name, opts, -1);
@@ -123,6 +123,6 @@ void ajio_dir_close(ajio_dir *d)
 {
     if (d == NULL)
         return;
-    ajio__discard(&d->dir); /* closes the directory; nothing was written through it */
+    ajio__target_close(&d->dir); /* closes the directory; nothing was written through it */
     free(d);
 }

@@ -14,18 +14,18 @@ int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt)
 {
     int r;
 
-    if ((f->flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt))
+    if ((f->target.flags & AJIO_SKIP_UNCHANGED) && ajio__same_as_old(f, iov, iovcnt))
         return AJIO_UNCHANGED;
-    f->same = false; /* decided here: the commit must not decide it again */
+    f->old.same = false; /* decided here: the commit must not decide it again */
     r = ajio__temp_create(f);
     if (r < 0)
         return r;
-    r = ajio__sync_new_dirs(f);
+    r = ajio__sync_new_dirs(&f->target, f->temp.fd);
     if (r < 0)
         return r;
-    r = ajio__writev_all(f->fd, iov, iovcnt);
+    r = ajio__writev_all(f->temp.fd, iov, iovcnt);
     if (r < 0)
-        return ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
+        return ajio__error_strerror(r, "write of temp for \"%s\"", f->target.path);
     return 0;
 }
 

@@ -18,49 +18,11 @@
 
 void ajio__file_init(struct ajio_file *f)
 {
-    /* Only the fields a failure path reads need values; path and tmpname fill as they go. */
-    f->dirfd = -1;
-    f->fd = -1;
-    f->cmpfd = -1;
-    f->flags = 0;
-    f->err = 0;
-    f->anonymous = false;
-    f->named = false;
-    f->exists = false;
-    f->same = false;
-    f->fix_perms = false;
-    f->copy_meta = false;
-    f->dir_opath = false;
-    f->dir_append = false;
-    f->dir_borrowed = false;
-    f->dir_handle = NULL;
-    f->basefd = AT_FDCWD;
-    f->baselen = 0;
-    f->lockfd = -1;
-    f->target_lockfd = -1;
-    f->lock_created = false;
-    f->group_page = NULL;
-    f->group_mapped = false;
-    f->old_dev = 0;
-    f->old_ino = 0;
-    f->dir_btime = 0;
-    f->mode = 0;
-    f->uid = 0;
-    f->gid = 0;
-    f->chown = false;
-    f->written = 0;
-    f->checker = NULL;
-    f->last = 0;
-    f->content_ops = NULL;
-    f->content = NULL;
-    f->old_size = 0;
-    f->buflen = 0;
-    f->buf = NULL;
+    ajio__target_init(&f->target);
+    ajio__old_init(&f->old, 0);
+    ajio__perms_init(&f->perms);
+    ajio__temp_init(&f->temp);
     f->heap = false;
-    f->name = f->path;
-    f->dirlen = 0;
-    f->path[0] = '\0';
-    f->tmpname[0] = '\0';
 }
 
 int ajio__check_args(const char *path, const ajio_opts *opts)
@@ -96,8 +58,8 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
 int ajio__check_create_only(const struct ajio_file *f)
 {
     /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
-    if ((f->flags & AJIO_CREATE_ONLY) && f->exists)
-        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->path);
+    if ((f->target.flags & AJIO_CREATE_ONLY) && f->target.exists)
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
     return 0;
 }
 
@@ -111,15 +73,15 @@ int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, in
 
     if (r < 0)
         return r;
-    f->flags = opts != NULL ? opts->flags : 0;
-    f->same = (f->flags & AJIO_SKIP_UNCHANGED) != 0;
+    f->target.flags = opts != NULL ? opts->flags : 0;
+    f->old.same = (f->target.flags & AJIO_SKIP_UNCHANGED) != 0;
     /* A directory handle's write (f borrowed, path its name) is resolved from the handle's fd. */
-    if (f->flags & AJIO_LOCK)
-        r = ajio__resolve_locked(f, path, opts, timeout_ms);
-    else if (f->dir_handle != NULL)
-        r = ajio__resolve_borrowed(f, opts);
+    if (f->target.flags & AJIO_LOCK)
+        r = ajio__resolve_locked(&f->target, &f->old, &f->perms, path, opts, timeout_ms);
+    else if (f->target.dir_handle != NULL)
+        r = ajio__resolve_borrowed(&f->target, &f->old, &f->perms, opts);
     else
-        r = ajio__resolve(f, path, opts);
+        r = ajio__resolve(&f->target, &f->old, &f->perms, path, opts);
     if (r < 0)
         return r;
     return ajio__check_create_only(f);
@@ -142,10 +104,10 @@ struct ajio_file *ajio__new_handle(const char *path)
 static int write_all(struct ajio_file *f, const void *buf, size_t len)
 {
     struct iovec iov = {(void *)buf, len};
-    int r = ajio__writev_all(f->fd, &iov, 1);
+    int r = ajio__writev_all(f->temp.fd, &iov, 1);
 
     if (r < 0)
-        return f->err = ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
+        return f->temp.err = ajio__error_strerror(r, "write of temp for \"%s\"", f->target.path);
     return 0;
 }
 
@@ -163,12 +125,12 @@ bool ajio__old_still_there(struct ajio_file *f)
      * moves with every write), and the name holds that very file now. A writer that replaced it
      * meanwhile must not be undone by an "unchanged" that compared against its predecessor.
      */
-    if (f->cmpfd < 0 || fstat(f->cmpfd, &st) < 0 || st.st_dev != f->old_dev ||
-        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime) ||
-        !same_time(st.st_mtim, f->old_mtime))
+    if (f->old.cmpfd < 0 || fstat(f->old.cmpfd, &st) < 0 || st.st_dev != f->old.dev ||
+        st.st_ino != f->old.ino || !same_time(st.st_ctim, f->old.ctime) ||
+        !same_time(st.st_mtim, f->old.mtime))
         return false;
-    if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != f->old_dev ||
-        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime))
+    if (fstatat(f->target.dirfd, f->target.name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != f->old.dev ||
+        st.st_ino != f->old.ino || !same_time(st.st_ctim, f->old.ctime))
         return false;
     return true;
 }
@@ -176,13 +138,13 @@ bool ajio__old_still_there(struct ajio_file *f)
 /* Opens the old target for AJIO_SKIP_UNCHANGED; if that fails the write simply happens. */
 void ajio__open_old(struct ajio_file *f)
 {
-    if (!f->same || !f->exists) {
-        f->same = false;
+    if (!f->old.same || !f->target.exists) {
+        f->old.same = false;
         return;
     }
-    f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (f->cmpfd < 0)
-        f->same = false; /* unreadable, gone, or replaced by a link meanwhile */
+    f->old.cmpfd = openat(f->target.dirfd, f->target.name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f->old.cmpfd < 0)
+        f->old.same = false; /* unreadable, gone, or replaced by a link meanwhile */
 }
 
 /*
@@ -192,23 +154,23 @@ void ajio__open_old(struct ajio_file *f)
 static void compare_old(struct ajio_file *f, uint64_t off, const void *data, size_t len)
 {
     /* The handle's scratch buffer, free once resolved: no page of the caller's stack. */
-    unsigned char *tmp = (unsigned char *)f->scratch;
-    const size_t size = sizeof(f->scratch);
+    unsigned char *tmp = (unsigned char *)f->target.scratch;
+    const size_t size = sizeof(f->target.scratch);
     const unsigned char *p = data;
 
-    if (!f->same)
+    if (!f->old.same)
         return;
-    if (off + len > f->old_size) {
-        f->same = false;
+    if (off + len > f->old.size) {
+        f->old.same = false;
         return;
     }
     while (len > 0) {
         size_t want = len < size ? len : size;
-        ssize_t n = pread(f->cmpfd, tmp, want, (off_t)off);
+        ssize_t n = pread(f->old.cmpfd, tmp, want, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0 || memcmp(tmp, p, (size_t)n) != 0) {
-            f->same = false;
+            f->old.same = false;
             return;
         }
         p += n;
@@ -223,29 +185,29 @@ bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt)
 
     for (int i = 0; i < iovcnt; i++)
         off += iov[i].iov_len;
-    if (off != f->old_size)
-        f->same = false;
+    if (off != f->old.size)
+        f->old.same = false;
     ajio__open_old(f);
     off = 0;
-    for (int i = 0; i < iovcnt && f->same; i++) {
+    for (int i = 0; i < iovcnt && f->old.same; i++) {
         compare_old(f, off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
     }
-    return f->same && ajio__old_still_there(f);
+    return f->old.same && ajio__old_still_there(f);
 }
 
 int ajio__file_flush(struct ajio_file *f)
 {
     int r;
 
-    if (f->err < 0)
-        return f->err;
-    if (f->buflen == 0)
+    if (f->temp.err < 0)
+        return f->temp.err;
+    if (f->temp.buflen == 0)
         return 0;
-    r = write_all(f, f->buf, f->buflen);
+    r = write_all(f, f->temp.buf, f->temp.buflen);
     if (r < 0)
         return r;
-    f->buflen = 0;
+    f->temp.buflen = 0;
     return 0;
 }
 
@@ -253,21 +215,21 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
 {
     int r;
 
-    if (f->err < 0)
-        return ajio__error(f->err, "write to \"%s\" after an earlier failure: %s", f->path,
-                           ajio_strerror(f->err));
+    if (f->temp.err < 0)
+        return ajio__error(f->temp.err, "write to \"%s\" after an earlier failure: %s", f->target.path,
+                           ajio_strerror(f->temp.err));
     if (len == 0)
         return 0;
-    if (f->checker != NULL) {
-        r = ajio_json_checker_feed(f->checker, buf, len);
+    if (f->temp.checker != NULL) {
+        r = ajio_json_checker_feed(f->temp.checker, buf, len);
         if (r < 0)
-            return f->err = ajio__content_checker_failed(f->path, f->checker, r);
-        f->last = ((const unsigned char *)buf)[len - 1];
+            return f->temp.err = ajio__content_checker_failed(f->target.path, f->temp.checker, r);
+        f->temp.last = ((const unsigned char *)buf)[len - 1];
     }
-    if (f->cmpfd >= 0)
-        compare_old(f, f->written, buf, len);
-    f->written += len;
-    if (f->buflen + len > AJIO__BUFSIZE) {
+    if (f->old.cmpfd >= 0)
+        compare_old(f, f->temp.written, buf, len);
+    f->temp.written += len;
+    if (f->temp.buflen + len > AJIO__BUFSIZE) {
         r = ajio__file_flush(f);
         if (r < 0)
             return r;
@@ -275,13 +237,13 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     /* A buffer's worth or more goes straight out: copying it would only cost. */
     if (len >= AJIO__BUFSIZE)
         return write_all(f, buf, len);
-    if (f->buf == NULL) {
-        f->buf = malloc(AJIO__BUFSIZE);
-        if (f->buf == NULL)
-            return f->err = ajio__error_strerror(-ENOMEM, "buffer for \"%s\"", f->path);
+    if (f->temp.buf == NULL) {
+        f->temp.buf = malloc(AJIO__BUFSIZE);
+        if (f->temp.buf == NULL)
+            return f->temp.err = ajio__error_strerror(-ENOMEM, "buffer for \"%s\"", f->target.path);
     }
-    memcpy(f->buf + f->buflen, buf, len);
-    f->buflen += len;
+    memcpy(f->temp.buf + f->temp.buflen, buf, len);
+    f->temp.buflen += len;
     return 0;
 }
 
@@ -292,15 +254,15 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
  */
 static int finish_json(struct ajio_file *f)
 {
-    ajio_json_checker *c = f->checker;
+    ajio_json_checker *c = f->temp.checker;
     int r = ajio_json_checker_finish(c);
 
     if (r < 0)
-        return f->err = ajio__content_checker_failed(f->path, c, r);
-    if (f->written > 0 && f->last != '\n') {
-        f->checker = NULL;
+        return f->temp.err = ajio__content_checker_failed(f->target.path, c, r);
+    if (f->temp.written > 0 && f->temp.last != '\n') {
+        f->temp.checker = NULL;
         r = ajio__file_write(f, "\n", 1);
-        f->checker = c;
+        f->temp.checker = c;
     }
     return r;
 }
@@ -310,16 +272,16 @@ int ajio__finish(struct ajio_file *f)
     int r;
 
     /* What formats the bytes finishes first: its last bytes belong before the last checks. */
-    if (f->content_ops != NULL && (r = f->content_ops->finish(f->content)) < 0)
+    if (f->temp.content_ops != NULL && (r = f->temp.content_ops->finish(f->temp.content)) < 0)
         return r;
-    if (f->err < 0)
-        return f->err;
-    if (f->checker != NULL) {
+    if (f->temp.err < 0)
+        return f->temp.err;
+    if (f->temp.checker != NULL) {
         r = finish_json(f);
         if (r < 0)
             return r;
     }
-    if (f->flags & AJIO_SKIP_UNCHANGED && f->exists && f->same && f->written == f->old_size &&
+    if (f->target.flags & AJIO_SKIP_UNCHANGED && f->target.exists && f->old.same && f->temp.written == f->old.size &&
         ajio__old_still_there(f))
         return AJIO_UNCHANGED;
     r = ajio__file_flush(f);
@@ -332,15 +294,15 @@ int ajio__finish(struct ajio_file *f)
     if (r < 0)
         return r;
     r = ajio__sync_dir(f);
-    if (f->fd >= 0) {
+    if (f->temp.fd >= 0) {
         /* The published O_TMPFILE (see ajio__publish()). */
-        int c = close(f->fd);
-        f->fd = -1;
+        int c = close(f->temp.fd);
+        f->temp.fd = -1;
         if (c < 0 && r == 0) {
             (void)ajio__error_strerror(-errno,
                                        "close of temp after replacing \"%s\" (the file was "
                                        "replaced; durability not confirmed)",
-                                       f->path);
+                                       f->target.path);
             r = AJIO_ENOTDURABLE;
         }
     }
@@ -354,35 +316,30 @@ int ajio__finish(struct ajio_file *f)
  */
 void ajio__discard(struct ajio_file *f)
 {
-    if (f->fd >= 0)
-        (void)close(f->fd);
+    if (f->temp.fd >= 0)
+        (void)close(f->temp.fd);
 #ifndef AJIO_TEST_KEEP_TEMP /* negative control of the fault-injection suite only */
-    if (f->named && unlinkat(f->dirfd, f->tmpname, 0) < 0 && errno != ENOENT)
-        ajio__error_append(" (and the temp \"%s\" could not be removed: %s)", f->tmpname,
+    if (f->temp.named && unlinkat(f->target.dirfd, f->temp.tmpname, 0) < 0 && errno != ENOENT)
+        ajio__error_append(" (and the temp \"%s\" could not be removed: %s)", f->temp.tmpname,
                            ajio_strerror(-errno));
 #endif
-    if (f->cmpfd >= 0)
-        (void)close(f->cmpfd);
-    ajio_json_checker_free(f->checker);
-    f->checker = NULL;
-    if (f->content_ops != NULL)
-        f->content_ops->free(f->content);
-    f->content_ops = NULL;
-    f->content = NULL;
+    if (f->old.cmpfd >= 0)
+        (void)close(f->old.cmpfd);
+    ajio_json_checker_free(f->temp.checker);
+    f->temp.checker = NULL;
+    if (f->temp.content_ops != NULL)
+        f->temp.content_ops->free(f->temp.content);
+    f->temp.content_ops = NULL;
+    f->temp.content = NULL;
     /* The first close of the temp already reported what a close can: this one only unlocks. */
-    if (f->lockfd >= 0)
-        (void)close(f->lockfd);
-    /* A directory handle's fd is only lent to the write: the handle closes it. */
-    if (f->dirfd >= 0 && (f->dir_handle == NULL || f->dirfd != f->dir_handle->dirfd))
-        (void)close(f->dirfd);
+    if (f->temp.lockfd >= 0)
+        (void)close(f->temp.lockfd);
     /* Last: the target's lock (AJIO_LOCK) covers everything above, the rename included. */
-    ajio__group_release(f);
-    if (f->target_lockfd >= 0)
-        (void)close(f->target_lockfd);
-    free(f->buf);
-    f->fd = f->cmpfd = f->dirfd = f->lockfd = f->target_lockfd = -1;
-    f->named = false;
-    f->buf = NULL;
+    ajio__target_close(&f->target);
+    free(f->temp.buf);
+    f->temp.fd = f->old.cmpfd = f->temp.lockfd = -1;
+    f->temp.named = false;
+    f->temp.buf = NULL;
     if (f->heap)
         free(f);
 }
@@ -401,13 +358,13 @@ int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, in
     if (r < 0)
         goto fail;
     ajio__open_old(f);
-    r = ajio__content_checker_new(f->path, f->flags, &f->checker);
+    r = ajio__content_checker_new(f->target.path, f->target.flags, &f->temp.checker);
     if (r < 0)
         goto fail;
     r = ajio__temp_create(f);
     if (r < 0)
         goto fail;
-    r = ajio__sync_new_dirs(f);
+    r = ajio__sync_new_dirs(&f->target, f->temp.fd);
     if (r < 0)
         goto fail;
     *ret_file = f;
@@ -428,11 +385,11 @@ int ajio_write(ajio_file *f, const void *buf, size_t len)
         return ajio__error(-EINVAL, "ajio_write: handle is NULL");
     if (buf == NULL && len > 0)
         return ajio__error(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"", len,
-                           f->path);
+                           f->target.path);
     /* What formats the bytes may hold some not yet in the handle: these would land before. */
-    if (f->content_ops != NULL)
-        return ajio__error(-EINVAL, "ajio_write: \"%s\" is written by its %s", f->path,
-                           f->content_ops->writer);
+    if (f->temp.content_ops != NULL)
+        return ajio__error(-EINVAL, "ajio_write: \"%s\" is written by its %s", f->target.path,
+                           f->temp.content_ops->writer);
     return ajio__file_write(f, buf, len);
 }
 
@@ -445,20 +402,20 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
 
     if (f == NULL || fmt == NULL)
         return ajio__error(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
-    if (f->content_ops != NULL)
-        return ajio__error(-EINVAL, "ajio_printf: \"%s\" is written by its %s", f->path,
-                           f->content_ops->writer);
+    if (f->temp.content_ops != NULL)
+        return ajio__error(-EINVAL, "ajio_printf: \"%s\" is written by its %s", f->target.path,
+                           f->temp.content_ops->writer);
     va_copy(ap2, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return f->err =
-                   ajio__error_strerror(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->path);
+        return f->temp.err =
+                   ajio__error_strerror(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->target.path);
     if ((size_t)n < sizeof(small))
         return ajio__file_write(f, small, (size_t)n);
     big = malloc((size_t)n + 1);
     if (big == NULL)
-        return f->err = ajio__error_strerror(-ENOMEM, "printf to \"%s\"", f->path);
+        return f->temp.err = ajio__error_strerror(-ENOMEM, "printf to \"%s\"", f->target.path);
     (void)vsnprintf(big, (size_t)n + 1, fmt, ap);
     r = ajio__file_write(f, big, (size_t)n);
     free(big);
@@ -495,5 +452,5 @@ void ajio_abort(ajio_file *f)
 
 const char *ajio_file_path(const ajio_file *f)
 {
-    return f != NULL ? f->path : NULL;
+    return f != NULL ? f->target.path : NULL;
 }

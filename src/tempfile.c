@@ -24,11 +24,11 @@ int ajio__temp_lock(struct ajio_file *f)
      * description, held until the temp is renamed or removed. A filesystem without flock
      * support writes unlocked; only sweep's protection is lost there.
      */
-    if (flock(f->fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(f->temp.fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
     if (errno == ENOLCK || errno == EOPNOTSUPP || errno == EINVAL)
         return 0;
-    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->path);
+    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->target.path);
 }
 
 int ajio__temp_create(struct ajio_file *f)
@@ -41,51 +41,51 @@ int ajio__temp_create(struct ajio_file *f)
      * with the final mode straight away; stage fixes what the umask or the owner changes.
      * Whether this process can link an O_TMPFILE at all is learnt before any data is written.
      */
-    if (!(f->flags & AJIO_NO_TMPFILE)) {
-        mode_t m = f->fix_perms ? (f->mode & 0777) : 0666;
-        int how = f->dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f);
+    if (!(f->target.flags & AJIO_NO_TMPFILE)) {
+        mode_t m = f->perms.fix_perms ? (f->perms.mode & 0777) : 0666;
+        int how = f->target.dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f);
 
         if (how < 0)
             return how;
         /* UNKNOWN after the probe: the probe's own O_TMPFILE failed, so this one would too. */
         bool usable = how == AJIO__LINK_EMPTY_PATH || how == AJIO__LINK_PROC;
 
-        fd = usable ? openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m) : -1;
+        fd = usable ? openat(f->target.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m) : -1;
         if (fd >= 0) {
-            f->fd = fd;
-            f->anonymous = true;
+            f->temp.fd = fd;
+            f->temp.anonymous = true;
             return ajio__temp_lock(f);
         }
         if (usable && !ajio__tmpfile_unsupported(errno))
-            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
+            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->target.path);
     }
     /* A named temp could never be removed from an append-only directory. */
-    if (f->dir_append)
+    if (f->target.dir_append)
         return ajio__error(-EPERM,
                            "\"%s\" is in an append-only directory, where only an "
                            "O_TMPFILE can be published",
-                           f->path);
+                           f->target.path);
     /*
      * A named temp is visible from its creation, so when the final file gets other permissions
      * or another owner than a new file would, it starts private (0600) and only gets the final
      * mode once its owner is right. Otherwise 0666 minus the umask is what the final file gets.
      */
     for (int tries = 0; tries < 64; tries++) {
-        ajio__temp_name(f->tmpname, f->name);
-        fd = openat(f->dirfd, f->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                    f->fix_perms ? 0600 : 0666);
+        ajio__temp_name(f->temp.tmpname, f->target.name);
+        fd = openat(f->target.dirfd, f->temp.tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                    f->perms.fix_perms ? 0600 : 0666);
         if (fd >= 0) {
-            f->fd = fd;
-            f->named = true;
+            f->temp.fd = fd;
+            f->temp.named = true;
             r = ajio__temp_lock(f);
             return r;
         }
         if (errno != EEXIST)
-            return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
-                                        f->path);
+            return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s\"", f->temp.tmpname,
+                                        f->target.path);
     }
     return ajio__error(-EEXIST, "create of temp for \"%s\": 64 random names were all taken",
-                       f->path);
+                       f->target.path);
 }
 
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt)
@@ -169,25 +169,25 @@ int ajio__tmpfile_probe(struct ajio_file *f)
      * commit time would mean failing a write whose data is all written. A writer killed in
      * between leaves an empty temp that ajio_sweep() removes like any other.
      */
-    fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    fd = openat(f->target.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (ajio__tmpfile_unsupported(errno))
             return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
-        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->path);
+        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->target.path);
     }
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
-        ajio__temp_name(name, f->name);
-        r = ajio__link_tmpfile(fd, f->dirfd, name);
+        ajio__temp_name(name, f->target.name);
+        r = ajio__link_tmpfile(fd, f->target.dirfd, name);
     }
     (void)close(fd); /* empty and about to be unlinked: nothing for close to report */
     if (r == -ENOENT || r == -EPERM)
         return AJIO__LINK_NONE;
     if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->path);
-    if (unlinkat(f->dirfd, name, 0) < 0)
+        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->target.path);
+    if (unlinkat(f->target.dirfd, name, 0) < 0)
         return ajio__error_strerror(-errno,
                                     "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "
                                     "ajio_sweep() removes it",
-                                    name, f->path);
+                                    name, f->target.path);
     return atomic_load_explicit(&link_method, memory_order_relaxed);
 }

@@ -22,16 +22,16 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     int fd, r;
 
     *ret_exists = 0;
-    if (!f->exists)
+    if (!f->target.exists)
         return 0;
-    fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    fd = openat(f->target.dirfd, f->target.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT || (errno == ELOOP && (f->flags & AJIO_REPLACE_LINK)))
+        if (errno == ENOENT || (errno == ELOOP && (f->target.flags & AJIO_REPLACE_LINK)))
             return 0;
-        return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->path);
+        return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->target.path);
     }
     if (fstat(fd, &st) < 0) {
-        r = ajio__error_strerror(-errno, "fstat of \"%s\" to read it", f->path);
+        r = ajio__error_strerror(-errno, "fstat of \"%s\" to read it", f->target.path);
         goto fail;
     }
     /* The size is a hint: the file may grow while it is read (a writer that does not lock).
@@ -39,7 +39,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     cap = (size_t)st.st_size + 2;
     buf = malloc(cap);
     if (buf == NULL) {
-        r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->path);
+        r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->target.path);
         goto fail;
     }
     for (;;) {
@@ -49,7 +49,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
             char *p = realloc(buf, cap * 2);
 
             if (p == NULL) {
-                r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->path);
+                r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->target.path);
                 goto fail;
             }
             buf = p;
@@ -59,7 +59,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = ajio__error_strerror(-errno, "read of \"%s\"", f->path);
+            r = ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
             goto fail;
         }
         if (n == 0)
