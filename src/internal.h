@@ -60,8 +60,8 @@
 /*
  * A write in four parts, one per phase, so that each step holds only what it uses. An append,
  * the log handle and a repair (append.c) hold a target alone; a replace holds all four in
- * struct ajio_file. Each part is set up by one assignment (ajio__*_init() below), so that a new
- * field cannot be left out.
+ * struct ajio_file. Each part is set up by one assignment (ajio__*_init()), so that a new field
+ * cannot be left out.
  */
 
 /* Where the write goes: resolve.c fills it, lock.c adds the target's lock. */
@@ -87,6 +87,7 @@ struct ajio__target {
     struct stat lock_st; /* the lock file as locked and checked (lock.c) */
     const char *name;    /* final component, inside path */
     size_t dirlen;       /* path[0..dirlen) is the directory as given or resolved */
+    /* Last, and in this order (see ajio__target_init()). */
     char path[PATH_MAX];
     char scratch[PATH_MAX]; /* a directory or a link text, a tail read: off the caller's stack */
 };
@@ -150,10 +151,14 @@ struct ajio_file {
     bool heap; /* the struct itself was malloc'ed (ajio_open) */
 };
 
-static inline void ajio__target_init(struct ajio__target *t)
-{
-    *t = (struct ajio__target){.dirfd = -1, .basefd = AT_FDCWD, .lockfd = -1, .name = t->path};
-}
+/*
+ * The two PATH_MAX buffers end the target: ajio__target_init() (resolve.c) sets everything
+ * before them from one initializer, and they fill as they go, not zeroed for every write.
+ */
+_Static_assert(offsetof(struct ajio__target, scratch) == offsetof(struct ajio__target, path) +
+                                                             PATH_MAX &&
+                   sizeof(struct ajio__target) == offsetof(struct ajio__target, scratch) + PATH_MAX,
+               "path and scratch must be the last fields of struct ajio__target");
 
 /* same starts true with AJIO_SKIP_UNCHANGED: resolve and every byte written may clear it. */
 static inline void ajio__old_init(struct ajio__old *o, unsigned flags)
@@ -256,6 +261,8 @@ int ajio__group_sync(struct ajio__target *t, int wfd, uint64_t dev, uint64_t ino
 #define AJIO__GROUP_PAGE 4096
 int ajio__group_reserve(int lockfd);
 
+/* resolve.c: a target that holds nothing yet, with an empty path. */
+void ajio__target_init(struct ajio__target *t);
 /*
  * resolve.c: fills t (dirfd, path, name, exists) and, unless NULL, the permission plan and the
  * old target's facts.

@@ -21,6 +21,19 @@
 #include <time.h>
 #include <unistd.h>
 
+void ajio__target_init(struct ajio__target *t)
+{
+    /*
+     * One initializer for every field before the path buffers, so that a new field cannot be
+     * left out; the 8 KB of buffers after them are not zeroed on every write (see internal.h).
+     */
+    static const struct ajio__target init = {.dirfd = -1, .basefd = AT_FDCWD, .lockfd = -1};
+
+    memcpy(t, &init, offsetof(struct ajio__target, path));
+    t->name = t->path;
+    t->path[0] = '\0';
+}
+
 int ajio__sync_dir_fd(int fd, bool opath, int anyfd)
 {
     /*
