@@ -546,10 +546,11 @@ static int open_and_repair(struct ajio__target *f, struct opened *t, bool create
 }
 
 /*
- * Everything before the first byte of the records: the resolution, the target's lock, the target opened and its tail repaired. f->flags carries AJIO__APPENDING.
+ * Everything before the first byte of the records: the resolution, the target's lock, the target
+ * opened and its tail repaired. f->flags carries AJIO__APPENDING.
  */
-static int prepare(struct ajio__target *f, struct opened *t, const char *path, const ajio_opts *opts,
-                   unsigned flags, bool create)
+static int prepare(struct ajio__target *f, struct opened *t, const char *path,
+                   const ajio_opts *opts, unsigned flags, bool create)
 {
     int r;
 

@@ -173,7 +173,8 @@ static int resolve(struct ajio_batch *b, struct entry *e)
 static bool pending_same_target(const struct ajio_batch *b, size_t from, const struct entry *e)
 {
     for (const struct entry *o = &b->v[from]; o < e; o++)
-        if (o->f != NULL && o->f->target.dir_dev == e->f->target.dir_dev && o->f->target.dir_ino == e->f->target.dir_ino &&
+        if (o->f != NULL && o->f->target.dir_dev == e->f->target.dir_dev &&
+            o->f->target.dir_ino == e->f->target.dir_ino &&
             strcmp(o->f->target.name, e->f->target.name) == 0)
             return true;
     return false;

@@ -33,7 +33,8 @@ static int set_permissions(struct ajio_file *f)
             /* Not allowed to give the file away; keeping the group may still be allowed. */
             if (st.st_gid != f->perms.gid && fchown(f->temp.fd, (uid_t)-1, f->perms.gid) < 0) {
                 if (errno != EPERM)
-                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->target.path);
+                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"",
+                                                f->target.path);
                 mode &= ~(mode_t)070;
             }
         }
@@ -70,7 +71,8 @@ int ajio__stage(struct ajio_file *f)
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
     if (!(f->target.flags & AJIO_NO_SYNC) && fdatasync(f->temp.fd) < 0) {
 #ifndef AJIO_TEST_IGNORE_FDATASYNC /* negative control of the fault-injection suite only */
-        return f->temp.err = ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", f->target.path);
+        return f->temp.err =
+                   ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", f->target.path);
 #endif
     }
 #endif
@@ -120,7 +122,8 @@ static int publish_append_only(struct ajio_file *f)
 /* Create-only publish: the kernel decides atomically whether the target exists. */
 static int publish_noreplace(struct ajio_file *f)
 {
-    if (renameat2(f->target.dirfd, f->temp.tmpname, f->target.dirfd, f->target.name, RENAME_NOREPLACE) == 0)
+    if (renameat2(f->target.dirfd, f->temp.tmpname, f->target.dirfd, f->target.name,
+                  RENAME_NOREPLACE) == 0)
         return 0;
     if (errno == EEXIST)
         return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
@@ -183,7 +186,8 @@ int ajio__publish(struct ajio_file *f)
     r = close(f->temp.fd);
     f->temp.fd = -1;
     if (r < 0)
-        return f->temp.err = ajio__error_strerror(-errno, "close of temp for \"%s\"", f->target.path);
+        return f->temp.err =
+                   ajio__error_strerror(-errno, "close of temp for \"%s\"", f->target.path);
     return rename_temp(f);
 }
 
@@ -201,14 +205,15 @@ int ajio__sync_dir(struct ajio_file *f)
 #ifdef AJIO_TEST_OMIT_DIR_SYNC /* negative control of the power-cut suite only */
     return 0;
 #endif
-    r = ajio__sync_dir_fd(f->target.dirfd, f->target.dir_opath, f->temp.fd >= 0 ? f->temp.fd : f->temp.lockfd);
+    r = ajio__sync_dir_fd(f->target.dirfd, f->target.dir_opath,
+                          f->temp.fd >= 0 ? f->temp.fd : f->temp.lockfd);
     if (r < 0) {
         (void)ajio__error_strerror(r,
                                    "%s of directory \"%.*s\" after replacing \"%s\" (the file was "
                                    "replaced; durability not confirmed)",
-                                   f->target.dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(&f->target), f->target.path);
+                                   f->target.dir_opath ? "syncfs" : "fsync",
+                                   AJIO__DIR_ARG(&f->target), f->target.path);
         return AJIO_ENOTDURABLE;
     }
     return 0;
 }
-

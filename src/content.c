@@ -27,8 +27,7 @@ int ajio__json_failed(const char *path, int r, const ajio_json_error *e)
     return ajio__error_strerror(r, "validation of JSON for \"%s\"", path);
 }
 
-void ajio__content_terminate(unsigned flags, struct iovec **iov, int *iovcnt,
-                             struct iovec *storage)
+void ajio__content_terminate(unsigned flags, struct iovec **iov, int *iovcnt, struct iovec *storage)
 {
     const struct iovec *last = NULL;
     int n = *iovcnt;

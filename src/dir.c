@@ -107,7 +107,8 @@ int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
     if (f == NULL)
         return -ENOMEM;
     ajio__borrow_dir(&f->target, &d->dir, name);
-    r = ajio__check_content(f->target.path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    r = ajio__check_content(f->target.path, opts != NULL ? opts->flags : 0, &iov, &iovcnt,
+                            json_iov);
     /* As a path write from here on; being borrowed, f is resolved from the handle's fd. */
     if (r == 0)
         r = ajio__start(f, name, opts, -1);

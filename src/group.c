@@ -264,8 +264,8 @@ int ajio__group_sync(struct ajio__target *t, int wfd, uint64_t dev, uint64_t ino
         }
         if (limit == 0) {
             /* The last sync's time says how long a turn may take; a forged one only this. */
-            int64_t ns = s.valid ? 2 * (int64_t)(s.sync_ns > WAIT_MAX_NS ? WAIT_MAX_NS : s.sync_ns)
-                                : 0;
+            int64_t ns =
+                s.valid ? 2 * (int64_t)(s.sync_ns > WAIT_MAX_NS ? WAIT_MAX_NS : s.sync_ns) : 0;
             limit = ns < WAIT_MIN_NS ? WAIT_MIN_NS : ns > WAIT_MAX_NS ? WAIT_MAX_NS : ns;
             if (s.valid && (long)(s.sync_ns / 4) < nap_max)
                 nap_max = s.sync_ns / 4 > FIRST_NAP_NS ? (long)(s.sync_ns / 4) : FIRST_NAP_NS;

@@ -129,8 +129,8 @@ bool ajio__old_still_there(struct ajio_file *f)
         st.st_ino != f->old.ino || !same_time(st.st_ctim, f->old.ctime) ||
         !same_time(st.st_mtim, f->old.mtime))
         return false;
-    if (fstatat(f->target.dirfd, f->target.name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != f->old.dev ||
-        st.st_ino != f->old.ino || !same_time(st.st_ctim, f->old.ctime))
+    if (fstatat(f->target.dirfd, f->target.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        st.st_dev != f->old.dev || st.st_ino != f->old.ino || !same_time(st.st_ctim, f->old.ctime))
         return false;
     return true;
 }
@@ -216,8 +216,8 @@ int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
     int r;
 
     if (f->temp.err < 0)
-        return ajio__error(f->temp.err, "write to \"%s\" after an earlier failure: %s", f->target.path,
-                           ajio_strerror(f->temp.err));
+        return ajio__error(f->temp.err, "write to \"%s\" after an earlier failure: %s",
+                           f->target.path, ajio_strerror(f->temp.err));
     if (len == 0)
         return 0;
     if (f->temp.checker != NULL) {
@@ -281,8 +281,8 @@ int ajio__finish(struct ajio_file *f)
         if (r < 0)
             return r;
     }
-    if (f->target.flags & AJIO_SKIP_UNCHANGED && f->target.exists && f->old.same && f->temp.written == f->old.size &&
-        ajio__old_still_there(f))
+    if (f->target.flags & AJIO_SKIP_UNCHANGED && f->target.exists && f->old.same &&
+        f->temp.written == f->old.size && ajio__old_still_there(f))
         return AJIO_UNCHANGED;
     r = ajio__file_flush(f);
     if (r < 0)
@@ -409,8 +409,8 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return f->temp.err =
-                   ajio__error_strerror(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"", f->target.path);
+        return f->temp.err = ajio__error_strerror(errno != 0 ? -errno : -EINVAL, "printf to \"%s\"",
+                                                  f->target.path);
     if ((size_t)n < sizeof(small))
         return ajio__file_write(f, small, (size_t)n);
     big = malloc((size_t)n + 1);

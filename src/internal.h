@@ -94,10 +94,10 @@ struct ajio__target {
 
 /* The old target as resolved (resolve.c), for AJIO_SKIP_UNCHANGED. */
 struct ajio__old {
-    int cmpfd;  /* the old target, read while writing; else -1 */
-    bool same;  /* every byte so far equals the old target */
-    dev_t dev;  /* its identity, so that AJIO_SKIP_UNCHANGED decides against the file the name */
-    ino_t ino;  /* holds at commit time */
+    int cmpfd; /* the old target, read while writing; else -1 */
+    bool same; /* every byte so far equals the old target */
+    dev_t dev; /* its identity, so that AJIO_SKIP_UNCHANGED decides against the file the name */
+    ino_t ino; /* holds at commit time */
     struct timespec mtime;
     struct timespec ctime;
     uint64_t size;
@@ -128,13 +128,13 @@ struct ajio__content_ops {
 
 /* The temp and what is written to it (tempfile.c, handle.c, commit.c). */
 struct ajio__temp {
-    int fd;         /* the temp file, -1 once closed */
-    int lockfd;     /* second fd of the temp: holds its flock (see sweep.c) through the rename */
-    int err;        /* sticky: first failure of a write; the commit returns it */
-    bool anonymous; /* fd is an O_TMPFILE that has no name yet */
-    bool named;     /* tmpname exists in the target's directory and must be removed on failure */
-    uint64_t written;           /* bytes handed to ajio_write so far */
-    unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
+    int fd;           /* the temp file, -1 once closed */
+    int lockfd;       /* second fd of the temp: holds its flock (see sweep.c) through the rename */
+    int err;          /* sticky: first failure of a write; the commit returns it */
+    bool anonymous;   /* fd is an O_TMPFILE that has no name yet */
+    bool named;       /* tmpname exists in the target's directory and must be removed on failure */
+    uint64_t written; /* bytes handed to ajio_write so far */
+    unsigned char last; /* the last byte written, for the '\n' a JSON file ends with */
     size_t buflen;
     unsigned char *buf;         /* lazily allocated AJIO__BUFSIZE buffer */
     ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
@@ -155,8 +155,8 @@ struct ajio_file {
  * The two PATH_MAX buffers end the target: ajio__target_init() (resolve.c) sets everything
  * before them from one initializer, and they fill as they go, not zeroed for every write.
  */
-_Static_assert(offsetof(struct ajio__target, scratch) == offsetof(struct ajio__target, path) +
-                                                             PATH_MAX &&
+_Static_assert(offsetof(struct ajio__target, scratch) ==
+                       offsetof(struct ajio__target, path) + PATH_MAX &&
                    sizeof(struct ajio__target) == offsetof(struct ajio__target, scratch) + PATH_MAX,
                "path and scratch must be the last fields of struct ajio__target");
 
@@ -196,7 +196,6 @@ unsigned long ajio__error_count(void);
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
 bool ajio__is_temp_name(const char *name, const char *target);
 void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
-
 
 /*
  * lock.c: the target's lock. ajio__lock_take() opens (creating) lock file name in t->dirfd,
@@ -287,8 +286,8 @@ int ajio__resolve_name(struct ajio__target *t, struct ajio__old *old, struct aji
  * name in the handle's directory, a symlink there followed relative to the handle's fd (an
  * absolute one as a path of its own), never the path given at ajio_dir_open().
  */
-int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old,
-                           struct ajio__perms *perms, const ajio_opts *opts);
+int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                           const ajio_opts *opts);
 int ajio__check_append_only(const struct ajio__target *t);
 /*
  * Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC; anyfd is
@@ -345,7 +344,6 @@ int ajio__content_checker_new(const char *path, unsigned flags, ajio_json_checke
 int ajio__content_checker_failed(const char *path, ajio_json_checker *c, int r);
 /* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
-
 
 /*
  * handle.c: the handle's life and its buffered write path. ajio__check_args() checks what every

@@ -3,11 +3,11 @@
  * text out, formatted straight into the buffer of the handle it belongs to.
  *
  * The window. The generator writes into g->buf[g->len .. AJIO__BUFSIZE): the handle's own 64 KiB
- * buffer (f->temp.buf, "direct"), so that a full window is one write(2) and no byte is copied twice.
- * The handle's f->temp.buflen and f->temp.written catch up only when the window is flushed and at the
- * commit: nothing else looks at them while a generator is attached (ajio_write() is refused). A
- * handle that must see every byte go by (AJIO_SKIP_UNCHANGED compares it with the old file,
- * AJIO_JSON/AJIO_JSONL validate it) gets a window of the generator's own instead, handed to
+ * buffer (f->temp.buf, "direct"), so that a full window is one write(2) and no byte is copied
+ * twice. The handle's f->temp.buflen and f->temp.written catch up only when the window is flushed
+ * and at the commit: nothing else looks at them while a generator is attached (ajio_write() is
+ * refused). A handle that must see every byte go by (AJIO_SKIP_UNCHANGED compares it with the old
+ * file, AJIO_JSON/AJIO_JSONL validate it) gets a window of the generator's own instead, handed to
  * ajio__file_write() whole.
  *
  * Each call reserves what it may write before it writes anything (a separator, a line break,
@@ -227,7 +227,8 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     va_end(ap);
     where(g, at, sizeof(at));
     if (g->f != NULL)
-        (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->target.path, what, at);
+        (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->target.path, what,
+                          at);
     else
         (void)ajio__error(err, "JSON generation: %s (at %s)", what, at);
     g->err = err;
@@ -933,8 +934,8 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
     if (f->temp.content_ops != NULL)
         return ajio__error(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->target.path);
     if (f->temp.err < 0)
-        return ajio__error(f->temp.err, "ajio_gen_new: \"%s\" has failed already: %s", f->target.path,
-                           ajio_strerror(f->temp.err));
+        return ajio__error(f->temp.err, "ajio_gen_new: \"%s\" has failed already: %s",
+                           f->target.path, ajio_strerror(f->temp.err));
     if (opts == NULL)
         opts = &defaults;
     r = check_opts(opts, f->target.path);
@@ -1311,8 +1312,9 @@ int ajio_gen_finish(ajio_gen *g)
 
     CHECK(g);
     if (g->f != NULL)
-        return ajio__error(-EINVAL, "ajio_gen_finish: the generator of \"%s\" is finished by "
-                                    "ajio_commit()",
+        return ajio__error(-EINVAL,
+                           "ajio_gen_finish: the generator of \"%s\" is finished by "
+                           "ajio_commit()",
                            g->f->target.path);
     r = check_complete(g);
     if (r < 0)

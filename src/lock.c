@@ -394,8 +394,7 @@ int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, in
 int ajio__lock_again(struct ajio__target *t, const char *name, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-    int r = take_flock(t->lockfd, timeout_ms, deadline,
-                       (t->flags & AJIO_INTERRUPTIBLE) != 0);
+    int r = take_flock(t->lockfd, timeout_ms, deadline, (t->flags & AJIO_INTERRUPTIBLE) != 0);
     bool named = false;
 
     if (r < 0)
@@ -570,7 +569,9 @@ static void read_boot_id(void)
     if (n <= 0)
         return;
     for (ssize_t i = 0; i < n && k < 32; i++) {
-        int c = text[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 't' ? c - 'a' + 10 : -1;
+        int c = text[i], v = c >= '0' && c <= '9'   ? c - '0'
+                             : c >= 'a' && c <= 't' ? c - 'a' + 10
+                                                    : -1;
 
         if (v < 0)
             continue;

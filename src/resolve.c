@@ -474,8 +474,8 @@ static int open_and_stat_dir(struct ajio__target *t)
         return r;
     }
     /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
-    if (statx(t->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME,
-              &stx) < 0)
+    if (statx(t->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME, &stx) <
+        0)
         return ajio__error_strerror(-errno, "stat of the directory of \"%s\"", t->path);
     t->dir_mode = stx.stx_mode;
     t->dir_uid = stx.stx_uid;
@@ -632,8 +632,8 @@ void ajio__borrow_dir(struct ajio__target *t, const struct ajio__target *dir, co
     t->name = t->path + prefix;
 }
 
-int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old,
-                           struct ajio__perms *perms, const ajio_opts *opts)
+int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                           const ajio_opts *opts)
 {
     int r = ajio__resolve_name(t, old, perms, opts);
 

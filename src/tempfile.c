@@ -57,7 +57,8 @@ int ajio__temp_create(struct ajio_file *f)
             return ajio__temp_lock(f);
         }
         if (usable && !ajio__tmpfile_unsupported(errno))
-            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->target.path);
+            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"",
+                                        f->target.path);
     }
     /* A named temp could never be removed from an append-only directory. */
     if (f->target.dir_append)
@@ -72,7 +73,8 @@ int ajio__temp_create(struct ajio_file *f)
      */
     for (int tries = 0; tries < 64; tries++) {
         ajio__temp_name(f->temp.tmpname, f->target.name);
-        fd = openat(f->target.dirfd, f->temp.tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+        fd = openat(f->target.dirfd, f->temp.tmpname,
+                    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
                     f->perms.fix_perms ? 0600 : 0666);
         if (fd >= 0) {
             f->temp.fd = fd;
@@ -173,7 +175,8 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (fd < 0) {
         if (ajio__tmpfile_unsupported(errno))
             return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
-        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"", f->target.path);
+        return ajio__error_strerror(-errno, "create of temp (O_TMPFILE probe) for \"%s\"",
+                                    f->target.path);
     }
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
         ajio__temp_name(name, f->target.name);
@@ -183,7 +186,8 @@ int ajio__tmpfile_probe(struct ajio_file *f)
     if (r == -ENOENT || r == -EPERM)
         return AJIO__LINK_NONE;
     if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"", f->target.path);
+        return ajio__error_strerror(r, "linkat of temp (O_TMPFILE probe) for \"%s\"",
+                                    f->target.path);
     if (unlinkat(f->target.dirfd, name, 0) < 0)
         return ajio__error_strerror(-errno,
                                     "unlink of temp \"%s\" (O_TMPFILE probe) for \"%s\"; "

@@ -24,7 +24,8 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     *ret_exists = 0;
     if (!f->target.exists)
         return 0;
-    fd = openat(f->target.dirfd, f->target.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    fd = openat(f->target.dirfd, f->target.name,
+                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || (errno == ELOOP && (f->target.flags & AJIO_REPLACE_LINK)))
             return 0;
