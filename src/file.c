@@ -1,14 +1,11 @@
 /*
- * file.c - the public write API: one-shot writes and the streaming handle.
+ * file.c - the one-shot writes: bytes, text and JSON text written whole through a handle
+ * (handle.c) that never buffers, straight from the caller's memory.
  */
 #include "internal.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt)
 {
