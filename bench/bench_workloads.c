@@ -429,7 +429,7 @@ static int update_cb(void *ctx, const void *old, size_t old_len, int exists, aji
         return -EINVAL;
     memcpy(doc, old, sizeof(doc));
     edit(doc, sizeof(doc));
-    return ajio_write(out, doc, sizeof(doc));
+    return ajio_file_write(out, doc, sizeof(doc));
 }
 
 static void update_setup(int v)

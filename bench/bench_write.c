@@ -6,7 +6,7 @@
  *   bench_write loop VARIANT DIR sync|nosync N [new]
  *                                                 N writes of one variant, for strace -c
  *   bench_write steps DIR N                       the floor's durable time, syscall by syscall
- *   bench_write rss DIR TOTAL [control]           peak RSS of a streamed ajio_open/ajio_write
+ *   bench_write rss DIR TOTAL [control]           peak RSS of a streamed ajio_file_open/ajio_file_write
  *
  * The variants:
  *
@@ -582,8 +582,8 @@ static bool reset_peak(void)
 }
 
 /*
- * Streams total bytes through ajio_open/ajio_write in pieces of 4 KiB..64 KiB and reports the
- * peak RSS above the baseline taken just before ajio_open. "control" also touches 2 MiB of fresh
+ * Streams total bytes through ajio_file_open/ajio_file_write in pieces of 4 KiB..64 KiB and reports the
+ * peak RSS above the baseline taken just before ajio_file_open. "control" also touches 2 MiB of fresh
  * heap after the baseline, to show that the measurement sees a growth of that size (the negative
  * control of this number: a library that kept 2 MiB would be caught).
  */
@@ -613,7 +613,7 @@ static int cmd_rss(unsigned long long total, bool control)
     if (base < 0)
         die("/proc/self/status", ENOENT);
     t = bu_now();
-    r = ajio_open(&f, path, &o);
+    r = ajio_file_open(&f, path, &o);
     if (r < 0)
         die(ajio_last_error(), r);
     if (control) {
@@ -627,12 +627,12 @@ static int cmd_rss(unsigned long long total, bool control)
         size_t piece = 4096 + (size_t)((i++ * 40503u) % (61440u + 1));
         if (piece > total - done)
             piece = (size_t)(total - done);
-        r = ajio_write(f, src, piece);
+        r = ajio_file_write(f, src, piece);
         if (r < 0)
             die(ajio_last_error(), r);
         done += piece;
     }
-    r = ajio_commit(f);
+    r = ajio_file_commit(f);
     if (r < 0)
         die(ajio_last_error(), r);
     t = bu_now() - t;
@@ -645,7 +645,7 @@ static int cmd_rss(unsigned long long total, bool control)
     if (unlink(path) < 0)
         die(path, errno);
     printf("| %s | %.0f MiB | %lu | %ld | %ld | %ld | %.0f |\n",
-           control ? "control: +2 MiB heap touched" : "ajio_open/ajio_write/ajio_commit",
+           control ? "control: +2 MiB heap touched" : "ajio_file_open/ajio_file_write/ajio_file_commit",
            (double)total / (1 << 20), i, base, peak, peak - base, (double)total / t / 1e6);
     free(extra);
     return 0;

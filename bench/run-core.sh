@@ -128,8 +128,8 @@ rm -f "$shm"/* "$disk"/*
 echo
 echo "### Peak RSS of a 1 GiB streamed write (AJIO_NO_SYNC, to the working disk, then deleted)"
 echo
-echo "Pieces of 4 KiB..64 KiB. Baseline: VmHWM just before ajio_open, after resetting the peak"
-echo "(echo 5 > /proc/self/clear_refs); peak: VmHWM after ajio_commit. The control row touches"
+echo "Pieces of 4 KiB..64 KiB. Baseline: VmHWM just before ajio_file_open, after resetting the peak"
+echo "(echo 5 > /proc/self/clear_refs); peak: VmHWM after ajio_file_commit. The control row touches"
 echo "2 MiB of heap after the baseline and must show it."
 echo
 echo "| run | total | pieces | baseline KiB | peak KiB | peak - baseline KiB | MB/s |"
@@ -161,7 +161,7 @@ awk -F' *[|] *' '
     $2 ~ /^durable, / && $3 == "ajio" {
         printf "target <= 10 syscalls per durable write, %s: %s (%s)\n", substr($2, 10),
             verdict($4 <= 10), $4 }
-    $2 == "ajio_open/ajio_write/ajio_commit" {
+    $2 == "ajio_file_open/ajio_file_write/ajio_file_commit" {
         printf "target peak RSS <= 1 MiB above baseline: %s (%s KiB)\n", verdict($7 <= 1024), $7 }
     $2 ~ /^control/ {
         printf "control: the RSS measurement sees the 2 MiB: %s (%s KiB)\n",

@@ -238,7 +238,7 @@ static int copy_output(struct update *u, int fd, ajio_file *out)
         if (n == 0)
             return 0;
         /* Invalid output, a full disk: stop reading; CMD gets SIGPIPE or EPIPE. */
-        int r = ajio_write(out, buf, (size_t)n);
+        int r = ajio_file_write(out, buf, (size_t)n);
         if (r < 0)
             return r;
     }

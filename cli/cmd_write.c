@@ -48,7 +48,7 @@ static const struct cli_option options[] = {
 int cmd_write(int argc, char **argv)
 {
     static char buf[CLI_CHUNK];
-    /* ajio_commit() frees the handle, and its path with it: a copy serves the last report. */
+    /* ajio_file_commit() frees the handle, and its path with it: a copy serves the last report. */
     char lib_path[PATH_MAX];
     ajio_opts opts = {0};
     ajio_file *f = NULL;
@@ -82,7 +82,7 @@ int cmd_write(int argc, char **argv)
     }
 
     /* Open first: a target that cannot be written fails before stdin is consumed. */
-    r = ajio_open(&f, path, &opts);
+    r = ajio_file_open(&f, path, &opts);
     if (r < 0) {
         cli_error("%s", cli_last_error(r));
         return cli_lock_timed_out(r, opts.flags) ? EXIT_UNAVAILABLE : cli_exit_for(r);
@@ -93,18 +93,18 @@ int cmd_write(int argc, char **argv)
 
         if (n < 0) {
             cli_error("reading standard input for \"%s\": %s", path, strerror(errno));
-            ajio_abort(f);
+            ajio_file_abort(f);
             return EXIT_IOERR;
         }
         if (n == 0)
             break;
-        r = ajio_write(f, buf, (size_t)n);
+        r = ajio_file_write(f, buf, (size_t)n);
         if (r < 0) {
             /* The message first: the abort may leave one of its own. */
             r = cli_write_failed(path, lib_path, r);
-            ajio_abort(f);
+            ajio_file_abort(f);
             return r;
         }
     }
-    return cli_commit_result(path, lib_path, ajio_commit(f));
+    return cli_commit_result(path, lib_path, ajio_file_commit(f));
 }

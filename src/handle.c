@@ -1,7 +1,7 @@
 /*
  * handle.c - the write handle: its life (made, started, finished, discarded), the buffered
  * write path every streamed byte takes, and the comparison with the old target behind
- * AJIO_SKIP_UNCHANGED. The public streaming API (ajio_open() ... ajio_commit()) is here; the
+ * AJIO_SKIP_UNCHANGED. The public streaming API (ajio_file_open() ... ajio_file_commit()) is here; the
  * one-shot writes (file.c), directory writes (dir.c) and batches (batch.c) use the same life.
  *
  * A handle does not know what formats its bytes: a JSON generator (json_gen.c) attaches itself
@@ -350,7 +350,7 @@ int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, in
     int r;
 
     if (ret_file == NULL)
-        return ajio__error(-EINVAL, "ajio_open: ret_file is NULL");
+        return ajio__error(-EINVAL, "ajio_file_open: ret_file is NULL");
     f = ajio__new_handle(path);
     if (f == NULL)
         return -ENOMEM;
@@ -374,26 +374,26 @@ fail:
     return r;
 }
 
-int ajio_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
+int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_opts *opts)
 {
     return ajio__open(ret_file, path, opts, -1);
 }
 
-int ajio_write(ajio_file *f, const void *buf, size_t len)
+int ajio_file_write(ajio_file *f, const void *buf, size_t len)
 {
     if (f == NULL)
-        return ajio__error(-EINVAL, "ajio_write: handle is NULL");
+        return ajio__error(-EINVAL, "ajio_file_write: handle is NULL");
     if (buf == NULL && len > 0)
-        return ajio__error(-EINVAL, "ajio_write: buf is NULL with length %zu for \"%s\"", len,
+        return ajio__error(-EINVAL, "ajio_file_write: buf is NULL with length %zu for \"%s\"", len,
                            f->target.path);
     /* What formats the bytes may hold some not yet in the handle: these would land before. */
     if (f->temp.content_ops != NULL)
-        return ajio__error(-EINVAL, "ajio_write: \"%s\" is written by its %s", f->target.path,
+        return ajio__error(-EINVAL, "ajio_file_write: \"%s\" is written by its %s", f->target.path,
                            f->temp.content_ops->writer);
     return ajio__file_write(f, buf, len);
 }
 
-int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
+int ajio_file_vprintf(ajio_file *f, const char *fmt, va_list ap)
 {
     char small[512];
     char *big;
@@ -401,9 +401,9 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
     int n, r;
 
     if (f == NULL || fmt == NULL)
-        return ajio__error(-EINVAL, "ajio_printf: %s is NULL", f == NULL ? "handle" : "fmt");
+        return ajio__error(-EINVAL, "ajio_file_printf: %s is NULL", f == NULL ? "handle" : "fmt");
     if (f->temp.content_ops != NULL)
-        return ajio__error(-EINVAL, "ajio_printf: \"%s\" is written by its %s", f->target.path,
+        return ajio__error(-EINVAL, "ajio_file_printf: \"%s\" is written by its %s", f->target.path,
                            f->temp.content_ops->writer);
     va_copy(ap2, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap2);
@@ -422,29 +422,29 @@ int ajio_vprintf(ajio_file *f, const char *fmt, va_list ap)
     return r;
 }
 
-int ajio_printf(ajio_file *f, const char *fmt, ...)
+int ajio_file_printf(ajio_file *f, const char *fmt, ...)
 {
     va_list ap;
     int r;
 
     va_start(ap, fmt);
-    r = ajio_vprintf(f, fmt, ap);
+    r = ajio_file_vprintf(f, fmt, ap);
     va_end(ap);
     return r;
 }
 
-int ajio_commit(ajio_file *f)
+int ajio_file_commit(ajio_file *f)
 {
     int r;
 
     if (f == NULL)
-        return ajio__error(-EINVAL, "ajio_commit: handle is NULL");
+        return ajio__error(-EINVAL, "ajio_file_commit: handle is NULL");
     r = ajio__finish(f);
     ajio__discard(f);
     return r;
 }
 
-void ajio_abort(ajio_file *f)
+void ajio_file_abort(ajio_file *f)
 {
     if (f != NULL)
         ajio__discard(f);

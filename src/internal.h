@@ -116,8 +116,8 @@ struct ajio__perms {
 /*
  * Something that formats a handle's bytes itself (a JSON generator, json_gen.c) attaches to the
  * handle with these: the commit runs finish first (it refuses an incomplete document and hands
- * the last bytes to the handle), the discard runs free. While one is attached, ajio_write() and
- * ajio_printf() are refused: their bytes would land before the ones it still holds. writer names
+ * the last bytes to the handle), the discard runs free. While one is attached, ajio_file_write() and
+ * ajio_file_printf() are refused: their bytes would land before the ones it still holds. writer names
  * it in that message.
  */
 struct ajio__content_ops {
@@ -133,7 +133,7 @@ struct ajio__temp {
     int err;          /* sticky: first failure of a write; the commit returns it */
     bool anonymous;   /* fd is an O_TMPFILE that has no name yet */
     bool named;       /* tmpname exists in the target's directory and must be removed on failure */
-    uint64_t written; /* bytes handed to ajio_write so far */
+    uint64_t written; /* bytes handed to ajio_file_write so far */
     unsigned char last; /* the last byte written, for the '\n' a JSON file ends with */
     size_t buflen;
     unsigned char *buf;         /* lazily allocated AJIO__BUFSIZE buffer */
@@ -148,7 +148,7 @@ struct ajio_file {
     struct ajio__old old;
     struct ajio__perms perms;
     struct ajio__temp temp;
-    bool heap; /* the struct itself was malloc'ed (ajio_open) */
+    bool heap; /* the struct itself was malloc'ed (ajio_file_open) */
 };
 
 /*
@@ -369,7 +369,7 @@ bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt)
 bool ajio__old_still_there(struct ajio_file *f);
 int ajio__finish(struct ajio_file *f);
 void ajio__discard(struct ajio_file *f);
-/* ajio_open() with the lock's timeout (ajio_update()); ajio_open() itself waits for the lock. */
+/* ajio_file_open() with the lock's timeout (ajio_update()); ajio_file_open() itself waits for the lock. */
 int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
 
 /* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
@@ -383,7 +383,7 @@ int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
 /*
  * json_gen.c: a generator attaches to a handle through struct ajio__content_ops. Without
  * AJIO_SKIP_UNCHANGED and the JSON kinds it formats straight into f->buf (f->buflen and
- * f->written catch up at each flush and at the commit; ajio_write() is refused meanwhile),
+ * f->written catch up at each flush and at the commit; ajio_file_write() is refused meanwhile),
  * bypassing ajio__file_write(): anything that function learns to do per byte must make
  * json_gen.c take its ajio__file_write() path too.
  */

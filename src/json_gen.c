@@ -5,7 +5,7 @@
  * The window. The generator writes into g->buf[g->len .. AJIO__BUFSIZE): the handle's own 64 KiB
  * buffer (f->temp.buf, "direct"), so that a full window is one write(2) and no byte is copied
  * twice. The handle's f->temp.buflen and f->temp.written catch up only when the window is flushed
- * and at the commit: nothing else looks at them while a generator is attached (ajio_write() is
+ * and at the commit: nothing else looks at them while a generator is attached (ajio_file_write() is
  * refused). A handle that must see every byte go by (AJIO_SKIP_UNCHANGED compares it with the old
  * file, AJIO_JSON/AJIO_JSONL validate it) gets a window of the generator's own instead, handed to
  * ajio__file_write() whole.
@@ -269,7 +269,7 @@ static COLD int null_gen(const char *fn)
 /*
  * Direct: the handle's buffer length and byte count catch up with the window. Only before the
  * handle looks at them (a flush, the commit): nothing else reads them while the generator is
- * attached, since ajio_write() is refused then.
+ * attached, since ajio_file_write() is refused then.
  */
 static void sync(struct ajio_gen *g)
 {
@@ -1314,7 +1314,7 @@ int ajio_gen_finish(ajio_gen *g)
     if (g->f != NULL)
         return ajio__error(-EINVAL,
                            "ajio_gen_finish: the generator of \"%s\" is finished by "
-                           "ajio_commit()",
+                           "ajio_file_commit()",
                            g->f->target.path);
     r = check_complete(g);
     if (r < 0)
@@ -1353,13 +1353,13 @@ int ajio_gen_open(ajio_file **ret_file, ajio_gen **ret_gen, const char *path, co
     if (ret_file == NULL || ret_gen == NULL)
         return ajio__error(-EINVAL, "ajio_gen_open: %s is NULL",
                            ret_file == NULL ? "ret_file" : "ret_gen");
-    r = ajio_open(&f, path, opts);
+    r = ajio_file_open(&f, path, opts);
     if (r < 0)
         return r;
     r = ajio_gen_new(ret_gen, f, gen_opts);
     if (r < 0) {
         /* The generator's message is the one that matters: the abort must not replace it. */
-        ajio_abort(f);
+        ajio_file_abort(f);
         return r;
     }
     *ret_file = f;

@@ -104,16 +104,16 @@ int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
         return r;
     r = read_old(f, &old, &len, &exists);
     if (r < 0) {
-        ajio_abort(f);
+        ajio_file_abort(f);
         return r;
     }
     before = ajio__error_count();
     r = fn(ctx, old != NULL ? old : "", len, exists, f);
     free(old);
     if (r == 0)
-        return ajio_commit(f); /* the lock is released last, after the directory sync */
+        return ajio_file_commit(f); /* the lock is released last, after the directory sync */
     if (r == AJIO_UNCHANGED) {
-        ajio_abort(f);
+        ajio_file_abort(f);
         return AJIO_UNCHANGED;
     }
     if (r > 0)
@@ -123,6 +123,6 @@ int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
                         ajio_file_path(f), r);
     else if (ajio__error_count() == before)
         (void)ajio__error_strerror(r, "update of \"%s\": the callback failed", ajio_file_path(f));
-    ajio_abort(f);
+    ajio_file_abort(f);
     return r;
 }

@@ -51,22 +51,22 @@ static void test_writes(void **state)
     FAILS(ajio_write_text(p, NULL, NULL), -EINVAL, p);
     FAILS(ajio_write_json_text(p, "{", 1, NULL), AJIO_EJSON, p);
     FAILS(ajio_write_jsonl_text(p, "[\n", 2, NULL), AJIO_EJSON, p);
-    FAILS(ajio_open(NULL, p, NULL), -EINVAL, "ajio_open");
-    FAILS(ajio_open(&h, tu_path(dir, "missing/f"), &(ajio_opts){.flags = AJIO_NO_MKDIR}),
+    FAILS(ajio_file_open(NULL, p, NULL), -EINVAL, "ajio_file_open");
+    FAILS(ajio_file_open(&h, tu_path(dir, "missing/f"), &(ajio_opts){.flags = AJIO_NO_MKDIR}),
           -ENOENT, "missing");
     assert_null(h);
-    FAILS(ajio_write(NULL, "x", 1), -EINVAL, "ajio_write");
-    FAILS(ajio_printf(NULL, "x"), -EINVAL, "ajio_printf");
-    FAILS(ajio_commit(NULL), -EINVAL, "ajio_commit");
+    FAILS(ajio_file_write(NULL, "x", 1), -EINVAL, "ajio_file_write");
+    FAILS(ajio_file_printf(NULL, "x"), -EINVAL, "ajio_file_printf");
+    FAILS(ajio_file_commit(NULL), -EINVAL, "ajio_file_commit");
     FAILS(ajio_sweep(NULL, NULL, 0, 0), -EINVAL, "ajio_sweep");
     FAILS(ajio_sweep(tu_path(dir, "nope"), NULL, 0, 0), -ENOENT, "nope");
     SUCCEEDS(ajio_write_bytes(p, "{}", 2, NULL));
     SUCCEEDS(ajio_write_json_text(p, "{}", 2, NULL));
     SUCCEEDS(ajio_sweep(dir, NULL, 0, 0));
-    assert_int_equal(ajio_open(&h, p, NULL), 0);
-    SUCCEEDS(ajio_write(h, "x", 1));
-    SUCCEEDS(ajio_printf(h, "%d", 1));
-    SUCCEEDS(ajio_commit(h));
+    assert_int_equal(ajio_file_open(&h, p, NULL), 0);
+    SUCCEEDS(ajio_file_write(h, "x", 1));
+    SUCCEEDS(ajio_file_printf(h, "%d", 1));
+    SUCCEEDS(ajio_file_commit(h));
 }
 
 static void test_validator(void **state)

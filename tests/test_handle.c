@@ -1,5 +1,5 @@
 /*
- * test_handle.c - the streaming handle (ajio_open/write/printf/commit/abort), temp-file
+ * test_handle.c - the streaming handle (ajio_file_open/write/printf/commit/abort), temp-file
  * visibility and permissions while a write is in progress, and ajio_sweep().
  */
 #include "testutil.h"
@@ -17,21 +17,21 @@ static void test_stream_commit(void **state)
 
     memset(big, 'b', sizeof(big));
     tu_put(p, "old", 0644);
-    tu_assert_ok(ajio_open(&f, p, NULL));
+    tu_assert_ok(ajio_file_open(&f, p, NULL));
     assert_string_equal(ajio_file_path(f), p);
     for (int i = 0; i < 20000; i++) {
-        tu_assert_ok(ajio_printf(f, "line %d\n", i));
+        tu_assert_ok(ajio_file_printf(f, "line %d\n", i));
         fprintf(m, "line %d\n", i);
         if (i % 5000 == 0) { /* large writes bypass the buffer and must keep the order */
-            tu_assert_ok(ajio_write(f, big, sizeof(big)));
+            tu_assert_ok(ajio_file_write(f, big, sizeof(big)));
             fwrite(big, 1, sizeof(big), m);
         }
     }
     /* A printf longer than the internal small buffer. */
-    tu_assert_ok(ajio_printf(f, "%0900d\n", 7));
+    tu_assert_ok(ajio_file_printf(f, "%0900d\n", 7));
     fprintf(m, "%0900d\n", 7);
     tu_assert_content(p, "old", 3); /* nothing visible before the commit */
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     fclose(m);
     tu_assert_content(p, expect, elen);
     assert_int_equal(tu_count_entries(*state), 1);
@@ -47,17 +47,17 @@ static void test_stream_abort(void **state)
 
     tu_put(p, "old", 0644);
     for (int i = 0; i < 2; i++) {
-        tu_assert_ok(ajio_open(&f, p, i ? &named : NULL));
-        tu_assert_ok(ajio_write(f, "new", 3));
-        ajio_abort(f);
+        tu_assert_ok(ajio_file_open(&f, p, i ? &named : NULL));
+        tu_assert_ok(ajio_file_write(f, "new", 3));
+        ajio_file_abort(f);
         tu_assert_content(p, "old", 3);
         assert_int_equal(tu_count_entries(*state), 1);
     }
     /* Abort of a never-created target leaves nothing, not even the name. */
-    tu_assert_ok(ajio_open(&f, tu_path(*state, "never"), NULL));
-    ajio_abort(f);
+    tu_assert_ok(ajio_file_open(&f, tu_path(*state, "never"), NULL));
+    ajio_file_abort(f);
     assert_int_equal(tu_count_entries(*state), 1);
-    ajio_abort(NULL);
+    ajio_file_abort(NULL);
     assert_int_equal(tu_fd_count(), fds);
 }
 
@@ -67,18 +67,18 @@ static void test_stream_errors(void **state)
     ajio_file *f = (ajio_file *)0x1;
     ajio_file *keep;
 
-    tu_assert_fails(ajio_open(NULL, p, NULL), -EINVAL, "ret_file");
-    tu_assert_fails(ajio_open(&f, NULL, NULL), -EINVAL, "NULL");
+    tu_assert_fails(ajio_file_open(NULL, p, NULL), -EINVAL, "ret_file");
+    tu_assert_fails(ajio_file_open(&f, NULL, NULL), -EINVAL, "NULL");
     assert_ptr_equal(f, (ajio_file *)0x1); /* outputs untouched on failure */
-    tu_assert_fails(ajio_open(&f, tu_path(*state, "x/"), NULL), -EISDIR, "x/");
+    tu_assert_fails(ajio_file_open(&f, tu_path(*state, "x/"), NULL), -EISDIR, "x/");
     assert_ptr_equal(f, (ajio_file *)0x1);
-    tu_assert_fails(ajio_commit(NULL), -EINVAL, "NULL");
-    tu_assert_fails(ajio_write(NULL, "x", 1), -EINVAL, "NULL");
-    tu_assert_fails(ajio_printf(NULL, "x"), -EINVAL, "NULL");
-    tu_assert_ok(ajio_open(&keep, p, NULL));
-    tu_assert_fails(ajio_write(keep, NULL, 1), -EINVAL, p);
-    tu_assert_ok(ajio_write(keep, NULL, 0));
-    ajio_abort(keep);
+    tu_assert_fails(ajio_file_commit(NULL), -EINVAL, "NULL");
+    tu_assert_fails(ajio_file_write(NULL, "x", 1), -EINVAL, "NULL");
+    tu_assert_fails(ajio_file_printf(NULL, "x"), -EINVAL, "NULL");
+    tu_assert_ok(ajio_file_open(&keep, p, NULL));
+    tu_assert_fails(ajio_file_write(keep, NULL, 1), -EINVAL, p);
+    tu_assert_ok(ajio_file_write(keep, NULL, 0));
+    ajio_file_abort(keep);
     assert_int_equal(tu_count_entries(*state), 0);
 }
 
@@ -97,13 +97,13 @@ static void test_stream_sticky_error(void **state)
     lim = old;
     lim.rlim_cur = 100000;
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    tu_assert_ok(ajio_open(&f, p, NULL));
+    tu_assert_ok(ajio_file_open(&f, p, NULL));
     for (int i = 0; i < 10 && r == 0; i++)
-        r = ajio_write(f, chunk, sizeof(chunk));
+        r = ajio_file_write(f, chunk, sizeof(chunk));
     assert_int_equal(r, -EFBIG);
-    tu_assert_fails(ajio_write(f, "x", 1), -EFBIG, p);
-    tu_assert_fails(ajio_printf(f, "%d", 1), -EFBIG, p);
-    tu_assert_fails(ajio_commit(f), -EFBIG, p);
+    tu_assert_fails(ajio_file_write(f, "x", 1), -EFBIG, p);
+    tu_assert_fails(ajio_file_printf(f, "%d", 1), -EFBIG, p);
+    tu_assert_fails(ajio_file_commit(f), -EFBIG, p);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     tu_assert_content(p, "old", 3);
     assert_int_equal(tu_count_entries(*state), 1);
@@ -118,16 +118,16 @@ static void test_stream_skip_unchanged(void **state)
 
     tu_put(p, "hello world", 0644);
     assert_int_equal(stat(p, &a), 0);
-    tu_assert_ok(ajio_open(&f, p, &o));
-    tu_assert_ok(ajio_write(f, "hello ", 6));
-    tu_assert_ok(ajio_write(f, "world", 5));
-    assert_int_equal(ajio_commit(f), AJIO_UNCHANGED);
+    tu_assert_ok(ajio_file_open(&f, p, &o));
+    tu_assert_ok(ajio_file_write(f, "hello ", 6));
+    tu_assert_ok(ajio_file_write(f, "world", 5));
+    assert_int_equal(ajio_file_commit(f), AJIO_UNCHANGED);
     assert_int_equal(stat(p, &b), 0);
     assert_int_equal(a.st_ino, b.st_ino);
     /* A prefix of the old content is a change. */
-    tu_assert_ok(ajio_open(&f, p, &o));
-    tu_assert_ok(ajio_write(f, "hello", 5));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_open(&f, p, &o));
+    tu_assert_ok(ajio_file_write(f, "hello", 5));
+    tu_assert_ok(ajio_file_commit(f));
     tu_assert_content(p, "hello", 5);
     assert_int_equal(tu_count_entries(*state), 1);
 }
@@ -150,13 +150,13 @@ static void test_temp_never_more_open(void **state)
 
     tu_put(p, "s3cret", 0600);
     /* O_TMPFILE, where the filesystem has it: no name at all until the commit. */
-    tu_assert_ok(ajio_open(&f, p, NULL));
-    tu_assert_ok(ajio_write(f, "n3w", 3));
+    tu_assert_ok(ajio_file_open(&f, p, NULL));
+    tu_assert_ok(ajio_file_write(f, "n3w", 3));
     assert_int_equal(tu_count_entries(*state), tu_has_tmpfile(*state) ? 1 : 2);
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     /* Named temp: exists, with owner-only permissions. */
-    tu_assert_ok(ajio_open(&f, p, &named));
-    tu_assert_ok(ajio_write(f, "n3w2", 4));
+    tu_assert_ok(ajio_file_open(&f, p, &named));
+    tu_assert_ok(ajio_file_write(f, "n3w2", 4));
     d = opendir(*state);
     while ((de = readdir(d)) != NULL) {
         if (strstr(de->d_name, ".ajio-") == NULL)
@@ -167,7 +167,7 @@ static void test_temp_never_more_open(void **state)
     }
     closedir(d);
     assert_int_equal(temps, 1);
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     umask(old);
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);

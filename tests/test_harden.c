@@ -211,8 +211,8 @@ static void test_default_acl(void **state)
     }
     for (int named = 0; named < 2; named++) {
         /* While the write is open, the named temp is unreadable to nobody. */
-        assert_int_equal(ajio_open(&h, old, variant(named)), 0);
-        assert_int_equal(ajio_write(h, "new", 3), 0);
+        assert_int_equal(ajio_file_open(&h, old, variant(named)), 0);
+        assert_int_equal(ajio_file_write(h, "new", 3), 0);
         if (named && geteuid() == 0) {
             DIR *d = opendir(dir);
             struct dirent *de;
@@ -227,7 +227,7 @@ static void test_default_acl(void **state)
             closedir(d);
             assert_int_equal(seen, 1);
         }
-        tu_assert_ok(ajio_commit(h));
+        tu_assert_ok(ajio_file_commit(h));
         /* The replacement has the old file's permissions: no inherited ACL. */
         assert_int_equal(getxattr(old, "system.posix_acl_access", got, sizeof(got)), -1);
         assert_int_equal(errno, ENODATA);
@@ -332,24 +332,24 @@ static void test_skip_unchanged_current(void **state)
         skip.flags = AJIO_SKIP_UNCHANGED | (named ? AJIO_NO_TMPFILE : 0);
         /* Replaced by another writer between open and commit. */
         tu_put(p, "X", 0644);
-        assert_int_equal(ajio_open(&h, p, &skip), 0);
-        assert_int_equal(ajio_write(h, "X", 1), 0);
+        assert_int_equal(ajio_file_open(&h, p, &skip), 0);
+        assert_int_equal(ajio_file_write(h, "X", 1), 0);
         tu_assert_ok(ajio_write_bytes(p, "Y", 1, NULL));
-        assert_int_equal(ajio_commit(h), 0);
+        assert_int_equal(ajio_file_commit(h), 0);
         tu_assert_content(p, "X", 1);
         /* Changed in place between open and commit. */
-        assert_int_equal(ajio_open(&h, p, &skip), 0);
-        assert_int_equal(ajio_write(h, "X", 1), 0);
+        assert_int_equal(ajio_file_open(&h, p, &skip), 0);
+        assert_int_equal(ajio_file_write(h, "X", 1), 0);
         fd = open(p, O_WRONLY);
         assert_true(fd >= 0);
         assert_int_equal(pwrite(fd, "Z", 1, 0), 1);
         close(fd);
-        assert_int_equal(ajio_commit(h), 0);
+        assert_int_equal(ajio_file_commit(h), 0);
         tu_assert_content(p, "X", 1);
         /* Control: nobody interferes, so nothing is written. */
-        assert_int_equal(ajio_open(&h, p, &skip), 0);
-        assert_int_equal(ajio_write(h, "X", 1), 0);
-        assert_int_equal(ajio_commit(h), AJIO_UNCHANGED);
+        assert_int_equal(ajio_file_open(&h, p, &skip), 0);
+        assert_int_equal(ajio_file_write(h, "X", 1), 0);
+        assert_int_equal(ajio_file_commit(h), AJIO_UNCHANGED);
         assert_int_equal(ajio_write_bytes(p, "X", 1, &skip), AJIO_UNCHANGED);
     }
 }
@@ -412,7 +412,7 @@ static void leave_temp(const char *path)
     assert_true(pid >= 0);
     if (pid == 0) {
         ajio_file *h;
-        if (ajio_open(&h, path, &no_tmpfile) != 0 || ajio_write(h, "x", 1) != 0)
+        if (ajio_file_open(&h, path, &no_tmpfile) != 0 || ajio_file_write(h, "x", 1) != 0)
             _exit(1);
         raise(SIGKILL);
     }
@@ -426,14 +426,14 @@ static void test_sweep_skips_live_writer(void **state)
     const char *p = tu_path(dir, "slow");
     ajio_file *h;
 
-    assert_int_equal(ajio_open(&h, p, &no_tmpfile), 0);
-    assert_int_equal(ajio_write(h, "first", 5), 0);
+    assert_int_equal(ajio_file_open(&h, p, &no_tmpfile), 0);
+    assert_int_equal(ajio_file_write(h, "first", 5), 0);
     assert_int_equal(tu_count_temps(dir), 1);
     /* min_age 0 matches every temp: only the lock protects the live one. */
     assert_int_equal(ajio_sweep(dir, NULL, 0, 0), 0);
     assert_int_equal(tu_count_temps(dir), 1);
-    assert_int_equal(ajio_write(h, "-second", 7), 0);
-    tu_assert_ok(ajio_commit(h));
+    assert_int_equal(ajio_file_write(h, "-second", 7), 0);
+    tu_assert_ok(ajio_file_commit(h));
     tu_assert_content(p, "first-second", 12);
     /* Control: the temp of a killed writer is removed. */
     leave_temp(p);

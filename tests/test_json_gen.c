@@ -57,7 +57,7 @@ static ajio_gen *open_gen(ajio_file **f, const char *p, const ajio_opts *o, cons
 {
     ajio_gen *g = NULL;
 
-    tu_assert_ok(ajio_open(f, p, o));
+    tu_assert_ok(ajio_file_open(f, p, o));
     tu_assert_ok(ajio_gen_new(&g, *f, go));
     assert_non_null(g);
     return g;
@@ -153,7 +153,7 @@ static void write_value(const char *p, const ajio_opts *o, const ajio_gen_opts *
     ajio_gen *g = open_gen(&f, p, o, go);
 
     build_value(g);
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
 }
 
 /* ---- layouts ------------------------------------------------------------------------------ */
@@ -179,7 +179,7 @@ static const struct {
 
 /*
  * Every layout of Python's json.dumps() the header promises, byte for byte, on the handle's
- * buffer and (AJIO_SKIP_UNCHANGED, AJIO_JSON) through ajio_write(): the same bytes either way.
+ * buffer and (AJIO_SKIP_UNCHANGED, AJIO_JSON) through ajio_file_write(): the same bytes either way.
  */
 static void test_layouts(void **state)
 {
@@ -198,13 +198,13 @@ static void test_layouts(void **state)
             ajio_file *f;
             ajio_gen *g = open_gen(&f, p, &skip, &layouts[i].opts);
             build_value(g);
-            assert_int_equal(ajio_commit(f), AJIO_UNCHANGED);
+            assert_int_equal(ajio_file_commit(f), AJIO_UNCHANGED);
         }
     }
     /* NULL options are the zero options. */
     write_value(p, NULL, NULL);
     assert_same_as(p, CASES "default.json");
-    /* A handle that validates (AJIO_JSON) gets the same document through ajio_write(). */
+    /* A handle that validates (AJIO_JSON) gets the same document through ajio_file_write(). */
     {
         const ajio_opts json = {.flags = AJIO_JSON};
         write_value(p, &json, &layouts[3].opts);
@@ -235,14 +235,14 @@ static void test_lines(void **state)
             build_nested_elements(g, i);
         tu_assert_ok(str(g, NAME));
         build_value(g);
-        tu_assert_ok(ajio_commit(f));
+        tu_assert_ok(ajio_file_commit(f));
         assert_same_as(p, CASES "lines.jsonl");
         assert_valid(p, 1);
     }
 
     tu_put(p, OLD_TEXT, 0644);
     g = open_gen(&f, p, NULL, &lines);
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     assert_bytes(p, "", 0, "an empty file");
 
     /* Separators of one's own, on one line each. */
@@ -251,7 +251,7 @@ static void test_lines(void **state)
         g = open_gen(&f, p, NULL, &spaced);
         build_nested_elements(g, 2);
         build_nested_elements(g, 1);
-        tu_assert_ok(ajio_commit(f));
+        tu_assert_ok(ajio_file_commit(f));
         assert_text(p, "{\"k\": [null, \"x\"]}\n[2, [3, {}]]\n");
     }
 }
@@ -264,15 +264,15 @@ static void test_after_raw_bytes(void **state)
     ajio_file *f;
     ajio_gen *g;
 
-    tu_assert_ok(ajio_open(&f, p, NULL));
-    tu_assert_ok(ajio_write(f, "{\"first\":true}\n", 15));
+    tu_assert_ok(ajio_file_open(&f, p, NULL));
+    tu_assert_ok(ajio_file_write(f, "{\"first\":true}\n", 15));
     tu_assert_ok(ajio_gen_new(&g, f, &lines));
     tu_assert_ok(ajio_gen_int64(g, 2));
-    /* ajio_write() is refused while a generator is attached, and that is not sticky */
-    tu_assert_fails(ajio_write(f, "x", 1), -EINVAL, "generator");
-    tu_assert_fails(ajio_printf(f, "%d", 3), -EINVAL, "generator");
+    /* ajio_file_write() is refused while a generator is attached, and that is not sticky */
+    tu_assert_fails(ajio_file_write(f, "x", 1), -EINVAL, "generator");
+    tu_assert_fails(ajio_file_printf(f, "%d", 3), -EINVAL, "generator");
     tu_assert_ok(ajio_gen_int64(g, 3));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     assert_text(p, "{\"first\":true}\n2\n3\n");
 }
 
@@ -284,7 +284,7 @@ static void test_after_raw_bytes(void **state)
         ajio_file *f_;                                                                             \
         ajio_gen *g = open_gen(&f_, (p), NULL, (go));                                              \
         __VA_ARGS__;                                                                               \
-        tu_assert_ok(ajio_commit(f_));                                                             \
+        tu_assert_ok(ajio_file_commit(f_));                                                             \
     } while (0)
 
 static void test_value_kinds(void **state)
@@ -419,7 +419,7 @@ static void test_utf8(void **state)
                         tu_assert_ok(r);
                         tu_assert_ok(as_key ? ajio_gen_null(g) : 0);
                         tu_assert_ok(ajio_gen_end_object(g));
-                        tu_assert_ok(ajio_commit(f));
+                        tu_assert_ok(ajio_file_commit(f));
                         assert_valid(p, 0);
                         continue;
                     }
@@ -428,7 +428,7 @@ static void test_utf8(void **state)
                              as_key ? "an object key" : "a string", (unsigned char)forms[i].bad[0]);
                     assert_message_has(want);
                     assert_message_has(as_key ? "(at .)" : "(at .k)");
-                    tu_assert_fails(ajio_commit(f), AJIO_EJSON, p);
+                    tu_assert_fails(ajio_file_commit(f), AJIO_EJSON, p);
                     tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
                     assert_int_equal(tu_count_temps(dir), 0);
                 }
@@ -702,8 +702,8 @@ static void test_non_finite(void **state)
         /* sticky: every later call and the commit say the same */
         tu_assert_fails(ajio_gen_end_object(g), AJIO_EJSON, p);
         assert_message_has(want);
-        tu_assert_fails(ajio_write(f, "x", 1), -EINVAL, p); /* refused: a generator is attached */
-        tu_assert_fails(ajio_commit(f), AJIO_EJSON, p);
+        tu_assert_fails(ajio_file_write(f, "x", 1), -EINVAL, p); /* refused: a generator is attached */
+        tu_assert_fails(ajio_file_commit(f), AJIO_EJSON, p);
         assert_message_has(want);
         tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
         assert_int_equal(tu_count_temps(dir), 0);
@@ -717,7 +717,7 @@ static void test_non_finite(void **state)
         tu_assert_ok(key(g, "a b"));
         tu_assert_fails(ajio_gen_double(g, NAN), AJIO_EJSON, p);
         assert_message_has("NaN cannot be written as JSON (at line 2: .\"a b\")");
-        ajio_abort(f);
+        ajio_file_abort(f);
     }
     /* at the top */
     {
@@ -725,7 +725,7 @@ static void test_non_finite(void **state)
         ajio_gen *g = open_gen(&f, p, NULL, NULL);
         tu_assert_fails(ajio_gen_double(g, -INFINITY), AJIO_EJSON, p);
         assert_message_has("-Infinity cannot be written as JSON (at .)");
-        ajio_abort(f);
+        ajio_file_abort(f);
     }
     tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
 }
@@ -802,7 +802,7 @@ static void test_misuse(void **state)
             /* sticky, and the commit refuses */
             tu_assert_fails(ajio_gen_null(g), -EINVAL, "t");
             assert_message_has(misuse[i].reason);
-            tu_assert_fails(ajio_commit(f), -EINVAL, "t");
+            tu_assert_fails(ajio_file_commit(f), -EINVAL, "t");
             tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
             assert_int_equal(access(fresh, F_OK), -1);
             assert_int_equal(tu_count_temps(dir), 0);
@@ -822,14 +822,14 @@ static void test_depth(void **state)
         tu_assert_ok(ajio_gen_begin_array(g));
     tu_assert_fails(ajio_gen_begin_object(g), -EINVAL, p);
     assert_message_has("nesting deeper than 1024 levels (max_depth)");
-    ajio_abort(f);
+    ajio_file_abort(f);
 
     g = open_gen(&f, p, NULL, &(ajio_gen_opts){.flags = AJIO_GEN_COMPACT});
     for (int i = 0; i < 1024; i++)
         tu_assert_ok(ajio_gen_begin_array(g));
     for (int i = 0; i < 1024; i++)
         tu_assert_ok(ajio_gen_end_array(g));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     {
         size_t len = 0;
         char *t = tu_read(p, &len);
@@ -849,7 +849,7 @@ static void test_depth(void **state)
     tu_assert_ok(ajio_gen_int64(g, 7));
     for (int i = 0; i < 300; i++)
         tu_assert_ok(ajio_gen_end_array(g));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     assert_valid(p, 0);
     {
         size_t len = 0;
@@ -890,7 +890,7 @@ static void test_incomplete(void **state)
             g = open_gen(&f, target ? fresh : p, NULL, NULL);
             for (const char *op = cases[i].ops; *op != '\0'; op++)
                 tu_assert_ok(run_op(g, *op));
-            tu_assert_fails(ajio_commit(f), -EINVAL, target ? "new.json" : "t.json");
+            tu_assert_fails(ajio_file_commit(f), -EINVAL, target ? "new.json" : "t.json");
             assert_message_has(cases[i].reason);
             tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
             assert_int_equal(access(fresh, F_OK), -1);
@@ -926,7 +926,7 @@ static void test_new_refusals(void **state)
     ajio_file *f;
     ajio_gen *g = NULL, *g2 = NULL;
 
-    tu_assert_ok(ajio_open(&f, p, NULL));
+    tu_assert_ok(ajio_file_open(&f, p, NULL));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tu_assert_fails(ajio_gen_new(&g, f, &bad[i].opts), -EINVAL, p);
         assert_message_has(bad[i].reason);
@@ -943,7 +943,7 @@ static void test_new_refusals(void **state)
     tu_assert_ok(ajio_gen_int64(g, 1));
     tu_assert_ok(ajio_gen_int64(g, 2));
     tu_assert_ok(ajio_gen_end_array(g));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     assert_text(p, "[1\t,\r\n      2]\n");
 
     /* NULL everywhere else */
@@ -976,25 +976,25 @@ static void test_raw_and_number(void **state)
         tu_assert_fails(ajio_gen_number(g, bad_numbers[i], strlen(bad_numbers[i])), AJIO_EJSON,
                         "not a JSON number");
         assert_message_has("(at .[0])");
-        ajio_abort(f);
+        ajio_file_abort(f);
     }
     g = open_gen(&f, p, NULL, NULL);
     tu_assert_fails(ajio_gen_raw(g, "{\"a\": }", 7), AJIO_EJSON,
                     "raw JSON text is not valid: 1:7:");
-    ajio_abort(f);
+    ajio_file_abort(f);
     g = open_gen(&f, p, NULL, NULL);
     tu_assert_fails(ajio_gen_raw(g, "1 2", 3), AJIO_EJSON, "raw JSON text is not valid");
-    ajio_abort(f);
+    ajio_file_abort(f);
     g = open_gen(&f, p, NULL, &(ajio_gen_opts){.flags = AJIO_GEN_LINES});
     tu_assert_ok(ajio_gen_raw(g, "[1,2]", 5));
     tu_assert_fails(ajio_gen_raw(g, "[1,\n2]", 6), AJIO_EJSON, "would split the line");
-    ajio_abort(f);
+    ajio_file_abort(f);
     g = open_gen(&f, p, NULL, &(ajio_gen_opts){.flags = AJIO_GEN_PRETTY, .indent = 1});
     tu_assert_ok(ajio_gen_begin_object(g));
     tu_assert_ok(key(g, "r"));
     tu_assert_ok(ajio_gen_raw(g, "[1,\n2]", 6));
     tu_assert_ok(ajio_gen_end_object(g));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     assert_text(p, "{\n \"r\": [1,\n2]\n}\n");
 }
 
@@ -1015,12 +1015,12 @@ static void test_gen_fail(void **state)
     assert_message_has("\": the source went away after 5 values (at .a)");
     /* the first failure stays */
     tu_assert_fails(ajio_gen_fail(g, -ENOSPC, "later"), -EIO, "went away");
-    tu_assert_fails(ajio_commit(f), -EIO, "went away");
+    tu_assert_fails(ajio_file_commit(f), -EIO, "went away");
     tu_assert_content(p, OLD_TEXT, strlen(OLD_TEXT));
     assert_int_equal(tu_count_temps(dir), 0);
     g = open_gen(&f, p, NULL, NULL);
     tu_assert_fails(ajio_gen_fail(g, 3, NULL), -EINVAL, "Invalid argument");
-    ajio_abort(f);
+    ajio_file_abort(f);
 }
 
 /* ---- sizes -------------------------------------------------------------------------------- */
@@ -1049,7 +1049,7 @@ static void test_long_values(void **state)
     tu_assert_ok(key(g, "n"));
     tu_assert_ok(ajio_gen_number(g, digits, 200000));
     tu_assert_ok(ajio_gen_end_object(g));
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     want[w++] = '{';
     for (int k = 0; k < 2; k++) {
         want[w++] = '"';
@@ -1083,7 +1083,7 @@ static void test_long_values(void **state)
         assert_message_has(want_msg);
         assert_message_has("...\")"); /* the key, cut */
     }
-    ajio_abort(f);
+    ajio_file_abort(f);
     free(s);
     free(want);
     free(digits);
@@ -1105,7 +1105,7 @@ static void test_path_across_flush(void **state)
         tu_assert_ok(str(g, "0123456789"));
     tu_assert_fails(ajio_gen_double(g, NAN), AJIO_EJSON, p);
     assert_message_has("(at .outer.\"caf\xc3\xa9-\xe2\x82\xac \\\"quoted\\\"\"[20000])");
-    ajio_abort(f);
+    ajio_file_abort(f);
 }
 
 /*
@@ -1194,14 +1194,14 @@ static void test_random_documents(void **state)
             }
         }
         if (failed) {
-            ajio_abort(f);
+            ajio_file_abort(f);
             continue;
         }
         while (depth > 0) {
             depth--;
             tu_assert_ok(obj[depth] ? ajio_gen_end_object(g) : ajio_gen_end_array(g));
         }
-        tu_assert_ok(ajio_commit(f));
+        tu_assert_ok(ajio_file_commit(f));
         assert_valid(p, 0);
     }
 #undef NEXT
@@ -1270,10 +1270,10 @@ static void test_sink(void **state)
             tu_assert_ok(str(both[k], "twenty bytes of text"));
         tu_assert_ok(ajio_gen_end_array(both[k]));
     }
-    assert_int_equal(ajio_gen_finish(g), -EINVAL); /* a handle's: ajio_commit() finishes it */
-    assert_message_has("finished by ajio_commit()");
+    assert_int_equal(ajio_gen_finish(g), -EINVAL); /* a handle's: ajio_file_commit() finishes it */
+    assert_message_has("finished by ajio_file_commit()");
     ajio_gen_free(g); /* ignored: the handle owns it */
-    tu_assert_ok(ajio_commit(f));
+    tu_assert_ok(ajio_file_commit(f));
     tu_assert_ok(ajio_gen_finish(s));
     ajio_gen_free(s);
     assert_true(m.calls > 5);

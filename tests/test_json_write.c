@@ -242,14 +242,14 @@ static const ajio_opts jsonl_kind = {.flags = AJIO_JSONL};
 static int stream(const char *p, const ajio_opts *o, const char *const *pieces)
 {
     ajio_file *h;
-    int r = ajio_open(&h, p, o);
+    int r = ajio_file_open(&h, p, o);
 
     if (r < 0)
         return r;
     for (; *pieces != NULL; pieces++)
-        if (ajio_write(h, *pieces, strlen(*pieces)) < 0)
+        if (ajio_file_write(h, *pieces, strlen(*pieces)) < 0)
             break; /* the handle stays failed: the commit must say so */
-    return ajio_commit(h);
+    return ajio_file_commit(h);
 }
 
 static void test_stream_json_valid(void **state)
@@ -261,9 +261,9 @@ static void test_stream_json_valid(void **state)
     tu_assert_ok(stream(p, &json_kind, pieces));
     tu_assert_content(p, "{\"a\": [1, 2.5e3]}\n", 18);
     /* printf feeds the validator too, and a final '\n' is not doubled. */
-    assert_int_equal(ajio_open(&h, p, &json_kind), 0);
-    assert_int_equal(ajio_printf(h, "[%d, \"%s\"]\n", 7, "x"), 0);
-    tu_assert_ok(ajio_commit(h));
+    assert_int_equal(ajio_file_open(&h, p, &json_kind), 0);
+    assert_int_equal(ajio_file_printf(h, "[%d, \"%s\"]\n", 7, "x"), 0);
+    tu_assert_ok(ajio_file_commit(h));
     tu_assert_content(p, "[7, \"x\"]\n", 9);
 }
 
@@ -278,13 +278,13 @@ static void test_stream_json_invalid(void **state)
     char want[4200];
 
     /* The bad byte fails the write that carries it, and the commit. */
-    assert_int_equal(ajio_open(&h, p, &json_kind), 0);
-    assert_int_equal(ajio_write(h, early[0], strlen(early[0])), 0);
-    assert_int_equal(ajio_write(h, early[1], strlen(early[1])), 0);
-    tu_assert_fails(ajio_write(h, early[2], strlen(early[2])), AJIO_EJSON, p);
+    assert_int_equal(ajio_file_open(&h, p, &json_kind), 0);
+    assert_int_equal(ajio_file_write(h, early[0], strlen(early[0])), 0);
+    assert_int_equal(ajio_file_write(h, early[1], strlen(early[1])), 0);
+    tu_assert_fails(ajio_file_write(h, early[2], strlen(early[2])), AJIO_EJSON, p);
     snprintf(want, sizeof(want), "%s:2:11: invalid literal", p);
     assert_non_null(strstr(ajio_last_error(), want));
-    tu_assert_fails(ajio_commit(h), AJIO_EJSON, p);
+    tu_assert_fails(ajio_file_commit(h), AJIO_EJSON, p);
     assert_untouched(dir, p);
     /* An incomplete document fails at the commit, where the bytes end; so does an empty one. */
     tu_assert_fails(stream(p, &json_kind, late), AJIO_EJSON, p);

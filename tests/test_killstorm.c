@@ -295,12 +295,12 @@ static int increment(void *ctx, const void *old, size_t old_len, int exists, aji
         return ajio_set_last_error(-EBADMSG, "the counter document is not complete");
     n++;
     pad = (size_t)(n * 977 % 9000);
-    r = ajio_printf(out, "{\"n\":%llu,\"w\":%u,\"pad\":\"", (unsigned long long)n, u->w);
+    r = ajio_file_printf(out, "{\"n\":%llu,\"w\":%u,\"pad\":\"", (unsigned long long)n, u->w);
     for (size_t i = 0; r == 0 && i < pad; i += 64)
-        r = ajio_write(out, "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp",
+        r = ajio_file_write(out, "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp",
                        pad - i < 64 ? pad - i : 64);
     if (r == 0)
-        r = ajio_write(out, "\"}\n", 3);
+        r = ajio_file_write(out, "\"}\n", 3);
     u->written = n;
     return r;
 }

@@ -48,9 +48,9 @@ static void *run(void *arg)
     snprintf(p, sizeof(p), "%s/acl", j->dir);
     r |= ajio_write_bytes(p, "new", 3, NULL);
     r |= ajio_write_text(p, "named", &named);
-    if (ajio_open(&h, p, &skip) == 0) {
-        r |= ajio_write(h, "named\n", 6);
-        r |= ajio_commit(h) != AJIO_UNCHANGED;
+    if (ajio_file_open(&h, p, &skip) == 0) {
+        r |= ajio_file_write(h, "named\n", 6);
+        r |= ajio_file_commit(h) != AJIO_UNCHANGED;
     } else {
         r = 1;
     }

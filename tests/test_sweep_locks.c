@@ -25,7 +25,7 @@ static int fill_update(void *ctx, const void *old, size_t len, int exists, ajio_
     (void)old;
     (void)len;
     (void)exists;
-    return ajio_write(out, "{}\n", 3);
+    return ajio_file_write(out, "{}\n", 3);
 }
 
 static int exists(const char *path)

@@ -33,7 +33,7 @@ static int record(void *ctx, const void *old, size_t old_len, int exists, ajio_f
     s->len = old_len;
     s->exists = exists;
     if (s->write != NULL)
-        assert_int_equal(ajio_write(out, s->write, strlen(s->write)), 0);
+        assert_int_equal(ajio_file_write(out, s->write, strlen(s->write)), 0);
     if (s->ret < 0 && s->msg != NULL)
         return ajio_set_last_error(s->ret, "%s", s->msg);
     return s->ret;
@@ -175,11 +175,11 @@ static pid_t hold_lock(const char *path, int *ret_release)
 
         close(ready[0]);
         close(release[1]);
-        if (ajio_open(&f, path, &lock) < 0)
+        if (ajio_file_open(&f, path, &lock) < 0)
             _exit(1);
         if (write(ready[1], "x", 1) != 1 || read(release[0], &c, 1) < 0)
             _exit(2);
-        ajio_abort(f);
+        ajio_file_abort(f);
         _exit(0);
     }
     close(ready[1]);
@@ -262,7 +262,7 @@ static int slow_update(void *ctx, const void *old, size_t old_len, int exists, a
     if (write(fd, "x", 1) != 1)
         return -EIO;
     usleep(300 * 1000);
-    return ajio_write(out, "child", 5);
+    return ajio_file_write(out, "child", 5);
 }
 
 /* An AJIO_LOCK write (lock 1) waits for an updater; a write without it (0) does not. */
@@ -335,7 +335,7 @@ static int increment(void *ctx, const void *old, size_t old_len, int exists, aji
     (void)exists;
     if (n < 0)
         return ajio_set_last_error(-EINVAL, "counter \"%s\" unreadable", (const char *)old);
-    return ajio_printf(out, "{\"n\": %ld}", n + 1);
+    return ajio_file_printf(out, "{\"n\": %ld}", n + 1);
 }
 
 /* The negative control: read, a pause that invites a race, write. What updates exist to fix. */

@@ -249,7 +249,7 @@ static void test_create_only(void **state)
     assert_int_equal(tu_count_entries(*state), 1);
 }
 
-/* The create-only decision must be the kernel's: with the target created after ajio_open
+/* The create-only decision must be the kernel's: with the target created after ajio_file_open
  * resolved it, the commit still fails with -EEXIST and leaves the other creator's file. */
 static void test_create_only_late_creator(void **state)
 {
@@ -261,10 +261,10 @@ static void test_create_only_late_creator(void **state)
 
         o.flags = AJIO_CREATE_ONLY | (named ? AJIO_NO_TMPFILE : 0);
         (void)unlink(p);
-        tu_assert_ok(ajio_open(&f, p, &o));
-        tu_assert_ok(ajio_write(f, "mine", 4));
+        tu_assert_ok(ajio_file_open(&f, p, &o));
+        tu_assert_ok(ajio_file_write(f, "mine", 4));
         tu_put(p, "theirs", 0644);
-        tu_assert_fails(ajio_commit(f), -EEXIST, p);
+        tu_assert_fails(ajio_file_commit(f), -EEXIST, p);
         tu_assert_content(p, "theirs", 6);
         assert_int_equal(tu_count_entries(*state), 1);
     }

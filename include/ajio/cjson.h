@@ -4,7 +4,7 @@
  *     #include <ajio/cjson.h>        cc app.c -lajio -lcjson
  *
  * A thin tree walker over libajio's JSON generator (ajio_gen_*, in <ajio.h>): each item goes to
- * the generator, which formats it straight into the buffer of an ajio_open() handle, so the
+ * the generator, which formats it straight into the buffer of an ajio_file_open() handle, so the
  * output is never held whole (cJSON_Print would build it all in memory) and nothing is visible
  * at path before the commit. Header-only on purpose: libajio links libc only and never sees
  * cJSON, and this code is compiled against the program's own cJSON headers (docs/adapters.md).
@@ -282,7 +282,7 @@ static inline int ajio_cjson_write(const char *path, const cJSON *item, unsigned
     if ((r = ajio_cjson__open(&f, &g, path, flags, 0, opts)) < 0)
         return r;
     (void)ajio_cjson__value(g, item, 0);
-    return ajio_commit(f); /* the generator's first error, if any; the commit's otherwise */
+    return ajio_file_commit(f); /* the generator's first error, if any; the commit's otherwise */
 }
 
 /*
@@ -310,7 +310,7 @@ static inline int ajio_cjson_write_lines(const char *path, const cJSON *array, u
         return r;
     for (c = array->child; c != NULL && r == 0; c = c->next)
         r = ajio_cjson__value(g, c, 0);
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 /*
@@ -352,7 +352,7 @@ static inline int ajio_cjson_write_lines_cb(const char *path,
         r = ajio_cjson__value(g, v, 0);
         cJSON_Delete(v);
     }
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 #ifdef __cplusplus

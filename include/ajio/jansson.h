@@ -5,7 +5,7 @@
  *
  * A thin tree walker over libajio's JSON generator (ajio_gen_*, in <ajio.h>): it hands each
  * value of the tree to the generator, which formats it straight into the buffer of an
- * ajio_open() handle. The output is never held whole in memory, and nothing is visible at path
+ * ajio_file_open() handle. The output is never held whole in memory, and nothing is visible at path
  * before the commit. Header-only on purpose: libajio links libc only and never sees jansson, and
  * this code is compiled against the program's own jansson headers, whichever version they are
  * (see docs/adapters.md).
@@ -26,7 +26,7 @@
  *     '+' and leading zeros (1e+300 -> 1e300). (A jansson built with its optional dtoa prints
  *     shortest forms instead; Debian's and the default build do not.)
  * JSON_SORT_KEYS, JSON_EMBED and bits this header does not know go to jansson's own
- * json_dump_callback(), whose pieces are written with ajio_write().
+ * json_dump_callback(), whose pieces are written with ajio_file_write().
  *
  * Validation: json_real() refuses NaN and infinities, so they cannot be in a tree. The generator
  * checks every string value and object key as strict UTF-8, and the walker refuses a reference
@@ -194,7 +194,7 @@ static inline int ajio_jansson__open(ajio_file **ret_f, ajio_gen **ret_g, const 
     if (flags & AJIO_JANSSON_VALIDATE)
         o.flags |= lines ? AJIO_JSONL : AJIO_JSON;
     if (ret_g == NULL)
-        return ajio_open(ret_f, path, &o);
+        return ajio_file_open(ret_f, path, &o);
     ajio_jansson__gen_opts(&go, flags, lines);
     return ajio_gen_open(ret_f, ret_g, path, &o, &go);
 }
@@ -210,7 +210,7 @@ static inline int ajio_jansson__piece(const char *buf, size_t size, void *data)
 {
     struct ajio_jansson__sink *s = (struct ajio_jansson__sink *)data;
 
-    s->err = ajio_write(s->f, buf, size);
+    s->err = ajio_file_write(s->f, buf, size);
     return s->err < 0 ? -1 : 0;
 }
 
@@ -221,7 +221,7 @@ static inline int ajio_jansson__print(ajio_file *f, const json_t *v, size_t flag
 
     if (v != NULL && json_dump_callback(v, ajio_jansson__piece, &s,
                                         (flags & ~AJIO_JANSSON_VALIDATE) | JSON_ENCODE_ANY) == 0)
-        return ajio_write(f, "\n", 1);
+        return ajio_file_write(f, "\n", 1);
     if (s.err < 0)
         return s.err;
     return ajio_set_last_error(AJIO_EJSON,
@@ -236,10 +236,10 @@ static inline int ajio_jansson__print(ajio_file *f, const json_t *v, size_t flag
 static inline int ajio_jansson__close(ajio_file *f, int r)
 {
     if (r < 0) {
-        ajio_abort(f);
+        ajio_file_abort(f);
         return r;
     }
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 static inline int ajio_jansson__bad_arg(const char *fn, const char *what, const char *path)
@@ -292,7 +292,7 @@ static inline int ajio_jansson_write(const char *path, const json_t *value, size
     if (r < 0)
         return r;
     (void)ajio_jansson__value(g, value, NULL);
-    return ajio_commit(f); /* the generator's first error, if any; the commit's otherwise */
+    return ajio_file_commit(f); /* the generator's first error, if any; the commit's otherwise */
 }
 
 /*
@@ -329,7 +329,7 @@ static inline int ajio_jansson_write_lines(const char *path, const json_t *array
         return r;
     for (i = 0; i < n && r == 0; i++)
         r = ajio_jansson__value(g, json_array_get(array, i), NULL);
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 /*
@@ -379,7 +379,7 @@ static inline int ajio_jansson_write_lines_cb(const char *path,
         r = printer ? ajio_jansson__print(f, v, flags) : ajio_jansson__value(g, v, NULL);
         json_decref(v);
     }
-    return printer ? ajio_jansson__close(f, r) : ajio_commit(f);
+    return printer ? ajio_jansson__close(f, r) : ajio_file_commit(f);
 }
 
 #ifdef __cplusplus

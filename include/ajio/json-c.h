@@ -4,7 +4,7 @@
  *     #include <ajio/json-c.h>       cc app.c -lajio -ljson-c
  *
  * A thin tree walker over libajio's JSON generator (ajio_gen_*, in <ajio.h>): each object goes
- * to the generator, which formats it straight into the buffer of an ajio_open() handle, so the
+ * to the generator, which formats it straight into the buffer of an ajio_file_open() handle, so the
  * output is never held whole (json-c's printer builds it all in memory) and nothing is visible at
  * path before the commit. Header-only on purpose: libajio links libc only and never sees json-c,
  * and this code is compiled against the program's own json-c headers (docs/adapters.md).
@@ -195,7 +195,7 @@ static inline int ajio_jsonc_write(const char *path, struct json_object *obj, un
     if ((r = ajio_jsonc__open(&f, &g, path, flags, 0, opts)) < 0)
         return r;
     (void)ajio_jsonc__value(g, obj, 0);
-    return ajio_commit(f); /* the generator's first error, if any; the commit's otherwise */
+    return ajio_file_commit(f); /* the generator's first error, if any; the commit's otherwise */
 }
 
 /*
@@ -225,7 +225,7 @@ static inline int ajio_jsonc_write_lines(const char *path, struct json_object *a
     n = json_object_array_length(array);
     for (size_t i = 0; i < n && r == 0; i++)
         r = ajio_jsonc__value(g, json_object_array_get_idx(array, i), 0);
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 /*
@@ -268,7 +268,7 @@ static inline int ajio_jsonc_write_lines_cb(const char *path,
         r = ajio_jsonc__value(g, v, 0);
         json_object_put(v);
     }
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 #ifdef __cplusplus

@@ -153,7 +153,7 @@ static int lock_wait_again(int r, ajio_opts *opts, const struct lock_wait *w)
 }
 
 /*
- * ajio_open() of path (str, bytes or os.PathLike) with the GIL released, its lock wait ended by
+ * ajio_file_open() of path (str, bytes or os.PathLike) with the GIL released, its lock wait ended by
  * signals as PEP 475 says. @return 0 and *ret, or -1 with the exception set.
  */
 static int open_file(PyObject *path, unsigned flags, unsigned mode, ajio_file **ret)
@@ -167,7 +167,7 @@ static int open_file(PyObject *path, unsigned flags, unsigned mode, ajio_file **
     lock_opts_init(&opts, flags, mode, NULL);
     do {
         Py_BEGIN_ALLOW_THREADS
-        r = ajio_open(ret, PyBytes_AS_STRING(pathb), &opts);
+        r = ajio_file_open(ret, PyBytes_AS_STRING(pathb), &opts);
         Py_END_ALLOW_THREADS
     } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
     Py_DECREF(pathb);
@@ -265,12 +265,12 @@ static PyObject *py_write_text(PyObject *self, PyObject *args)
         if (len > 0 && s[len - 1] == '\n') {
             r = ajio_write_bytes(PyBytes_AS_STRING(pathb), s, (size_t)len, &opts);
         } else {
-            r = ajio_open(&f, PyBytes_AS_STRING(pathb), &opts);
+            r = ajio_file_open(&f, PyBytes_AS_STRING(pathb), &opts);
             if (r >= 0) {
                 /* Errors are sticky in the handle: the commit returns the first one. */
-                (void)ajio_write(f, s, (size_t)len);
-                (void)ajio_write(f, "\n", 1);
-                r = ajio_commit(f);
+                (void)ajio_file_write(f, s, (size_t)len);
+                (void)ajio_file_write(f, "\n", 1);
+                r = ajio_file_commit(f);
             }
         }
         Py_END_ALLOW_THREADS
@@ -391,11 +391,11 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
     if (r < 0)
         return NULL;
     if (attach_gen(f, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0) {
-        ajio_abort(f);
+        ajio_file_abort(f);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    r = ajio_commit(f);
+    r = ajio_file_commit(f);
     Py_END_ALLOW_THREADS
     if (r < 0)
         return set_error(r, path);
@@ -414,7 +414,7 @@ typedef struct {
 
 static void File_dealloc(FileObject *self)
 {
-    ajio_abort(self->f);
+    ajio_file_abort(self->f);
     Py_XDECREF(self->path);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -484,18 +484,18 @@ static PyObject *File_write(FileObject *self, PyObject *arg)
         if (len >= 65536) {
             self->busy = ajpy_fork_gen;
             Py_BEGIN_ALLOW_THREADS
-            r = ajio_write(self->f, s, (size_t)len);
+            r = ajio_file_write(self->f, s, (size_t)len);
             Py_END_ALLOW_THREADS
             self->busy = 0;
         } else {
-            r = ajio_write(self->f, s, (size_t)len);
+            r = ajio_file_write(self->f, s, (size_t)len);
         }
     } else {
         if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
             return NULL;
         self->busy = ajpy_fork_gen;
         Py_BEGIN_ALLOW_THREADS
-        r = ajio_write(self->f, data.buf, (size_t)data.len);
+        r = ajio_file_write(self->f, data.buf, (size_t)data.len);
         Py_END_ALLOW_THREADS
         self->busy = 0;
         PyBuffer_Release(&data);
@@ -513,9 +513,9 @@ static PyObject *File_commit(FileObject *self, PyObject *unused)
     (void)unused;
     if (File_check(self) < 0)
         return NULL;
-    self->f = NULL; /* ajio_commit() frees it whatever the result */
+    self->f = NULL; /* ajio_file_commit() frees it whatever the result */
     Py_BEGIN_ALLOW_THREADS
-    r = ajio_commit(f);
+    r = ajio_file_commit(f);
     Py_END_ALLOW_THREADS
     if (r < 0)
         return set_error(r, self->path);
@@ -529,7 +529,7 @@ static PyObject *File_abort(FileObject *self, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
         return NULL;
     }
-    ajio_abort(self->f);
+    ajio_file_abort(self->f);
     self->f = NULL;
     Py_RETURN_NONE;
 }
@@ -547,7 +547,7 @@ static PyTypeObject FileType = {
     .tp_basicsize = sizeof(FileObject),
     .tp_dealloc = (destructor)File_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "File(path, flags, mode): an ajio_open() handle; nothing is visible at path "
+    .tp_doc = "File(path, flags, mode): an ajio_file_open() handle; nothing is visible at path "
               "before commit().",
     .tp_methods = File_methods,
     .tp_init = (initproc)File_init,
@@ -603,7 +603,7 @@ static int update_cb(void *vctx, const void *old, size_t old_len, int exists, aj
         Py_buffer data;
         if (PyObject_GetBuffer(payload, &data, PyBUF_SIMPLE) < 0)
             goto done;
-        r = ajio_write(out, data.buf, (size_t)data.len);
+        r = ajio_file_write(out, data.buf, (size_t)data.len);
         PyBuffer_Release(&data);
         if (r < 0) {
             set_error(r, ctx->path);

@@ -602,7 +602,7 @@ static int update_cb(void *ctx, const void *old, size_t old_len, int exists, aji
     free(want);
     if (!same)
         return -EBADMSG;
-    return ajio_write(out, u->data, jobs[u->job].size);
+    return ajio_file_write(out, u->data, jobs[u->job].size);
 }
 
 /*

@@ -4,8 +4,8 @@
  *
  *   driver [-m MODE] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD
  *
- * MODE is how TARGET is written: bytes (ajio_write_bytes, the default), text, stream (ajio_open,
- * ajio_write in chunks, ajio_commit), update (ajio_update whose callback writes PAYLOAD), append
+ * MODE is how TARGET is written: bytes (ajio_write_bytes, the default), text, stream (ajio_file_open,
+ * ajio_file_write in chunks, ajio_file_commit), update (ajio_update whose callback writes PAYLOAD), append
  * (ajio_append of PAYLOAD), log (ajio_log_open, ajio_log_append of PAYLOAD, ajio_log_close:
  * the first error of the three), repair (ajio_repair of TARGET; PAYLOAD is not used), batch
  * (one ajio_batch of PAYLOAD into TARGET and TARGET.2).
@@ -140,17 +140,17 @@ static int write_stream(const char *target, const char *data, size_t len, size_t
                         const ajio_opts *opts)
 {
     ajio_file *f;
-    int r = ajio_open(&f, target, opts);
+    int r = ajio_file_open(&f, target, opts);
 
     if (r < 0)
         return r;
     for (size_t off = 0; off < len; off += chunk) {
         size_t n = len - off < chunk ? len - off : chunk;
-        int w = ajio_write(f, data + off, n);
+        int w = ajio_file_write(f, data + off, n);
         if (w < 0)
             break; /* the handle keeps the error: the commit must return it and discard the temp */
     }
-    return ajio_commit(f);
+    return ajio_file_commit(f);
 }
 
 /* ajio_update()'s callback: the new content is the payload, whatever the old one was. */
@@ -166,7 +166,7 @@ static int put_payload(void *ctx, const void *old, size_t old_len, int exists, a
     (void)old;
     (void)old_len;
     (void)exists;
-    return ajio_write(out, p->data, p->len);
+    return ajio_file_write(out, p->data, p->len);
 }
 
 /* A log handle used once: its first error, or what the append returned. */

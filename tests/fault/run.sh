@@ -933,7 +933,7 @@ rmw_control() {
 }
 
 # ---- two faults: the write fails, and so does the removal of its named temp -------------------
-# The temp cannot be removed then; ajio_commit must still return the first error, and the
+# The temp cannot be removed then; ajio_file_commit must still return the first error, and the
 # message must say that the temp is left (ajio.h: the caller must hear about it). ajio sweep
 # --min-age 0 must then remove it.
 double_fault() {
