@@ -8,7 +8,7 @@
 #   omit-file-sync    no fdatasync of the temp (src/commit.c)                  make check-crash
 #   omit-dir-sync     no fsync of the directory after the rename (commit.c)   make check-crash
 #   ignore-fdatasync  a failed fdatasync of the temp is ignored (commit.c)    make check-fault
-#   keep-temp         a named temp is not removed after a failure (commit.c)  make check-fault
+#   keep-temp         a named temp is not removed after a failure (handle.c)  make check-fault
 #   ignore-setxattr   a failed setxattr of the ACL or a user.* attribute is ignored (meta.c)
 #                                                                             make check-fault
 #   omit-append-sync  no fdatasync after an append or a repair (append.c, group.c)

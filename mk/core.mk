@@ -1,5 +1,5 @@
 # Core library checks that are not cmocka suites.
-CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh
+CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh tests/callgraph.py
 ASAN_SCRIPTS  += tests/newdir.sh
 
 # The man 3 pages: one per family, each EXAMPLE compiled and run by tests/man3.sh.

@@ -5,7 +5,7 @@
  * An append cannot be atomic the way a replace is: the file grows where it is. What can be kept
  * is that records never mix and that a failed append leaves nothing behind:
  *
- *   - Appenders take the target's lock (update.c), the same one as AJIO_LOCK and ajio_update().
+ *   - Appenders take the target's lock (lock.c), the same one as AJIO_LOCK and ajio_update().
  *     O_APPEND alone makes each write(2) land at the end, but a large record may take several
  *     writes (a short write, a signal), and another appender's write can land between them.
  *   - A failed write or sync is undone with ftruncate(2) back to the size before the append, so
@@ -42,7 +42,7 @@
 #define SHOWN_MAX 80
 
 /* The file as opened for an append or a repair, and what its tail was. */
-struct target {
+struct opened {
     int wfd;       /* O_RDWR|O_APPEND: the tail read with pread, the writes, the cut, the syncs */
     bool created;  /* this call created the file */
     off_t size;    /* size once the tail is repaired: where this append starts */
@@ -52,6 +52,23 @@ struct target {
     uint64_t mnt;   /* unique id of the mount it was opened through, 0 if unknown */
     struct ajio__state rec; /* what the lock file records, as read under the current lock */
 };
+
+/*
+ * The target of an append, on the heap as a handle is (its two PATH_MAX buffers would not fit a
+ * small thread stack: ajio.h, "Stack"); released by release(). NULL (message set) without memory.
+ */
+static struct ajio__target *new_target(const char *path)
+{
+    struct ajio__target *t = malloc(sizeof(*t));
+
+    if (t == NULL) {
+        (void)ajio__error_strerror(-ENOMEM, "allocation of a handle for \"%s\"",
+                                   path != NULL ? path : "(null)");
+        return NULL;
+    }
+    ajio__target_init(t);
+    return t;
+}
 
 static int check_flags(const char *path, unsigned flags, unsigned allowed, const char *what)
 {
@@ -69,7 +86,7 @@ static int check_flags(const char *path, unsigned flags, unsigned allowed, const
  * symlinks the options allow, so a symlink here appeared since, and is not followed. O_NONBLOCK:
  * a FIFO planted under the name must not hang the open; only a regular file is used.
  */
-static int open_target(struct ajio_file *f, struct target *t, bool create)
+static int open_target(struct ajio__target *f, struct opened *t, bool create)
 {
     const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 
@@ -124,7 +141,7 @@ static int open_target(struct ajio_file *f, struct target *t, bool create)
 }
 
 /* Reads exactly len bytes at off (the file is locked and does not shrink under us). */
-static int pread_all(struct ajio_file *f, int fd, void *buf, size_t len, off_t off)
+static int pread_all(struct ajio__target *f, int fd, void *buf, size_t len, off_t off)
 {
     while (len > 0) {
         ssize_t n = pread(fd, buf, len, off);
@@ -147,7 +164,7 @@ static int pread_all(struct ajio_file *f, int fd, void *buf, size_t len, off_t o
  * in chunks of f->scratch (a heap buffer), so a long torn tail costs no more memory than a short
  * one. @return 0 and *ret_start (t->size when the file ends with '\n' or is empty), or -errno.
  */
-static int find_last_line(struct ajio_file *f, const struct target *t, off_t *ret_start)
+static int find_last_line(struct ajio__target *f, const struct opened *t, off_t *ret_start)
 {
     char *buf = f->scratch;
     off_t pos = t->size;
@@ -175,7 +192,7 @@ static int find_last_line(struct ajio_file *f, const struct target *t, off_t *re
  * logs the size of a write into a block the file already has before the data): the '\n' of an
  * interrupted termination comes back as a zero, and the value before it is still whole.
  */
-static int tail_end(struct ajio_file *f, const struct target *t, off_t start, off_t *ret_end)
+static int tail_end(struct ajio__target *f, const struct opened *t, off_t start, off_t *ret_end)
 {
     off_t pos = t->size;
 
@@ -198,7 +215,7 @@ static int tail_end(struct ajio_file *f, const struct target *t, off_t start, of
 }
 
 /* Whether the bytes [start, end) are one complete JSON value (streamed through a validator). */
-static int tail_is_value(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+static int tail_is_value(struct ajio__target *f, const struct opened *t, off_t start, off_t end,
                          bool *ret)
 {
     ajio_json_checker *c;
@@ -223,7 +240,7 @@ static int tail_is_value(struct ajio_file *f, const struct target *t, off_t star
 }
 
 /* "cut N bytes ...: "<the first SHOWN_MAX bytes, escaped>"" as the thread's message. */
-static void describe_cut(struct ajio_file *f, const struct target *t, off_t start)
+static void describe_cut(struct ajio__target *f, const struct opened *t, off_t start)
 {
     char raw[SHOWN_MAX], shown[4 * SHOWN_MAX + 1];
     size_t n = t->cut < SHOWN_MAX ? t->cut : SHOWN_MAX, k = 0;
@@ -246,7 +263,7 @@ static void describe_cut(struct ajio_file *f, const struct target *t, off_t star
                       f->path, t->cut, shown, t->cut > n ? "..." : "");
 }
 
-static int sync_file(struct ajio_file *f, const struct target *t, const char *step)
+static int sync_file(struct ajio__target *f, const struct opened *t, const char *step)
 {
     if (f->flags & AJIO_NO_SYNC)
         return 0;
@@ -259,7 +276,7 @@ static int sync_file(struct ajio_file *f, const struct target *t, const char *st
 }
 
 /* The first byte of [start, end) that is not JSON whitespace, or 0 if there is none. */
-static int first_byte(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+static int first_byte(struct ajio__target *f, const struct opened *t, off_t start, off_t end,
                       char *ret)
 {
     *ret = 0;
@@ -285,7 +302,7 @@ static int first_byte(struct ajio_file *f, const struct target *t, off_t start, 
  * string. A number or a literal may be the prefix of a longer one ("123" of "12345", "tru" is
  * not, but "true" may be that of nothing and "1" of "10"): its end is never certain.
  */
-static int tail_is_whole(struct ajio_file *f, const struct target *t, off_t start, off_t end,
+static int tail_is_whole(struct ajio__target *f, const struct opened *t, off_t start, off_t end,
                          bool *ret)
 {
     char c;
@@ -298,7 +315,7 @@ static int tail_is_whole(struct ajio_file *f, const struct target *t, off_t star
 }
 
 /* Cuts the file back to start, the message naming what was cut. */
-static int cut_tail(struct ajio_file *f, struct target *t, off_t start)
+static int cut_tail(struct ajio__target *f, struct opened *t, off_t start)
 {
     int r;
 
@@ -317,7 +334,7 @@ static int cut_tail(struct ajio_file *f, struct target *t, off_t start)
 }
 
 /* Ends the last line at end (zeros after it dropped first) with the '\n' it lacks. */
-static int terminate_tail(struct ajio_file *f, struct target *t, off_t end, const char *whose)
+static int terminate_tail(struct ajio__target *f, struct opened *t, off_t end, const char *whose)
 {
     struct iovec iov = {(void *)"\n", 1};
     int r;
@@ -367,7 +384,7 @@ static int terminate_tail(struct ajio_file *f, struct target *t, off_t end, cons
  * '\n', and a second run on either outcome ends in the same state.
  * @return 0 (t->repaired, t->cut and t->size say what it did), or AJIO_ETORN, or -errno.
  */
-static int repair_tail(struct ajio_file *f, struct target *t, const struct ajio__state *st,
+static int repair_tail(struct ajio__target *f, struct opened *t, const struct ajio__state *st,
                        bool explicit)
 {
     bool known = st->valid && st->dev == (uint64_t)t->st.st_dev &&
@@ -440,7 +457,7 @@ static int repair_tail(struct ajio_file *f, struct target *t, const struct ajio_
  * record starts to speak of another file (the first append, a rotated log), the lock file is
  * synced once, so that after a power cut it speaks of the file that is there.
  */
-static int record(struct ajio_file *f, struct target *t, bool pending, off_t pending_start,
+static int record(struct ajio__target *f, struct opened *t, bool pending, off_t pending_start,
                   off_t committed, bool ticket)
 {
     struct ajio__state n = t->rec;
@@ -454,7 +471,7 @@ static int record(struct ajio_file *f, struct target *t, bool pending, off_t pen
         n.epoch = n.written + 1; /* the tickets of this file start with the next one */
     }
     if (switched && !(f->flags & AJIO_NO_SYNC)) {
-        r = ajio__group_reserve(f->target_lockfd);
+        r = ajio__group_reserve(f->lockfd);
         if (r < 0)
             return ajio__error_strerror(r, "fallocate of the lock file of \"%s\"", f->path);
     }
@@ -463,8 +480,8 @@ static int record(struct ajio_file *f, struct target *t, bool pending, off_t pen
     n.committed = (uint64_t)committed;
     if (ticket)
         n.written++;
-    r = ajio__state_write(f->target_lockfd, t->mnt, &n);
-    if (r == 0 && switched && !(f->flags & AJIO_NO_SYNC) && fdatasync(f->target_lockfd) < 0)
+    r = ajio__state_write(f->lockfd, t->mnt, &n);
+    if (r == 0 && switched && !(f->flags & AJIO_NO_SYNC) && fdatasync(f->lockfd) < 0)
         r = -errno;
     if (r < 0)
         return ajio__error_strerror(r, "write of the lock file of \"%s\"", f->path);
@@ -473,9 +490,9 @@ static int record(struct ajio_file *f, struct target *t, bool pending, off_t pen
     return 0;
 }
 
-static int read_record(struct ajio_file *f, struct target *t)
+static int read_record(struct ajio__target *f, struct opened *t)
 {
-    int r = ajio__state_read(f->target_lockfd, t->mnt, &t->rec);
+    int r = ajio__state_read(f->lockfd, t->mnt, &t->rec);
 
     if (r < 0)
         return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
@@ -483,7 +500,7 @@ static int read_record(struct ajio_file *f, struct target *t)
 }
 
 /* The tail repaired as the lock file's record says, and the repair recorded. */
-static int repair_recorded(struct ajio_file *f, struct target *t, bool explicit)
+static int repair_recorded(struct ajio__target *f, struct opened *t, bool explicit)
 {
     int r = read_record(f, t);
 
@@ -498,7 +515,7 @@ static int repair_recorded(struct ajio_file *f, struct target *t, bool explicit)
  * The target opened (created when create is set) and its tail repaired, the lock held. A file
  * this call created gets its directory synced before anything is in it.
  */
-static int open_and_repair(struct ajio_file *f, struct target *t, bool create, bool explicit)
+static int open_and_repair(struct ajio__target *f, struct opened *t, bool create, bool explicit)
 {
     int r = open_target(f, t, create);
 
@@ -508,10 +525,9 @@ static int open_and_repair(struct ajio_file *f, struct target *t, bool create, b
         /*
          * The new name on disk before any record is in the file: should this sync fail, the
          * empty file is removed and nothing was appended. ajio__sync_new_dirs() syncs through
-         * f->fd when the directory is O_PATH.
+         * the file when the directory is O_PATH.
          */
-        f->fd = t->wfd;
-        r = ajio__sync_new_dirs(f);
+        r = ajio__sync_new_dirs(f, t->wfd);
         if (r == 0) {
             r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, t->wfd);
             if (r < 0)
@@ -519,7 +535,6 @@ static int open_and_repair(struct ajio_file *f, struct target *t, bool create, b
                                            f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f),
                                            f->path);
         }
-        f->fd = -1;
         if (r < 0) {
             if (unlinkat(f->dirfd, f->name, 0) < 0)
                 ajio__error_append(" (and the new empty file could not be removed: %s)",
@@ -531,16 +546,16 @@ static int open_and_repair(struct ajio_file *f, struct target *t, bool create, b
 }
 
 /*
- * Everything before the first byte of the records: a handle for the resolution, the target's
- * lock, the target opened and its tail repaired. f->flags carries AJIO__APPENDING.
+ * Everything before the first byte of the records: the resolution, the target's lock, the target
+ * opened and its tail repaired. f->flags carries AJIO__APPENDING.
  */
-static int prepare(struct ajio_file *f, struct target *t, const char *path, const ajio_opts *opts,
-                   unsigned flags, bool create)
+static int prepare(struct ajio__target *f, struct opened *t, const char *path,
+                   const ajio_opts *opts, unsigned flags, bool create)
 {
     int r;
 
     f->flags = flags | AJIO_LOCK | AJIO__APPENDING | (create ? 0 : AJIO_NO_MKDIR);
-    r = ajio__resolve_locked(f, path, opts, -1);
+    r = ajio__resolve_locked(f, NULL, NULL, path, opts, -1);
     if (r < 0)
         return r;
     if (!create && !f->exists)
@@ -549,19 +564,20 @@ static int prepare(struct ajio_file *f, struct target *t, const char *path, cons
 }
 
 /* Closes what prepare() opened; the write fd is closed (and its error reported) by the caller. */
-static void release(struct ajio_file *f, struct target *t)
+static void release(struct ajio__target *f, struct opened *t)
 {
     if (t->wfd >= 0)
         (void)close(t->wfd); /* only after a failure, whose error is the one that matters */
     t->wfd = -1;
-    ajio__discard(f);        /* the directory, then the target's lock, last */
+    ajio__target_close(f); /* the directory, then the target's lock, last */
+    free(f);
 }
 
 /*
  * The size before this append, restored after a failure, and recorded; the message gets what
  * could not be done.
  */
-static void cut_back(struct ajio_file *f, struct target *t)
+static void cut_back(struct ajio__target *f, struct opened *t)
 {
 #ifdef AJIO_TEST_NO_CUT_BACK /* negative control of the fault-injection suite only */
     return;
@@ -576,9 +592,9 @@ static void cut_back(struct ajio_file *f, struct target *t)
         ajio__error_append(" (the lock file could not record the cut)");
 }
 
-static int unlock_appends(struct ajio_file *f, int r)
+static int unlock_appends(struct ajio__target *f, int r)
 {
-    if (flock(f->target_lockfd, LOCK_UN) < 0 && r >= 0)
+    if (flock(f->lockfd, LOCK_UN) < 0 && r >= 0)
         r = ajio__error_strerror(-errno, "unlock of the lock file of \"%s\"", f->path);
     return r;
 }
@@ -587,7 +603,7 @@ static int unlock_appends(struct ajio_file *f, int r)
  * After a failed group sync, with the lock released: the records are cut back only if nothing
  * was appended after them meanwhile; another appender's records are never cut.
  */
-static void cut_back_later(struct ajio_file *f, struct target *t, off_t end)
+static void cut_back_later(struct ajio__target *f, struct opened *t, off_t end)
 {
     char name[NAME_MAX + 1];
     struct stat st;
@@ -618,7 +634,7 @@ static void cut_back_later(struct ajio_file *f, struct target *t, off_t end)
  * write up to the limit and then send SIGXFSZ, which kills a caller that does not ignore it,
  * leaving a torn record behind.
  */
-static int check_fsize(struct ajio_file *f, const struct target *t, size_t len)
+static int check_fsize(struct ajio__target *f, const struct opened *t, size_t len)
 {
     struct rlimit rl;
 
@@ -637,7 +653,7 @@ static int check_fsize(struct ajio_file *f, const struct target *t, size_t len)
  * group commit, after the lock is released. A failure cuts the file back to t->size, where this
  * append started.
  */
-static int append_records(struct ajio_file *f, struct target *t, const void *data, size_t len)
+static int append_records(struct ajio__target *f, struct opened *t, const void *data, size_t len)
 {
     struct iovec iov = {(void *)data, len};
     off_t start = t->size;
@@ -688,21 +704,18 @@ static int check_records(const char *path, unsigned flags, const void *data, siz
                            "append to \"%s\": a record ends with a newline, and the data's last "
                            "byte is not one",
                            path);
-    if (flags & AJIO_JSONL) {
-        ajio_json_error e;
-        int r = ajio_json_validate(data, len, AJIO_JSON_LINES, &e);
+    /* Every record ends with its '\n' (checked above): nothing to add, only the lines to check. */
+    struct iovec one = {(void *)data, len}, *iov = &one;
+    int iovcnt = 1;
 
-        if (r < 0)
-            return ajio__json_failed(path, r, &e);
-    }
-    return 0;
+    return ajio__check_content(path, flags & AJIO_JSONL, &iov, &iovcnt, NULL);
 }
 
 int ajio_append(const char *path, const void *data, size_t len, const ajio_opts *opts)
 {
-    struct target t = {.wfd = -1};
+    struct opened t = {.wfd = -1};
     unsigned flags = opts != NULL ? opts->flags : 0;
-    struct ajio_file *f;
+    struct ajio__target *f;
     int r = ajio__check_args(path, opts);
 
     if (r < 0)
@@ -713,7 +726,7 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
     r = check_records(path, flags, data, len);
     if (r < 0 || len == 0)
         return r;
-    f = ajio__new_handle(path);
+    f = new_target(path);
     if (f == NULL)
         return -ENOMEM;
     r = prepare(f, &t, path, opts, flags, true);
@@ -741,8 +754,8 @@ out:
 /* ---- the log handle ------------------------------------------------------------------------- */
 
 struct ajio_log {
-    struct ajio_file *f; /* the resolution and the lock file, kept; the lock is not */
-    struct target t;
+    struct ajio__target *f; /* the resolution and the lock file, kept; the lock is not */
+    struct opened t;
     char lockname[NAME_MAX + 1];
     int wait_ms; /* AJIO_LOCK_TIMEOUT's wait, or -1 */
     pid_t pid;   /* the process that opened or last reopened the handle */
@@ -768,7 +781,7 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
     log->t.wfd = -1;
     log->wait_ms = ajio__lock_wait_ms(opts);
     log->pid = getpid();
-    log->f = ajio__new_handle(path);
+    log->f = new_target(path);
     if (log->f == NULL) {
         free(log);
         return -ENOMEM;
@@ -794,18 +807,15 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
  */
 static int lock_log(struct ajio_log *log)
 {
-    struct ajio_file *f = log->f;
+    struct ajio__target *f = log->f;
     pid_t me = getpid();
     int r = -ESTALE;
 
-    if (log->pid == me && f->target_lockfd >= 0)
+    if (log->pid == me && f->lockfd >= 0)
         r = ajio__lock_again(f, log->lockname, log->wait_ms);
     if (r != -ESTALE)
         return r;
-    ajio__group_release(f);
-    if (f->target_lockfd >= 0)
-        (void)close(f->target_lockfd); /* its records were written with pwrite: nothing to report */
-    f->target_lockfd = -1;
+    ajio__lock_release(f);
     if (log->pid != me && log->t.wfd >= 0) {
         /* The parent's descriptor of the log: this process appends through one of its own. */
         (void)close(log->t.wfd); /* the parent's data is its own to report */
@@ -826,8 +836,8 @@ static int lock_log(struct ajio_log *log)
  */
 static int follow_name(struct ajio_log *log)
 {
-    struct ajio_file *f = log->f;
-    struct target *t = &log->t;
+    struct ajio__target *f = log->f;
+    struct opened *t = &log->t;
     struct stat st;
 
     t->repaired = false;
@@ -892,8 +902,8 @@ int ajio_log_close(ajio_log *log)
 int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
 {
     unsigned flags = 0;
-    struct target t = {.wfd = -1};
-    struct ajio_file *f;
+    struct opened t = {.wfd = -1};
+    struct ajio__target *f;
     int r = ajio__check_args(path, opts);
 
     if (r < 0)
@@ -903,7 +913,7 @@ int ajio_repair(const char *path, const ajio_opts *opts, size_t *ret_cut)
     r = check_flags(path, flags, REPAIR_FLAGS, "repair");
     if (r < 0)
         return r;
-    f = ajio__new_handle(path);
+    f = new_target(path);
     if (f == NULL)
         return -ENOMEM;
     r = prepare(f, &t, path, opts, flags, false);

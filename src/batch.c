@@ -112,14 +112,11 @@ int ajio_batch_add(ajio_batch *b, const char *path, const void *data, size_t len
         return ajio__error(-ENAMETOOLONG, "batch: path of %zu bytes is over PATH_MAX (%d)", plen,
                            PATH_MAX);
     /* Invalid content is refused now, while the caller can still leave it out. */
-    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL)) {
-        ajio_json_error je;
-        unsigned jf = (b->opts.flags & AJIO_JSONL) ? AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED
-                                                   : 0;
-        int r = ajio_json_validate(data, len, jf, &je);
-        if (r < 0)
-            return ajio__json_failed(path, r, &je);
-    }
+    struct iovec one = {(void *)data, len}, *iov = &one;
+    int iovcnt = 1, r = ajio__check_content(path, b->opts.flags, &iov, &iovcnt, NULL);
+
+    if (r < 0)
+        return r;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
         struct entry *v = realloc(b->v, cap * sizeof(*v));
@@ -176,8 +173,9 @@ static int resolve(struct ajio_batch *b, struct entry *e)
 static bool pending_same_target(const struct ajio_batch *b, size_t from, const struct entry *e)
 {
     for (const struct entry *o = &b->v[from]; o < e; o++)
-        if (o->f != NULL && o->f->dir_dev == e->f->dir_dev && o->f->dir_ino == e->f->dir_ino &&
-            strcmp(o->f->name, e->f->name) == 0)
+        if (o->f != NULL && o->f->target.dir_dev == e->f->target.dir_dev &&
+            o->f->target.dir_ino == e->f->target.dir_ino &&
+            strcmp(o->f->target.name, e->f->target.name) == 0)
             return true;
     return false;
 }
@@ -189,13 +187,7 @@ static int prepare(struct ajio_batch *b, struct entry *e)
     int iovcnt = 1, r;
 
     /* Validated by ajio_batch_add(); the '\n' a file of JSON ends with is added here. */
-    if (b->opts.flags & (AJIO_JSON | AJIO_JSONL) && e->len > 0 && e->data[e->len - 1] != '\n') {
-        storage[0] = one;
-        storage[1].iov_base = (void *)"\n";
-        storage[1].iov_len = 1;
-        iov = storage;
-        iovcnt = 2;
-    }
+    ajio__content_terminate(b->opts.flags, &iov, &iovcnt, storage);
     r = ajio__write_resolved(e->f, iov, iovcnt);
     if (r == AJIO_UNCHANGED) {
         e->result = r;
@@ -203,20 +195,20 @@ static int prepare(struct ajio_batch *b, struct entry *e)
         e->f = NULL;
         return r;
     }
-    if (e->f->cmpfd >= 0) {
+    if (e->f->old.cmpfd >= 0) {
         /* Compared and found changed: the old file is not needed again; one fd less held. */
-        (void)close(e->f->cmpfd); /* opened read-only: nothing for close to report */
-        e->f->cmpfd = -1;
+        (void)close(e->f->old.cmpfd); /* opened read-only: nothing for close to report */
+        e->f->old.cmpfd = -1;
     }
     if (r == 0) {
         /* Permissions and attributes now; the data sync is step 2, for all files together. */
-        unsigned flags = e->f->flags;
-        e->f->flags |= AJIO_NO_SYNC;
+        unsigned flags = e->f->target.flags;
+        e->f->target.flags |= AJIO_NO_SYNC;
         r = ajio__stage(e->f);
-        e->f->flags = flags;
+        e->f->target.flags = flags;
     }
     if (r == 0 && !(b->opts.flags & AJIO_NO_SYNC) &&
-        sync_file_range(e->f->fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE)
+        sync_file_range(e->f->temp.fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE)
         r = ajio__error_strerror(-errno, "sync_file_range of temp for \"%s\"", e->path);
     return r < 0 ? failed(e, r) : 0;
 }
@@ -225,7 +217,7 @@ static int prepare(struct ajio_batch *b, struct entry *e)
 static int sync_data(struct entry *e)
 {
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-    if (fdatasync(e->f->fd) < 0)
+    if (fdatasync(e->f->temp.fd) < 0)
         return failed(e, ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", e->path));
 #endif
     return 0;
@@ -240,7 +232,7 @@ static int note_dir(struct ajio_batch *b, struct entry *e)
     struct ajio_file *f = e->f;
 
     for (size_t i = 0; i < b->ndirs; i++)
-        if (b->dirs[i].dev == f->dir_dev && b->dirs[i].ino == f->dir_ino) {
+        if (b->dirs[i].dev == f->target.dir_dev && b->dirs[i].ino == f->target.dir_ino) {
             e->dir = i;
             return 0;
         }
@@ -254,19 +246,19 @@ static int note_dir(struct ajio_batch *b, struct entry *e)
     }
     struct dir *d = &b->dirs[b->ndirs];
     d->anyfd = -1;
-    if (f->dir_opath) {
+    if (f->target.dir_opath) {
         /* syncfs(2) needs a file of that filesystem open: a second fd of the directory is not. */
-        d->anyfd = fcntl(f->lockfd >= 0 ? f->lockfd : f->fd, F_DUPFD_CLOEXEC, 0);
+        d->anyfd = fcntl(f->temp.lockfd >= 0 ? f->temp.lockfd : f->temp.fd, F_DUPFD_CLOEXEC, 0);
         if (d->anyfd < 0)
             return -errno;
         b->kept_fds++;
     }
-    d->fd = f->dirfd;
-    f->dirfd = -1;
+    d->fd = f->target.dirfd;
+    f->target.dirfd = -1;
     b->kept_fds++;
-    d->dev = f->dir_dev;
-    d->ino = f->dir_ino;
-    d->opath = f->dir_opath;
+    d->dev = f->target.dir_dev;
+    d->ino = f->target.dir_ino;
+    d->opath = f->target.dir_opath;
     d->result = 0;
     e->dir = b->ndirs++;
     return 0;
@@ -289,10 +281,10 @@ static int publish(struct ajio_batch *b, struct entry *e)
             e->dir = SIZE_MAX;
         }
     }
-    if (e->f->fd >= 0) {
+    if (e->f->temp.fd >= 0) {
         /* The published O_TMPFILE (see ajio__publish()). */
-        int c = close(e->f->fd);
-        e->f->fd = -1;
+        int c = close(e->f->temp.fd);
+        e->f->temp.fd = -1;
         if (c < 0) {
             (void)ajio__error_strerror(-errno,
                                        "close of temp after replacing \"%s\" (the file was "

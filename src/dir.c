@@ -9,7 +9,7 @@
  * (tempfile.c), stage, publish and directory sync (commit.c). Nothing a write does goes by the
  * path given at ajio_dir_open(), which is stale once the directory is renamed or the process
  * changes directory: a symlink at the name is followed from the handle's fd (resolve.c), the
- * target's lock (AJIO_LOCK) is taken in the directory that fd holds (update.c), and a missing
+ * target's lock (AJIO_LOCK) is taken in the directory that fd holds (lock.c), and a missing
  * directory a relative link leads to is created from there.
  */
 #include "internal.h"
@@ -23,7 +23,7 @@
 #define DIR_OPEN_FLAGS (AJIO_NO_MKDIR | AJIO_NO_SYNC)
 
 struct ajio_dir {
-    struct ajio_file dir; /* dirfd and the dir_* fields; path is "DIR/" */
+    struct ajio__target dir; /* dirfd and the dir_* fields; path is "DIR/" */
     size_t prefix;        /* strlen(dir.path) */
 };
 
@@ -46,11 +46,11 @@ int ajio_dir_open(ajio_dir **ret, const char *path, const ajio_opts *opts)
     d = malloc(sizeof(*d));
     if (d == NULL)
         return ajio__error_strerror(-ENOMEM, "directory handle for \"%s\"", path);
-    ajio__file_init(&d->dir);
+    ajio__target_init(&d->dir);
     d->dir.flags = flags;
     r = ajio__resolve_dir(&d->dir, path);
     if (r < 0) {
-        ajio__discard(&d->dir);
+        ajio__target_close(&d->dir);
         free(d);
         return r;
     }
@@ -86,28 +86,6 @@ static int check_name(const struct ajio_dir *d, const char *name)
     return 0;
 }
 
-void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name)
-{
-    size_t prefix = (size_t)(dir->name - dir->path); /* dir->path is "DIR/", its name empty */
-
-    f->dirfd = dir->dirfd;
-    f->dir_borrowed = true;
-    f->dir_handle = dir;
-    f->basefd = dir->dirfd;
-    f->baselen = prefix;
-    f->dir_opath = dir->dir_opath;
-    f->dir_append = dir->dir_append;
-    f->dir_uid = dir->dir_uid;
-    f->dir_mode = dir->dir_mode;
-    f->dir_dev = dir->dir_dev;
-    f->dir_ino = dir->dir_ino;
-    f->dir_btime = dir->dir_btime;
-    memcpy(f->path, dir->path, prefix);
-    strcpy(f->path + prefix, name);
-    f->dirlen = dir->dirlen;
-    f->name = f->path + prefix;
-}
-
 int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
                    const ajio_opts *opts)
 {
@@ -128,8 +106,9 @@ int ajio_dir_write(ajio_dir *d, const char *name, const void *data, size_t len,
     f = ajio__new_handle(name);
     if (f == NULL)
         return -ENOMEM;
-    ajio__borrow_dir(f, &d->dir, name);
-    r = ajio__json_iov(f->path, opts != NULL ? opts->flags : 0, &iov, &iovcnt, json_iov);
+    ajio__borrow_dir(&f->target, &d->dir, name);
+    r = ajio__check_content(f->target.path, opts != NULL ? opts->flags : 0, &iov, &iovcnt,
+                            json_iov);
     /* As a path write from here on; being borrowed, f is resolved from the handle's fd. */
     if (r == 0)
         r = ajio__start(f, name, opts, -1);
@@ -145,6 +124,6 @@ void ajio_dir_close(ajio_dir *d)
 {
     if (d == NULL)
         return;
-    ajio__discard(&d->dir); /* closes the directory; nothing was written through it */
+    ajio__target_close(&d->dir); /* closes the directory; nothing was written through it */
     free(d);
 }

@@ -71,13 +71,13 @@ static bool covered(const struct ajio__sync *s, uint64_t dev, uint64_t ino, uint
 #endif
 }
 
-static int sync_own(struct ajio_file *f, int wfd)
+static int sync_own(struct ajio__target *t, int wfd)
 {
 #ifndef AJIO_TEST_OMIT_APPEND_SYNC /* negative control of the power-cut suite only */
     if (fdatasync(wfd) < 0)
-        return ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending", f->path);
+        return ajio__error_strerror(-errno, "fdatasync of \"%s\" after appending", t->path);
 #else
-    (void)f;
+    (void)t;
     (void)wfd;
 #endif
     return 0;
@@ -135,23 +135,15 @@ static struct wake *map_wake(int fd)
     return p == MAP_FAILED ? NULL : (struct wake *)((char *)p + WAKE_OFF);
 }
 
-/* The mapping of f's lock file, made on first need and kept with the handle (a log's appends). */
-static struct wake *get_wake(struct ajio_file *f)
+/* The mapping of t's lock file, made on first need and kept with the handle (a log's appends). */
+static struct wake *get_wake(struct ajio__target *t)
 {
-    if (!f->group_mapped) {
-        f->group_mapped = true;
-        struct wake *w = map_wake(f->target_lockfd);
-        f->group_page = w != NULL ? (char *)w - WAKE_OFF : NULL;
+    if (!t->group_mapped) {
+        t->group_mapped = true;
+        struct wake *w = map_wake(t->lockfd);
+        t->group_page = w != NULL ? (char *)w - WAKE_OFF : NULL;
     }
-    return f->group_page != NULL ? (struct wake *)((char *)f->group_page + WAKE_OFF) : NULL;
-}
-
-void ajio__group_release(struct ajio_file *f)
-{
-    if (f->group_page != NULL) /* a valid mapping of ours: munmap cannot fail */
-        (void)munmap(f->group_page, AJIO__GROUP_PAGE);
-    f->group_page = NULL;
-    f->group_mapped = false;
+    return t->group_page != NULL ? (struct wake *)((char *)t->group_page + WAKE_OFF) : NULL;
 }
 
 /*
@@ -201,10 +193,10 @@ static void wake_all(struct wake *w)
  * the append record (an appender writing it right then) is read again; if it stays unreadable,
  * or speaks of another file, the sync covers this appender alone.
  */
-static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
+static int lead(struct ajio__target *t, int wfd, uint64_t dev, uint64_t ino,
                 const struct ajio__sync *last)
 {
-    int fd = f->target_lockfd;
+    int fd = t->lockfd;
     struct ajio__state a = {0};
     int64_t t0;
     int r = 0;
@@ -214,15 +206,15 @@ static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
      * for them first: each record written before this sync starts is one sync less for its
      * writer. A lone appender pays nothing.
      */
-    struct wake *w = f->group_mapped ? get_wake(f) : NULL;
+    struct wake *w = t->group_mapped ? get_wake(t) : NULL;
     if (w != NULL && atomic_load(&w->waiters) > 0)
         (void)sched_yield(); /* always succeeds on Linux */
     for (int i = 0; i < 3 && r == 0 && !a.valid; i++)
         r = ajio__state_read(fd, 0, &a);
     if (r < 0)
-        return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+        return ajio__error_strerror(r, "read of the lock file of \"%s\"", t->path);
     t0 = ajio__now_ns();
-    r = sync_own(f, wfd);
+    r = sync_own(t, wfd);
     if (r < 0 || !a.valid || a.dev != dev || a.ino != ino)
         return r;
     struct ajio__sync n = {.valid = true,
@@ -237,13 +229,13 @@ static int lead(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino,
     return 0;
 }
 
-int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
+int ajio__group_sync(struct ajio__target *t, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
                      uint64_t ticket, bool *ret_shared, bool *ret_durable)
 {
-    int fd = f->target_lockfd;
+    int fd = t->lockfd;
     int64_t start = ajio__now_ns(), limit = 0;
     long delay = FIRST_NAP_NS, nap_max = NAP_MAX_NS;
-    struct wake *w = f->group_mapped ? get_wake(f) : NULL;
+    struct wake *w = t->group_mapped ? get_wake(t) : NULL;
     uint64_t last_syncs = 0;
     struct ajio__sync s;
     int r;
@@ -259,22 +251,22 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
             break;
         if (r != -EAGAIN && r != -EACCES) {
             /* No OFD locks here: a sync of its own, which needs no lock to be correct. */
-            r = sync_own(f, wfd);
+            r = sync_own(t, wfd);
             *ret_durable = r == 0;
             return r;
         }
         r = ajio__sync_read(fd, &s);
         if (r < 0)
-            return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+            return ajio__error_strerror(r, "read of the lock file of \"%s\"", t->path);
         if (covered(&s, dev, ino, epoch, ticket)) {
             *ret_shared = *ret_durable = true;
             return 0;
         }
         if (limit == 0) {
             /* The last sync's time says how long a turn may take; a forged one only this. */
-            int64_t t = s.valid ? 2 * (int64_t)(s.sync_ns > WAIT_MAX_NS ? WAIT_MAX_NS : s.sync_ns)
-                                : 0;
-            limit = t < WAIT_MIN_NS ? WAIT_MIN_NS : t > WAIT_MAX_NS ? WAIT_MAX_NS : t;
+            int64_t ns =
+                s.valid ? 2 * (int64_t)(s.sync_ns > WAIT_MAX_NS ? WAIT_MAX_NS : s.sync_ns) : 0;
+            limit = ns < WAIT_MIN_NS ? WAIT_MIN_NS : ns > WAIT_MAX_NS ? WAIT_MAX_NS : ns;
             if (s.valid && (long)(s.sync_ns / 4) < nap_max)
                 nap_max = s.sync_ns / 4 > FIRST_NAP_NS ? (long)(s.sync_ns / 4) : FIRST_NAP_NS;
             last_syncs = s.valid ? s.syncs : 0;
@@ -285,12 +277,12 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
         }
         if (ajio__now_ns() - start > limit) {
             /* No sync ended in time (a holder of the sync lock that does not sync). */
-            r = sync_own(f, wfd);
+            r = sync_own(t, wfd);
             *ret_durable = r == 0;
             return r;
         }
-        if (!f->group_mapped) {
-            w = get_wake(f);
+        if (!t->group_mapped) {
+            w = get_wake(t);
             continue; /* seen is read again before the next look */
         }
         if (w != NULL) {
@@ -304,18 +296,18 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
     /* Covered by a sync that ended before the lock was free: nothing left to do. */
     r = ajio__sync_read(fd, &s);
     if (r < 0)
-        r = ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+        r = ajio__error_strerror(r, "read of the lock file of \"%s\"", t->path);
     else if (covered(&s, dev, ino, epoch, ticket))
         *ret_shared = true;
     else
-        r = lead(f, wfd, dev, ino, &s);
+        r = lead(t, wfd, dev, ino, &s);
     *ret_durable = r == 0;
     /* Woken after a failed sync too: each follower then leads a sync of its own. */
-    if (f->group_mapped || someone_waits(fd))
-        wake_all(get_wake(f));
+    if (t->group_mapped || someone_waits(fd))
+        wake_all(get_wake(t));
     int u = sync_lock(fd, F_UNLCK);
     if (u < 0 && r == 0)
         r = ajio__error_strerror(u, "unlock of the sync lock of \"%s\" (the records are durable)",
-                                 f->path);
+                                 t->path);
     return r;
 }

@@ -1,16 +1,16 @@
 /*
  * internal.h - private declarations shared by the files of libajio. Not installed.
  *
- * A write goes through three phases, each in its own file, so that later features (batches that
- * stage many files and sync each directory once, locked read-modify-write) can reuse them:
+ * The files form layers, each calling only the layers before it (docs/design.md; the order is
+ * checked by tests/callgraph.py):
  *
- *   resolve.c   path -> directory fd + final name, symlink policy, missing parents created,
- *               the rules of sticky directories
- *   tempfile.c  the temp file: O_TMPFILE or a named temp, and the write loop
- *   meta.c      the old target's access ACL and extended attributes, copied to the temp
- *   commit.c    stage (permissions, fdatasync), publish (name, rename), directory sync
- *
- * append.c reuses the resolution (and lock.c's lock) to grow a file in place instead.
+ *   error tempname json_check json_number content   messages, names, the validator
+ *   resolve meta lock group                          where a write goes, its lock, its old file
+ *   tempfile                                         the temp: created, locked, written
+ *   commit                                           stage, publish, directory sync
+ *   handle                                           a replace's life and its buffered writes
+ *   file dir batch append json_gen                   the write APIs
+ *   update read sweep                                built on the write APIs
  */
 #ifndef AJIO_INTERNAL_H
 #define AJIO_INTERNAL_H
@@ -19,6 +19,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,7 +35,7 @@
      AJIO_NO_REPAIR | AJIO_LOCK_TIMEOUT | AJIO_INTERRUPTIBLE)
 
 /*
- * Private bit in ajio_file.flags, never in ajio_opts: the handle appends to the target in place
+ * Private bit in ajio__target.flags, never in ajio_opts: the handle appends to the target in place
  * (append.c) instead of replacing it, so an existing target in an append-only directory is fine.
  */
 #define AJIO__APPENDING (1u << 31)
@@ -56,57 +57,124 @@
 #define AJIO__LOCK_EXT ".ajio-lock"
 #define AJIO__LOCK_EXT_LEN 10
 
-struct ajio_file {
+/*
+ * A write in four parts, one per phase, so that each step holds only what it uses. An append,
+ * the log handle and a repair (append.c) hold a target alone; a replace holds all four in
+ * struct ajio_file. Each part is set up by one assignment (ajio__*_init()), so that a new field
+ * cannot be left out.
+ */
+
+/* Where the write goes: resolve.c fills it, lock.c adds the target's lock. */
+struct ajio__target {
     int dirfd; /* directory of the (resolved) target; every step is relative to it */
-    int fd;    /* the temp file, -1 once closed */
-    int cmpfd; /* AJIO_SKIP_UNCHANGED: the old target, read while writing; else -1 */
     unsigned flags;
-    int err;         /* sticky: first failure of a write; the commit returns it */
-    bool anonymous;  /* fd is an O_TMPFILE that has no name yet */
-    bool named;      /* tmpname exists in dirfd and must be removed on failure */
     bool exists;     /* something (file or, with AJIO_REPLACE_LINK, a link) is at name */
-    bool same;       /* AJIO_SKIP_UNCHANGED: every byte so far equals the old target */
-    bool fix_perms;  /* the temp's mode/owner must be set at stage time */
-    bool copy_meta;  /* the old target's ACL and xattrs go to the temp at stage time */
-    bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs(lockfd) */
+    bool dir_opath;  /* dirfd is O_PATH (no read permission): synced with syncfs() */
     bool dir_append; /* the directory is append-only: nothing in it can be renamed or removed */
-    bool dir_borrowed; /* a directory handle's write (dir.c): f->path may be stale */
-    const struct ajio_file *dir_handle; /* that handle's own state, whose dirfd is lent; or NULL */
-    int basefd;     /* what a relative f->path is relative to: AT_FDCWD, or a handle's dirfd */
-    size_t baselen; /* f->path[0..baselen) is the stale text basefd stands for ("DIR/") */
-    uid_t dir_uid;   /* owner and mode of the directory, for the rules of sticky directories */
+    bool dir_borrowed; /* a directory handle's write (dir.c): path may be stale */
+    const struct ajio__target *dir_handle; /* that handle's own target, whose dirfd is lent */
+    int basefd;     /* what a relative path is relative to: AT_FDCWD, or a handle's dirfd */
+    size_t baselen; /* path[0..baselen) is the stale text basefd stands for ("DIR/") */
+    uid_t dir_uid;  /* owner and mode of the directory, for the rules of sticky directories */
     mode_t dir_mode;
     dev_t dir_dev;
     ino_t dir_ino;
-    time_t dir_btime;  /* birth of the directory, 0 if the filesystem does not say */
-    int lockfd;        /* second fd of the temp: holds its flock (see sweep.c) through the rename */
-    int target_lockfd; /* AJIO_LOCK: the target's lock file, flock'ed until the handle is freed */
+    time_t dir_btime;    /* birth of the directory, 0 if the filesystem does not say */
+    int lockfd;          /* AJIO_LOCK: the target's lock file, flock'ed until the target closes */
     bool lock_created;   /* this call created the lock file */
     void *group_page;    /* group.c: the lock file's first page, mapped, or NULL */
     bool group_mapped;   /* group_page was tried for this lock file */
     struct stat lock_st; /* the lock file as locked and checked (lock.c) */
-    dev_t old_dev;     /* identity of the old target as resolved, so that AJIO_SKIP_UNCHANGED */
-    ino_t old_ino;     /* decides against the file the name holds at commit time */
-    struct timespec old_mtime;
-    struct timespec old_ctime;
-    mode_t mode; /* final permission bits when fix_perms */
-    uid_t uid;   /* owner to give the file when fix_perms and chown */
-    gid_t gid;
-    bool chown;
-    uint64_t written;           /* bytes handed to ajio_file_write so far */
-    ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
-    unsigned char last;         /* the last byte written, for the '\n' a JSON file ends with */
-    struct ajio_gen *gen;       /* its JSON generator, if any: checked and freed with the handle */
-    uint64_t old_size;          /* size of the old target (AJIO_SKIP_UNCHANGED) */
-    size_t buflen;
-    unsigned char *buf; /* lazily allocated AJIO__BUFSIZE buffer */
-    bool heap;          /* the struct itself was malloc'ed (ajio_file_open) */
-    const char *name;   /* final component, inside path */
-    size_t dirlen;      /* path[0..dirlen) is the directory as given or resolved */
+    const char *name;    /* final component, inside path */
+    size_t dirlen;       /* path[0..dirlen) is the directory as given or resolved */
+    /* Last, and in this order (see ajio__target_init()). */
     char path[PATH_MAX];
-    char tmpname[NAME_MAX + 1];
-    char scratch[PATH_MAX]; /* resolve.c: a directory or a link text, off the caller's stack */
+    char scratch[PATH_MAX]; /* a directory or a link text, a tail read: off the caller's stack */
 };
+
+/* The old target as resolved (resolve.c), for AJIO_SKIP_UNCHANGED. */
+struct ajio__old {
+    int cmpfd; /* the old target, read while writing; else -1 */
+    bool same; /* every byte so far equals the old target */
+    dev_t dev; /* its identity, so that AJIO_SKIP_UNCHANGED decides against the file the name */
+    ino_t ino; /* holds at commit time */
+    struct timespec mtime;
+    struct timespec ctime;
+    uint64_t size;
+};
+
+/* What the new file gets (resolve.c plans it, commit.c applies it at stage time). */
+struct ajio__perms {
+    bool fix_perms; /* the temp's mode/owner must be set at stage time */
+    bool copy_meta; /* the old target's ACL and xattrs go to the temp at stage time */
+    bool chown;     /* give the file uid and gid */
+    mode_t mode;    /* final permission bits when fix_perms */
+    uid_t uid;
+    gid_t gid;
+};
+
+/*
+ * Something that formats a handle's bytes itself (a JSON generator, json_gen.c) attaches to the
+ * handle with these: the commit runs finish first (it refuses an incomplete document and hands
+ * the last bytes to the handle), the discard runs free. While one is attached, ajio_file_write() and
+ * ajio_file_printf() are refused: their bytes would land before the ones it still holds. writer names
+ * it in that message.
+ */
+struct ajio__content_ops {
+    const char *writer;
+    int (*finish)(void *content);
+    void (*free)(void *content);
+};
+
+/* The temp and what is written to it (tempfile.c, handle.c, commit.c). */
+struct ajio__temp {
+    int fd;           /* the temp file, -1 once closed */
+    int lockfd;       /* second fd of the temp: holds its flock (see sweep.c) through the rename */
+    int err;          /* sticky: first failure of a write; the commit returns it */
+    bool anonymous;   /* fd is an O_TMPFILE that has no name yet */
+    bool named;       /* tmpname exists in the target's directory and must be removed on failure */
+    uint64_t written; /* bytes handed to ajio_file_write so far */
+    unsigned char last; /* the last byte written, for the '\n' a JSON file ends with */
+    size_t buflen;
+    unsigned char *buf;         /* lazily allocated AJIO__BUFSIZE buffer */
+    ajio_json_checker *checker; /* AJIO_JSON/AJIO_JSONL: every byte written is fed to it */
+    const struct ajio__content_ops *content_ops; /* what formats the bytes, if anything */
+    void *content;                               /* its state, given to content_ops */
+    char tmpname[NAME_MAX + 1];
+};
+
+struct ajio_file {
+    struct ajio__target target;
+    struct ajio__old old;
+    struct ajio__perms perms;
+    struct ajio__temp temp;
+    bool heap; /* the struct itself was malloc'ed (ajio_file_open) */
+};
+
+/*
+ * The two PATH_MAX buffers end the target: ajio__target_init() (resolve.c) sets everything
+ * before them from one initializer, and they fill as they go, not zeroed for every write.
+ */
+_Static_assert(offsetof(struct ajio__target, scratch) ==
+                       offsetof(struct ajio__target, path) + PATH_MAX &&
+                   sizeof(struct ajio__target) == offsetof(struct ajio__target, scratch) + PATH_MAX,
+               "path and scratch must be the last fields of struct ajio__target");
+
+/* same starts true with AJIO_SKIP_UNCHANGED: resolve and every byte written may clear it. */
+static inline void ajio__old_init(struct ajio__old *o, unsigned flags)
+{
+    *o = (struct ajio__old){.cmpfd = -1, .same = (flags & AJIO_SKIP_UNCHANGED) != 0};
+}
+
+static inline void ajio__perms_init(struct ajio__perms *p)
+{
+    *p = (struct ajio__perms){.fix_perms = false};
+}
+
+static inline void ajio__temp_init(struct ajio__temp *t)
+{
+    *t = (struct ajio__temp){.fd = -1, .lockfd = -1};
+}
 
 /* error.c */
 /*
@@ -130,26 +198,28 @@ bool ajio__is_temp_name(const char *name, const char *target);
 void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
 
 /*
- * update.c: ajio__resolve() under the target's lock (AJIO_LOCK): resolves, takes the lock in the
- * resolved directory (timeout_ms as ajio_update(); < 0: as the options say), and resolves again
- * under it, so that the permission plan and the old content are those of the file the lock
- * protects.
- */
-int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
-                         int timeout_ms);
-
-/*
- * lock.c: the target's lock. ajio__lock_take() opens (creating) lock file name in f->dirfd,
- * checks that only those who may write the target may open it, and flocks it into
- * f->target_lockfd (timeout_ms as ajio_update(), until deadline of ajio__now_ns()).
- * ajio__lock_again() takes the flock of f->target_lockfd again after an unlock (the log handle):
- * -ESTALE, unlocked, if the name no longer holds that lock file. ajio__lock_wait_ms() is the
- * wait the options ask for (-1: as long as it is held).
+ * lock.c: the target's lock. ajio__lock_take() opens (creating) lock file name in t->dirfd,
+ * checks that only those who may write the target may open it, and flocks it into t->lockfd
+ * (timeout_ms as ajio_update(), until deadline of ajio__now_ns()). ajio__lock_again() takes the
+ * flock of t->lockfd again after an unlock (the log handle): -ESTALE, unlocked, if the name no
+ * longer holds that lock file. ajio__lock_wait_ms() is the wait the options ask for (-1: as long
+ * as it is held). ajio__lock_release() unmaps what group.c mapped of the lock file and closes it.
  */
 int64_t ajio__now_ns(void);
-int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64_t deadline);
-int ajio__lock_again(struct ajio_file *f, const char *name, int timeout_ms);
+int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, int64_t deadline);
+int ajio__lock_again(struct ajio__target *t, const char *name, int timeout_ms);
 int ajio__lock_wait_ms(const ajio_opts *opts);
+void ajio__lock_release(struct ajio__target *t);
+/*
+ * ajio__resolve() under the target's lock (AJIO_LOCK): resolves, takes the lock in the resolved
+ * directory (timeout_ms as ajio_update(); < 0: as the options say), and resolves again under it,
+ * so that the permission plan and the old content are those of the file the lock protects. old
+ * and perms may be NULL (an append plans neither).
+ */
+int ajio__resolve_locked(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                         const char *path, const ajio_opts *opts, int timeout_ms);
+/* Closes what a target holds: its directory (unless lent), then its lock, last. */
+void ajio__target_close(struct ajio__target *t);
 
 /*
  * What the lock file records of the appends to its target (lock.c), read and written under the
@@ -181,7 +251,7 @@ int ajio__group_counts(const char *lock_path, uint64_t *ret_written, uint64_t *r
  * appender started after the write: *ret_shared tells which, and *ret_durable whether the
  * records are durable.
  */
-int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
+int ajio__group_sync(struct ajio__target *t, int wfd, uint64_t dev, uint64_t ino, uint64_t epoch,
                      uint64_t ticket, bool *ret_shared, bool *ret_durable);
 /*
  * Reserves the blocks of the lock file's first AJIO__GROUP_PAGE bytes, where group commit keeps
@@ -189,13 +259,17 @@ int ajio__group_sync(struct ajio_file *f, int wfd, uint64_t dev, uint64_t ino, u
  */
 #define AJIO__GROUP_PAGE 4096
 int ajio__group_reserve(int lockfd);
-/* Unmaps what ajio__group_sync() mapped of f's lock file: before it is closed or replaced. */
-void ajio__group_release(struct ajio_file *f);
 
-/* resolve.c: fills f->dirfd, f->path, f->name, f->exists and the permission plan. */
-int ajio__resolve(struct ajio_file *f, const char *path, const ajio_opts *opts);
-/* The protected_regular rule for the existing file st at f->name: 0 or -EACCES (message set). */
-int ajio__check_regular(const struct ajio_file *f, const struct stat *st);
+/* resolve.c: a target that holds nothing yet, with an empty path. */
+void ajio__target_init(struct ajio__target *t);
+/*
+ * resolve.c: fills t (dirfd, path, name, exists) and, unless NULL, the permission plan and the
+ * old target's facts.
+ */
+int ajio__resolve(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                  const char *path, const ajio_opts *opts);
+/* The protected_regular rule for the existing file st at t->name: 0 or -EACCES (message set). */
+int ajio__check_regular(const struct ajio__target *t, const struct stat *st);
 /*
  * The two halves of ajio__resolve(), for the directory handle (dir.c). ajio__resolve_dir() opens
  * the directory dir (created unless AJIO_NO_MKDIR) and sets f->path to "DIR/" with an empty
@@ -204,17 +278,27 @@ int ajio__check_regular(const struct ajio_file *f, const struct stat *st);
  * may lead to another directory. ajio__check_append_only() is the last check of a replace.
  */
 #define AJIO__FOLLOW 1
-int ajio__resolve_dir(struct ajio_file *f, const char *dir);
-int ajio__resolve_name(struct ajio_file *f, const ajio_opts *opts);
+int ajio__resolve_dir(struct ajio__target *t, const char *dir);
+int ajio__resolve_name(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                       const ajio_opts *opts);
 /*
  * ajio__resolve() for a write through a directory handle (f set up by ajio__borrow_dir()): the
  * name in the handle's directory, a symlink there followed relative to the handle's fd (an
  * absolute one as a path of its own), never the path given at ajio_dir_open().
  */
-int ajio__resolve_borrowed(struct ajio_file *f, const ajio_opts *opts);
-int ajio__check_append_only(const struct ajio_file *f);
-/* Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC. */
-int ajio__sync_new_dirs(struct ajio_file *f);
+int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                           const ajio_opts *opts);
+int ajio__check_append_only(const struct ajio__target *t);
+/*
+ * Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC; anyfd is
+ * a file on the same filesystem, for syncfs() where a parent can only be opened O_PATH.
+ */
+int ajio__sync_new_dirs(struct ajio__target *t, int anyfd);
+/*
+ * t becomes a write of name in the directory of dir (a directory handle's target, dir.c): it
+ * borrows dir's fd, never closed through t, and what was learnt of the directory.
+ */
+void ajio__borrow_dir(struct ajio__target *t, const struct ajio__target *dir, const char *name);
 
 /* Makes a new entry of directory fd durable: fsync, or syncfs when fd is not readable. */
 int ajio__sync_dir_fd(int fd, bool opath, int anyfd);
@@ -228,69 +312,81 @@ bool ajio__tmpfile_unsupported(int err);
 int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt);
-int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
-/* The handle's validator failed with r: the message for f's path, r returned. */
-int ajio__json_checker_failed(struct ajio_file *f, int r);
-int ajio__file_flush(struct ajio_file *f);
-/* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
-void ajio__open_old(struct ajio_file *f);
-bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
+/* How an O_TMPFILE gets a name in this process (see tempfile.c). */
+enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
+/* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
+int ajio__tmpfile_probe(struct ajio_file *f);
+/* Links O_TMPFILE fd as name in dirfd, the preferred way first. @return 0 or -errno. */
+int ajio__link_tmpfile(int fd, int dirfd, const char *name);
 
-/* AJIO_SKIP_UNCHANGED: whether the name still holds the very file compared, unmodified. */
-bool ajio__old_still_there(struct ajio_file *f);
-
-/* meta.c: copies the old target's access ACL and extended attributes to the temp. */
-int ajio__copy_meta(struct ajio_file *f);
+/* meta.c: copies the old target's access ACL and extended attributes to the temp fd. */
+int ajio__copy_meta(struct ajio__target *t, int fd);
 
 /* json_check.c: validates iovcnt pieces as one input, on the stack (no allocation). */
 int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,
                             ajio_json_error *ret_err);
+
+/*
+ * content.c: what a content kind (AJIO_JSON, AJIO_JSONL in flags) asks of the bytes; nothing
+ * for other content. ajio__content_validator() is the validator's flags for the kind.
+ * ajio__check_content() validates the iovcnt (< 4) pieces as one input and, with storage, adds
+ * the '\n' a file of JSON ends with when the content lacks it (ajio__content_terminate(), for
+ * content validated earlier), as one more piece in storage (*iov then points there).
+ * ajio__content_checker_new() is the streaming validator of the kind (NULL for other content),
+ * ajio__content_checker_failed() the message of its failure r, which it returns.
+ */
+unsigned ajio__content_validator(unsigned flags);
+int ajio__check_content(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
+                        struct iovec *storage);
+void ajio__content_terminate(unsigned flags, struct iovec **iov, int *iovcnt,
+                             struct iovec *storage);
+int ajio__content_checker_new(const char *path, unsigned flags, ajio_json_checker **ret);
+int ajio__content_checker_failed(const char *path, ajio_json_checker *c, int r);
 /* "PATH:LINE:COL: reason" for AJIO_EJSON/AJIO_ETORN, the validator's own errors as they are. */
 int ajio__json_failed(const char *path, int r, const ajio_json_error *e);
 
 /*
- * dir.c: f becomes a write of name in the directory of dir (a directory handle's own state):
- * it borrows dir's fd, never closed through f, and what was learnt of the directory.
+ * handle.c: the handle's life and its buffered write path. ajio__check_args() checks what every
+ * public write is given. ajio__start() is everything before the first byte is written:
+ * arguments, resolution (under the target's lock with AJIO_LOCK, waiting timeout_ms as
+ * ajio_update() says), the create-only check. ajio__finish() runs the content's finish, the last
+ * validation, AJIO_SKIP_UNCHANGED's decision, the flush, stage, publish and directory sync;
+ * ajio__discard() releases everything (and frees a handle from ajio__new_handle()).
  */
-void ajio__borrow_dir(struct ajio_file *f, const struct ajio_file *dir, const char *name);
-
-/* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
 int ajio__check_args(const char *path, const ajio_opts *opts);
-int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
-/*
- * Everything before the first byte is written: arguments, resolution (under the target's lock
- * with AJIO_LOCK, waiting timeout_ms as ajio_update() says), the create-only check.
- */
+void ajio__file_init(struct ajio_file *f);
+/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
+struct ajio_file *ajio__new_handle(const char *path);
 int ajio__start(struct ajio_file *f, const char *path, const ajio_opts *opts, int timeout_ms);
 /* AJIO_CREATE_ONLY and a target that exists: -EEXIST before anything is created. */
 int ajio__check_create_only(const struct ajio_file *f);
-/*
- * AJIO_JSON/AJIO_JSONL: validates the iovcnt (< 4) pieces and, when the content does not end
- * with one, adds the '\n' a file of JSON ends with, as one more piece in storage (*iov then
- * points there). Nothing to do for other content.
- */
-int ajio__json_iov(const char *path, unsigned flags, struct iovec **iov, int *iovcnt,
-                   struct iovec *storage);
+int ajio__file_write(struct ajio_file *f, const void *buf, size_t len);
+int ajio__file_flush(struct ajio_file *f);
+/* AJIO_SKIP_UNCHANGED: open the old target (streaming), or compare it with whole content. */
+void ajio__open_old(struct ajio_file *f);
+bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt);
+/* AJIO_SKIP_UNCHANGED: whether the name still holds the very file compared, unmodified. */
+bool ajio__old_still_there(struct ajio_file *f);
+int ajio__finish(struct ajio_file *f);
+void ajio__discard(struct ajio_file *f);
+/* ajio_file_open() with the lock's timeout (ajio_update()); ajio_file_open() itself waits for the lock. */
+int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
+
+/* file.c: one-shot write of iovcnt pieces (iov is consumed); the core of ajio_write_bytes(). */
+int ajio__write_iov(const char *path, struct iovec *iov, int iovcnt, const ajio_opts *opts);
 /*
  * The one-shot write after the resolution: AJIO_SKIP_UNCHANGED's comparison (AJIO_UNCHANGED),
  * the temp, the syncs of new parents, the bytes. The caller finishes (or stages) and discards.
  */
 int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
-/* ajio_file_open() with the lock's timeout (ajio_update()); ajio_file_open() itself waits for the lock. */
-int ajio__open(ajio_file **ret_file, const char *path, const ajio_opts *opts, int timeout_ms);
-/* A handle on the heap, freed by ajio__discard(); NULL (message set) without memory. */
-struct ajio_file *ajio__new_handle(const char *path);
 
 /*
- * json_gen.c: the generator attached to a handle (f->gen). ajio__gen_finish() runs first in the
- * commit: it refuses an incomplete document (sticky on f) and hands the last bytes to the handle.
- * Without AJIO_SKIP_UNCHANGED and the JSON kinds the generator formats straight into f->buf
- * (f->buflen and f->written catch up at each flush and at the commit; ajio_file_write() is refused
- * meanwhile), bypassing ajio__file_write(): anything that function learns to do per byte must
- * make json_gen.c take its ajio__file_write() path too.
+ * json_gen.c: a generator attaches to a handle through struct ajio__content_ops. Without
+ * AJIO_SKIP_UNCHANGED and the JSON kinds it formats straight into f->buf (f->buflen and
+ * f->written catch up at each flush and at the commit; ajio_file_write() is refused meanwhile),
+ * bypassing ajio__file_write(): anything that function learns to do per byte must make
+ * json_gen.c take its ajio__file_write() path too.
  */
-int ajio__gen_finish(struct ajio_gen *g);
-void ajio__gen_free(struct ajio_gen *g);
 
 /* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
 size_t ajio__format_u64(char *out, uint64_t v);
@@ -298,22 +394,18 @@ size_t ajio__format_i64(char *out, int64_t v);
 /* @return the length (NUL-terminated), or -EINVAL for a non-finite v or a bad precision. */
 int ajio__format_double(char *out, double v, int precision);
 
-/* commit.c */
-/* How an O_TMPFILE gets a name in this process (see commit.c). */
-enum { AJIO__LINK_UNKNOWN, AJIO__LINK_EMPTY_PATH, AJIO__LINK_PROC, AJIO__LINK_NONE };
-/* Learns, once per process, whether O_TMPFILEs can be linked. @return AJIO__LINK_* or -errno. */
-int ajio__tmpfile_probe(struct ajio_file *f);
+/*
+ * commit.c: stage (permissions, attributes, fdatasync; the handle flushes its buffer first),
+ * publish (name, rename), directory sync.
+ */
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);
 int ajio__sync_dir(struct ajio_file *f);
-int ajio__finish(struct ajio_file *f);
-void ajio__discard(struct ajio_file *f);
-void ajio__file_init(struct ajio_file *f);
 
 /*
- * The directory part of f->path for a "%.*s" in a message ("." when the path had none): no
+ * The directory part of t->path for a "%.*s" in a message ("." when the path had none): no
  * PATH_MAX copy on the stack (see "Stack" in ajio.h).
  */
-#define AJIO__DIR_ARG(f) ((f)->dirlen ? (int)(f)->dirlen : 1), ((f)->dirlen ? (f)->path : ".")
+#define AJIO__DIR_ARG(t) ((t)->dirlen ? (int)(t)->dirlen : 1), ((t)->dirlen ? (t)->path : ".")
 
 #endif /* AJIO_INTERNAL_H */

@@ -3,11 +3,11 @@
  * text out, formatted straight into the buffer of the handle it belongs to.
  *
  * The window. The generator writes into g->buf[g->len .. AJIO__BUFSIZE): the handle's own 64 KiB
- * buffer (f->buf, "direct"), so that a full window is one write(2) and no byte is copied twice.
- * The handle's f->buflen and f->written catch up only when the window is flushed and at the
- * commit: nothing else looks at them while a generator is attached (ajio_file_write() is refused). A
- * handle that must see every byte go by (AJIO_SKIP_UNCHANGED compares it with the old file,
- * AJIO_JSON/AJIO_JSONL validate it) gets a window of the generator's own instead, handed to
+ * buffer (f->temp.buf, "direct"), so that a full window is one write(2) and no byte is copied
+ * twice. The handle's f->temp.buflen and f->temp.written catch up only when the window is flushed
+ * and at the commit: nothing else looks at them while a generator is attached (ajio_file_write() is
+ * refused). A handle that must see every byte go by (AJIO_SKIP_UNCHANGED compares it with the old
+ * file, AJIO_JSON/AJIO_JSONL validate it) gets a window of the generator's own instead, handed to
  * ajio__file_write() whole.
  *
  * Each call reserves what it may write before it writes anything (a separator, a line break,
@@ -99,7 +99,7 @@ struct ajio_gen {
     struct ajio_file *f; /* the handle written to, or NULL for a sink generator */
     ajio_gen_sink_fn sink;
     void *sink_ctx;
-    unsigned char *buf; /* the window: f->buf (direct), or the generator's own */
+    unsigned char *buf; /* the window: f->temp.buf (direct), or the generator's own */
     size_t len;         /* bytes in the window */
     bool direct;
     int err;            /* first failure, returned by every later call */
@@ -227,12 +227,13 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     va_end(ap);
     where(g, at, sizeof(at));
     if (g->f != NULL)
-        (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->path, what, at);
+        (void)ajio__error(err, "JSON generation for \"%s\": %s (at %s)", g->f->target.path, what,
+                          at);
     else
         (void)ajio__error(err, "JSON generation: %s (at %s)", what, at);
     g->err = err;
     if (g->f != NULL)
-        g->f->err = err;
+        g->f->temp.err = err;
     free(g->failure);
     g->failure = strdup(ajio_last_error());
     return err;
@@ -243,7 +244,7 @@ static COLD int failed(struct ajio_gen *g, int err)
 {
     g->err = err;
     if (g->f != NULL)
-        g->f->err = err;
+        g->f->temp.err = err;
     free(g->failure);
     g->failure = strdup(ajio_last_error());
     return err;
@@ -255,7 +256,7 @@ static COLD int again(const struct ajio_gen *g)
     if (g->failure != NULL)
         return ajio__error(g->err, "%s", g->failure);
     return ajio__error(g->err, "JSON generation for \"%s\" after an earlier failure: %s",
-                       g->f != NULL ? g->f->path : "(sink)", ajio_strerror(g->err));
+                       g->f != NULL ? g->f->target.path : "(sink)", ajio_strerror(g->err));
 }
 
 static COLD int null_gen(const char *fn)
@@ -273,8 +274,8 @@ static COLD int null_gen(const char *fn)
 static void sync(struct ajio_gen *g)
 {
     if (g->direct) {
-        g->f->written += g->len - g->f->buflen;
-        g->f->buflen = g->len;
+        g->f->temp.written += g->len - g->f->temp.buflen;
+        g->f->temp.buflen = g->len;
     }
 }
 
@@ -883,10 +884,10 @@ static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f
     g->levels = malloc(g->levels_cap * sizeof(*g->levels));
     g->direct = direct;
     if (direct) {
-        if (f->buf == NULL)
-            f->buf = malloc(AJIO__BUFSIZE);
-        g->buf = f->buf;
-        g->len = f->buflen;
+        if (f->temp.buf == NULL)
+            f->temp.buf = malloc(AJIO__BUFSIZE);
+        g->buf = f->temp.buf;
+        g->len = f->temp.buflen;
     } else {
         g->buf = malloc(WINDOW);
     }
@@ -918,6 +919,16 @@ nomem:
     return NULL;
 }
 
+static int gen_finish(void *content);
+static void gen_free(void *content);
+
+/* How a handle runs its generator: finished first in the commit, freed with the handle. */
+static const struct ajio__content_ops gen_ops = {
+    .writer = "JSON generator (ajio_gen_raw() adds text)",
+    .finish = gen_finish,
+    .free = gen_free,
+};
+
 int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
 {
     static const ajio_gen_opts defaults;
@@ -926,24 +937,25 @@ int ajio_gen_new(ajio_gen **ret, ajio_file *f, const ajio_gen_opts *opts)
 
     if (ret == NULL || f == NULL)
         return ajio__error(-EINVAL, "ajio_gen_new: %s is NULL", ret == NULL ? "ret" : "f");
-    if (f->gen != NULL)
-        return ajio__error(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->path);
-    if (f->err < 0)
-        return ajio__error(f->err, "ajio_gen_new: \"%s\" has failed already: %s", f->path,
-                           ajio_strerror(f->err));
+    if (f->temp.content_ops != NULL)
+        return ajio__error(-EINVAL, "ajio_gen_new: \"%s\" already has a generator", f->target.path);
+    if (f->temp.err < 0)
+        return ajio__error(f->temp.err, "ajio_gen_new: \"%s\" has failed already: %s",
+                           f->target.path, ajio_strerror(f->temp.err));
     if (opts == NULL)
         opts = &defaults;
-    r = check_opts(opts, f->path);
+    r = check_opts(opts, f->target.path);
     if (r < 0)
         return r;
     /*
      * Straight into the handle's buffer, unless the handle must see every byte go through
      * ajio__file_write(): then a window of its own, handed over whole.
      */
-    g = gen_alloc(opts, f, f->cmpfd < 0 && f->checker == NULL, f->path);
+    g = gen_alloc(opts, f, f->old.cmpfd < 0 && f->temp.checker == NULL, f->target.path);
     if (g == NULL)
         return -ENOMEM;
-    f->gen = g;
+    f->temp.content_ops = &gen_ops;
+    f->temp.content = g;
     *ret = g;
     return 0;
 }
@@ -1282,8 +1294,9 @@ static int check_complete(struct ajio_gen *g)
     return 0;
 }
 
-int ajio__gen_finish(struct ajio_gen *g)
+static int gen_finish(void *content)
 {
+    struct ajio_gen *g = content;
     int r = check_complete(g);
 
     if (r < 0)
@@ -1305,9 +1318,10 @@ int ajio_gen_finish(ajio_gen *g)
 
     CHECK(g);
     if (g->f != NULL)
-        return ajio__error(-EINVAL, "ajio_gen_finish: the generator of \"%s\" is finished by "
-                                    "ajio_file_commit()",
-                           g->f->path);
+        return ajio__error(-EINVAL,
+                           "ajio_gen_finish: the generator of \"%s\" is finished by "
+                           "ajio_file_commit()",
+                           g->f->target.path);
     r = check_complete(g);
     if (r < 0)
         return r;
@@ -1320,11 +1334,13 @@ void ajio_gen_free(ajio_gen *g)
 {
     /* One attached to a handle belongs to it: its commit or abort frees it. */
     if (g != NULL && g->f == NULL)
-        ajio__gen_free(g);
+        gen_free(g);
 }
 
-void ajio__gen_free(struct ajio_gen *g)
+static void gen_free(void *content)
 {
+    struct ajio_gen *g = content;
+
     if (g == NULL)
         return;
     if (!g->direct)

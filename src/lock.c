@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,12 +103,12 @@ static mode_t current_umask(void)
  * A lock file just created (0600) gets the mode of lock_mode() for the target, or for the mode a
  * new target will get (0666 less the umask), before anyone relies on it.
  */
-static int set_new_mode(struct ajio_file *f, int fd, const char *name)
+static int set_new_mode(struct ajio__target *t, int fd, const char *name)
 {
     struct stat tg, lk;
     mode_t m;
 
-    if (fstatat(f->dirfd, f->name, &tg, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(tg.st_mode)) {
+    if (fstatat(t->dirfd, t->name, &tg, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(tg.st_mode)) {
         /*
          * The target's owner and group, where the caller may give them (root always; an owner
          * the target's group if a member): root's write must not lock the target's owner out of
@@ -116,13 +117,13 @@ static int set_new_mode(struct ajio_file *f, int fd, const char *name)
         uid_t uid = geteuid() == 0 ? tg.st_uid : (uid_t)-1;
         if (fchown(fd, uid, tg.st_gid) < 0 && errno != EPERM) {
             int r = ajio__error_strerror(-errno, "chown of new lock file \"%.*s/%s\" for \"%s\"",
-                                         AJIO__DIR_ARG(f), name, f->path);
+                                         AJIO__DIR_ARG(t), name, t->path);
             (void)close(fd);
             return r;
         }
         if (fstat(fd, &lk) < 0) {
             int r = ajio__error_strerror(-errno, "fstat of new lock file \"%.*s/%s\" for \"%s\"",
-                                         AJIO__DIR_ARG(f), name, f->path);
+                                         AJIO__DIR_ARG(t), name, t->path);
             (void)close(fd);
             return r;
         }
@@ -132,7 +133,7 @@ static int set_new_mode(struct ajio_file *f, int fd, const char *name)
     }
     if (m != 0600 && fchmod(fd, m) < 0) {
         int r = ajio__error_strerror(-errno, "chmod of new lock file \"%.*s/%s\" for \"%s\"",
-                                     AJIO__DIR_ARG(f), name, f->path);
+                                     AJIO__DIR_ARG(t), name, t->path);
         (void)close(fd);
         return r;
     }
@@ -140,22 +141,22 @@ static int set_new_mode(struct ajio_file *f, int fd, const char *name)
 }
 
 /* Opens (creating) the lock file read-write; a FIFO planted under the name must not hang it. */
-static int open_lock_file(struct ajio_file *f, const char *name)
+static int open_lock_file(struct ajio__target *t, const char *name)
 {
     const int flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    int fd = openat(f->dirfd, name, flags);
+    int fd = openat(t->dirfd, name, flags);
 
-    f->lock_created = false;
+    t->lock_created = false;
     if (fd >= 0 || errno != ENOENT)
         goto done;
     /* Owner-only until its mode is set: nobody else may open it meanwhile. */
-    fd = openat(f->dirfd, name, flags | O_CREAT | O_EXCL, 0600);
+    fd = openat(t->dirfd, name, flags | O_CREAT | O_EXCL, 0600);
     if (fd >= 0) {
-        f->lock_created = true;
-        return set_new_mode(f, fd, name);
+        t->lock_created = true;
+        return set_new_mode(t, fd, name);
     }
     if (errno == EEXIST) /* created meanwhile by another writer: use that one */
-        fd = openat(f->dirfd, name, flags);
+        fd = openat(t->dirfd, name, flags);
     else if (errno == EACCES || errno == EPERM || errno == EROFS)
         return ajio__error_strerror(-errno,
                                     "create of lock file \"%.*s/%s\" for \"%s\" (appends and "
@@ -163,17 +164,17 @@ static int open_lock_file(struct ajio_file *f, const char *name)
                                     "directory does not let the caller create one; someone who "
                                     "may write the directory can create it once with the "
                                     "target's write permissions)",
-                                    AJIO__DIR_ARG(f), name, f->path);
+                                    AJIO__DIR_ARG(t), name, t->path);
 done:
     if (fd < 0 && (errno == EACCES || errno == EPERM))
         return ajio__error_strerror(-errno,
                                     "open of lock file \"%.*s/%s\" for \"%s\" (only those who may "
                                     "write the target may open its lock file; its owner "
                                     "adjusts it to the target's permissions on their next write)",
-                                    AJIO__DIR_ARG(f), name, f->path);
+                                    AJIO__DIR_ARG(t), name, t->path);
     if (fd < 0)
         return ajio__error_strerror(-errno, "open of lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
+                                    AJIO__DIR_ARG(t), name, t->path);
     return fd;
 }
 
@@ -221,19 +222,19 @@ static int take_flock(int fd, int timeout_ms, int64_t deadline, bool interruptib
     }
 }
 
-/* The message of a failed take_flock() r on the lock file name of f. */
-static int flock_failed(struct ajio_file *f, int r, int timeout_ms, const char *name)
+/* The message of a failed take_flock() r on the lock file name of t. */
+static int flock_failed(struct ajio__target *t, int r, int timeout_ms, const char *name)
 {
     if (r == -EWOULDBLOCK)
         return ajio__error(r, "lock of \"%s\" is held by another writer (lock file \"%.*s/%s\")",
-                           f->path, AJIO__DIR_ARG(f), name);
+                           t->path, AJIO__DIR_ARG(t), name);
     if (r == -ETIMEDOUT)
         return ajio__error(r, "lock of \"%s\" not free after %d ms (lock file \"%.*s/%s\")",
-                           f->path, timeout_ms, AJIO__DIR_ARG(f), name);
+                           t->path, timeout_ms, AJIO__DIR_ARG(t), name);
     if (r == -EINTR)
-        return ajio__error(r, "wait for the lock of \"%s\" interrupted by a signal", f->path);
-    return ajio__error_strerror(r, "flock of lock file \"%.*s/%s\" for \"%s\"", AJIO__DIR_ARG(f),
-                                name, f->path);
+        return ajio__error(r, "wait for the lock of \"%s\" interrupted by a signal", t->path);
+    return ajio__error_strerror(r, "flock of lock file \"%.*s/%s\" for \"%s\"", AJIO__DIR_ARG(t),
+                                name, t->path);
 }
 
 int ajio__lock_wait_ms(const ajio_opts *opts)
@@ -249,7 +250,7 @@ int ajio__lock_wait_ms(const ajio_opts *opts)
  * so that every waiter on it finds the name changed and starts again with a new one (*ret_retry).
  * Where it cannot be removed it is narrowed; anything else is refused.
  */
-static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct stat lk,
+static int check_lock_file(struct ajio__target *t, int fd, const char *name, struct stat lk,
                            bool *ret_retry)
 {
     struct stat tg;
@@ -260,12 +261,12 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
     *ret_retry = false;
     if (!S_ISREG(lk.st_mode))
         return ajio__error(-EINVAL, "lock file \"%.*s/%s\" for \"%s\" is not a regular file",
-                           AJIO__DIR_ARG(f), name, f->path);
-    if (fstatat(f->dirfd, f->name, &tg, AT_SYMLINK_NOFOLLOW) == 0) {
+                           AJIO__DIR_ARG(t), name, t->path);
+    if (fstatat(t->dirfd, t->name, &tg, AT_SYMLINK_NOFOLLOW) == 0) {
         if (S_ISREG(tg.st_mode))
             target = &tg;
     } else if (errno != ENOENT) {
-        return ajio__error_strerror(-errno, "stat of \"%s\" for its lock file", f->path);
+        return ajio__error_strerror(-errno, "stat of \"%s\" for its lock file", t->path);
     }
     uid_t me = geteuid();
     ok = allowed_mode(&lk, target);
@@ -274,8 +275,8 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
         /* The owner keeps it in step with a target whose permissions grew since. */
         if (mine && (lk.st_mode & 0777) != ok && fchmod(fd, ok) < 0)
             return ajio__error_strerror(-errno, "chmod of lock file \"%.*s/%s\" for \"%s\"",
-                                        AJIO__DIR_ARG(f), name, f->path);
-        f->lock_st = lk;
+                                        AJIO__DIR_ARG(t), name, t->path);
+        t->lock_st = lk;
         return 0;
     }
     if (!mine && me != 0)
@@ -284,43 +285,43 @@ static int check_lock_file(struct ajio_file *f, int fd, const char *name, struct
                            "with mode 0%03o, so users who may not write the target could hold "
                            "the lock or change what it records (its owner or root replaces it "
                            "on their next write, or remove it)",
-                           AJIO__DIR_ARG(f), name, f->path, (unsigned)lk.st_uid,
+                           AJIO__DIR_ARG(t), name, t->path, (unsigned)lk.st_uid,
                            (unsigned)(lk.st_mode & 0777));
 #ifndef AJIO_TEST_KEEP_UNSAFE_LOCK /* negative control of the trust suite only */
     /* Descriptors opened while it was too open stay open: only a new inode shuts them out. */
-    if (unlinkat(f->dirfd, name, 0) == 0 || errno == ENOENT) {
+    if (unlinkat(t->dirfd, name, 0) == 0 || errno == ENOENT) {
         *ret_retry = true;
         return 0;
     }
     if (errno != EACCES && errno != EPERM)
         return ajio__error_strerror(-errno, "removal of unsafe lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
+                                    AJIO__DIR_ARG(t), name, t->path);
     /* Root gives it to the target's owner, who must still be able to open it. */
     if ((mine || fchown(fd, target != NULL ? target->st_uid : me, (gid_t)-1) == 0) &&
         fchmod(fd, lk.st_mode & ok) == 0) {
         if (fstat(fd, &lk) < 0)
             return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
-                                        AJIO__DIR_ARG(f), name, f->path);
-        f->lock_st = lk;
+                                        AJIO__DIR_ARG(t), name, t->path);
+        t->lock_st = lk;
         return 0;
     }
     return ajio__error_strerror(-errno, "narrowing of unsafe lock file \"%.*s/%s\" for \"%s\"",
-                                AJIO__DIR_ARG(f), name, f->path);
+                                AJIO__DIR_ARG(t), name, t->path);
 #else
-    f->lock_st = lk;
+    t->lock_st = lk;
     return 0;
 #endif
 }
 
 /* Whether the name still holds the lock file whose stat is a (ajio_sweep() may remove it). */
-static int still_named_as(struct ajio_file *f, const struct stat *a, const char *name, bool *ret)
+static int still_named_as(struct ajio__target *t, const struct stat *a, const char *name, bool *ret)
 {
     struct stat b;
 
-    if (fstatat(f->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (fstatat(t->dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT)
             return ajio__error_strerror(-errno, "stat of lock file \"%.*s/%s\" for \"%s\"",
-                                        AJIO__DIR_ARG(f), name, f->path);
+                                        AJIO__DIR_ARG(t), name, t->path);
         *ret = false;
         return 0;
     }
@@ -329,37 +330,37 @@ static int still_named_as(struct ajio_file *f, const struct stat *a, const char 
 }
 
 /* still_named_as() for the lock file open as fd; *ret_st is its stat. */
-static int still_named(struct ajio_file *f, int fd, const char *name, bool *ret,
+static int still_named(struct ajio__target *t, int fd, const char *name, bool *ret,
                        struct stat *ret_st)
 {
     if (fstat(fd, ret_st) < 0)
         return ajio__error_strerror(-errno, "fstat of lock file \"%.*s/%s\" for \"%s\"",
-                                    AJIO__DIR_ARG(f), name, f->path);
-    return still_named_as(f, ret_st, name, ret);
+                                    AJIO__DIR_ARG(t), name, t->path);
+    return still_named_as(t, ret_st, name, ret);
 }
 
 /* A new lock file's name made durable before anything relies on what the file records. */
-static int sync_new_lock(struct ajio_file *f, int fd, const char *name)
+static int sync_new_lock(struct ajio__target *t, int fd, const char *name)
 {
     int r;
 
-    if (!f->lock_created || (f->flags & AJIO_NO_SYNC))
+    if (!t->lock_created || (t->flags & AJIO_NO_SYNC))
         return 0;
-    r = ajio__sync_dir_fd(f->dirfd, f->dir_opath, fd);
+    r = ajio__sync_dir_fd(t->dirfd, t->dir_opath, fd);
     if (r < 0)
         return ajio__error_strerror(r, "%s of directory \"%.*s\" after creating lock file \"%s\"",
-                                    f->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(f), name);
+                                    t->dir_opath ? "syncfs" : "fsync", AJIO__DIR_ARG(t), name);
     return 0;
 }
 
-int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64_t deadline)
+int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, int64_t deadline)
 {
-    bool interruptible = (f->flags & AJIO_INTERRUPTIBLE) != 0;
+    bool interruptible = (t->flags & AJIO_INTERRUPTIBLE) != 0;
 
     for (int tries = 0;; tries++) {
         bool retry, named = false;
         struct stat st;
-        int fd = open_lock_file(f, name);
+        int fd = open_lock_file(t, name);
         int r;
 
         if (fd < 0)
@@ -367,17 +368,17 @@ int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64
         r = take_flock(fd, timeout_ms, deadline, interruptible);
         if (r < 0) {
             (void)close(fd); /* never written: nothing for close to report */
-            return flock_failed(f, r, timeout_ms, name);
+            return flock_failed(t, r, timeout_ms, name);
         }
         /* Named first: only the lock file the name holds may be judged and retired. */
         retry = false;
-        r = still_named(f, fd, name, &named, &st);
+        r = still_named(t, fd, name, &named, &st);
         if (r == 0 && named)
-            r = check_lock_file(f, fd, name, st, &retry);
+            r = check_lock_file(t, fd, name, st, &retry);
         if (r == 0 && !retry && named)
-            r = sync_new_lock(f, fd, name);
+            r = sync_new_lock(t, fd, name);
         if (r == 0 && !retry && named) {
-            f->target_lockfd = fd;
+            t->lockfd = fd;
             return 0;
         }
         (void)close(fd); /* a lock file is never written before it is held: nothing to report */
@@ -385,26 +386,123 @@ int ajio__lock_take(struct ajio_file *f, const char *name, int timeout_ms, int64
             continue;
         if (r == 0)
             return ajio__error(-EAGAIN, "lock file \"%.*s/%s\" for \"%s\" kept being replaced",
-                               AJIO__DIR_ARG(f), name, f->path);
+                               AJIO__DIR_ARG(t), name, t->path);
         return r; /* the step that failed set the message */
     }
 }
 
-int ajio__lock_again(struct ajio_file *f, const char *name, int timeout_ms)
+int ajio__lock_again(struct ajio__target *t, const char *name, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-    int r = take_flock(f->target_lockfd, timeout_ms, deadline,
-                       (f->flags & AJIO_INTERRUPTIBLE) != 0);
+    int r = take_flock(t->lockfd, timeout_ms, deadline, (t->flags & AJIO_INTERRUPTIBLE) != 0);
     bool named = false;
 
     if (r < 0)
-        return flock_failed(f, r, timeout_ms, name);
-    r = still_named_as(f, &f->lock_st, name, &named);
+        return flock_failed(t, r, timeout_ms, name);
+    r = still_named_as(t, &t->lock_st, name, &named);
     if (r == 0 && !named)
         r = -ESTALE; /* removed by a sweep: the caller opens the lock file again */
     if (r < 0)
-        (void)flock(f->target_lockfd, LOCK_UN); /* closing would drop it too; it is not ours */
+        (void)flock(t->lockfd, LOCK_UN); /* closing would drop it too; it is not ours */
     return r;
+}
+
+/*
+ * Forgets a resolution, keeping the flags and the lock, for a fresh ajio__resolve(); a directory
+ * handle's write (dir) keeps the handle's directory.
+ */
+static void unresolve(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                      const struct ajio__target *dir, const char *path)
+{
+    unsigned flags = t->flags;
+    int lockfd = t->lockfd;
+    bool created = t->lock_created;
+    struct stat lock_st = t->lock_st;
+
+    /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
+    if (t->dirfd >= 0 && (dir == NULL || t->dirfd != dir->dirfd))
+        (void)close(t->dirfd);
+    ajio__target_init(t);
+    t->flags = flags;
+    t->lockfd = lockfd;
+    t->lock_created = created;
+    t->lock_st = lock_st;
+    if (old != NULL)
+        ajio__old_init(old, flags);
+    if (perms != NULL)
+        ajio__perms_init(perms);
+    if (dir != NULL)
+        ajio__borrow_dir(t, dir, path);
+}
+
+int ajio__resolve_locked(struct ajio__target *t, struct ajio__old *old, struct ajio__perms *perms,
+                         const char *path, const ajio_opts *opts, int timeout_ms)
+{
+    int64_t deadline;
+    /*
+     * A directory handle's write (path is then the name in it) resolves again from the handle's
+     * fd each time, never from the path given at ajio_dir_open(): that path may lead elsewhere
+     * now (the directory renamed, the process in another current directory), and the lock must
+     * be taken where the write goes.
+     */
+    const struct ajio__target *dir = t->dir_handle;
+    char locked[NAME_MAX + 1], name[NAME_MAX + 1];
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int r;
+
+    if (timeout_ms < 0)
+        timeout_ms = ajio__lock_wait_ms(opts);
+    deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
+    for (int tries = 0;; tries++) {
+        r = dir != NULL ? ajio__resolve_borrowed(t, old, perms, opts)
+                        : ajio__resolve(t, old, perms, path, opts);
+        if (r < 0)
+            return r;
+        ajio__lock_name(name, t->name);
+        /*
+         * Resolved again under the lock: the first resolution only said where the lock is. If
+         * a symlink on the path moved meanwhile, the target is elsewhere now and so is its lock.
+         */
+        if (t->lockfd >= 0) {
+            if (t->dir_dev == dev && t->dir_ino == ino && strcmp(name, locked) == 0)
+                return 0;
+            (void)close(t->lockfd); /* unlocks; never written */
+            t->lockfd = -1;
+        }
+        if (tries >= AJIO__MAX_SYMLINKS)
+            return ajio__error(-ELOOP, "the path of \"%s\" kept changing while it was locked",
+                               dir != NULL ? t->path : path);
+        r = ajio__lock_take(t, name, timeout_ms, deadline);
+        if (r < 0)
+            return r;
+        dev = t->dir_dev;
+        ino = t->dir_ino;
+        memcpy(locked, name, sizeof(locked));
+        unresolve(t, old, perms, dir, path);
+    }
+}
+
+void ajio__lock_release(struct ajio__target *t)
+{
+    /* The page group commit mapped (group.c) goes first: it is a mapping of this file. */
+    if (t->group_page != NULL) /* a valid mapping of ours: munmap cannot fail */
+        (void)munmap(t->group_page, AJIO__GROUP_PAGE);
+    t->group_page = NULL;
+    t->group_mapped = false;
+    if (t->lockfd >= 0)
+        (void)close(t->lockfd); /* its records were written with pwrite: nothing to report */
+    t->lockfd = -1;
+}
+
+void ajio__target_close(struct ajio__target *t)
+{
+    /* A directory handle's fd is only lent to the write: the handle closes it. */
+    if (t->dirfd >= 0 && (t->dir_handle == NULL || t->dirfd != t->dir_handle->dirfd))
+        (void)close(t->dirfd);
+    t->dirfd = -1;
+    /* Last: the target's lock covers everything done in the directory, a rename included. */
+    ajio__lock_release(t);
 }
 
 /* ---- the state in the lock file -------------------------------------------------------------
@@ -471,7 +569,9 @@ static void read_boot_id(void)
     if (n <= 0)
         return;
     for (ssize_t i = 0; i < n && k < 32; i++) {
-        int c = text[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        int c = text[i], v = c >= '0' && c <= '9'   ? c - '0'
+                             : c >= 'a' && c <= 't' ? c - 'a' + 10
+                                                    : -1;
 
         if (v < 0)
             continue;

@@ -130,7 +130,7 @@ static ssize_t list_names(const struct old *o, int fd, char **buf, char *stack, 
     }
 }
 
-static int copy_one(struct ajio_file *f, const struct old *old, const char *name)
+static int copy_one(struct ajio__target *t, int fd, const struct old *old, const char *name)
 {
     char stack[512]; /* an ACL of 60 entries, a label: larger values go to the heap */
     char *val = stack;
@@ -145,12 +145,12 @@ static int copy_one(struct ajio_file *f, const struct old *old, const char *name
         if (errno == ENODATA || errno == ENOENT)
             goto out; /* removed meanwhile, or the whole file (see list_names()) */
         if (errno != ERANGE) {
-            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, t->path);
             goto out;
         }
         n = old_get(old, name, NULL, 0);
         if (n < 0) {
-            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, t->path);
             goto out;
         }
         if (val != stack)
@@ -158,13 +158,13 @@ static int copy_one(struct ajio_file *f, const struct old *old, const char *name
         size = (size_t)n + 256;
         val = malloc(size);
         if (val == NULL) {
-            r = ajio__error_strerror(-ENOMEM, "getxattr %s of \"%s\"", name, f->path);
+            r = ajio__error_strerror(-ENOMEM, "getxattr %s of \"%s\"", name, t->path);
             goto out;
         }
     }
-    if (fsetxattr(f->fd, name, val, (size_t)n, 0) < 0 && !may_skip(name, errno)) {
+    if (fsetxattr(fd, name, val, (size_t)n, 0) < 0 && !may_skip(name, errno)) {
 #ifndef AJIO_TEST_IGNORE_SETXATTR /* negative control of the fault-injection suite only */
-        r = ajio__error_strerror(-errno, "setxattr %s of temp for \"%s\"", name, f->path);
+        r = ajio__error_strerror(-errno, "setxattr %s of temp for \"%s\"", name, t->path);
 #endif
     }
 out:
@@ -190,7 +190,7 @@ static bool proc_fd_works(void)
     return k != 0;
 }
 
-int ajio__copy_meta(struct ajio_file *f)
+int ajio__copy_meta(struct ajio__target *t, int fd)
 {
     /*
      * Before Linux 6.13 there is no listxattrat(2): the path, as resolved, names the target. A
@@ -198,16 +198,16 @@ int ajio__copy_meta(struct ajio_file *f)
      * writes name the file by the handle's fd: with the *at calls where the kernel has them,
      * else through /proc, where /proc is mounted.
      */
-    struct old old = {.path = f->path, .dirfd = -1, .name = f->name};
+    struct old old = {.path = t->path, .dirfd = -1, .name = t->name};
     char old_stack[512], tmp_stack[512];
     char *old_names = NULL, *tmp_names = NULL;
     /* With AJIO_MODE the file gets exactly that mode: no ACL, whatever the old file had. */
-    bool with_acl = !(f->flags & AJIO_MODE);
+    bool with_acl = !(t->flags & AJIO_MODE);
     ssize_t nold, ntmp;
     int r = 0;
 
-    if (f->dir_borrowed && atomic_load(&at_calls) != 0) {
-        old.dirfd = f->dirfd;
+    if (t->dir_borrowed && atomic_load(&at_calls) != 0) {
+        old.dirfd = t->dirfd;
         nold = list_names(&old, -1, &old_names, old_stack, sizeof(old_stack));
         /* ENOSYS: an older kernel; EPERM: a seccomp filter that predates the call. */
         if (nold == -ENOSYS || nold == -EPERM) {
@@ -218,34 +218,34 @@ int ajio__copy_meta(struct ajio_file *f)
             goto listed_old;
         }
     }
-    if (f->dir_borrowed && proc_fd_works()) {
-        (void)snprintf(f->scratch, sizeof(f->scratch), "/proc/self/fd/%d/%s", f->dirfd, f->name);
-        old.path = f->scratch;
+    if (t->dir_borrowed && proc_fd_works()) {
+        (void)snprintf(t->scratch, sizeof(t->scratch), "/proc/self/fd/%d/%s", t->dirfd, t->name);
+        old.path = t->scratch;
     }
     nold = list_names(&old, -1, &old_names, old_stack, sizeof(old_stack));
 listed_old:
     if (nold < 0) {
-        r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", f->path);
+        r = ajio__error_strerror((int)nold, "listxattr of \"%s\"", t->path);
         goto out;
     }
-    ntmp = list_names(&old, f->fd, &tmp_names, tmp_stack, sizeof(tmp_stack)); /* by fd */
+    ntmp = list_names(&old, fd, &tmp_names, tmp_stack, sizeof(tmp_stack)); /* by fd */
     if (ntmp < 0) {
-        r = ajio__error_strerror((int)ntmp, "listxattr of temp for \"%s\"", f->path);
+        r = ajio__error_strerror((int)ntmp, "listxattr of temp for \"%s\"", t->path);
         goto out;
     }
     /* First what the temp got by itself (a default ACL, chiefly) and the old file lacks. */
     for (const char *p = tmp_names; p < tmp_names + ntmp; p += strlen(p) + 1) {
         if (!(copied(p, true) && !(copied(p, with_acl) && listed(old_names, nold, p))))
             continue;
-        if (fremovexattr(f->fd, p) < 0 && errno != ENODATA && !may_skip(p, errno)) {
-            r = ajio__error_strerror(-errno, "removexattr %s of temp for \"%s\"", p, f->path);
+        if (fremovexattr(fd, p) < 0 && errno != ENODATA && !may_skip(p, errno)) {
+            r = ajio__error_strerror(-errno, "removexattr %s of temp for \"%s\"", p, t->path);
             goto out;
         }
     }
     for (const char *p = old_names; p < old_names + nold; p += strlen(p) + 1) {
         if (!copied(p, with_acl))
             continue;
-        r = copy_one(f, &old, p);
+        r = copy_one(t, fd, &old, p);
         if (r < 0)
             goto out;
     }

@@ -144,7 +144,7 @@ static int target_exists(int dirfd, const char *dir, const char *lock)
  * the lock (an update may have created it meanwhile), and the name must still be the inode
  * locked: another sweep may have removed it and a locker created a new one, which may be held.
  * A locker that opened the removed inode notices after its flock that the name is no longer its
- * inode and opens the name again (update.c). A lock file this process may not open (another
+ * inode and opens the name again (lock.c). A lock file this process may not open (another
  * user's) is left alone.
  * @return 1 removed (or would be), 0 left, or -errno.
  */

@@ -1,12 +1,12 @@
 /*
- * tempfile.c - the temp file: creation next to the target, the write loop and its buffer, and
- * the byte comparison behind AJIO_SKIP_UNCHANGED.
+ * tempfile.c - the temp file: creation next to the target (O_TMPFILE, or a named temp), its
+ * lock against ajio_sweep(), the write loop, and how this process links an O_TMPFILE.
  */
 #include "internal.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -24,11 +24,11 @@ int ajio__temp_lock(struct ajio_file *f)
      * description, held until the temp is renamed or removed. A filesystem without flock
      * support writes unlocked; only sweep's protection is lost there.
      */
-    if (flock(f->fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(f->temp.fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
     if (errno == ENOLCK || errno == EOPNOTSUPP || errno == EINVAL)
         return 0;
-    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->path);
+    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->target.path);
 }
 
 int ajio__temp_create(struct ajio_file *f)
@@ -41,51 +41,53 @@ int ajio__temp_create(struct ajio_file *f)
      * with the final mode straight away; stage fixes what the umask or the owner changes.
      * Whether this process can link an O_TMPFILE at all is learnt before any data is written.
      */
-    if (!(f->flags & AJIO_NO_TMPFILE)) {
-        mode_t m = f->fix_perms ? (f->mode & 0777) : 0666;
-        int how = f->dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f);
+    if (!(f->target.flags & AJIO_NO_TMPFILE)) {
+        mode_t m = f->perms.fix_perms ? (f->perms.mode & 0777) : 0666;
+        int how = f->target.dir_append ? AJIO__LINK_EMPTY_PATH : ajio__tmpfile_probe(f);
 
         if (how < 0)
             return how;
         /* UNKNOWN after the probe: the probe's own O_TMPFILE failed, so this one would too. */
         bool usable = how == AJIO__LINK_EMPTY_PATH || how == AJIO__LINK_PROC;
 
-        fd = usable ? openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m) : -1;
+        fd = usable ? openat(f->target.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, m) : -1;
         if (fd >= 0) {
-            f->fd = fd;
-            f->anonymous = true;
+            f->temp.fd = fd;
+            f->temp.anonymous = true;
             return ajio__temp_lock(f);
         }
         if (usable && !ajio__tmpfile_unsupported(errno))
-            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"", f->path);
+            return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"",
+                                        f->target.path);
     }
     /* A named temp could never be removed from an append-only directory. */
-    if (f->dir_append)
+    if (f->target.dir_append)
         return ajio__error(-EPERM,
                            "\"%s\" is in an append-only directory, where only an "
                            "O_TMPFILE can be published",
-                           f->path);
+                           f->target.path);
     /*
      * A named temp is visible from its creation, so when the final file gets other permissions
      * or another owner than a new file would, it starts private (0600) and only gets the final
      * mode once its owner is right. Otherwise 0666 minus the umask is what the final file gets.
      */
     for (int tries = 0; tries < 64; tries++) {
-        ajio__temp_name(f->tmpname, f->name);
-        fd = openat(f->dirfd, f->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                    f->fix_perms ? 0600 : 0666);
+        ajio__temp_name(f->temp.tmpname, f->target.name);
+        fd = openat(f->target.dirfd, f->temp.tmpname,
+                    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                    f->perms.fix_perms ? 0600 : 0666);
         if (fd >= 0) {
-            f->fd = fd;
-            f->named = true;
+            f->temp.fd = fd;
+            f->temp.named = true;
             r = ajio__temp_lock(f);
             return r;
         }
         if (errno != EEXIST)
-            return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s\"", f->tmpname,
-                                        f->path);
+            return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s\"", f->temp.tmpname,
+                                        f->target.path);
     }
     return ajio__error(-EEXIST, "create of temp for \"%s\": 64 random names were all taken",
-                       f->path);
+                       f->target.path);
 }
 
 int ajio__writev_all(int fd, struct iovec *iov, int iovcnt)
@@ -114,156 +116,82 @@ int ajio__writev_all(int fd, struct iovec *iov, int iovcnt)
     return 0;
 }
 
-static int write_all(struct ajio_file *f, const void *buf, size_t len)
-{
-    struct iovec iov = {(void *)buf, len};
-    int r = ajio__writev_all(f->fd, &iov, 1);
-
-    if (r < 0)
-        return f->err = ajio__error_strerror(r, "write of temp for \"%s\"", f->path);
-    return 0;
-}
-
-static bool same_time(struct timespec a, struct timespec b)
-{
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-bool ajio__old_still_there(struct ajio_file *f)
-{
-    struct stat st;
-
-    /*
-     * The bytes compared were those of the file resolve saw (cmpfd), unmodified since (ctime
-     * moves with every write), and the name holds that very file now. A writer that replaced it
-     * meanwhile must not be undone by an "unchanged" that compared against its predecessor.
-     */
-    if (f->cmpfd < 0 || fstat(f->cmpfd, &st) < 0 || st.st_dev != f->old_dev ||
-        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime) ||
-        !same_time(st.st_mtim, f->old_mtime))
-        return false;
-    if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != f->old_dev ||
-        st.st_ino != f->old_ino || !same_time(st.st_ctim, f->old_ctime))
-        return false;
-    return true;
-}
-
-/* Opens the old target for AJIO_SKIP_UNCHANGED; if that fails the write simply happens. */
-void ajio__open_old(struct ajio_file *f)
-{
-    if (!f->same || !f->exists) {
-        f->same = false;
-        return;
-    }
-    f->cmpfd = openat(f->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (f->cmpfd < 0)
-        f->same = false; /* unreadable, gone, or replaced by a link meanwhile */
-}
-
 /*
- * Compares len bytes with the old target at offset off. Any read problem just means "changed":
- * the comparison only decides whether work can be skipped, never correctness.
+ * How this process can give an O_TMPFILE a name: linkat(AT_EMPTY_PATH) needs Linux >= 6.10 or
+ * CAP_DAC_READ_SEARCH; linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW) needs /proc and costs a
+ * procfs lookup. Learnt once per process by ajio__tmpfile_probe(), before any data is written,
+ * and corrected here whenever the preferred way stops working (a process that drops privileges).
  */
-static void compare_old(struct ajio_file *f, uint64_t off, const void *data, size_t len)
-{
-    /* The handle's scratch buffer, free once resolved: no page of the caller's stack. */
-    unsigned char *tmp = (unsigned char *)f->scratch;
-    const size_t size = sizeof(f->scratch);
-    const unsigned char *p = data;
+static atomic_int link_method = AJIO__LINK_UNKNOWN;
 
-    if (!f->same)
-        return;
-    if (off + len > f->old_size) {
-        f->same = false;
-        return;
-    }
-    while (len > 0) {
-        size_t want = len < size ? len : size;
-        ssize_t n = pread(f->cmpfd, tmp, want, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || memcmp(tmp, p, (size_t)n) != 0) {
-            f->same = false;
-            return;
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
+static int link_via(int how, int fd, int dirfd, const char *name)
+{
+    char proc[32];
+
+    if (how == AJIO__LINK_EMPTY_PATH)
+        return linkat(fd, "", dirfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 }
 
-bool ajio__same_as_old(struct ajio_file *f, const struct iovec *iov, int iovcnt)
+int ajio__link_tmpfile(int fd, int dirfd, const char *name)
 {
-    uint64_t off = 0;
-
-    for (int i = 0; i < iovcnt; i++)
-        off += iov[i].iov_len;
-    if (off != f->old_size)
-        f->same = false;
-    ajio__open_old(f);
-    off = 0;
-    for (int i = 0; i < iovcnt && f->same; i++) {
-        compare_old(f, off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
-    return f->same && ajio__old_still_there(f);
-}
-
-int ajio__file_flush(struct ajio_file *f)
-{
+    int first = atomic_load_explicit(&link_method, memory_order_relaxed);
     int r;
 
-    if (f->err < 0)
-        return f->err;
-    if (f->buflen == 0)
-        return 0;
-    r = write_all(f, f->buf, f->buflen);
+    if (first != AJIO__LINK_PROC)
+        first = AJIO__LINK_EMPTY_PATH;
+    r = link_via(first, fd, dirfd, name);
+    /* ENOENT: no /proc, or AT_EMPTY_PATH without the privilege; EPERM on some kernels. */
+    if (r == -ENOENT || r == -EPERM) {
+        int other = first == AJIO__LINK_PROC ? AJIO__LINK_EMPTY_PATH : AJIO__LINK_PROC;
+        r = link_via(other, fd, dirfd, name);
+        /* Neither: later writes of this process use named temps from the start. */
+        atomic_store_explicit(&link_method,
+                              r == 0                        ? other
+                              : r == -ENOENT || r == -EPERM ? AJIO__LINK_NONE
+                                                            : first,
+                              memory_order_relaxed);
+    } else if (r == 0 && first != atomic_load_explicit(&link_method, memory_order_relaxed)) {
+        atomic_store_explicit(&link_method, first, memory_order_relaxed);
+    }
+    return r;
+}
+
+int ajio__tmpfile_probe(struct ajio_file *f)
+{
+    char name[NAME_MAX + 1];
+    int how = atomic_load_explicit(&link_method, memory_order_relaxed);
+    int fd, r = -EEXIST;
+
+    if (how != AJIO__LINK_UNKNOWN)
+        return how;
+    /*
+     * One empty O_TMPFILE linked and unlinked again, once per process: finding out only at
+     * commit time would mean failing a write whose data is all written. A writer killed in
+     * between leaves an empty temp that ajio_sweep() removes like any other.
+     */
+    fd = openat(f->target.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (ajio__tmpfile_unsupported(errno))
+            return AJIO__LINK_UNKNOWN; /* no O_TMPFILE here: a named temp */
+        return ajio__error_strerror(-errno, "create of temp for \"%s\"",
+                                    f->target.path);
+    }
+    for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
+        ajio__temp_name(name, f->target.name);
+        r = ajio__link_tmpfile(fd, f->target.dirfd, name);
+    }
+    (void)close(fd); /* empty and about to be unlinked: nothing for close to report */
+    if (r == -ENOENT || r == -EPERM)
+        return AJIO__LINK_NONE;
     if (r < 0)
-        return r;
-    f->buflen = 0;
-    return 0;
-}
-
-int ajio__json_checker_failed(struct ajio_file *f, int r)
-{
-    ajio_json_error e;
-
-    (void)ajio_json_checker_error(f->checker, &e);
-    return ajio__json_failed(f->path, r, &e);
-}
-
-int ajio__file_write(struct ajio_file *f, const void *buf, size_t len)
-{
-    int r;
-
-    if (f->err < 0)
-        return ajio__error(f->err, "write to \"%s\" after an earlier failure: %s", f->path,
-                           ajio_strerror(f->err));
-    if (len == 0)
-        return 0;
-    if (f->checker != NULL) {
-        r = ajio_json_checker_feed(f->checker, buf, len);
-        if (r < 0)
-            return f->err = ajio__json_checker_failed(f, r);
-        f->last = ((const unsigned char *)buf)[len - 1];
-    }
-    if (f->cmpfd >= 0)
-        compare_old(f, f->written, buf, len);
-    f->written += len;
-    if (f->buflen + len > AJIO__BUFSIZE) {
-        r = ajio__file_flush(f);
-        if (r < 0)
-            return r;
-    }
-    /* A buffer's worth or more goes straight out: copying it would only cost. */
-    if (len >= AJIO__BUFSIZE)
-        return write_all(f, buf, len);
-    if (f->buf == NULL) {
-        f->buf = malloc(AJIO__BUFSIZE);
-        if (f->buf == NULL)
-            return f->err = ajio__error_strerror(-ENOMEM, "buffer for \"%s\"", f->path);
-    }
-    memcpy(f->buf + f->buflen, buf, len);
-    f->buflen += len;
-    return 0;
+        return ajio__error_strerror(r, "linkat of temp for \"%s\"",
+                                    f->target.path);
+    if (unlinkat(f->target.dirfd, name, 0) < 0)
+        return ajio__error_strerror(-errno,
+                                    "unlink of temp \"%s\" for \"%s\"; "
+                                    "ajio_sweep() removes it",
+                                    name, f->target.path);
+    return atomic_load_explicit(&link_method, memory_order_relaxed);
 }

@@ -1,6 +1,6 @@
 /*
- * update.c - the locked read-modify-write, ajio_update(), and the resolution under the target's
- * lock (lock.c) that AJIO_LOCK writes and appends share.
+ * update.c - the locked read-modify-write, ajio_update(): the content read and the replacement
+ * written under the target's lock (lock.c), through a handle (handle.c).
  */
 #include "internal.h"
 
@@ -8,79 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/*
- * Forgets a resolution, keeping what the caller set and the lock, for a fresh ajio__resolve();
- * a directory handle's write (dir) keeps the handle's directory.
- */
-static void unresolve(struct ajio_file *f, const struct ajio_file *dir, const char *path)
-{
-    unsigned flags = f->flags;
-    bool heap = f->heap;
-    int lockfd = f->target_lockfd;
-    bool created = f->lock_created;
-    struct stat lock_st = f->lock_st;
-
-    /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
-    if (f->dirfd >= 0 && (dir == NULL || f->dirfd != dir->dirfd))
-        (void)close(f->dirfd);
-    ajio__file_init(f);
-    f->flags = flags;
-    f->heap = heap;
-    f->target_lockfd = lockfd;
-    f->lock_created = created;
-    f->lock_st = lock_st;
-    f->same = (flags & AJIO_SKIP_UNCHANGED) != 0;
-    if (dir != NULL)
-        ajio__borrow_dir(f, dir, path);
-}
-
-int ajio__resolve_locked(struct ajio_file *f, const char *path, const ajio_opts *opts,
-                         int timeout_ms)
-{
-    int64_t deadline;
-    /*
-     * A directory handle's write (path is then the name in it) resolves again from the handle's
-     * fd each time, never from the path given at ajio_dir_open(): that path may lead elsewhere
-     * now (the directory renamed, the process in another current directory), and the lock must
-     * be taken where the write goes.
-     */
-    const struct ajio_file *dir = f->dir_handle;
-    char locked[NAME_MAX + 1], name[NAME_MAX + 1];
-    dev_t dev = 0;
-    ino_t ino = 0;
-    int r;
-
-    if (timeout_ms < 0)
-        timeout_ms = ajio__lock_wait_ms(opts);
-    deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-    for (int tries = 0;; tries++) {
-        r = dir != NULL ? ajio__resolve_borrowed(f, opts) : ajio__resolve(f, path, opts);
-        if (r < 0)
-            return r;
-        ajio__lock_name(name, f->name);
-        /*
-         * Resolved again under the lock: the first resolution only said where the lock is. If
-         * a symlink on the path moved meanwhile, the target is elsewhere now and so is its lock.
-         */
-        if (f->target_lockfd >= 0) {
-            if (f->dir_dev == dev && f->dir_ino == ino && strcmp(name, locked) == 0)
-                return 0;
-            (void)close(f->target_lockfd); /* unlocks; never written */
-            f->target_lockfd = -1;
-        }
-        if (tries >= AJIO__MAX_SYMLINKS)
-            return ajio__error(-ELOOP, "the path of \"%s\" kept changing while it was locked",
-                               dir != NULL ? f->path : path);
-        r = ajio__lock_take(f, name, timeout_ms, deadline);
-        if (r < 0)
-            return r;
-        dev = f->dir_dev;
-        ino = f->dir_ino;
-        memcpy(locked, name, sizeof(locked));
-        unresolve(f, dir, path);
-    }
-}
 
 /*
  * The current content of the target, read under the lock into *ret (NUL-terminated, the NUL not
@@ -95,16 +22,17 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     int fd, r;
 
     *ret_exists = 0;
-    if (!f->exists)
+    if (!f->target.exists)
         return 0;
-    fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    fd = openat(f->target.dirfd, f->target.name,
+                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT || (errno == ELOOP && (f->flags & AJIO_REPLACE_LINK)))
+        if (errno == ENOENT || (errno == ELOOP && (f->target.flags & AJIO_REPLACE_LINK)))
             return 0;
-        return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->path);
+        return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->target.path);
     }
     if (fstat(fd, &st) < 0) {
-        r = ajio__error_strerror(-errno, "fstat of \"%s\" to read it", f->path);
+        r = ajio__error_strerror(-errno, "fstat of \"%s\" to read it", f->target.path);
         goto fail;
     }
     /* The size is a hint: the file may grow while it is read (a writer that does not lock).
@@ -112,7 +40,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     cap = (size_t)st.st_size + 2;
     buf = malloc(cap);
     if (buf == NULL) {
-        r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->path);
+        r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->target.path);
         goto fail;
     }
     for (;;) {
@@ -122,7 +50,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
             char *p = realloc(buf, cap * 2);
 
             if (p == NULL) {
-                r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->path);
+                r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->target.path);
                 goto fail;
             }
             buf = p;
@@ -132,7 +60,7 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = ajio__error_strerror(-errno, "read of \"%s\"", f->path);
+            r = ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
             goto fail;
         }
         if (n == 0)
