@@ -104,7 +104,7 @@ tr 'n' 'N' <"$SMALL" >"$OLD_SAME"
 setup() {
     local s=$1
     rm -rf "$SD" && mkdir "$SD"
-    TARGET=$SD/state.json
+    TARGET=$SD/state.json TARGET2=
     ARGS="" CLIARGS="" PAYLOAD=$SMALL OLD=$OLD_SMALL PERM=""
     case $s in
     new) OLD="" ;;
@@ -337,6 +337,61 @@ parse_driver_out() {
     msg=${1#*msg=}
 }
 
+# The one judge of the driver's answer, for every mode: its exit and its line ("ret=R name=N
+# fds=F heap=H msg=M") against EXPECT, its message, and the descriptors and heap it kept.
+# What differs by mode comes from the mode's own tables: what success returns (write: exactly 0;
+# rmw: any result >= 0, AJIO_REPAIRED included) and the step a message names (step_of, writes).
+# $1 mode (write|rmw), $2 expect, $3 errno, $4 role, $5 syscall, $6 the driver's exit status.
+# Appends to REASONS.
+judge_driver() {
+    local mode=$1 expect=$2 e=$3 role=$4 sys=$5 rc=$6 out
+    IFS= read -r out <"$WORK/out$P"
+    if [ "$rc" != 0 ]; then
+        REASONS="$REASONS; driver exit $rc: $(head -c 200 "$WORK/err$P")"
+        return
+    fi
+    local ret name fds heap msg want_fds=0 failed
+    parse_driver_out "$out"
+    case $expect in
+    ok | okstale)
+        if [ "$mode" = write ]; then [ "$ret" = 0 ]; else [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ]; fi ||
+            REASONS="$REASONS; returned $name ($ret), expected success" ;;
+    notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
+        REASONS="$REASONS; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
+    fail | failnew) [ "$ret" = "-${ENUM[$e]}" ] ||
+        REASONS="$REASONS; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
+    esac
+    if [ "$mode" = write ]; then [ "$ret" != 0 ]; else [ "$ret" -lt 0 ]; fi && failed=1
+    if [ "$expect" != ok ] && [ -n "${failed:-}" ]; then
+        case $msg in *"${ETEXT[$e]}"*) ;; *) REASONS="$REASONS; message lacks '${ETEXT[$e]}'" ;; esac
+        if [ "$mode" = write ]; then
+            step_of "$role"
+            [ -n "$STEP" ] && case $msg in *"$STEP"*) ;; *) REASONS="$REASONS; message lacks step '$STEP'" ;; esac
+        fi
+        names_path "$msg" "$TARGET" || { [ -n "${TARGET2:-}" ] && names_path "$msg" "$TARGET2"; } ||
+            REASONS="$REASONS; message names no path"
+    fi
+    # strace skips an injected syscall, so an injected close leaves its fd open.
+    [ "$sys" = close ] && want_fds=1
+    [ "$fds" = "$want_fds" ] || REASONS="$REASONS; fd delta $fds (expected $want_fds)"
+    [ "$heap" = 0 ] || REASONS="$REASONS; heap delta $heap bytes"
+}
+
+# The verdict of one run from REASONS: printed when it is a violation (controls are judged by
+# their caller), a row in $RESULTS either way. $1 who, $2 scenario, $3 syscall, $4 N, $5 role,
+# $6 errno, $7 expect.
+record_verdict() {
+    local verdict=as-promised
+    if [ -n "$REASONS" ]; then
+        verdict=VIOLATION
+        case $1 in ctl-*) ;; *) echo "VIOLATION $1 $2 $3#$4 ($5) $6:${REASONS#; }" ;; esac
+    elif [ "$VERBOSE" = 1 ]; then
+        echo "ok $1 $2 $3#$4 ($5) $6 -> $7"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" \
+        "$verdict" "${REASONS#; }" >>"$RESULTS"
+}
+
 # One run, judged. Appends a row to $RESULTS and prints the reasons of any violation.
 # $1 who (lib|cli|ctl-fdatasync|ctl-keeptemp), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
 inject_one() {
@@ -376,32 +431,9 @@ inject_one() {
             --inject="$sys:error=$e:when=$n" "$bin" $ARGS "$TARGET" "$PAYLOAD" \
             >"$WORK/out$P" 2>"$WORK/err$P"
         rc=$?
-        IFS= read -r out <"$WORK/out$P"
-        if [ "$rc" != 0 ]; then
-            reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
-        else
-            local ret name fds heap msg want_fds=0
-            parse_driver_out "$out"
-            case $expect in
-            ok) [ "$ret" = 0 ] || reasons="$reasons; returned $name ($ret), expected success" ;;
-            notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
-                reasons="$reasons; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
-            fail) [ "$ret" = "-${ENUM[$e]}" ] ||
-                reasons="$reasons; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
-            esac
-            if [ "$expect" != ok ] && [ "$ret" != 0 ]; then
-                local step
-                step_of "$role"
-                step=$STEP
-                case $msg in *"${ETEXT[$e]}"*) ;; *) reasons="$reasons; message lacks '${ETEXT[$e]}'" ;; esac
-                [ -n "$step" ] && case $msg in *"$step"*) ;; *) reasons="$reasons; message lacks step '$step'" ;; esac
-                names_path "$msg" "$TARGET" || reasons="$reasons; message names no path"
-            fi
-            # strace skips an injected syscall, so an injected close leaves its fd open.
-            [ "$sys" = close ] && want_fds=1
-            [ "$fds" = "$want_fds" ] || reasons="$reasons; fd delta $fds (expected $want_fds)"
-            [ "$heap" = 0 ] || reasons="$reasons; heap delta $heap bytes"
-        fi
+        REASONS=$reasons
+        judge_driver write "$expect" "$e" "$role" "$sys" "$rc"
+        reasons=$REASONS
     fi
     # The ordering check: after a failure that must fail the write, nothing may be renamed.
     # One pass over the trace: did the injection happen, and was anything renamed after it?
@@ -416,16 +448,7 @@ inject_one() {
     [ "$expect" = fail ] && [ $renamed = 1 ] && reasons="$reasons; rename after failed $sys"
     REASONS=$reasons
     check_state "$expect"
-    reasons=$REASONS
-    local verdict=as-promised
-    if [ -n "$reasons" ]; then
-        verdict=VIOLATION
-        case $who in ctl-*) ;; *) echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }" ;; esac
-    elif [ "$VERBOSE" = 1 ]; then
-        echo "ok $who $s $sys#$n ($role) $e -> $expect"
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "$sys" "$n" "$role" "$e" "$expect" \
-        "$verdict" "${reasons#; }" >>"$RESULTS"
+    record_verdict "$who" "$s" "$sys" "$n" "$role" "$e" "$expect"
 }
 
 # ---- the library and the CLI: every syscall occurrence x every plausible errno ---------------
@@ -846,29 +869,9 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
         env GLIBC_TUNABLES=$RMW_TUNABLES "$bin" -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" \
         >"$WORK/out$P" 2>"$WORK/err$P"
     rc=$?
-    IFS= read -r out <"$WORK/out$P"
-    if [ "$rc" != 0 ]; then
-        reasons="$reasons; driver exit $rc: $(head -c 200 "$WORK/err$P")"
-    else
-        local ret name fds heap msg want_fds=0
-        parse_driver_out "$out"
-        case $expect in
-        ok | okstale) [ "$ret" -ge 0 ] && [ "$name" != AJIO_ENOTDURABLE ] ||
-            reasons="$reasons; returned $name ($ret), expected success" ;;
-        notdurable) [ "$name" = AJIO_ENOTDURABLE ] ||
-            reasons="$reasons; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
-        fail | failnew) [ "$ret" = "-${ENUM[$e]}" ] ||
-            reasons="$reasons; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
-        esac
-        if [ "$expect" != ok ] && [ "$ret" -lt 0 ]; then
-            case $msg in *"${ETEXT[$e]}"*) ;; *) reasons="$reasons; message lacks '${ETEXT[$e]}'" ;; esac
-            names_path "$msg" "$TARGET" || { [ -n "$TARGET2" ] && names_path "$msg" "$TARGET2"; } ||
-                reasons="$reasons; message names no path"
-        fi
-        [ "$sys" = close ] && want_fds=1
-        [ "$fds" = "$want_fds" ] || reasons="$reasons; fd delta $fds (expected $want_fds)"
-        [ "$heap" = 0 ] || reasons="$reasons; heap delta $heap bytes"
-    fi
+    REASONS=$reasons
+    judge_driver rmw "$expect" "$e" "$role" "$sys" "$rc"
+    reasons=$REASONS
     grep -q INJECTED "$WORK/trace$P" || reasons="$reasons; the injection did not happen"
     REASONS=$reasons
     rmw_check_state "$expect" "$role"
@@ -882,16 +885,7 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
         cmp -s "$TARGET" "$NEW_F" ||
             REASONS="$REASONS; after the retry the target is not what a clean run leaves"
     fi
-    reasons=$REASONS
-    local verdict=as-promised
-    if [ -n "$reasons" ]; then
-        verdict=VIOLATION
-        case $who in ctl-*) ;; *) echo "VIOLATION $who $s $sys#$n ($role) $e:${reasons#; }" ;; esac
-    elif [ "$VERBOSE" = 1 ]; then
-        echo "ok $who $s $sys#$n ($role) $e -> $expect"
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$s" "$sys" "$n" "$role" "$e" "$expect" \
-        "$verdict" "${reasons#; }" >>"$RESULTS"
+    record_verdict "$who" "$s" "$sys" "$n" "$role" "$e" "$expect"
 }
 
 rmw_calls() { # $1 scenario: the numbered calls of its clean run into $WORK/calls.rmw.$1
