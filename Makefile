@@ -132,11 +132,12 @@ bench: $(BENCH_TARGETS)
 .PHONY: check-heavy
 check-heavy:
 	@pass=0; for t in $(HEAVY_TARGETS); do \
-	    printf '=== %s\n' "$$t"; \
+	    printf '=== %s\n' "$$t"; start=$$(date +%s); \
 	    if ! $(MAKE) --no-print-directory $$t; then \
-	        printf -- '--- FAIL %s\nheavy: %d passed, 1 failed\n' "$$t" $$pass; exit 1; \
+	        printf -- '--- FAIL %s (%ss)\nheavy: %d passed, 1 failed\n' "$$t" \
+	            $$(( $$(date +%s) - start )) $$pass; exit 1; \
 	    fi; \
-	    pass=$$((pass + 1)); printf -- '--- PASS %s\n' "$$t"; \
+	    pass=$$((pass + 1)); printf -- '--- PASS %s (%ss)\n' "$$t" $$(( $$(date +%s) - start )); \
 	done; \
 	printf 'heavy: %d passed, 0 failed\n' $$pass
 
