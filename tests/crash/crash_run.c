@@ -714,8 +714,9 @@ static pid_t spawn(int j, const char *base, int slot)
                 trap_path_calls() < 0)
                 _exit(121);
             raise(SIGSTOP);
+            /* The 0-byte writes are meant: the tool refuses an empty input unless told. */
             if (jb->sc == SC_CREATE_ONLY)
-                execl(cli, "ajio", "write", "--create-only", path, (char *)NULL);
+                execl(cli, "ajio", "write", "--allow-empty", "--create-only", path, (char *)NULL);
             else if (jb->sc == SC_REPAIR)
                 execl(cli, "ajio", "repair", path, (char *)NULL);
             else if (jb->sc == SC_APPEND_TERM)
@@ -723,7 +724,7 @@ static pid_t spawn(int j, const char *base, int slot)
             else if (is_append(jb->sc))
                 execl(cli, "ajio", "append", path, (char *)NULL);
             else
-                execl(cli, "ajio", "write", path, (char *)NULL);
+                execl(cli, "ajio", "write", "--allow-empty", path, (char *)NULL);
             _exit(122);
         }
         raise(SIGSTOP);
