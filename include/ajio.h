@@ -460,6 +460,112 @@ AJIO_API int ajio_batch_result(const ajio_batch *b, size_t i, const char **ret_p
 AJIO_API void ajio_batch_free(ajio_batch *b);
 
 /* ---------------------------------------------------------------------------------------------
+ * Replacing many files all or nothing: transactions (since 0.3)
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct ajio_txn ajio_txn;
+
+/*
+ * A transaction replaces and removes files below one directory DIR all or nothing, across a
+ * crash or a power cut: after ajio_txn_commit() returns 0 every member is new (or gone) and
+ * durable; after a failure before the commit point, or a crash at any moment followed by
+ * ajio_recover() or by the next commit of a transaction in DIR, either every member is new or
+ * every member is old, never a mix.
+ *
+ * The commit, holding DIR's lock file ".ajio-txn.ajio-lock" (an flock(2), as ajio_update()
+ * takes a target's lock) for its whole run:
+ *
+ *     recover                 what a commit that died left in DIR, as ajio_recover() does
+ *     flock(member locks)     each member's ".NAME.ajio-lock", in the order of the paths
+ *     temps                   ".ajio-txn-<16 hex>.tmp" in DIR: bytes, owner, mode; fdatasync
+ *     intent                  ".ajio-txn-intent.new": fdatasync, rename to ".ajio-txn-intent",
+ *                             fsync(DIR)              (the commit point)
+ *     renameat / unlinkat     every temp over its member, every removal
+ *     fsync                   every directory touched, then DIR
+ *     unlink intent           then fsync(DIR)
+ *
+ * The intent is versioned and checksummed; it lists each temp and its member, and each member
+ * removed. Members are paths relative to DIR ("a.json", "sub/dir/b.json"): their directories are
+ * created (each made durable) unless AJIO_NO_MKDIR; absolute paths, empty, "." and ".."
+ * components, and names starting with ".ajio-txn" are refused; symlinks are never followed, in
+ * the directories or at the member (-ENOTDIR, -ELOOP), so that a recovery reaches the same files,
+ * always inside DIR. Every member must be on DIR's filesystem (-EXDEV, found before anything is
+ * renamed). A replaced member keeps its mode and, where the process may set them, its owner and
+ * group (not its ACL or extended attributes); a new one gets 0666 minus the umask; with
+ * AJIO_MODE, exactly opts.mode. The temps are made in DIR itself, so that a recovery finds them
+ * by name without walking the tree: while a commit runs, a member's new bytes are readable in DIR
+ * by whoever its final mode lets read, even when its own subdirectory would keep them out.
+ *
+ * Concurrency: two transactions in one directory take turns (DIR's lock); a transaction also
+ * holds each member's lock from before its temps are made until after the directory syncs, so
+ * AJIO_LOCK writes and ajio_update() of a member land before or after it, never between its read
+ * and its commit. Readers of single files see each file old or new, but while a commit runs (or
+ * a crash waits for recovery) they may see some members new and others old: a reader that needs
+ * the whole set consistent reads a published snapshot instead. A transaction holds one
+ * descriptor per member (its lock) and one per directory during the commit.
+ *
+ * opts: AJIO_NO_SYNC (atomic across process crashes only: no sync at all), AJIO_NO_MKDIR,
+ * AJIO_MODE, AJIO_JSON or AJIO_JSONL (each member validated when added), AJIO_LOCK_TIMEOUT and
+ * AJIO_INTERRUPTIBLE (the waits for DIR's lock and the members' locks); any other flag is
+ * -EINVAL. DIR is opened now (created unless AJIO_NO_MKDIR) and must be readable; nothing is
+ * locked until the commit. Not for use by several threads at once.
+ * @return 0 and *ret, or -EINVAL, -ENOMEM, and the errors of ajio_dir_open().
+ */
+AJIO_API int ajio_txn_begin(ajio_txn **ret, const char *dir, const ajio_opts *opts);
+
+/*
+ * Adds a member to write with the len bytes of data (both copied). With AJIO_JSON or AJIO_JSONL
+ * the bytes are validated now, and a missing final '\n' is added at the commit.
+ * @return 0, or -EINVAL (t NULL, a path as refused above, data NULL with len > 0, already
+ *   committed), -ENAMETOOLONG, -EEXIST (relpath is in the transaction already: one outcome per
+ *   member), AJIO_EJSON ("PATH:LINE:COL: reason": not added), -ENOMEM.
+ */
+AJIO_API int ajio_txn_write(ajio_txn *t, const char *relpath, const void *data, size_t len);
+
+/*
+ * Adds a member to remove. A member that does not exist at the commit is fine (as rm -f); a
+ * directory is not removed (-EISDIR at the commit).
+ * @return as ajio_txn_write().
+ */
+AJIO_API int ajio_txn_remove(ajio_txn *t, const char *relpath);
+
+/* The number of members added. */
+AJIO_API size_t ajio_txn_count(const ajio_txn *t);
+
+/*
+ * Commits the transaction as described above. Only once.
+ * @return 0: every member replaced or removed, durable. A negative errno before the commit
+ *   point: nothing changed, no temp left (an invalid member cannot get here: it was refused when
+ *   added). A negative errno after it (a rename refused, a failed directory sync): the intent
+ *   stays and records the set; ajio_recover() or the next commit in DIR completes it, so the set
+ *   is never left mixed once the cause is gone; the message says which step failed. Some
+ *   possible errors: -EINVAL (NULL, committed already), -EWOULDBLOCK, -ETIMEDOUT, -EINTR (the
+ *   locks, with AJIO_LOCK_TIMEOUT or AJIO_INTERRUPTIBLE), -EISDIR (a member is a directory),
+ *   -ELOOP (a member is a symlink), -ENOTDIR, -EXDEV, -EBADMSG and -EPROTONOSUPPORT (an intent
+ *   left in DIR cannot be recovered, see ajio_recover(): nothing is done), -ENOSPC, -EIO, ...
+ */
+AJIO_API int ajio_txn_commit(ajio_txn *t);
+
+/* Frees the transaction, committed or not (an uncommitted one writes nothing). NULL is fine. */
+AJIO_API void ajio_txn_free(ajio_txn *t);
+
+/*
+ * Makes the set of DIR whole after a commit died (a crash, a kill, a failed rename), holding
+ * DIR's lock: with an intent, every temp it names that is still there is renamed over its member
+ * (a temp that is gone was renamed), every removal it names is done again, the directories are
+ * synced and the intent removed; without one, the temps and the unfinished intent of a commit
+ * that died before its commit point are removed. Each step can be repeated, so a recovery that
+ * dies is completed by the next. Every commit does this first, so calling it is needed only to
+ * repair DIR before reading it. An intent that is corrupt (-EBADMSG) or of another version of
+ * the intent format (-EPROTONOSUPPORT) is left as it is and nothing is touched. DIR is never
+ * created. opts: as ajio_txn_begin() (AJIO_NO_SYNC, AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE apply).
+ * @return 0 (nothing to do), AJIO_REPAIRED (a commit was completed or undone), or a negative
+ *   errno: -EINVAL, -ENOENT, -ENOTDIR, -EACCES, -EBADMSG, -EPROTONOSUPPORT, the lock's errors,
+ *   the errors of renameat(2), unlinkat(2), fsync(2).
+ */
+AJIO_API int ajio_recover(const char *dir, const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
  * Replacing a file: the streaming handle
  * --------------------------------------------------------------------------------------------- */
 

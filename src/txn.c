@@ -1,0 +1,1046 @@
+/*
+ * txn.c - many files replaced and removed all or nothing, across a crash: ajio_txn_*,
+ * ajio_recover().
+ *
+ * A transaction of directory DIR has three files of its own in DIR:
+ *
+ *   .ajio-txn.ajio-lock         flock'ed by every commit and recovery of DIR, for their whole run
+ *   .ajio-txn-<16 hex>.tmp      one temp per member written, the member's final bytes and mode
+ *   .ajio-txn-intent            the intent: which temp becomes which member, which members go
+ *
+ * The commit, under the lock: recover what a dead commit left; take each member's own lock
+ * (".NAME.ajio-lock", as AJIO_LOCK and ajio_update() take it) in one global order; write and
+ * fdatasync every temp; write the intent as ".ajio-txn-intent.new", fdatasync it, rename it to
+ * its name and fsync DIR; then rename every temp over its member, remove the members to remove,
+ * fsync every directory touched and DIR, and remove the intent. The intent's rename is the
+ * commit point: before it a crash leaves the old set and temps that recovery removes; after it
+ * every temp is durable, so recovery renames those still there (a temp that is gone was
+ * renamed: nothing else removes a temp while an intent names it) and removes again what was to
+ * be removed, which is idempotent. Temps are made in DIR, not beside their members, so that a
+ * recovery without an intent finds them by name without walking the tree; their names are not
+ * of the shape ajio_sweep() removes, so a sweep never takes a temp an intent still needs.
+ *
+ * Member paths are relative to DIR and walked one component at a time without following
+ * symlinks, so that the commit and a recovery in another process, maybe after a reboot, reach
+ * the same files, always inside DIR.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define TXN_FLAGS                                                                                  \
+    (AJIO_NO_SYNC | AJIO_NO_MKDIR | AJIO_MODE | AJIO_JSON | AJIO_JSONL | AJIO_LOCK_TIMEOUT |       \
+     AJIO_INTERRUPTIBLE)
+
+#define LOCK_TARGET "ajio-txn"
+#define LOCK_NAME ".ajio-txn.ajio-lock"
+#define INTENT_NAME ".ajio-txn-intent"
+#define INTENT_NEW ".ajio-txn-intent.new"
+#define TEMP_PREFIX ".ajio-txn-"
+#define TEMP_PREFIX_LEN 10
+#define TEMP_LEN (TEMP_PREFIX_LEN + 16 + 4)
+#define INTENT_MAGIC "ajio-txn "
+#define INTENT_VERSION 1
+/* An intent larger than this is not one this library wrote for any sane transaction. */
+#define INTENT_MAX (256u << 20)
+/* Temps open at once while their data is synced. */
+#define ROUND 128
+
+struct op {
+    char *path; /* relative to DIR; then the data, in one allocation */
+    const char *name; /* last component, inside path */
+    char *data;
+    size_t len;
+    bool remove;
+    char tmp[TEMP_LEN + 1]; /* a write's temp in DIR, once made */
+    size_t dir;             /* index in dirs, or SIZE_MAX when the directory does not exist */
+    int lockfd;
+};
+
+struct tdir {
+    char *rel; /* "" for DIR itself */
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    bool touched;
+};
+
+/* What a commit and a recovery share: DIR, its lock, the directories of members. */
+struct ctx {
+    const char *display; /* DIR as given, for messages */
+    int dirfd;
+    dev_t dev;
+    unsigned flags;
+    int lockfd;
+    struct tdir *dirs;
+    size_t ndirs, dirs_cap;
+    struct ajio__target *scratch; /* for lock.c's ajio__lock_take() */
+};
+
+struct ajio_txn {
+    ajio_opts opts;
+    char *display;
+    int dirfd;
+    dev_t dev;
+    struct op *v;
+    size_t n, cap;
+    bool committed;
+};
+
+static bool want_sync(const struct ctx *c)
+{
+    return !(c->flags & AJIO_NO_SYNC);
+}
+
+/*
+ * A member path: relative, its components neither empty nor "." nor "..", none longer than
+ * NAME_MAX, none a file of the transaction's own (".ajio-txn..."): it always names the same
+ * file below DIR, however it was spelt, and two different strings never name one file.
+ */
+static int check_relpath(const char *display, const char *p)
+{
+    const char *s = p;
+
+    if (p == NULL || p[0] == '\0')
+        return ajio__error(-EINVAL, "transaction in \"%s\": member path is %s", display,
+                           p == NULL ? "NULL" : "empty");
+    if (strlen(p) >= PATH_MAX)
+        return ajio__error(-ENAMETOOLONG, "transaction in \"%s\": member path over PATH_MAX",
+                           display);
+    if (p[0] == '/')
+        return ajio__error(-EINVAL, "transaction in \"%s\": \"%s\" is absolute (members are "
+                           "relative to the transaction's directory)", display, p);
+    for (;;) {
+        const char *e = strchr(s, '/');
+        size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return ajio__error(-EINVAL, "transaction in \"%s\": \"%s\" has an empty, \".\" or "
+                               "\"..\" component (members stay inside the directory, each "
+                               "spelt one way)", display, p);
+        if (n > NAME_MAX)
+            return ajio__error(-ENAMETOOLONG, "transaction in \"%s\": a component of \"%s\" is "
+                               "over NAME_MAX", display, p);
+        if (n >= TEMP_PREFIX_LEN - 1 && memcmp(s, TEMP_PREFIX, TEMP_PREFIX_LEN - 1) == 0)
+            return ajio__error(-EINVAL, "transaction in \"%s\": \"%s\": names starting with "
+                               "\".ajio-txn\" are the transaction's own", display, p);
+        if (e == NULL)
+            return 0;
+        s = e + 1;
+    }
+}
+
+static bool is_txn_temp(const char *name)
+{
+    if (strlen(name) != TEMP_LEN || memcmp(name, TEMP_PREFIX, TEMP_PREFIX_LEN) != 0 ||
+        memcmp(name + TEMP_LEN - 4, ".tmp", 4) != 0)
+        return false;
+    for (int i = TEMP_PREFIX_LEN; i < TEMP_LEN - 4; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int fsync_dir(const struct ctx *c, int fd, const char *rel)
+{
+    if (!want_sync(c) || fsync(fd) == 0)
+        return 0;
+    return ajio__error_strerror(-errno, "fsync of directory \"%s%s%s\"", c->display,
+                                rel[0] ? "/" : "", rel);
+}
+
+/*
+ * The directory of op (its path up to the last '/'), walked from DIR without following symlinks
+ * and created (each new one made durable in its parent) when create is set. A missing one with
+ * create unset: op->dir = SIZE_MAX. Directories are opened once per transaction.
+ */
+static int open_dir_of(struct ctx *c, struct op *op, bool create)
+{
+    size_t rlen = (size_t)(op->name - op->path);
+    char rel[PATH_MAX];
+    int fd = -1, r;
+    struct stat st;
+
+    rlen = rlen > 0 ? rlen - 1 : 0;
+    for (size_t i = 0; i < c->ndirs; i++)
+        if (strlen(c->dirs[i].rel) == rlen && memcmp(c->dirs[i].rel, op->path, rlen) == 0) {
+            op->dir = i;
+            return 0;
+        }
+    memcpy(rel, op->path, rlen);
+    rel[rlen] = '\0';
+    fd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "dup of directory \"%s\"", c->display);
+    for (char *s = rel; rlen > 0 && *s != '\0';) {
+        char *e = strchr(s, '/');
+        int next;
+
+        if (e != NULL)
+            *e = '\0';
+        next = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && !create) {
+            (void)close(fd); /* a directory read-only: nothing to report */
+            op->dir = SIZE_MAX;
+            return 0;
+        }
+        if (next < 0 && errno == ENOENT && !(c->flags & AJIO_NO_MKDIR)) {
+            if (mkdirat(fd, s, 0777) < 0 && errno != EEXIST) {
+                r = ajio__error_strerror(-errno, "mkdir of \"%s/%s\" for \"%s\"", c->display,
+                                         rel, op->path);
+                goto fail;
+            }
+            /* The new entry durable before an intent can rely on the directory. */
+            if (want_sync(c) && fsync(fd) < 0) {
+                r = ajio__error_strerror(-errno, "fsync of the parent of new directory "
+                                         "\"%s/%s\"", c->display, rel);
+                goto fail;
+            }
+            next = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (next < 0) {
+            r = -errno;
+            if (r == -ELOOP)
+                r = -ENOTDIR;
+            r = ajio__error_strerror(r, "open of directory \"%s/%s\" for \"%s\"%s", c->display,
+                                     rel, op->path,
+                                     r == -ENOTDIR ? " (symlinks are not followed in a "
+                                                     "transaction)" : "");
+            goto fail;
+        }
+        (void)close(fd);
+        fd = next;
+        if (e == NULL)
+            break;
+        *e = '/';
+        s = e + 1;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = ajio__error_strerror(-errno, "fstat of the directory of \"%s/%s\"", c->display,
+                                 op->path);
+        goto fail;
+    }
+    /* rename(2) cannot cross filesystems: found now, before anything is renamed. */
+    if (st.st_dev != c->dev) {
+        r = ajio__error(-EXDEV, "transaction in \"%s\": \"%s\" is on another filesystem",
+                        c->display, op->path);
+        goto fail;
+    }
+    if (c->ndirs == c->dirs_cap) {
+        size_t cap = c->dirs_cap ? c->dirs_cap * 2 : 8;
+        struct tdir *v = realloc(c->dirs, cap * sizeof(*v));
+        if (v == NULL) {
+            r = ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", c->display);
+            goto fail;
+        }
+        c->dirs = v;
+        c->dirs_cap = cap;
+    }
+    struct tdir *d = &c->dirs[c->ndirs];
+    d->rel = strdup(rel);
+    if (d->rel == NULL) {
+        r = ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", c->display);
+        goto fail;
+    }
+    d->fd = fd;
+    d->dev = st.st_dev;
+    d->ino = st.st_ino;
+    d->touched = false;
+    op->dir = c->ndirs++;
+    return 0;
+fail:
+    (void)close(fd);
+    return r;
+}
+
+static int cmp_lock_order(const void *a, const void *b)
+{
+    const struct op *x = *(const struct op *const *)a, *y = *(const struct op *const *)b;
+
+    if (x->dir == SIZE_MAX || y->dir == SIZE_MAX)
+        return (x->dir == SIZE_MAX) - (y->dir == SIZE_MAX);
+    return strcmp(x->path, y->path);
+}
+
+/*
+ * Takes the lock of every member whose directory exists, in the order of their paths below DIR:
+ * two transactions of one directory are serialised by DIR's lock already; the order keeps a
+ * transaction of a directory and one of its subdirectory, which share members, from waiting for
+ * each other for ever (the paths of shared members sort alike from both). Single-file writers
+ * take one lock only.
+ */
+static int lock_members(struct ctx *c, struct op *ops, size_t n, int timeout_ms, int64_t deadline)
+{
+    struct op **order = malloc((n ? n : 1) * sizeof(*order));
+    int r = 0;
+
+    if (order == NULL)
+        return ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", c->display);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &ops[i];
+    qsort(order, n, sizeof(*order), cmp_lock_order);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        struct op *op = order[i];
+        struct ajio__target *s = c->scratch;
+        char name[NAME_MAX + 1];
+        int len;
+
+        if (op->dir == SIZE_MAX)
+            continue;
+        ajio__target_init(s);
+        s->flags = c->flags;
+        s->dirfd = c->dirs[op->dir].fd;
+        len = snprintf(s->path, PATH_MAX, "%s/%s", c->display, op->path);
+        if (len < 0 || len >= PATH_MAX) {
+            r = ajio__error(-ENAMETOOLONG, "transaction in \"%s\": \"%s\" too long", c->display,
+                            op->path);
+            break;
+        }
+        s->name = s->path + len - strlen(op->name);
+        s->dirlen = (size_t)(s->name - s->path) - 1;
+        ajio__lock_name(name, op->name);
+        r = ajio__lock_take(s, name, timeout_ms, deadline);
+        op->lockfd = s->lockfd;
+        s->lockfd = -1;
+        s->dirfd = -1;
+    }
+    free(order);
+    return r;
+}
+
+static void unlock_members(struct op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].lockfd >= 0)
+            (void)close(ops[i].lockfd); /* never written: closing only unlocks */
+        ops[i].lockfd = -1;
+    }
+}
+
+static void ctx_close_dirs(struct ctx *c)
+{
+    for (size_t i = 0; i < c->ndirs; i++) {
+        (void)close(c->dirs[i].fd); /* read-only */
+        free(c->dirs[i].rel);
+    }
+    free(c->dirs);
+    c->dirs = NULL;
+    c->ndirs = c->dirs_cap = 0;
+}
+
+/*
+ * The renames and removals of an intent that is durable, then the syncs, then the intent
+ * removed: what a commit does after its commit point and what recovery redoes, so each step
+ * must be idempotent. A temp that is gone has been renamed.
+ */
+static int apply(struct ctx *c, struct op *ops, size_t n)
+{
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        struct op *op = &ops[i];
+
+        if (op->remove) {
+            if (op->dir == SIZE_MAX)
+                continue;
+            if (unlinkat(c->dirs[op->dir].fd, op->name, 0) == 0)
+                c->dirs[op->dir].touched = true;
+            else if (errno != ENOENT)
+                return ajio__error_strerror(-errno, "removal of \"%s/%s\" in a transaction "
+                                            "(recorded: ajio_recover() or the next transaction "
+                                            "completes it)", c->display, op->path);
+            continue;
+        }
+        if (renameat(c->dirfd, op->tmp, c->dirs[op->dir].fd, op->name) == 0) {
+            c->dirs[op->dir].touched = true;
+            continue;
+        }
+        struct stat st;
+        if (errno == ENOENT && fstatat(c->dirfd, op->tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+            errno == ENOENT)
+            continue; /* renamed before a crash */
+        return ajio__error_strerror(-errno, "rename of temp \"%s\" to \"%s/%s\" in a "
+                                    "transaction (recorded: ajio_recover() or the next "
+                                    "transaction completes it)", op->tmp, c->display, op->path);
+    }
+    /* Every rename durable before the intent that would redo it goes. */
+    for (size_t i = 0; i < c->ndirs; i++)
+        if (c->dirs[i].touched && c->dirs[i].rel[0] != '\0') {
+            r = fsync_dir(c, c->dirs[i].fd, c->dirs[i].rel);
+            if (r < 0)
+                return r;
+        }
+    r = fsync_dir(c, c->dirfd, "");
+    if (r < 0)
+        return r;
+    if (unlinkat(c->dirfd, INTENT_NAME, 0) < 0 && errno != ENOENT)
+        return ajio__error_strerror(-errno, "removal of \"%s/" INTENT_NAME "\" after the "
+                                    "transaction was applied", c->display);
+    return fsync_dir(c, c->dirfd, "");
+}
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 14695981039346656037ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+/*
+ * The intent: "ajio-txn 1\n", then per member "R" TEMP NUL PATH NUL or "D" PATH NUL, then
+ * "end N HASH\n" with N the number of members and HASH the FNV-1a 64 of every byte before "end".
+ * NUL separates because it is the one byte a path cannot hold.
+ */
+static int intent_format(const struct op *ops, size_t n, char **ret, size_t *ret_len)
+{
+    size_t cap = 64, len;
+    char *buf;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(ops[i].path) + TEMP_LEN + 4;
+    buf = malloc(cap);
+    if (buf == NULL)
+        return -ENOMEM;
+    len = (size_t)sprintf(buf, INTENT_MAGIC "%d\n", INTENT_VERSION);
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(ops[i].path) + 1;
+        if (ops[i].remove) {
+            buf[len++] = 'D';
+        } else {
+            buf[len++] = 'R';
+            memcpy(buf + len, ops[i].tmp, TEMP_LEN + 1);
+            len += TEMP_LEN + 1;
+        }
+        memcpy(buf + len, ops[i].path, pl);
+        len += pl;
+    }
+    len += (size_t)sprintf(buf + len, "end %zu %016llx\n", n,
+                           (unsigned long long)fnv1a(buf, len));
+    *ret = buf;
+    *ret_len = len;
+    return 0;
+}
+
+static void free_ops(struct op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ops[i].path);
+    free(ops);
+}
+
+/* Parses an intent: nothing half-read is ever acted on. */
+static int intent_parse(const char *display, char *buf, size_t len, struct op **ret, size_t *ret_n)
+{
+    size_t ml = strlen(INTENT_MAGIC), n = 0, count = 0, pos;
+    unsigned long long sum;
+    char *end, *endrec = NULL;
+    struct op *ops = NULL;
+    long version;
+
+    if (len < ml || memcmp(buf, INTENT_MAGIC, ml) != 0)
+        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is not a transaction's "
+                           "intent: left as it is, nothing applied", display);
+    version = strtol(buf + ml, &end, 10);
+    if (end == buf + ml || (size_t)(end - buf) >= len || *end != '\n')
+        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (no version): "
+                           "left as it is, nothing applied", display);
+    if (version != INTENT_VERSION)
+        return ajio__error(-EPROTONOSUPPORT, "intent \"%s/" INTENT_NAME "\" is of version %ld, "
+                           "this library reads version %d: left as it is, nothing applied (the "
+                           "library that wrote it recovers it)", display, version,
+                           INTENT_VERSION);
+    /* The trailer is the last "end " after a NUL or the header's '\n': a path may hold "end ". */
+    for (size_t i = len; i-- > 4;)
+        if (memcmp(buf + i - 4, "end ", 4) == 0 && (buf[i - 5] == '\0' || buf[i - 5] == '\n')) {
+            endrec = buf + i - 4;
+            break;
+        }
+    if (endrec == NULL || buf[len - 1] != '\n' ||
+        sscanf(endrec, "end %zu %16llx", &count, &sum) != 2 ||
+        fnv1a(buf, (size_t)(endrec - buf)) != sum)
+        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (its checksum "
+                           "does not match): left as it is, nothing applied", display);
+    ops = calloc(count ? count : 1, sizeof(*ops));
+    if (ops == NULL)
+        return ajio__error_strerror(-ENOMEM, "reading intent \"%s/" INTENT_NAME "\"", display);
+    pos = (size_t)(end - buf) + 1;
+    while (buf + pos < endrec) {
+        struct op *op = &ops[n];
+        const char *tmp = NULL, *path;
+        size_t avail = (size_t)(endrec - (buf + pos));
+        char kind = buf[pos++];
+
+        if (n == count || (kind != 'R' && kind != 'D'))
+            goto corrupt;
+        if (kind == 'R') {
+            tmp = buf + pos;
+            if (strnlen(tmp, avail) != TEMP_LEN || !is_txn_temp(tmp))
+                goto corrupt;
+            pos += TEMP_LEN + 1;
+        }
+        path = buf + pos;
+        if (buf + pos >= endrec || strnlen(path, (size_t)(endrec - path)) == (size_t)(endrec - path))
+            goto corrupt;
+        pos += strlen(path) + 1;
+        if (check_relpath(display, path) < 0)
+            goto corrupt;
+        op->path = strdup(path);
+        if (op->path == NULL) {
+            free_ops(ops, n);
+            return ajio__error_strerror(-ENOMEM, "reading intent \"%s/" INTENT_NAME "\"", display);
+        }
+        op->name = strrchr(op->path, '/') ? strrchr(op->path, '/') + 1 : op->path;
+        op->remove = kind == 'D';
+        if (tmp != NULL)
+            memcpy(op->tmp, tmp, TEMP_LEN + 1);
+        op->lockfd = -1;
+        op->dir = SIZE_MAX;
+        n++;
+    }
+    if (n != count)
+        goto corrupt;
+    *ret = ops;
+    *ret_n = n;
+    return 0;
+corrupt:
+    free_ops(ops, n);
+    return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (its records do not "
+                       "parse): left as it is, nothing applied", display);
+}
+
+static int read_intent(struct ctx *c, char **ret, size_t *ret_len)
+{
+    int fd = openat(c->dirfd, INTENT_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    size_t len = 0, cap = 4096;
+    char *buf;
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "open of \"%s/" INTENT_NAME "\"", c->display);
+    buf = malloc(cap);
+    for (;;) {
+        ssize_t k;
+
+        if (buf != NULL && len == cap && cap < INTENT_MAX) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+        if (buf == NULL) {
+            (void)close(fd);
+            return ajio__error_strerror(-ENOMEM, "reading \"%s/" INTENT_NAME "\"", c->display);
+        }
+        if (len == cap) {
+            free(buf);
+            (void)close(fd);
+            return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is over %u bytes: left "
+                               "as it is", c->display, INTENT_MAX);
+        }
+        k = read(fd, buf + len, cap - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            int r = ajio__error_strerror(-errno, "read of \"%s/" INTENT_NAME "\"", c->display);
+            free(buf);
+            (void)close(fd);
+            return r;
+        }
+        if (k == 0)
+            break;
+        len += (size_t)k;
+    }
+    (void)close(fd); /* read-only */
+    *ret = buf;
+    *ret_len = len;
+    return 1;
+}
+
+/* No intent: the temps of a commit that died before its commit point go, and its unfinished intent. */
+static int roll_back(struct ctx *c, bool *ret_did)
+{
+    int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d;
+    struct dirent *de;
+    int r = 0;
+
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "open of \"%s\" to look for leftover temps",
+                                    c->display);
+    d = fdopendir(fd);
+    if (d == NULL) {
+        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", c->display);
+        (void)close(fd);
+        return r;
+    }
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        if (!is_txn_temp(de->d_name) && strcmp(de->d_name, INTENT_NEW) != 0)
+            continue;
+        if (unlinkat(c->dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
+            r = ajio__error_strerror(-errno, "removal of leftover \"%s/%s\"", c->display,
+                                     de->d_name);
+            break;
+        }
+        *ret_did = true;
+    }
+    if (r == 0 && errno != 0)
+        r = ajio__error_strerror(-errno, "readdir of \"%s\"", c->display);
+    (void)closedir(d); /* a directory read */
+    if (r == 0 && *ret_did)
+        r = fsync_dir(c, c->dirfd, "");
+    return r;
+}
+
+/*
+ * Under DIR's lock: a durable intent is rolled forward, else leftovers are rolled back.
+ * @return 0 (nothing to do), 1 (something done), or a negative errno.
+ */
+static int recover_locked(struct ctx *c, int timeout_ms, int64_t deadline)
+{
+    struct op *ops = NULL;
+    size_t n = 0, len = 0;
+    char *buf = NULL;
+    bool did = false;
+    int r = read_intent(c, &buf, &len);
+
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        r = roll_back(c, &did);
+        return r < 0 ? r : did;
+    }
+    r = intent_parse(c->display, buf, len, &ops, &n);
+    free(buf);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = open_dir_of(c, &ops[i], !ops[i].remove);
+    if (r == 0)
+        r = lock_members(c, ops, n, timeout_ms, deadline);
+    if (r == 0)
+        r = apply(c, ops, n);
+    unlock_members(ops, n);
+    free_ops(ops, n);
+    ctx_close_dirs(c);
+    if (r == 0) {
+        /* What the dead commit made of INTENT_NEW, if anything, is no longer of use. */
+        bool ignored = false;
+        r = roll_back(c, &ignored);
+    }
+    return r < 0 ? r : 1;
+}
+
+static int ctx_lock(struct ctx *c, const ajio_opts *opts, int *ret_timeout, int64_t *ret_deadline)
+{
+    struct ajio__target *s = c->scratch;
+    int timeout_ms = ajio__lock_wait_ms(opts);
+    int64_t deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
+    int len, r;
+
+    ajio__target_init(s);
+    s->flags = c->flags;
+    s->dirfd = c->dirfd;
+    len = snprintf(s->path, PATH_MAX, "%s/" LOCK_TARGET, c->display);
+    if (len < 0 || len >= PATH_MAX)
+        return ajio__error(-ENAMETOOLONG, "transaction in \"%s\": path too long", c->display);
+    s->name = s->path + len - strlen(LOCK_TARGET);
+    s->dirlen = (size_t)(s->name - s->path) - 1;
+    r = ajio__lock_take(s, LOCK_NAME, timeout_ms, deadline);
+    c->lockfd = s->lockfd;
+    s->lockfd = -1;
+    s->dirfd = -1;
+    *ret_timeout = timeout_ms;
+    *ret_deadline = deadline;
+    return r;
+}
+
+static int ctx_init(struct ctx *c, const char *display, int dirfd, dev_t dev, unsigned flags)
+{
+    *c = (struct ctx){.display = display, .dirfd = dirfd, .dev = dev, .flags = flags,
+                      .lockfd = -1};
+    c->scratch = malloc(sizeof(*c->scratch));
+    if (c->scratch == NULL)
+        return ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", display);
+    return 0;
+}
+
+static void ctx_done(struct ctx *c)
+{
+    ctx_close_dirs(c);
+    if (c->lockfd >= 0)
+        (void)close(c->lockfd); /* last: releases DIR's lock after everything above */
+    c->lockfd = -1;
+    free(c->scratch);
+}
+
+/* Opens DIR (created with its parents unless AJIO_NO_MKDIR) as a readable directory. */
+static int open_txn_dir(const char *dir, unsigned flags, int *ret_fd, dev_t *ret_dev)
+{
+    struct ajio__target *t = malloc(sizeof(*t));
+    struct stat st;
+    int fd, r;
+
+    if (t == NULL)
+        return ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", dir);
+    ajio__target_init(t);
+    t->flags = flags;
+    r = ajio__resolve_dir(t, dir);
+    if (r < 0) {
+        ajio__target_close(t);
+        free(t);
+        return r;
+    }
+    /* Read (recovery lists it for leftover temps) and fsync'ed: O_PATH will not do. */
+    fd = openat(t->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    r = fd < 0 ? ajio__error_strerror(-errno, "open of directory \"%s\"", dir) : 0;
+    ajio__target_close(t);
+    free(t);
+    if (r == 0 && fstat(fd, &st) < 0) {
+        r = ajio__error_strerror(-errno, "fstat of directory \"%s\"", dir);
+        (void)close(fd);
+    }
+    if (r < 0)
+        return r;
+    *ret_fd = fd;
+    *ret_dev = st.st_dev;
+    return 0;
+}
+
+static int check_opts(const char *what, const char *dir, const ajio_opts *opts)
+{
+    int r;
+
+    if (dir == NULL || dir[0] == '\0')
+        return ajio__error(-EINVAL, "%s: the directory is %s", what, dir ? "empty" : "NULL");
+    r = ajio__check_args(dir, opts);
+    if (r < 0)
+        return r;
+    if (opts != NULL && (opts->flags & ~(unsigned)TXN_FLAGS))
+        return ajio__error(-EINVAL, "%s: option flags 0x%x are not for transactions", what,
+                           opts->flags & ~(unsigned)TXN_FLAGS);
+    return 0;
+}
+
+int ajio_txn_begin(ajio_txn **ret, const char *dir, const ajio_opts *opts)
+{
+    struct ajio_txn *t;
+    int r;
+
+    if (ret == NULL)
+        return ajio__error(-EINVAL, "ajio_txn_begin: ret is NULL");
+    r = check_opts("ajio_txn_begin", dir, opts);
+    if (r < 0)
+        return r;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL || (t->display = strdup(dir)) == NULL) {
+        free(t);
+        return ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", dir);
+    }
+    if (opts != NULL)
+        t->opts = *opts;
+    r = open_txn_dir(dir, t->opts.flags, &t->dirfd, &t->dev);
+    if (r < 0) {
+        free(t->display);
+        free(t);
+        return r;
+    }
+    *ret = t;
+    return 0;
+}
+
+static int add(ajio_txn *t, const char *path, const void *data, size_t len, bool remove)
+{
+    struct op *op;
+    size_t plen;
+    int r;
+
+    if (t == NULL)
+        return ajio__error(-EINVAL, "transaction: the handle is NULL");
+    r = check_relpath(t->display, path);
+    if (r < 0)
+        return r;
+    if (data == NULL && len > 0)
+        return ajio__error(-EINVAL, "transaction in \"%s\": data is NULL with length %zu for "
+                           "\"%s\"", t->display, len, path);
+    if (t->committed)
+        return ajio__error(-EINVAL, "transaction in \"%s\": \"%s\" added after the commit",
+                           t->display, path);
+    /* One outcome per member: a second write or removal of it would be ambiguous. */
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].path, path) == 0)
+            return ajio__error(-EEXIST, "transaction in \"%s\": \"%s\" is in it already",
+                               t->display, path);
+    if (!remove) {
+        struct iovec one = {(void *)data, len}, *iov = &one;
+        int iovcnt = 1;
+
+        r = ajio__check_content(path, t->opts.flags, &iov, &iovcnt, NULL);
+        if (r < 0)
+            return r;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct op *v = realloc(t->v, cap * sizeof(*v));
+        if (v == NULL)
+            return ajio__error_strerror(-ENOMEM, "transaction: adding \"%s\"", path);
+        t->v = v;
+        t->cap = cap;
+    }
+    plen = strlen(path);
+    op = &t->v[t->n];
+    *op = (struct op){.len = len, .remove = remove, .dir = SIZE_MAX, .lockfd = -1};
+    op->path = malloc(plen + 1 + len);
+    if (op->path == NULL)
+        return ajio__error_strerror(-ENOMEM, "transaction: adding \"%s\" (%zu bytes)", path, len);
+    memcpy(op->path, path, plen + 1);
+    op->data = op->path + plen + 1;
+    if (len > 0)
+        memcpy(op->data, data, len);
+    op->name = strrchr(op->path, '/') ? strrchr(op->path, '/') + 1 : op->path;
+    t->n++;
+    return 0;
+}
+
+int ajio_txn_write(ajio_txn *t, const char *relpath, const void *data, size_t len)
+{
+    return add(t, relpath, data, len, false);
+}
+
+int ajio_txn_remove(ajio_txn *t, const char *relpath)
+{
+    return add(t, relpath, NULL, 0, true);
+}
+
+size_t ajio_txn_count(const ajio_txn *t)
+{
+    return t != NULL ? t->n : 0;
+}
+
+/*
+ * A member's temp in DIR: its bytes, and the mode and owner of the file it replaces (or those a
+ * new file gets), set before any name points to it. Its data sync is left to the caller.
+ */
+static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *ret_fd)
+{
+    struct iovec one = {op->data, op->len}, storage[4], *iov = &one;
+    int iovcnt = 1, fd = -1, r;
+    bool exists = false;
+    struct stat st;
+
+    if (fstatat(c->dirs[op->dir].fd, op->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return ajio__error(-EISDIR, "transaction in \"%s\": \"%s\" is a directory",
+                               c->display, op->path);
+        if (!S_ISREG(st.st_mode))
+            return ajio__error(S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL,
+                               "transaction in \"%s\": \"%s\" is not a regular file (symlinks "
+                               "are not followed in a transaction)", c->display, op->path);
+        exists = true;
+    } else if (errno != ENOENT) {
+        return ajio__error_strerror(-errno, "stat of \"%s/%s\"", c->display, op->path);
+    }
+    for (int tries = 0; fd < 0; tries++) {
+        char hex[NAME_MAX + 1];
+
+        /* The random part of a regular temp name, reused: unique enough, and tested. */
+        ajio__temp_name(hex, "x");
+        snprintf(op->tmp, sizeof(op->tmp), TEMP_PREFIX "%.16s.tmp",
+                 hex + 2 + AJIO__TEMP_SUFFIX_LEN);
+        /* A new file's permissions come from the umask through creat's mode, as for creat(2). */
+        fd = openat(c->dirfd, op->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    exists || (opts->flags & AJIO_MODE) ? 0600 : 0666);
+        if (fd < 0 && (errno != EEXIST || tries > 16)) {
+            op->tmp[0] = '\0';
+            return ajio__error_strerror(-errno, "create of temp for \"%s/%s\"", c->display,
+                                        op->path);
+        }
+    }
+    ajio__content_terminate(opts->flags, &iov, &iovcnt, storage);
+    r = ajio__writev_all(fd, iov, iovcnt);
+    if (r < 0) {
+        r = ajio__error_strerror(r, "write of temp for \"%s/%s\"", c->display, op->path);
+        goto fail;
+    }
+    /*
+     * The replaced file's owner and group where the caller may give them (root), else its group
+     * where the caller is a member: chown before chmod, which it would clear setuid bits after.
+     */
+    if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+        fchown(fd, st.st_uid, st.st_gid) < 0 && fchown(fd, (uid_t)-1, st.st_gid) < 0 &&
+        errno != EPERM) {
+        r = ajio__error_strerror(-errno, "chown of temp for \"%s/%s\"", c->display, op->path);
+        goto fail;
+    }
+    if ((exists || (opts->flags & AJIO_MODE)) &&
+        fchmod(fd, (opts->flags & AJIO_MODE) ? opts->mode : (st.st_mode & 07777)) < 0) {
+        r = ajio__error_strerror(-errno, "chmod of temp for \"%s/%s\"", c->display, op->path);
+        goto fail;
+    }
+    if (want_sync(c) && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE) {
+        r = ajio__error_strerror(-errno, "sync_file_range of temp for \"%s/%s\"", c->display,
+                                 op->path);
+        goto fail;
+    }
+    *ret_fd = fd;
+    return 0;
+fail:
+    (void)close(fd); /* removed by the caller */
+    return r;
+}
+
+/* The temps of members [from, to) written, then synced together, then closed. */
+static int stage_round(struct ctx *c, const ajio_opts *opts, struct op *ops, size_t from,
+                       size_t to)
+{
+    int fds[ROUND];
+    size_t k = 0;
+    int r = 0;
+
+    for (size_t i = from; i < to && r == 0; i++)
+        if (!ops[i].remove && (r = make_temp(c, opts, &ops[i], &fds[k])) == 0)
+            k++;
+    for (size_t j = 0; j < k; j++) {
+#ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
+        if (r == 0 && want_sync(c) && fdatasync(fds[j]) < 0)
+            r = ajio__error_strerror(-errno, "fdatasync of a temp of the transaction in \"%s\"",
+                                     c->display);
+#endif
+        if (close(fds[j]) < 0 && r == 0)
+            r = ajio__error_strerror(-errno, "close of a temp of the transaction in \"%s\"",
+                                     c->display);
+    }
+    return r;
+}
+
+static int write_intent(struct ctx *c, const struct op *ops, size_t n)
+{
+    struct iovec iov;
+    size_t len;
+    char *buf;
+    int fd, r;
+
+    r = intent_format(ops, n, &buf, &len);
+    if (r < 0)
+        return ajio__error_strerror(r, "intent of the transaction in \"%s\"", c->display);
+    fd = openat(c->dirfd, INTENT_NEW, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                0600);
+    if (fd < 0) {
+        free(buf);
+        return ajio__error_strerror(-errno, "create of \"%s/" INTENT_NEW "\"", c->display);
+    }
+    iov = (struct iovec){buf, len};
+    r = ajio__writev_all(fd, &iov, 1);
+    free(buf);
+    if (r < 0)
+        r = ajio__error_strerror(r, "write of \"%s/" INTENT_NEW "\"", c->display);
+    if (r == 0 && want_sync(c) && fdatasync(fd) < 0)
+        r = ajio__error_strerror(-errno, "fdatasync of \"%s/" INTENT_NEW "\"", c->display);
+    if (close(fd) < 0 && r == 0)
+        r = ajio__error_strerror(-errno, "close of \"%s/" INTENT_NEW "\"", c->display);
+    /* The commit point: a whole intent appears under its name, or none does. */
+    if (r == 0 && renameat(c->dirfd, INTENT_NEW, c->dirfd, INTENT_NAME) < 0)
+        r = ajio__error_strerror(-errno, "rename of \"%s/" INTENT_NEW "\"", c->display);
+    if (r == 0)
+        r = fsync_dir(c, c->dirfd, "");
+    return r;
+}
+
+/* Before the commit point: what was made goes, nothing was changed. */
+static void undo_staging(struct ctx *c, struct op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].tmp[0] != '\0' && unlinkat(c->dirfd, ops[i].tmp, 0) < 0 && errno != ENOENT)
+            ajio__error_append(" (and temp \"%s/%s\" could not be removed: %s)", c->display,
+                               ops[i].tmp, ajio_strerror(-errno));
+    if (unlinkat(c->dirfd, INTENT_NEW, 0) < 0 && errno != ENOENT)
+        ajio__error_append(" (and \"%s/" INTENT_NEW "\" could not be removed: %s)", c->display,
+                           ajio_strerror(-errno));
+}
+
+int ajio_txn_commit(ajio_txn *t)
+{
+    struct ctx c;
+    int timeout_ms, r;
+    int64_t deadline;
+    bool staged = false, point = false;
+
+    if (t == NULL)
+        return ajio__error(-EINVAL, "ajio_txn_commit: the transaction is NULL");
+    if (t->committed)
+        return ajio__error(-EINVAL, "transaction in \"%s\": committed already", t->display);
+    t->committed = true;
+    r = ctx_init(&c, t->display, t->dirfd, t->dev, t->opts.flags);
+    if (r < 0)
+        return r;
+    r = ctx_lock(&c, &t->opts, &timeout_ms, &deadline);
+    /* Never build on a half-applied set: a dead commit is finished or undone first. */
+    if (r == 0)
+        r = recover_locked(&c, timeout_ms, deadline);
+    for (size_t i = 0; i < t->n && r >= 0; i++)
+        r = open_dir_of(&c, &t->v[i], !t->v[i].remove);
+    if (r >= 0)
+        r = lock_members(&c, t->v, t->n, timeout_ms, deadline);
+    staged = r >= 0;
+    for (size_t i = 0; i < t->n && r >= 0; i += ROUND)
+        r = stage_round(&c, &t->opts, t->v, i, t->n - i < ROUND ? t->n : i + ROUND);
+    if (r >= 0)
+        r = write_intent(&c, t->v, t->n);
+    if (r >= 0) {
+        point = true;
+        r = apply(&c, t->v, t->n);
+    }
+    if (r < 0 && staged && !point)
+        undo_staging(&c, t->v, t->n);
+    unlock_members(t->v, t->n);
+    ctx_done(&c);
+    return r < 0 ? r : 0;
+}
+
+void ajio_txn_free(ajio_txn *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].path);
+    free(t->v);
+    if (t->dirfd >= 0)
+        (void)close(t->dirfd); /* read-only */
+    free(t->display);
+    free(t);
+}
+
+int ajio_recover(const char *dir, const ajio_opts *opts)
+{
+    ajio_opts o = opts != NULL ? *opts : (ajio_opts){0};
+    struct ctx c;
+    int fd, timeout_ms, r;
+    int64_t deadline;
+    dev_t dev;
+
+    r = check_opts("ajio_recover", dir, opts);
+    if (r < 0)
+        return r;
+    /* Nothing to recover in a directory that is not there: never created here. */
+    r = open_txn_dir(dir, o.flags | AJIO_NO_MKDIR, &fd, &dev);
+    if (r < 0)
+        return r;
+    r = ctx_init(&c, dir, fd, dev, o.flags);
+    if (r == 0)
+        r = ctx_lock(&c, &o, &timeout_ms, &deadline);
+    if (r == 0)
+        r = recover_locked(&c, timeout_ms, deadline);
+    ctx_done(&c);
+    (void)close(fd); /* read-only */
+    return r < 0 ? r : r > 0 ? AJIO_REPAIRED : 0;
+}
