@@ -518,7 +518,9 @@ AJIO_API int ajio_txn_begin(ajio_txn **ret, const char *dir, const ajio_opts *op
  * the bytes are validated now, and a missing final '\n' is added at the commit.
  * @return 0, or -EINVAL (t NULL, a path as refused above, data NULL with len > 0, already
  *   committed), -ENAMETOOLONG, -EEXIST (relpath is in the transaction already: one outcome per
- *   member), AJIO_EJSON ("PATH:LINE:COL: reason": not added), -ENOMEM.
+ *   member), AJIO_EJSON ("PATH:LINE:COL: reason"), -ENOMEM. A member refused (for any of
+ *   these but a NULL t) makes the commit fail with the same error, nothing changed: the set is
+ *   changed as a whole or not at all.
  */
 AJIO_API int ajio_txn_write(ajio_txn *t, const char *relpath, const void *data, size_t len);
 
@@ -535,8 +537,7 @@ AJIO_API size_t ajio_txn_count(const ajio_txn *t);
 /*
  * Commits the transaction as described above. Only once.
  * @return 0: every member replaced or removed, durable. A negative errno before the commit
- *   point: nothing changed, no temp left (an invalid member cannot get here: it was refused when
- *   added). A negative errno after it (a rename refused, a failed directory sync): the intent
+ *   point: nothing changed, no temp left (a member refused when added: its error). A negative errno after it (a rename refused, a failed directory sync): the intent
  *   stays and records the set; ajio_recover() or the next commit in DIR completes it, so the set
  *   is never left mixed once the cause is gone; the message says which step failed. Some
  *   possible errors: -EINVAL (NULL, committed already), -EWOULDBLOCK, -ETIMEDOUT, -EINTR (the

@@ -90,6 +90,8 @@ struct ajio_txn {
     dev_t dev;
     struct op *v;
     size_t n, cap;
+    int err;      /* the first member refused: the commit fails with it, nothing changed */
+    char *errmsg; /* its message */
     bool committed;
 };
 
@@ -812,14 +814,27 @@ static int add(ajio_txn *t, const char *path, const void *data, size_t len, bool
     return 0;
 }
 
+/*
+ * A member refused (invalid JSON, a bad path) poisons the transaction: committing the others
+ * would change a set the caller meant to change as a whole.
+ */
+static int added(ajio_txn *t, int r)
+{
+    if (r < 0 && t != NULL && t->err == 0 && !t->committed) {
+        t->err = r;
+        t->errmsg = strdup(ajio_last_error());
+    }
+    return r;
+}
+
 int ajio_txn_write(ajio_txn *t, const char *relpath, const void *data, size_t len)
 {
-    return add(t, relpath, data, len, false);
+    return added(t, add(t, relpath, data, len, false));
 }
 
 int ajio_txn_remove(ajio_txn *t, const char *relpath)
 {
-    return add(t, relpath, NULL, 0, true);
+    return added(t, add(t, relpath, NULL, 0, true));
 }
 
 size_t ajio_txn_count(const ajio_txn *t)
@@ -980,6 +995,10 @@ int ajio_txn_commit(ajio_txn *t)
     if (t->committed)
         return ajio__error(-EINVAL, "transaction in \"%s\": committed already", t->display);
     t->committed = true;
+    if (t->err < 0)
+        return ajio__error(t->err, "transaction in \"%s\" not committed, nothing changed: a "
+                           "member was refused: %s", t->display,
+                           t->errmsg != NULL ? t->errmsg : ajio_strerror(t->err));
     r = ctx_init(&c, t->display, t->dirfd, t->dev, t->opts.flags);
     if (r < 0)
         return r;
@@ -1014,6 +1033,7 @@ void ajio_txn_free(ajio_txn *t)
     for (size_t i = 0; i < t->n; i++)
         free(t->v[i].path);
     free(t->v);
+    free(t->errmsg);
     if (t->dirfd >= 0)
         (void)close(t->dirfd); /* read-only */
     free(t->display);

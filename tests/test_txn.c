@@ -1,0 +1,568 @@
+/*
+ * test_txn.c - transactions: all or nothing across files, recovery from a planted intent, the
+ * refusal of corrupt ones, the locks, and SIGKILL at random moments (with a plain batch as the
+ * negative control: it does leave mixed sets).
+ */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <sys/file.h>
+
+#define INTENT ".ajio-txn-intent"
+#define LOCKF ".ajio-txn.ajio-lock"
+#define NFILES 20
+
+static int count_txn_files(const char *dir)
+{
+    return tu_count_matching(dir, ".ajio-txn-");
+}
+
+static void test_commit_basic_subdirs_removal(void **state)
+{
+    const char *dir = *state;
+    ajio_txn *t;
+    int fds = tu_fd_count();
+
+    tu_put(tu_path(dir, "gone"), "old\n", 0640);
+    assert_int_equal(mkdir(tu_path(dir, "s"), 0755), 0);
+    tu_put(tu_path(dir, "s/gone2"), "old\n", 0644);
+    tu_put(tu_path(dir, "keep"), "old\n", 0640);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "keep", "new\n", 4));
+    tu_assert_ok(ajio_txn_write(t, "a/b/c.json", "{}\n", 3));
+    tu_assert_ok(ajio_txn_remove(t, "gone"));
+    tu_assert_ok(ajio_txn_remove(t, "s/gone2"));
+    tu_assert_ok(ajio_txn_remove(t, "never/was"));
+    assert_int_equal(ajio_txn_count(t), 5);
+    tu_assert_ok(ajio_txn_commit(t));
+    assert_int_equal(ajio_txn_commit(t), -EINVAL);
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "keep"), "new\n", 4);
+    tu_assert_content(tu_path(dir, "a/b/c.json"), "{}\n", 3);
+    assert_int_equal(access(tu_path(dir, "gone"), F_OK), -1);
+    assert_int_equal(access(tu_path(dir, "s/gone2"), F_OK), -1);
+    struct stat st;
+    assert_int_equal(stat(tu_path(dir, "keep"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640); /* the replaced file's mode kept */
+    assert_int_equal(count_txn_files(dir), 0);  /* no temp, no intent left */
+    assert_int_equal(tu_fd_count(), fds);
+    assert_int_equal(ajio_recover(dir, NULL), 0); /* nothing to do */
+}
+
+static void test_bad_paths_refused(void **state)
+{
+    const char *dir = *state;
+    const char *bad[] = {"/etc/passwd", "../x", "a/../x", "a//b", "./a", "a/", "", ".ajio-txn-x"};
+    ajio_txn *t;
+
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ajio_txn_write(t, bad[i], "x", 1), -EINVAL);
+    ajio_txn_free(t);
+    /* A symlink on the way is not followed, so a member never lands outside DIR. */
+    assert_int_equal(symlink("/tmp", tu_path(dir, "ln")), 0);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "ln/x", "x", 1));
+    tu_assert_fails(ajio_txn_commit(t), -ENOTDIR, "ln/x");
+    ajio_txn_free(t);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "ln", "x", 1));
+    tu_assert_fails(ajio_txn_commit(t), -ELOOP, "ln");
+    ajio_txn_free(t);
+    assert_int_equal(count_txn_files(dir), 0);
+    /* Control: the same transaction without the symlink commits. */
+    assert_int_equal(unlink(tu_path(dir, "ln")), 0);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "ln/x", "x", 1));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+}
+
+static void test_invalid_json_aborts_all(void **state)
+{
+    const char *dir = *state;
+    ajio_opts o = {.flags = AJIO_JSON};
+    ajio_txn *t;
+
+    tu_put(tu_path(dir, "a.json"), "1\n", 0644);
+    tu_put(tu_path(dir, "c.json"), "3\n", 0644);
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "a.json", "2", 1));
+    tu_assert_fails(ajio_txn_write(t, "b.json", "{", 1), AJIO_EJSON, "b.json");
+    tu_assert_ok(ajio_txn_remove(t, "c.json"));
+    tu_assert_fails(ajio_txn_commit(t), AJIO_EJSON, "b.json");
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "a.json"), "1\n", 2);
+    assert_int_equal(access(tu_path(dir, "b.json"), F_OK), -1);
+    tu_assert_content(tu_path(dir, "c.json"), "3\n", 2);
+    assert_int_equal(count_txn_files(dir), 0);
+    /* Control: valid members commit, the final '\n' added. */
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "a.json", "2", 1));
+    tu_assert_ok(ajio_txn_write(t, "b.json", "{}", 2));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "a.json"), "2\n", 2);
+    tu_assert_content(tu_path(dir, "b.json"), "{}\n", 3);
+}
+
+static void test_failure_before_commit_point_changes_nothing(void **state)
+{
+    const char *dir = *state;
+    ajio_txn *t;
+    int fds = tu_fd_count();
+
+    tu_put(tu_path(dir, "a"), "old\n", 0644);
+    assert_int_equal(mkdir(tu_path(dir, "d"), 0755), 0);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "a", "new\n", 4));
+    tu_assert_ok(ajio_txn_write(t, "d", "file over a dir\n", 16));
+    tu_assert_fails(ajio_txn_commit(t), -EISDIR, "d");
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "a"), "old\n", 4);
+    assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(tu_fd_count(), fds);
+}
+
+/* FNV-1a 64, as the intent's checksum. */
+static uint64_t fnv(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* An intent as the library writes it: R temp path, D path. */
+static size_t make_intent(char *buf, int version, const char *const *recs, size_t nrec)
+{
+    size_t len = (size_t)sprintf(buf, "ajio-txn %d\n", version);
+
+    for (size_t i = 0; i < nrec; i++) {
+        const char *r = recs[i];
+        buf[len++] = r[0];
+        if (r[0] == 'R') {
+            const char *sp = strchr(r + 2, ' ');
+            memcpy(buf + len, r + 2, (size_t)(sp - (r + 2)));
+            len += (size_t)(sp - (r + 2));
+            buf[len++] = '\0';
+            strcpy(buf + len, sp + 1);
+            len += strlen(sp + 1) + 1;
+        } else {
+            strcpy(buf + len, r + 2);
+            len += strlen(r + 2) + 1;
+        }
+    }
+    len += (size_t)sprintf(buf + len, "end %zu %016llx\n", nrec,
+                           (unsigned long long)fnv(buf, len));
+    return len;
+}
+
+static void put_bytes(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+#define TMP_A ".ajio-txn-00000000000000aa.tmp"
+#define TMP_B ".ajio-txn-00000000000000bb.tmp"
+
+/* A commit that died after its commit point: a renamed, b not yet, c to remove. */
+static size_t plant(const char *dir, char *buf, int version)
+{
+    const char *recs[] = {"R " TMP_A " s/a", "R " TMP_B " b", "D c"};
+
+    assert_int_equal(mkdir(tu_path(dir, "s"), 0755), 0);
+    tu_put(tu_path(dir, "s/a"), "new\n", 0644); /* renamed before the crash */
+    tu_put(tu_path(dir, "b"), "old\n", 0644);
+    tu_put(tu_path(dir, TMP_B), "new\n", 0644);
+    tu_put(tu_path(dir, "c"), "old\n", 0644);
+    size_t len = make_intent(buf, version, recs, 3);
+    put_bytes(tu_path(dir, INTENT), buf, len);
+    return len;
+}
+
+static void test_recover_rolls_forward_idempotent(void **state)
+{
+    const char *dir = *state;
+    char buf[4096];
+    ajio_txn *t;
+
+    plant(dir, buf, 1);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    tu_assert_content(tu_path(dir, "s/a"), "new\n", 4);
+    tu_assert_content(tu_path(dir, "b"), "new\n", 4);
+    assert_int_equal(access(tu_path(dir, "c"), F_OK), -1);
+    assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(ajio_recover(dir, NULL), 0);
+    /* A recovery that died after the renames: the same intent again finds everything done. */
+    size_t len = make_intent(buf, 1, (const char *const[]){"R " TMP_A " s/a", "R " TMP_B " b",
+                                                           "D c"}, 3);
+    put_bytes(tu_path(dir, INTENT), buf, len);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    tu_assert_content(tu_path(dir, "s/a"), "new\n", 4);
+    tu_assert_content(tu_path(dir, "b"), "new\n", 4);
+    assert_int_equal(count_txn_files(dir), 0);
+    /* A commit recovers first, without being asked. */
+    tu_put(tu_path(dir, TMP_A), "newer\n", 0644);
+    len = make_intent(buf, 1, (const char *const[]){"R " TMP_A " b"}, 1);
+    put_bytes(tu_path(dir, INTENT), buf, len);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "z", "z\n", 2));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "b"), "newer\n", 6);
+    tu_assert_content(tu_path(dir, "z"), "z\n", 2);
+}
+
+static void assert_untouched(const char *dir, const char *intent, size_t len)
+{
+    tu_assert_content(tu_path(dir, "b"), "old\n", 4);
+    tu_assert_content(tu_path(dir, "c"), "old\n", 4);
+    tu_assert_content(tu_path(dir, TMP_B), "new\n", 4);
+    tu_assert_content(tu_path(dir, INTENT), intent, len);
+}
+
+static void test_corrupt_intent_refused(void **state)
+{
+    const char *dir = *state;
+    char buf[4096];
+    ajio_txn *t;
+    size_t len = plant(dir, buf, 1);
+    int fds = tu_fd_count();
+
+    /* Every single flipped byte is caught: nothing is applied. */
+    for (size_t i = 0; i < len; i++) {
+        buf[i] ^= 0x01;
+        put_bytes(tu_path(dir, INTENT), buf, len);
+        int r = ajio_recover(dir, NULL);
+        if (r != -EBADMSG && r != -EPROTONOSUPPORT)
+            fail_msg("byte %zu flipped: %d %s", i, r, ajio_last_error());
+        assert_untouched(dir, buf, len);
+        buf[i] ^= 0x01;
+    }
+    /* Cut short. */
+    put_bytes(tu_path(dir, INTENT), buf, len / 2);
+    tu_assert_fails(ajio_recover(dir, NULL), -EBADMSG, INTENT);
+    assert_untouched(dir, buf, len / 2);
+    /* A commit refuses to build on it. */
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "b", "other\n", 6));
+    tu_assert_fails(ajio_txn_commit(t), -EBADMSG, INTENT);
+    ajio_txn_free(t);
+    assert_untouched(dir, buf, len / 2);
+    assert_int_equal(tu_fd_count(), fds);
+    /* Control: the intact intent is applied. */
+    put_bytes(tu_path(dir, INTENT), buf, len);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    tu_assert_content(tu_path(dir, "b"), "new\n", 4);
+}
+
+static void test_other_version_refused(void **state)
+{
+    const char *dir = *state;
+    char buf[4096];
+    size_t len = plant(dir, buf, 2);
+
+    tu_assert_fails(ajio_recover(dir, NULL), -EPROTONOSUPPORT, "version 2");
+    assert_untouched(dir, buf, len);
+}
+
+static void test_recover_rolls_back(void **state)
+{
+    const char *dir = *state;
+    const char *foreign = ".b.ajio-00000000000000cc.tmp"; /* a plain write's: not ours */
+
+    tu_put(tu_path(dir, "b"), "old\n", 0644);
+    tu_put(tu_path(dir, TMP_A), "new\n", 0644);
+    tu_put(tu_path(dir, TMP_B), "new\n", 0644);
+    tu_put(tu_path(dir, INTENT ".new"), "ajio-txn 1\nR", 0644);
+    tu_put(tu_path(dir, foreign), "x", 0644);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    tu_assert_content(tu_path(dir, "b"), "old\n", 4);
+    assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(access(tu_path(dir, foreign), F_OK), 0);
+    assert_int_equal(ajio_recover(dir, NULL), 0);
+    assert_int_equal(ajio_recover(tu_path(dir, "missing"), NULL), -ENOENT);
+}
+
+static void test_dir_lock_serialises(void **state)
+{
+    const char *dir = *state;
+    ajio_opts o = {.flags = AJIO_LOCK_TIMEOUT, .lock_timeout_ms = 0};
+    ajio_txn *t;
+    int fd;
+
+    tu_put(tu_path(dir, "a"), "old\n", 0644);
+    tu_assert_ok(ajio_recover(dir, NULL)); /* creates the lock file */
+    fd = open(tu_path(dir, LOCKF), O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "a", "new\n", 4));
+    tu_assert_fails(ajio_txn_commit(t), -EWOULDBLOCK, dir);
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "a"), "old\n", 4);
+    assert_int_equal(ajio_recover(dir, &o), -EWOULDBLOCK);
+    assert_int_equal(close(fd), 0);
+    /* Control: released, the same commit goes through. */
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "a", "new\n", 4));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+}
+
+struct upd {
+    int entered[2]; /* a pipe: the update holds the lock */
+    int release[2]; /* a pipe: let it go on */
+};
+
+static int slow_update(void *ctx, const void *old, size_t len, int exists, ajio_file *out)
+{
+    struct upd *u = ctx;
+    char c = 'x';
+
+    (void)old;
+    (void)len;
+    (void)exists;
+    assert_int_equal(write(u->entered[1], &c, 1), 1);
+    assert_int_equal(read(u->release[0], &c, 1), 1);
+    return ajio_file_write(out, "upd\n", 4);
+}
+
+static void *updater(void *arg)
+{
+    struct upd *u = arg;
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s", (const char *)(u + 1));
+    tu_assert_ok(ajio_update(path, slow_update, u, -1, NULL));
+    return NULL;
+}
+
+static void test_member_lock_serialises_with_update(void **state)
+{
+    const char *dir = *state;
+    ajio_opts o = {.flags = AJIO_LOCK_TIMEOUT, .lock_timeout_ms = 0};
+    struct {
+        struct upd u;
+        char path[4096];
+    } arg;
+    pthread_t th;
+    ajio_txn *t;
+    char c = 'x';
+
+    tu_put(tu_path(dir, "a"), "old\n", 0644);
+    tu_put(tu_path(dir, "b"), "old\n", 0644);
+    snprintf(arg.path, sizeof(arg.path), "%s/a", dir);
+    assert_int_equal(pipe(arg.u.entered), 0);
+    assert_int_equal(pipe(arg.u.release), 0);
+    assert_int_equal(pthread_create(&th, NULL, updater, &arg.u), 0);
+    assert_int_equal(read(arg.u.entered[0], &c, 1), 1); /* the update holds a's lock */
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "b", "txn\n", 4));
+    tu_assert_ok(ajio_txn_write(t, "a", "txn\n", 4));
+    tu_assert_fails(ajio_txn_commit(t), -EWOULDBLOCK, "a");
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "b"), "old\n", 4); /* b not written either */
+    assert_int_equal(count_txn_files(dir), 0);
+    /* Control: a transaction without a commits meanwhile. */
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "b", "txn\n", 4));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    assert_int_equal(write(arg.u.release[1], &c, 1), 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    tu_assert_content(tu_path(dir, "a"), "upd\n", 4);
+    /* And an AJIO_LOCK writer waits for a transaction's member lock: the same lock file. */
+    int fd = open(tu_path(dir, ".a.ajio-lock"), O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    ajio_opts lo = {.flags = AJIO_LOCK | AJIO_LOCK_TIMEOUT, .lock_timeout_ms = 0};
+    assert_int_equal(ajio_write_text(tu_path(dir, "a"), "w", &lo), -EWOULDBLOCK);
+    assert_int_equal(close(fd), 0);
+    for (int i = 0; i < 2; i++) {
+        close(arg.u.entered[i]);
+        close(arg.u.release[i]);
+    }
+}
+
+/* Two processes commit transactions of x and y, each writing one token to both, at once. */
+static void test_concurrent_transactions(void **state)
+{
+    const char *dir = *state;
+    ajio_opts o = {.flags = AJIO_NO_SYNC};
+    pid_t pids[2];
+
+    for (int p = 0; p < 2; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            for (int i = 0; i < 200; i++) {
+                char tok[64];
+                ajio_txn *t;
+                int n = snprintf(tok, sizeof(tok), "%d-%d\n", p, i);
+                if (ajio_txn_begin(&t, dir, &o) < 0 || ajio_txn_write(t, "x", tok, (size_t)n) < 0 ||
+                    ajio_txn_write(t, "sub/y", tok, (size_t)n) < 0 || ajio_txn_commit(t) < 0)
+                    _exit(1);
+                ajio_txn_free(t);
+                /* Each of our commits saw a whole set before it (under the lock, x == y). */
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 2; p++) {
+        int st;
+        assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    char *x = tu_read(tu_path(dir, "x"), NULL), *y = tu_read(tu_path(dir, "sub/y"), NULL);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    assert_int_equal(count_txn_files(dir), 0);
+}
+
+/* A child commits sets of NFILES files, each set one generation, until it is killed. */
+static void writer_loop(const char *dir, bool txn)
+{
+    ajio_opts o = {.flags = AJIO_NO_SYNC};
+
+    for (unsigned gen = 1;; gen++) {
+        char data[32], name[16];
+        int n = snprintf(data, sizeof(data), "%u\n", gen);
+        if (txn) {
+            ajio_txn *t;
+            if (ajio_txn_begin(&t, dir, &o) < 0)
+                _exit(2);
+            for (int i = 0; i < NFILES; i++) {
+                snprintf(name, sizeof(name), "%s/f%02d", i % 2 ? "d" : "e", i);
+                if (ajio_txn_write(t, name, data, (size_t)n) < 0)
+                    _exit(2);
+            }
+            if (ajio_txn_commit(t) < 0)
+                _exit(3);
+            ajio_txn_free(t);
+        } else {
+            ajio_batch *b;
+            if (ajio_batch_new(&b, &o) < 0)
+                _exit(2);
+            for (int i = 0; i < NFILES; i++) {
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/%s/f%02d", dir, i % 2 ? "d" : "e", i);
+                if (ajio_batch_add(b, path, data, (size_t)n) < 0)
+                    _exit(2);
+            }
+            if (ajio_batch_commit(b) < 0)
+                _exit(3);
+            ajio_batch_free(b);
+        }
+    }
+}
+
+/* Whether the NFILES files hold one generation; the first one read into *gen. */
+static bool set_is_whole(const char *dir)
+{
+    char *first = NULL;
+    bool whole = true;
+
+    for (int i = 0; i < NFILES; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%s/f%02d", i % 2 ? "d" : "e", i);
+        char *s = tu_read(tu_path(dir, name), NULL);
+        assert_non_null(s);
+        if (first == NULL)
+            first = s;
+        else {
+            if (strcmp(first, s) != 0)
+                whole = false;
+            free(s);
+        }
+    }
+    free(first);
+    return whole;
+}
+
+/* One round: the child runs for a random moment, then SIGKILL. @return whether the set was whole. */
+static bool kill_round(const char *dir, bool txn, unsigned *seed)
+{
+    pid_t pid = fork();
+    int st;
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        writer_loop(dir, txn);
+    struct timespec ts = {0, (long)(1 + rand_r(seed) % 20000) * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+        fail_msg("the writer exited by itself (status %d): %s", st, "a commit failed");
+    if (txn) {
+        int r = ajio_recover(dir, NULL);
+        assert_true(r == 0 || r == AJIO_REPAIRED);
+        assert_int_equal(count_txn_files(dir), 0);
+    }
+    return set_is_whole(dir);
+}
+
+static void initial_set(const char *dir)
+{
+    ajio_txn *t;
+
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    for (int i = 0; i < NFILES; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%s/f%02d", i % 2 ? "d" : "e", i);
+        tu_assert_ok(ajio_txn_write(t, name, "0\n", 2));
+    }
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+}
+
+static void test_sigkill_transactions_whole(void **state)
+{
+    const char *dir = *state;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+    initial_set(dir);
+    for (int round = 0; round < 40; round++)
+        if (!kill_round(dir, true, &seed))
+            fail_msg("round %d: a mixed set after recovery", round);
+}
+
+static void test_sigkill_batch_mixes(void **state)
+{
+    const char *dir = *state;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    int round;
+
+    initial_set(dir);
+    for (round = 0; round < 500; round++)
+        if (!kill_round(dir, false, &seed))
+            break;
+    if (round == 500)
+        fail_msg("a plain batch never left a mixed set in 500 kills: the test cannot fail");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(test_commit_basic_subdirs_removal),
+        TU_TEST(test_bad_paths_refused),
+        TU_TEST(test_invalid_json_aborts_all),
+        TU_TEST(test_failure_before_commit_point_changes_nothing),
+        TU_TEST(test_recover_rolls_forward_idempotent),
+        TU_TEST(test_corrupt_intent_refused),
+        TU_TEST(test_other_version_refused),
+        TU_TEST(test_recover_rolls_back),
+        TU_TEST(test_dir_lock_serialises),
+        TU_TEST(test_member_lock_serialises_with_update),
+        TU_TEST(test_concurrent_transactions),
+        TU_TEST(test_sigkill_transactions_whole),
+        TU_TEST(test_sigkill_batch_mixes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
