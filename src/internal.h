@@ -9,7 +9,7 @@
  *   tempfile                                         the temp: created, locked, written
  *   commit                                           stage, publish, directory sync
  *   handle                                           a replace's life and its buffered writes
- *   file dir batch append json_gen                   the write APIs
+ *   file dir batch txn append json_gen               the write APIs
  *   update read sweep                                built on the write APIs
  */
 #ifndef AJIO_INTERNAL_H
