@@ -477,9 +477,12 @@ typedef struct ajio_txn ajio_txn;
  *
  *     recover                 what a commit that died left in DIR, as ajio_recover() does
  *     flock(member locks)     each member's ".NAME.ajio-lock", in the order of the paths
- *     temps                   ".ajio-txn-<16 hex>.tmp" in DIR: bytes, owner, mode; fdatasync
- *     intent                  ".ajio-txn-intent.new": fdatasync, rename to ".ajio-txn-intent",
- *                             fsync(DIR)              (the commit point)
+ *     plan                    ".ajio-txn-intent.new" in DIR, naming every temp: fdatasync,
+ *                             fsync(DIR)
+ *     temps                   ".ajio-txn-<16 hex>.tmp" beside each member: bytes, owner, mode;
+ *                             fdatasync; fsync of each directory that got one
+ *     intent                  the plan renamed to ".ajio-txn-intent", fsync(DIR)
+ *                                                     (the commit point)
  *     renameat / unlinkat     every temp over its member, every removal
  *     fsync                   every directory touched, then DIR
  *     unlink intent           then fsync(DIR)
@@ -492,9 +495,12 @@ typedef struct ajio_txn ajio_txn;
  * always inside DIR. Every member must be on DIR's filesystem (-EXDEV, found before anything is
  * renamed). A replaced member keeps its mode and, where the process may set them, its owner and
  * group (not its ACL or extended attributes); a new one gets 0666 minus the umask; with
- * AJIO_MODE, exactly opts.mode. The temps are made in DIR itself, so that a recovery finds them
- * by name without walking the tree: while a commit runs, a member's new bytes are readable in DIR
- * by whoever its final mode lets read, even when its own subdirectory would keep them out.
+ * AJIO_MODE, exactly opts.mode. Each temp is made beside its member, in the member's own
+ * directory, so that while a commit runs (and after a crash, until recovery) a member's new bytes
+ * are readable by nobody who could not read the member: "private/m" behind a 0700 "private"
+ * keeps its new bytes there too, whatever m's own mode (promise 5, as for a single-file write).
+ * A recovery finds the temps through the plan, which is durable before the first temp is made
+ * and names each one; it removes exactly those, never a file for its name's shape.
  *
  * Concurrency: two transactions in one directory take turns (DIR's lock); a transaction also
  * holds each member's lock from before its temps are made until after the directory syncs, so
@@ -552,14 +558,16 @@ AJIO_API void ajio_txn_free(ajio_txn *t);
 
 /*
  * Makes the set of DIR whole after a commit died (a crash, a kill, a failed rename), holding
- * DIR's lock: with an intent, every temp it names that is still there is renamed over its member
- * (a temp that is gone was renamed), every removal it names is done again, the directories are
- * synced and the intent removed; without one, the temps and the unfinished intent of a commit
- * that died before its commit point are removed. Each step can be repeated, so a recovery that
- * dies is completed by the next. Every commit does this first, so calling it is needed only to
- * repair DIR before reading it. An intent that is corrupt (-EBADMSG) or of another version of
- * the intent format (-EPROTONOSUPPORT) is left as it is and nothing is touched. DIR is never
- * created. opts: as ajio_txn_begin() (AJIO_NO_SYNC, AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE apply).
+ * DIR's lock: with an intent, every temp it names that is still there is renamed over its
+ * member (a temp that is gone was renamed), every removal it names is done again, the
+ * directories are synced and the intent removed; without one, a commit that died before its
+ * commit point is undone: every temp its plan names is removed from its member's directory,
+ * then the plan (a plan cut short had no temps yet: it is just removed). Each step can be
+ * repeated, so a recovery that dies is completed by the next. Every commit does this first, so
+ * calling it is needed only to repair DIR before reading it. An intent that is corrupt
+ * (-EBADMSG) or of another version of the intent format (-EPROTONOSUPPORT; a plan of another
+ * version too) is left as it is and nothing is touched. DIR is never created. opts: as
+ * ajio_txn_begin() (AJIO_NO_SYNC, AJIO_LOCK_TIMEOUT, AJIO_INTERRUPTIBLE apply).
  * @return 0 (nothing to do), AJIO_REPAIRED (a commit was completed or undone), or a negative
  *   errno: -EINVAL, -ENOENT, -ENOTDIR, -EACCES, -EBADMSG, -EPROTONOSUPPORT, the lock's errors,
  *   the errors of renameat(2), unlinkat(2), fsync(2).

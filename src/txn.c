@@ -2,23 +2,37 @@
  * txn.c - many files replaced and removed all or nothing, across a crash: ajio_txn_*,
  * ajio_recover().
  *
- * A transaction of directory DIR has three files of its own in DIR:
+ * A transaction of directory DIR has these files of its own:
  *
- *   .ajio-txn.ajio-lock         flock'ed by every commit and recovery of DIR, for their whole run
- *   .ajio-txn-<16 hex>.tmp      one temp per member written, the member's final bytes and mode
- *   .ajio-txn-intent            the intent: which temp becomes which member, which members go
+ *   DIR/.ajio-txn.ajio-lock     flock'ed by every commit and recovery of DIR, for their whole run
+ *   .ajio-txn-<16 hex>.tmp      one temp per member written, beside its member (in the member's
+ *                               own directory), with the member's final bytes, mode and owner
+ *   DIR/.ajio-txn-intent.new    the plan: the intent's very bytes, written before any temp
+ *   DIR/.ajio-txn-intent        the intent: which temp becomes which member, which members go
  *
  * The commit, under the lock: recover what a dead commit left; take each member's own lock
- * (".NAME.ajio-lock", as AJIO_LOCK and ajio_update() take it) in one global order; write and
- * fdatasync every temp; write the intent as ".ajio-txn-intent.new", fdatasync it, rename it to
- * its name and fsync DIR; then rename every temp over its member, remove the members to remove,
- * fsync every directory touched and DIR, and remove the intent. The intent's rename is the
- * commit point: before it a crash leaves the old set and temps that recovery removes; after it
- * every temp is durable, so recovery renames those still there (a temp that is gone was
- * renamed: nothing else removes a temp while an intent names it) and removes again what was to
- * be removed, which is idempotent. Temps are made in DIR, not beside their members, so that a
- * recovery without an intent finds them by name without walking the tree; their names are not
- * of the shape ajio_sweep() removes, so a sweep never takes a temp an intent still needs.
+ * (".NAME.ajio-lock", as AJIO_LOCK and ajio_update() take it) in one global order; choose every
+ * temp's name and write the plan, fdatasync it and fsync DIR; make and fdatasync every temp and
+ * fsync each directory that got one; rename the plan to the intent and fsync DIR; then rename
+ * every temp over its member, remove the members to remove, fsync every directory touched and
+ * DIR, and remove the intent. The intent's rename is the commit point: before it a crash leaves
+ * the old set and temps that recovery finds through the plan and removes; after it every temp
+ * is durable, so recovery renames those still there (a temp that is gone was renamed: nothing
+ * else removes a temp while an intent names it) and removes again what was to be removed,
+ * which is idempotent.
+ *
+ * Why temps sit beside their members and not in DIR (promise 5): a temp holds its member's new
+ * bytes with the member's final mode and ACL, so in DIR it would be readable by whoever that
+ * mode lets read even when the member's own directory (DIR/private, 0700) keeps them out. Beside
+ * its member it is behind exactly the directories the member is behind, as a single-file write's
+ * temp is. Keeping temps owner-only in DIR and setting the mode after the rename was the other
+ * way, and a worse one: readers would see a member with the wrong mode between the rename and
+ * the chmod, and a recovery would have to redo the chmod. The price is finding temps after a
+ * crash before the commit point: the plan lists them by name, is durable before the first temp
+ * is made, and goes only after they do. Recovery removes exactly the temps a plan names, never
+ * a file because of its shape: a transaction of a parent of DIR may have its own live temps in
+ * DIR's subdirectories. The names are not of the shape ajio_sweep() removes, so a sweep never
+ * takes a temp an intent still needs.
  *
  * Member paths are relative to DIR and walked one component at a time without following
  * symlinks, so that the commit and a recovery in another process, maybe after a reboot, reach
@@ -46,7 +60,8 @@
 #define TEMP_PREFIX_LEN 10
 #define TEMP_LEN (TEMP_PREFIX_LEN + 16 + 4)
 #define INTENT_MAGIC "ajio-txn "
-#define INTENT_VERSION 1
+/* 2: a temp's name is in its member's directory (1 had every temp in DIR). */
+#define INTENT_VERSION 2
 /* An intent larger than this is not one this library wrote for any sane transaction. */
 #define INTENT_MAX (256u << 20)
 /* Temps open at once while their data is synced. */
@@ -58,7 +73,8 @@ struct op {
     char *data;
     size_t len;
     bool remove;
-    char tmp[TEMP_LEN + 1]; /* a write's temp in DIR, once made */
+    char tmp[TEMP_LEN + 1]; /* a write's temp, in the member's directory; chosen before the plan */
+    bool made;              /* this commit created tmp (only then does an undo remove it) */
     size_t dir;             /* index in dirs, or SIZE_MAX when the directory does not exist */
     int lockfd;
 };
@@ -68,7 +84,8 @@ struct tdir {
     int fd;
     dev_t dev;
     ino_t ino;
-    bool touched;
+    bool touched; /* a rename or removal in it is to be made durable */
+    bool staged;  /* a temp was made in it: to be made durable before the commit point */
 };
 
 /* What a commit and a recovery share: DIR, its lock, the directories of members. */
@@ -254,6 +271,7 @@ static int open_dir_of(struct ctx *c, struct op *op, bool create)
     d->dev = st.st_dev;
     d->ino = st.st_ino;
     d->touched = false;
+    d->staged = false;
     op->dir = c->ndirs++;
     return 0;
 fail:
@@ -359,15 +377,18 @@ static int apply(struct ctx *c, struct op *ops, size_t n)
                                             "completes it)", c->display, op->path);
             continue;
         }
-        if (renameat(c->dirfd, op->tmp, c->dirs[op->dir].fd, op->name) == 0) {
+        if (op->dir == SIZE_MAX)
+            continue; /* its directory removed since, and the temp with it: nothing to rename */
+        if (renameat(c->dirs[op->dir].fd, op->tmp, c->dirs[op->dir].fd, op->name) == 0) {
             c->dirs[op->dir].touched = true;
             continue;
         }
         struct stat st;
-        if (errno == ENOENT && fstatat(c->dirfd, op->tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+        if (errno == ENOENT &&
+            fstatat(c->dirs[op->dir].fd, op->tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
             errno == ENOENT)
             continue; /* renamed before a crash */
-        return ajio__error_strerror(-errno, "rename of temp \"%s\" to \"%s/%s\" in a "
+        return ajio__error_strerror(-errno, "rename of temp \"%s\" over \"%s/%s\" in a "
                                     "transaction (recorded: ajio_recover() or the next "
                                     "transaction completes it)", op->tmp, c->display, op->path);
     }
@@ -439,8 +460,9 @@ static void free_ops(struct op *ops, size_t n)
     free(ops);
 }
 
-/* Parses an intent: nothing half-read is ever acted on. */
-static int intent_parse(const char *display, char *buf, size_t len, struct op **ret, size_t *ret_n)
+/* Parses an intent or a plan (file: which): nothing half-read is ever acted on. */
+static int intent_parse(const char *display, const char *file, char *buf, size_t len,
+                        struct op **ret, size_t *ret_n)
 {
     size_t ml = strlen(INTENT_MAGIC), n = 0, count = 0, pos;
     unsigned long long sum;
@@ -449,16 +471,16 @@ static int intent_parse(const char *display, char *buf, size_t len, struct op **
     long version;
 
     if (len < ml || memcmp(buf, INTENT_MAGIC, ml) != 0)
-        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is not a transaction's "
-                           "intent: left as it is, nothing applied", display);
+        return ajio__error(-EBADMSG, "\"%s/%s\" is not a transaction's "
+                           "intent: left as it is, nothing applied", display, file);
     version = strtol(buf + ml, &end, 10);
     if (end == buf + ml || (size_t)(end - buf) >= len || *end != '\n')
-        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (no version): "
-                           "left as it is, nothing applied", display);
+        return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (no version): "
+                           "left as it is, nothing applied", display, file);
     if (version != INTENT_VERSION)
-        return ajio__error(-EPROTONOSUPPORT, "intent \"%s/" INTENT_NAME "\" is of version %ld, "
+        return ajio__error(-EPROTONOSUPPORT, "\"%s/%s\" is of version %ld, "
                            "this library reads version %d: left as it is, nothing applied (the "
-                           "library that wrote it recovers it)", display, version,
+                           "library that wrote it recovers it)", display, file, version,
                            INTENT_VERSION);
     /* The trailer is the last "end " after a NUL or the header's '\n': a path may hold "end ". */
     for (size_t i = len; i-- > 4;)
@@ -469,11 +491,11 @@ static int intent_parse(const char *display, char *buf, size_t len, struct op **
     if (endrec == NULL || buf[len - 1] != '\n' ||
         sscanf(endrec, "end %zu %16llx", &count, &sum) != 2 ||
         fnv1a(buf, (size_t)(endrec - buf)) != sum)
-        return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (its checksum "
-                           "does not match): left as it is, nothing applied", display);
+        return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its checksum "
+                           "does not match): left as it is, nothing applied", display, file);
     ops = calloc(count ? count : 1, sizeof(*ops));
     if (ops == NULL)
-        return ajio__error_strerror(-ENOMEM, "reading intent \"%s/" INTENT_NAME "\"", display);
+        return ajio__error_strerror(-ENOMEM, "reading \"%s/%s\"", display, file);
     pos = (size_t)(end - buf) + 1;
     while (buf + pos < endrec) {
         struct op *op = &ops[n];
@@ -498,7 +520,7 @@ static int intent_parse(const char *display, char *buf, size_t len, struct op **
         op->path = strdup(path);
         if (op->path == NULL) {
             free_ops(ops, n);
-            return ajio__error_strerror(-ENOMEM, "reading intent \"%s/" INTENT_NAME "\"", display);
+            return ajio__error_strerror(-ENOMEM, "reading \"%s/%s\"", display, file);
         }
         op->name = strrchr(op->path, '/') ? strrchr(op->path, '/') + 1 : op->path;
         op->remove = kind == 'D';
@@ -515,20 +537,21 @@ static int intent_parse(const char *display, char *buf, size_t len, struct op **
     return 0;
 corrupt:
     free_ops(ops, n);
-    return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is corrupt (its records do not "
-                       "parse): left as it is, nothing applied", display);
+    return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its records do not "
+                       "parse): left as it is, nothing applied", display, file);
 }
 
-static int read_intent(struct ctx *c, char **ret, size_t *ret_len)
+/* Reads DIR's file name (the intent or the plan): 0 when there is none, 1 and *ret when read. */
+static int read_record(struct ctx *c, const char *name, char **ret, size_t *ret_len)
 {
-    int fd = openat(c->dirfd, INTENT_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     size_t len = 0, cap = 4096;
     char *buf;
 
     if (fd < 0 && errno == ENOENT)
         return 0;
     if (fd < 0)
-        return ajio__error_strerror(-errno, "open of \"%s/" INTENT_NAME "\"", c->display);
+        return ajio__error_strerror(-errno, "open of \"%s/%s\"", c->display, name);
     buf = malloc(cap);
     for (;;) {
         ssize_t k;
@@ -542,19 +565,19 @@ static int read_intent(struct ctx *c, char **ret, size_t *ret_len)
         }
         if (buf == NULL) {
             (void)close(fd);
-            return ajio__error_strerror(-ENOMEM, "reading \"%s/" INTENT_NAME "\"", c->display);
+            return ajio__error_strerror(-ENOMEM, "reading \"%s/%s\"", c->display, name);
         }
         if (len == cap) {
             free(buf);
             (void)close(fd);
-            return ajio__error(-EBADMSG, "intent \"%s/" INTENT_NAME "\" is over %u bytes: left "
-                               "as it is", c->display, INTENT_MAX);
+            return ajio__error(-EBADMSG, "\"%s/%s\" is over %u bytes: left as it is", c->display,
+                               name, INTENT_MAX);
         }
         k = read(fd, buf + len, cap - len);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            int r = ajio__error_strerror(-errno, "read of \"%s/" INTENT_NAME "\"", c->display);
+            int r = ajio__error_strerror(-errno, "read of \"%s/%s\"", c->display, name);
             free(buf);
             (void)close(fd);
             return r;
@@ -569,38 +592,52 @@ static int read_intent(struct ctx *c, char **ret, size_t *ret_len)
     return 1;
 }
 
-/* No intent: the temps of a commit that died before its commit point go, and its unfinished intent. */
+/*
+ * No intent: a commit that died before its commit point. Every temp its plan names goes, each
+ * from its member's directory (a directory that is gone held none), those directories are
+ * synced, then the plan goes. A plan cut short by the crash is removed as it is: temps are made
+ * only once the whole plan is durable, so no temp can exist for it. A plan of another version is
+ * left, as an intent would be.
+ */
 static int roll_back(struct ctx *c, bool *ret_did)
 {
-    int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d;
-    struct dirent *de;
-    int r = 0;
+    struct op *ops = NULL;
+    size_t n = 0, len = 0;
+    char *buf = NULL;
+    int r = read_record(c, INTENT_NEW, &buf, &len);
 
-    if (fd < 0)
-        return ajio__error_strerror(-errno, "open of \"%s\" to look for leftover temps",
-                                    c->display);
-    d = fdopendir(fd);
-    if (d == NULL) {
-        r = ajio__error_strerror(-errno, "fdopendir of \"%s\"", c->display);
-        (void)close(fd);
+    if (r <= 0)
         return r;
-    }
-    while ((errno = 0, de = readdir(d)) != NULL) {
-        if (!is_txn_temp(de->d_name) && strcmp(de->d_name, INTENT_NEW) != 0)
+    r = intent_parse(c->display, INTENT_NEW, buf, len, &ops, &n);
+    free(buf);
+    if (r == -EPROTONOSUPPORT)
+        return r;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (ops[i].remove)
             continue;
-        if (unlinkat(c->dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
-            r = ajio__error_strerror(-errno, "removal of leftover \"%s/%s\"", c->display,
-                                     de->d_name);
-            break;
-        }
-        *ret_did = true;
+        r = open_dir_of(c, &ops[i], false);
+        if (r < 0 || ops[i].dir == SIZE_MAX)
+            continue;
+        if (unlinkat(c->dirs[ops[i].dir].fd, ops[i].tmp, 0) == 0)
+            c->dirs[ops[i].dir].touched = true;
+        else if (errno != ENOENT)
+            r = ajio__error_strerror(-errno, "removal of leftover temp \"%s\" of \"%s/%s\"",
+                                     ops[i].tmp, c->display, ops[i].path);
     }
-    if (r == 0 && errno != 0)
-        r = ajio__error_strerror(-errno, "readdir of \"%s\"", c->display);
-    (void)closedir(d); /* a directory read */
-    if (r == 0 && *ret_did)
+    if (r == -EBADMSG)
+        r = 0; /* cut short: see above */
+    /* The removals durable before the plan that finds the temps goes. */
+    for (size_t i = 0; i < c->ndirs && r == 0; i++)
+        if (c->dirs[i].touched && c->dirs[i].rel[0] != '\0')
+            r = fsync_dir(c, c->dirs[i].fd, c->dirs[i].rel);
+    free_ops(ops, n);
+    ctx_close_dirs(c);
+    if (r == 0 && unlinkat(c->dirfd, INTENT_NEW, 0) < 0 && errno != ENOENT)
+        r = ajio__error_strerror(-errno, "removal of leftover \"%s/" INTENT_NEW "\"", c->display);
+    if (r == 0)
         r = fsync_dir(c, c->dirfd, "");
+    if (r == 0)
+        *ret_did = true;
     return r;
 }
 
@@ -614,7 +651,7 @@ static int recover_locked(struct ctx *c, int timeout_ms, int64_t deadline)
     size_t n = 0, len = 0;
     char *buf = NULL;
     bool did = false;
-    int r = read_intent(c, &buf, &len);
+    int r = read_record(c, INTENT_NAME, &buf, &len);
 
     if (r < 0)
         return r;
@@ -622,12 +659,13 @@ static int recover_locked(struct ctx *c, int timeout_ms, int64_t deadline)
         r = roll_back(c, &did);
         return r < 0 ? r : did;
     }
-    r = intent_parse(c->display, buf, len, &ops, &n);
+    r = intent_parse(c->display, INTENT_NAME, buf, len, &ops, &n);
     free(buf);
     if (r < 0)
         return r;
+    /* Nothing is created: a temp is in its member's directory, so a missing one holds none. */
     for (size_t i = 0; i < n && r == 0; i++)
-        r = open_dir_of(c, &ops[i], !ops[i].remove);
+        r = open_dir_of(c, &ops[i], false);
     if (r == 0)
         r = lock_members(c, ops, n, timeout_ms, deadline);
     if (r == 0)
@@ -635,11 +673,6 @@ static int recover_locked(struct ctx *c, int timeout_ms, int64_t deadline)
     unlock_members(ops, n);
     free_ops(ops, n);
     ctx_close_dirs(c);
-    if (r == 0) {
-        /* What the dead commit made of INTENT_NEW, if anything, is no longer of use. */
-        bool ignored = false;
-        r = roll_back(c, &ignored);
-    }
     return r < 0 ? r : 1;
 }
 
@@ -843,17 +876,43 @@ size_t ajio_txn_count(const ajio_txn *t)
 }
 
 /*
- * A member's temp in DIR: its bytes, and the mode and owner of the file it replaces (or those a
- * new file gets), set before any name points to it. Its data sync is left to the caller.
+ * Names every write's temp before the plan records them: random, as a regular temp's, and
+ * distinct within the transaction (two members of one directory must not share one).
+ */
+static void choose_temp_names(struct op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].remove)
+            continue;
+        for (bool again = true; again;) {
+            char hex[NAME_MAX + 1];
+
+            /* The random part of a regular temp name, reused: unique enough, and tested. */
+            ajio__temp_name(hex, "x");
+            snprintf(ops[i].tmp, sizeof(ops[i].tmp), TEMP_PREFIX "%.16s.tmp",
+                     hex + 2 + AJIO__TEMP_SUFFIX_LEN);
+            again = false;
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(ops[j].tmp, ops[i].tmp) == 0)
+                    again = true;
+        }
+    }
+}
+
+/*
+ * A member's temp, beside it: its bytes, and the owner and mode of the file it replaces (or
+ * those a new file gets), set before any name points to the new content. Its data sync is left
+ * to the caller.
  */
 static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *ret_fd)
 {
     struct iovec one = {op->data, op->len}, storage[4], *iov = &one;
-    int iovcnt = 1, fd = -1, r;
+    struct tdir *d = &c->dirs[op->dir];
+    int fd = -1, iovcnt = 1, r;
     bool exists = false;
     struct stat st;
 
-    if (fstatat(c->dirs[op->dir].fd, op->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (fstatat(d->fd, op->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         if (S_ISDIR(st.st_mode))
             return ajio__error(-EISDIR, "transaction in \"%s\": \"%s\" is a directory",
                                c->display, op->path);
@@ -865,22 +924,18 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
     } else if (errno != ENOENT) {
         return ajio__error_strerror(-errno, "stat of \"%s/%s\"", c->display, op->path);
     }
-    for (int tries = 0; fd < 0; tries++) {
-        char hex[NAME_MAX + 1];
-
-        /* The random part of a regular temp name, reused: unique enough, and tested. */
-        ajio__temp_name(hex, "x");
-        snprintf(op->tmp, sizeof(op->tmp), TEMP_PREFIX "%.16s.tmp",
-                 hex + 2 + AJIO__TEMP_SUFFIX_LEN);
-        /* A new file's permissions come from the umask through creat's mode, as for creat(2). */
-        fd = openat(c->dirfd, op->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    exists || (opts->flags & AJIO_MODE) ? 0600 : 0666);
-        if (fd < 0 && (errno != EEXIST || tries > 16)) {
-            op->tmp[0] = '\0';
-            return ajio__error_strerror(-errno, "create of temp for \"%s/%s\"", c->display,
-                                        op->path);
-        }
-    }
+    /*
+     * The name is the plan's: a file already there (never one of ours: the names are random and
+     * reserved) fails the commit rather than be taken. A new file's permissions come from the
+     * umask and the directory's default ACL through creat's mode, as for creat(2).
+     */
+    fd = openat(d->fd, op->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                exists || (opts->flags & AJIO_MODE) ? 0600 : 0666);
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "create of temp \"%s\" for \"%s/%s\"", op->tmp,
+                                    c->display, op->path);
+    op->made = true;
+    d->staged = true;
     ajio__content_terminate(opts->flags, &iov, &iovcnt, storage);
     r = ajio__writev_all(fd, iov, iovcnt);
     if (r < 0) {
@@ -938,7 +993,11 @@ static int stage_round(struct ctx *c, const ajio_opts *opts, struct op *ops, siz
     return r;
 }
 
-static int write_intent(struct ctx *c, const struct op *ops, size_t n)
+/*
+ * The plan: the intent's bytes under INTENT_NEW, durable (data and name) before the first temp
+ * is made, so that a recovery without an intent knows every temp there may be and where.
+ */
+static int write_plan(struct ctx *c, const struct op *ops, size_t n)
 {
     struct iovec iov;
     size_t len;
@@ -947,7 +1006,7 @@ static int write_intent(struct ctx *c, const struct op *ops, size_t n)
 
     r = intent_format(ops, n, &buf, &len);
     if (r < 0)
-        return ajio__error_strerror(r, "intent of the transaction in \"%s\"", c->display);
+        return ajio__error_strerror(r, "plan of the transaction in \"%s\"", c->display);
     fd = openat(c->dirfd, INTENT_NEW, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                 0600);
     if (fd < 0) {
@@ -963,22 +1022,45 @@ static int write_intent(struct ctx *c, const struct op *ops, size_t n)
         r = ajio__error_strerror(-errno, "fdatasync of \"%s/" INTENT_NEW "\"", c->display);
     if (close(fd) < 0 && r == 0)
         r = ajio__error_strerror(-errno, "close of \"%s/" INTENT_NEW "\"", c->display);
-    /* The commit point: a whole intent appears under its name, or none does. */
-    if (r == 0 && renameat(c->dirfd, INTENT_NEW, c->dirfd, INTENT_NAME) < 0)
-        r = ajio__error_strerror(-errno, "rename of \"%s/" INTENT_NEW "\"", c->display);
     if (r == 0)
         r = fsync_dir(c, c->dirfd, "");
     return r;
 }
 
-/* Before the commit point: what was made goes, nothing was changed. */
+/*
+ * Every temp's name durable in its directory (DIR's comes with the fsync below), then the plan
+ * renamed to the intent: the commit point, a whole intent appears under its name or none does.
+ */
+static int commit_point(struct ctx *c)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < c->ndirs && r == 0; i++)
+        if (c->dirs[i].staged && c->dirs[i].rel[0] != '\0')
+            r = fsync_dir(c, c->dirs[i].fd, c->dirs[i].rel);
+    if (r == 0 && renameat(c->dirfd, INTENT_NEW, c->dirfd, INTENT_NAME) < 0)
+        r = ajio__error_strerror(-errno, "rename of \"%s/" INTENT_NEW "\" to " INTENT_NAME,
+                                 c->display);
+    if (r == 0)
+        r = fsync_dir(c, c->dirfd, "");
+    return r;
+}
+
+/* Before the commit point: what was made goes, the plan last, nothing was changed. */
 static void undo_staging(struct ctx *c, struct op *ops, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (ops[i].tmp[0] != '\0' && unlinkat(c->dirfd, ops[i].tmp, 0) < 0 && errno != ENOENT)
-            ajio__error_append(" (and temp \"%s/%s\" could not be removed: %s)", c->display,
-                               ops[i].tmp, ajio_strerror(-errno));
-    if (unlinkat(c->dirfd, INTENT_NEW, 0) < 0 && errno != ENOENT)
+    bool kept = false;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].made || unlinkat(c->dirs[ops[i].dir].fd, ops[i].tmp, 0) == 0 ||
+            errno == ENOENT)
+            continue;
+        ajio__error_append(" (and temp \"%s\" of \"%s/%s\" could not be removed: %s)",
+                           ops[i].tmp, c->display, ops[i].path, ajio_strerror(-errno));
+        kept = true;
+    }
+    /* A temp left is still found by recovery through the plan. */
+    if (!kept && unlinkat(c->dirfd, INTENT_NEW, 0) < 0 && errno != ENOENT)
         ajio__error_append(" (and \"%s/" INTENT_NEW "\" could not be removed: %s)", c->display,
                            ajio_strerror(-errno));
 }
@@ -1010,11 +1092,15 @@ int ajio_txn_commit(ajio_txn *t)
         r = open_dir_of(&c, &t->v[i], !t->v[i].remove);
     if (r >= 0)
         r = lock_members(&c, t->v, t->n, timeout_ms, deadline);
-    staged = r >= 0;
+    if (r >= 0) {
+        choose_temp_names(t->v, t->n);
+        staged = true;
+        r = write_plan(&c, t->v, t->n);
+    }
     for (size_t i = 0; i < t->n && r >= 0; i += ROUND)
         r = stage_round(&c, &t->opts, t->v, i, t->n - i < ROUND ? t->n : i + ROUND);
     if (r >= 0)
-        r = write_intent(&c, t->v, t->n);
+        r = commit_point(&c);
     if (r >= 0) {
         point = true;
         r = apply(&c, t->v, t->n);

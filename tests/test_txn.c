@@ -5,8 +5,17 @@
  */
 #include "testutil.h"
 
+#include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define INTENT ".ajio-txn-intent"
 #define LOCKF ".ajio-txn.ajio-lock"
@@ -168,18 +177,22 @@ static void put_bytes(const char *path, const char *data, size_t len)
 
 #define TMP_A ".ajio-txn-00000000000000aa.tmp"
 #define TMP_B ".ajio-txn-00000000000000bb.tmp"
+#define TMP_C ".ajio-txn-00000000000000cc.tmp"
+#define VERSION 2 /* of the intent: temps beside their members */
 
-/* A commit that died after its commit point: a renamed, b not yet, c to remove. */
+/* A commit that died after its commit point: a renamed, b and s/e not yet, c to remove. */
 static size_t plant(const char *dir, char *buf, int version)
 {
-    const char *recs[] = {"R " TMP_A " s/a", "R " TMP_B " b", "D c"};
+    const char *recs[] = {"R " TMP_A " s/a", "R " TMP_B " b", "D c", "R " TMP_C " s/e"};
 
     assert_int_equal(mkdir(tu_path(dir, "s"), 0755), 0);
     tu_put(tu_path(dir, "s/a"), "new\n", 0644); /* renamed before the crash */
     tu_put(tu_path(dir, "b"), "old\n", 0644);
     tu_put(tu_path(dir, TMP_B), "new\n", 0644);
     tu_put(tu_path(dir, "c"), "old\n", 0644);
-    size_t len = make_intent(buf, version, recs, 3);
+    tu_put(tu_path(dir, "s/e"), "old\n", 0644);
+    tu_put(tu_path(dir, "s/" TMP_C), "new\n", 0644); /* beside its member */
+    size_t len = make_intent(buf, version, recs, 4);
     put_bytes(tu_path(dir, INTENT), buf, len);
     return len;
 }
@@ -190,15 +203,17 @@ static void test_recover_rolls_forward_idempotent(void **state)
     char buf[4096];
     ajio_txn *t;
 
-    plant(dir, buf, 1);
+    plant(dir, buf, VERSION);
     assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
     tu_assert_content(tu_path(dir, "s/a"), "new\n", 4);
     tu_assert_content(tu_path(dir, "b"), "new\n", 4);
+    tu_assert_content(tu_path(dir, "s/e"), "new\n", 4);
     assert_int_equal(access(tu_path(dir, "c"), F_OK), -1);
     assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(count_txn_files(tu_path(dir, "s")), 0);
     assert_int_equal(ajio_recover(dir, NULL), 0);
     /* A recovery that died after the renames: the same intent again finds everything done. */
-    size_t len = make_intent(buf, 1, (const char *const[]){"R " TMP_A " s/a", "R " TMP_B " b",
+    size_t len = make_intent(buf, VERSION, (const char *const[]){"R " TMP_A " s/a", "R " TMP_B " b",
                                                            "D c"}, 3);
     put_bytes(tu_path(dir, INTENT), buf, len);
     assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
@@ -207,7 +222,7 @@ static void test_recover_rolls_forward_idempotent(void **state)
     assert_int_equal(count_txn_files(dir), 0);
     /* A commit recovers first, without being asked. */
     tu_put(tu_path(dir, TMP_A), "newer\n", 0644);
-    len = make_intent(buf, 1, (const char *const[]){"R " TMP_A " b"}, 1);
+    len = make_intent(buf, VERSION, (const char *const[]){"R " TMP_A " b"}, 1);
     put_bytes(tu_path(dir, INTENT), buf, len);
     tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
     tu_assert_ok(ajio_txn_write(t, "z", "z\n", 2));
@@ -230,7 +245,7 @@ static void test_corrupt_intent_refused(void **state)
     const char *dir = *state;
     char buf[4096];
     ajio_txn *t;
-    size_t len = plant(dir, buf, 1);
+    size_t len = plant(dir, buf, VERSION);
     int fds = tu_fd_count();
 
     /* Every single flipped byte is caught: nothing is applied. */
@@ -264,9 +279,9 @@ static void test_other_version_refused(void **state)
 {
     const char *dir = *state;
     char buf[4096];
-    size_t len = plant(dir, buf, 2);
+    size_t len = plant(dir, buf, 1); /* 1 had every temp in DIR */
 
-    tu_assert_fails(ajio_recover(dir, NULL), -EPROTONOSUPPORT, "version 2");
+    tu_assert_fails(ajio_recover(dir, NULL), -EPROTONOSUPPORT, "version 1");
     assert_untouched(dir, buf, len);
 }
 
@@ -274,17 +289,40 @@ static void test_recover_rolls_back(void **state)
 {
     const char *dir = *state;
     const char *foreign = ".b.ajio-00000000000000cc.tmp"; /* a plain write's: not ours */
+    /* Not in the plan: a transaction of a parent of dir may have it there, live. */
+    const char *other = "s/.ajio-txn-00000000000000dd.tmp";
+    char buf[4096];
+    size_t len;
 
+    /* A commit that died before its commit point: its plan names its temps and where. */
+    assert_int_equal(mkdir(tu_path(dir, "s"), 0755), 0);
     tu_put(tu_path(dir, "b"), "old\n", 0644);
-    tu_put(tu_path(dir, TMP_A), "new\n", 0644);
+    tu_put(tu_path(dir, "s/e"), "old\n", 0644);
     tu_put(tu_path(dir, TMP_B), "new\n", 0644);
-    tu_put(tu_path(dir, INTENT ".new"), "ajio-txn 1\nR", 0644);
+    tu_put(tu_path(dir, "s/" TMP_C), "new\n", 0644);
+    tu_put(tu_path(dir, other), "x", 0644);
     tu_put(tu_path(dir, foreign), "x", 0644);
+    len = make_intent(buf, VERSION, (const char *const[]){"R " TMP_B " b", "R " TMP_C " s/e",
+                                                          "R " TMP_A " gone/f", "D c"}, 4);
+    put_bytes(tu_path(dir, INTENT ".new"), buf, len);
     assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
     tu_assert_content(tu_path(dir, "b"), "old\n", 4);
+    tu_assert_content(tu_path(dir, "s/e"), "old\n", 4);
     assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(access(tu_path(dir, "s/" TMP_C), F_OK), -1);
+    assert_int_equal(access(tu_path(dir, other), F_OK), 0);
     assert_int_equal(access(tu_path(dir, foreign), F_OK), 0);
+    assert_int_equal(access(tu_path(dir, "gone"), F_OK), -1); /* nothing created */
     assert_int_equal(ajio_recover(dir, NULL), 0);
+    /* A plan cut short by the crash had no temps yet (they follow its sync): it just goes. */
+    tu_put(tu_path(dir, INTENT ".new"), "ajio-txn 2\nR", 0644);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    assert_int_equal(count_txn_files(dir), 0);
+    /* One of another version is left, as an intent would be. */
+    len = make_intent(buf, 1, (const char *const[]){"R " TMP_B " b"}, 1);
+    put_bytes(tu_path(dir, INTENT ".new"), buf, len);
+    tu_assert_fails(ajio_recover(dir, NULL), -EPROTONOSUPPORT, "version 1");
+    assert_int_equal(unlink(tu_path(dir, INTENT ".new")), 0);
     assert_int_equal(ajio_recover(tu_path(dir, "missing"), NULL), -ENOENT);
 }
 
@@ -547,6 +585,180 @@ static void test_sigkill_batch_mixes(void **state)
         fail_msg("a plain batch never left a mixed set in 500 kills: the test cannot fail");
 }
 
+/* ---- promise 5: new bytes never more exposed than their member -------------------------- */
+
+#define NOBODY 65534
+#define SECRET "new secret bytes\n"
+
+static int trap_fd = -1;
+
+static void on_sigsys(int sig)
+{
+    char c = 's';
+
+    (void)sig;
+    if (write(trap_fd, &c, 1) != 1)
+        _exit(5);
+    for (;;)
+        pause(); /* stopped here, between the temps and the renames, until killed */
+}
+
+/*
+ * From now on the process's first rename(2) in any form raises SIGSYS instead of running: in a
+ * commit that is the commit point, with every temp made, filled and synced.
+ */
+static int trap_renames(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef SYS_rename
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rename, 3, 0),
+#else
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat2, 3, 0),
+#endif
+#ifdef SYS_renameat
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat, 2, 0),
+#else
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat2, 2, 0),
+#endif
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_renameat2, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+    };
+    struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+
+    if (signal(SIGSYS, on_sigsys) == SIG_ERR || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Whether user nobody (no supplementary groups) can open path for reading. */
+static bool nobody_can_read(const char *path)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+            setresuid(NOBODY, NOBODY, NOBODY) < 0)
+            _exit(98);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _exit(fd >= 0 ? 0 : errno == EACCES ? 1 : 97);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_true(WEXITSTATUS(status) <= 1);
+    return WEXITSTATUS(status) == 0;
+}
+
+/* Every regular file below dir holding exactly SECRET; asserts nobody can read any of them. */
+static int secrets_kept_from_nobody(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char p[PATH_MAX], got[64];
+        struct stat st;
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        assert_int_equal(lstat(p, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            n += secrets_kept_from_nobody(p);
+            continue;
+        }
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        ssize_t k = read(fd, got, sizeof(got));
+        (void)close(fd);
+        if (k != (ssize_t)strlen(SECRET) || memcmp(got, SECRET, (size_t)k) != 0)
+            continue;
+        if (nobody_can_read(p))
+            fail_msg("the new bytes of private/m are readable by nobody at \"%s\"", p);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_temps_no_more_exposed_than_members(void **state)
+{
+    const char *dir = *state;
+    char c;
+    int pfd[2], status;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "note: not root: the exposure of a commit's temps to other users is "
+                        "not checked\n");
+        return;
+    }
+    /* DIR open to all, private/ to root only; the member's own mode lets all read. */
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(mkdir(tu_path(dir, "private"), 0700), 0);
+    assert_int_equal(chmod(tu_path(dir, "private"), 0700), 0);
+    tu_put(tu_path(dir, "private/m"), "old\n", 0644);
+    tu_put(tu_path(dir, "pub"), "old\n", 0644);
+    tu_assert_ok(ajio_recover(dir, NULL)); /* the lock file made outside the trap */
+    assert_int_equal(pipe(pfd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ajio_txn *t;
+
+        trap_fd = pfd[1];
+        /* Gone with the test, whether it passes or fails while this waits. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+            _exit(6);
+        alarm(60);
+        if (trap_renames() < 0)
+            _exit(4);
+        if (ajio_txn_begin(&t, dir, NULL) < 0 ||
+            ajio_txn_write(t, "private/m", SECRET, strlen(SECRET)) < 0 ||
+            ajio_txn_write(t, "pub", "new\n", 4) < 0)
+            _exit(2);
+        (void)ajio_txn_commit(t);
+        _exit(3); /* never reached: the commit point traps */
+    }
+    struct pollfd pf = {pfd[0], POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 20000), 1);
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    /* Stopped before its renames: the new bytes exist, and only where the member is. */
+    assert_int_equal(secrets_kept_from_nobody(dir), 1);
+    tu_assert_content(tu_path(dir, "private/m"), "old\n", 4);
+    /* Control: the check does see bytes that nobody can read. */
+    tu_put(tu_path(dir, "probe"), "x", 0644);
+    assert_true(nobody_can_read(tu_path(dir, "probe")));
+    /* A crash there: recovery finds the temp, wherever it is, and removes it. */
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    (void)close(pfd[0]);
+    (void)close(pfd[1]);
+    assert_int_equal(secrets_kept_from_nobody(dir), 1);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    assert_int_equal(secrets_kept_from_nobody(dir), 0);
+    tu_assert_content(tu_path(dir, "private/m"), "old\n", 4);
+    tu_assert_content(tu_path(dir, "pub"), "old\n", 4);
+    assert_int_equal(count_txn_files(dir), 0);
+    assert_int_equal(count_txn_files(tu_path(dir, "private")), 0);
+    /* Control: the same commit, untrapped, replaces both and leaves private/m as it was. */
+    ajio_txn *t;
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "private/m", SECRET, strlen(SECRET)));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    struct stat st;
+    assert_int_equal(stat(tu_path(dir, "private/m"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(secrets_kept_from_nobody(dir), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +775,7 @@ int main(void)
         TU_TEST(test_concurrent_transactions),
         TU_TEST(test_sigkill_transactions_whole),
         TU_TEST(test_sigkill_batch_mixes),
+        TU_TEST(test_temps_no_more_exposed_than_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
