@@ -479,8 +479,9 @@ typedef struct ajio_txn ajio_txn;
  *     flock(member locks)     each member's ".NAME.ajio-lock", in the order of the paths
  *     plan                    ".ajio-txn-intent.new" in DIR, naming every temp: fdatasync,
  *                             fsync(DIR)
- *     temps                   ".ajio-txn-<16 hex>.tmp" beside each member: bytes, owner, mode;
- *                             fdatasync; fsync of each directory that got one
+ *     temps                   ".ajio-txn-<16 hex>.tmp" beside each member: bytes, ACL and
+ *                             xattrs, owner, mode; fdatasync; fsync of each directory that
+ *                             got one
  *     intent                  the plan renamed to ".ajio-txn-intent", fsync(DIR)
  *                                                     (the commit point)
  *     renameat / unlinkat     every temp over its member, every removal
@@ -493,9 +494,11 @@ typedef struct ajio_txn ajio_txn;
  * components, and names starting with ".ajio-txn" are refused; symlinks are never followed, in
  * the directories or at the member (-ENOTDIR, -ELOOP), so that a recovery reaches the same files,
  * always inside DIR. Every member must be on DIR's filesystem (-EXDEV, found before anything is
- * renamed). A replaced member keeps its mode and, where the process may set them, its owner and
- * group (not its ACL or extended attributes); a new one gets 0666 minus the umask; with
- * AJIO_MODE, exactly opts.mode. Each temp is made beside its member, in the member's own
+ * renamed). A replaced member keeps its mode, its access ACL and extended attributes (as
+ * ajio_write_bytes() keeps them: user.*, and trusted.* and security.selinux where the process may
+ * set them; never security.capability) and, where the process may set them, its owner and group;
+ * a new one gets 0666 minus the umask and its directory's default ACL; with AJIO_MODE, exactly
+ * opts.mode and no ACL. Each temp is made beside its member, in the member's own
  * directory, so that while a commit runs (and after a crash, until recovery) a member's new bytes
  * are readable by nobody who could not read the member: "private/m" behind a 0700 "private"
  * keeps its new bytes there too, whatever m's own mode (promise 5, as for a single-file write).

@@ -6,7 +6,8 @@
  *
  *   DIR/.ajio-txn.ajio-lock     flock'ed by every commit and recovery of DIR, for their whole run
  *   .ajio-txn-<16 hex>.tmp      one temp per member written, beside its member (in the member's
- *                               own directory), with the member's final bytes, mode and owner
+ *                               own directory), with the member's final bytes, mode, owner, ACL
+ *                               and extended attributes
  *   DIR/.ajio-txn-intent.new    the plan: the intent's very bytes, written before any temp
  *   DIR/.ajio-txn-intent        the intent: which temp becomes which member, which members go
  *
@@ -900,9 +901,9 @@ static void choose_temp_names(struct op *ops, size_t n)
 }
 
 /*
- * A member's temp, beside it: its bytes, and the owner and mode of the file it replaces (or
- * those a new file gets), set before any name points to the new content. Its data sync is left
- * to the caller.
+ * A member's temp, beside it: its bytes, and the access ACL, extended attributes, owner and
+ * mode of the file it replaces (or those a new file gets), all set before any name points to
+ * the new content. Its data sync is left to the caller.
  */
 static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *ret_fd)
 {
@@ -941,6 +942,32 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
     if (r < 0) {
         r = ajio__error_strerror(r, "write of temp for \"%s/%s\"", c->display, op->path);
         goto fail;
+    }
+    /*
+     * The ACL and attributes of the replaced file, as a single-file write keeps them (meta.c:
+     * with AJIO_MODE no ACL); first, since setting an access ACL rewrites the mode, which must
+     * be the last word.
+     */
+    if (exists) {
+        struct ajio__target *s = c->scratch;
+        int len;
+
+        ajio__target_init(s);
+        s->flags = c->flags;
+        s->dirfd = d->fd;
+        s->dir_borrowed = true; /* name it by d->fd: the path is DIR as given, maybe relative */
+        len = snprintf(s->path, PATH_MAX, "%s/%s", c->display, op->path);
+        if (len < 0 || len >= PATH_MAX) {
+            r = ajio__error(-ENAMETOOLONG, "transaction in \"%s\": \"%s\" too long", c->display,
+                            op->path);
+            goto fail;
+        }
+        s->name = s->path + len - strlen(op->name);
+        s->dirlen = (size_t)(s->name - s->path) - 1;
+        r = ajio__copy_meta(s, fd);
+        s->dirfd = -1; /* lent */
+        if (r < 0)
+            goto fail;
     }
     /*
      * The replaced file's owner and group where the caller may give them (root), else its group

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #define INTENT ".ajio-txn-intent"
 #define LOCKF ".ajio-txn.ajio-lock"
@@ -759,6 +760,77 @@ static void test_temps_no_more_exposed_than_members(void **state)
     assert_int_equal(secrets_kept_from_nobody(dir), 1);
 }
 
+/* ---- a replaced member keeps its access ACL and extended attributes ---------------------- */
+
+struct acl_entry {
+    uint16_t tag, perm;
+    uint32_t id;
+};
+
+static bool unsupported(int err)
+{
+    return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL;
+}
+
+static void test_members_keep_acl_and_xattrs(void **state)
+{
+    const char *dir = *state;
+    /* 0640 plus user nobody:r, as "setfacl -m u:nobody:r" leaves it. */
+    const struct acl_entry e[] = {{1, 6, 0xffffffffu}, {2, 4, 65534}, {4, 4, 0xffffffffu},
+                                  {0x10, 4, 0xffffffffu}, {0x20, 0, 0xffffffffu}};
+    unsigned char acl[4 + sizeof(e)], got[256];
+    uint32_t version = 2;
+    bool with_acl = true;
+    struct stat st;
+    ajio_txn *t;
+
+    memcpy(acl, &version, 4);
+    memcpy(acl + 4, e, sizeof(e));
+    assert_int_equal(mkdir(tu_path(dir, "s"), 0755), 0);
+    tu_put(tu_path(dir, "s/a"), "old\n", 0640);
+    tu_put(tu_path(dir, "b"), "old\n", 0644);
+    if (setxattr(tu_path(dir, "s/a"), "user.origin", "cfg-v1", 6, 0) < 0) {
+        assert_true(unsupported(errno));
+        fprintf(stderr, "note: no user.* attributes on the filesystem of %s: not checked\n", dir);
+        return;
+    }
+    if (setxattr(tu_path(dir, "s/a"), "system.posix_acl_access", acl, sizeof(acl), 0) < 0) {
+        assert_true(unsupported(errno));
+        fprintf(stderr, "note: no POSIX ACLs on the filesystem of %s: that part not checked\n",
+                dir);
+        with_acl = false;
+    }
+    assert_int_equal(setxattr(tu_path(dir, "b"), "user.b", "2", 1, 0), 0);
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "s/a", "new\n", 4));
+    tu_assert_ok(ajio_txn_write(t, "b", "new\n", 4));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "s/a"), "new\n", 4);
+    assert_int_equal(getxattr(tu_path(dir, "s/a"), "user.origin", got, sizeof(got)), 6);
+    assert_memory_equal(got, "cfg-v1", 6);
+    assert_int_equal(getxattr(tu_path(dir, "b"), "user.b", got, sizeof(got)), 1);
+    if (with_acl) {
+        assert_int_equal(getxattr(tu_path(dir, "s/a"), "system.posix_acl_access", got,
+                                  sizeof(got)), (ssize_t)sizeof(acl));
+        assert_memory_equal(got, acl, sizeof(acl));
+        assert_int_equal(stat(tu_path(dir, "s/a"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+    }
+    /* AJIO_MODE means exactly that mode: the ACL goes, the attributes stay. */
+    ajio_opts o = {.flags = AJIO_MODE, .mode = 0600};
+    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+    tu_assert_ok(ajio_txn_write(t, "s/a", "newer\n", 6));
+    tu_assert_ok(ajio_txn_commit(t));
+    ajio_txn_free(t);
+    assert_int_equal(getxattr(tu_path(dir, "s/a"), "system.posix_acl_access", got, sizeof(got)),
+                     -1);
+    assert_int_equal(errno, ENODATA);
+    assert_int_equal(getxattr(tu_path(dir, "s/a"), "user.origin", got, sizeof(got)), 6);
+    assert_int_equal(stat(tu_path(dir, "s/a"), &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +848,7 @@ int main(void)
         TU_TEST(test_sigkill_transactions_whole),
         TU_TEST(test_sigkill_batch_mixes),
         TU_TEST(test_temps_no_more_exposed_than_members),
+        TU_TEST(test_members_keep_acl_and_xattrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
