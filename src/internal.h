@@ -9,7 +9,7 @@
  *   tempfile                                         the temp: created, locked, written
  *   commit                                           stage, publish, directory sync
  *   handle                                           a replace's life and its buffered writes
- *   file dir batch append json_gen                   the write APIs
+ *   file dir batch append json_gen snapshot          the write APIs
  *   update read sweep                                built on the write APIs
  */
 #ifndef AJIO_INTERNAL_H
@@ -191,6 +191,11 @@ unsigned long ajio__error_count(void);
 
 /* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
 #define AJIO__NEW_DIR_SEC 60
+
+/* snapshot.c, for the tests: 0 tries a reflink first, 1 starts at copy_file_range(), 2 reads and
+ * writes; counts of files copied by each method, in that order. */
+extern int ajio__snapshot_copy_mode;
+extern unsigned long ajio__snapshot_copies[3];
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
