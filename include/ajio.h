@@ -1143,9 +1143,14 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *     "." + NAME + ".snap-" + 16 lowercase hex digits
  *
  * that is never changed once NAME points to it. ajio_publish() builds a new generation, makes
- * all of it durable, then renames a temp symlink (".NAME.ajio-<16 hex>.tmp", the temp shape)
- * over NAME: a reader sees the whole old tree or the whole new one, never a mix, and after a
- * power cut at any point NAME points to a complete generation, old or new. Writers of single
+ * all of it durable, then swaps a temp symlink (".NAME.ajio-<16 hex>.tmp", the temp shape)
+ * with NAME by renameat2(RENAME_EXCHANGE) (RENAME_NOREPLACE on a first publish): a reader sees
+ * the whole old tree or the whole new one, never a mix, and after a power cut at any point NAME
+ * points to a complete generation, old or new. What the exchange took from NAME must be one of
+ * these symlinks: anything else that appeared at NAME during the publish (a file, a directory)
+ * is exchanged back, untouched, and the publish fails with -EEXIST. Only on a filesystem that
+ * refuses both flags (EINVAL, ENOSYS) is a plain renameat() used; there a file created at NAME
+ * between the publish's last check and its rename is replaced. Writers of single
  * files have no part in this: what is published is only ever changed by publishing again.
  *
  * The reader protocol. Any program, in any language and without this library, reads a whole
@@ -1204,7 +1209,7 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *   otherwise a negative errno and name is unchanged, no new generation remains:
  *   -EINVAL        NULL or empty arguments, name ending in '/', unknown flags
  *   -EEXIST        name exists and is not such a symlink (a directory, a file, another
- *                  symlink): it is never replaced
+ *                  symlink), or became one during the publish: it is never replaced
  *   -EOPNOTSUPP    src_dir holds something other than a regular file, directory or symlink
  *                  (a fifo, socket or device): nothing is published, nothing moved
  *   -EXDEV         AJIO_PUBLISH_MOVE across filesystems (src_dir untouched)

@@ -30,6 +30,8 @@
 /* The copy methods, for the tests (internal.h). */
 int ajio__snapshot_copy_mode;
 unsigned long ajio__snapshot_copies[3];
+int (*ajio__snapshot_hook)(const char *step);
+int ajio__snapshot_plain_rename;
 
 struct ajio_snapshot {
     int fd;
@@ -681,20 +683,63 @@ static int make_generation(struct place *p, char gen[NAME_MAX + 1], mode_t mode)
     return ajio__error(-EAGAIN, "publish %s: no new generation could be made", p->path);
 }
 
-/* Points NAME at gen: a temp symlink renamed over it, then the directory synced. */
-static int switch_name(struct place *p, const char *gen, unsigned flags)
+/*
+ * Points NAME at gen, then syncs the directory. exists says what the check before found at NAME:
+ * one of our symlinks (exchanged with the temp symlink, RENAME_EXCHANGE) or nothing (the temp
+ * renamed with RENAME_NOREPLACE). Either way nothing that appeared at NAME after the check is
+ * ever overwritten: after an exchange the temp's name holds what NAME was, and unless that is
+ * one of our symlinks it is exchanged back and the publish refused. Only where the filesystem
+ * refuses both flags (EINVAL, ENOSYS) is a plain renameat() used, and the check is all there is.
+ */
+static int switch_name(struct place *p, const char *gen, bool exists, unsigned flags)
 {
-    char tmp[NAME_MAX + 1];
+    char tmp[NAME_MAX + 1], was[NAME_MAX + 1];
+    ssize_t n;
     int r;
 
     ajio__temp_name(tmp, p->base);
     if (symlinkat(gen, p->dirfd, tmp) < 0)
         return ajio__error_strerror(-errno, "publish %s: symlink %s", p->path, tmp);
-    if (renameat(p->dirfd, tmp, p->dirfd, p->base) < 0) {
+    if (ajio__snapshot_hook != NULL)
+        (void)ajio__snapshot_hook("swap");
+    for (int tries = 0;; tries++) {
+        unsigned how = exists ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+        if (!ajio__snapshot_plain_rename &&
+            renameat2(p->dirfd, tmp, p->dirfd, p->base, how) == 0)
+            break;
+        if (ajio__snapshot_plain_rename || errno == EINVAL || errno == ENOSYS) {
+            if (renameat(p->dirfd, tmp, p->dirfd, p->base) == 0)
+                goto synced;
+        } else if (tries < 100 && (errno == EEXIST || errno == ENOENT)) {
+            /* NAME came (or went) since the check: look again by the other way. */
+            exists = errno == EEXIST;
+            continue;
+        }
         r = ajio__error_strerror(-errno, "publish %s: rename %s", p->path, tmp);
         (void)unlinkat(p->dirfd, tmp, 0);
         return r;
     }
+    if (exists) {
+        /* The temp's name now holds what NAME was: the previous generation's symlink, or not. */
+        n = readlinkat(p->dirfd, tmp, was, sizeof(was) - 1);
+        if (n >= 0)
+            was[n] = '\0';
+        if (n < 0 || !is_gen_name(was, p->base)) {
+            if (renameat2(p->dirfd, tmp, p->dirfd, p->base, RENAME_EXCHANGE) < 0)
+                return ajio__error_strerror(-errno,
+                                            "publish %s: exchange back: what was at the name is "
+                                            "now at %s/%s",
+                                            p->path, p->dir, tmp);
+            (void)unlinkat(p->dirfd, tmp, 0);
+            return ajio__error(-EEXIST,
+                               "publish %s: it became something other than a snapshot symlink "
+                               "during the publish; left as it was",
+                               p->path);
+        }
+        /* A failure leaves a temp symlink to an old generation: the gc removes it. */
+        (void)unlinkat(p->dirfd, tmp, 0);
+    }
+synced:
     r = fsync_fd(p->dirfd, flags);
     if (r < 0)
         return ajio__error_strerror(AJIO_ENOTDURABLE, "publish %s: fsync %s", p->path, p->dir);
@@ -824,7 +869,7 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
         r = ajio__error_strerror(r, "publish %s: readlink", name);
         goto out;
     }
-    r = switch_name(&p, gen, flags);
+    r = switch_name(&p, gen, r == 1, flags);
     if (r < 0 && r != AJIO_ENOTDURABLE)
         goto out;
     made = false;

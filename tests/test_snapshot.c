@@ -255,6 +255,68 @@ static void test_non_symlink_name_refused(void **state)
     free(src);
 }
 
+/* The hook of the swap tests: NAME becomes a regular file between the check and the swap. */
+static const char *plant_at;
+
+static int plant_file(const char *step)
+{
+    if (strcmp(step, "swap") == 0 && plant_at != NULL) {
+        (void)unlink(plant_at);
+        tu_put(plant_at, "planted", 0644);
+    }
+    return 0;
+}
+
+/*
+ * A regular file that appears at NAME after publish checked it is never overwritten, on a first
+ * publish (RENAME_NOREPLACE) or a later one (RENAME_EXCHANGE, then exchanged back), with the
+ * copy or the move. Control: the plain renameat() the swap used to be clobbers it.
+ */
+static void test_swap_race_refused(void **state)
+{
+    const char *dir = *state;
+    const char *name = site_path(dir);
+    ajio_opts move = {.flags = AJIO_PUBLISH_MOVE};
+    char *src = make_src(dir, "x\n");
+
+    ajio__snapshot_hook = plant_file;
+    plant_at = name;
+    /* First publish: nothing at NAME when checked. */
+    tu_assert_fails(ajio_publish(src, name, NULL), -EEXIST, "/site");
+    tu_assert_content(name, "planted", 7);
+    assert_int_equal(count_gens(dir, "site"), 0);
+    assert_int_equal(tu_count_temps(dir), 0);
+    /* A later publish: NAME was a snapshot symlink when checked. */
+    plant_at = NULL;
+    assert_int_equal(unlink(name), 0);
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    plant_at = name;
+    tu_assert_fails(ajio_publish(src, name, NULL), -EEXIST, "/site");
+    tu_assert_content(name, "planted", 7);
+    assert_int_equal(tu_count_temps(dir), 0);
+    assert_int_equal(count_gens(dir, "site"), 1); /* the old one, no longer named */
+    /* The same with a move: the source goes back where it was. */
+    assert_int_equal(unlink(name), 0);
+    assert_int_equal(symlink(".site.snap-0123456789abcdef", name), 0);
+    tu_assert_fails(ajio_publish(src, name, &move), -EEXIST, "/site");
+    tu_assert_content(name, "planted", 7);
+    assert_int_equal(tu_count_entries(src), 4);
+    assert_int_equal(tu_count_temps(dir), 0);
+
+    /* Control: a plain rename after the same check overwrites the file. */
+    assert_int_equal(unlink(name), 0);
+    assert_int_equal(symlink(".site.snap-0123456789abcdef", name), 0);
+    ajio__snapshot_plain_rename = 1;
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    ajio__snapshot_plain_rename = 0;
+    ajio__snapshot_hook = NULL;
+    plant_at = NULL;
+    assert_true(S_ISLNK(mode_of(name)));
+    assert_snap_content(name, "a.json", "x\n");
+    tu_rmrf(src);
+    free(src);
+}
+
 /*
  * A reader's generation survives a publish and the gc, and goes at the first gc after the
  * reader closes it. Control: the same generation removed without regard to the lock makes the
@@ -574,6 +636,7 @@ int main(void)
         TU_TEST(test_special_file_refused),
         TU_TEST(test_name_inside_source),
         TU_TEST(test_non_symlink_name_refused),
+        TU_TEST(test_swap_race_refused),
         TU_TEST(test_gc_keeps_held),
         TU_TEST(test_removed_generation_nlink_zero),
         TU_TEST(test_gc_removes_leftovers),
