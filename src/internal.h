@@ -202,6 +202,8 @@ extern int (*ajio__snapshot_hook)(const char *step);
 /* snapshot.c, negative controls of the tests: 1 swaps with a plain renameat(), as a filesystem
  * without RENAME_EXCHANGE would. */
 extern int ajio__snapshot_plain_rename;
+/* 1 makes the gc remove old generations that readers hold, as if their locks were not there. */
+extern int ajio__snapshot_gc_ignore_locks;
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
