@@ -1176,7 +1176,8 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  * is kept "for safety": a reader between steps 1 and 2 is covered by step 3, one in step 1 by
  * its ENOENT retry, so after a publish with no readers only the current generation remains.
  * The leftovers of a publish that died (a half-copied generation, which its dead publisher no
- * longer locks; a temp symlink whose generation nobody locks) are removed the same way. A
+ * longer locks; a temp symlink whose generation nobody locks) are removed the same way; a
+ * generation that was a moved source (AJIO_PUBLISH_MOVE, below) never is. A
  * publisher holds its new generation's lock from its creation until NAME points to it, and the
  * gc checks NAME again under the lock, so publishes and gcs in other processes never remove a
  * generation being built or just published. Concurrent publishes of one NAME each succeed and
@@ -1199,9 +1200,18 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  * A source changed during the publish may be copied in any mix of before and after.
  *
  * With AJIO_PUBLISH_MOVE, src_dir itself (same filesystem as name) is synced in place and
- * renamed to the generation name: nothing is copied and src_dir is gone on success. If the
- * publish fails after the move, the tree is moved back to src_dir. A power cut between the
- * move and the switch leaves it as an unpublished generation, which the next gc removes.
+ * renamed to the generation name: nothing is copied and src_dir is gone on success. Before the
+ * move a record ".NAME.from-<16 hex>" (the generation's hex) is written and synced beside it,
+ * holding src_dir's absolute path and a newline; it is removed once name points to the
+ * generation. If the publish fails after the move, the tree is moved back to src_dir. A power
+ * cut between the move and the switch leaves the generation with its record, and the data is
+ * never lost: no gc deletes a generation that has a record. The next gc (ajio_snapshot_gc() or
+ * any publish of name) moves it back to the recorded path if nothing is there (then syncs both
+ * directories and removes the record); if the path is taken (or the record unreadable) both
+ * stay and every later gc tries again. Such a kept tree is reported by its record alone: a
+ * ".NAME.from-*" file beside name names where the tree ".NAME.snap-*" of the same hex came
+ * from; move it there (or anywhere) and remove the record. A record whose generation is
+ * current, left by a power cut just after the switch, is simply removed.
  *
  * opts->flags (opts may be NULL): AJIO_NO_SYNC (no fsync at all: atomic for readers and
  * process crashes only), AJIO_PUBLISH_MOVE; anything else is -EINVAL.
@@ -1239,9 +1249,11 @@ AJIO_API void ajio_snapshot_close(ajio_snapshot *s);
 
 /*
  * The gc of ajio_publish() alone: removes the generations of name that are not current and that
- * no reader holds, and the leftovers of publishes that died. opts->flags: AJIO_NO_SYNC (the
- * directory is not synced after removals) or nothing. @return the number of generations and temp
- * symlinks removed, or a negative errno (-EINVAL, -ENOENT, -EACCES, -EIO, ...).
+ * no reader holds, and the leftovers of publishes that died; a source moved in by a publish
+ * with AJIO_PUBLISH_MOVE that died before the switch is moved back, or kept with its record
+ * (see ajio_publish()). opts->flags: AJIO_NO_SYNC (the directory is not synced after removals)
+ * or nothing. @return the number of generations (moved back ones included) and temp symlinks
+ * removed, or a negative errno (-EINVAL, -ENOENT, -EACCES, -EIO, ...).
  */
 AJIO_API int ajio_snapshot_gc(const char *name, const ajio_opts *opts);
 

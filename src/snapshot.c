@@ -23,6 +23,8 @@
 #define GEN_TAG ".snap-"
 #define GEN_TAG_LEN 6
 #define GEN_HEX 16
+/* The record of a move, ".NAME.from-<hex>" beside ".NAME.snap-<hex>": as long as the tag. */
+#define FROM_TAG ".from-"
 
 /* Retries of ajio_snapshot_open() while publishes keep removing what it just opened. */
 #define OPEN_RETRIES 10000
@@ -90,19 +92,37 @@ static void place_close(struct place *p)
     p->dirfd = -1;
 }
 
-/* ".NAME.snap-" followed by exactly 16 lowercase hex digits. */
-static bool is_gen_name(const char *entry, const char *base)
+/* ".NAME" + tag followed by exactly 16 lowercase hex digits. */
+static bool has_shape(const char *entry, const char *base, const char *tag)
 {
     size_t n = strlen(base);
 
     if (entry[0] != '.' || strncmp(entry + 1, base, n) != 0 ||
-        memcmp(entry + 1 + n, GEN_TAG, GEN_TAG_LEN) != 0)
+        strncmp(entry + 1 + n, tag, GEN_TAG_LEN) != 0)
         return false;
     entry += 1 + n + GEN_TAG_LEN;
     for (int i = 0; i < GEN_HEX; i++)
         if (!((entry[i] >= '0' && entry[i] <= '9') || (entry[i] >= 'a' && entry[i] <= 'f')))
             return false;
     return entry[GEN_HEX] == '\0';
+}
+
+static bool is_gen_name(const char *entry, const char *base)
+{
+    return has_shape(entry, base, GEN_TAG);
+}
+
+static bool is_record_name(const char *entry, const char *base)
+{
+    return has_shape(entry, base, FROM_TAG);
+}
+
+/* The name of the record of generation gen, or the reverse: the tags swapped. */
+static void swap_tag(char ret[NAME_MAX + 1], const char *entry, const char *base, const char *tag)
+{
+    size_t n = strlen(base);
+
+    (void)snprintf(ret, NAME_MAX + 1, ".%s%s%s", base, tag, entry + 1 + n + GEN_TAG_LEN);
 }
 
 /*
@@ -513,7 +533,7 @@ static int rm_contents(int fd, const char *what)
  */
 static int gc_generation(struct place *p, const char *entry)
 {
-    char cur[NAME_MAX + 1];
+    char cur[NAME_MAX + 1], rec[NAME_MAX + 1];
     struct stat st;
     int fd, r;
 
@@ -541,6 +561,15 @@ static int gc_generation(struct place *p, const char *entry)
         goto out;
     }
     if (r == 1 && strcmp(cur, entry) == 0) {
+        r = 0;
+        goto out;
+    }
+    /*
+     * A source moved in by a publish that never finished: its record, made durable before the
+     * move, says where it goes back (gc_record), and it is never deleted.
+     */
+    swap_tag(rec, entry, p->base, FROM_TAG);
+    if (fstatat(p->dirfd, rec, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
         r = 0;
         goto out;
     }
@@ -606,7 +635,99 @@ static int gc_temp_link(struct place *p, const char *entry)
     return r;
 }
 
-static int gc(struct place *p, unsigned flags)
+/*
+ * The record ".NAME.from-<hex>" of a publish with AJIO_PUBLISH_MOVE: the absolute path the
+ * source had, and a newline. Its publisher holds LOCK_EX on it from its creation, before the
+ * move, until it is removed, after NAME points to the generation (or the source is back).
+ * One that can be locked is a dead publisher's: if its generation is current the record is
+ * just removed; if the generation exists and is not current, it goes back to the recorded path
+ * (RENAME_NOREPLACE, synced on both sides) and then the record goes; if the path is taken, or
+ * the record cannot be read, both stay, for the caller (see the header), and each gc tries
+ * again; with no generation the move never happened and the record goes. wait: take the lock
+ * waiting (a publish, which must not switch NAME while another process decides on a record).
+ * @return 1 if a generation was moved back, 0, or a negative errno.
+ */
+static int gc_record(struct place *p, const char *entry, unsigned flags, bool wait)
+{
+    char gen[NAME_MAX + 1], cur[NAME_MAX + 1], path[PATH_MAX + 1];
+    struct stat st;
+    ssize_t n;
+    int fd, gfd = -1, r = 0;
+    bool drop = true;
+
+    fd = openat(p->dirfd, entry, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ELOOP
+                   ? 0
+                   : ajio__error_strerror(-errno, "snapshot gc %s: open %s", p->path, entry);
+    r = wait ? flock_retry(fd, LOCK_EX) : (flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0);
+    if (r < 0) {
+        r = r == -EWOULDBLOCK || r == -EINTR
+                ? 0 /* its publisher is alive */
+                : ajio__error_strerror(r, "snapshot gc %s: flock %s", p->path, entry);
+        goto out;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = ajio__error_strerror(-errno, "snapshot gc %s: fstat %s", p->path, entry);
+        goto out;
+    }
+    if (st.st_nlink == 0 || !S_ISREG(st.st_mode))
+        goto out; /* removed by its publisher or another gc; or not ours */
+    swap_tag(gen, entry, p->base, GEN_TAG);
+    gfd = openat(p->dirfd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (gfd < 0 && errno != ENOENT) {
+        r = ajio__error_strerror(-errno, "snapshot gc %s: open %s", p->path, gen);
+        goto out;
+    }
+    if (gfd >= 0) {
+        r = read_current(p->dirfd, p->base, cur);
+        if (r < 0 && r != -EEXIST) {
+            r = ajio__error_strerror(r, "snapshot gc %s: readlink", p->path);
+            goto out;
+        }
+        if (r == 1 && strcmp(cur, gen) == 0) {
+            r = 0; /* published: from now on a generation like any other */
+            goto remove;
+        }
+        r = 0;
+        drop = false;
+        /* Held by a reader, which could only be if it was published once: next time. */
+        if (flock(gfd, LOCK_EX | LOCK_NB) < 0)
+            goto out;
+        n = pread(fd, path, sizeof(path), 0);
+        if (n < 2 || (size_t)n >= sizeof(path) || path[0] != '/' || path[n - 1] != '\n' ||
+            memchr(path, '\0', (size_t)n) != NULL)
+            goto out;
+        path[n - 1] = '\0';
+        if (renameat2(p->dirfd, gen, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+            goto out; /* the path is taken, or its directory gone: kept for the caller */
+        /* The source's entry is durable before the record that finds it can go. */
+        if (!(flags & AJIO_NO_SYNC)) {
+            int pfd = openat(gfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (pfd < 0 || fsync(pfd) < 0 || fsync(p->dirfd) < 0) {
+                r = ajio__error_strerror(-errno, "snapshot gc %s: fsync after moving %s back to %s",
+                                         p->path, gen, path);
+                if (pfd >= 0)
+                    (void)close(pfd);
+                goto out;
+            }
+            (void)close(pfd);
+        }
+        drop = true;
+        r = 1;
+    }
+remove:
+    if (drop && unlinkat(p->dirfd, entry, 0) < 0 && errno != ENOENT)
+        r = ajio__error_strerror(-errno, "snapshot gc %s: unlink %s", p->path, entry);
+out:
+    if (gfd >= 0)
+        (void)close(gfd);
+    (void)close(fd);
+    return r;
+}
+
+/* records_only: only the records of moves, their locks waited for (see gc_record). */
+static int gc(struct place *p, unsigned flags, bool records_only)
 {
     char cur[NAME_MAX + 1];
     bool has_cur = read_current(p->dirfd, p->base, cur) == 1;
@@ -624,10 +745,14 @@ static int gc(struct place *p, unsigned flags)
                 r = ajio__error_strerror(-errno, "snapshot gc %s: list %s", p->path, p->dir);
             break;
         }
-        /* The current one is not even locked: readers would wait for nothing. */
-        if (is_gen_name(de->d_name, p->base) && has_cur && strcmp(de->d_name, cur) == 0)
+        if (is_record_name(de->d_name, p->base))
+            r = gc_record(p, de->d_name, flags, records_only);
+        else if (records_only)
             continue;
-        if (is_gen_name(de->d_name, p->base))
+        /* The current one is not even locked: readers would wait for nothing. */
+        else if (is_gen_name(de->d_name, p->base) && has_cur && strcmp(de->d_name, cur) == 0)
+            continue;
+        else if (is_gen_name(de->d_name, p->base))
             r = gc_generation(p, de->d_name);
         else if (ajio__is_temp_name(de->d_name, p->base) && de->d_type == DT_LNK)
             r = gc_temp_link(p, de->d_name);
@@ -706,8 +831,7 @@ static int switch_name(struct place *p, const char *gen, bool exists, unsigned f
         (void)ajio__snapshot_hook("swap");
     for (int tries = 0;; tries++) {
         unsigned how = exists ? RENAME_EXCHANGE : RENAME_NOREPLACE;
-        if (!ajio__snapshot_plain_rename &&
-            renameat2(p->dirfd, tmp, p->dirfd, p->base, how) == 0)
+        if (!ajio__snapshot_plain_rename && renameat2(p->dirfd, tmp, p->dirfd, p->base, how) == 0)
             break;
         if (ajio__snapshot_plain_rename || errno == EINVAL || errno == ENOSYS) {
             if (renameat(p->dirfd, tmp, p->dirfd, p->base) == 0)
@@ -748,14 +872,93 @@ synced:
     return 0;
 }
 
+/*
+ * The absolute path src_dir names, for the record of a move: its directory resolved, its last
+ * component as given (the entry that is renamed, even if it is a symlink).
+ */
+static int source_path(const char *name, const char *src_dir, char ret[PATH_MAX])
+{
+    char buf[PATH_MAX], parent[PATH_MAX];
+    const char *last;
+    char *slash;
+    size_t n = strlen(src_dir);
+
+    if (n >= sizeof(buf))
+        return ajio__error(-ENAMETOOLONG, "publish %s: the source path is too long", name);
+    memcpy(buf, src_dir, n + 1);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    slash = strrchr(buf, '/');
+    if (slash == NULL) {
+        last = buf;
+        strcpy(parent, ".");
+    } else {
+        last = slash + 1;
+        *slash = '\0';
+        strcpy(parent, slash == buf ? "/" : buf);
+    }
+    if (last[0] == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
+        return ajio__error(-EINVAL, "publish %s: the source %s cannot be moved", name, src_dir);
+    if (realpath(parent, buf) == NULL)
+        return ajio__error_strerror(-errno, "publish %s: resolve the directory of %s", name,
+                                    src_dir);
+    if ((size_t)snprintf(ret, PATH_MAX, "%s/%s", strcmp(buf, "/") == 0 ? "" : buf, last) >=
+        PATH_MAX)
+        return ajio__error(-ENAMETOOLONG, "publish %s: the source path is too long", name);
+    return 0;
+}
+
+/*
+ * Creates the record of moving from into gen, locked, with its content and its entry durable.
+ * @return its fd, or a negative errno (-EEXIST: the name is taken, choose another).
+ */
+static int record_create(struct place *p, const char *gen, const char *from, unsigned flags)
+{
+    char rec[NAME_MAX + 1];
+    size_t len = strlen(from);
+    int fd, r;
+
+    swap_tag(rec, gen, p->base, FROM_TAG);
+    fd = openat(p->dirfd, rec, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ajio__error_strerror(-errno, "publish %s: create %s", p->path, rec);
+    r = flock_retry(fd, LOCK_EX);
+    if (r < 0) {
+        r = ajio__error_strerror(r, "publish %s: flock %s", p->path, rec);
+        goto fail;
+    }
+    for (size_t w = 0; w <= len;) {
+        ssize_t k = w < len ? write(fd, from + w, len - w) : write(fd, "\n", 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            r = ajio__error_strerror(-errno, "publish %s: write %s", p->path, rec);
+            goto fail;
+        }
+        w += (size_t)k;
+    }
+    r = fsync_fd(fd, flags);
+    if (r == 0)
+        r = fsync_fd(p->dirfd, flags);
+    if (r < 0) {
+        r = ajio__error_strerror(r, "publish %s: fsync %s", p->path, rec);
+        goto fail;
+    }
+    return fd;
+fail:
+    (void)unlinkat(p->dirfd, rec, 0);
+    (void)close(fd);
+    return r;
+}
+
 int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
 {
     unsigned flags = opts ? opts->flags : 0;
-    char gen[NAME_MAX + 1], cur[NAME_MAX + 1], rel[PATH_MAX];
+    char gen[NAME_MAX + 1], cur[NAME_MAX + 1], rec[NAME_MAX + 1], rel[PATH_MAX], from[PATH_MAX];
     struct place p;
     struct stat st;
-    int sfd = -1, gfd = -1, r;
-    bool made = false;
+    int sfd = -1, gfd = -1, rfd = -1, r;
+    bool made = false, crashed = false;
 
     rel[0] = '\0';
     if (flags & ~PUBLISH_FLAGS)
@@ -763,6 +966,14 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
     if (src_dir == NULL || src_dir[0] == '\0')
         return ajio__error(-EINVAL, "publish: the source directory is NULL or empty");
     r = place_open(&p, name, "publish");
+    if (r < 0)
+        goto out;
+    /*
+     * The records of moves that never finished are settled before NAME can change: one whose
+     * generation is current now is removed, rather than seen by a gc after this publish as an
+     * unpublished move and moved back.
+     */
+    r = gc(&p, flags, true);
     if (r < 0)
         goto out;
     /* A name that is not one of ours is refused before anything is created. */
@@ -800,16 +1011,36 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
             r = ajio__error_strerror(r, "publish %s: flock %s", name, src_dir);
             goto out;
         }
+        r = source_path(name, src_dir, from);
+        if (r < 0)
+            goto out;
+        /*
+         * Before the move, a durable record of where the tree came from: a power cut between
+         * the move and the switch leaves a generation that no gc deletes, but moves back.
+         */
         for (int tries = 0;; tries++) {
+            int e;
             gen_name(gen, p.base);
+            rfd = record_create(&p, gen, from, flags);
+            if (rfd == -EEXIST && tries < 100)
+                continue;
+            if (rfd < 0) {
+                r = rfd;
+                goto out;
+            }
             if (renameat2(AT_FDCWD, src_dir, p.dirfd, gen, RENAME_NOREPLACE) == 0)
                 break;
-            if (errno == EEXIST && tries < 100)
+            e = errno;
+            swap_tag(rec, gen, p.base, FROM_TAG);
+            (void)unlinkat(p.dirfd, rec, 0);
+            (void)close(rfd);
+            rfd = -1;
+            if (e == EEXIST && tries < 100)
                 continue;
-            r = ajio__error_strerror(-errno, "publish %s: move %s to %s/%s", name, src_dir, p.dir,
-                                     gen);
+            r = ajio__error_strerror(-e, "publish %s: move %s to %s/%s", name, src_dir, p.dir, gen);
             goto out;
         }
+        swap_tag(rec, gen, p.base, FROM_TAG);
         made = true;
         gfd = sfd;
         sfd = -1;
@@ -824,6 +1055,11 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
                 goto out;
             }
             (void)close(pfd);
+        }
+        if (ajio__snapshot_hook != NULL && ajio__snapshot_hook("moved") != 0) {
+            crashed = true;
+            r = ajio__error(-ECANCELED, "publish %s: stopped after the move (test)", name);
+            goto out;
         }
     } else {
         gfd = make_generation(&p, gen, 0700);
@@ -875,23 +1111,43 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
     if (r < 0 && r != AJIO_ENOTDURABLE)
         goto out;
     made = false;
+    /* Published: the record goes (one left behind is removed by the next publish or gc). */
+    if (rfd >= 0) {
+        (void)unlinkat(p.dirfd, rec, 0);
+        (void)close(rfd);
+        rfd = -1;
+    }
     /* Our lock goes before the gc, which must not find our (now current) generation held. */
     (void)close(gfd);
     gfd = -1;
     {
-        int g = gc(&p, flags);
+        int g = gc(&p, flags, false);
         if (g < 0 && r == 0)
             r = g;
     }
 out:
-    if (made) {
+    if (made && !crashed) {
         /* Nothing points to it: remove it under the lock we still hold. */
         if (!(flags & AJIO_PUBLISH_MOVE)) {
             (void)rm_contents(gfd, gen);
             (void)unlinkat(p.dirfd, gen, AT_REMOVEDIR);
         } else if (renameat2(p.dirfd, gen, AT_FDCWD, src_dir, RENAME_NOREPLACE) < 0) {
-            ajio__error_append(" (the source is left at %s/%s)", p.dir, gen);
+            /* Its record stays: every gc tries again to move it back to the recorded path. */
+            ajio__error_append(" (the source is left at %s/%s, recorded in %s)", p.dir, gen, rec);
+            crashed = true;
+        } else if (!(flags & AJIO_NO_SYNC)) {
+            /* Back in place durably before the record goes; if not, the record stays. */
+            int pfd = openat(gfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (pfd < 0 || fsync(pfd) < 0 || fsync(p.dirfd) < 0)
+                crashed = true;
+            if (pfd >= 0)
+                (void)close(pfd);
         }
+    }
+    if (rfd >= 0) {
+        if (!crashed)
+            (void)unlinkat(p.dirfd, rec, 0);
+        (void)close(rfd);
     }
     if (gfd >= 0)
         (void)close(gfd);
@@ -911,7 +1167,7 @@ int ajio_snapshot_gc(const char *name, const ajio_opts *opts)
         return ajio__error(-EINVAL, "snapshot gc: unknown flags 0x%x", flags & ~AJIO_NO_SYNC);
     r = place_open(&p, name, "snapshot gc");
     if (r == 0)
-        r = gc(&p, flags);
+        r = gc(&p, flags, false);
     place_close(&p);
     return r;
 }

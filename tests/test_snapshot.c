@@ -198,6 +198,106 @@ static void test_move(void **state)
     free(src);
 }
 
+static int stop_after_move(const char *step)
+{
+    return strcmp(step, "moved") == 0;
+}
+
+/* A publish with AJIO_PUBLISH_MOVE that dies after the move: src gone, its generation unnamed. */
+static void crash_move(const char *src, const char *name)
+{
+    ajio_opts o = {.flags = AJIO_PUBLISH_MOVE};
+    struct stat st;
+
+    ajio__snapshot_hook = stop_after_move;
+    tu_assert_fails(ajio_publish(src, name, &o), -ECANCELED, "site");
+    ajio__snapshot_hook = NULL;
+    assert_int_equal(lstat(src, &st), -1);
+}
+
+/*
+ * A power cut between the move and the switch: the record written before the move makes the gc
+ * move the tree back to its source path instead of deleting it, keep it while that path is
+ * taken, and a record left after a switch goes without moving a published generation back.
+ * Control: the same state without the record (what a move used to leave) is deleted by the gc.
+ */
+static void test_move_crash_restores_source(void **state)
+{
+    const char *dir = *state;
+    const char *name = site_path(dir);
+    char *src = make_src(dir, "moved\n"), *other = NULL;
+
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    tu_put(tu_path(src, "a.json"), "new\n", 0644);
+    crash_move(src, name);
+    assert_int_equal(count_gens(dir, "site"), 2);
+    assert_int_equal(tu_count_matching(dir, ".site.from-"), 1);
+    /* The gc moves it back, whole. */
+    assert_int_equal(ajio_snapshot_gc(name, NULL), 1);
+    tu_assert_content(tu_path(src, "a.json"), "new\n", 4);
+    assert_int_equal(tu_count_entries(src), 4);
+    assert_int_equal(tu_count_matching(dir, ".site.from-"), 0);
+    assert_int_equal(count_gens(dir, "site"), 1);
+    assert_snap_content(name, "a.json", "moved\n");
+
+    /* Its path taken: kept, by the gc and by a publish's own gc, until the path is free. */
+    crash_move(src, name);
+    mkdir_ok(src, 0755);
+    assert_int_equal(ajio_snapshot_gc(name, NULL), 0);
+    assert_true(asprintf(&other, "%s/other", dir) > 0);
+    mkdir_ok(other, 0755);
+    tu_assert_ok(ajio_publish(other, name, NULL));
+    tu_assert_ok(ajio_publish(other, name, NULL));
+    assert_int_equal(count_gens(dir, "site"), 2);
+    assert_int_equal(tu_count_matching(dir, ".site.from-"), 1);
+    assert_int_equal(rmdir(src), 0);
+    assert_int_equal(ajio_snapshot_gc(name, NULL), 1);
+    tu_assert_content(tu_path(src, "a.json"), "new\n", 4);
+    assert_int_equal(count_gens(dir, "site"), 1);
+
+    /* A record left by a publish that died after the switch: the generation stays published,
+     * and once old it is garbage like any other; the source does not come back. */
+    {
+        char gen[NAME_MAX + 1], rec[PATH_MAX];
+        ssize_t n;
+        tu_assert_ok(ajio_publish(src, name, &(ajio_opts){.flags = AJIO_PUBLISH_MOVE}));
+        n = readlink(name, gen, sizeof(gen) - 1);
+        assert_true(n > 0);
+        gen[n] = '\0';
+        snprintf(rec, sizeof(rec), "%s/.site.from-%s", dir, gen + strlen(".site.snap-"));
+        {
+            FILE *f = fopen(rec, "w");
+            assert_non_null(f);
+            fprintf(f, "%s\n", src);
+            fclose(f);
+        }
+        tu_assert_ok(ajio_publish(other, name, NULL));
+        assert_int_equal(tu_count_matching(dir, ".site.from-"), 0);
+        assert_int_equal(count_gens(dir, "site"), 1);
+        assert_int_equal(access(src, F_OK), -1);
+    }
+
+    /* Control: without its record the unpublished generation is deleted, the data lost. */
+    free(src);
+    src = make_src(dir, "lost\n");
+    crash_move(src, name);
+    {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        assert_non_null(d);
+        while ((de = readdir(d)) != NULL)
+            if (strncmp(de->d_name, ".site.from-", 11) == 0)
+                assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+        closedir(d);
+    }
+    assert_int_equal(ajio_snapshot_gc(name, NULL), 1);
+    assert_int_equal(access(src, F_OK), -1);
+    assert_int_equal(count_gens(dir, "site"), 1);
+    tu_rmrf(other);
+    free(other);
+    free(src);
+}
+
 static void test_special_file_refused(void **state)
 {
     const char *dir = *state;
@@ -652,6 +752,7 @@ int main(void)
         TU_TEST(test_read_write_copy),
         TU_TEST(test_republish),
         TU_TEST(test_move),
+        TU_TEST(test_move_crash_restores_source),
         TU_TEST(test_special_file_refused),
         TU_TEST(test_name_inside_source),
         TU_TEST(test_non_symlink_name_refused),
