@@ -1252,6 +1252,130 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
                                 ajio_json_error *ret_err);
 
 /* ---------------------------------------------------------------------------------------------
+ * Published directory snapshots (since 0.3)
+ * --------------------------------------------------------------------------------------------- */
+
+/*
+ * A published name NAME is a symlink to a generation directory beside it,
+ *
+ *     "." + NAME + ".snap-" + 16 lowercase hex digits
+ *
+ * that is never changed once NAME points to it. ajio_publish() builds a new generation, makes
+ * all of it durable, then swaps a temp symlink (".NAME.ajio-<16 hex>.tmp", the temp shape)
+ * with NAME by renameat2(RENAME_EXCHANGE) (RENAME_NOREPLACE on a first publish): a reader sees
+ * the whole old tree or the whole new one, never a mix, and after a power cut at any point NAME
+ * points to a complete generation, old or new. What the exchange took from NAME must be one of
+ * these symlinks: anything else that appeared at NAME during the publish (a file, a directory)
+ * is exchanged back, untouched, and the publish fails with -EEXIST. Only on a filesystem that
+ * refuses both flags (EINVAL, ENOSYS) is a plain renameat() used; there a file created at NAME
+ * between the publish's last check and its rename is replaced. Writers of single
+ * files have no part in this: what is published is only ever changed by publishing again.
+ *
+ * The reader protocol. Any program, in any language and without this library, reads a whole
+ * snapshot this way:
+ *
+ *   1. fd = open(NAME, O_RDONLY | O_DIRECTORY). If it fails with ENOENT while NAME is still a
+ *      symlink, the generation was removed between the kernel's reading of the link and its
+ *      lookup of the target: start again (NAME then points to a newer one).
+ *   2. flock(fd, LOCK_SH), waiting.
+ *   3. fstat(fd): st_nlink == 0 means the generation was removed between 1 and 2: close(fd) and
+ *      start again.
+ *   4. Read every file relative to fd (openat(fd, "dir/file", ...)), never through NAME: NAME
+ *      may point to another generation by then.
+ *   5. close(fd), which releases the lock.
+ *
+ * Reading NAME/FILE by path, without these steps, sees each file whole but may mix files of
+ * different generations, or fail with ENOENT when a generation goes away under it.
+ *
+ * Garbage collection (at the end of every publish, and ajio_snapshot_gc()): every generation
+ * of NAME that is not current is removed if flock(LOCK_EX | LOCK_NB) on it succeeds, its tree
+ * deleted while that lock is held, so that a reader waiting at step 2 then sees st_nlink 0. A
+ * generation a reader holds is kept and removed by a later publish or gc. No older generation
+ * is kept "for safety": a reader between steps 1 and 2 is covered by step 3, one in step 1 by
+ * its ENOENT retry, so after a publish with no readers only the current generation remains.
+ * The leftovers of a publish that died (a half-copied generation, which its dead publisher no
+ * longer locks; a temp symlink whose generation nobody locks) are removed the same way; a
+ * generation that was a moved source (AJIO_PUBLISH_MOVE, below) never is. A
+ * publisher holds its new generation's lock from its creation until NAME points to it, and the
+ * gc checks NAME again under the lock, so publishes and gcs in other processes never remove a
+ * generation being built or just published. Concurrent publishes of one NAME each succeed and
+ * the last to switch NAME wins.
+ */
+
+/* ajio_publish(): move src_dir in as the new generation instead of copying it. (since 0.3) */
+#define AJIO_PUBLISH_MOVE (1u << 24)
+
+/*
+ * Publishes a copy of the tree src_dir as the new generation of name (a path; its directory
+ * must exist), then removes the generations no reader holds (the gc above).
+ *
+ * The copy: regular files (reflinked with ioctl(FICLONE) where the filesystem can share
+ * blocks, else copy_file_range(2), else read and write: never hard links, so rewriting a
+ * source file in place later never changes what was published), directories and symlinks (as
+ * symlinks, their text unchanged). Each keeps its permission bits (07777); owners, times, ACLs
+ * and xattrs are not copied. Every file and directory of the generation is fsync'ed, then the
+ * directory of name, before name is switched; then that directory again. src_dir is only read.
+ * A source changed during the publish may be copied in any mix of before and after.
+ *
+ * With AJIO_PUBLISH_MOVE, src_dir itself (same filesystem as name) is synced in place and
+ * renamed to the generation name: nothing is copied and src_dir is gone on success. Before the
+ * move a record ".NAME.from-<16 hex>" (the generation's hex) is written and synced beside it,
+ * holding src_dir's absolute path and a newline; it is removed once name points to the
+ * generation. If the publish fails after the move, the tree is moved back to src_dir. A power
+ * cut between the move and the switch leaves the generation with its record, and the data is
+ * never lost: no gc deletes a generation that has a record. The next gc (ajio_snapshot_gc() or
+ * any publish of name) moves it back to the recorded path if nothing is there (then syncs both
+ * directories and removes the record); if the path is taken (or the record unreadable) both
+ * stay and every later gc tries again. Such a kept tree is reported by its record alone: a
+ * ".NAME.from-*" file beside name names where the tree ".NAME.snap-*" of the same hex came
+ * from; move it there (or anywhere) and remove the record. A record whose generation is
+ * current, left by a power cut just after the switch, is simply removed.
+ *
+ * opts->flags (opts may be NULL): AJIO_NO_SYNC (no fsync at all: atomic for readers and
+ * process crashes only), AJIO_PUBLISH_MOVE; anything else is -EINVAL.
+ * @return 0; AJIO_ENOTDURABLE when only the last directory sync failed (name was switched);
+ *   otherwise a negative errno and name is unchanged, no new generation remains:
+ *   -EINVAL        NULL or empty arguments, name ending in '/', unknown flags
+ *   -EEXIST        name exists and is not such a symlink (a directory, a file, another
+ *                  symlink), or became one during the publish: it is never replaced
+ *   -EOPNOTSUPP    src_dir holds something other than a regular file, directory or symlink
+ *                  (a fifo, socket or device): nothing is published, nothing moved
+ *   -EXDEV         AJIO_PUBLISH_MOVE across filesystems (src_dir untouched)
+ *   -ENAMETOOLONG  name's last component longer than 232 bytes (NAME_MAX minus the suffix)
+ *   -ENOENT, -ENOTDIR, -EACCES, -ENOSPC, -EDQUOT, -EIO, -ENOMEM, ...
+ */
+AJIO_API int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts);
+
+/* The generation a reader holds, see ajio_snapshot_open(). */
+typedef struct ajio_snapshot ajio_snapshot;
+
+/*
+ * Opens the current generation of name by the reader protocol above (steps 1 to 3): *ret holds
+ * its directory, locked LOCK_SH, until ajio_snapshot_close(). Read its files relative to
+ * ajio_snapshot_fd(). opts: NULL or no flags. Retries while publishes remove what it opened
+ * (at most 10000 times, then -EAGAIN).
+ * @return 0 and *ret; or -EINVAL, -ENOENT (no name, or a name whose generation is missing),
+ *   -ENOTDIR (name is not a directory nor a symlink to one), -EACCES, -ENOMEM, -EAGAIN.
+ */
+AJIO_API int ajio_snapshot_open(ajio_snapshot **ret, const char *name, const ajio_opts *opts);
+
+/* The generation's directory fd, owned by s: for openat() and the like. -EINVAL if s is NULL. */
+AJIO_API int ajio_snapshot_fd(const ajio_snapshot *s);
+
+/* Closes the directory (releasing the lock) and frees s. NULL is a no-op. */
+AJIO_API void ajio_snapshot_close(ajio_snapshot *s);
+
+/*
+ * The gc of ajio_publish() alone: removes the generations of name that are not current and that
+ * no reader holds, and the leftovers of publishes that died; a source moved in by a publish
+ * with AJIO_PUBLISH_MOVE that died before the switch is moved back, or kept with its record
+ * (see ajio_publish()). opts->flags: AJIO_NO_SYNC (the directory is not synced after removals)
+ * or nothing. @return the number of generations (moved back ones included) and temp symlinks
+ * removed, or a negative errno (-EINVAL, -ENOENT, -EACCES, -EIO, ...).
+ */
+AJIO_API int ajio_snapshot_gc(const char *name, const ajio_opts *opts);
+
+/* ---------------------------------------------------------------------------------------------
  * Leftover temp files
  * --------------------------------------------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
  *   tempfile                                         the temp: created, locked, written
  *   commit                                           stage, publish, directory sync
  *   handle                                           a replace's life and its buffered writes
- *   file dir batch txn append json_gen               the write APIs
+ *   file dir batch txn append json_gen snapshot      the write APIs
  *   update read sweep                                built on the write APIs
  */
 #ifndef AJIO_INTERNAL_H
@@ -191,6 +191,19 @@ unsigned long ajio__error_count(void);
 
 /* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
 #define AJIO__NEW_DIR_SEC 60
+
+/* snapshot.c, for the tests: 0 tries a reflink first, 1 starts at copy_file_range(), 2 reads and
+ * writes; counts of files copied by each method, in that order. */
+extern int ajio__snapshot_copy_mode;
+extern unsigned long ajio__snapshot_copies[3];
+/* snapshot.c, for the tests: called at the named steps of a publish ("swap": NAME checked, the
+ * temp symlink made, just before the swap); NULL in the library. */
+extern int (*ajio__snapshot_hook)(const char *step);
+/* snapshot.c, negative controls of the tests: 1 swaps with a plain renameat(), as a filesystem
+ * without RENAME_EXCHANGE would. */
+extern int ajio__snapshot_plain_rename;
+/* 1 makes the gc remove old generations that readers hold, as if their locks were not there. */
+extern int ajio__snapshot_gc_ignore_locks;
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
