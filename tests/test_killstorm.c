@@ -566,9 +566,14 @@ static void test_kill_storm(void **state)
         fail_msg("final ajio_update with timeout 0: %s (%s)", ajio_err_name(r), ajio_last_error());
     assert_true(final_n >= values[nvalues - 1]);
 
-    /* The next append repairs the torn tail, if any, and says so. */
+    /*
+     * The next append repairs the torn tail, if any, and says so. A log without a torn tail may
+     * be repaired too: an appender killed after its write and before its commit record leaves
+     * whole lines that were never reported, and the lock file's record says to cut them (the
+     * checks below show that no reported record went).
+     */
     r = ajio_append(log_path, last, strlen(last), NULL);
-    if (r != (v.torn > 0 ? AJIO_REPAIRED : 0))
+    if (v.torn > 0 ? r != AJIO_REPAIRED : r != 0 && r != AJIO_REPAIRED)
         fail_msg("final append returned %s with a torn tail of %zu bytes: %s", ajio_err_name(r),
                  v.torn, ajio_last_error());
     log = tu_read(log_path, &len);
@@ -578,7 +583,11 @@ static void test_kill_storm(void **state)
     assert_int_equal(after.torn, 0);
     assert_int_equal(after.lost, 0);
     assert_int_equal(after.corrupt, 0);
-    assert_int_equal(after.records, v.records + 1);
+    /* The new record, and every record before it but the unreported ones a repair cut. */
+    if (r == 0)
+        assert_int_equal(after.records, v.records + 1);
+    else
+        assert_true(after.records >= 1 && after.records <= v.records + 1);
     assert_true(len >= strlen(last) && memcmp(log + len - strlen(last), last, strlen(last)) == 0);
 
     /* Negative control of the checker: the same log with one reported record dropped. */
