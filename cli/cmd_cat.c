@@ -1,12 +1,16 @@
 /*
  * cmd_cat.c - "ajio cat": the complete records of FILE on standard output, through the library's
- * reader (ajio_reader_*), for scripts that must not see the torn tail of an interrupted append.
+ * reader (ajio_reader_*), for scripts that must not see the torn tail of an interrupted append;
+ * with --snapshot NAME, the files of the current generation of a published snapshot, read by the
+ * reader protocol (ajio_snapshot_open(), then openat() relative to the generation).
  */
 #include "cli.h"
 #include "commands.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 const char cmd_cat_usage[] =
     "Usage: ajio cat [OPTION]... [FILE]...\n"
@@ -16,12 +20,19 @@ const char cmd_cat_usage[] =
     "--jsonl every line must be one JSON value: a line that is not is reported as\n"
     "\"FILE:LINE:COL: reason\" and not printed, the others are, and the exit status is 65.\n"
     "A FILE that cannot be read is reported and the others are still printed (exit 66).\n"
+    "With --snapshot NAME each FILE is a path inside the published snapshot NAME ('ajio\n"
+    "publish'), printed byte for byte as it is: all FILEs come from one generation, even while\n"
+    "NAME is republished.\n"
     "\n"
     "      --jsonl          check that every line is one JSON value\n"
+    "      --snapshot NAME  read each FILE from the current generation of NAME\n"
     "  -h, --help           show this help\n";
+
+enum { OPT_SNAPSHOT = CLI_OPT_COMMAND + 1 };
 
 static const struct cli_option options[] = {
     {"jsonl", .set = AJIO_JSONL},
+    {"snapshot", required_argument, OPT_SNAPSHOT, 0, 0},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},
 };
@@ -73,16 +84,99 @@ static int cat_one(const char *arg, unsigned flags, unsigned long *bad)
     return 0;
 }
 
+/*
+ * Copies the file rel of the generation dfd of snapshot name to standard output.
+ * @return 0, EXIT_NOINPUT, or EXIT_IOERR (standard output lost: stop).
+ */
+static int cat_snapshot_one(int dfd, const char *name, const char *rel)
+{
+    static char buf[CLI_CHUNK];
+    int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        cli_error("open \"%s\" in snapshot \"%s\": %s", rel, name, strerror(errno));
+        return EXIT_NOINPUT;
+    }
+    for (;;) {
+        ssize_t n = cli_read_retry(fd, buf, sizeof(buf));
+
+        if (n < 0) {
+            cli_error("read \"%s\" in snapshot \"%s\": %s", rel, name, strerror(errno));
+            (void)close(fd);
+            return EXIT_NOINPUT;
+        }
+        if (n == 0)
+            break;
+        if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+            break;
+    }
+    (void)close(fd);
+    if (ferror(stdout) || fflush(stdout) != 0) {
+        cli_error("write to standard output: %s", strerror(errno));
+        return EXIT_IOERR;
+    }
+    return 0;
+}
+
+/* "ajio cat --snapshot NAME FILE...": every FILE from the one generation held open. */
+static int cat_snapshot(const char *name, int argc, char **argv)
+{
+    ajio_snapshot *s;
+    int r, rc = 0;
+
+    for (int i = optind; i < argc; i++) {
+        /* A FILE must stay inside the generation, whatever the working directory. */
+        const char *p = argv[i];
+
+        if (p[0] == '/' || strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0 ||
+            strstr(p, "/../") != NULL ||
+            (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
+            return cli_usage_error(cmd_cat_usage,
+                                   "cat: with --snapshot, FILE '%s' must be a path inside the "
+                                   "snapshot (relative, no '..')",
+                                   p);
+    }
+    if (optind >= argc)
+        return cli_usage_error(cmd_cat_usage, "cat: --snapshot needs a FILE");
+    r = ajio_snapshot_open(&s, name, NULL);
+    if (r < 0) {
+        cli_error("open snapshot \"%s\": %s", name, cli_last_error(r));
+        return r == -ENOMEM ? EXIT_SOFTWARE : r == -EAGAIN ? EXIT_IOERR : EXIT_NOINPUT;
+    }
+    for (int i = optind; i < argc; i++) {
+        r = cat_snapshot_one(ajio_snapshot_fd(s), name, argv[i]);
+        if (r == EXIT_IOERR) {
+            rc = r;
+            break;
+        }
+        if (r != 0)
+            rc = r;
+    }
+    ajio_snapshot_close(s);
+    return rc;
+}
+
 int cmd_cat(int argc, char **argv)
 {
+    const char *snapshot = NULL;
     static char dash[] = "-";
     char *only_stdin[] = {dash};
     unsigned flags = 0;
     unsigned long bad = 0;
     int c, rc = 0;
 
-    if ((c = cli_getopt(argc, argv, options, &flags)) != -1)
-        return cli_other_option(cmd_cat_usage, c, argv);
+    while ((c = cli_getopt(argc, argv, options, &flags)) != -1) {
+        if (c != OPT_SNAPSHOT)
+            return cli_other_option(cmd_cat_usage, c, argv);
+        snapshot = optarg;
+    }
+    if (snapshot != NULL) {
+        /* A published file is whole by construction: there is no torn tail to look for. */
+        if (flags & AJIO_JSONL)
+            return cli_usage_error(cmd_cat_usage, "cat: --snapshot prints files as they are; "
+                                                  "check them with 'ajio check --jsonl'");
+        return cat_snapshot(snapshot, argc, argv);
+    }
     /* No FILE: standard input, as cat(1). */
     if (optind >= argc) {
         argv = only_stdin;

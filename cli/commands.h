@@ -37,6 +37,20 @@ extern const char cmd_check_usage[];
 int cmd_sweep(int argc, char **argv);
 extern const char cmd_sweep_usage[];
 
+/* cmd_batch.c: replace the files of a manifest, each atomically or all or nothing. */
+int cmd_batch(int argc, char **argv);
+extern const char cmd_batch_usage[];
+
+/* cmd_recover.c: complete or undo a transaction that died. */
+int cmd_recover(int argc, char **argv);
+extern const char cmd_recover_usage[];
+
+/* cmd_publish.c: publish a directory snapshot; remove the old generations of one. */
+int cmd_publish(int argc, char **argv);
+extern const char cmd_publish_usage[];
+int cmd_snapshot(int argc, char **argv);
+extern const char cmd_snapshot_usage[];
+
 /* cmd_demo.c: the example files and the torn-read showdown. */
 int cmd_demo(int argc, char **argv);
 extern const char cmd_demo_usage[];
