@@ -5,12 +5,13 @@
 MAN=cli/ajio.1
 [ -f "$MAN" ] || { echo "FAIL: $MAN missing"; exit 1; }
 # In roff source a hyphen in an option is written "\-".
-sed 's/\\-/-/g' "$MAN" >"$WORK/man.txt"
+# "\e" is a backslash, as in the printf of an example.
+sed 's/\\-/-/g; s/\\e/\\/g' "$MAN" >"$WORK/man.txt"
 
-for c in write update append repair check sweep demo help; do
+for c in write update append repair cat check sweep batch recover publish "snapshot gc" demo help; do
     grep -q "^\.B ajio $c" "$WORK/man.txt" || fail "SYNOPSIS lacks 'ajio $c'"
 done
-for c in write update append repair check sweep demo; do
+for c in write update append repair cat check sweep batch recover publish snapshot demo; do
     "$AJIO" "$c" --help >"$WORK/help" || fail "ajio $c --help"
     for opt in $(grep -o -- '--[a-z][a-z-]*' "$WORK/help" | sort -u); do
         grep -q -- "$opt" "$WORK/man.txt" || fail "man page lacks option $opt of ajio $c"
@@ -27,9 +28,9 @@ done
 # section are output, not commands), each in a fresh directory holding the files the EXAMPLES
 # section names, with this build's ajio first in PATH.
 awk '/^\.SH/ { sec = $2 } /^\.nf/ { nf = 1; next } /^\.fi/ { nf = 0; next }
-    nf && sec != "DIAGNOSTICS" && /^(ajio|jq|head|echo) / { print }' "$WORK/man.txt" |
+    nf && sec != "DIAGNOSTICS" && /^(ajio|jq|head|echo|printf) / { print }' "$WORK/man.txt" |
     sed 's/\\(aq/'"'"'/g' >"$WORK/examples"
-[ "$(grep -c . "$WORK/examples")" -ge 6 ] || fail "found only $(grep -c . "$WORK/examples") examples"
+[ "$(grep -c . "$WORK/examples")" -ge 9 ] || fail "found only $(grep -c . "$WORK/examples") examples"
 mkdir "$WORK/bin"
 ln -s "$(cd "$(dirname "$AJIO")" && pwd)/ajio" "$WORK/bin/ajio"
 n=0
@@ -39,6 +40,8 @@ while IFS= read -r line; do
     mkdir "$ex"
     printf '{"debug": true, "port": 8080}\n' >"$ex/app.json"
     cp "$ex/app.json" "$ex/cfg.json"
+    mkdir "$ex/state" "$ex/site"
+    cp "$ex/app.json" "$ex/site/index.json"
     printf '{"event":"start"}\n{"event":"stop"}\n' >"$ex/events.jsonl"
     (cd "$ex" && PATH=$WORK/bin:$PATH sh -c "$line") >"$WORK/out" 2>"$WORK/err" ||
         { fail "man page example fails: $line"; sed 's/^/    /' "$WORK/err"; }
