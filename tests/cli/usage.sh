@@ -3,7 +3,7 @@
 # synopsis on stderr, nothing written).
 . tests/cli/common.inc
 
-for c in write check sweep demo; do
+for c in write check sweep batch recover publish snapshot cat demo; do
     "$AJIO" "$c" --help >"$WORK/out" 2>"$WORK/err"
     want_rc $? 0 "ajio $c --help"
     grep -q "^Usage: ajio $c" "$WORK/out" || fail "ajio $c --help: no usage on stdout"
@@ -63,6 +63,23 @@ usage_case "demo --readers 65" demo --readers 65 --dir "$WORK/demo"
 usage_case "demo extra argument" demo extra --dir "$WORK/demo"
 usage_case "demo unknown option in a group" demo -qh --dir "$WORK/demo"
 want_err "ajio: unknown option '-q'" "demo unknown option in a group: names the option"
+usage_case "batch without DIR" batch
+usage_case "batch with two DIRs" batch "$WORK/a" "$WORK/b"
+usage_case "batch --json --jsonl" batch --json --jsonl "$WORK/a"
+usage_case "batch --timeout without --all-or-nothing" batch --timeout 1 "$WORK/a"
+usage_case "batch --timeout abc" batch --all-or-nothing --timeout abc "$WORK/a"
+usage_case "recover without DIR" recover
+usage_case "recover with two DIRs" recover "$WORK/a" "$WORK/b"
+usage_case "publish without NAME" publish "$WORK"
+usage_case "publish with three operands" publish "$WORK" "$WORK/a" "$WORK/b"
+usage_case "publish unknown option" publish --copy "$WORK" "$WORK/a"
+usage_case "snapshot without action" snapshot
+usage_case "snapshot unknown action" snapshot list "$WORK/a"
+usage_case "snapshot gc without NAME" snapshot gc
+usage_case "snapshot gc with two NAMEs" snapshot gc "$WORK/a" "$WORK/b"
+usage_case "cat --snapshot without FILE" cat --snapshot "$WORK/a"
+usage_case "cat --snapshot with an absolute FILE" cat --snapshot "$WORK/a" /etc/passwd
+usage_case "cat --snapshot without NAME" cat --snapshot
 [ ! -e "$WORK/a" ] && [ ! -e "$WORK/b" ] && [ ! -e "$WORK/demo" ] && [ ! -e ./- ] ||
     fail "a usage error wrote"
 
