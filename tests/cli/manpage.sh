@@ -8,7 +8,7 @@ MAN=cli/ajio.1
 # "\e" is a backslash, as in the printf of an example.
 sed 's/\\-/-/g; s/\\e/\\/g' "$MAN" >"$WORK/man.txt"
 
-for c in write update append repair cat check sweep batch recover publish "snapshot gc" demo help; do
+for c in write update append repair cat check sweep batch recover publish snapshot demo help; do
     grep -q "^\.B ajio $c" "$WORK/man.txt" || fail "SYNOPSIS lacks 'ajio $c'"
 done
 for c in write update append repair cat check sweep batch recover publish snapshot demo; do
