@@ -136,8 +136,8 @@ static int manifest_error(unsigned nul, unsigned long line, const char *dir, con
                           const char *target)
 {
     if (target != NULL)
-        cli_error("manifest %s %lu (\"%s\"): %s; nothing written to \"%s\"",
-                  nul ? "pair" : "line", line, target, why, dir);
+        cli_error("manifest %s %lu (\"%s\"): %s; nothing written to \"%s\"", nul ? "pair" : "line",
+                  line, target, why, dir);
     else
         cli_error("manifest %s %lu: %s; nothing written to \"%s\"", nul ? "pair" : "line", line,
                   why, dir);
@@ -273,21 +273,21 @@ static int member_refused(const struct entry *e, const char *lib_path, const cha
     char note[PATH_MAX + 64];
 
     if (r == AJIO_EJSON && strncmp(msg, lib_path, n) == 0 && msg[n] == ':') {
-        (void)snprintf(note, sizeof(note), "manifest %s %lu, TARGET \"%s\": nothing written to "
-                       "\"%s\"", nul ? "pair" : "line", e->line, e->target, dir);
+        (void)snprintf(note, sizeof(note),
+                       "manifest %s %lu, TARGET \"%s\": nothing written to \"%s\"",
+                       nul ? "pair" : "line", e->line, e->target, dir);
         cli_input_error(e->source, msg + n, dir, note);
         return EXIT_DATAERR;
     }
     if (r == -EINVAL || r == -EEXIST || r == -ENAMETOOLONG)
         return manifest_error(nul, e->line, dir, msg, e->target);
-    cli_error("manifest %s %lu (\"%s\"): %s; nothing written to \"%s\"",
-              nul ? "pair" : "line", e->line, e->target, msg, dir);
+    cli_error("manifest %s %lu (\"%s\"): %s; nothing written to \"%s\"", nul ? "pair" : "line",
+              e->line, e->target, msg, dir);
     return cli_exit_for(r);
 }
 
 /* The batch without --all-or-nothing: every file on its own. */
-static int run_batch(const struct manifest *m, const char *dir, const ajio_opts *opts,
-                     unsigned nul)
+static int run_batch(const struct manifest *m, const char *dir, const ajio_opts *opts, unsigned nul)
 {
     ajio_batch *b = NULL;
     char path[PATH_MAX];
@@ -366,8 +366,7 @@ static int run_txn(const struct manifest *m, const char *dir, const ajio_opts *o
             if (r < 0) {
                 cli_error("manifest %s %lu (\"%s\"): cannot read SOURCE \"%s\": %s; "
                           "nothing written to \"%s\"",
-                          nul ? "pair" : "line", e->line, e->target, e->source, strerror(-r),
-                          dir);
+                          nul ? "pair" : "line", e->line, e->target, e->source, strerror(-r), dir);
                 rc = r == -ENOMEM ? EXIT_SOFTWARE : EXIT_NOINPUT;
                 goto out;
             }

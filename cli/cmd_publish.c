@@ -68,8 +68,8 @@ int cmd_publish(int argc, char **argv)
     if (r == 0)
         return 0;
     if (r == AJIO_ENOTDURABLE) {
-        cli_error("\"%s\" was published as \"%s\" but may not survive a power cut: %s", src,
-                  name, cli_last_error(r));
+        cli_error("\"%s\" was published as \"%s\" but may not survive a power cut: %s", src, name,
+                  cli_last_error(r));
         return EXIT_TEMPFAIL;
     }
     cli_error("publish \"%s\" as \"%s\": %s", src, name, cli_last_error(r));
