@@ -14,6 +14,11 @@ Unlike ``json.dumps``, NaN and the infinities are refused with ``ValueError`` (t
 JSON, and a file holding them cannot be read by most JSON parsers) unless ``allow_nan=True`` is
 given; the json module's text is then written as it is, without validation.
 
+Sets of files: :func:`transaction` replaces and removes files below one directory all or nothing
+(across a kill or a power cut, completed or undone by :func:`recover`); :func:`publish` makes a
+copy of a tree the new generation of a published name, which :func:`open_snapshot` reads whole
+while it is republished (:func:`snapshot_gc` removes the generations no reader holds).
+
 Options (keyword-only, the library's safe defaults):
 
 ``durable=True``
@@ -674,7 +679,9 @@ class Snapshot(_Closing):
         try:
             m = _READ_MODES[mode]
         except (KeyError, TypeError):
-            raise ValueError("a snapshot is read only: mode must be 'r' or 'rb', not %r" % (mode,)) from None
+            raise ValueError(
+                "a snapshot is read only: mode must be 'r' or 'rb', not %r" % (mode,)
+            ) from None
         fd = os.open(relpath, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.fd)
         try:
             return open(fd, m, buffering, encoding, errors, newline)
