@@ -14,6 +14,11 @@ Unlike ``json.dumps``, NaN and the infinities are refused with ``ValueError`` (t
 JSON, and a file holding them cannot be read by most JSON parsers) unless ``allow_nan=True`` is
 given; the json module's text is then written as it is, without validation.
 
+Sets of files: :func:`transaction` replaces and removes files below one directory all or nothing
+(across a kill or a power cut, completed or undone by :func:`recover`); :func:`publish` makes a
+copy of a tree the new generation of a published name, which :func:`open_snapshot` reads whole
+while it is republished (:func:`snapshot_gc` removes the generations no reader holds).
+
 Options (keyword-only, the library's safe defaults):
 
 ``durable=True``
@@ -60,12 +65,19 @@ __all__ = [
     "JsonlLog",
     "JsonlReader",
     "Batch",
+    "Snapshot",
+    "Transaction",
     "append_jsonl",
     "batch",
     "dumps",
     "open_jsonl_log",
+    "open_snapshot",
+    "publish",
     "read_jsonl",
+    "recover",
+    "snapshot_gc",
     "sweep",
+    "transaction",
     "update_json_atomic",
     "write_json_atomic",
     "write_jsonl_atomic",
@@ -524,3 +536,186 @@ def batch(*, durable=True, mode=None, mkdir=True, symlinks="follow"):
     (``results()`` lists them all). When the block returns, every file is durable.
     """
     return Batch(_options(durable, mode, mkdir, False, False, symlinks))
+
+
+class Transaction:
+    """Replaces and removes files below one directory all or nothing, across a crash (see
+    :func:`transaction`). Members are paths relative to the directory; each is checked when
+    added (an absolute path, ``..``, a name starting with ``.ajio-txn`` raise ``OSError`` with
+    ``EINVAL`` at once), and a member refused makes the whole transaction fail: nothing changes."""
+
+    def __init__(self, directory, options):
+        self._dir = directory
+        self._options = options
+        self._txn = _ajio.Txn(directory, *options)
+        # What was added, to build the transaction again when a signal ends its commit's wait
+        # for the locks (a libajio commit happens once).
+        self._members = []
+
+    def _add(self, relpath, data):
+        if data is None:
+            self._txn.remove(relpath)
+        else:
+            self._txn.write(relpath, data)
+        self._members.append((relpath, data))
+
+    def write_json(self, relpath, obj, **dumps_kwargs):
+        """Replace *relpath* with ``json.dumps(obj, indent=2) + "\n"`` (the text is made now;
+        ``json.dumps`` keyword arguments change the layout, as for :func:`write_json_atomic`)."""
+        self._add(relpath, _ajio.dumps(obj, **_fallback_kwargs(dumps_kwargs, False)) + "\n")
+
+    def write_text(self, relpath, text):
+        """Replace *relpath* with *text* as UTF-8, plus a trailing newline when it has none."""
+        if not isinstance(text, str):
+            raise TypeError("text must be str, not %s" % type(text).__name__)
+        self._add(relpath, text if text.endswith("\n") else text + "\n")
+
+    def write_bytes(self, relpath, data):
+        """Replace *relpath* with exactly the bytes *data* (any bytes-like object)."""
+        if isinstance(data, str):
+            raise TypeError("data must be bytes-like, not str (use write_text)")
+        self._add(relpath, bytes(data))
+
+    def remove(self, relpath):
+        """Remove *relpath* (a member already missing at the commit is fine, as ``rm -f``)."""
+        self._add(relpath, None)
+
+    def __len__(self):
+        return len(self._members)
+
+    def commit(self):
+        """Every member replaced or removed, durable; or an ``OSError`` and nothing changed
+        (or, for a failure after the commit point, the set completed by :func:`recover` or the
+        next transaction in the directory). Only once."""
+        while True:
+            try:
+                return self._txn.commit()
+            except InterruptedError:
+                # A signal handler ran and returned during the wait for the locks: wait again.
+                txn = _ajio.Txn(self._dir, *self._options)
+                for relpath, data in self._members:
+                    if data is None:
+                        txn.remove(relpath)
+                    else:
+                        txn.write(relpath, data)
+                self._txn = txn
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self._txn = None  # uncommitted: nothing is written
+
+
+def transaction(directory, *, durable=True, mode=None, mkdir=True):
+    """A context manager that replaces and removes files below *directory* all or nothing::
+
+        with transaction("site") as t:
+            t.write_json("index.json", {"pages": 2})
+            t.write_text("pages/a.md", "# A")
+            t.remove("old.md")
+
+    On a clean exit of the block every member is replaced (or removed) and durable; if the block
+    raises, nothing changes and the exception propagates. A crash (a kill, a power cut) at any
+    moment of the commit leaves either every member old or every member new once
+    :func:`recover` or the next transaction in *directory* has run. Two transactions in one
+    directory take turns. Readers of single files may see a mix while a commit runs: readers of
+    the whole set use :func:`publish` and :func:`open_snapshot`. *directory* is created unless
+    ``mkdir=False``; member directories too. ``mode`` as in :func:`write_json_atomic`.
+    """
+    flags, bits = _options(durable, mode, mkdir, False, False, "follow")
+    return Transaction(directory, (flags, bits))
+
+
+def recover(directory, *, durable=True):
+    """Make the set of *directory* whole after a transaction's commit died: completed when it
+    had passed its commit point, undone otherwise. Returns True when there was something to do.
+    Every transaction does this first; call it to repair *directory* before reading it. An
+    intent record that is corrupt or of another version raises ``OSError`` (``EBADMSG``,
+    ``EPROTONOSUPPORT``) and nothing is touched."""
+    return _ajio.recover(directory, 0 if durable else _ajio.NO_SYNC)
+
+
+def publish(src_dir, name, *, move=False, durable=True):
+    """Publish a copy of the tree *src_dir* (reflinked where the filesystem can) as the new
+    generation of *name*: *name* is a symlink switched atomically to a generation directory
+    beside it, so a reader following the protocol (:func:`open_snapshot`) sees the whole old
+    tree or the whole new one, also after a power cut. *move=True* moves *src_dir* in instead
+    of copying it (same filesystem; *src_dir* is gone afterwards). The generations no reader
+    holds are then removed. ``NotDurableError`` when only the last directory sync failed."""
+    flags = (0 if durable else _ajio.NO_SYNC) | (_ajio.PUBLISH_MOVE if move else 0)
+    _ajio.publish(src_dir, name, flags)
+
+
+def snapshot_gc(name, *, durable=True):
+    """Remove the generations of *name* that are not current and that no reader holds, and what
+    publishes that died left. Returns the number removed."""
+    return _ajio.snapshot_gc(name, 0 if durable else _ajio.NO_SYNC)
+
+
+_READ_MODES = {"r": "r", "rt": "r", "tr": "r", "rb": "rb", "br": "rb"}
+
+
+class Snapshot(_Closing):
+    """One generation of a published name, held (``flock(LOCK_SH)``) until :meth:`close`: every
+    file read through it is of that generation, whatever is published meanwhile. See
+    :func:`open_snapshot`."""
+
+    def __init__(self, name):
+        self._snap = _ajio.Snapshot(name)
+
+    @property
+    def fd(self):
+        """The generation's directory descriptor (for ``os.open(relpath, flags, dir_fd=fd)``);
+        closed by :meth:`close`."""
+        return self._snap.fd
+
+    def open(self, relpath, mode="r", buffering=-1, encoding=None, errors=None, newline=None):
+        """Open *relpath* of the generation for reading, as :func:`open` does (``"r"`` or
+        ``"rb"``: a generation is never changed)."""
+        try:
+            m = _READ_MODES[mode]
+        except (KeyError, TypeError):
+            raise ValueError(
+                "a snapshot is read only: mode must be 'r' or 'rb', not %r" % (mode,)
+            ) from None
+        fd = os.open(relpath, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        try:
+            return open(fd, m, buffering, encoding, errors, newline)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def read_bytes(self, relpath):
+        """The bytes of *relpath*."""
+        with self.open(relpath, "rb") as f:
+            return f.read()
+
+    def read_text(self, relpath, encoding="utf-8", errors=None):
+        """The text of *relpath* (UTF-8 unless *encoding* says otherwise)."""
+        with self.open(relpath, "r", encoding=encoding, errors=errors) as f:
+            return f.read()
+
+    def read_json(self, relpath, **loads_kwargs):
+        """The parsed JSON value of *relpath* (``json.loads`` keyword arguments accepted)."""
+        return json.loads(self.read_bytes(relpath), **loads_kwargs)
+
+    def close(self):
+        self._snap.close()
+
+
+def open_snapshot(name):
+    """Open the current generation of the published *name* by the reader protocol (open *name*
+    with ``O_DIRECTORY``, ``flock(LOCK_SH)``, start again if ``fstat`` shows it removed)::
+
+        with open_snapshot("site") as s:
+            index = s.read_json("index.json")
+            with s.open("pages/a.md") as f:
+                text = f.read()
+
+    Every read through the snapshot is of that one generation, never a mix, until the block
+    ends; a publish meanwhile does not remove it (a later publish or gc does)."""
+    return Snapshot(name)

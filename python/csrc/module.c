@@ -1335,6 +1335,335 @@ static PyTypeObject BatchType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- Txn: many files all or nothing (ajio_txn) ------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_txn *t;
+    PyObject *dir; /* the directory as given, for the exceptions' filename */
+    int committed;
+    unsigned long busy; /* the commit runs with the GIL released */
+} TxnObject;
+
+static void Txn_dealloc(TxnObject *self)
+{
+    ajio_txn_free(self->t); /* an uncommitted transaction writes nothing */
+    Py_XDECREF(self->dir);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Txn(dir, flags, mode): opens dir (created unless AJIO_NO_MKDIR); nothing is locked yet. */
+static int Txn_init(TxnObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *dir, *dirb = NULL;
+    unsigned flags, mode;
+    ajio_opts opts;
+    ajio_txn *t;
+    int r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->t || self->committed) {
+        PyErr_SetString(PyExc_TypeError, "Txn(dir, flags, mode) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OII:Txn", &dir, &flags, &mode))
+        return -1;
+    if (!PyUnicode_FSConverter(dir, &dirb))
+        return -1;
+    /* The waits for the locks (at the commit) end on a signal: see Txn_commit. */
+    opts_init(&opts, flags | AJIO_INTERRUPTIBLE, mode);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_txn_begin(&t, PyBytes_AS_STRING(dirb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(dirb);
+    if (r < 0) {
+        set_error(r, dir);
+        return -1;
+    }
+    Py_INCREF(dir);
+    self->dir = dir;
+    self->t = t;
+    return 0;
+}
+
+static int Txn_check(TxnObject *self)
+{
+    if (AJPY_BUSY(self->busy)) {
+        PyErr_SetString(PyExc_RuntimeError, "the transaction is in use by another thread");
+        return -1;
+    }
+    if (!self->t || self->committed) {
+        PyErr_SetString(PyExc_ValueError, "the transaction is committed or discarded");
+        return -1;
+    }
+    return 0;
+}
+
+/* write(relpath, data): data is bytes-like, or str (UTF-8), copied by the library;
+ * remove(relpath). A refused member (a bad path, twice the same) raises here. */
+static PyObject *txn_add(TxnObject *self, PyObject *relpath, PyObject *data)
+{
+    PyObject *relb = NULL;
+    Py_buffer buf = {0};
+    const char *s = NULL;
+    Py_ssize_t len = 0;
+    int r;
+
+    if (Txn_check(self) < 0)
+        return NULL;
+    if (data && PyUnicode_Check(data)) {
+        s = PyUnicode_AsUTF8AndSize(data, &len);
+        if (!s)
+            return NULL;
+    } else if (data) {
+        if (PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE) < 0)
+            return NULL;
+        s = buf.buf;
+        len = buf.len;
+    }
+    if (!PyUnicode_FSConverter(relpath, &relb)) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    if (data)
+        r = ajio_txn_write(self->t, PyBytes_AS_STRING(relb), s ? s : "", (size_t)len);
+    else
+        r = ajio_txn_remove(self->t, PyBytes_AS_STRING(relb));
+    Py_DECREF(relb);
+    PyBuffer_Release(&buf);
+    if (r < 0)
+        return set_error(r, relpath);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Txn_write(TxnObject *self, PyObject *args)
+{
+    PyObject *relpath, *data;
+
+    if (!PyArg_ParseTuple(args, "OO:write", &relpath, &data))
+        return NULL;
+    return txn_add(self, relpath, data);
+}
+
+static PyObject *Txn_remove(TxnObject *self, PyObject *relpath)
+{
+    return txn_add(self, relpath, NULL);
+}
+
+/*
+ * commit(): only once. A signal during the wait for the locks ends it with nothing changed: a
+ * handler that raised raises here; one that returned gives InterruptedError, on which the
+ * Python layer builds the transaction again and commits that (a commit cannot be repeated).
+ */
+static PyObject *Txn_commit(TxnObject *self, PyObject *unused)
+{
+    int r;
+
+    (void)unused;
+    if (Txn_check(self) < 0)
+        return NULL;
+    self->committed = 1;
+    self->busy = ajpy_fork_gen;
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_txn_commit(self->t);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (r >= 0)
+        Py_RETURN_NONE;
+    if (r == -EINTR && PyErr_CheckSignals() < 0)
+        return NULL;
+    return set_error(r, self->dir);
+}
+
+static Py_ssize_t Txn_len(TxnObject *self)
+{
+    return self->t ? (Py_ssize_t)ajio_txn_count(self->t) : 0;
+}
+
+static PyMethodDef Txn_methods[] = {
+    {"write", (PyCFunction)Txn_write, METH_VARARGS, "write(relpath, data): a member to replace."},
+    {"remove", (PyCFunction)Txn_remove, METH_O, "remove(relpath): a member to remove."},
+    {"commit", (PyCFunction)Txn_commit, METH_NOARGS,
+     "commit(): every member or none; InterruptedError: build it again and commit that."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Txn_as_sequence = {
+    .sq_length = (lenfunc)Txn_len,
+};
+
+static PyTypeObject TxnType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Txn",
+    .tp_basicsize = sizeof(TxnObject),
+    .tp_dealloc = (destructor)Txn_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Txn(dir, flags, mode): ajio_txn; the members written at commit().",
+    .tp_methods = Txn_methods,
+    .tp_as_sequence = &Txn_as_sequence,
+    .tp_init = (initproc)Txn_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- recover(dir, flags) -> repaired ---------------------------------------------------------- */
+
+static PyObject *py_recover(PyObject *self, PyObject *args)
+{
+    PyObject *dir, *dirb = NULL;
+    unsigned flags;
+    ajio_opts opts;
+    int r, again;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OI:recover", &dir, &flags))
+        return NULL;
+    if (!PyUnicode_FSConverter(dir, &dirb))
+        return NULL;
+    /* A recovery can be repeated: a signal during its wait for DIR's lock just waits again. */
+    lock_opts_init(&opts, flags, 0, NULL);
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        r = ajio_recover(PyBytes_AS_STRING(dirb), &opts);
+        Py_END_ALLOW_THREADS
+    } while ((again = lock_wait_again(r, &opts, NULL)) > 0);
+    Py_DECREF(dirb);
+    if (again < 0)
+        return NULL;
+    if (r < 0)
+        return set_error(r, dir);
+    return PyBool_FromLong(r == AJIO_REPAIRED);
+}
+
+/* ---- publish(src_dir, name, flags), snapshot_gc(name, flags) -> removed ----------------------- */
+
+static PyObject *py_publish(PyObject *self, PyObject *args)
+{
+    PyObject *src, *name, *srcb = NULL, *nameb = NULL;
+    unsigned flags;
+    ajio_opts opts;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOI:publish", &src, &name, &flags))
+        return NULL;
+    if (!PyUnicode_FSConverter(src, &srcb))
+        return NULL;
+    if (!PyUnicode_FSConverter(name, &nameb)) {
+        Py_DECREF(srcb);
+        return NULL;
+    }
+    opts_init(&opts, flags, 0);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_publish(PyBytes_AS_STRING(srcb), PyBytes_AS_STRING(nameb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(srcb);
+    Py_DECREF(nameb);
+    if (r < 0)
+        return set_error(r, name);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_snapshot_gc(PyObject *self, PyObject *args)
+{
+    PyObject *name, *nameb = NULL;
+    unsigned flags;
+    ajio_opts opts;
+    int r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OI:snapshot_gc", &name, &flags))
+        return NULL;
+    if (!PyUnicode_FSConverter(name, &nameb))
+        return NULL;
+    opts_init(&opts, flags, 0);
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_snapshot_gc(PyBytes_AS_STRING(nameb), &opts);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(nameb);
+    if (r < 0)
+        return set_error(r, name);
+    return PyLong_FromLong(r);
+}
+
+/* ---- Snapshot(name): a generation held by the reader protocol (ajio_snapshot) ------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    ajio_snapshot *s;
+} SnapshotObject;
+
+static void Snapshot_dealloc(SnapshotObject *self)
+{
+    ajio_snapshot_close(self->s);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Waits (GIL released) for the generation's shared lock while a gc deletes it. */
+static int Snapshot_init(SnapshotObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *name, *nameb = NULL;
+    ajio_snapshot *s;
+    int r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->s) {
+        PyErr_SetString(PyExc_TypeError, "Snapshot(name) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O:Snapshot", &name))
+        return -1;
+    if (!PyUnicode_FSConverter(name, &nameb))
+        return -1;
+    Py_BEGIN_ALLOW_THREADS
+    r = ajio_snapshot_open(&s, PyBytes_AS_STRING(nameb), NULL);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(nameb);
+    if (r < 0) {
+        set_error(r, name);
+        return -1;
+    }
+    self->s = s;
+    return 0;
+}
+
+static PyObject *Snapshot_get_fd(SnapshotObject *self, void *closure)
+{
+    (void)closure;
+    if (!self->s) {
+        PyErr_SetString(PyExc_ValueError, "the snapshot is closed");
+        return NULL;
+    }
+    return PyLong_FromLong(ajio_snapshot_fd(self->s));
+}
+
+static PyObject *Snapshot_close(SnapshotObject *self, PyObject *unused)
+{
+    (void)unused;
+    ajio_snapshot_close(self->s); /* close(2) of a directory does not block */
+    self->s = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Snapshot_methods[] = {
+    {"close", (PyCFunction)Snapshot_close, METH_NOARGS,
+     "close(): release the generation (a later publish or gc may remove it)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Snapshot_getset[] = {
+    {"fd", (getter)Snapshot_get_fd, NULL, "the generation's directory descriptor", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject SnapshotType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Snapshot",
+    .tp_basicsize = sizeof(SnapshotObject),
+    .tp_dealloc = (destructor)Snapshot_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Snapshot(name): ajio_snapshot_open(); the generation held until close().",
+    .tp_methods = Snapshot_methods,
+    .tp_getset = Snapshot_getset,
+    .tp_init = (initproc)Snapshot_init,
+    .tp_new = PyType_GenericNew,
+};
+
 /* ---- sweep(dir, name, min_age_sec, flags) -> removed ------------------------------------------ */
 
 static PyObject *py_sweep(PyObject *self, PyObject *args)
@@ -1381,6 +1710,9 @@ static PyMethodDef methods[] = {
     {"append_records", py_append_records, METH_VARARGS,
      "append_records(path, records, flags, encoder, chunk, timeout_ms) -> (count, repair or None)"},
     {"sweep", py_sweep, METH_VARARGS, "sweep(dir, name, min_age_sec, flags) -> removed"},
+    {"recover", py_recover, METH_VARARGS, "recover(dir, flags) -> repaired"},
+    {"publish", py_publish, METH_VARARGS, "publish(src_dir, name, flags)"},
+    {"snapshot_gc", py_snapshot_gc, METH_VARARGS, "snapshot_gc(name, flags) -> removed"},
     {"_after_fork_child", py_after_fork_child, METH_NOARGS,
      "_after_fork_child(): for os.register_at_fork(after_in_child=...) only"},
     {"dumps", (PyCFunction)(void (*)(void))ajpy_dumps, METH_VARARGS | METH_KEYWORDS,
@@ -1407,7 +1739,8 @@ PyMODINIT_FUNC PyInit__ajio(void)
 
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
         PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
-        PyType_Ready(&LogType) < 0 || ajpy_enc_init() < 0)
+        PyType_Ready(&LogType) < 0 || PyType_Ready(&TxnType) < 0 ||
+        PyType_Ready(&SnapshotType) < 0 || ajpy_enc_init() < 0)
         return NULL;
     m = PyModule_Create(&module);
     if (!m)
@@ -1424,6 +1757,9 @@ PyMODINIT_FUNC PyInit__ajio(void)
         PyModule_AddObjectRef(m, "Reader", (PyObject *)&ReaderType) < 0 ||
         PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) < 0 ||
         PyModule_AddObjectRef(m, "Log", (PyObject *)&LogType) < 0 ||
+        PyModule_AddObjectRef(m, "Txn", (PyObject *)&TxnType) < 0 ||
+        PyModule_AddObjectRef(m, "Snapshot", (PyObject *)&SnapshotType) < 0 ||
+        add_int(m, "PUBLISH_MOVE", AJIO_PUBLISH_MOVE) < 0 ||
         add_int(m, "NO_SYNC", AJIO_NO_SYNC) < 0 || add_int(m, "NO_MKDIR", AJIO_NO_MKDIR) < 0 ||
         add_int(m, "REPLACE_LINK", AJIO_REPLACE_LINK) < 0 ||
         add_int(m, "NO_FOLLOW", AJIO_NO_FOLLOW) < 0 ||
