@@ -12,8 +12,8 @@
  *            against openat(O_EXCL) + write + close + renameat with the directory fd held
  *   txn      500 files of 1 KiB, durable, on the disk and on tmpfs: one all-or-nothing
  *            transaction against one (non-atomic) ajio_batch of the same files
- *   publish  a tree of 1,000 files of 4 KiB in 10 subdirectories published on DISK_DIR:
- *            reflinks (the default) against copies forced by read and write
+ *   publish  a tree of 1,000 files of 4 KiB (or argv[5] bytes) in 10 subdirectories published
+ *            on DISK_DIR: reflinks (the default) against copies forced by read and write
  *
  * Variants run side by side: in every round each variant does its block of operations, in an
  * order that rotates from round to round, and the round's ratio is the variant's block time over
@@ -697,11 +697,12 @@ static void cmd_txn(int rounds)
 
 #define PUB_FILES 1000
 #define PUB_DIRS 10
-#define PUB_SIZE 4096
+#define PUB_SIZE 4096 /* bytes per file unless argv[5] says otherwise */
 
 static char g_pub_src[600], g_pub_name[MAX_VARIANTS][600];
 static int g_pub_mode[MAX_VARIANTS];
 static unsigned g_pub_flags;
+static size_t g_pub_size = PUB_SIZE;
 static unsigned long g_pub_counts[MAX_VARIANTS][3];
 
 static const char *fs_name(const char *dir)
@@ -727,8 +728,10 @@ static const char *fs_name(const char *dir)
 /* The source tree: PUB_DIRS subdirectories of PUB_FILES / PUB_DIRS files, each different. */
 static void make_source(const char *base)
 {
-    char buf[PUB_SIZE], path[700];
+    char *buf = malloc(g_pub_size), path[700];
 
+    if (buf == NULL)
+        die("malloc", -ENOMEM);
     path_of(g_pub_src, sizeof(g_pub_src), base, "pubsrc");
     if (mkdir(g_pub_src, 0755) < 0)
         die("mkdir pubsrc", -errno);
@@ -737,8 +740,8 @@ static void make_source(const char *base)
         if (mkdir(path, 0755) < 0)
             die("mkdir", -errno);
     }
-    memset(buf, 'p', sizeof(buf));
-    buf[PUB_SIZE - 1] = '\n';
+    memset(buf, 'p', g_pub_size);
+    buf[g_pub_size - 1] = '\n';
     for (int i = 0; i < PUB_FILES; i++) {
         snprintf(path, sizeof(path), "%s/d%02d/f%04d.json", g_pub_src, i % PUB_DIRS, i);
         int k = snprintf(buf, 32, "{\"id\":%d,\"pad\":\"", i);
@@ -746,7 +749,7 @@ static void make_source(const char *base)
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0)
             die("open source file", -errno);
-        write_all(fd, buf, sizeof(buf));
+        write_all(fd, buf, g_pub_size);
         if (close(fd) < 0)
             die("close", -errno);
     }
@@ -755,6 +758,7 @@ static void make_source(const char *base)
     if (fd < 0 || syncfs(fd) < 0)
         die("syncfs", -errno);
     (void)close(fd);
+    free(buf);
 }
 
 static void publish_block(int v)
@@ -787,8 +791,8 @@ static void publish_run(const char *fs, bool durable, int rounds)
     g_pub_flags = durable ? 0 : AJIO_NO_SYNC;
     memset(g_pub_counts, 0, sizeof(g_pub_counts));
     side_by_side(vs, 3, rounds, 1, &res);
-    snprintf(title, sizeof(title), "Publish: 1,000 files of 4 KiB in 10 directories, %s (%s)",
-             durable ? "durable" : "AJIO_NO_SYNC", fs);
+    snprintf(title, sizeof(title), "Publish: 1,000 files of %zu KiB in 10 directories, %s (%s)",
+             g_pub_size / 1024, durable ? "durable" : "AJIO_NO_SYNC", fs);
     print_table(title, "ms", 1e3, vs, 3, rounds, 1, &res);
     printf("\nfiles per publish by method (FICLONE / copy_file_range / read + write):");
     for (int v = 0; v < 3; v++)
@@ -796,8 +800,8 @@ static void publish_run(const char *fs, bool durable, int rounds)
                g_pub_counts[v][2] / per, v < 2 ? ";" : "\n");
     if (g_pub_counts[2][2] != per * PUB_FILES)
         die("the forced read + write variant did not copy every file by read and write", -EIO);
-    snprintf(what, sizeof(what), "reflinks speed-up over read + write copies (%s, %s)", fs,
-             durable ? "durable" : "AJIO_NO_SYNC");
+    snprintf(what, sizeof(what), "reflinks speed-up over read + write copies (%s, %zu KiB, %s)",
+             fs, g_pub_size / 1024, durable ? "durable" : "AJIO_NO_SYNC");
     if (g_pub_counts[0][0] == per * PUB_FILES)
         verdict(what, res.ratio[2], 5.0, false);
     else
@@ -822,17 +826,21 @@ static void cmd_publish(int rounds)
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 4 ? atoi(argv[4]) : argc > 1 && strcmp(argv[1], "publish") == 0 ? 5 : 21;
+    /* A durable publish of 1,000 files takes a second or so: 5 rounds keep it under a minute. */
+    int rounds = argc > 1 && strcmp(argv[1], "publish") == 0 ? 5 : 21;
 
+    if (argc > 4)
+        rounds = atoi(argv[4]);
     if (argc < 4) {
         fprintf(stderr,
                 "usage: bench_workloads append|group|batch|update|atomic|txn|publish DISK_DIR "
-                "TMPFS_DIR "
-                "[ROUNDS]\n");
+                "TMPFS_DIR [ROUNDS [PUBLISH_FILE_BYTES]]\n");
         return 2;
     }
     if (rounds < 1 || rounds > MAX_ROUNDS)
         rounds = 21;
+    if (argc > 5 && (g_pub_size = strtoul(argv[5], NULL, 10)) < 64)
+        g_pub_size = PUB_SIZE;
     snprintf(g_disk, sizeof(g_disk), "%s", argv[2]);
     snprintf(g_tmpfs, sizeof(g_tmpfs), "%s", argv[3]);
     if (strcmp(argv[1], "append") == 0)
