@@ -1,23 +1,53 @@
 # The workloads benchmark: append (one-shot and log handle), group commit, batch, update and the
 # atomic-only replace through the directory handle, each side by side with the code a program
-# would write by hand. Results and the exact command: bench/README.md, section "Workloads".
+# would write by hand; an all-or-nothing transaction against the batch; a publish with reflinks
+# against one with copies. Results and the exact command: bench/README.md, section "Workloads".
 #
 #   make bench-workloads                          everything (about 3 minutes)
 #   make bench-workloads BENCH_WORKLOADS_DIR=/mnt/x   the durable runs on another filesystem
+#   make bench-workloads-publish                  the publish alone: on BENCH_WORKLOADS_DIR's
+#                                                 filesystem, then (as root) on xfs with
+#                                                 reflink=1 and on btrfs, each a loop-mounted
+#                                                 sparse image made in BENCH_WORKLOADS_DIR
+#   make bench-workloads-publish BENCH_PUBLISH_SIZE=65536   files of 64 KiB instead of 4 KiB
 
 BENCH_WORKLOADS_BIN := $(B)/bench/bench_workloads
 BENCH_TARGETS       += bench-workloads
 BENCH_WORKLOADS_DIR ?= $(B)/bench-workloads
+BENCH_PUBLISH_IMG   ?= 1G
+BENCH_PUBLISH_SIZE  ?= 4096
 
 DEPS += $(BENCH_WORKLOADS_BIN).d
 $(BENCH_WORKLOADS_BIN): bench/bench_workloads.c $(BENCH_WORKLOADS_BIN).d $(STATICLIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(DEPFLAGS) $(ALL_CFLAGS) -O2 $< -o $@ $(STATICLIB) $(LDFLAGS)
 
-.PHONY: bench-workloads
+.PHONY: bench-workloads bench-workloads-publish
 bench-workloads: $(BENCH_WORKLOADS_BIN)
 	@set -e; disk=$$(mkdir -p $(BENCH_WORKLOADS_DIR) && mktemp -d $(BENCH_WORKLOADS_DIR)/run.XXXXXX); \
 	tmpfs=$$(mktemp -d /dev/shm/ajio-bench-workloads.XXXXXX); \
 	trap 'rm -rf "$$disk" "$$tmpfs"' EXIT; \
 	echo "machine: $$(nproc) cores, $$(uname -r); disk: $$(df -T "$$disk" | awk 'NR==2 {print $$2 " on " $$1}'); tmpfs: $$tmpfs"; \
-	for w in append group batch update atomic; do $(BENCH_WORKLOADS_BIN) $$w "$$disk" "$$tmpfs"; done
+	for w in append group batch update atomic txn; do $(BENCH_WORKLOADS_BIN) $$w "$$disk" "$$tmpfs"; done
+	@$(MAKE) --no-print-directory bench-workloads-publish
+
+# Reflinks need xfs (reflink=1) or btrfs: each is made on a sparse image, loop-mounted for the
+# run and unmounted and removed on every way out (the trap), as is the directory on the disk.
+# Not root, or no mkfs for it: that filesystem is skipped with the reason.
+bench-workloads-publish: $(BENCH_WORKLOADS_BIN)
+	@set -e; disk=$$(mkdir -p $(BENCH_WORKLOADS_DIR) && mktemp -d $(BENCH_WORKLOADS_DIR)/publish.XXXXXX); \
+	mnt=""; \
+	cleanup() { if [ -n "$$mnt" ]; then if mountpoint -q "$$mnt"; then umount "$$mnt"; fi; rmdir "$$mnt"; fi; rm -rf "$$disk"; }; \
+	trap cleanup EXIT; trap 'exit 1' HUP INT TERM; \
+	echo "machine: $$(nproc) cores, $$(uname -r); disk: $$(df -T "$$disk" | awk 'NR==2 {print $$2 " on " $$1}')"; \
+	$(BENCH_WORKLOADS_BIN) publish "$$disk" "$$disk" 5 $(BENCH_PUBLISH_SIZE); \
+	for fs in xfs btrfs; do \
+	  case $$fs in xfs) mkfs="mkfs.xfs -q -f -m reflink=1";; btrfs) mkfs="mkfs.btrfs -q -f";; esac; \
+	  if [ "$$(id -u)" != 0 ]; then echo "publish on $$fs: skipped, not root (the image is loop-mounted)"; continue; fi; \
+	  if ! command -v $${mkfs%% *} >/dev/null; then echo "publish on $$fs: skipped, no $${mkfs%% *}"; continue; fi; \
+	  img="$$disk/$$fs.img"; truncate -s $(BENCH_PUBLISH_IMG) "$$img"; $$mkfs "$$img"; \
+	  mnt=$$(mktemp -d /tmp/ajio-bench-publish.XXXXXX); mount -o loop "$$img" "$$mnt"; \
+	  echo; echo "$$fs: $$(findmnt -n -o SOURCE,OPTIONS "$$mnt") ($$img, $(BENCH_PUBLISH_IMG) sparse)"; \
+	  $(BENCH_WORKLOADS_BIN) publish "$$mnt" "$$mnt" 5 $(BENCH_PUBLISH_SIZE); \
+	  umount "$$mnt"; rmdir "$$mnt"; mnt=""; rm -f "$$img"; \
+	done
