@@ -204,6 +204,13 @@ extern int (*ajio__snapshot_hook)(const char *step);
 extern int ajio__snapshot_plain_rename;
 /* 1 makes the gc remove old generations that readers hold, as if their locks were not there. */
 extern int ajio__snapshot_gc_ignore_locks;
+/* snapshot.c, how a publish makes its generation durable: 0 one syncfs() of its filesystem (the
+ * library), 1 an fsync of each file and directory as it is copied (the way before, for the
+ * benchmark), 2 each file's writeback started as it is copied, then an fsync of each. */
+extern int ajio__snapshot_sync_mode;
+/* snapshot.c, for the tests: 1 fails the generation's sync with EIO; 2 fails it and ignores the
+ * failure (the negative control). */
+extern int ajio__snapshot_fail_sync;
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);

@@ -35,6 +35,8 @@ unsigned long ajio__snapshot_copies[3];
 int (*ajio__snapshot_hook)(const char *step);
 int ajio__snapshot_plain_rename;
 int ajio__snapshot_gc_ignore_locks;
+int ajio__snapshot_sync_mode;
+int ajio__snapshot_fail_sync;
 
 struct ajio_snapshot {
     int fd;
@@ -276,6 +278,8 @@ static int copy_data(int in, int out, const char *rel, const char *src)
 struct copy {
     const char *src;
     unsigned flags;
+    bool fsync_each;     /* sync mode 1: every file and directory fsync'ed as it is copied */
+    bool writeback_each; /* sync mode 2: each file's writeback started as it is copied */
     dev_t gen_dev;
     ino_t gen_ino;
 };
@@ -330,9 +334,11 @@ static int copy_entry(int sfd, int dfd, const char *n, char *rel, size_t rlen, c
             r = ajio__error_strerror(-errno, "publish %s: chmod the copy of %s", src, rel);
             goto out;
         }
-        r = fsync_fd(out, flags);
-        if (r < 0)
-            r = ajio__error_strerror(r, "publish %s: fsync the copy of %s", src, rel);
+        if (c->fsync_each) {
+            r = fsync_fd(out, flags);
+            if (r < 0)
+                r = ajio__error_strerror(r, "publish %s: fsync the copy of %s", src, rel);
+        }
         goto out;
     }
     if (!S_ISREG(st.st_mode))
@@ -353,9 +359,15 @@ static int copy_entry(int sfd, int dfd, const char *n, char *rel, size_t rlen, c
         r = ajio__error_strerror(-errno, "publish %s: chmod the copy of %s", src, rel);
         goto out;
     }
-    r = fsync_fd(out, flags);
-    if (r < 0) {
-        r = ajio__error_strerror(r, "publish %s: fsync the copy of %s", src, rel);
+    if (c->fsync_each) {
+        r = fsync_fd(out, flags);
+        if (r < 0) {
+            r = ajio__error_strerror(r, "publish %s: fsync the copy of %s", src, rel);
+            goto out;
+        }
+    } else if (c->writeback_each && sync_file_range(out, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 &&
+               errno != ESPIPE) {
+        r = ajio__error_strerror(-errno, "publish %s: sync_file_range the copy of %s", src, rel);
         goto out;
     }
     /* close() reports deferred write errors on some filesystems (NFS). */
@@ -467,6 +479,51 @@ static int sync_tree(int fd, char *rel, size_t rlen, const char *src, unsigned f
             break;
     }
     (void)closedir(d);
+    return r;
+}
+
+/*
+ * Makes the tree at fd durable, all of it (files, directories, fd itself) and fd's own entry,
+ * before NAME may point to it. Mode 0 (the library): one syncfs(2) of its filesystem, which
+ * writes back every file at once and commits the journal once, where an fsync of each file and
+ * directory pays a commit (a log force, a cache flush) each; it fails on a writeback error of
+ * any file of that filesystem since fd was opened (Linux >= 5.8). Modes 1 and 2, for the
+ * benchmark: every file and directory fsync'ed, as it was copied (1) or in a second pass after
+ * the copy started each file's writeback (2). copied: the tree is a copy made with those modes
+ * (mode 1 synced its entries already); else it is a tree moved in, of which nothing is synced
+ * yet. what: the tree's path, for messages.
+ */
+static int sync_generation(int fd, char *rel, const char *name, const char *what, bool copied,
+                           unsigned flags)
+{
+    int r = 0;
+
+    /* A tree moved in is walked all the same: what is not a file, directory or symlink is
+     * refused before anything moves. */
+    if (!copied && (ajio__snapshot_sync_mode == 0 || (flags & AJIO_NO_SYNC))) {
+        r = sync_tree(fd, rel, 0, what, flags | AJIO_NO_SYNC);
+        if (r < 0)
+            return r;
+    }
+    if (flags & AJIO_NO_SYNC)
+        return 0;
+    if (ajio__snapshot_sync_mode == 0) {
+        if (syncfs(fd) < 0)
+            r = ajio__error_strerror(-errno, "publish %s: syncfs of %s", name, what);
+    } else {
+        if (!copied || ajio__snapshot_sync_mode == 2)
+            r = sync_tree(fd, rel, 0, copied ? name : what, flags);
+        if (r == 0) {
+            r = fsync_fd(fd, flags);
+            if (r < 0)
+                r = ajio__error_strerror(r, "publish %s: fsync %s", name, what);
+        }
+    }
+    if (r == 0 && ajio__snapshot_fail_sync != 0)
+        r = ajio__error(-EIO, "publish %s: sync of %s: failed (test)", name, what);
+    /* The negative control of the tests: the failure ignored. */
+    if (ajio__snapshot_fail_sync == 2)
+        r = 0;
     return r;
 }
 
@@ -997,14 +1054,9 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
     }
 
     if (flags & AJIO_PUBLISH_MOVE) {
-        r = sync_tree(sfd, rel, 0, src_dir, flags);
+        r = sync_generation(sfd, rel, name, src_dir, false, flags);
         if (r < 0)
             goto out;
-        r = fsync_fd(sfd, flags);
-        if (r < 0) {
-            r = ajio__error_strerror(r, "publish %s: fsync %s", name, src_dir);
-            goto out;
-        }
         /* Locked before it has its generation name, so that no gc can take it. */
         r = flock_retry(sfd, LOCK_EX);
         if (r < 0) {
@@ -1069,7 +1121,10 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
         }
         made = true;
         {
-            struct copy c = {.src = src_dir, .flags = flags};
+            struct copy c = {.src = src_dir,
+                             .flags = flags,
+                             .fsync_each = ajio__snapshot_sync_mode == 1,
+                             .writeback_each = ajio__snapshot_sync_mode == 2};
             struct stat gst;
             if (fstat(gfd, &gst) < 0) {
                 r = ajio__error_strerror(-errno, "publish %s: fstat %s", name, gen);
@@ -1085,11 +1140,9 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
             r = ajio__error_strerror(-errno, "publish %s: chmod %s", name, gen);
             goto out;
         }
-        r = fsync_fd(gfd, flags);
-        if (r < 0) {
-            r = ajio__error_strerror(r, "publish %s: fsync %s", name, gen);
+        r = sync_generation(gfd, rel, name, gen, true, flags);
+        if (r < 0)
             goto out;
-        }
     }
     /* The generation's own entry is durable before NAME can point to it. */
     r = fsync_fd(p.dirfd, flags);

@@ -198,6 +198,64 @@ static void test_move(void **state)
     free(src);
 }
 
+/* NAME's link text, in a buffer of its own. */
+static const char *link_of(const char *name)
+{
+    static char buf[NAME_MAX + 1];
+    ssize_t n = readlink(name, buf, sizeof(buf) - 1);
+
+    assert_true(n > 0);
+    buf[n] = '\0';
+    return buf;
+}
+
+/*
+ * A failing sync of the new generation (simulated, in each of snapshot.c's sync modes) fails
+ * the publish, copy or move, with NAME unchanged, no new generation left and a moved source
+ * back in place. Control: the same failure ignored publishes the unsynced generation, and the
+ * checks above see NAME change.
+ */
+static void test_sync_failure_refused(void **state)
+{
+    const char *dir = *state;
+    const char *name = site_path(dir);
+    ajio_opts move = {.flags = AJIO_PUBLISH_MOVE};
+    char *src = make_src(dir, "one\n"), was[NAME_MAX + 1];
+
+    for (int mode = 0; mode < 3; mode++) {
+        ajio__snapshot_sync_mode = mode;
+        tu_assert_ok(ajio_publish(src, name, NULL));
+        snprintf(was, sizeof(was), "%s", link_of(name));
+        tu_put(tu_path(src, "a.json"), "two\n", 0644);
+        ajio__snapshot_fail_sync = 1;
+        tu_assert_fails(ajio_publish(src, name, NULL), -EIO, "sync");
+        tu_assert_fails(ajio_publish(src, name, &move), -EIO, "sync");
+        ajio__snapshot_fail_sync = 0;
+        assert_string_equal(link_of(name), was);
+        assert_snap_content(name, "a.json", "one\n");
+        assert_int_equal(count_gens(dir, "site"), 1);
+        assert_int_equal(tu_count_matching(dir, ".site.from-"), 0);
+        assert_int_equal(tu_count_temps(dir), 0);
+        tu_assert_content(tu_path(src, "a.json"), "two\n", 4);
+        assert_int_equal(tu_count_entries(src), 4);
+        /* Without the failure, each mode publishes. */
+        tu_assert_ok(ajio_publish(src, name, NULL));
+        assert_snap_content(name, "a.json", "two\n");
+        tu_put(tu_path(src, "a.json"), "one\n", 0644);
+    }
+    ajio__snapshot_sync_mode = 0;
+
+    /* Control: the failure ignored, NAME moves to the generation whose sync failed. */
+    snprintf(was, sizeof(was), "%s", link_of(name));
+    ajio__snapshot_fail_sync = 2;
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    ajio__snapshot_fail_sync = 0;
+    assert_string_not_equal(link_of(name), was);
+    assert_snap_content(name, "a.json", "one\n");
+    tu_rmrf(src);
+    free(src);
+}
+
 static int stop_after_move(const char *step)
 {
     return strcmp(step, "moved") == 0;
@@ -757,6 +815,7 @@ int main(void)
         TU_TEST(test_name_inside_source),
         TU_TEST(test_non_symlink_name_refused),
         TU_TEST(test_swap_race_refused),
+        TU_TEST(test_sync_failure_refused),
         TU_TEST(test_gc_keeps_held),
         TU_TEST(test_removed_generation_nlink_zero),
         TU_TEST(test_gc_removes_leftovers),
