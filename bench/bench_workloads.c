@@ -13,7 +13,9 @@
  *   txn      500 files of 1 KiB, durable, on the disk and on tmpfs: one all-or-nothing
  *            transaction against one (non-atomic) ajio_batch of the same files
  *   publish  a tree of 1,000 files of 4 KiB (or argv[5] bytes) in 10 subdirectories published
- *            on DISK_DIR: reflinks (the default) against copies forced by read and write
+ *            on DISK_DIR: reflinks (the default) against copies forced by read and write;
+ *            durable, also the default synced the older ways (an fsync per file and
+ *            directory; writeback started per file, then an fsync each) against its syncfs
  *
  * Variants run side by side: in every round each variant does its block of operations, in an
  * order that rotates from round to round, and the round's ratio is the variant's block time over
@@ -34,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_VARIANTS 4
+#define MAX_VARIANTS 5
 #define MAX_ROUNDS 64
 
 static char g_disk[512], g_tmpfs[512];
@@ -700,7 +702,7 @@ static void cmd_txn(int rounds)
 #define PUB_SIZE 4096 /* bytes per file unless argv[5] says otherwise */
 
 static char g_pub_src[600], g_pub_name[MAX_VARIANTS][600];
-static int g_pub_mode[MAX_VARIANTS];
+static int g_pub_mode[MAX_VARIANTS], g_pub_sync[MAX_VARIANTS];
 static unsigned g_pub_flags;
 static size_t g_pub_size = PUB_SIZE;
 static unsigned long g_pub_counts[MAX_VARIANTS][3];
@@ -769,8 +771,10 @@ static void publish_block(int v)
 
     memcpy(before, ajio__snapshot_copies, sizeof(before));
     ajio__snapshot_copy_mode = g_pub_mode[v];
+    ajio__snapshot_sync_mode = g_pub_sync[v];
     r = ajio_publish(g_pub_src, g_pub_name[v], &o);
     ajio__snapshot_copy_mode = 0;
+    ajio__snapshot_sync_mode = 0;
     if (r != 0)
         die("ajio_publish", r);
     for (int k = 0; k < 3; k++)
@@ -783,17 +787,21 @@ static void publish_run(const char *fs, bool durable, int rounds)
         {"ajio_publish, default (FICLONE first)", NULL, publish_block, NULL},
         {"ajio_publish, copy_file_range forced", NULL, publish_block, NULL},
         {"ajio_publish, read + write forced", NULL, publish_block, NULL},
+        /* Durable only: the default's copy synced the other ways of snapshot.c's sync_mode. */
+        {"default, an fsync per file and directory", NULL, publish_block, NULL},
+        {"default, writeback started per file, then an fsync each", NULL, publish_block, NULL},
     };
+    int nv = durable ? 5 : 3;
     struct result res;
     char title[200], what[160];
     unsigned long per = (unsigned long)rounds + 1;
 
     g_pub_flags = durable ? 0 : AJIO_NO_SYNC;
     memset(g_pub_counts, 0, sizeof(g_pub_counts));
-    side_by_side(vs, 3, rounds, 1, &res);
+    side_by_side(vs, nv, rounds, 1, &res);
     snprintf(title, sizeof(title), "Publish: 1,000 files of %zu KiB in 10 directories, %s (%s)",
              g_pub_size / 1024, durable ? "durable" : "AJIO_NO_SYNC", fs);
-    print_table(title, "ms", 1e3, vs, 3, rounds, 1, &res);
+    print_table(title, "ms", 1e3, vs, nv, rounds, 1, &res);
     printf("\nfiles per publish by method (FICLONE / copy_file_range / read + write):");
     for (int v = 0; v < 3; v++)
         printf(" %lu / %lu / %lu%s", g_pub_counts[v][0] / per, g_pub_counts[v][1] / per,
@@ -813,11 +821,12 @@ static void cmd_publish(int rounds)
 {
     const char *fs = fs_name(g_disk);
 
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < 5; v++) {
         char name[32];
         snprintf(name, sizeof(name), "pub%d", v);
         path_of(g_pub_name[v], sizeof(g_pub_name[v]), g_disk, name);
-        g_pub_mode[v] = v;
+        g_pub_mode[v] = v < 3 ? v : 0;
+        g_pub_sync[v] = v < 3 ? 0 : v - 2;
     }
     make_source(g_disk);
     publish_run(fs, true, rounds);
