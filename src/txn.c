@@ -1126,6 +1126,10 @@ int ajio_txn_commit(ajio_txn *t)
     }
     for (size_t i = 0; i < t->n && r >= 0; i += ROUND)
         r = stage_round(&c, &t->opts, t->v, i, t->n - i < ROUND ? t->n : i + ROUND);
+#ifdef AJIO_TEST_RENAME_BEFORE_INTENT /* negative control of the power-cut suite only */
+    if (r >= 0)
+        r = apply(&c, t->v, t->n); /* the renames before the intent that would redo them */
+#endif
     if (r >= 0)
         r = commit_point(&c);
     if (r >= 0) {

@@ -28,7 +28,7 @@ target=${CRASH_POINTS:-$((10000 * scale))}
 # library, tool (ajio) and harness (crash/crash_run).
 # The controls of the first line run the crash points (crash_run crash); group-trust runs only the
 # group-commit cycles (crash_run group).
-point_controls="omit-file-sync omit-dir-sync omit-append-sync no-committed trust-stale"
+point_controls="omit-file-sync omit-dir-sync omit-append-sync no-committed trust-stale rename-before-intent"
 group_controls="group-trust"
 controls="$point_controls $group_controls"
 variants="real $controls"
@@ -43,6 +43,7 @@ only_of() {
     # and the window's first append fails, which the counting run cannot take.
     no-committed) echo "--only append-seq,log-seq" ;;
     trust-stale) echo "--only append-seq,append-seq-jsonl,log-seq,log-seq-jsonl" ;;
+    rename-before-intent) echo "--only txn" ;;
     esac
 }
 
@@ -310,6 +311,14 @@ for fs in $supported; do
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no unacknowledged bytes kept when the repair ignores the record on $fs"; ok=0; }
     n=$(kinds_of trust-stale "$fs" acked-cut)
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no acknowledged append cut when the repair trusts a stale record on $fs"; ok=0; }
+    # Transactions: renames before the intent leave sets that no recovery makes whole.
+    n=$(kinds_of rename-before-intent "$fs" mixed)
+    [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no mixed set when a transaction renames before its intent on $fs"; ok=0; }
+done
+# Every transaction, recovery and publish scenario ran in the real build.
+for sc in txn txn-recover txn-rollback publish publish-move; do
+    n=$(awk -v s="$sc" '$1 == "real" && $5 == s { p += $8 } END { print p + 0 }' "$results")
+    [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no crash point of $sc in the real build"; ok=0; }
 done
 # Group commit: the real build loses no reported append and has no other violation, in every
 # cycle; it reported appends and skipped syncs (fewer fdatasyncs than appends numbered), so the
