@@ -17,9 +17,9 @@ FAULT_DRIVER := $(B)/fault/driver
 FAULT_SHIM   := $(B)/fault/shortwrite.so
 # The same driver against a library that ignores a failed fdatasync, leaves its named temp behind
 # after a failure, ignores a failed setxattr of the ACL or a user.* attribute, or does not cut a
-# failed append back.
+# failed append back, or leaves a failed transaction's temps and plan.
 FAULT_CONTROLS := $(patsubst %,$(B)/control/%/fault/driver,ignore-fdatasync keep-temp \
-                    ignore-setxattr no-cut-back)
+                    ignore-setxattr no-cut-back txn-keep-staging)
 # The CLI is a prerequisite only once its sources exist.
 FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
 
