@@ -1313,6 +1313,7 @@ static void shuffle(int *order, int n, uint64_t *s)
 /*
  * crash --only SC,SC,...: writers for these scenarios only (the negative controls need only the
  * scenarios their switch breaks); the job table stays whole, so check reads any state file.
+ * Without it, every scenario but the transactions and publishes.
  */
 static const char *only;
 
@@ -1320,8 +1321,13 @@ static bool selected(enum scenario sc)
 {
     size_t n = strlen(sc_names[sc]);
 
+    /*
+     * The transactions and publishes run in cycles of their own (check-crash.sh): their
+     * thousands of stops would stretch a cycle past the minute after which a write into a new
+     * directory no longer syncs its parents, and the writes' system calls would change.
+     */
     if (only == NULL)
-        return true;
+        return !is_txn(sc) && !is_publish(sc);
     for (const char *p = only; p != NULL; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
         if (strncmp(p, sc_names[sc], n) == 0 && (p[n] == ',' || p[n] == '\0'))
             return true;
