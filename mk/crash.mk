@@ -1,5 +1,5 @@
-# The power-cut suite: make check-crash (root, loop devices; about 3 minutes). See
-# docs/crash-testing.md. The harness runs against this tree's library and tool, then against six
+# The power-cut suite: make check-crash (root, loop devices; about 6 minutes). See
+# docs/crash-testing.md. The harness runs against this tree's library and tool, then against seven
 # negative controls (mk/controls.mk), whole library and tool each: omit-file-sync (no fdatasync
 # of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's),
 # omit-append-sync (no fdatasync after an append), group-trust (group commit takes any

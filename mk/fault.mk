@@ -2,8 +2,9 @@
 #
 #   make check-fault   every syscall of the write path failed in turn with each errno, short
 #                      writes, for the library (tests/fault/driver.c) and the CLI; the same for
-#                      ajio_update, ajio_append, the log handle and ajio_repair (library); then
-#                      four negative controls (mk/controls.mk) that the harness must catch
+#                      ajio_update, ajio_append, the log handle, ajio_repair, transactions,
+#                      ajio_recover, ajio_publish and ajio_snapshot_gc (library); then five
+#                      negative controls (mk/controls.mk) that the harness must catch
 #
 # Outside CI it exits 77 (skip) when not root; under CI=true it fails instead.
 # See docs/fault-injection.md. The driver also serves the filesystem matrix (mk/fs.mk).
