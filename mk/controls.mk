@@ -24,12 +24,18 @@
 #                                                                      make check-crash
 #   trust-stale       the repair takes a record from before a power cut or a remount for exact
 #                     and cuts from where the append it names started (append.c)  make check-crash
+#   txn-keep-staging  a transaction that fails before its commit point leaves its temps and plan
+#                     (txn.c)                                                 make check-fault
+#   rename-before-intent  a transaction renames its temps over the members before its intent is
+#                     written, so a crash between them is rolled back half-applied (txn.c)
+#                                                                             make check-crash
 #
 # A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
 # the recursive make decides what is out of date, hence FORCE. One file per tree in one make
 # run: two recursive makes in the same tree would race under -j.
 CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr \
-            omit-append-sync no-cut-back group-trust keep-unsafe-lock no-committed trust-stale
+            omit-append-sync no-cut-back group-trust keep-unsafe-lock no-committed trust-stale \
+            rename-before-intent txn-keep-staging
 
 # The control a path below $(B)/control/ belongs to, in a recipe.
 control_name = $(firstword $(subst /, ,$*))

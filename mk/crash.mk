@@ -1,10 +1,11 @@
-# The power-cut suite: make check-crash (root, loop devices; about 3 minutes). See
-# docs/crash-testing.md. The harness runs against this tree's library and tool, then against six
+# The power-cut suite: make check-crash (root, loop devices; about 6 minutes). See
+# docs/crash-testing.md. The harness runs against this tree's library and tool, then against seven
 # negative controls (mk/controls.mk), whole library and tool each: omit-file-sync (no fdatasync
 # of the temp), omit-dir-sync (no fsync of the directory after the rename, nor a batch's),
 # omit-append-sync (no fdatasync after an append), group-trust (group commit takes any
 # finished sync to cover every appender's records), no-committed (the repair ignores the lock
-# file's record) and trust-stale (the repair takes a record from before the power cut for exact).
+# file's record), trust-stale (the repair takes a record from before the power cut for exact) and
+# rename-before-intent (a transaction renames its members before its intent is written).
 # The suite fails unless each control shows the violations it must.
 #
 #   make check-crash                          the CI sweep (>= 10,000 crash points)
@@ -13,7 +14,7 @@
 #   make check-crash CRASH_GROUP_CYCLES=10    more group-commit cycles (default 5 per filesystem)
 
 CRASH_CONTROLS := omit-file-sync omit-dir-sync omit-append-sync group-trust no-committed \
-                  trust-stale
+                  trust-stale rename-before-intent
 
 HEAVY_TARGETS += check-crash
 HEAVY_DEB_PACKAGES += xfsprogs btrfs-progs strace util-linux e2fsprogs

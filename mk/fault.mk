@@ -2,8 +2,9 @@
 #
 #   make check-fault   every syscall of the write path failed in turn with each errno, short
 #                      writes, for the library (tests/fault/driver.c) and the CLI; the same for
-#                      ajio_update, ajio_append, the log handle and ajio_repair (library); then
-#                      four negative controls (mk/controls.mk) that the harness must catch
+#                      ajio_update, ajio_append, the log handle, ajio_repair, transactions,
+#                      ajio_recover, ajio_publish and ajio_snapshot_gc (library); then five
+#                      negative controls (mk/controls.mk) that the harness must catch
 #
 # Outside CI it exits 77 (skip) when not root; under CI=true it fails instead.
 # See docs/fault-injection.md. The driver also serves the filesystem matrix (mk/fs.mk).
@@ -17,9 +18,9 @@ FAULT_DRIVER := $(B)/fault/driver
 FAULT_SHIM   := $(B)/fault/shortwrite.so
 # The same driver against a library that ignores a failed fdatasync, leaves its named temp behind
 # after a failure, ignores a failed setxattr of the ACL or a user.* attribute, or does not cut a
-# failed append back.
+# failed append back, or leaves a failed transaction's temps and plan.
 FAULT_CONTROLS := $(patsubst %,$(B)/control/%/fault/driver,ignore-fdatasync keep-temp \
-                    ignore-setxattr no-cut-back)
+                    ignore-setxattr no-cut-back txn-keep-staging)
 # The CLI is a prerequisite only once its sources exist.
 FAULT_CLI    := $(if $(wildcard cli/*.c),$(B)/ajio)
 

@@ -1058,7 +1058,7 @@ static int write_plan(struct ctx *c, const struct op *ops, size_t n)
  * Every temp's name durable in its directory (DIR's comes with the fsync below), then the plan
  * renamed to the intent: the commit point, a whole intent appears under its name or none does.
  */
-static int commit_point(struct ctx *c)
+static int commit_point(struct ctx *c, bool *ret_point)
 {
     int r = 0;
 
@@ -1068,6 +1068,9 @@ static int commit_point(struct ctx *c)
     if (r == 0 && renameat(c->dirfd, INTENT_NEW, c->dirfd, INTENT_NAME) < 0)
         r = ajio__error_strerror(-errno, "rename of \"%s/" INTENT_NEW "\" to " INTENT_NAME,
                                  c->display);
+    /* From here the intent is there under its name: a failure must not undo the staging. */
+    if (r == 0)
+        *ret_point = true;
     if (r == 0)
         r = fsync_dir(c, c->dirfd, "");
     return r;
@@ -1078,6 +1081,9 @@ static void undo_staging(struct ctx *c, struct op *ops, size_t n)
 {
     bool kept = false;
 
+#ifdef AJIO_TEST_TXN_KEEP_STAGING /* negative control of the fault-injection suite only */
+    return;
+#endif
     for (size_t i = 0; i < n; i++) {
         if (!ops[i].made || unlinkat(c->dirs[ops[i].dir].fd, ops[i].tmp, 0) == 0 ||
             errno == ENOENT)
@@ -1126,12 +1132,14 @@ int ajio_txn_commit(ajio_txn *t)
     }
     for (size_t i = 0; i < t->n && r >= 0; i += ROUND)
         r = stage_round(&c, &t->opts, t->v, i, t->n - i < ROUND ? t->n : i + ROUND);
+#ifdef AJIO_TEST_RENAME_BEFORE_INTENT /* negative control of the power-cut suite only */
     if (r >= 0)
-        r = commit_point(&c);
-    if (r >= 0) {
-        point = true;
+        r = apply(&c, t->v, t->n); /* the renames before the intent that would redo them */
+#endif
+    if (r >= 0)
+        r = commit_point(&c, &point);
+    if (r >= 0)
         r = apply(&c, t->v, t->n);
-    }
     if (r < 0 && staged && !point)
         undo_staging(&c, t->v, t->n);
     unlock_members(t->v, t->n);

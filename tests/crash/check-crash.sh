@@ -28,10 +28,11 @@ target=${CRASH_POINTS:-$((10000 * scale))}
 # library, tool (ajio) and harness (crash/crash_run).
 # The controls of the first line run the crash points (crash_run crash); group-trust runs only the
 # group-commit cycles (crash_run group).
-point_controls="omit-file-sync omit-dir-sync omit-append-sync no-committed trust-stale"
+point_controls="omit-file-sync omit-dir-sync omit-append-sync no-committed trust-stale rename-before-intent"
 group_controls="group-trust"
 controls="$point_controls $group_controls"
 variants="real $controls"
+set_scenarios=txn,txn-recover,txn-rollback,publish,publish-move
 tree_of() { if [ "$1" = real ]; then echo "$B"; else echo "$B/control/$1"; fi; }
 # A control runs only the scenarios its switch breaks (the whole job table is the real build's).
 only_of() {
@@ -43,6 +44,7 @@ only_of() {
     # and the window's first append fails, which the counting run cannot take.
     no-committed) echo "--only append-seq,log-seq" ;;
     trust-stale) echo "--only append-seq,append-seq-jsonl,log-seq,log-seq-jsonl" ;;
+    rename-before-intent) echo "--only txn" ;;
     esac
 }
 
@@ -103,12 +105,13 @@ gresults=$work/group-results
 start_all=$(date +%s)
 
 # One cycle: fresh filesystem, crash, recovery mount, check. Appends "variant fs RESULT ..." lines.
+# $4, if given, replaces the variant's --only.
 cycle() {
-    local v=$1 fs=$2 seed=$3
+    local v=$1 fs=$2 seed=$3 only=${4:-$(only_of "$1")}
     mkfs_dev "$fs" && mount_dev "$fs" || { echo "check-crash: mkfs/mount $fs failed"; return 1; }
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2086
     if ! "$(tree_of "$v")/crash/crash_run" crash --mnt "$mnt" --dev "$dev" --state "$work/state" \
-        --seed "$seed" --cli "$(tree_of "$v")/ajio" $(only_of "$v"); then
+        --seed "$seed" --cli "$(tree_of "$v")/ajio" $only; then
         umount "$mnt"; echo "check-crash: crash_run crash failed ($v $fs seed $seed)"; return 1
     fi
     umount "$mnt" && mount_dev "$fs" || { echo "check-crash: remount of $fs failed"; return 1; }
@@ -188,6 +191,8 @@ for fs in $supported; do
         n=$((n + 1))
         cycle real "$fs" "$n" || { failed=1; break 2; }
     done
+    # Transactions, recoveries and publishes: a cycle of their own (crash_run.c, selected()).
+    cycle real "$fs" 500 "--only $set_scenarios" || { failed=1; break; }
 done
 real_secs=$(( $(date +%s) - start_all ))
 start_group=$(date +%s)
@@ -310,6 +315,14 @@ for fs in $supported; do
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no unacknowledged bytes kept when the repair ignores the record on $fs"; ok=0; }
     n=$(kinds_of trust-stale "$fs" acked-cut)
     [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no acknowledged append cut when the repair trusts a stale record on $fs"; ok=0; }
+    # Transactions: renames before the intent leave sets that no recovery makes whole.
+    n=$(kinds_of rename-before-intent "$fs" mixed)
+    [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no mixed set when a transaction renames before its intent on $fs"; ok=0; }
+done
+# Every transaction, recovery and publish scenario ran in the real build.
+for sc in txn txn-recover txn-rollback publish publish-move; do
+    n=$(awk -v s="$sc" '$1 == "real" && $5 == s { p += $8 } END { print p + 0 }' "$results")
+    [ "$n" -gt 0 ] || { echo "check-crash: FAIL: no crash point of $sc in the real build"; ok=0; }
 done
 # Group commit: the real build loses no reported append and has no other violation, in every
 # cycle; it reported appends and skipped syncs (fewer fdatasyncs than appends numbered), so the

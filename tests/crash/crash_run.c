@@ -101,13 +101,18 @@ enum scenario {
     SC_LOG_SEQ,
     SC_LOG_SEQ_JSONL,
     SC_BATCH,
+    SC_TXN,
+    SC_RECOVER_FWD,
+    SC_RECOVER_BACK,
+    SC_PUBLISH,
+    SC_PUBLISH_MOVE,
     SC_COUNT
 };
 static const char *const sc_names[SC_COUNT] = {
     "new",        "replace",    "mkdirs",          "create-only",   "symlink",
     "update",     "append-new", "append",          "append-torn",   "append-term",
     "log",        "repair",     "append-seq",      "append-seq-jsonl", "log-seq",
-    "log-seq-jsonl", "batch"};
+    "log-seq-jsonl", "batch", "txn", "txn-recover", "txn-rollback", "publish", "publish-move"};
 
 /*
  * The files of one batch: a replace, a new file, and a replace in a subdirectory, so that the
@@ -117,6 +122,55 @@ static const char *const sc_names[SC_COUNT] = {
 static const char *const batch_names[BATCH_FILES] = {"t.json", "b1.json", "d/b2.json"};
 static const bool batch_old[BATCH_FILES] = {true, false, true};
 #define BATCH_JOB(j, f) ((j) + 1000 * (f))
+
+/*
+ * A transaction (library only, 100 B): TXN_MEMBERS members of the writer's directory, the
+ * transaction's DIR. Members 0-13 beside the intent, 14-18 in "sub" (18 new: no old file), and
+ * 19 ("gone.json", which exists) removed. A generation is the whole set: old (old contents, 18
+ * missing, 19 present) or new (new contents, 19 gone). The content of member f is that of job
+ * number TXN_JOB(j, f).
+ *
+ * txn: crash points of ajio_txn_commit(). txn-recover and txn-rollback: crash points of
+ * ajio_recover() on what a commit killed at the layout left: txn-recover after its commit
+ * point (the intent durable, two members renamed: recovery rolls forward), txn-rollback
+ * before it (plan and every temp durable, no intent: recovery rolls back). After the power
+ * cut the checker runs ajio_recover() again (a recovery that crashed is finished by the next)
+ * and judges the set.
+ */
+#define TXN_MEMBERS 20
+#define TXN_NEW 18
+#define TXN_GONE 19
+#define TXN_JOB(j, f) ((j) + 1000 * (10 + (f)))
+
+static bool is_txn(enum scenario sc)
+{
+    return sc == SC_TXN || sc == SC_RECOVER_FWD || sc == SC_RECOVER_BACK;
+}
+
+static void txn_name(int f, char *buf, size_t size)
+{
+    if (f == TXN_GONE)
+        snprintf(buf, size, "gone.json");
+    else
+        snprintf(buf, size, "%sm%02d.json", f >= 14 ? "sub/" : "", f);
+}
+
+/*
+ * A publish (library only, 100 B): the tree "src" (PUB_FILES files, two directories deep) is
+ * published as "cur" in the writer's directory, over a generation published at the layout from
+ * the old contents (src is then rewritten in place with the new ones). publish-move publishes
+ * with AJIO_PUBLISH_MOVE. After the power cut "cur" must resolve to a complete generation, old
+ * or new; after ajio_snapshot_gc() too, and with a move the new tree must be somewhere whole:
+ * behind "cur" or back at "src".
+ */
+#define PUB_FILES 4
+static const char *const pub_names[PUB_FILES] = {"a.json", "b.json", "d/c.json", "d/e/f.json"};
+#define PUB_JOB(j, f) ((j) + 1000 * (40 + (f)))
+
+static bool is_publish(enum scenario sc)
+{
+    return sc == SC_PUBLISH || sc == SC_PUBLISH_MOVE;
+}
 
 static bool is_append(enum scenario sc)
 {
@@ -155,7 +209,7 @@ static const size_t sizes[] = {0, 100, 1u << 20};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 #define OLD_LEN 3000     /* the old content: neither empty nor any of the new sizes */
-#define MAX_SYS 256      /* system calls in one write, far above what one write makes */
+#define MAX_SYS 1024     /* system calls in one write, far above what one write makes */
 #define MAX_WRITERS 8192 /* per cycle */
 #define MAX_SHOWN 20     /* violations printed in full per check */
 #define DIR_MAX 1024     /* writer directories: short paths under the mount point */
@@ -406,6 +460,71 @@ static void seed_killed_append(const char *base, size_t start)
     close(lfd);
 }
 
+static void kill_commit(const char *base, int j, int renames);
+
+/* The old set of a transaction; for the recovery scenarios, what a commit killed there left. */
+static void setup_txn(const char *base, int j)
+{
+    char path[PATH_MAX], name[32];
+
+    snprintf(path, sizeof(path), "%s/sub", base);
+    if (mkdir(path, 0755) < 0)
+        die("setup: mkdir %s: %s", path, strerror(errno));
+    for (int f = 0; f < TXN_MEMBERS; f++) {
+        unsigned char *old;
+
+        if (f == TXN_NEW)
+            continue;
+        old = make_content(OLD_LEN, TXN_JOB(j, f), false);
+        txn_name(f, name, sizeof(name));
+        snprintf(path, sizeof(path), "%s/%s", base, name);
+        write_file(path, old, OLD_LEN);
+        free(old);
+    }
+    /* After the intent and two members renamed; or at the rename of the plan to the intent. */
+    if (jobs[j].sc == SC_RECOVER_FWD)
+        kill_commit(base, j, 3);
+    else if (jobs[j].sc == SC_RECOVER_BACK)
+        kill_commit(base, j, 0);
+}
+
+/* The tree of a publish under dir, old or new contents. */
+static void write_pub_tree(const char *dir, int j, bool new_content)
+{
+    char path[PATH_MAX];
+
+    for (int f = 0; f < PUB_FILES; f++) {
+        unsigned char *data = make_content(jobs[j].size, PUB_JOB(j, f), new_content);
+
+        snprintf(path, sizeof(path), "%s/%s", dir, pub_names[f]);
+        write_file(path, data, jobs[j].size);
+        free(data);
+    }
+}
+
+/* "cur" published from the old tree, then "src" rewritten in place with the new one. */
+static void setup_publish(const char *base, int j)
+{
+    char src[DIR_MAX], name[DIR_MAX], path[PATH_MAX];
+    int r;
+
+    snprintf(src, sizeof(src), "%s/src", base);
+    snprintf(name, sizeof(name), "%s/cur", base);
+    if (mkdir(src, 0755) < 0)
+        die("setup: mkdir %s: %s", src, strerror(errno));
+    snprintf(path, sizeof(path), "%s/d", src);
+    if (mkdir(path, 0755) < 0)
+        die("setup: mkdir %s: %s", path, strerror(errno));
+    snprintf(path, sizeof(path), "%s/d/e", src);
+    if (mkdir(path, 0755) < 0)
+        die("setup: mkdir %s: %s", path, strerror(errno));
+    write_pub_tree(src, j, false);
+    r = ajio_publish(src, name, NULL);
+    if (r < 0)
+        die("setup: ajio_publish(%s, %s): %s", src, name, ajio_last_error());
+    write_pub_tree(src, j, true);
+}
+
 /* The state before the write: what "old" is. Made durable by the caller's syncfs. */
 static void setup_old(const char *base, int job)
 {
@@ -426,6 +545,14 @@ static void setup_old(const char *base, int job)
         }
         if (is_seq(sc))
             seed_killed_append(base, lines);
+        return;
+    }
+    if (is_txn(sc)) {
+        setup_txn(base, job);
+        return;
+    }
+    if (is_publish(sc)) {
+        setup_publish(base, job);
         return;
     }
     if (sc == SC_BATCH) {
@@ -629,6 +756,31 @@ static int prepare_batch(int j, const char *path, const unsigned char *data, con
     return r;
 }
 
+/* The transaction of job j in base (the writer's directory), made before the start marker. */
+static ajio_txn *txn;
+
+static int prepare_txn(int j, const char *base)
+{
+    char name[32];
+    int r = ajio_txn_begin(&txn, base, NULL);
+
+    for (int f = 0; f < TXN_MEMBERS && r == 0; f++) {
+        unsigned char *data;
+
+        txn_name(f, name, sizeof(name));
+        if (f == TXN_GONE) {
+            r = ajio_txn_remove(txn, name);
+            continue;
+        }
+        data = make_content(jobs[j].size, TXN_JOB(j, f), true);
+        r = ajio_txn_write(txn, name, data, jobs[j].size);
+        free(data);
+    }
+    return r;
+}
+
+static const char *wbase; /* the writer's directory (transactions, publishes) */
+
 static const char *seq_path; /* the target of a committed-length writer */
 
 /*
@@ -671,6 +823,18 @@ static int run_lib(int j, const char *path, const unsigned char *data, const aji
         return ajio_repair(path, opts, NULL);
     if (jb->sc == SC_BATCH)
         return ajio_batch_commit(batch);
+    if (jb->sc == SC_TXN)
+        return ajio_txn_commit(txn);
+    if (jb->sc == SC_RECOVER_FWD || jb->sc == SC_RECOVER_BACK)
+        return ajio_recover(wbase, opts);
+    if (is_publish(jb->sc)) {
+        char src[PATH_MAX], name[PATH_MAX];
+        ajio_opts o = {.flags = jb->sc == SC_PUBLISH_MOVE ? AJIO_PUBLISH_MOVE : 0};
+
+        snprintf(src, sizeof(src), "%s/src", wbase);
+        snprintf(name, sizeof(name), "%s/cur", wbase);
+        return ajio_publish(src, name, &o);
+    }
     if (jb->sc == SC_LOG) {
         /* Not closed: the writer is stopped for good at the end marker, before a close. */
         ajio_log *log;
@@ -733,6 +897,9 @@ static pid_t spawn(int j, const char *base, int slot)
                                                 : 0;
         if (jb->sc == SC_BATCH && prepare_batch(j, path, data, &opts) < 0)
             _exit(123);
+        wbase = base;
+        if (jb->sc == SC_TXN && prepare_txn(j, base) < 0)
+            _exit(124);
         slots[slot].acked = 0;
         if (is_seq(jb->sc)) {
             seq_path = path;
@@ -754,6 +921,46 @@ static void set_options(pid_t pid)
     if (ptrace(PTRACE_SETOPTIONS, pid, 0,
                (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP)) < 0)
         die("PTRACE_SETOPTIONS: %s", strerror(errno));
+}
+
+/*
+ * The layout of txn-recover and txn-rollback: a commit of job j's transaction in base, killed
+ * at the entry of its rename number renames + 1 (counted from 0 in the commit), so that
+ * renames of them ran: 0 is the rename of the plan to the intent, the commit point.
+ */
+static void kill_commit(const char *base, int j, int renames)
+{
+    struct __ptrace_syscall_info info;
+    pid_t pid = fork();
+    int st, seen = 0;
+
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+            _exit(120);
+        raise(SIGSTOP);
+        if (prepare_txn(j, base) < 0)
+            _exit(124);
+        syscall(SYS_getppid); /* start marker */
+        ajio_txn_commit(txn);
+        _exit(125); /* never reached: killed at its rename */
+    }
+    if (waitpid(pid, &st, __WALL) < 0 || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+        die("setup: committer %d did not stop at its start (status %#x)", (int)pid, st);
+    set_options(pid);
+    do {
+        if (!next_entry(pid, &info))
+            die("setup: committer in %s exited before its start marker", base);
+    } while ((long)info.entry.nr != SYS_getppid);
+    for (;;) {
+        if (!next_entry(pid, &info))
+            die("setup: committer in %s exited after %d renames", base, seen);
+        if (is_rename((long)info.entry.nr) && seen++ == renames)
+            break;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, __WALL);
 }
 
 /* Starts one writer and leaves it at the entry of seq[0] (used by the counting runs). */
@@ -839,8 +1046,11 @@ static void count_job(int j)
     if (jb->api == API_LIB && (!slots[MAX_WRITERS + j].done || slots[MAX_WRITERS + j].rc < 0))
         die("counting run of %s %zu failed: %d", sc_names[jb->sc], jb->size,
             slots[MAX_WRITERS + j].rc);
-    /* An append or a repair renames nothing: its crash points are all reached in phase 1. */
-    if (jb->rename_at < 0 && !is_append(jb->sc))
+    /*
+     * An append or a repair renames nothing, nor does a rollback: its crash points are all
+     * reached in phase 1.
+     */
+    if (jb->rename_at < 0 && !is_append(jb->sc) && jb->sc != SC_RECOVER_BACK)
         die("counting run of %s %s %zu made no rename", api_names[jb->api], sc_names[jb->sc],
             jb->size);
     if (jb->rename_at < 0)
@@ -1103,6 +1313,7 @@ static void shuffle(int *order, int n, uint64_t *s)
 /*
  * crash --only SC,SC,...: writers for these scenarios only (the negative controls need only the
  * scenarios their switch breaks); the job table stays whole, so check reads any state file.
+ * Without it, every scenario but the transactions and publishes.
  */
 static const char *only;
 
@@ -1110,8 +1321,13 @@ static bool selected(enum scenario sc)
 {
     size_t n = strlen(sc_names[sc]);
 
+    /*
+     * The transactions and publishes run in cycles of their own (check-crash.sh): their
+     * thousands of stops would stretch a cycle past the minute after which a write into a new
+     * directory no longer syncs its parents, and the writes' system calls would change.
+     */
     if (only == NULL)
-        return true;
+        return !is_txn(sc) && !is_publish(sc);
     for (const char *p = only; p != NULL; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
         if (strncmp(p, sc_names[sc], n) == 0 && (p[n] == ',' || p[n] == '\0'))
             return true;
@@ -1131,8 +1347,10 @@ static void make_jobs(bool with_cli)
                  * covers the update.
                  */
                 if ((is_append((enum scenario)sc) && sizes[z] == 0) ||
-                    (sc == SC_REPAIR && sizes[z] != 100) ||
+                    ((sc == SC_REPAIR || is_txn((enum scenario)sc) ||
+                      is_publish((enum scenario)sc)) && sizes[z] != 100) ||
                     (a == API_CLI && (sc == SC_UPDATE || sc == SC_LOG || sc == SC_BATCH ||
+                                      is_txn((enum scenario)sc) || is_publish((enum scenario)sc) ||
                                       is_seq((enum scenario)sc))))
                     continue;
                 jobs[njobs].api = (enum api)a;
@@ -1175,6 +1393,14 @@ static int cmd_crash(const char *dev, const char *state)
             die("%s: %s", path, strerror(errno));
         close(fd);
     }
+    /*
+     * Likewise the seed of its temp names (one getrandom() per process, inherited by a fork):
+     * seeded here, before the counting runs, and not by the first layout that makes a temp (a
+     * publish), or the counting runs would make a getrandom() the writers do not.
+     */
+    snprintf(path, sizeof(path), "%s/rng-seed", workdir);
+    if (ajio_write_bytes(path, "", 0, &(ajio_opts){.flags = AJIO_NO_SYNC}) < 0)
+        die("%s: %s", path, ajio_last_error());
     slots = mmap(NULL, sizeof(*slots) * (MAX_WRITERS + (size_t)njobs), PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     writers = calloc(MAX_WRITERS, sizeof(*writers));
@@ -1823,6 +2049,228 @@ static void check_batch(int i, int j, int k, bool ret_ok, const char *base, stru
     }
 }
 
+/* The generation member f of a transaction holds: 0 old, 1 new, -1 neither (then a violation). */
+enum { GEN_OLD, GEN_NEW, GEN_NONE };
+
+static int txn_member(int i, int j, int k, int f, const char *base, const char *when,
+                      struct tally *t)
+{
+    const struct job *jb = &jobs[j];
+    char name[32], file[PATH_MAX];
+    unsigned char *got, *old, *new;
+    ssize_t n;
+    int g = GEN_NONE;
+
+    txn_name(f, name, sizeof(name));
+    snprintf(file, sizeof(file), "%s/%s", base, name);
+    n = slurp(file, &got);
+    old = make_content(OLD_LEN, TXN_JOB(j, f), false);
+    new = make_content(jb->size, TXN_JOB(j, f), true);
+    if (n == -1)
+        g = f == TXN_GONE ? GEN_NEW : f == TXN_NEW ? GEN_OLD : GEN_NONE;
+    else if (n == OLD_LEN && f != TXN_NEW && memcmp(got, old, OLD_LEN) == 0)
+        g = GEN_OLD;
+    else if (n == (ssize_t)jb->size && f != TXN_GONE && memcmp(got, new, jb->size) == 0)
+        g = GEN_NEW;
+    if (g == GEN_NONE)
+        violation(t, n == -1 ? K_MISSING : K_MIXED, i, jb,
+                  "crash point %d (%s), %s: member %s holds %zd bytes, neither old nor new", k,
+                  point_name(j, k), when, name, n);
+    free(got);
+    free(old);
+    free(new);
+    return g;
+}
+
+/* The set's generation: GEN_OLD or GEN_NEW when whole, GEN_NONE after a violation. */
+static int txn_set(int i, int j, int k, const char *base, const char *when, struct tally *t)
+{
+    int count[3] = {0, 0, 0};
+
+    for (int f = 0; f < TXN_MEMBERS; f++)
+        count[txn_member(i, j, k, f, base, when, t)]++;
+    if (count[GEN_NONE] > 0)
+        return GEN_NONE;
+    if (count[GEN_OLD] > 0 && count[GEN_NEW] > 0) {
+        violation(t, K_MIXED, i, &jobs[j], "crash point %d (%s), %s: a mixed set, %d members "
+                  "old and %d new", k, point_name(j, k), when, count[GEN_OLD], count[GEN_NEW]);
+        return GEN_NONE;
+    }
+    return count[GEN_NEW] > 0 ? GEN_NEW : GEN_OLD;
+}
+
+/* Names in dir other than members, lock files (".NAME.ajio-lock") and "sub" in DIR. */
+static int txn_strays(const char *dir, bool top, char *first)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int stray = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        size_t len = strlen(nm);
+        bool ok = strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (top && strcmp(nm, "sub") == 0) ||
+                  (nm[0] == '.' && len > 10 && strcmp(nm + len - 10, ".ajio-lock") == 0);
+
+        for (int f = 0; f < TXN_MEMBERS && !ok; f++) {
+            char name[32];
+
+            txn_name(f, name, sizeof(name));
+            ok = strcmp(top ? name : name + 4, nm) == 0 && (strncmp(name, "sub/", 4) == 0) != top;
+        }
+        if (!ok && stray++ == 0)
+            snprintf(first, NAME_MAX + 1, "%s", nm);
+    }
+    closedir(d);
+    return stray;
+}
+
+/*
+ * A transaction or a recovery: after it returned success the set is whole before any recovery
+ * (new; old for a rollback); then ajio_recover() (which finishes a recovery the crash cut
+ * short) must return success and leave the set whole: old or new for a commit, new after a
+ * commit point, old before one; nothing but the members and lock files left.
+ */
+static void check_txn(int i, int j, int k, bool ret_ok, const char *base, struct tally *t)
+{
+    const struct job *jb = &jobs[j];
+    int want = jb->sc == SC_RECOVER_FWD ? GEN_NEW : jb->sc == SC_RECOVER_BACK ? GEN_OLD : -1;
+    int g, r, stray;
+    char dir[PATH_MAX], first[NAME_MAX + 1];
+
+    if (ret_ok) {
+        g = txn_set(i, j, k, base, "after it returned, before recovery", t);
+        if (g != GEN_NONE && g != (want < 0 ? GEN_NEW : want))
+            violation(t, K_OLD_AFTER, i, jb, "crash point %d: the %s set after it returned", k,
+                      g == GEN_OLD ? "old" : "new");
+    }
+    r = ajio_recover(base, NULL);
+    if (r < 0) {
+        violation(t, K_REPAIR, i, jb, "crash point %d (%s): ajio_recover: %s", k,
+                  point_name(j, k), ajio_last_error());
+        return;
+    }
+    t->swept += r == AJIO_REPAIRED;
+    g = txn_set(i, j, k, base, "after ajio_recover()", t);
+    if (g != GEN_NONE && ((want >= 0 && g != want) || (ret_ok && want < 0 && g != GEN_NEW)))
+        violation(t, want == GEN_NEW || ret_ok ? K_OLD_AFTER : K_MIXED, i, jb,
+                  "crash point %d (%s): the %s set after ajio_recover(), %s expected", k,
+                  point_name(j, k), g == GEN_OLD ? "old" : "new",
+                  want == GEN_OLD ? "old" : "new");
+    for (int d = 0; d < 2; d++) {
+        snprintf(dir, sizeof(dir), "%s%s", base, d == 0 ? "" : "/sub");
+        stray = txn_strays(dir, d == 0, first);
+        if (stray > 0)
+            violation(t, K_LEFTOVER, i, jb, "crash point %d (%s): %d names (%s) left in %s "
+                      "after ajio_recover()", k, point_name(j, k), stray, first, dir);
+    }
+}
+
+/*
+ * The generation "cur" resolves to: GEN_OLD or GEN_NEW when complete, GEN_NONE (and a
+ * violation) otherwise. *target gets the symlink's text.
+ */
+static int pub_gen(int i, int j, int k, const char *base, const char *tree, const char *when,
+                   struct tally *t, bool quiet)
+{
+    const struct job *jb = &jobs[j];
+    int count[2] = {0, 0};
+    char file[PATH_MAX];
+
+    for (int f = 0; f < PUB_FILES; f++) {
+        unsigned char *got, *old = make_content(jb->size, PUB_JOB(j, f), false),
+                            *new = make_content(jb->size, PUB_JOB(j, f), true);
+        ssize_t n;
+
+        snprintf(file, sizeof(file), "%s/%s/%s", base, tree, pub_names[f]);
+        n = slurp(file, &got);
+        if (n == (ssize_t)jb->size && memcmp(got, old, jb->size) == 0)
+            count[GEN_OLD]++;
+        else if (n == (ssize_t)jb->size && memcmp(got, new, jb->size) == 0)
+            count[GEN_NEW]++;
+        else if (!quiet)
+            violation(t, n == -1 ? K_MISSING : K_MIXED, i, jb, "crash point %d (%s), %s: "
+                      "%s/%s holds %zd bytes, neither old nor new: a partial generation", k,
+                      point_name(j, k), when, tree, pub_names[f], n);
+        free(got);
+        free(old);
+        free(new);
+    }
+    if (count[GEN_OLD] == PUB_FILES)
+        return GEN_OLD;
+    if (count[GEN_NEW] == PUB_FILES)
+        return GEN_NEW;
+    if (!quiet && count[GEN_OLD] + count[GEN_NEW] == PUB_FILES)
+        violation(t, K_MIXED, i, jb, "crash point %d (%s), %s: %s mixes generations", k,
+                  point_name(j, k), when, tree);
+    return GEN_NONE;
+}
+
+/*
+ * A publish: "cur" a symlink to a complete generation, old or new (new once the publish
+ * returned), before and after ajio_snapshot_gc(); after the gc only "cur", its generation and
+ * "src" (a copy leaves it; a move that did not switch is moved back) remain; with a move the
+ * new tree is whole behind "cur" or at "src", never lost.
+ */
+static void check_publish(int i, int j, int k, bool ret_ok, const char *base, struct tally *t)
+{
+    const struct job *jb = &jobs[j];
+    char link[PATH_MAX], cur[PATH_MAX], first[NAME_MAX + 1] = "";
+    int g, r, stray = 0;
+    ssize_t m;
+    DIR *d;
+    struct dirent *e;
+
+    for (int pass = 0; pass < 2; pass++) {
+        const char *when = pass == 0 ? "before the gc" : "after ajio_snapshot_gc()";
+
+        snprintf(cur, sizeof(cur), "%s/cur", base);
+        m = readlink(cur, link, sizeof(link) - 1);
+        if (m < 0) {
+            violation(t, K_MISSING, i, jb, "crash point %d (%s), %s: %s is no symlink: %s", k,
+                      point_name(j, k), when, cur, strerror(errno));
+            return;
+        }
+        link[m] = '\0';
+        g = pub_gen(i, j, k, base, "cur", when, t, false);
+        if (g == GEN_OLD && ret_ok)
+            violation(t, K_OLD_AFTER, i, jb, "crash point %d, %s: cur is old after the publish "
+                      "returned", k, when);
+        if (pass == 0) {
+            r = ajio_snapshot_gc(cur, NULL);
+            if (r < 0) {
+                violation(t, K_REPAIR, i, jb, "crash point %d (%s): ajio_snapshot_gc: %s", k,
+                          point_name(j, k), ajio_last_error());
+                return;
+            }
+            t->swept += r;
+        }
+    }
+    if (jb->sc == SC_PUBLISH_MOVE && g == GEN_OLD &&
+        pub_gen(i, j, k, base, "src", "after ajio_snapshot_gc()", t, true) != GEN_NEW)
+        violation(t, K_LOST_RECORDS, i, jb, "crash point %d (%s): cur is old and the moved tree "
+                  "is not back whole at src", k, point_name(j, k));
+    if (jb->sc == SC_PUBLISH && pub_gen(i, j, k, base, "src", "after the gc", t, true) != GEN_NEW)
+        violation(t, K_MIXED, i, jb, "crash point %d (%s): the source src changed", k,
+                  point_name(j, k));
+    d = opendir(base);
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strcmp(e->d_name, "cur") == 0 || strcmp(e->d_name, link) == 0 ||
+            (strcmp(e->d_name, "src") == 0 && (jb->sc == SC_PUBLISH || g == GEN_OLD)))
+            continue;
+        if (stray++ == 0)
+            snprintf(first, sizeof(first), "%s", e->d_name);
+    }
+    if (d != NULL)
+        closedir(d);
+    if (stray > 0)
+        violation(t, K_LEFTOVER, i, jb, "crash point %d (%s): %d names (%s) beside cur after "
+                  "ajio_snapshot_gc()", k, point_name(j, k), stray, first);
+}
+
 static void check_writer(int i, int j, int k, int returned, int rc, char tstate, int mismatch,
                          int acked, struct tally *t)
 {
@@ -1849,6 +2297,14 @@ static void check_writer(int i, int j, int k, int returned, int rc, char tstate,
     snprintf(base, sizeof(base), "%s/w/%d", mnt, i);
     if (sc == SC_BATCH) {
         check_batch(i, j, k, ret_ok, base, t);
+        return;
+    }
+    if (is_txn(sc)) {
+        check_txn(i, j, k, ret_ok, base, t);
+        return;
+    }
+    if (is_publish(sc)) {
+        check_publish(i, j, k, ret_ok, base, t);
         return;
     }
     target_paths(base, sc, path, dir, name);
@@ -1946,7 +2402,7 @@ static const char *skip_fields(const char *line, int n)
 static int cmd_check(const char *state)
 {
     FILE *in = fopen(state, "r");
-    char line[8192];
+    static char line[65536]; /* a J line names every system call of its job */
     struct tally *tallies;
     int with_cli;
 

@@ -8,7 +8,10 @@
  * ajio_file_write in chunks, ajio_file_commit), update (ajio_update whose callback writes PAYLOAD), append
  * (ajio_append of PAYLOAD), log (ajio_log_open, ajio_log_append of PAYLOAD, ajio_log_close:
  * the first error of the three), repair (ajio_repair of TARGET; PAYLOAD is not used), batch
- * (one ajio_batch of PAYLOAD into TARGET and TARGET.2).
+ * (one ajio_batch of PAYLOAD into TARGET and TARGET.2), txn (one transaction in the directory
+ * TARGET: PAYLOAD into a.json and sub/b.json, gone.json removed; begin, commit and free),
+ * recover (ajio_recover of the directory TARGET), publish (ajio_publish of TARGET/src as
+ * TARGET/cur), gc (ajio_snapshot_gc of TARGET/cur).
  *
  * It reads PAYLOAD into memory first, then makes exactly one write of TARGET and prints one line:
  *
@@ -49,7 +52,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: driver [-m bytes|text|stream|update|append|log|repair|batch] [-c CHUNK] "
+    fprintf(stderr, "usage: driver [-m bytes|text|stream|update|append|log|repair|batch|txn|"
+                    "recover|publish|gc] [-c CHUNK] "
                     "[-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD\n"
                     "  FLAG: no-sync no-mkdir replace-link no-follow create-only skip-unchanged "
                     "no-tmpfile jsonl no-repair\n");
@@ -201,6 +205,35 @@ static int write_batch(const char *target, const char *data, size_t len, const a
     return r;
 }
 
+/* A transaction of three members in the directory TARGET: the commit's result. */
+static int write_txn(const char *dir, const char *data, size_t len, const ajio_opts *opts)
+{
+    ajio_txn *t;
+    int r = ajio_txn_begin(&t, dir, opts);
+
+    if (r < 0)
+        return r;
+    r = ajio_txn_write(t, "a.json", data, len);
+    if (r == 0)
+        r = ajio_txn_write(t, "sub/b.json", data, len);
+    if (r == 0)
+        r = ajio_txn_remove(t, "gone.json");
+    if (r == 0)
+        r = ajio_txn_commit(t);
+    ajio_txn_free(t);
+    return r;
+}
+
+/* TARGET/src published as TARGET/cur, or the gc of TARGET/cur. */
+static int publish(const char *dir, bool gc, const ajio_opts *opts)
+{
+    char src[4096], name[4096];
+
+    snprintf(src, sizeof(src), "%s/src", dir);
+    snprintf(name, sizeof(name), "%s/cur", dir);
+    return gc ? ajio_snapshot_gc(name, opts) : ajio_publish(src, name, opts);
+}
+
 /* The negative control: what an application without the library does. */
 static int write_naive(const char *target, const char *data, size_t len)
 {
@@ -290,6 +323,12 @@ int main(int argc, char **argv)
         r = ajio_repair(argv[optind], &opts, NULL);
     else if (strcmp(mode, "batch") == 0)
         r = write_batch(argv[optind], data, len, &opts);
+    else if (strcmp(mode, "txn") == 0)
+        r = write_txn(argv[optind], data, len, &opts);
+    else if (strcmp(mode, "recover") == 0)
+        r = ajio_recover(argv[optind], &opts);
+    else if (strcmp(mode, "publish") == 0 || strcmp(mode, "gc") == 0)
+        r = publish(argv[optind], mode[0] == 'g', &opts);
     else
         usage();
     (void)access(MARK_END, F_OK);

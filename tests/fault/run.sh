@@ -43,6 +43,7 @@ CTL_FDATASYNC=$BUILD/control/ignore-fdatasync/fault/driver
 CTL_KEEPTEMP=$BUILD/control/keep-temp/fault/driver
 CTL_SETXATTR=$BUILD/control/ignore-setxattr/fault/driver
 CTL_NOCUTBACK=$BUILD/control/no-cut-back/fault/driver
+CTL_KEEPSTAGING=$BUILD/control/txn-keep-staging/fault/driver
 SHIM=$BUILD/fault/shortwrite.so
 CLI=$BUILD/ajio
 ERRNOS=${FAULT_ERRNOS:-ENOSPC EDQUOT EIO EINTR EACCES EROFS ENAMETOOLONG EMFILE}
@@ -61,7 +62,7 @@ SUITE=check-fault
 . "$(dirname "$0")/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (strace --inject on files owned by another user)"
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
-for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$CTL_SETXATTR" "$CTL_NOCUTBACK" "$SHIM"; do
+for f in "$DRIVER" "$CTL_FDATASYNC" "$CTL_KEEPTEMP" "$CTL_SETXATTR" "$CTL_NOCUTBACK" "$CTL_KEEPSTAGING" "$SHIM"; do
     [ -e "$f" ] || { echo "check-fault: $f missing: run make check-fault"; exit 1; }
 done
 HAVE_CLI=0
@@ -360,6 +361,9 @@ judge_driver() {
         REASONS="$REASONS; returned $name ($ret), expected AJIO_ENOTDURABLE" ;;
     fail | failnew) [ "$ret" = "-${ENUM[$e]}" ] ||
         REASONS="$REASONS; returned $name ($ret), expected $e (-${ENUM[$e]})" ;;
+    whole) [ "$ret" -ge 0 ] || [ "$ret" = "-${ENUM[$e]}" ] ||
+        { [ "$MODE" = publish ] && [ "$name" = AJIO_ENOTDURABLE ]; } ||
+        REASONS="$REASONS; returned $name ($ret), expected success or $e (-${ENUM[$e]})" ;;
     esac
     if [ "$mode" = write ]; then [ "$ret" != 0 ]; else [ "$ret" -lt 0 ]; fi && failed=1
     if [ "$expect" != ok ] && [ -n "${failed:-}" ]; then
@@ -368,7 +372,9 @@ judge_driver() {
             step_of "$role"
             [ -n "$STEP" ] && case $msg in *"$STEP"*) ;; *) REASONS="$REASONS; message lacks step '$STEP'" ;; esac
         fi
+        # A set's message may name the member or directory inside it that failed.
         names_path "$msg" "$TARGET" || { [ -n "${TARGET2:-}" ] && names_path "$msg" "$TARGET2"; } ||
+            { [ -n "${SET:-}" ] && case $msg in *"$TARGET/"* | *"$TARGET") true ;; *) false ;; esac; } ||
             REASONS="$REASONS; message names no path"
     fi
     # strace skips an injected syscall, so an injected close leaves its fd open.
@@ -625,14 +631,21 @@ control() {
 # made. append-killed, log-killed, repair-killed: an append of this library was killed in its
 # write (its record, exact, says an append is under way), and its bytes, two whole records and a
 # torn one, were left: the repair cuts all of them (pread and pwrite of the lock file's record).
-RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair append-shared append-unsafe append-killed log-killed repair-killed update batch}
+# txn: a transaction of three members in the directory set/ (a.json and sub/b.json replaced,
+# gone.json removed). txn-recover, txn-rollback: ajio_recover() of what a transaction killed at
+# its first member rename (after the commit point: rolled forward) or at the rename of its plan
+# to the intent (before it: rolled back) left. publish: src/ published as cur over a generation
+# published from the old files. gc: ajio_snapshot_gc() of cur after a publish killed at its
+# switch left a whole generation and a temp symlink that nobody holds. Judged as a set
+# (set_check): old or new, never a mix, and nothing left once the failure is repaired.
+RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair append-shared append-unsafe append-killed log-killed repair-killed update batch txn txn-recover txn-rollback publish gc}
 RMW_PAYLOAD=$WORK/records.jsonl
 printf '{"event":"a","n":1}\n{"event":"b","n":2}\n' >"$RMW_PAYLOAD"
 
 rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays out the old file
     local s=$1 lines='{"old":1}'$'\n''{"old":2}'$'\n'
     rm -rf "$SD" && mkdir "$SD"
-    TARGET=$SD/events.jsonl ARGS="" MODE=append TARGET2=
+    TARGET=$SD/events.jsonl ARGS="" MODE=append TARGET2= SET=
     OLD_F=$WORK/rmw.old REP_F=$WORK/rmw.repaired NEW_F=$WORK/rmw.new STALE_F=$WORK/rmw.stale
     rm -f "$OLD_F" "$REP_F" "$NEW_F" "$STALE_F"
     case $s in
@@ -663,6 +676,32 @@ rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays ou
     batch) # two files in one batch: each must end old or new, and both new after success
         MODE=batch TARGET=$SD/state.json TARGET2=$SD/state.json.2
         printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"; cp "$OLD_F" "$TARGET2" ;;
+    txn | txn-recover | txn-rollback)
+        MODE=txn TARGET=$SD/set SET=txn
+        printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"
+        mkdir -p "$TARGET/sub"
+        cp "$OLD_F" "$TARGET/a.json"; cp "$OLD_F" "$TARGET/sub/b.json"; cp "$OLD_F" "$TARGET/gone.json"
+        # The first renameat of a commit is the plan's to the intent (the commit point).
+        local when=2
+        [ "$s" = txn-rollback ] && when=1
+        if [ "$s" != txn ]; then
+            (strace -qq -o /dev/null --inject=renameat:signal=KILL:when=$when \
+                "$DRIVER" -m txn "$TARGET" "$RMW_PAYLOAD") >/dev/null 2>&1
+            MODE=recover
+        fi
+        return 0 ;;
+    publish | gc)
+        MODE=$s TARGET=$SD/pub SET=publish
+        printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"
+        mkdir -p "$TARGET/src/d"
+        cp "$OLD_F" "$TARGET/src/a.json"; cp "$OLD_F" "$TARGET/src/d/b.json"
+        "$DRIVER" -m publish "$TARGET" "$RMW_PAYLOAD" >/dev/null 2>&1
+        cp "$NEW_F" "$TARGET/src/a.json"; cp "$NEW_F" "$TARGET/src/d/b.json"
+        # The switch is a renameat2(RENAME_EXCHANGE): killed there, the new generation and the
+        # temp symlink to it stay, held by nobody.
+        [ "$s" = gc ] && (strace -qq -o /dev/null --inject=renameat2:signal=KILL:when=1 \
+            "$DRIVER" -m publish "$TARGET" "$RMW_PAYLOAD") >/dev/null 2>&1
+        return 0 ;;
     *) echo "unknown scenario $s"; exit 1 ;;
     esac
     case $s in log | log-*) MODE=log ;; repair | repair-*) MODE=repair ;; esac
@@ -801,6 +840,7 @@ RMW_TUNABLES=glibc.malloc.tcache_count=0
 # -ERRNO reported after the records were appended and synced (the close of the appended file:
 # "the records may be incomplete"), the new file; notdurable: as for a write.
 rmw_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
+    case $3 in txn | recover | publish | gc) set_expect "$1" "$2" "$3"; return ;; esac
     case $1:$2 in
     close-dir* | close-lock* | close-tail:* | close-old:* | close-cmp:* | close-probe:*) EXPECT=ok ;;
     getfl-lock:* | map-lock:* | ofd-lock:*) EXPECT=ok ;;          # group commit off: a sync of its own
@@ -829,6 +869,10 @@ rmw_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
 }
 
 rmw_check_state() { # $1 expect, $2 role; appends to REASONS
+    if [ -n "$SET" ]; then
+        set_check
+        return
+    fi
     if [ -n "$TARGET2" ]; then
         local t
         for t in "$TARGET" "$TARGET2"; do
@@ -858,9 +902,125 @@ rmw_check_state() { # $1 expect, $2 role; appends to REASONS
     [ "$left" != " " ] && [ "$2" != unlink-probe ] && REASONS="$REASONS; temp left: ${left% }"
 }
 
-rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6 errno
+# ---- sets: transactions, recovery, publish, gc ---------------------------------------------------
+# What a failure must give (fail: -ERRNO; whole: success or -ERRNO, the set judged by set_check).
+# A failed write, sync or rename of a transaction or a publish must fail the call: a commit or a
+# publish that reports success must be durable. After a transaction's commit point (roles
+# "-post": after its first successful rename) and in a recovery or a gc, the call fails with the
+# error and the set is made whole by the next recovery or gc (set_check runs it). A failed
+# close, lock or stat may be survivable: either outcome, judged by the state.
+set_expect() { # $1 role, $2 errno, $3 mode; sets EXPECT
+    case $3:$1:$2 in
+    *:close*:* | *:flock*:EINTR | *:dup*:*) EXPECT=whole ;;
+    publish:fsync*:*) EXPECT=whole ;; # the last directory sync: AJIO_ENOTDURABLE
+    *:write*:EINTR) EXPECT=whole ;;                                 # retried
+    txn:fdatasync*:* | txn:fsync*:* | txn:write*:* | txn:rename*:* | txn:open-named-temp*:*) EXPECT=fail ;;
+    publish:fdatasync*:* | publish:write*:*) EXPECT=fail ;;
+    *) EXPECT=whole ;;
+    esac
+}
+
+# The generation of a transaction's set in TARGET: old, new, or what each member holds.
+set_gen() { # sets GEN
+    local m a=() f
+    for m in a.json sub/b.json gone.json; do
+        f=$TARGET/$m
+        if [ ! -e "$f" ]; then a+=(missing)
+        elif cmp -s "$f" "$OLD_F"; then a+=(old)
+        elif cmp -s "$f" "$NEW_F"; then a+=(new)
+        else a+=(other); fi
+    done
+    [ "${a[2]}" = missing ] && a[2]=new # gone.json removed
+    case "${a[*]}" in
+    "old old old") GEN=old ;; "new new new") GEN=new ;;
+    *) GEN="mixed (a.json ${a[0]}, sub/b.json ${a[1]}, gone.json ${a[2]})" ;;
+    esac
+}
+
+# A publish's cur: the generation it resolves to (old, new, or partial), and how many
+# generations and temp symlinks are beside it.
+pub_gen() { # sets GEN NGEN NTMP
+    local a b
+    if [ ! -L "$TARGET/cur" ]; then GEN="no symlink cur"; NGEN=0; NTMP=0; return; fi
+    a=other b=other
+    cmp -s "$TARGET/cur/a.json" "$OLD_F" && a=old; cmp -s "$TARGET/cur/a.json" "$NEW_F" && a=new
+    cmp -s "$TARGET/cur/d/b.json" "$OLD_F" && b=old; cmp -s "$TARGET/cur/d/b.json" "$NEW_F" && b=new
+    if [ $a = $b ] && [ $a != other ]; then GEN=$a; else GEN="partial (a.json $a, d/b.json $b)"; fi
+    shopt -s nullglob dotglob
+    local g=("$TARGET"/.cur.snap-*) t=("$TARGET"/.cur.ajio-*.tmp)
+    shopt -u nullglob dotglob
+    NGEN=${#g[@]} NTMP=${#t[@]}
+}
+
+# A transaction's leftovers: anything named .ajio-txn-* (plan, intent, temps) in set/ or sub/.
+txn_left() { # sets LEFT
+    LEFT=$(find "$TARGET" -name '.ajio-txn-*' -printf '%P ')
+}
+
+# The state after the traced call: the set whole, old or new as the result says; after a
+# failure the repair (an untraced ajio_recover() or gc) must succeed and leave it whole and
+# clean. Appends to REASONS.
+set_check() {
+    local out ret want repair=""
+    IFS= read -r out <"$WORK/out$P"
+    ret=${out#ret=}; ret=${ret%% *}
+    if [ "$SET" = txn ]; then
+        case $S in txn) want=new ;; txn-recover) want=new ;; txn-rollback) want=old ;; esac
+        set_gen
+        if [ "$ret" -ge 0 ]; then
+            [ "$GEN" = "$want" ] || REASONS="$REASONS; set $GEN after success, $want expected"
+        elif [ "$MODE" = txn ] && [ ! -e "$TARGET/.ajio-txn-intent" ]; then
+            # No intent: failed before the commit point (old) or after the intent was removed
+            # (new), whole either way, and nothing left.
+            case $GEN in old | new) ;; *) REASONS="$REASONS; set $GEN after a failure with no intent left" ;; esac
+            txn_left
+            [ -z "$LEFT" ] || REASONS="$REASONS; left after the failure: $LEFT"
+            return
+        else
+            # An intent: mixed until a recovery, which must complete it.
+            repair=recover
+        fi
+        if [ -n "$repair" ]; then
+            "$DRIVER" -m recover "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
+            IFS= read -r out <"$WORK/out$P"
+            case $out in ret=-*) REASONS="$REASONS; the recovery after the failure failed: ${out#*msg=}" ;; esac
+            set_gen
+            [ "$GEN" = "$want" ] || REASONS="$REASONS; set $GEN after the recovery, $want expected"
+        fi
+        txn_left
+        [ -z "$LEFT" ] || REASONS="$REASONS; left: $LEFT"
+        return
+    fi
+    # publish | gc
+    pub_gen
+    # AJIO_ENOTDURABLE: only the last directory sync failed, cur was switched.
+    case $out in *" name=AJIO_ENOTDURABLE "*) ret=0 ;; esac
+    if [ "$MODE" = gc ]; then want=old; elif [ "$ret" -ge 0 ]; then want=new; else want=old; fi
+    if [ "$MODE" = publish ] && [ "$ret" -lt 0 ] && [ "$GEN" = new ]; then
+        # Whole, but ajio.h promises that a negative errno leaves name unchanged.
+        REASONS="$REASONS; returned an error with cur switched to the new generation"
+        want=new
+    fi
+    [ "$GEN" = "$want" ] || REASONS="$REASONS; cur resolves to $GEN, $want expected"
+    if [ "$MODE" = publish ]; then
+        cmp -s "$TARGET/src/a.json" "$NEW_F" && cmp -s "$TARGET/src/d/b.json" "$NEW_F" ||
+            REASONS="$REASONS; the source changed"
+        [ "$ret" -lt 0 ] && [ "$GEN" = old ] && [ "$NGEN" != 1 ] && REASONS="$REASONS; $NGEN generations after a failed publish"
+    fi
+    # The gc after it (as the next publish runs it) removes what is left, cur unchanged.
+    "$DRIVER" -m gc "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
+    IFS= read -r out <"$WORK/out$P"
+    case $out in ret=-*) REASONS="$REASONS; the gc after it failed: ${out#*msg=}" ;; esac
+    pub_gen
+    [ "$GEN" = "$want" ] || REASONS="$REASONS; cur resolves to $GEN after the gc, $want expected"
+    [ "$NGEN" = 1 ] && [ "$NTMP" = 0 ] || REASONS="$REASONS; $NGEN generations and $NTMP temp symlinks after the gc"
+}
+
+rmw_one() { # $1 who (lib|ctl-nocutback|ctl-keepstaging), $2 scenario, $3 sys, $4 N, $5 role, $6 errno
     local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6 bin=$DRIVER reasons="" out rc
     [ "$who" = ctl-nocutback ] && bin=$CTL_NOCUTBACK
+    [ "$who" = ctl-keepstaging ] && bin=$CTL_KEEPSTAGING
+    S=$s
     rmw_setup "$s"
     rmw_expect "$role" "$e" "$MODE"
     local expect=$EXPECT
@@ -877,7 +1037,7 @@ rmw_one() { # $1 who (lib|ctl-nocutback), $2 scenario, $3 sys, $4 N, $5 role, $6
     rmw_check_state "$expect" "$role"
     # A failed append, log append or repair is retried, untraced: it must succeed and leave the
     # file as a clean run does, every record once (nothing of the failed attempt stays).
-    if [ "$expect" = fail ] && [ -z "$TARGET2" ] && [ "$MODE" != update ]; then
+    if [ "$expect" = fail ] && [ -z "$TARGET2" ] && [ -z "$SET" ] && [ "$MODE" != update ]; then
         # shellcheck disable=SC2086
         "$bin" -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
         IFS= read -r out <"$WORK/out$P"
@@ -931,6 +1091,15 @@ rmw_control() {
             tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*target changed although the call failed' || ok=0
         done
     done <"$WORK/calls.rmw.append"
+    # A transaction that fails before its commit point and keeps its temps and plan: every
+    # failed fdatasync of a temp or of the plan must be reported as a leftover.
+    rmw_calls txn
+    while read -r sys n role; do
+        [ "$sys" = fdatasync ] || continue
+        rmw_one ctl-keepstaging txn "$sys" "$n" "$role" EIO
+        count=$((count + 1))
+        tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*left after the failure' || ok=0
+    done <"$WORK/calls.rmw.txn"
     [ $count -gt 0 ] || ok=0
     echo "$ok $count" >"$WORK/control.rmw"
 }
