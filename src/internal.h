@@ -196,8 +196,9 @@ unsigned long ajio__error_count(void);
  * writes; counts of files copied by each method, in that order. */
 extern int ajio__snapshot_copy_mode;
 extern unsigned long ajio__snapshot_copies[3];
-/* snapshot.c, for the tests: called at the named steps of a publish ("swap": NAME checked, the
- * temp symlink made, just before the swap); NULL in the library. */
+/* snapshot.c, for the tests: called at the named steps of a publish ("mkdir": the new generation
+ * made, and a nonzero return fails the publish there as a failed open would; "swap": NAME
+ * checked, the temp symlink made, just before the swap); NULL in the library. */
 extern int (*ajio__snapshot_hook)(const char *step);
 /* snapshot.c, negative controls of the tests: 1 swaps with a plain renameat(), as a filesystem
  * without RENAME_EXCHANGE would. */

@@ -529,56 +529,64 @@ static int sync_generation(int fd, char *rel, const char *name, const char *what
 
 /* ---- removing a generation ---------------------------------------------------------------- */
 
-/* Empties the directory fd (rm -r of its contents), never following a symlink. */
-static int rm_contents(int fd, const char *what)
+/*
+ * Empties the directory fd (rm -r of its contents), never following a symlink. rel holds the
+ * directory's path below p->dir (a buffer of PATH_MAX, rlen used) and is extended in place, so
+ * that a message names the whole path; op is the call, for messages.
+ */
+static int rm_contents(int fd, const struct place *p, const char *op, char *rel, size_t rlen)
 {
     DIR *d = open_listing(fd);
     struct dirent *de;
     int r = 0;
 
     if (d == NULL)
-        return ajio__error_strerror(-errno, "snapshot gc: list %s", what);
+        return ajio__error_strerror(-errno, "%s %s: list %s/%s", op, p->path, p->dir, rel);
     for (;;) {
         struct stat st;
+        size_t n;
         errno = 0;
         de = readdir(d);
         if (de == NULL) {
             if (errno != 0)
-                r = ajio__error_strerror(-errno, "snapshot gc: list %s", what);
+                r = ajio__error_strerror(-errno, "%s %s: list %s/%s", op, p->path, p->dir, rel);
             break;
         }
         if (is_dot(de->d_name))
             continue;
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno == ENOENT)
-                continue;
-            r = ajio__error_strerror(-errno, "snapshot gc: stat %s/%s", what, de->d_name);
+        n = strlen(de->d_name);
+        if (rlen + n + 2 > PATH_MAX) {
+            r = ajio__error(-ENAMETOOLONG, "%s %s: a path below %s/%s is too long", op, p->path,
+                            p->dir, rel);
             break;
         }
-        if (S_ISDIR(st.st_mode)) {
+        rel[rlen] = '/';
+        memcpy(rel + rlen + 1, de->d_name, n + 1);
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT)
+                r = ajio__error_strerror(-errno, "%s %s: stat %s/%s", op, p->path, p->dir, rel);
+        } else if (S_ISDIR(st.st_mode)) {
             int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0) {
-                r = ajio__error_strerror(-errno, "snapshot gc: open %s/%s", what, de->d_name);
-                break;
-            }
-            /* A published read-only directory must be writable to be emptied. */
-            if ((st.st_mode & 0700) != 0700 && fchmod(sub, 0700) < 0) {
-                r = ajio__error_strerror(-errno, "snapshot gc: chmod %s/%s", what, de->d_name);
+                r = ajio__error_strerror(-errno, "%s %s: open %s/%s", op, p->path, p->dir, rel);
+            } else {
+                /* A published read-only directory must be writable to be emptied. */
+                if ((st.st_mode & 0700) != 0700 && fchmod(sub, 0700) < 0)
+                    r = ajio__error_strerror(-errno, "%s %s: chmod %s/%s", op, p->path, p->dir,
+                                             rel);
+                else
+                    r = rm_contents(sub, p, op, rel, rlen + 1 + n);
                 (void)close(sub);
-                break;
-            }
-            r = rm_contents(sub, what);
-            (void)close(sub);
-            if (r < 0)
-                break;
-            if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0) {
-                r = ajio__error_strerror(-errno, "snapshot gc: rmdir %s/%s", what, de->d_name);
-                break;
+                if (r == 0 && unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0)
+                    r = ajio__error_strerror(-errno, "%s %s: rmdir %s/%s", op, p->path, p->dir,
+                                             rel);
             }
         } else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
-            r = ajio__error_strerror(-errno, "snapshot gc: unlink %s/%s", what, de->d_name);
-            break;
+            r = ajio__error_strerror(-errno, "%s %s: unlink %s/%s", op, p->path, p->dir, rel);
         }
+        rel[rlen] = '\0';
+        if (r < 0)
+            break;
     }
     (void)closedir(d);
     return r;
@@ -642,7 +650,11 @@ static int gc_generation(struct place *p, const char *entry)
         r = ajio__error_strerror(-errno, "snapshot gc %s: chmod %s", p->path, entry);
         goto out;
     }
-    r = rm_contents(fd, entry);
+    {
+        char rel[PATH_MAX];
+        (void)snprintf(rel, sizeof(rel), "%s", entry);
+        r = rm_contents(fd, p, "snapshot gc", rel, strlen(rel));
+    }
     if (r < 0)
         goto out;
     /* Still under the lock: a reader waiting for LOCK_SH then finds st_nlink == 0. */
@@ -835,6 +847,35 @@ static int gc(struct place *p, unsigned flags, bool records_only)
 #define PUBLISH_FLAGS (AJIO_NO_SYNC | AJIO_PUBLISH_MOVE)
 
 /*
+ * A generation this publish made and nothing points to, removed on its failure path (err, whose
+ * message is set): best effort, under the lock the caller may still hold. If it cannot be removed
+ * the message says so and why, and the next gc removes it (nobody locks it once we are gone).
+ * fd: the generation's, or -1 if it is known to be empty. @return err.
+ */
+static int drop_generation(const struct place *p, const char *gen, int fd, int err)
+{
+    char msg[PATH_MAX + 256], rel[PATH_MAX];
+    int r = 0;
+
+    (void)snprintf(msg, sizeof(msg), "%s", ajio_last_error());
+    (void)snprintf(rel, sizeof(rel), "%s", gen);
+    /* Its mode is the source's by now, which may forbid our own removals. */
+    if (fd >= 0 && fchmod(fd, 0700) < 0)
+        r = ajio__error_strerror(-errno, "chmod %s/%s", p->dir, gen);
+    if (r == 0 && fd >= 0)
+        r = rm_contents(fd, p, "publish", rel, strlen(rel));
+    if (r == 0 && unlinkat(p->dirfd, gen, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        r = ajio__error_strerror(-errno, "rmdir %s/%s", p->dir, gen);
+    if (r < 0) {
+        char why[PATH_MAX + 256];
+        (void)snprintf(why, sizeof(why), "%s", ajio_last_error());
+        (void)ajio__error(err, "%s", msg);
+        ajio__error_append(" (the new generation is left for the next gc: %s)", why);
+    }
+    return err;
+}
+
+/*
  * The new generation, empty, locked, in p->dir. A gc may take a directory between our mkdir
  * and our flock (it is not current and nobody holds it): then it is gone and we start again.
  */
@@ -849,16 +890,22 @@ static int make_generation(struct place *p, char gen[NAME_MAX + 1], mode_t mode)
                 continue;
             return ajio__error_strerror(-errno, "publish %s: mkdir %s/%s", p->path, p->dir, gen);
         }
+        if (ajio__snapshot_hook != NULL && ajio__snapshot_hook("mkdir") != 0)
+            return drop_generation(
+                p, gen, -1,
+                ajio__error(-ECANCELED, "publish %s: open %s: failed (test)", p->path, gen));
         fd = openat(p->dirfd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT)
                 continue;
-            return ajio__error_strerror(-errno, "publish %s: open %s", p->path, gen);
+            return drop_generation(
+                p, gen, -1, ajio__error_strerror(-errno, "publish %s: open %s", p->path, gen));
         }
         if (flock_retry(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
             int e = -errno;
             (void)close(fd);
-            return ajio__error_strerror(e, "publish %s: lock %s", p->path, gen);
+            return drop_generation(
+                p, gen, -1, ajio__error_strerror(e, "publish %s: lock %s", p->path, gen));
         }
         if (st.st_nlink > 0)
             return fd;
@@ -1181,10 +1228,9 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
 out:
     if (made && !crashed) {
         /* Nothing points to it: remove it under the lock we still hold. */
-        if (!(flags & AJIO_PUBLISH_MOVE)) {
-            (void)rm_contents(gfd, gen);
-            (void)unlinkat(p.dirfd, gen, AT_REMOVEDIR);
-        } else if (renameat2(p.dirfd, gen, AT_FDCWD, src_dir, RENAME_NOREPLACE) < 0) {
+        if (!(flags & AJIO_PUBLISH_MOVE))
+            (void)drop_generation(&p, gen, gfd, r);
+        else if (renameat2(p.dirfd, gen, AT_FDCWD, src_dir, RENAME_NOREPLACE) < 0) {
             /* Its record stays: every gc tries again to move it back to the recorded path. */
             ajio__error_append(" (the source is left at %s/%s, recorded in %s)", p.dir, gen, rec);
             crashed = true;

@@ -256,6 +256,44 @@ static void test_sync_failure_refused(void **state)
     free(src);
 }
 
+static int fail_at_mkdir(const char *step)
+{
+    return strcmp(step, "mkdir") == 0;
+}
+
+/*
+ * A publish that fails after it made its generation removes it, whatever step failed: right
+ * after the mkdir (the hook stands for a failed open or lock there), or after the copy, with the
+ * generation's mode already the source's read-only one.
+ */
+static void test_failure_leaves_no_generation(void **state)
+{
+    const char *dir = *state;
+    const char *name = site_path(dir);
+    char *src = make_src(dir, "one\n"), was[NAME_MAX + 1];
+
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    snprintf(was, sizeof(was), "%s", link_of(name));
+    ajio__snapshot_hook = fail_at_mkdir;
+    tu_assert_fails(ajio_publish(src, name, NULL), -ECANCELED, name);
+    ajio__snapshot_hook = NULL;
+    assert_string_equal(link_of(name), was);
+    assert_int_equal(count_gens(dir, "site"), 1);
+
+    assert_int_equal(chmod(tu_path(src, "sub"), 0555), 0);
+    assert_int_equal(chmod(src, 0555), 0);
+    ajio__snapshot_fail_sync = 1;
+    tu_assert_fails(ajio_publish(src, name, NULL), -EIO, "sync");
+    ajio__snapshot_fail_sync = 0;
+    assert_string_equal(link_of(name), was);
+    assert_int_equal(count_gens(dir, "site"), 1);
+    assert_int_equal(tu_count_temps(dir), 0);
+    assert_int_equal(chmod(src, 0755), 0);
+    assert_int_equal(chmod(tu_path(src, "sub"), 0750), 0);
+    tu_rmrf(src);
+    free(src);
+}
+
 static int stop_after_move(const char *step)
 {
     return strcmp(step, "moved") == 0;
@@ -816,6 +854,7 @@ int main(void)
         TU_TEST(test_non_symlink_name_refused),
         TU_TEST(test_swap_race_refused),
         TU_TEST(test_sync_failure_refused),
+        TU_TEST(test_failure_leaves_no_generation),
         TU_TEST(test_gc_keeps_held),
         TU_TEST(test_removed_generation_nlink_zero),
         TU_TEST(test_gc_removes_leftovers),
