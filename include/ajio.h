@@ -1343,11 +1343,21 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *
  * opts->flags (opts may be NULL): AJIO_NO_SYNC (no fsync or syncfs at all: atomic for readers and
  * process crashes only), AJIO_PUBLISH_MOVE; anything else is -EINVAL.
- * @return 0; AJIO_ENOTDURABLE when only the last directory sync failed (name was switched);
- *   otherwise a negative errno and name is unchanged, no new generation remains:
+ * Once name is switched the publish has happened, and nothing after it is reported as a failure
+ * that left name unchanged: a gc that then fails is no failure of the publish (the generations it
+ * could not remove go at the next gc or publish), and a failed sync of the directory after the
+ * switch is AJIO_ENOTDURABLE, as for a single file; the gc is then skipped (a power cut may yet
+ * bring back the old name, and its generation is kept until the next gc).
+ *
+ * @return 0; AJIO_ENOTDURABLE when only the directory sync after the switch failed (name was
+ *   switched; the message names the directory and the errno's text);
+ *   otherwise a negative errno and name is unchanged, no new generation remains (one whose
+ *   removal failed is named in the message, and the next gc removes it):
  *   -EINVAL        NULL or empty arguments, name ending in '/', unknown flags
  *   -EEXIST        name exists and is not such a symlink (a directory, a file, another
- *                  symlink), or became one during the publish: it is never replaced
+ *                  symlink), or became one during the publish: it is never replaced (the
+ *                  one exception: if it cannot be exchanged back, that rename's errno, name
+ *                  points to the new generation and the message says where the other is)
  *   -EOPNOTSUPP    src_dir holds something other than a regular file, directory or symlink
  *                  (a fifo, socket or device): nothing is published, nothing moved
  *   -EXDEV         AJIO_PUBLISH_MOVE across filesystems (src_dir untouched)

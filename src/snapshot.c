@@ -921,8 +921,10 @@ static int make_generation(struct place *p, char gen[NAME_MAX + 1], mode_t mode)
  * ever overwritten: after an exchange the temp's name holds what NAME was, and unless that is
  * one of our symlinks it is exchanged back and the publish refused. Only where the filesystem
  * refuses both flags (EINVAL, ENOSYS) is a plain renameat() used, and the check is all there is.
+ * *ret_switched (false on entry) becomes true once NAME points to gen, whatever is returned.
  */
-static int switch_name(struct place *p, const char *gen, bool exists, unsigned flags)
+static int switch_name(struct place *p, const char *gen, bool exists, unsigned flags,
+                       bool *ret_switched)
 {
     char tmp[NAME_MAX + 1], was[NAME_MAX + 1];
     ssize_t n;
@@ -955,12 +957,21 @@ static int switch_name(struct place *p, const char *gen, bool exists, unsigned f
         if (n >= 0)
             was[n] = '\0';
         if (n < 0 || !is_gen_name(was, p->base)) {
-            if (renameat2(p->dirfd, tmp, p->dirfd, p->base, RENAME_EXCHANGE) < 0)
+            /* Unreadable is not known to be ours: exchanged back as well. EINVAL: no symlink. */
+            int e = n < 0 && errno != EINVAL ? -errno : 0;
+            if (renameat2(p->dirfd, tmp, p->dirfd, p->base, RENAME_EXCHANGE) < 0) {
+                *ret_switched = true;
                 return ajio__error_strerror(-errno,
-                                            "publish %s: exchange back: what was at the name is "
-                                            "now at %s/%s",
+                                            "publish %s: exchange back: the name points to the new "
+                                            "generation, what was at the name is now at %s/%s",
                                             p->path, p->dir, tmp);
+            }
             (void)unlinkat(p->dirfd, tmp, 0);
+            if (e < 0)
+                return ajio__error_strerror(e,
+                                            "publish %s: readlink %s/%s (what was at the name; "
+                                            "exchanged back, left as it was)",
+                                            p->path, p->dir, tmp);
             return ajio__error(-EEXIST,
                                "publish %s: it became something other than a snapshot symlink "
                                "during the publish; left as it was",
@@ -970,9 +981,16 @@ static int switch_name(struct place *p, const char *gen, bool exists, unsigned f
         (void)unlinkat(p->dirfd, tmp, 0);
     }
 synced:
+    *ret_switched = true;
+    /* The switch cannot be undone without the same failing sync: the result says what happened. */
     r = fsync_fd(p->dirfd, flags);
-    if (r < 0)
-        return ajio__error_strerror(AJIO_ENOTDURABLE, "publish %s: fsync %s", p->path, p->dir);
+    if (r < 0) {
+        (void)ajio__error_strerror(r,
+                                   "publish %s: fsync %s after the switch (the name points to the "
+                                   "new generation; durability not confirmed)",
+                                   p->path, p->dir);
+        return AJIO_ENOTDURABLE;
+    }
     return 0;
 }
 
@@ -1207,10 +1225,15 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
         r = ajio__error_strerror(r, "publish %s: readlink", name);
         goto out;
     }
-    r = switch_name(&p, gen, r == 1, flags);
-    if (r < 0 && r != AJIO_ENOTDURABLE)
-        goto out;
-    made = false;
+    {
+        bool switched = false;
+        r = switch_name(&p, gen, r == 1, flags, &switched);
+        /* NAME points to it: whatever comes next, the generation stays. */
+        if (switched)
+            made = false;
+        if (r < 0 && r != AJIO_ENOTDURABLE)
+            goto out;
+    }
     /* Published: the record goes (one left behind is removed by the next publish or gc). */
     if (rfd >= 0) {
         (void)unlinkat(p.dirfd, rec, 0);
@@ -1220,11 +1243,14 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
     /* Our lock goes before the gc, which must not find our (now current) generation held. */
     (void)close(gfd);
     gfd = -1;
-    {
-        int g = gc(&p, flags, false);
-        if (g < 0 && r == 0)
-            r = g;
-    }
+    /*
+     * Published: the gc cannot make it undone, so its failure does not fail the publish; what
+     * it could not remove the next gc (or publish) does. After AJIO_ENOTDURABLE no gc at all:
+     * until the directory is synced a power cut may bring back the old NAME, and with it the
+     * need for its generation.
+     */
+    if (r == 0)
+        (void)gc(&p, flags, false);
 out:
     if (made && !crashed) {
         /* Nothing points to it: remove it under the lock we still hold. */

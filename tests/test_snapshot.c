@@ -294,6 +294,58 @@ static void test_failure_leaves_no_generation(void **state)
     free(src);
 }
 
+/* 25 directories of 200-byte names below fd: deeper than PATH_MAX. remove: the reverse. */
+static void deep_chain(int fd, int levels, bool remove)
+{
+    char n[201];
+    int sub;
+
+    memset(n, 'x', 200);
+    n[200] = '\0';
+    if (levels == 0)
+        return;
+    if (!remove)
+        assert_int_equal(mkdirat(fd, n, 0700), 0);
+    sub = openat(fd, n, O_RDONLY | O_DIRECTORY);
+    assert_true(sub >= 0);
+    deep_chain(sub, levels - 1, remove);
+    close(sub);
+    if (remove)
+        assert_int_equal(unlinkat(fd, n, AT_REMOVEDIR), 0);
+}
+
+/*
+ * Once NAME is switched, the publish has happened: a gc that fails after it does not fail the
+ * publish (ajio.h), and what it could not remove stays for a later gc. The gc's failure here: an
+ * old generation too deep to be named, which the gc alone reports, naming NAME.
+ */
+static void test_gc_failure_after_switch(void **state)
+{
+    const char *dir = *state;
+    const char *name = site_path(dir);
+    const char *old = ".site.snap-0123456789abcdef";
+    char *src = make_src(dir, "one\n");
+    int fd;
+
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    mkdir_ok(tu_path(dir, old), 0700);
+    fd = open(tu_path(dir, old), O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    deep_chain(fd, 25, false);
+    tu_assert_fails(ajio_snapshot_gc(name, NULL), -ENAMETOOLONG, name);
+    tu_put(tu_path(src, "a.json"), "two\n", 0644);
+    tu_assert_ok(ajio_publish(src, name, NULL));
+    assert_snap_content(name, "a.json", "two\n");
+    /* The gc stops at its first failure: the first generation goes too, or not yet. */
+    assert_true(count_gens(dir, "site") >= 2);
+    deep_chain(fd, 25, true);
+    close(fd);
+    assert_true(ajio_snapshot_gc(name, NULL) >= 1);
+    assert_int_equal(count_gens(dir, "site"), 1);
+    tu_rmrf(src);
+    free(src);
+}
+
 static int stop_after_move(const char *step)
 {
     return strcmp(step, "moved") == 0;
@@ -855,6 +907,7 @@ int main(void)
         TU_TEST(test_swap_race_refused),
         TU_TEST(test_sync_failure_refused),
         TU_TEST(test_failure_leaves_no_generation),
+        TU_TEST(test_gc_failure_after_switch),
         TU_TEST(test_gc_keeps_held),
         TU_TEST(test_removed_generation_nlink_zero),
         TU_TEST(test_gc_removes_leftovers),
