@@ -10,12 +10,19 @@
 #                                                 reflink=1 and on btrfs, each a loop-mounted
 #                                                 sparse image made in BENCH_WORKLOADS_DIR
 #   make bench-workloads-publish BENCH_PUBLISH_SIZE=65536   files of 64 KiB instead of 4 KiB
+#   make bench-workloads-publish BENCH_PUBLISH_FS="xfs btrfs"   only these (of disk xfs btrfs)
+#   make bench-workloads-publish BENCH_PUBLISH_ROUNDS=3         timed rounds (5 by default)
+#
+# The sparse images are sized for the file size: 12 times the 1,000 files' bytes (at least
+# 1 GiB), room for the source and two generations of each of the 5 names if all were copies.
 
 BENCH_WORKLOADS_BIN := $(B)/bench/bench_workloads
 BENCH_TARGETS       += bench-workloads
 BENCH_WORKLOADS_DIR ?= $(B)/bench-workloads
-BENCH_PUBLISH_IMG   ?= 1G
 BENCH_PUBLISH_SIZE  ?= 4096
+BENCH_PUBLISH_IMG   ?= $(shell s=$$(( $(BENCH_PUBLISH_SIZE) * 12000 / 1048576 + 1 )); [ $$s -ge 1024 ] || s=1024; echo $${s}M)
+BENCH_PUBLISH_FS    ?= disk xfs btrfs
+BENCH_PUBLISH_ROUNDS ?= 5
 
 DEPS += $(BENCH_WORKLOADS_BIN).d
 $(BENCH_WORKLOADS_BIN): bench/bench_workloads.c $(BENCH_WORKLOADS_BIN).d $(STATICLIB)
@@ -40,14 +47,14 @@ bench-workloads-publish: $(BENCH_WORKLOADS_BIN)
 	cleanup() { if [ -n "$$mnt" ]; then if mountpoint -q "$$mnt"; then umount "$$mnt"; fi; rmdir "$$mnt"; fi; rm -rf "$$disk"; }; \
 	trap cleanup EXIT; trap 'exit 1' HUP INT TERM; \
 	echo "machine: $$(nproc) cores, $$(uname -r); disk: $$(df -T "$$disk" | awk 'NR==2 {print $$2 " on " $$1}')"; \
-	$(BENCH_WORKLOADS_BIN) publish "$$disk" "$$disk" 5 $(BENCH_PUBLISH_SIZE); \
-	for fs in xfs btrfs; do \
-	  case $$fs in xfs) mkfs="mkfs.xfs -q -f -m reflink=1";; btrfs) mkfs="mkfs.btrfs -q -f";; esac; \
+	for fs in $(BENCH_PUBLISH_FS); do \
+	  if [ $$fs = disk ]; then $(BENCH_WORKLOADS_BIN) publish "$$disk" "$$disk" $(BENCH_PUBLISH_ROUNDS) $(BENCH_PUBLISH_SIZE); continue; fi; \
+	  case $$fs in xfs) mkfs="mkfs.xfs -q -f -m reflink=1";; btrfs) mkfs="mkfs.btrfs -q -f";; *) echo "publish: unknown filesystem $$fs (disk, xfs or btrfs)"; exit 2;; esac; \
 	  if [ "$$(id -u)" != 0 ]; then echo "publish on $$fs: skipped, not root (the image is loop-mounted)"; continue; fi; \
 	  if ! command -v $${mkfs%% *} >/dev/null; then echo "publish on $$fs: skipped, no $${mkfs%% *}"; continue; fi; \
 	  img="$$disk/$$fs.img"; truncate -s $(BENCH_PUBLISH_IMG) "$$img"; $$mkfs "$$img"; \
 	  mnt=$$(mktemp -d /tmp/ajio-bench-publish.XXXXXX); mount -o loop "$$img" "$$mnt"; \
 	  echo; echo "$$fs: $$(findmnt -n -o SOURCE,OPTIONS "$$mnt") ($$img, $(BENCH_PUBLISH_IMG) sparse)"; \
-	  $(BENCH_WORKLOADS_BIN) publish "$$mnt" "$$mnt" 5 $(BENCH_PUBLISH_SIZE); \
+	  $(BENCH_WORKLOADS_BIN) publish "$$mnt" "$$mnt" $(BENCH_PUBLISH_ROUNDS) $(BENCH_PUBLISH_SIZE); \
 	  umount "$$mnt"; rmdir "$$mnt"; mnt=""; rm -f "$$img"; \
 	done
