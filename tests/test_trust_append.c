@@ -800,27 +800,37 @@ static void race(const char *scratch, struct race *s, struct landed *l)
                   l->in_bob, l->in_bob_any);
 }
 
-static void test_append_race_sticky(void **state)
+/* One round of the race in a fresh scratch directory ROOT/TAG<round>; s (if any) is replaced. */
+static struct race *race_round(struct race *s, enum appender kind, int iterations, int stop_at_hits,
+                               const char *root, const char *tag, int round, struct landed *l)
 {
     char scratch[4096];
+
+    if (s != NULL)
+        munmap(s, sizeof(*s));
+    s = shared_alloc(sizeof(*s));
+    s->kind = kind;
+    s->iterations = iterations;
+    s->stop_at_hits = stop_at_hits;
+    s->rotate_every = 2;
+    s->seconds = 6;
+    snprintf(scratch, sizeof(scratch), "%s/%s%d", root, tag, round);
+    race(scratch, s, l);
+    return s;
+}
+
+static void test_append_race_sticky(void **state)
+{
     struct landed l;
 
     tu_require_root();
-    /* Negative control: a naive appender in the same race does land records in bob's files. */
-    /* The race is a matter of timing: a machine may need more than one round to show it. */
+    /*
+     * Negative control: a naive appender in the same race does land records in bob's files. The
+     * race is a matter of timing: a machine may need more than one round to show it.
+     */
     struct race *s = NULL;
-    for (int round = 0; round < 3 && (round == 0 || l.in_bob == 0); round++) {
-        if (s)
-            munmap(s, sizeof(*s));
-        s = shared_alloc(sizeof(*s));
-        s->kind = NAIVE_APPENDER;
-        s->iterations = RACE_MAX;
-        s->stop_at_hits = 3;
-        s->rotate_every = 2;
-        s->seconds = 6;
-        snprintf(scratch, sizeof(scratch), "%s/naive%d", (const char *)*state, round);
-        race(scratch, s, &l);
-    }
+    for (int round = 0; round < 3 && (round == 0 || l.in_bob == 0); round++)
+        s = race_round(s, NAIVE_APPENDER, RACE_MAX, 3, *state, "naive", round, &l);
     if (l.in_bob == 0)
         fail_msg("control: the naive appender never landed in bob's files in %d rounds: the race "
                  "is too narrow to show anything",
@@ -832,14 +842,7 @@ static void test_append_race_sticky(void **state)
      */
     int ok_total = 0, made_total = 0;
     for (int round = 0; round < 3 && (ok_total < 20 || made_total < 100); round++) {
-        munmap(s, sizeof(*s));
-        s = shared_alloc(sizeof(*s));
-        s->kind = AJIO_APPENDER;
-        s->iterations = 2000;
-        s->rotate_every = 2;
-        s->seconds = 6;
-        snprintf(scratch, sizeof(scratch), "%s/ajio%d", (const char *)*state, round);
-        race(scratch, s, &l);
+        s = race_round(s, AJIO_APPENDER, 2000, 0, *state, "ajio", round, &l);
         notes[0] = '\0';
         if (l.in_bob != 0)
             note("%d of alice's %d successful ajio_append records landed in bob's files (%d "
