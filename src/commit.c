@@ -14,37 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/*
- * Gives the temp the target's owner and mode. Owner first: chown(2) clears the set-id bits, and
- * the mode must be the last word. When the group cannot be kept, the group bits are dropped
- * rather than handed to the writer's own group, so nobody gains read access by the rewrite.
- */
-static int set_permissions(struct ajio_file *f)
-{
-    struct stat st;
-    mode_t mode = f->perms.mode;
-
-    if (fstat(f->temp.fd, &st) < 0)
-        return ajio__error_strerror(-errno, "fstat of temp for \"%s\"", f->target.path);
-    if (f->perms.chown && (st.st_uid != f->perms.uid || st.st_gid != f->perms.gid)) {
-        if (fchown(f->temp.fd, f->perms.uid, f->perms.gid) < 0) {
-            if (errno != EPERM)
-                return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", f->target.path);
-            /* Not allowed to give the file away; keeping the group may still be allowed. */
-            if (st.st_gid != f->perms.gid && fchown(f->temp.fd, (uid_t)-1, f->perms.gid) < 0) {
-                if (errno != EPERM)
-                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"",
-                                                f->target.path);
-                mode &= ~(mode_t)070;
-            }
-        }
-        st.st_mode = ~mode; /* chown may have cleared set-id bits: always set the mode */
-    }
-    if ((st.st_mode & 07777) != mode && fchmod(f->temp.fd, mode) < 0)
-        return ajio__error_strerror(-errno, "fchmod of temp for \"%s\"", f->target.path);
-    return 0;
-}
-
 int ajio__stage(struct ajio_file *f)
 {
     int r;
@@ -58,7 +27,7 @@ int ajio__stage(struct ajio_file *f)
             return f->temp.err = r;
     }
     if (f->perms.fix_perms) {
-        r = set_permissions(f);
+        r = ajio__set_perms(f->temp.fd, &f->perms, f->target.path);
         if (r < 0)
             return f->temp.err = r;
     }

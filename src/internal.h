@@ -342,6 +342,8 @@ int ajio__link_tmpfile(int fd, int dirfd, const char *name);
 
 /* meta.c: copies the old target's access ACL and extended attributes to the temp fd. */
 int ajio__copy_meta(struct ajio__target *t, int fd);
+/* meta.c: gives the temp fd p's owner and mode (path names it in messages). */
+int ajio__set_perms(int fd, const struct ajio__perms *p, const char *path);
 
 /* json_check.c: validates iovcnt pieces as one input, on the stack (no allocation). */
 int ajio__json_validate_iov(const struct iovec *iov, int iovcnt, unsigned flags,

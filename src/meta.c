@@ -256,3 +256,33 @@ out:
         free(tmp_names);
     return r;
 }
+
+/*
+ * Owner first: chown(2) clears the set-id bits, and the mode must be the last word. When the
+ * group cannot be kept, the group bits are dropped rather than handed to the writer's own group,
+ * so nobody gains read access by the rewrite.
+ */
+int ajio__set_perms(int fd, const struct ajio__perms *p, const char *path)
+{
+    struct stat st;
+    mode_t mode = p->mode;
+
+    if (fstat(fd, &st) < 0)
+        return ajio__error_strerror(-errno, "fstat of temp for \"%s\"", path);
+    if (p->chown && (st.st_uid != p->uid || st.st_gid != p->gid)) {
+        if (fchown(fd, p->uid, p->gid) < 0) {
+            if (errno != EPERM)
+                return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", path);
+            /* Not allowed to give the file away; keeping the group may still be allowed. */
+            if (st.st_gid != p->gid && fchown(fd, (uid_t)-1, p->gid) < 0) {
+                if (errno != EPERM)
+                    return ajio__error_strerror(-errno, "fchown of temp for \"%s\"", path);
+                mode &= ~(mode_t)070;
+            }
+        }
+        st.st_mode = ~mode; /* chown may have cleared set-id bits: always set the mode */
+    }
+    if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+        return ajio__error_strerror(-errno, "fchmod of temp for \"%s\"", path);
+    return 0;
+}

@@ -946,10 +946,12 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
     /*
      * The ACL and attributes of the replaced file, as a single-file write keeps them (meta.c:
      * with AJIO_MODE no ACL); first, since setting an access ACL rewrites the mode, which must
-     * be the last word.
+     * be the last word. Then its owner and mode, or the group bits dropped where its group
+     * cannot be kept, exactly as a single-file write does.
      */
-    if (exists) {
+    if (exists || (opts->flags & AJIO_MODE)) {
         struct ajio__target *s = c->scratch;
+        struct ajio__perms p;
         int len;
 
         ajio__target_init(s);
@@ -964,25 +966,18 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
         }
         s->name = s->path + len - strlen(op->name);
         s->dirlen = (size_t)(s->name - s->path) - 1;
-        r = ajio__copy_meta(s, fd);
+        r = exists ? ajio__copy_meta(s, fd) : 0;
         s->dirfd = -1; /* lent */
+        ajio__perms_init(&p);
+        if (exists)
+            p = (struct ajio__perms){.chown = true, .uid = st.st_uid, .gid = st.st_gid,
+                                     .mode = st.st_mode & 07777};
+        if (opts->flags & AJIO_MODE)
+            p.mode = opts->mode & 07777;
+        if (r == 0)
+            r = ajio__set_perms(fd, &p, s->path);
         if (r < 0)
             goto fail;
-    }
-    /*
-     * The replaced file's owner and group where the caller may give them (root), else its group
-     * where the caller is a member: chown before chmod, which it would clear setuid bits after.
-     */
-    if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-        fchown(fd, st.st_uid, st.st_gid) < 0 && fchown(fd, (uid_t)-1, st.st_gid) < 0 &&
-        errno != EPERM) {
-        r = ajio__error_strerror(-errno, "chown of temp for \"%s/%s\"", c->display, op->path);
-        goto fail;
-    }
-    if ((exists || (opts->flags & AJIO_MODE)) &&
-        fchmod(fd, (opts->flags & AJIO_MODE) ? opts->mode : (st.st_mode & 07777)) < 0) {
-        r = ajio__error_strerror(-errno, "chmod of temp for \"%s/%s\"", c->display, op->path);
-        goto fail;
     }
     if (want_sync(c) && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE) {
         r = ajio__error_strerror(-errno, "sync_file_range of temp for \"%s/%s\"", c->display,

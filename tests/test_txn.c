@@ -831,6 +831,67 @@ static void test_members_keep_acl_and_xattrs(void **state)
     assert_int_equal(st.st_mode & 07777, 0600);
 }
 
+/* ---- a member whose group the writer cannot keep --------------------------------------- */
+
+/* Whether path's group bits reach nobody beyond the group old_gid that had them. */
+static bool group_widened(const char *path, gid_t old_gid)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_gid != old_gid && (st.st_mode & 070) != 0;
+}
+
+static void test_group_bits_dropped_when_group_not_kept(void **state)
+{
+    const char *dir = *state;
+    const gid_t other = 54321; /* a group user nobody is not in */
+    char g[PATH_MAX];
+    struct stat st;
+    int status;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "note: not root: a member of a group its writer is not in is not "
+                        "made here\n");
+        return;
+    }
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(g, sizeof(g), "%s", tu_path(dir, "g"));
+    assert_int_equal(mkdir(g, 0755), 0);
+    assert_int_equal(chown(g, NOBODY, NOBODY), 0);
+    tu_put(tu_path(dir, "g/m"), "old\n", 0640);
+    assert_int_equal(chown(tu_path(dir, "g/m"), NOBODY, other), 0);
+    assert_int_equal(chmod(tu_path(dir, "g/m"), 0640), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ajio_txn *t;
+
+        if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+            setresuid(NOBODY, NOBODY, NOBODY) < 0)
+            _exit(98);
+        if (ajio_txn_begin(&t, g, NULL) < 0 || ajio_txn_write(t, "m", "new\n", 4) < 0 ||
+            ajio_txn_commit(t) < 0)
+            _exit(2);
+        ajio_txn_free(t);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tu_assert_content(tu_path(dir, "g/m"), "new\n", 4);
+    /* The group went to the writer's; its bits did not go with it: the file is 0600. */
+    assert_false(group_widened(tu_path(dir, "g/m"), other));
+    assert_int_equal(stat(tu_path(dir, "g/m"), &st), 0);
+    assert_int_equal(st.st_uid, NOBODY);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    /* Control: the check sees a group read bit handed to another group. */
+    tu_put(tu_path(dir, "probe"), "x", 0640);
+    assert_int_equal(chown(tu_path(dir, "probe"), NOBODY, NOBODY), 0);
+    assert_true(group_widened(tu_path(dir, "probe"), other));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -849,6 +910,7 @@ int main(void)
         TU_TEST(test_sigkill_batch_mixes),
         TU_TEST(test_temps_no_more_exposed_than_members),
         TU_TEST(test_members_keep_acl_and_xattrs),
+        TU_TEST(test_group_bits_dropped_when_group_not_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
