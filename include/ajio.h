@@ -546,9 +546,10 @@ AJIO_API size_t ajio_txn_count(const ajio_txn *t);
 /*
  * Commits the transaction as described above. Only once.
  * @return 0: every member replaced or removed, durable. A negative errno before the commit
- *   point: nothing changed, no temp left (a member refused when added: its error). A negative errno after it (a rename refused, a failed directory sync): the intent
- *   stays and records the set; ajio_recover() or the next commit in DIR completes it, so the set
- *   is never left mixed once the cause is gone; the message says which step failed. Some
+ *   point: nothing changed, no temp left (a member refused when added: its error). A negative
+ *   errno after it (a rename refused, a failed directory sync): the intent stays and records
+ *   the set; ajio_recover() or the next commit in DIR completes it, so the set is never left
+ *   mixed once the cause is gone; the message says which step failed. Some
  *   possible errors: -EINVAL (NULL, committed already), -EWOULDBLOCK, -ETIMEDOUT, -EINTR (the
  *   locks, with AJIO_LOCK_TIMEOUT or AJIO_INTERRUPTIBLE), -EISDIR (a member is a directory),
  *   -ELOOP (a member is a symlink), -ENOTDIR, -EXDEV, -EBADMSG and -EPROTONOSUPPORT (an intent

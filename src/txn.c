@@ -513,7 +513,8 @@ static int intent_parse(const char *display, const char *file, char *buf, size_t
             pos += TEMP_LEN + 1;
         }
         path = buf + pos;
-        if (buf + pos >= endrec || strnlen(path, (size_t)(endrec - path)) == (size_t)(endrec - path))
+        if (buf + pos >= endrec ||
+            strnlen(path, (size_t)(endrec - path)) == (size_t)(endrec - path))
             goto corrupt;
         pos += strlen(path) + 1;
         if (check_relpath(display, path) < 0)
