@@ -14,11 +14,14 @@ for f in include/ajio.h lib/libajio.a lib/libajio.so lib/libajio.so.0 lib/pkgcon
 done
 # The man 3 pages, and a page for every name they list (a ".so" to the family's page).
 for f in ajio_write ajio_file_open ajio_append ajio_log_open ajio_repair ajio_update ajio_batch_new \
-    ajio_gen_key_str ajio_json_validate ajio_sweep; do
+    ajio_gen_key_str ajio_json_validate ajio_sweep ajio_txn ajio_txn_begin ajio_recover ajio_publish \
+    ajio_snapshot_open ajio_snapshot_gc; do
     [ -s "$stage/usr/share/man/man3/$f.3" ] || { echo "install: man page $f.3 missing"; exit 1; }
 done
 grep -qx '.so man3/ajio_append.3' "$stage/usr/share/man/man3/ajio_log_open.3" ||
     { echo "install: ajio_log_open.3 does not point to ajio_append.3"; exit 1; }
+grep -qx '.so man3/ajio_txn.3' "$stage/usr/share/man/man3/ajio_recover.3" ||
+    { echo "install: ajio_recover.3 does not point to ajio_txn.3"; exit 1; }
 [ "$(readlink "$lib/libajio.so.0")" = "$(basename "$(ls "$lib"/libajio.so.0.*)")" ] ||
     { echo "install: SONAME link wrong"; exit 1; }
 objdump -p "$lib/libajio.so" | grep -q 'SONAME *libajio.so.0$' || { echo "install: SONAME"; exit 1; }
