@@ -535,7 +535,9 @@ AJIO_API int ajio_txn_write(ajio_txn *t, const char *relpath, const void *data, 
 
 /*
  * Adds a member to remove. A member that does not exist at the commit is fine (as rm -f); a
- * directory is not removed (-EISDIR at the commit).
+ * directory is not removed: the commit fails with -EISDIR before anything changes (one made at
+ * the name later by a program that does not take the member's lock, after the commit point, is
+ * left as it is).
  * @return as ajio_txn_write().
  */
 AJIO_API int ajio_txn_remove(ajio_txn *t, const char *relpath);
@@ -546,7 +548,9 @@ AJIO_API size_t ajio_txn_count(const ajio_txn *t);
 /*
  * Commits the transaction as described above. Only once.
  * @return 0: every member replaced or removed, durable. A negative errno before the commit
- *   point: nothing changed, no temp left (a member refused when added: its error). A negative
+ *   point: no member changed, no temp left (a member refused when added: its error); the
+ *   directories made for members and the members' lock files stay, as after a single-file
+ *   write with AJIO_LOCK that fails. A negative
  *   errno after it (a rename refused, a failed directory sync): the intent stays and records
  *   the set; ajio_recover() or the next commit in DIR completes it, so the set is never left
  *   mixed once the cause is gone; the message says which step failed. Some

@@ -370,9 +370,14 @@ static int apply(struct ctx *c, struct op *ops, size_t n)
         if (op->remove) {
             if (op->dir == SIZE_MAX)
                 continue;
+            /*
+             * EISDIR: a directory made at the name after the commit checked it (by a program
+             * that does not take the member's lock). Not a file of the set: it is left, rather
+             * than keep every later recovery of DIR failing on it.
+             */
             if (unlinkat(c->dirs[op->dir].fd, op->name, 0) == 0)
                 c->dirs[op->dir].touched = true;
-            else if (errno != ENOENT)
+            else if (errno != ENOENT && errno != EISDIR)
                 return ajio__error_strerror(-errno, "removal of \"%s/%s\" in a transaction "
                                             "(recorded: ajio_recover() or the next transaction "
                                             "completes it)", c->display, op->path);
@@ -420,7 +425,7 @@ static uint64_t fnv1a(const void *p, size_t n)
 }
 
 /*
- * The intent: "ajio-txn 1\n", then per member "R" TEMP NUL PATH NUL or "D" PATH NUL, then
+ * The intent: "ajio-txn 2\n", then per member "R" TEMP NUL PATH NUL or "D" PATH NUL, then
  * "end N HASH\n" with N the number of members and HASH the FNV-1a 64 of every byte before "end".
  * NUL separates because it is the one byte a path cannot hold.
  */
@@ -1017,6 +1022,27 @@ static int stage_round(struct ctx *c, const ajio_opts *opts, struct op *ops, siz
 }
 
 /*
+ * A member to remove that is a directory is refused before the plan, with nothing changed: after
+ * the commit point it could only be skipped. Its member lock keeps AJIO_LOCK writers from
+ * changing it from here on.
+ */
+static int check_removal(struct ctx *c, const struct op *op)
+{
+    struct stat st;
+
+    if (!op->remove || op->dir == SIZE_MAX)
+        return 0;
+    if (fstatat(c->dirs[op->dir].fd, op->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : ajio__error_strerror(-errno, "stat of \"%s/%s\"",
+                                                          c->display, op->path);
+    if (S_ISDIR(st.st_mode))
+        return ajio__error(-EISDIR, "transaction in \"%s\": \"%s\" to remove is a directory "
+                           "(a transaction removes files only): nothing changed", c->display,
+                           op->path);
+    return 0;
+}
+
+/*
  * The plan: the intent's bytes under INTENT_NEW, durable (data and name) before the first temp
  * is made, so that a recovery without an intent knows every temp there may be and where.
  */
@@ -1121,6 +1147,8 @@ int ajio_txn_commit(ajio_txn *t)
         r = open_dir_of(&c, &t->v[i], !t->v[i].remove);
     if (r >= 0)
         r = lock_members(&c, t->v, t->n, timeout_ms, deadline);
+    for (size_t i = 0; i < t->n && r >= 0; i++)
+        r = check_removal(&c, &t->v[i]);
     if (r >= 0) {
         choose_temp_names(t->v, t->n);
         staged = true;

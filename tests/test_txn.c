@@ -132,6 +132,19 @@ static void test_failure_before_commit_point_changes_nothing(void **state)
     tu_assert_content(tu_path(dir, "a"), "old\n", 4);
     assert_int_equal(count_txn_files(dir), 0);
     assert_int_equal(tu_fd_count(), fds);
+    /*
+     * A directory to remove is refused before anything changes too (it was found only at its
+     * unlinkat, after "a" was renamed, and its intent then made every recovery fail).
+     */
+    tu_assert_ok(ajio_txn_begin(&t, dir, NULL));
+    tu_assert_ok(ajio_txn_write(t, "a", "new\n", 4));
+    tu_assert_ok(ajio_txn_remove(t, "d"));
+    tu_assert_fails(ajio_txn_commit(t), -EISDIR, "d");
+    ajio_txn_free(t);
+    tu_assert_content(tu_path(dir, "a"), "old\n", 4);
+    assert_int_equal(count_txn_files(dir), 0);
+    tu_assert_ok(ajio_recover(dir, NULL));
+    assert_int_equal(tu_fd_count(), fds);
 }
 
 /* FNV-1a 64, as the intent's checksum. */
