@@ -570,7 +570,8 @@ AJIO_API void ajio_txn_free(ajio_txn *t);
  * member (a temp that is gone was renamed), every removal it names is done again, the
  * directories are synced and the intent removed; without one, a commit that died before its
  * commit point is undone: every temp its plan names is removed from its member's directory,
- * then the plan (a plan cut short had no temps yet: it is just removed). Each step can be
+ * then the plan (a plan cut short had no temps yet; one whose checksum fails gives up the temps
+ * of its whole records before the damage, and goes). Each step can be
  * repeated, so a recovery that dies is completed by the next. Every commit does this first, so
  * calling it is needed only to repair DIR before reading it. An intent that is corrupt
  * (-EBADMSG) or of another version of the intent format (-EPROTONOSUPPORT; a plan of another

@@ -466,14 +466,20 @@ static void free_ops(struct op *ops, size_t n)
     free(ops);
 }
 
-/* Parses an intent or a plan (file: which): nothing half-read is ever acted on. */
+/*
+ * Parses an intent or a plan (file: which): nothing half-read is ever acted on, with one
+ * exception, salvage (for a plan only): a plan whose checksum fails still gives, with -EBADMSG,
+ * the whole records before its first broken one, so that a roll-back removes the temps they name
+ * (a plan cut short by a crash had none yet; one damaged after its temps were made did).
+ */
 static int intent_parse(const char *display, const char *file, char *buf, size_t len,
-                        struct op **ret, size_t *ret_n)
+                        bool salvage, struct op **ret, size_t *ret_n)
 {
     size_t ml = strlen(INTENT_MAGIC), n = 0, count = 0, pos;
     unsigned long long sum;
     char *end, *endrec = NULL;
     struct op *ops = NULL;
+    bool broken = false;
     long version;
 
     if (len < ml || memcmp(buf, INTENT_MAGIC, ml) != 0)
@@ -496,9 +502,14 @@ static int intent_parse(const char *display, const char *file, char *buf, size_t
         }
     if (endrec == NULL || buf[len - 1] != '\n' ||
         sscanf(endrec, "end %zu %16llx", &count, &sum) != 2 ||
-        fnv1a(buf, (size_t)(endrec - buf)) != sum)
-        return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its checksum "
-                           "does not match): left as it is, nothing applied", display, file);
+        fnv1a(buf, (size_t)(endrec - buf)) != sum) {
+        if (!salvage)
+            return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its checksum "
+                               "does not match): left as it is, nothing applied", display, file);
+        broken = true;
+        endrec = buf + len;
+        count = len / 3; /* the shortest record, "D" NAME NUL, is 3 bytes */
+    }
     ops = calloc(count ? count : 1, sizeof(*ops));
     if (ops == NULL)
         return ajio__error_strerror(-ENOMEM, "reading \"%s/%s\"", display, file);
@@ -537,12 +548,17 @@ static int intent_parse(const char *display, const char *file, char *buf, size_t
         op->dir = SIZE_MAX;
         n++;
     }
-    if (n != count)
+    if (n != count && !broken)
         goto corrupt;
     *ret = ops;
     *ret_n = n;
-    return 0;
+    return broken ? -EBADMSG : 0;
 corrupt:
+    if (broken) {
+        *ret = ops;
+        *ret_n = n;
+        return -EBADMSG;
+    }
     free_ops(ops, n);
     return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its records do not "
                        "parse): left as it is, nothing applied", display, file);
@@ -615,14 +631,18 @@ static int roll_back(struct ctx *c, bool *ret_did)
 
     if (r <= 0)
         return r;
-    r = intent_parse(c->display, INTENT_NEW, buf, len, &ops, &n);
+    r = intent_parse(c->display, INTENT_NEW, buf, len, true, &ops, &n);
     free(buf);
     if (r == -EPROTONOSUPPORT)
         return r;
+    if (r == -EBADMSG)
+        r = 0; /* cut short (or damaged): the temps of its whole records go, see above */
     for (size_t i = 0; i < n && r == 0; i++) {
         if (ops[i].remove)
             continue;
         r = open_dir_of(c, &ops[i], false);
+        if (r == -ENOTDIR)
+            r = 0; /* a directory since replaced by a file or a symlink: no temp is reachable */
         if (r < 0 || ops[i].dir == SIZE_MAX)
             continue;
         if (unlinkat(c->dirs[ops[i].dir].fd, ops[i].tmp, 0) == 0)
@@ -631,8 +651,6 @@ static int roll_back(struct ctx *c, bool *ret_did)
             r = ajio__error_strerror(-errno, "removal of leftover temp \"%s\" of \"%s/%s\"",
                                      ops[i].tmp, c->display, ops[i].path);
     }
-    if (r == -EBADMSG)
-        r = 0; /* cut short: see above */
     /* The removals durable before the plan that finds the temps goes. */
     for (size_t i = 0; i < c->ndirs && r == 0; i++)
         if (c->dirs[i].touched && c->dirs[i].rel[0] != '\0')
@@ -666,7 +684,7 @@ static int recover_locked(struct ctx *c, int timeout_ms, int64_t deadline)
         r = roll_back(c, &did);
         return r < 0 ? r : did;
     }
-    r = intent_parse(c->display, INTENT_NAME, buf, len, &ops, &n);
+    r = intent_parse(c->display, INTENT_NAME, buf, len, false, &ops, &n);
     free(buf);
     if (r < 0)
         return r;

@@ -332,6 +332,36 @@ static void test_recover_rolls_back(void **state)
     tu_put(tu_path(dir, INTENT ".new"), "ajio-txn 2\nR", 0644);
     assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
     assert_int_equal(count_txn_files(dir), 0);
+    /*
+     * A plan damaged after its temps were made (its checksum fails): the temps its whole
+     * records name still go, those before the damage; so do those in a directory since made a
+     * symlink, left where they are. The control: they are there before.
+     */
+    tu_put(tu_path(dir, TMP_B), "new\n", 0644);
+    tu_put(tu_path(dir, "s/" TMP_C), "new\n", 0644);
+    assert_int_equal(mkdir(tu_path(dir, "t"), 0755), 0);
+    tu_put(tu_path(dir, "t/" TMP_A), "new\n", 0644);
+    assert_int_equal(symlink("t", tu_path(dir, "l")), 0);
+    len = make_intent(buf, VERSION, (const char *const[]){"R " TMP_A " l/f", "R " TMP_B " b",
+                                                          "R " TMP_C " s/e"}, 3);
+    buf[len - 3] ^= 1; /* the checksum's last hex digit */
+    put_bytes(tu_path(dir, INTENT ".new"), buf, len);
+    assert_int_equal(access(tu_path(dir, TMP_B), F_OK), 0);
+    assert_int_equal(access(tu_path(dir, "s/" TMP_C), F_OK), 0);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    assert_int_equal(access(tu_path(dir, TMP_B), F_OK), -1);
+    assert_int_equal(access(tu_path(dir, "s/" TMP_C), F_OK), -1);
+    assert_int_equal(access(tu_path(dir, "t/" TMP_A), F_OK), 0); /* not followed */
+    assert_int_equal(count_txn_files(dir), 0);
+    /* Damaged in its second record: the first one's temp goes, the plan too. */
+    tu_put(tu_path(dir, TMP_B), "new\n", 0644);
+    len = make_intent(buf, VERSION, (const char *const[]){"R " TMP_B " b", "R " TMP_C " s/e"}, 2);
+    buf[strlen("ajio-txn 2\n") + 1 + strlen(TMP_B) + 1 + 2] = 'X';
+    buf[strlen("ajio-txn 2\n") + 1 + strlen(TMP_B) + 1 + 2 + 1] = '/';
+    put_bytes(tu_path(dir, INTENT ".new"), buf, len);
+    assert_int_equal(ajio_recover(dir, NULL), AJIO_REPAIRED);
+    assert_int_equal(access(tu_path(dir, TMP_B), F_OK), -1);
+    assert_int_equal(count_txn_files(dir), 0);
     /* One of another version is left, as an intent would be. */
     len = make_intent(buf, 1, (const char *const[]){"R " TMP_B " b"}, 1);
     put_bytes(tu_path(dir, INTENT ".new"), buf, len);
