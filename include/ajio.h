@@ -1359,7 +1359,8 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *   switched; the message names the directory and the errno's text);
  *   otherwise a negative errno and name is unchanged, no new generation remains (one whose
  *   removal failed is named in the message, and the next gc removes it):
- *   -EINVAL        NULL or empty arguments, name ending in '/', unknown flags
+ *   -EINVAL        NULL or empty arguments, name ending in '/', "." or "..", name inside
+ *                  src_dir, src_dir "." or ".." with AJIO_PUBLISH_MOVE, unknown flags
  *   -EEXIST        name exists and is not such a symlink (a directory, a file, another
  *                  symlink), or became one during the publish: it is never replaced (the
  *                  one exception: if it cannot be exchanged back, that rename's errno, name
@@ -1368,6 +1369,7 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *                  (a fifo, socket or device): nothing is published, nothing moved
  *   -EXDEV         AJIO_PUBLISH_MOVE across filesystems (src_dir untouched)
  *   -ENAMETOOLONG  name's last component longer than 232 bytes (NAME_MAX minus the suffix)
+ *   -EAGAIN        no new generation name was free in 100 random tries
  *   -ENOENT, -ENOTDIR, -EACCES, -ENOSPC, -EDQUOT, -EIO, -ENOMEM, ...
  */
 AJIO_API int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts);
@@ -1385,7 +1387,8 @@ typedef struct ajio_snapshot ajio_snapshot;
  */
 AJIO_API int ajio_snapshot_open(ajio_snapshot **ret, const char *name, const ajio_opts *opts);
 
-/* The generation's directory fd, owned by s: for openat() and the like. -EINVAL if s is NULL. */
+/* The generation's directory fd, owned by s: for openat() and the like. -EINVAL if s is NULL
+ * (with its message, as every failure). */
 AJIO_API int ajio_snapshot_fd(const ajio_snapshot *s);
 
 /* Closes the directory (releasing the lock) and frees s. NULL is a no-op. */
@@ -1396,8 +1399,9 @@ AJIO_API void ajio_snapshot_close(ajio_snapshot *s);
  * no reader holds, and the leftovers of publishes that died; a source moved in by a publish
  * with AJIO_PUBLISH_MOVE that died before the switch is moved back, or kept with its record
  * (see ajio_publish()). opts->flags: AJIO_NO_SYNC (the directory is not synced after removals)
- * or nothing. @return the number of generations (moved back ones included) and temp symlinks
- * removed, or a negative errno (-EINVAL, -ENOENT, -EACCES, -EIO, ...).
+ * or nothing. name need not exist: the leftovers of a first publish that died are removed too.
+ * @return the number of generations (moved back ones included) and temp symlinks removed, or a
+ * negative errno (-EINVAL, -ENOENT when the directory of name does not exist, -EACCES, -EIO, ...).
  */
 AJIO_API int ajio_snapshot_gc(const char *name, const ajio_opts *opts);
 

@@ -823,7 +823,9 @@ static int gc(struct place *p, unsigned flags, bool records_only)
             continue;
         else if (is_gen_name(de->d_name, p->base))
             r = gc_generation(p, de->d_name);
-        else if (ajio__is_temp_name(de->d_name, p->base) && de->d_type == DT_LNK)
+        /* DT_UNKNOWN (some filesystems): gc_temp_link's readlink tells, EINVAL for a file. */
+        else if (ajio__is_temp_name(de->d_name, p->base) &&
+                 (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN))
             r = gc_temp_link(p, de->d_name);
         else
             continue;
@@ -1356,7 +1358,7 @@ int ajio_snapshot_open(ajio_snapshot **ret, const char *name, const ajio_opts *o
 
 int ajio_snapshot_fd(const ajio_snapshot *s)
 {
-    return s ? s->fd : -EINVAL;
+    return s ? s->fd : ajio__error(-EINVAL, "ajio_snapshot_fd: the snapshot is NULL");
 }
 
 void ajio_snapshot_close(ajio_snapshot *s)
