@@ -340,6 +340,20 @@ int ajio__tmpfile_probe(struct ajio_file *f);
 /* Links O_TMPFILE fd as name in dirfd, the preferred way first. @return 0 or -errno. */
 int ajio__link_tmpfile(int fd, int dirfd, const char *name);
 
+/*
+ * FNV-1a 64 of n bytes: the checksum of the records this library writes and reads back (the
+ * lock file's, a transaction's intent), so that a torn or foreign record never checks out.
+ */
+static inline uint64_t ajio__fnv1a64(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* meta.c: copies the old target's access ACL and extended attributes to the temp fd. */
 int ajio__copy_meta(struct ajio__target *t, int fd);
 /* meta.c: gives the temp fd p's owner and mode (path names it in messages). */

@@ -539,17 +539,6 @@ _Static_assert(offsetof(struct append_rec, sum) == sizeof(struct append_rec) - 8
 _Static_assert(offsetof(struct sync_rec, sum) == sizeof(struct sync_rec) - 8,
                "the checksum ends the record");
 
-/* FNV-1a over everything before the checksum: a torn or foreign record never checks out. */
-static uint64_t checksum(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static unsigned char boot_id[16];
 static bool boot_known;
 static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
@@ -624,7 +613,7 @@ static int read_rec(int fd, void *buf, size_t len, off_t off, const char *magic,
     if (r < 0 || !full || memcmp(buf, magic, 8) != 0)
         return r;
     memcpy(&sum, (const char *)buf + len - sizeof(sum), sizeof(sum));
-    *ret_ok = sum == checksum(buf, len - sizeof(sum));
+    *ret_ok = sum == ajio__fnv1a64(buf, len - sizeof(sum));
     return 0;
 }
 
@@ -667,7 +656,7 @@ int ajio__state_write(int lockfd, uint64_t mnt, const struct ajio__state *s)
     a.pending = s->pending;
     a.written = s->written;
     a.epoch = s->epoch;
-    a.sum = checksum(&a, offsetof(struct append_rec, sum));
+    a.sum = ajio__fnv1a64(&a, offsetof(struct append_rec, sum));
     return pwrite_exact(lockfd, &a, sizeof(a), 0);
 }
 
@@ -702,7 +691,7 @@ int ajio__sync_write(int lockfd, const struct ajio__sync *in)
     s.synced = in->synced;
     s.syncs = in->syncs;
     s.sync_ns = in->sync_ns;
-    s.sum = checksum(&s, offsetof(struct sync_rec, sum));
+    s.sum = ajio__fnv1a64(&s, offsetof(struct sync_rec, sum));
     return pwrite_exact(lockfd, &s, sizeof(s), SYNC_OFF);
 }
 

@@ -273,7 +273,51 @@ static int copy_data(int in, int out, const char *rel, const char *src)
     return r;
 }
 
-/* rel is the path below the source, for messages; it is extended in place. */
+/*
+ * Calls each(fd, entry, rel, len, arg) for every entry of the directory fd but "." and "..",
+ * until one fails. rel holds the path of the directory below the tree (rlen bytes, for
+ * messages); it is extended in place with "/entry" (len bytes in all) for the call, and cut back.
+ */
+typedef int each_entry_fn(int fd, const char *entry, char *rel, size_t len, void *arg);
+
+static int for_each_entry(int fd, char *rel, size_t rlen, const char *src, each_entry_fn *each,
+                          void *arg)
+{
+    DIR *d = open_listing(fd);
+    struct dirent *de;
+    int r = 0;
+
+    if (d == NULL)
+        return ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
+    for (;;) {
+        size_t n;
+
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0)
+                r = ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
+            break;
+        }
+        if (is_dot(de->d_name))
+            continue;
+        n = strlen(de->d_name);
+        if (rlen + n + 2 > PATH_MAX) {
+            r = ajio__error(-ENAMETOOLONG, "publish %s: a path below it is too long", src);
+            break;
+        }
+        if (rlen)
+            rel[rlen] = '/';
+        memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, n + 1);
+        r = each(fd, de->d_name, rel, rlen + n + (rlen ? 1 : 0), arg);
+        rel[rlen] = '\0';
+        if (r < 0)
+            break;
+    }
+    (void)closedir(d);
+    return r;
+}
+
 /* What one copy needs besides the two directories: messages, flags, the generation itself. */
 struct copy {
     const char *src;
@@ -382,41 +426,24 @@ out:
     return r;
 }
 
+struct copy_into {
+    int dfd;
+    const struct copy *c;
+};
+
+static int copy_one(int sfd, const char *entry, char *rel, size_t len, void *arg)
+{
+    const struct copy_into *into = arg;
+
+    return copy_entry(sfd, into->dfd, entry, rel, len, into->c);
+}
+
+/* rel is the path below the source, for messages; it is extended in place. */
 static int copy_tree(int sfd, int dfd, char *rel, size_t rlen, const struct copy *c)
 {
-    const char *src = c->src;
-    DIR *d = open_listing(sfd);
-    struct dirent *de;
-    int r = 0;
+    struct copy_into into = {dfd, c};
 
-    if (d == NULL)
-        return ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
-    for (;;) {
-        size_t n;
-        errno = 0;
-        de = readdir(d);
-        if (de == NULL) {
-            if (errno != 0)
-                r = ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
-            break;
-        }
-        if (is_dot(de->d_name))
-            continue;
-        n = strlen(de->d_name);
-        if (rlen + n + 2 > PATH_MAX) {
-            r = ajio__error(-ENAMETOOLONG, "publish %s: a path below it is too long", src);
-            break;
-        }
-        if (rlen)
-            rel[rlen] = '/';
-        memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, n + 1);
-        r = copy_entry(sfd, dfd, de->d_name, rel, rlen + n + (rlen ? 1 : 0), c);
-        rel[rlen] = '\0';
-        if (r < 0)
-            break;
-    }
-    (void)closedir(d);
-    return r;
+    return for_each_entry(sfd, rel, rlen, c->src, copy_one, &into);
 }
 
 /*
@@ -424,62 +451,47 @@ static int copy_tree(int sfd, int dfd, char *rel, size_t rlen, const struct copy
  * generation as it is), and anything that is not a file, directory or symlink is refused
  * before anything moves.
  */
+static int sync_tree(int fd, char *rel, size_t rlen, const char *src, unsigned flags);
+
+struct sync_how {
+    const char *src;
+    unsigned flags;
+};
+
+static int sync_one(int fd, const char *entry, char *rel, size_t len, void *arg)
+{
+    const struct sync_how *how = arg;
+    struct stat st;
+    int sub, r = 0;
+
+    if (fstatat(fd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return ajio__error_strerror(-errno, "publish %s: stat %s", how->src, rel);
+    if (S_ISLNK(st.st_mode))
+        return 0;
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return ajio__error(-EOPNOTSUPP,
+                           "publish %s: %s is not a regular file, directory or symlink", how->src,
+                           rel);
+    sub = openat(fd, entry, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
+                                (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+    if (sub < 0)
+        return ajio__error_strerror(-errno, "publish %s: open %s", how->src, rel);
+    if (S_ISDIR(st.st_mode))
+        r = sync_tree(sub, rel, len, how->src, how->flags);
+    if (r == 0) {
+        r = fsync_fd(sub, how->flags);
+        if (r < 0)
+            r = ajio__error_strerror(r, "publish %s: fsync %s", how->src, rel);
+    }
+    (void)close(sub);
+    return r;
+}
+
 static int sync_tree(int fd, char *rel, size_t rlen, const char *src, unsigned flags)
 {
-    DIR *d = open_listing(fd);
-    struct dirent *de;
-    int r = 0;
+    struct sync_how how = {src, flags};
 
-    if (d == NULL)
-        return ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
-    for (;;) {
-        struct stat st;
-        size_t n;
-        int sub;
-        errno = 0;
-        de = readdir(d);
-        if (de == NULL) {
-            if (errno != 0)
-                r = ajio__error_strerror(-errno, "publish %s: list %s", src, rlen ? rel : ".");
-            break;
-        }
-        if (is_dot(de->d_name))
-            continue;
-        n = strlen(de->d_name);
-        if (rlen + n + 2 > PATH_MAX) {
-            r = ajio__error(-ENAMETOOLONG, "publish %s: a path below it is too long", src);
-            break;
-        }
-        if (rlen)
-            rel[rlen] = '/';
-        memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, n + 1);
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            r = ajio__error_strerror(-errno, "publish %s: stat %s", src, rel);
-        } else if (S_ISLNK(st.st_mode)) {
-            r = 0;
-        } else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-            r = ajio__error(-EOPNOTSUPP,
-                            "publish %s: %s is not a regular file, directory or symlink", src, rel);
-        } else if ((sub = openat(fd, de->d_name,
-                                 O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
-                                     (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0))) < 0) {
-            r = ajio__error_strerror(-errno, "publish %s: open %s", src, rel);
-        } else {
-            if (S_ISDIR(st.st_mode))
-                r = sync_tree(sub, rel, rlen + n + (rlen ? 1 : 0), src, flags);
-            if (r == 0) {
-                r = fsync_fd(sub, flags);
-                if (r < 0)
-                    r = ajio__error_strerror(r, "publish %s: fsync %s", src, rel);
-            }
-            (void)close(sub);
-        }
-        rel[rlen] = '\0';
-        if (r < 0)
-            break;
-    }
-    (void)closedir(d);
-    return r;
+    return for_each_entry(fd, rel, rlen, src, sync_one, &how);
 }
 
 /*

@@ -414,16 +414,6 @@ static int apply(struct ctx *c, struct op *ops, size_t n)
     return fsync_dir(c, c->dirfd, "");
 }
 
-static uint64_t fnv1a(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 14695981039346656037ull;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 1099511628211ull;
-    return h;
-}
-
 /*
  * The intent: "ajio-txn 2\n", then per member "R" TEMP NUL PATH NUL or "D" PATH NUL, then
  * "end N HASH\n" with N the number of members and HASH the FNV-1a 64 of every byte before "end".
@@ -453,7 +443,7 @@ static int intent_format(const struct op *ops, size_t n, char **ret, size_t *ret
         len += pl;
     }
     len += (size_t)sprintf(buf + len, "end %zu %016llx\n", n,
-                           (unsigned long long)fnv1a(buf, len));
+                           (unsigned long long)ajio__fnv1a64(buf, len));
     *ret = buf;
     *ret_len = len;
     return 0;
@@ -502,7 +492,7 @@ static int intent_parse(const char *display, const char *file, char *buf, size_t
         }
     if (endrec == NULL || buf[len - 1] != '\n' ||
         sscanf(endrec, "end %zu %16llx", &count, &sum) != 2 ||
-        fnv1a(buf, (size_t)(endrec - buf)) != sum) {
+        ajio__fnv1a64(buf, (size_t)(endrec - buf)) != sum) {
         if (!salvage)
             return ajio__error(-EBADMSG, "\"%s/%s\" is corrupt (its checksum "
                                "does not match): left as it is, nothing applied", display, file);
