@@ -261,6 +261,19 @@ fail:
     return err;
 }
 
+/* Reads e's SOURCE whole: 0 and *ret_buf, or, after saying why, the exit code. */
+static int load_source(const struct entry *e, unsigned nul, const char *dir, char **ret_buf,
+                       size_t *ret_len)
+{
+    int r = read_source(e->source, ret_buf, ret_len);
+
+    if (r == 0)
+        return 0;
+    cli_error("manifest %s %lu (\"%s\"): cannot read SOURCE \"%s\": %s; nothing written to "
+              "\"%s\"", nul ? "pair" : "line", e->line, e->target, e->source, strerror(-r), dir);
+    return r == -ENOMEM ? EXIT_SOFTWARE : EXIT_NOINPUT;
+}
+
 /*
  * Reports the refusal r of the member of e, added under the name lib_path (the library's
  * messages of invalid content start "LIB_PATH:LINE:COL: "). @return the exit code.
@@ -307,14 +320,9 @@ static int run_batch(const struct manifest *m, const char *dir, const ajio_opts 
             rc = manifest_error(nul, e->line, dir, "the path is too long", e->target);
             goto out;
         }
-        r = read_source(e->source, &data, &len);
-        if (r < 0) {
-            cli_error("manifest %s %lu (\"%s\"): cannot read SOURCE \"%s\": %s; nothing "
-                      "written to \"%s\"",
-                      nul ? "pair" : "line", e->line, e->target, e->source, strerror(-r), dir);
-            rc = r == -ENOMEM ? EXIT_SOFTWARE : EXIT_NOINPUT;
+        rc = load_source(e, nul, dir, &data, &len);
+        if (rc != 0)
             goto out;
-        }
         r = ajio_batch_add(b, path, data, len);
         free(data);
         if (r < 0) {
@@ -362,14 +370,9 @@ static int run_txn(const struct manifest *m, const char *dir, const ajio_opts *o
         if (e->source == NULL) {
             r = ajio_txn_remove(t, e->target);
         } else {
-            r = read_source(e->source, &data, &len);
-            if (r < 0) {
-                cli_error("manifest %s %lu (\"%s\"): cannot read SOURCE \"%s\": %s; "
-                          "nothing written to \"%s\"",
-                          nul ? "pair" : "line", e->line, e->target, e->source, strerror(-r), dir);
-                rc = r == -ENOMEM ? EXIT_SOFTWARE : EXIT_NOINPUT;
+            rc = load_source(e, nul, dir, &data, &len);
+            if (rc != 0)
                 goto out;
-            }
             r = ajio_txn_write(t, e->target, data, len);
             free(data);
         }
