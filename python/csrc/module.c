@@ -996,6 +996,7 @@ typedef struct {
     ajio_reader *rd;
     PyObject *path;
     PyObject *loads; /* NULL: hand out the lines as bytes */
+    PyObject *error; /* NULL: an invalid line is a ValueError, else error(message, line, lineno) */
     unsigned long long line;
     unsigned long long torn;
     PyObject *torn_message;
@@ -1008,22 +1009,24 @@ static void Reader_dealloc(ReaderObject *self)
     ajio_reader_close(self->rd);
     Py_XDECREF(self->path);
     Py_XDECREF(self->loads);
+    Py_XDECREF(self->error);
     Py_XDECREF(self->torn_message);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *path, *loads, *pathb = NULL;
+    PyObject *path, *loads, *error = Py_None, *pathb = NULL;
     ajio_reader *rd;
     unsigned flags;
     int r;
 
     if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->rd || self->path) {
-        PyErr_SetString(PyExc_TypeError, "Reader(path, flags, loads) once, positional only");
+        PyErr_SetString(PyExc_TypeError,
+                        "Reader(path, flags, loads[, error]) once, positional only");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "OIO:Reader", &path, &flags, &loads))
+    if (!PyArg_ParseTuple(args, "OIO|O:Reader", &path, &flags, &loads, &error))
         return -1;
     if (!PyUnicode_FSConverter(path, &pathb))
         return -1;
@@ -1038,7 +1041,25 @@ static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
     self->rd = rd;
     self->path = Py_NewRef(path);
     self->loads = loads == Py_None ? NULL : Py_NewRef(loads);
+    self->error = error == Py_None ? NULL : Py_NewRef(error);
     return 0;
+}
+
+/*
+ * The exception for an invalid line: error(message, line, lineno), message being libajio's
+ * "PATH:LINE:COL: reason" and line the bytes of the line (JSONLDecodeError, see __init__.py).
+ */
+static PyObject *reader_error(ReaderObject *self, const char *line, size_t len)
+{
+    PyObject *exc;
+
+    exc = PyObject_CallFunction(self->error, "Ny#K", PyUnicode_DecodeFSDefault(ajio_last_error()),
+                                line, (Py_ssize_t)len, self->line);
+    if (!exc)
+        return NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
 }
 
 static PyObject *Reader_next(ReaderObject *self)
@@ -1068,6 +1089,8 @@ static PyObject *Reader_next(ReaderObject *self)
         self->rd = NULL;
         return NULL; /* StopIteration */
     }
+    if (r == AJIO_EJSON && self->error)
+        return reader_error(self, line, len);
     if (r < 0) {
         /* AJIO_EJSON: the message names the path, line and column; iteration may go on. */
         return set_error(r, self->path);
@@ -1131,7 +1154,7 @@ static PyTypeObject ReaderType = {
     .tp_basicsize = sizeof(ReaderObject),
     .tp_dealloc = (destructor)Reader_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Reader(path, flags, loads): iterator over the complete lines of a file.",
+    .tp_doc = "Reader(path, flags, loads[, error]): iterator over the complete lines of a file.",
     .tp_iter = PyObject_SelfIter,
     .tp_iternext = (iternextfunc)Reader_next,
     .tp_methods = Reader_methods,
