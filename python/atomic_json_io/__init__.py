@@ -60,6 +60,7 @@ from . import _ajio
 from ._ajio import NotDurableError, dumps
 
 __all__ = [
+    "JSONLDecodeError",
     "NotDurableError",
     "TornLineWarning",
     "JsonlLog",
@@ -99,6 +100,63 @@ if hasattr(os, "register_at_fork"):
 class TornLineWarning(UserWarning):
     """A JSON Lines file ended with a torn line (no newline): the remains of an interrupted
     append. ``read_jsonl`` skipped it; ``append_jsonl`` repaired it before appending."""
+
+
+class JSONLDecodeError(json.JSONDecodeError):
+    """A line of a JSON Lines file that is not one JSON value (raised by :func:`read_jsonl`).
+
+    A :class:`json.JSONDecodeError` (so a ``ValueError``), whose attributes say where:
+
+    ``doc``
+        the offending line, without its newline, decoded from UTF-8 (bytes that are not UTF-8
+        read as U+FFFD);
+    ``pos``
+        the index in ``doc`` of the first character at which the line stops being JSON
+        (``len(doc)`` when it ends too early);
+    ``lineno``
+        the number of the line in the file (1-based), not in ``doc``;
+    ``colno``
+        ``pos + 1``, a column in characters as the json module counts them;
+    ``msg``
+        the reason, e.g. ``"expected ',' or '}' after object member"``;
+    ``path``
+        the path as given to :func:`read_jsonl`.
+
+    ``str(e)`` is libajio's message ``"PATH:LINE:COL: reason"``, whose COL counts bytes (the
+    same as ``colno`` for an ASCII line), as ``ajio check`` and ``ajio cat`` print it.
+    """
+
+    def __init__(self, msg, doc, pos, lineno=1, path=None, message=None):
+        super().__init__(msg, doc, pos)
+        self.lineno = lineno
+        self.path = path
+        if message is None:
+            message = "%s:%d:%d: %s" % (
+                "<input>" if path is None else os.fsdecode(path),
+                lineno,
+                len(doc[:pos].encode("utf-8", "surrogatepass")) + 1,
+                msg,
+            )
+        self.args = (message,)
+
+    def __reduce__(self):
+        return self.__class__, (self.msg, self.doc, self.pos, self.lineno, self.path, self.args[0])
+
+
+def _line_error(path):
+    """The Reader's factory of JSONLDecodeError for the invalid lines of the file at *path*."""
+
+    def error(message, line, lineno):
+        # message is "PATH:LINE:COL: reason", COL counting the bytes of line from 1.
+        prefix = "%s:%d:" % (os.fsdecode(path), lineno)
+        col, reason = "", message
+        if message.startswith(prefix):
+            col, _, reason = message[len(prefix) :].partition(": ")
+        column = int(col) if col.isdigit() else 1
+        pos = len(line[: column - 1].decode("utf-8", "replace"))
+        return JSONLDecodeError(reason, line.decode("utf-8", "replace"), pos, lineno, path, message)
+
+    return error
 
 
 _SYMLINKS = {"follow": 0, "replace": _ajio.REPLACE_LINK, "refuse": _ajio.NO_FOLLOW}
@@ -430,7 +488,7 @@ class JsonlReader(_Closing):
     """
 
     def __init__(self, path, *, warn=True, loads=json.loads):
-        self._reader = _ajio.Reader(path, _ajio.JSONL, loads)
+        self._reader = _ajio.Reader(path, _ajio.JSONL, loads, _line_error(path))
         self._warn = warn
         self._warned = False
 
@@ -469,9 +527,11 @@ def read_jsonl(path, *, warn=True, loads=json.loads):
     Only complete lines are records. A last line without its newline (an append that was
     interrupted, or one still being written) is skipped: the returned :class:`JsonlReader`'s
     ``torn`` attribute gives its size and, unless ``warn=False``, a :class:`TornLineWarning` is
-    issued at the end. A complete line that is not JSON raises ``ValueError`` whose message
-    reads ``"PATH:LINE:COL: reason"``; iteration may go on with the next line. Memory holds one
-    line at a time; the file is never written or locked, so appenders may run meanwhile.
+    issued at the end. A complete line that is not JSON raises :class:`JSONLDecodeError` (a
+    ``json.JSONDecodeError``: ``doc`` is that line, ``lineno`` its number in the file, ``path``
+    the file) whose message reads ``"PATH:LINE:COL: reason"``; iteration may go on with the next
+    line. Memory holds one line at a time; the file is never written or locked, so appenders may
+    run meanwhile. *path* is ``str``, ``bytes`` or any ``os.PathLike``.
     """
     return JsonlReader(path, warn=warn, loads=loads)
 

@@ -12,6 +12,18 @@ __version__: str
 class NotDurableError(OSError): ...
 class TornLineWarning(UserWarning): ...
 
+class JSONLDecodeError(json.JSONDecodeError):
+    path: _Path | None
+    def __init__(
+        self,
+        msg: str,
+        doc: str,
+        pos: int,
+        lineno: int = ...,
+        path: _Path | None = ...,
+        message: str | None = ...,
+    ) -> None: ...
+
 def dumps(
     obj: Any,
     *,
