@@ -58,8 +58,11 @@ import warnings
 
 from . import _ajio
 from ._ajio import NotDurableError, dumps
+from ._atomic_file import AtomicBinaryFile, AtomicTextFile, open_atomic
 
 __all__ = [
+    "AtomicBinaryFile",
+    "AtomicTextFile",
     "JSONLDecodeError",
     "NotDurableError",
     "TornLineWarning",
@@ -71,6 +74,7 @@ __all__ = [
     "append_jsonl",
     "batch",
     "dumps",
+    "open_atomic",
     "open_jsonl_log",
     "open_snapshot",
     "publish",

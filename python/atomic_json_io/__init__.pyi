@@ -1,6 +1,8 @@
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
 from typing import Any, BinaryIO, Literal, TextIO, TypeVar, overload
 
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
@@ -283,3 +285,56 @@ class Snapshot:
     def __exit__(self, *exc: object) -> None: ...
 
 def open_snapshot(name: _Path) -> Snapshot: ...
+
+class AtomicTextFile(io.TextIOWrapper):
+    def commit(self) -> bool: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> AtomicTextFile: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+class AtomicBinaryFile(io.BufferedWriter):
+    def commit(self) -> bool: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> AtomicBinaryFile: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+@overload
+def open_atomic(
+    path: _Path,
+    mode: Literal["w", "wt", "tw", "x", "xt", "tx"] = ...,
+    *,
+    encoding: str | None = ...,
+    errors: str | None = ...,
+    newline: str | None = ...,
+    durable: bool = ...,
+    mode_bits: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+) -> AtomicTextFile: ...
+@overload
+def open_atomic(
+    path: _Path,
+    mode: Literal["wb", "bw", "xb", "bx"],
+    *,
+    encoding: None = ...,
+    errors: None = ...,
+    newline: None = ...,
+    durable: bool = ...,
+    mode_bits: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+) -> AtomicBinaryFile: ...
