@@ -59,11 +59,13 @@ import warnings
 from . import _ajio
 from ._ajio import NotDurableError, dumps
 from ._atomic_file import AtomicBinaryFile, AtomicTextFile, open_atomic
+from ._handler import JsonlHandler
 
 __all__ = [
     "AtomicBinaryFile",
     "AtomicTextFile",
     "JSONLDecodeError",
+    "JsonlHandler",
     "NotDurableError",
     "TornLineWarning",
     "JsonlLog",

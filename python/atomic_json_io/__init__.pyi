@@ -1,7 +1,8 @@
 import io
 import json
+import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, BinaryIO, Literal, TextIO, TypeVar, overload
 
@@ -338,3 +339,31 @@ def open_atomic(
     skip_unchanged: bool = ...,
     symlinks: _Symlinks = ...,
 ) -> AtomicBinaryFile: ...
+
+class JsonlHandler(logging.Handler):
+    DEFAULT_FIELDS: tuple[str, ...]
+    fields: dict[str, str]
+    extra: bool
+    path: _Path
+    def __init__(
+        self,
+        path: _Path,
+        level: int | str = ...,
+        *,
+        fields: Sequence[str] | Mapping[str, str] | None = ...,
+        extra: bool = ...,
+        delay: bool = ...,
+        timeout: float | None = ...,
+        durable: bool = ...,
+        mkdir: bool = ...,
+        symlinks: Literal["follow", "refuse"] = ...,
+        default: Callable[[Any], Any] | None = ...,
+        skipkeys: bool = ...,
+        ensure_ascii: bool = ...,
+        check_circular: bool = ...,
+        allow_nan: bool = ...,
+        cls: type[json.JSONEncoder] | None = ...,
+        separators: tuple[str, str] | None = ...,
+        sort_keys: bool = ...,
+    ) -> None: ...
+    def record_to_dict(self, record: logging.LogRecord) -> dict[str, Any]: ...
