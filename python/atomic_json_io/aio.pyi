@@ -1,0 +1,95 @@
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
+
+from . import _Path, _Symlinks
+
+_T = TypeVar("_T")
+
+async def write_json_atomic(
+    path: _Path,
+    data: Any,
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    indent: int | str | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> bool: ...
+async def write_text_atomic(
+    path: _Path,
+    text: str,
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+) -> bool: ...
+async def write_jsonl_atomic(
+    path: _Path,
+    records: Iterable[Any],
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    create_only: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> bool: ...
+async def update_json_atomic(
+    path: _Path,
+    fn: Callable[[Any], _T],
+    *,
+    default: Any = ...,
+    timeout: float | None = ...,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    skip_unchanged: bool = ...,
+    symlinks: _Symlinks = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    indent: int | str | None = ...,
+    separators: tuple[str, str] | None = ...,
+    sort_keys: bool = ...,
+) -> _T: ...
+async def append_jsonl(
+    path: _Path,
+    records: Iterable[Any],
+    *,
+    timeout: float | None = ...,
+    durable: bool = ...,
+    mkdir: bool = ...,
+    symlinks: Literal["follow", "refuse"] = ...,
+    skipkeys: bool = ...,
+    ensure_ascii: bool = ...,
+    check_circular: bool = ...,
+    allow_nan: bool = ...,
+    cls: type[json.JSONEncoder] | None = ...,
+    separators: tuple[str, str] | None = ...,
+    default: Callable[[Any], Any] | None = ...,
+    sort_keys: bool = ...,
+) -> int: ...
