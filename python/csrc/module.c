@@ -1715,6 +1715,113 @@ static PyObject *py_sweep(PyObject *self, PyObject *args)
     return PyLong_FromLong(r);
 }
 
+/* ---- Checker(lines): the streaming validator (ajio_json_checker) ------------------------------ */
+
+/* For "python -m atomic_json_io check": the verdicts of "ajio check", file pieces fed in turn. */
+typedef struct {
+    PyObject_HEAD
+    ajio_json_checker *c;
+} CheckerObject;
+
+static void Checker_dealloc(CheckerObject *self)
+{
+    ajio_json_checker_free(self->c);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Checker_init(CheckerObject *self, PyObject *args, PyObject *kwds)
+{
+    ajio_json_checker *c;
+    int lines, r;
+
+    if ((kwds && PyDict_GET_SIZE(kwds) > 0) || self->c) {
+        PyErr_SetString(PyExc_TypeError, "Checker(lines) once, positional only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "p:Checker", &lines))
+        return -1;
+    r = ajio_json_checker_new(&c, lines ? AJIO_JSONL : 0, 0);
+    if (r < 0) {
+        set_error(r, NULL);
+        return -1;
+    }
+    self->c = c;
+    return 0;
+}
+
+static int Checker_check(CheckerObject *self)
+{
+    if (!self->c) {
+        PyErr_SetString(PyExc_ValueError, "the checker is not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+/* feed(data) -> False once the input is invalid (every later feed says so too). */
+static PyObject *Checker_feed(CheckerObject *self, PyObject *arg)
+{
+    Py_buffer data;
+    int r;
+
+    if (Checker_check(self) < 0 || PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    r = ajio_json_checker_feed(self->c, data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    if (r < 0 && r != AJIO_EJSON)
+        return set_error(r, NULL);
+    return PyBool_FromLong(r == 0);
+}
+
+/* finish() -> None when valid, else (line, column, reason, torn): ajio_json_error's. */
+static PyObject *Checker_finish(CheckerObject *self, PyObject *unused)
+{
+    ajio_json_error e;
+    int r;
+
+    (void)unused;
+    if (Checker_check(self) < 0)
+        return NULL;
+    r = ajio_json_checker_finish(self->c);
+    if (r == 0)
+        Py_RETURN_NONE;
+    if ((r != AJIO_EJSON && r != AJIO_ETORN) || ajio_json_checker_error(self->c, &e) < 0)
+        return set_error(r, NULL);
+    return Py_BuildValue("KKsO", (unsigned long long)e.line, (unsigned long long)e.column,
+                         e.reason, r == AJIO_ETORN ? Py_True : Py_False);
+}
+
+static PyObject *Checker_get_count(CheckerObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(ajio_json_checker_count(self->c));
+}
+
+static PyMethodDef Checker_methods[] = {
+    {"feed", (PyCFunction)Checker_feed, METH_O, "feed(data) -> False once invalid."},
+    {"finish", (PyCFunction)Checker_finish, METH_NOARGS,
+     "finish() -> None, or (line, column, reason, torn)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Checker_getset[] = {
+    {"count", (getter)Checker_get_count, NULL, "complete values (JSONL: lines) seen so far",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject CheckerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Checker",
+    .tp_basicsize = sizeof(CheckerObject),
+    .tp_dealloc = (destructor)Checker_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Checker(lines): strict RFC 8259 validation of one JSON value, or JSON Lines.",
+    .tp_methods = Checker_methods,
+    .tp_getset = Checker_getset,
+    .tp_init = (initproc)Checker_init,
+    .tp_new = PyType_GenericNew,
+};
+
 /* ---- module ----------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -1763,7 +1870,8 @@ PyMODINIT_FUNC PyInit__ajio(void)
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
         PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
         PyType_Ready(&LogType) < 0 || PyType_Ready(&TxnType) < 0 ||
-        PyType_Ready(&SnapshotType) < 0 || ajpy_enc_init() < 0)
+        PyType_Ready(&SnapshotType) < 0 || PyType_Ready(&CheckerType) < 0 ||
+        ajpy_enc_init() < 0)
         return NULL;
     m = PyModule_Create(&module);
     if (!m)
@@ -1782,6 +1890,7 @@ PyMODINIT_FUNC PyInit__ajio(void)
         PyModule_AddObjectRef(m, "Log", (PyObject *)&LogType) < 0 ||
         PyModule_AddObjectRef(m, "Txn", (PyObject *)&TxnType) < 0 ||
         PyModule_AddObjectRef(m, "Snapshot", (PyObject *)&SnapshotType) < 0 ||
+        PyModule_AddObjectRef(m, "Checker", (PyObject *)&CheckerType) < 0 ||
         add_int(m, "PUBLISH_MOVE", AJIO_PUBLISH_MOVE) < 0 ||
         add_int(m, "NO_SYNC", AJIO_NO_SYNC) < 0 || add_int(m, "NO_MKDIR", AJIO_NO_MKDIR) < 0 ||
         add_int(m, "REPLACE_LINK", AJIO_REPLACE_LINK) < 0 ||
