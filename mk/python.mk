@@ -15,6 +15,8 @@ CHECK_SCRIPTS += python/tests/run-pytest.sh
 BENCH_TARGETS += bench-python
 HEAVY_TARGETS += check-python-heavy
 DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools strace
+# test_typing.py checks the type stubs with mypy --strict.
+DEB_PACKAGES  += python3-mypy
 # The wheel test's tools, installed by check-heavy only; the benchmark's peer by bench-python.
 HEAVY_DEB_PACKAGES += python3-venv python3-build python3-wheel
 
