@@ -158,7 +158,7 @@ def _line_error(path):
         col, reason = "", message
         if message.startswith(prefix):
             col, _, reason = message[len(prefix) :].partition(": ")
-        column = int(col) if col.isdigit() else 1
+        column = max(int(col), 1) if col.isdigit() else 1
         pos = len(line[: column - 1].decode("utf-8", "replace"))
         return JSONLDecodeError(reason, line.decode("utf-8", "replace"), pos, lineno, path, message)
 
