@@ -1037,8 +1037,11 @@ AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *op
  * appends are combined: while one thread appends a batch under the file's lock, the others queue
  * their records, and the next batch is every append queued meanwhile (up to 64), in queue
  * order, written with one write(2) and made durable with one fdatasync (shared with appenders in
- * other processes by group commit, as above). So threads sharing a handle wait for one sync per
- * batch, where a handle under a mutex of the caller's would make them wait for one per append.
+ * other processes by group commit, as above). Before it takes a batch, the thread that appends
+ * it waits for the threads of the last batch to queue again, at most half as long as the last
+ * batch's append took and 1 ms (a thread that appends alone never waits). So threads sharing a
+ * handle wait for one sync per batch, where a handle under a mutex of the caller's would make
+ * them wait for one per append.
  *   - A call returns once its records, and every record before them, are durable (as a lone
  *     append's would be), or with the error that stopped its batch. A thread's records stay in
  *     its order (each call returns before the next one begins).

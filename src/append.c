@@ -768,11 +768,21 @@ out:
  * would make each thread wait for the others' syncs one after the other; here one sync serves
  * everyone who queued during the last one.
  *
+ * A batch can only be as large as the number of appenders queued when it is taken, and the
+ * appenders of the last batch are released all at once, each to come back with its next records
+ * a moment later. A leader that took its batch at once would take only those who queued during
+ * the last append, and the threads would split into two halves syncing in turn. So a leader
+ * first waits for the crowd (the last batch's appenders and those queued behind it) to queue
+ * again, at most half as long as the last batch's append took (GATHER_MAX_NS at most): when the
+ * syncs are the cost, one more appender in the batch is one sync less; a lone appender (a crowd
+ * of one) never waits. group.c's leader yields to other processes' appenders for the same reason.
+ *
  * Only a leader touches the file's state (f and t), and there is one leader at a time, so that
  * state needs no lock of its own; the mutex guards the queue alone and is held only to change
  * it, never while waiting for anything else.
  */
 #define BATCH_MAX 64
+#define GATHER_MAX_NS (1000 * 1000L)
 
 /* The message of a batch that did not simply succeed, for its appenders other than the leader. */
 struct batch_msg {
@@ -797,9 +807,13 @@ struct ajio_log {
     char lockname[NAME_MAX + 1];
     int wait_ms;                  /* AJIO_LOCK_TIMEOUT's wait, or -1 */
     pid_t pid;                    /* the process that opened or last reopened the handle */
-    pthread_mutex_t mu;           /* the queue and io */
+    pthread_mutex_t mu;           /* the queue, io and the crowd */
     struct appender *head, *tail; /* the queue: the head leads, or its batch is being appended */
+    unsigned queued;              /* appenders in the queue */
+    unsigned crowd;               /* the last batch's appenders and those queued when it ended */
+    bool gathering;               /* the head waits for the crowd: wake it once it is there */
     bool io;                      /* a leader is using f and t */
+    int64_t io_ns;                /* how long the last batch's append took */
     struct ajio_log *prev, *next; /* every handle of the process (logs), for fork() */
     struct iovec iov[BATCH_MAX];  /* the leader's batch */
 };
@@ -850,7 +864,10 @@ static void logs_child(void)
             l->t.wfd = -1;
             l->io = false;
         }
-        l->head = l->tail = NULL; /* the parent's appenders: none of them is in this process */
+        /* The parent's appenders: none of them is in this process. */
+        l->head = l->tail = NULL;
+        l->queued = l->crowd = 0;
+        l->gathering = false;
         (void)pthread_mutex_unlock(&l->mu);
     }
     (void)pthread_mutex_unlock(&logs_mu);
@@ -1002,6 +1019,23 @@ static struct batch_msg *share_message(unsigned n)
     return m;
 }
 
+/* The head waits for the crowd to queue, bounded (see above): log->mu held. */
+static void gather(struct ajio_log *log)
+{
+    if (log->queued >= log->crowd)
+        return;
+    int64_t wait = log->io_ns / 2 < GATHER_MAX_NS ? log->io_ns / 2 : GATHER_MAX_NS;
+    int64_t end = ajio__now_ns() + wait;
+    struct timespec ts = {(time_t)(end / 1000000000), (long)(end % 1000000000)};
+
+    log->gathering = true;
+    /* Woken by the appender that completes the crowd, or at the deadline; anything else: look. */
+    while (log->queued < log->crowd &&
+           pthread_cond_clockwait(&log->head->wake, &log->mu, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+        ;
+    log->gathering = false;
+}
+
 /*
  * The head of the queue leads: called with log->mu held, released while the batch is appended
  * and held again on return. Every appender of the batch gets its result: the records of all of
@@ -1010,18 +1044,22 @@ static struct batch_msg *share_message(unsigned n)
  */
 static void lead(struct ajio_log *log)
 {
-    struct appender *a = log->head;
+    struct appender *a;
     struct batch_msg *msg = NULL;
     size_t len = 0;
+    int64_t t0;
     int n = 0, r;
 
-    for (; a != NULL && n < BATCH_MAX; a = a->next, n++) {
+    gather(log);
+    for (a = log->head; a != NULL && n < BATCH_MAX; a = a->next, n++) {
         log->iov[n] = (struct iovec){(void *)a->data, a->len};
         len += a->len;
     }
     log->io = true;
     (void)pthread_mutex_unlock(&log->mu);
+    t0 = ajio__now_ns();
     r = append_batch(log, n, len);
+    log->io_ns = ajio__now_ns() - t0; /* the next leader reads it once the mutex passed on */
     if (r != 0 && n > 1)
         msg = share_message((unsigned)n - 1);
     (void)pthread_mutex_lock(&log->mu);
@@ -1038,6 +1076,8 @@ static void lead(struct ajio_log *log)
             (void)pthread_cond_signal(&a->wake);
         }
     }
+    log->queued -= (unsigned)n;
+    log->crowd = (unsigned)n + log->queued;
     if (log->head == NULL)
         log->tail = NULL;
     else
@@ -1062,6 +1102,9 @@ int ajio_log_append(ajio_log *log, const void *data, size_t len)
     else
         log->head = &me;
     log->tail = &me;
+    log->queued++;
+    if (log->gathering && log->queued >= log->crowd)
+        (void)pthread_cond_signal(&log->head->wake);
     while (!me.done && log->head != &me)
         (void)pthread_cond_wait(&me.wake, &log->mu);
     if (!me.done)
