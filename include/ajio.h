@@ -1053,12 +1053,11 @@ AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *op
  *     when a torn tail was repaired before the batch; an error for each when any step fails -
  *     the wait for the lock (-ETIMEDOUT, or -EINTR with AJIO_INTERRUPTIBLE although the signal
  *     reached one thread only: nothing is written, and the others may simply call again), a
- *     tail refused, the write, the sync. Then none of the batch's records is reported written
- *     and none of them stays in the file: a failed write or sync cuts the whole batch back as
- *     it cuts one append back (a failed sync is cut back only if nothing was appended after the
- *     batch meanwhile, else the message says the records stay, not known to be durable), and
- *     a crash in the middle of a batch leaves an append under way, which the next repair cuts
- *     whole.
+ *     tail refused, the write, the sync. Then none of the batch's records is reported written,
+ *     and the batch is cut back whole, as one append is: always after a failed write, after a
+ *     failed sync unless another appender appended after the batch meanwhile (the message then
+ *     says that the records stay, not known to be durable). A crash in the middle of a batch
+ *     leaves an append under way, which the next repair cuts whole.
  *   - AJIO_LOCK_TIMEOUT bounds each batch's wait for the file's lock, not the time a call spends
  *     queued behind the batch before its own.
  * ajio_log_close() must not run while other threads may still append through the handle.
