@@ -6,6 +6,9 @@
  *            open(O_APPEND) once + write + fdatasync per record
  *   group    8 processes appending durable 200-byte records to one file: log handles (group
  *            commit) against write + fdatasync per record by hand; records per second
+ *   log-threads  8 threads of one process appending durable 200-byte records to one file: one
+ *            handle shared by all (their appends combined) against a handle each (group
+ *            commit between handles) and against one handle under the caller's mutex
  *   batch    500 files of 1 KiB in one directory, durable: one batch against 500 one-shot writes
  *   update   an uncontended ajio_update() of a 1 KiB JSON file against read + ajio_write_bytes()
  *   atomic   a 100-byte AJIO_NO_SYNC replace on tmpfs: the directory handle and the path API
@@ -28,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -333,6 +337,111 @@ static void cmd_group(int rounds)
                (double)syncs / (double)written, (unsigned long long)written,
                (unsigned long long)syncs);
     verdict("group commit records/s over by hand", 1.0 / res.ratio[1], 2.0, false);
+}
+
+/* ---- log-threads: 8 threads, one process ------------------------------------------------------ */
+
+#define LT_THREADS 8
+#define LT_PER_THREAD 25
+
+/* Variant 0: a handle per thread; 1 (under g_lt_mutex) and 2: the handle [0] for all. */
+static ajio_log *g_lt_log[MAX_VARIANTS][LT_THREADS];
+static pthread_mutex_t g_lt_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+struct lt_arg {
+    int v, k;
+};
+
+static void *lt_thread(void *arg)
+{
+    const struct lt_arg *a = arg;
+    ajio_log *log = g_lt_log[a->v][a->v == 0 ? a->k : 0];
+    char rec[RECORD];
+
+    make_record(rec, RECORD, a->k);
+    for (int i = 0; i < LT_PER_THREAD; i++) {
+        if (a->v == 1)
+            (void)pthread_mutex_lock(&g_lt_mutex);
+        int r = ajio_log_append(log, rec, RECORD);
+        if (a->v == 1)
+            (void)pthread_mutex_unlock(&g_lt_mutex);
+        if (r != 0)
+            die("ajio_log_append", r);
+    }
+    return NULL;
+}
+
+/* The block is the whole run: LT_THREADS threads started, each appending LT_PER_THREAD. */
+static void lt_block(int v)
+{
+    pthread_t th[LT_THREADS];
+    struct lt_arg args[LT_THREADS];
+
+    for (int k = 0; k < LT_THREADS; k++) {
+        args[k] = (struct lt_arg){v, k};
+        if (pthread_create(&th[k], NULL, lt_thread, &args[k]) != 0)
+            die("pthread_create", -EAGAIN);
+    }
+    for (int k = 0; k < LT_THREADS; k++)
+        (void)pthread_join(th[k], NULL);
+}
+
+static void lt_setup(int v)
+{
+    char name[32];
+
+    snprintf(name, sizeof(name), "threads%d.jsonl", v);
+    path_of(g_files[v], sizeof(g_files[v]), g_disk, name);
+    for (int k = 0; k < (v == 0 ? LT_THREADS : 1); k++) {
+        int r = ajio_log_open(&g_lt_log[v][k], g_files[v], NULL);
+        if (r < 0)
+            die("ajio_log_open", r);
+    }
+}
+
+static void lt_teardown(int v)
+{
+    for (int k = 0; k < (v == 0 ? LT_THREADS : 1); k++) {
+        int r = ajio_log_close(g_lt_log[v][k]);
+        if (r < 0)
+            die("ajio_log_close", r);
+    }
+}
+
+static void cmd_log_threads(int rounds)
+{
+    const struct variant vs[] = {
+        {"8 threads, a handle each", lt_setup, lt_block, lt_teardown},
+        {"8 threads, one handle under a mutex", lt_setup, lt_block, lt_teardown},
+        {"8 threads sharing one handle", lt_setup, lt_block, lt_teardown},
+    };
+    const long ops = LT_THREADS * LT_PER_THREAD;
+    struct result res;
+
+    side_by_side(vs, 3, rounds, ops, &res);
+    printf("\n#### Log threads: %d threads of one process appending durable 200-byte records to "
+           "one file (disk)\n\n",
+           LT_THREADS);
+    printf("| variant | rounds x records | records/s (all threads) | speed-up over %s | range | "
+           "fdatasyncs per record |\n|---|---|---|---|---|---|\n",
+           vs[0].name);
+    for (int v = 0; v < 3; v++) {
+        char lock[640], name[32];
+        uint64_t written = 0, syncs = 0;
+        double records = (double)ops * (rounds + 1); /* the untimed round appends too */
+
+        /* The lock file's counters (src/group.c): appends numbered (a batch is one), syncs. */
+        snprintf(name, sizeof(name), ".threads%d.jsonl.ajio-lock", v);
+        path_of(lock, sizeof(lock), g_disk, name);
+        (void)ajio__group_counts(lock, &written, &syncs);
+        printf("| %s | %d x %ld | %.0f | %.2f | %.2f .. %.2f | %.3f (%llu appends numbered) |\n",
+               vs[v].name, rounds, ops, 1.0 / res.per_op[v], 1.0 / res.ratio[v], 1.0 / res.hi[v],
+               1.0 / res.lo[v], (double)syncs / records, (unsigned long long)written);
+    }
+    verdict("shared handle records/s over a handle each", 1.0 / res.ratio[2], 1.0, false);
+    /* One handle under a mutex waits for one sync per record: the same check must miss it. */
+    control("one handle under a mutex records/s over a handle each", 1.0 / res.ratio[1], 1.0,
+            false);
 }
 
 /* ---- batch ------------------------------------------------------------------------------------ */
@@ -842,8 +951,8 @@ int main(int argc, char **argv)
         rounds = atoi(argv[4]);
     if (argc < 4) {
         fprintf(stderr,
-                "usage: bench_workloads append|group|batch|update|atomic|txn|publish DISK_DIR "
-                "TMPFS_DIR [ROUNDS [PUBLISH_FILE_BYTES]]\n");
+                "usage: bench_workloads append|group|log-threads|batch|update|atomic|txn|publish "
+                "DISK_DIR TMPFS_DIR [ROUNDS [PUBLISH_FILE_BYTES]]\n");
         return 2;
     }
     if (rounds < 1 || rounds > MAX_ROUNDS)
@@ -856,6 +965,8 @@ int main(int argc, char **argv)
         cmd_append(rounds);
     else if (strcmp(argv[1], "group") == 0)
         cmd_group(rounds);
+    else if (strcmp(argv[1], "log-threads") == 0)
+        cmd_log_threads(rounds);
     else if (strcmp(argv[1], "batch") == 0)
         cmd_batch(rounds);
     else if (strcmp(argv[1], "update") == 0)

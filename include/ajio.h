@@ -58,11 +58,13 @@
  *
  * Threads. Every function is thread-safe and takes no lock in memory (only AJIO_LOCK,
  * ajio_update(), ajio_append() and ajio_repair() take a file lock, see "Locked
- * read-modify-write"); a handle (ajio_file) must be used by one thread at a time. The per-thread
- * state is the last error message, the seed of the temp-name generator and the last new
- * directory made durable; the one process-wide fact is how an O_TMPFILE can be linked, learnt
- * once (an atomic). File descriptors are all opened O_CLOEXEC. The library never prints, never
- * calls exit() and never changes the umask.
+ * read-modify-write") but a log handle's own mutex, which queues the appends of the threads that
+ * share it (ajio_log_append()); a handle (ajio_file) must be used by one thread at a time. The
+ * per-thread state is the last error message, the seed of the temp-name generator and the last
+ * new directory made durable; the process-wide state is how an O_TMPFILE can be linked, learnt
+ * once (an atomic), and the list of open log handles, which a pthread_atfork() handler resets in
+ * a child. File descriptors are all opened O_CLOEXEC. The library never prints, never calls
+ * exit() and never changes the umask.
  */
 #ifndef AJIO_H
 #define AJIO_H
@@ -1027,15 +1029,50 @@ AJIO_API int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *op
  * end is checked and repaired as ajio_append() does.
  * fork(): a handle used in a child process opens its lock file and its file again before the
  * child's first append (the inherited descriptors share the parent's lock, which would exclude
- * nobody), so parent and children may all append through it. (since 0.3)
- * Not for use by several threads at once on one handle (each thread can open its own).
+ * nobody), so parent and children may all append through it. (since 0.3) Whatever the parent's
+ * other threads were doing with the handle at the fork, the child can use it: it inherits none
+ * of their queued appends (since 0.4).
+ *
+ * Threads (since 0.4). Any number of threads may append through one handle at once, and their
+ * appends are combined: while one thread appends a batch under the file's lock, the others queue
+ * their records, and the next batch is every append queued meanwhile (up to 64), in queue
+ * order, written with one write(2) and made durable with one fdatasync (shared with appenders in
+ * other processes by group commit, as above). Before it takes a batch, the thread that appends
+ * it waits for the threads of the last batch to queue again, at most half as long as the last
+ * batch's append took and 1 ms (a thread that appends alone never waits). So threads sharing a
+ * handle wait for one sync per batch, where a handle under a mutex of the caller's would make
+ * them wait for one per append.
+ *   - A call returns once its records, and every record before them, are durable (as a lone
+ *     append's would be), or with the error that stopped its batch. A thread's records stay in
+ *     its order (each call returns before the next one begins).
+ *   - Records that are not valid (no final '\n'; with AJIO_JSONL, not JSON Lines) fail alone,
+ *     before they join a batch: -EINVAL or AJIO_EJSON, as above.
+ *   - A batch is one append, with every rule above: the name looked up again, the tail checked
+ *     and repaired once before it, the lock file's records spanning all of it. Every call of the
+ *     batch gets the batch's result, and ajio_last_error() its message: AJIO_REPAIRED for each
+ *     when a torn tail was repaired before the batch; an error for each when any step fails -
+ *     the wait for the lock (-ETIMEDOUT, or -EINTR with AJIO_INTERRUPTIBLE although the signal
+ *     reached one thread only: nothing is written, and the others may simply call again), a
+ *     tail refused, the write, the sync. Then none of the batch's records is reported written,
+ *     and the batch is cut back whole, as one append is: always after a failed write, after a
+ *     failed sync unless another appender appended after the batch meanwhile (the message then
+ *     says that the records stay, not known to be durable). A crash in the middle of a batch
+ *     leaves an append under way, which the next repair cuts whole.
+ *   - AJIO_LOCK_TIMEOUT bounds each batch's wait for the file's lock, not the time a call spends
+ *     queued behind the batch before its own.
+ * ajio_log_close() must not run while other threads may still append through the handle.
  * @return 0, AJIO_REPAIRED, or the errors of ajio_append().
  */
 AJIO_API int ajio_log_append(ajio_log *log, const void *data, size_t len);
 
 /*
- * Closes the file and frees the handle (NULL is fine).
- * @return 0, or the error of close(2) (network filesystems report write errors there).
+ * Closes the file and frees the handle (NULL is fine). Only once no other thread may call
+ * ajio_log_append() on the handle any more: the caller makes sure its threads have returned
+ * from their appends (joined, or told to stop) first. A close that finds appends of other
+ * threads queued or under way refuses with -EBUSY, closes nothing and leaves the handle as it
+ * was (since 0.4), but an append that starts after that look would use a freed handle: that is
+ * undefined behaviour, not an error this call can report.
+ * @return 0, -EBUSY, or the error of close(2) (network filesystems report write errors there).
  */
 AJIO_API int ajio_log_close(ajio_log *log);
 

@@ -1,7 +1,8 @@
-# The workloads benchmark: append (one-shot and log handle), group commit, batch, update and the
-# atomic-only replace through the directory handle, each side by side with the code a program
-# would write by hand; an all-or-nothing transaction against the batch; a publish with reflinks
-# against one with copies. Results and the exact command: bench/README.md, section "Workloads".
+# The workloads benchmark: append (one-shot and log handle), group commit, threads sharing a log
+# handle (log-threads), batch, update and the atomic-only replace through the directory handle,
+# each side by side with the code a program would write by hand; an all-or-nothing transaction
+# against the batch; a publish with reflinks against one with copies. Results and the exact
+# command: bench/README.md, section "Workloads".
 #
 #   make bench-workloads                          everything (about 3 minutes)
 #   make bench-workloads BENCH_WORKLOADS_DIR=/mnt/x   the durable runs on another filesystem
@@ -35,7 +36,7 @@ bench-workloads: $(BENCH_WORKLOADS_BIN)
 	tmpfs=$$(mktemp -d /dev/shm/ajio-bench-workloads.XXXXXX); \
 	trap 'rm -rf "$$disk" "$$tmpfs"' EXIT; \
 	echo "machine: $$(nproc) cores, $$(uname -r); disk: $$(df -T "$$disk" | awk 'NR==2 {print $$2 " on " $$1}'); tmpfs: $$tmpfs"; \
-	for w in append group batch update atomic txn; do $(BENCH_WORKLOADS_BIN) $$w "$$disk" "$$tmpfs"; done
+	for w in append group log-threads batch update atomic txn; do $(BENCH_WORKLOADS_BIN) $$w "$$disk" "$$tmpfs"; done
 	@$(MAKE) --no-print-directory bench-workloads-publish
 
 # Reflinks need xfs (reflink=1) or btrfs: each is made on a sparse image, loop-mounted for the

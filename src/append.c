@@ -18,6 +18,8 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -649,13 +651,14 @@ static int check_fsize(struct ajio__target *f, const struct opened *t, size_t le
 }
 
 /*
- * The records, written with the lock held on entry and released on return, then made durable:
- * group commit, after the lock is released. A failure cuts the file back to t->size, where this
- * append started.
+ * The records (len bytes in iovcnt pieces: one caller's, or a log handle's batch), written with
+ * the lock held on entry and released on return, then made durable: group commit, after the
+ * lock is released. A failure cuts the file back to t->size, where this append started: a batch
+ * is one append, whole or not at all.
  */
-static int append_records(struct ajio__target *f, struct opened *t, const void *data, size_t len)
+static int append_records(struct ajio__target *f, struct opened *t, struct iovec *iov,
+                          int iovcnt, size_t len)
 {
-    struct iovec iov = {(void *)data, len};
     off_t start = t->size;
     bool shared, durable;
     int r = check_fsize(f, t, len);
@@ -664,7 +667,7 @@ static int append_records(struct ajio__target *f, struct opened *t, const void *
         r = record(f, t, true, start, start, false);
     if (r < 0)
         return unlock_appends(f, r);
-    r = ajio__writev_all(t->wfd, &iov, 1);
+    r = ajio__writev_all(t->wfd, iov, iovcnt);
     if (r < 0) {
         (void)ajio__error_strerror(r, "write of %zu bytes to the end of \"%s\"", len, f->path);
         cut_back(f, t);
@@ -732,7 +735,7 @@ int ajio_append(const char *path, const void *data, size_t len, const ajio_opts 
     r = prepare(f, &t, path, opts, flags, true);
     if (r < 0)
         goto out;
-    r = append_records(f, &t, data, len);
+    r = append_records(f, &t, &(struct iovec){(void *)data, len}, 1, len);
     if (r < 0)
         goto out;
     r = close(t.wfd);
@@ -753,13 +756,127 @@ out:
 
 /* ---- the log handle ------------------------------------------------------------------------- */
 
+/*
+ * Threads share a handle, and their appends share the file's lock, write and sync. Each
+ * ajio_log_append() queues its records (a struct appender, on the caller's stack) and waits; the
+ * appender at the head of the queue leads: it takes up to BATCH_MAX queued appends, its own first,
+ * and makes them one append of the file (the lock taken once, the name followed and the tail
+ * repaired once, one writev, the lock file's records written once, one sync, shared with other
+ * processes' appenders by group commit), with the handle's mutex released so that the next
+ * appenders queue meanwhile. Then it gives each appender of the batch the batch's result, takes
+ * them off the queue and wakes the new head, the next leader. A mutex held for the whole append
+ * would make each thread wait for the others' syncs one after the other; here one sync serves
+ * everyone who queued during the last one.
+ *
+ * A batch can only be as large as the number of appenders queued when it is taken, and the
+ * appenders of the last batch are released all at once, each to come back with its next records
+ * a moment later. A leader that took its batch at once would take only those who queued during
+ * the last append, and the threads would split into two halves syncing in turn. So a leader
+ * first waits for the crowd (the last batch's appenders and those queued behind it) to queue
+ * again, at most half as long as the last batch's append took (GATHER_MAX_NS at most): when the
+ * syncs are the cost, one more appender in the batch is one sync less; a lone appender (a crowd
+ * of one) never waits. group.c's leader yields to other processes' appenders for the same reason.
+ *
+ * Only a leader touches the file's state (f and t), and there is one leader at a time, so that
+ * state needs no lock of its own; the mutex guards the queue alone and is held only to change
+ * it, never while waiting for anything else.
+ */
+#define BATCH_MAX 64
+#define GATHER_MAX_NS (1000 * 1000L)
+
+/* The message of a batch that did not simply succeed, for its appenders other than the leader. */
+struct batch_msg {
+    atomic_uint refs; /* appenders yet to copy it: the last one frees it */
+    char text[];
+};
+
+struct appender {
+    const void *data;
+    size_t len;
+    struct appender *next;
+    pthread_cond_t wake; /* signalled when done, or when it becomes the head (it leads then) */
+    bool done;
+    bool lost_msg; /* result is not 0 and there was no memory to copy its message */
+    int result;
+    struct batch_msg *msg; /* result is not 0: the leader's message, or NULL for the leader */
+};
+
 struct ajio_log {
     struct ajio__target *f; /* the resolution and the lock file, kept; the lock is not */
     struct opened t;
     char lockname[NAME_MAX + 1];
-    int wait_ms; /* AJIO_LOCK_TIMEOUT's wait, or -1 */
-    pid_t pid;   /* the process that opened or last reopened the handle */
+    int wait_ms;                  /* AJIO_LOCK_TIMEOUT's wait, or -1 */
+    pid_t pid;                    /* the process that opened or last reopened the handle */
+    pthread_mutex_t mu;           /* the queue, io and the crowd */
+    struct appender *head, *tail; /* the queue: the head leads, or its batch is being appended */
+    unsigned queued;              /* appenders in the queue */
+    unsigned crowd;               /* the last batch's appenders and those queued when it ended */
+    bool gathering;               /* the head waits for the crowd: wake it once it is there */
+    bool io;                      /* a leader is using f and t */
+    int64_t io_ns;                /* how long the last batch's append took */
+    struct ajio_log *prev, *next; /* every handle of the process (logs), for fork() */
+    struct iovec iov[BATCH_MAX];  /* the leader's batch */
 };
+
+/*
+ * fork() copies a handle into a child that has only the forking thread: the handle's mutex may
+ * be held by a thread that does not exist there, and its queue names appenders that do not
+ * either, one of them perhaps leading, with the handle's descriptors half-changed. Handlers
+ * registered with pthread_atfork() make every handle usable in the child: before the fork they
+ * take the list's mutex and every handle's (each held only to change a queue), so that the
+ * child copies each queue between two changes; in the child they empty the queues and release
+ * the mutexes. The list is the library's one process-wide mutable state; a pid check alone
+ * could not tell a mutex left locked by a vanished thread from one held now.
+ */
+static pthread_mutex_t logs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ajio_log *logs;
+static pthread_once_t logs_once = PTHREAD_ONCE_INIT;
+static int logs_atfork; /* what pthread_atfork() returned: 0, or an errno */
+
+/* Normal mutexes, taken and released by one thread: pthread_mutex_(un)lock cannot fail. */
+static void logs_prepare(void)
+{
+    (void)pthread_mutex_lock(&logs_mu);
+    for (struct ajio_log *l = logs; l != NULL; l = l->next)
+        (void)pthread_mutex_lock(&l->mu);
+}
+
+static void logs_parent(void)
+{
+    for (struct ajio_log *l = logs; l != NULL; l = l->next)
+        (void)pthread_mutex_unlock(&l->mu);
+    (void)pthread_mutex_unlock(&logs_mu);
+}
+
+static void logs_child(void)
+{
+    for (struct ajio_log *l = logs; l != NULL; l = l->next) {
+        if (l->io) {
+            /*
+             * A leader was at work in the parent: a descriptor it held may be closed already and
+             * its successor not yet recorded. The child forgets them unclosed (they close at its
+             * exit or exec) rather than close a number that may now be another file's; its first
+             * append opens its own, as after any fork (lock_log()).
+             */
+            l->f->lockfd = -1;
+            l->f->group_page = NULL;
+            l->f->group_mapped = false;
+            l->t.wfd = -1;
+            l->io = false;
+        }
+        /* The parent's appenders: none of them is in this process. */
+        l->head = l->tail = NULL;
+        l->queued = l->crowd = 0;
+        l->gathering = false;
+        (void)pthread_mutex_unlock(&l->mu);
+    }
+    (void)pthread_mutex_unlock(&logs_mu);
+}
+
+static void logs_register(void)
+{
+    logs_atfork = pthread_atfork(logs_prepare, logs_parent, logs_child);
+}
 
 int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
 {
@@ -775,6 +892,11 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
     r = check_flags(path, flags, APPEND_FLAGS, "append");
     if (r < 0)
         return r;
+    r = pthread_once(&logs_once, logs_register);
+    if (r == 0)
+        r = logs_atfork;
+    if (r != 0)
+        return ajio__error_strerror(-r, "pthread_atfork for the log handle of \"%s\"", path);
     log = calloc(1, sizeof(*log));
     if (log == NULL)
         return ajio__error_strerror(-ENOMEM, "log handle for \"%s\"", path);
@@ -795,6 +917,13 @@ int ajio_log_open(ajio_log **ret, const char *path, const ajio_opts *opts)
         return r;
     }
     ajio__lock_name(log->lockname, log->f->name);
+    (void)pthread_mutex_init(&log->mu, NULL); /* default attributes: cannot fail on Linux */
+    (void)pthread_mutex_lock(&logs_mu);
+    log->next = logs;
+    if (logs != NULL)
+        logs->prev = log;
+    logs = log;
+    (void)pthread_mutex_unlock(&logs_mu);
     *ret = log;
     return log->t.repaired ? AJIO_REPAIRED : 0;
 }
@@ -860,33 +989,166 @@ static int follow_name(struct ajio_log *log)
     return open_and_repair(f, t, true, false);
 }
 
-int ajio_log_append(ajio_log *log, const void *data, size_t len)
+/* The leader's batch, log->iov[0..n) of len bytes, appended as one caller's records are. */
+static int append_batch(struct ajio_log *log, int n, size_t len)
 {
-    int r;
+    int r = lock_log(log);
 
-    if (log == NULL)
-        return ajio__error(-EINVAL, "ajio_log_append: the log handle is NULL");
-    r = check_records(log->f->path, log->f->flags, data, len);
-    if (r < 0 || len == 0)
-        return r;
-    r = lock_log(log);
     if (r < 0)
         return r;
     r = follow_name(log);
     if (r < 0)
         return unlock_appends(log->f, r);
-    r = append_records(log->f, &log->t, data, len);
+    r = append_records(log->f, &log->t, log->iov, n, len);
     if (r < 0)
         return r;
     return log->t.repaired ? AJIO_REPAIRED : 0;
 }
 
+/* A copy of this thread's message for n other appenders; NULL without memory. */
+static struct batch_msg *share_message(unsigned n)
+{
+    const char *text = ajio_last_error();
+    size_t len = strlen(text);
+    struct batch_msg *m = malloc(sizeof(*m) + len + 1);
+
+    if (m == NULL)
+        return NULL;
+    atomic_init(&m->refs, n);
+    memcpy(m->text, text, len + 1);
+    return m;
+}
+
+/* The head waits for the crowd to queue, bounded (see above): log->mu held. */
+static void gather(struct ajio_log *log)
+{
+    if (log->queued >= log->crowd)
+        return;
+    int64_t wait = log->io_ns / 2 < GATHER_MAX_NS ? log->io_ns / 2 : GATHER_MAX_NS;
+    int64_t end = ajio__now_ns() + wait;
+    struct timespec ts = {(time_t)(end / 1000000000), (long)(end % 1000000000)};
+
+    log->gathering = true;
+    /* Woken by the appender that completes the crowd, or at the deadline; anything else: look. */
+    while (log->queued < log->crowd &&
+           pthread_cond_clockwait(&log->head->wake, &log->mu, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+        ;
+    log->gathering = false;
+}
+
+/*
+ * The head of the queue leads: called with log->mu held, released while the batch is appended
+ * and held again on return. Every appender of the batch gets its result: the records of all of
+ * them were appended and made durable, or none is reported written (a failed write or sync is
+ * cut back as one append's is, and what the cut cannot undo the message says).
+ */
+static void lead(struct ajio_log *log)
+{
+    struct appender *a;
+    struct batch_msg *msg = NULL;
+    size_t len = 0;
+    int64_t t0;
+    int n = 0, r;
+
+    gather(log);
+    for (a = log->head; a != NULL && n < BATCH_MAX; a = a->next, n++) {
+        log->iov[n] = (struct iovec){(void *)a->data, a->len};
+        len += a->len;
+    }
+    log->io = true;
+    (void)pthread_mutex_unlock(&log->mu);
+    t0 = ajio__now_ns();
+    r = append_batch(log, n, len);
+    log->io_ns = ajio__now_ns() - t0; /* the next leader reads it once the mutex passed on */
+    if (r != 0 && n > 1)
+        msg = share_message((unsigned)n - 1);
+    (void)pthread_mutex_lock(&log->mu);
+    log->io = false;
+    /* The batch is still the first n of the queue: appenders only join at its tail. */
+    for (int i = 0; i < n; i++) {
+        a = log->head;
+        log->head = a->next;
+        a->result = r;
+        a->done = true;
+        if (i > 0) {
+            a->msg = msg;
+            a->lost_msg = r != 0 && msg == NULL;
+            (void)pthread_cond_signal(&a->wake);
+        }
+    }
+    log->queued -= (unsigned)n;
+    log->crowd = (unsigned)n + log->queued;
+    if (log->head == NULL)
+        log->tail = NULL;
+    else
+        (void)pthread_cond_signal(&log->head->wake); /* the next leader */
+}
+
+int ajio_log_append(ajio_log *log, const void *data, size_t len)
+{
+    struct appender me = {.data = data, .len = len};
+    int r;
+
+    if (log == NULL)
+        return ajio__error(-EINVAL, "ajio_log_append: the log handle is NULL");
+    /* Invalid records fail alone, before they join a batch. */
+    r = check_records(log->f->path, log->f->flags, data, len);
+    if (r < 0 || len == 0)
+        return r;
+    (void)pthread_cond_init(&me.wake, NULL); /* default attributes: cannot fail on Linux */
+    (void)pthread_mutex_lock(&log->mu);
+    if (log->tail != NULL)
+        log->tail->next = &me;
+    else
+        log->head = &me;
+    log->tail = &me;
+    log->queued++;
+    if (log->gathering && log->queued >= log->crowd)
+        (void)pthread_cond_signal(&log->head->wake);
+    while (!me.done && log->head != &me)
+        (void)pthread_cond_wait(&me.wake, &log->mu);
+    if (!me.done)
+        lead(log);
+    (void)pthread_mutex_unlock(&log->mu);
+    (void)pthread_cond_destroy(&me.wake);
+    if (me.msg != NULL) {
+        /* The leader's message is this thread's now, as if it had appended on its own. */
+        (void)ajio__error(me.result, "%s", me.msg->text);
+        if (atomic_fetch_sub(&me.msg->refs, 1) == 1)
+            free(me.msg);
+    } else if (me.lost_msg) {
+        (void)ajio__error(me.result,
+                          "append to \"%s\", in one write with other threads' records: %s (the "
+                          "message of the step that failed was lost: out of memory)",
+                          log->f->path, ajio_strerror(me.result));
+    }
+    return me.result;
+}
+
 int ajio_log_close(ajio_log *log)
 {
+    bool busy;
     int r = 0;
 
     if (log == NULL)
         return 0;
+    /* A misuse caught where it can be: the appenders' records point into their callers. */
+    (void)pthread_mutex_lock(&log->mu);
+    busy = log->head != NULL;
+    (void)pthread_mutex_unlock(&log->mu);
+    if (busy)
+        return ajio__error(-EBUSY,
+                           "close of the log handle of \"%s\" while other threads append through "
+                           "it: nothing closed",
+                           log->f->path);
+    (void)pthread_mutex_lock(&logs_mu);
+    if (log->prev != NULL)
+        log->prev->next = log->next;
+    else
+        logs = log->next;
+    if (log->next != NULL)
+        log->next->prev = log->prev;
+    (void)pthread_mutex_unlock(&logs_mu);
     /* A child's copy of its parent's descriptor reports nothing of the child's appends. */
     if (log->t.wfd >= 0 && close(log->t.wfd) < 0 && log->pid == getpid())
         r = ajio__error_strerror(-errno,
@@ -895,6 +1157,7 @@ int ajio_log_close(ajio_log *log)
                                  log->f->path);
     log->t.wfd = -1;
     release(log->f, &log->t);
+    (void)pthread_mutex_destroy(&log->mu);
     free(log);
     return r;
 }

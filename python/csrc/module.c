@@ -855,13 +855,21 @@ static PyObject *py_append_records(PyObject *self, PyObject *args)
 
 /* ---- Log: a long-lived append handle (ajio_log) ----------------------------------------------- */
 
+/*
+ * Threads may append through one Log at once: ajio_log_append() combines their records (one
+ * write and one sync per batch), so each append releases the GIL and nothing here serialises
+ * them. Only close must wait for the appends: appends counts the append() calls under way
+ * (they release the GIL, and run the records' iterator), in fork generation appends_gen, so
+ * that calls of threads that a fork() left behind in the parent do not count in the child.
+ */
 typedef struct {
     PyObject_HEAD
     ajio_log *log;
     PyObject *path;
     PyObject *repair; /* what ajio_log_open() repaired, or NULL */
     int timeout_ms;   /* of each wait for the lock, as opened: -1 none */
-    unsigned long busy;         /* an append runs with the GIL released */
+    unsigned long appends_gen;
+    unsigned long appends; /* append() calls under way, in fork generation appends_gen */
 } LogObject;
 
 static void Log_dealloc(LogObject *self)
@@ -917,9 +925,10 @@ static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int Log_check(LogObject *self)
+/* The append() calls under way in this process (all under the GIL). */
+static unsigned long Log_appends(LogObject *self)
 {
-    return handle_usable(self->busy, self->log, "log", "closed");
+    return self->appends_gen == ajpy_fork_gen ? self->appends : 0;
 }
 
 /* append(records, encoder, chunk) -> (count, repair message or None) */
@@ -929,15 +938,21 @@ static PyObject *Log_append(LogObject *self, PyObject *args)
     EncoderObject *enc;
     Py_ssize_t chunk;
 
-    if (!PyArg_ParseTuple(args, "OO!n:append", &records, &EncoderType, &enc, &chunk) ||
-        Log_check(self) < 0)
+    if (!PyArg_ParseTuple(args, "OO!n:append", &records, &EncoderType, &enc, &chunk))
         return NULL;
-    /* The GIL is released for each chunk's append: no other thread may use the handle until
-     * this call is over. */
-    self->busy = ajpy_fork_gen;
+    /* Other threads' appends do not make the log busy: only a closed log is refused. */
+    if (!self->log) {
+        PyErr_SetString(PyExc_ValueError, "the log is closed");
+        return NULL;
+    }
+    self->appends = Log_appends(self) + 1;
+    self->appends_gen = ajpy_fork_gen;
     res = append_records(self->path, NULL, self->log, records, 0, self->timeout_ms, enc->enc,
                          chunk);
-    self->busy = 0;
+    /* In a child forked during the call (from its iterator) the generation is new, and the
+     * count restarted without this call. */
+    if (self->appends_gen == ajpy_fork_gen)
+        self->appends--;
     return res;
 }
 
@@ -947,8 +962,15 @@ static PyObject *Log_close(LogObject *self, PyObject *unused)
     int r;
 
     (void)unused;
-    if (AJPY_BUSY(self->busy)) {
-        PyErr_SetString(PyExc_RuntimeError, "the log is in use by another thread");
+    /*
+     * Not under an append: its records point into the handle's queue, and the thread may be in
+     * the records' iterator, in this very thread too (a generator that closes the log), where
+     * waiting for it would never end. The caller closes once its appenders have returned.
+     */
+    if (Log_appends(self) > 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the log is in use by another thread: close it once its appends have "
+                        "returned");
         return NULL;
     }
     self->log = NULL;
