@@ -15,6 +15,8 @@ CHECK_SCRIPTS += python/tests/run-pytest.sh
 BENCH_TARGETS += bench-python
 HEAVY_TARGETS += check-python-heavy
 DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools strace
+# CPython's own test_json, which test_cpython_json.py runs against the encoder.
+DEB_PACKAGES  += libpython3.11-testsuite
 # The wheel test's tools, installed by check-heavy only; the benchmark's peer by bench-python.
 HEAVY_DEB_PACKAGES += python3-venv python3-build python3-wheel
 
