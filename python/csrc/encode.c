@@ -766,6 +766,23 @@ fail:
     return -1;
 }
 
+/* One pair of items() as json/encoder.py's `for key, value in items` takes it. */
+static int enc_pair(ajpy_enc *e, ajio_gen *g, PyObject *item, int *opened)
+{
+    PyObject *k, *v;
+    int r;
+
+    Py_INCREF(item); /* unpacking may run Python code that drops it from its list */
+    r = unpack_pair(item, &k, &v);
+    Py_DECREF(item);
+    if (r < 0)
+        return -1;
+    r = enc_member(e, g, k, v, opened);
+    Py_DECREF(k);
+    Py_DECREF(v);
+    return r;
+}
+
 static int enc_empty(ajio_gen *g, int kind)
 {
     GEN(kind == 'd' ? ajio_gen_begin_object(g) : ajio_gen_begin_array(g));
@@ -819,23 +836,27 @@ static int enc_dict(ajpy_enc *e, ajio_gen *g, PyObject *o)
             if (items != NULL && PyList_Sort(items) < 0)
                 goto out;
         }
-        it = items != NULL ? PyObject_GetIter(items) : NULL;
-        if (it == NULL)
+        if (items == NULL)
             goto out;
-        PyObject *item;
-        while ((item = PyIter_Next(it)) != NULL) {
-            r = unpack_pair(item, &k, &v);
-            Py_DECREF(item);
-            if (r < 0)
+        if (PyList_CheckExact(items)) {
+            /* By index, the size read again each time as a list's iterator reads it. */
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++)
+                if (enc_pair(e, g, PyList_GET_ITEM(items, i), &opened) < 0)
+                    goto out;
+        } else {
+            it = PyObject_GetIter(items);
+            if (it == NULL)
                 goto out;
-            r = enc_member(e, g, k, v, &opened);
-            Py_DECREF(k);
-            Py_DECREF(v);
-            if (r < 0)
+            PyObject *item;
+            while ((item = PyIter_Next(it)) != NULL) {
+                r = enc_pair(e, g, item, &opened);
+                Py_DECREF(item);
+                if (r < 0)
+                    goto out;
+            }
+            if (PyErr_Occurred())
                 goto out;
         }
-        if (PyErr_Occurred())
-            goto out;
     } else if (e->indented) {
         /* An exact dict: PyDict_Next walks it as the live items() view json/encoder.py iterates
          * does, with the view's errors when what a value ran (default=, a subclass's method)
