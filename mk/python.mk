@@ -17,6 +17,8 @@ HEAVY_TARGETS += check-python-heavy
 DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptools strace
 # test_typing.py checks the type stubs with mypy --strict.
 DEB_PACKAGES  += python3-mypy
+# CPython's own test_json, which test_cpython_json.py runs against the encoder.
+DEB_PACKAGES  += libpython3.11-testsuite
 # The wheel test's tools, installed by check-heavy only; the benchmark's peer by bench-python.
 HEAVY_DEB_PACKAGES += python3-venv python3-build python3-wheel
 

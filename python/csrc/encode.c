@@ -2,9 +2,10 @@
  * Python objects to JSON through libajio's generator, byte for byte as json.dumps() writes them.
  *
  * The walk follows CPython's C encoder (Modules/_json.c) where json.dumps uses it (indent=None)
- * and its pure-Python encoder (json/encoder.py) where the two differ in what they write: the type
- * tests in the same order, int.__repr__ and float.__repr__ for subclasses, keys converted before
- * they are written but sorted before they are converted, the same errors with the same words.
+ * and its pure-Python encoder (json/encoder.py) where json.dumps uses that (indent given): the
+ * type tests in the same order, int.__repr__ and float.__repr__ for subclasses, keys converted
+ * before they are written but sorted before they are converted, the same errors with the same
+ * words, and for anything but the exact types the same Python protocols (encode.h).
  */
 #define PY_SSIZE_T_CLEAN
 #include "encode.h"
@@ -41,6 +42,9 @@ struct ajpy_enc {
     int indented;
     int indent;           /* spaces per level when indented */
     unsigned level;       /* containers open around the value being written */
+    /* json/encoder.py's text would not be JSON (enc_iter): refused once the walk is done, so
+     * that an error json raises later in the value is raised as json raises it. */
+    char not_json[128];
     unsigned long busy;   /* inside ajpy_enc_value(): the fork generation (encode.h) */
     uintptr_t stack_stop; /* the walk refuses to nest below this stack address (stack_guard) */
     PyObject *default_fn; /* NULL: no default= */
@@ -515,9 +519,139 @@ static PyObject *int_text(PyObject *o)
 }
 
 /*
+ * json/encoder.py (indent) writes an int with int.__repr__(o) and a float with float.__repr__(o):
+ * for an object that only claims to be one (a proxy's __class__) that call raises TypeError,
+ * which is json's error to raise.
+ */
+static int repr_refused(PyTypeObject *type, PyObject *o)
+{
+    PyObject *fn = PyObject_GetAttrString((PyObject *)type, "__repr__");
+    PyObject *r = fn != NULL ? PyObject_CallOneArg(fn, o) : NULL;
+
+    Py_XDECREF(fn);
+    if (r != NULL) {
+        Py_DECREF(r);
+        PyErr_Format(PyExc_TypeError, "%s.__repr__() cannot write a %.100s", type->tp_name,
+                     Py_TYPE(o)->tp_name);
+    }
+    return -1;
+}
+
+/* What claims to be a str (its __class__) but is none goes to json's C string encoder, which
+ * refuses it with these words. */
+static int not_a_str(PyObject *o)
+{
+    PyErr_Format(PyExc_TypeError, "first argument must be a string, not %.80s",
+                 Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+/* The truth of `o op other` as the operator computes it: 1, 0, or -1 with an exception.
+ * (PyObject_RichCompareBool would answer o != o by identity, without asking o.) */
+static int compare_true(PyObject *o, PyObject *other, int op)
+{
+    PyObject *r = PyObject_RichCompare(o, other, op);
+    int t = r != NULL ? PyObject_IsTrue(r) : -1;
+
+    Py_XDECREF(r);
+    return t;
+}
+
+/*
+ * json/encoder.py's floatstr() for a float subclass (or what claims to be a float): NaN when
+ * o != o, Infinity when o == inf, -Infinity when o == -inf, asked through the operators, which a
+ * subclass may override; float.__repr__(o) otherwise. 0 with the value to write in *ret, or -1:
+ * the refusal of NaN and the infinities (as for real ones), or the error of a comparison or of
+ * float.__repr__.
+ */
+static int float_as_python(PyObject *o, double *ret)
+{
+    int t = compare_true(o, o, Py_NE);
+
+    if (t != 0)
+        return t < 0 ? -1 : out_of_range(NAN);
+    for (int i = 0; i < 2; i++) {
+        double inf = i == 0 ? HUGE_VAL : -HUGE_VAL;
+        PyObject *f = PyFloat_FromDouble(inf);
+        if (f == NULL)
+            return -1;
+        t = compare_true(o, f, Py_EQ);
+        Py_DECREF(f);
+        if (t != 0)
+            return t < 0 ? -1 : out_of_range(inf);
+    }
+    if (!PyFloat_Check(o))
+        return repr_refused(&PyFloat_Type, o);
+    *ret = PyFloat_AS_DOUBLE(o);
+    return 0;
+}
+
+static int float_key(double v, char *buf, const char **ret, size_t *ret_len)
+{
+    if (!isfinite(v))
+        return out_of_range(v);
+    int n = ajio_gen_format_double(buf, AJIO_GEN_DOUBLE_MAX, v, 0);
+    if (n < 0)
+        return gen_error(n);
+    *ret = buf;
+    *ret_len = (size_t)n;
+    return 1;
+}
+
+static int int_key(PyObject *key, char *buf, PyObject **ret_owner, const char **ret,
+                   size_t *ret_len)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(key, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (!overflow) {
+        int n = snprintf(buf, AJIO_GEN_DOUBLE_MAX, "%lld", v);
+        *ret = buf;
+        *ret_len = (size_t)n;
+        return 1;
+    }
+    PyObject *t = int_text(key);
+    Py_ssize_t n;
+    if (t == NULL || (*ret = PyUnicode_AsUTF8AndSize(t, &n)) == NULL) {
+        Py_XDECREF(t);
+        return -1;
+    }
+    *ret_owner = t;
+    *ret_len = (size_t)n;
+    return 1;
+}
+
+/*
+ * A key json/encoder.py (indent) tests with isinstance(), which believes __class__, in its order:
+ * str, float, int. As key_text(), or 2 when it is none of them.
+ */
+static int key_as_python(PyObject *key, char *buf, PyObject **ret_owner, const char **ret,
+                         size_t *ret_len)
+{
+    double v;
+    int r = PyObject_IsInstance(key, (PyObject *)&PyUnicode_Type);
+
+    if (r != 0)
+        return r < 0 ? -1 : not_a_str(key);
+    r = PyObject_IsInstance(key, (PyObject *)&PyFloat_Type);
+    if (r != 0)
+        return r < 0 || float_as_python(key, &v) < 0 ? -1 : float_key(v, buf, ret, ret_len);
+    r = PyObject_IsInstance(key, (PyObject *)&PyLong_Type);
+    if (r != 0) {
+        if (r < 0)
+            return -1;
+        return PyLong_Check(key) ? int_key(key, buf, ret_owner, ret, ret_len)
+                                 : repr_refused(&PyLong_Type, key);
+    }
+    return 2;
+}
+
+/*
  * A key as json converts it: 1 with the text in *ret (or a NUL-terminated buf of
  * AJIO_GEN_DOUBLE_MAX bytes, or *ret_owner keeping it alive), 0 to skip it (skipkeys), -1 with an
- * exception.
+ * exception. Subclasses of float and int are read from their storage by json's C encoder, through
+ * isinstance() and floatstr() by json/encoder.py (indent).
  */
 static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner, const char **ret,
                     size_t *ret_len)
@@ -525,42 +659,19 @@ static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner,
     *ret_owner = NULL;
     if (PyUnicode_Check(key))
         return str_utf8(e, key, ret, ret_len) < 0 ? -1 : 1;
-    if (PyFloat_Check(key)) {
-        double v = PyFloat_AS_DOUBLE(key);
-        if (!isfinite(v))
-            return out_of_range(v);
-        int n = ajio_gen_format_double(buf, AJIO_GEN_DOUBLE_MAX, v, 0);
-        if (n < 0)
-            return gen_error(n);
-        *ret = buf;
-        *ret_len = (size_t)n;
-        return 1;
-    }
+    if (PyFloat_CheckExact(key) || (PyFloat_Check(key) && !e->indented))
+        return float_key(PyFloat_AS_DOUBLE(key), buf, ret, ret_len);
     if (key == Py_True || key == Py_False || key == Py_None) {
         *ret = key == Py_True ? "true" : key == Py_False ? "false" : "null";
         *ret_len = strlen(*ret);
         return 1;
     }
-    if (PyLong_Check(key)) {
-        int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(key, &overflow);
-        if (v == -1 && PyErr_Occurred())
-            return -1;
-        if (!overflow) {
-            int n = snprintf(buf, AJIO_GEN_DOUBLE_MAX, "%lld", v);
-            *ret = buf;
-            *ret_len = (size_t)n;
-            return 1;
-        }
-        PyObject *t = int_text(key);
-        Py_ssize_t n;
-        if (t == NULL || (*ret = PyUnicode_AsUTF8AndSize(t, &n)) == NULL) {
-            Py_XDECREF(t);
-            return -1;
-        }
-        *ret_owner = t;
-        *ret_len = (size_t)n;
-        return 1;
+    if (PyLong_CheckExact(key) || (PyLong_Check(key) && !e->indented))
+        return int_key(key, buf, ret_owner, ret, ret_len);
+    if (e->indented) {
+        int r = key_as_python(key, buf, ret_owner, ret, ret_len);
+        if (r != 2)
+            return r;
     }
     if (e->skipkeys)
         return 0;
@@ -580,12 +691,8 @@ static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner,
     return -1;
 }
 
-static int key_skipped(PyObject *key)
-{
-    return !PyUnicode_Check(key) && !PyFloat_Check(key) && !PyLong_Check(key) && key != Py_None;
-}
-
-static int enc_member(ajpy_enc *e, ajio_gen *g, PyObject *key, PyObject *value)
+/* One member; the object's "{" goes out before its first member that is written (*opened). */
+static int enc_member(ajpy_enc *e, ajio_gen *g, PyObject *key, PyObject *value, int *opened)
 {
     char buf[AJIO_GEN_DOUBLE_MAX];
     PyObject *owner;
@@ -595,105 +702,229 @@ static int enc_member(ajpy_enc *e, ajio_gen *g, PyObject *key, PyObject *value)
 
     if (r <= 0)
         return r;
-    r = ajio_gen_key(g, s, n);
+    r = *opened ? 0 : ajio_gen_begin_object(g);
+    if (r == 0) {
+        *opened = 1;
+        r = ajio_gen_key(g, s, n);
+    }
     Py_XDECREF(owner);
     if (r < 0)
         return gen_error(r);
     return enc_obj(e, g, value);
 }
 
+/*
+ * A pair of items() as json/encoder.py's `for key, value in items` unpacks it: any iterable of
+ * two, with the errors of Python's unpacking otherwise. 0 with new references, or -1.
+ */
+static int unpack_pair(PyObject *item, PyObject **ret_key, PyObject **ret_value)
+{
+    PyObject *got[3] = {NULL, NULL, NULL};
+    int n = 0;
+
+    if ((PyTuple_CheckExact(item) || PyList_CheckExact(item)) &&
+        PySequence_Fast_GET_SIZE(item) == 2) {
+        *ret_key = PySequence_Fast_GET_ITEM(item, 0);
+        *ret_value = PySequence_Fast_GET_ITEM(item, 1);
+        Py_INCREF(*ret_key);
+        Py_INCREF(*ret_value);
+        return 0;
+    }
+    PyObject *it = PyObject_GetIter(item);
+    if (it == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(item)->tp_iter == NULL &&
+            !PySequence_Check(item)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "cannot unpack non-iterable %.200s object",
+                         Py_TYPE(item)->tp_name);
+        }
+        return -1;
+    }
+    while (n < 3 && (got[n] = PyIter_Next(it)) != NULL)
+        n++;
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        goto fail;
+    if (n < 2) {
+        PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected 2, got %d)", n);
+        goto fail;
+    }
+    if (n > 2) {
+        if (PyList_CheckExact(item) || PyTuple_CheckExact(item) || PyDict_CheckExact(item))
+            PyErr_Format(PyExc_ValueError, "too many values to unpack (expected 2, got %zd)",
+                         PyDict_CheckExact(item) ? PyDict_GET_SIZE(item) : Py_SIZE(item));
+        else
+            PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
+        goto fail;
+    }
+    *ret_key = got[0];
+    *ret_value = got[1];
+    return 0;
+fail:
+    for (int i = 0; i < n; i++)
+        Py_DECREF(got[i]);
+    return -1;
+}
+
+/* One pair of items() as json/encoder.py's `for key, value in items` takes it. */
+static int enc_pair(ajpy_enc *e, ajio_gen *g, PyObject *item, int *opened)
+{
+    PyObject *k, *v;
+    int r;
+
+    Py_INCREF(item); /* unpacking may run Python code that drops it from its list */
+    r = unpack_pair(item, &k, &v);
+    Py_DECREF(item);
+    if (r < 0)
+        return -1;
+    r = enc_member(e, g, k, v, opened);
+    Py_DECREF(k);
+    Py_DECREF(v);
+    return r;
+}
+
+static int enc_empty(ajio_gen *g, int kind)
+{
+    GEN(kind == 'd' ? ajio_gen_begin_object(g) : ajio_gen_begin_array(g));
+    GEN(kind == 'd' ? ajio_gen_end_object(g) : ajio_gen_end_array(g));
+    return 0;
+}
+
+/*
+ * json/encoder.py opens an indented object before it looks at the keys: when it writes no member
+ * (skipkeys dropped every key, or items() yielded none) the object is "{", a line break with the
+ * inner indentation, a line break with the outer one and "}", not "{}". The generator lays out
+ * only what it is given, so that shape goes in as raw text.
+ */
+static int enc_opened_empty_object(ajpy_enc *e, ajio_gen *g, unsigned level)
+{
+    size_t len = 4 + (size_t)e->indent * (2 * (size_t)level + 1);
+    char *t = PyMem_Malloc(len);
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    char *p = t;
+    *p++ = '{';
+    *p++ = '\n';
+    memset(p, ' ', (size_t)e->indent * (level + 1));
+    p += (size_t)e->indent * (level + 1);
+    *p++ = '\n';
+    memset(p, ' ', (size_t)e->indent * level);
+    p += (size_t)e->indent * level;
+    *p++ = '}';
+    int r = ajio_gen_raw(g, t, (size_t)(p - t));
+    PyMem_Free(t);
+    return r < 0 ? gen_error(r) : 0;
+}
+
 static int enc_dict(ajpy_enc *e, ajio_gen *g, PyObject *o)
 {
     unsigned level = e->level - 1; /* enc_nested() counted this object already */
-    PyObject *items = NULL;
-    int rc = -1;
+    PyObject *items = NULL, *it = NULL, *k, *v;
+    int rc = -1, opened = 0, r;
 
-    if (!PyDict_CheckExact(o) || e->sort_keys || e->default_fn != NULL) {
-        /* As json: a subclass's own items(), sorting the (key, value) pairs with their
-         * unconverted keys (with the TypeError that comparing str and int raises), and a
-         * snapshot that default= cannot change. */
-        items = PyMapping_Items(o);
+    if (e->indented && (!PyDict_CheckExact(o) || e->sort_keys)) {
+        /* json/encoder.py: `for key, value in dct.items()`, sorted() first with sort_keys; the
+         * object's own items() (a subclass's, a proxy's), iterated as it comes. */
+        int own = PyDict_CheckExact(o);
+        items = own ? PyDict_Items(o) : PyObject_CallMethod(o, "items", NULL);
+        if (items != NULL && e->sort_keys) {
+            /* sorted(): a list of its own, never the one items() may have handed out. */
+            if (!own)
+                Py_SETREF(items, PySequence_List(items));
+            if (items != NULL && PyList_Sort(items) < 0)
+                goto out;
+        }
         if (items == NULL)
-            return -1;
-        if (e->sort_keys && PyList_Sort(items) < 0)
             goto out;
-    }
-    if (e->indented && e->skipkeys) {
-        int any = 0;
-        if (items != NULL) {
-            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items) && !any; i++) {
-                PyObject *it = PyList_GET_ITEM(items, i);
-                any = PyTuple_Check(it) && PyTuple_GET_SIZE(it) == 2 &&
-                      !key_skipped(PyTuple_GET_ITEM(it, 0));
-                if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2)
-                    any = 1; /* let the loop below raise json's error */
-            }
+        if (PyList_CheckExact(items)) {
+            /* By index, the size read again each time as a list's iterator reads it. */
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++)
+                if (enc_pair(e, g, PyList_GET_ITEM(items, i), &opened) < 0)
+                    goto out;
         } else {
-            Py_ssize_t pos = 0;
-            PyObject *k, *v;
-            while (!any && PyDict_Next(o, &pos, &k, &v))
-                any = !key_skipped(k);
-        }
-        if (!any) {
-            /*
-             * json/encoder.py opens an indented object before it looks at the keys: when
-             * skipkeys drops every one of them the object is "{", a line break with the inner
-             * indentation, a line break with the outer one and "}", not "{}". The generator lays
-             * out only what it is given, so that shape goes in as raw text.
-             */
-            size_t len = 4 + (size_t)e->indent * (2 * (size_t)level + 1);
-            char *t = PyMem_Malloc(len);
-            if (t == NULL) {
-                PyErr_NoMemory();
+            it = PyObject_GetIter(items);
+            if (it == NULL)
                 goto out;
+            PyObject *item;
+            while ((item = PyIter_Next(it)) != NULL) {
+                r = enc_pair(e, g, item, &opened);
+                Py_DECREF(item);
+                if (r < 0)
+                    goto out;
             }
-            char *p = t;
-            *p++ = '{';
-            *p++ = '\n';
-            memset(p, ' ', (size_t)e->indent * (level + 1));
-            p += (size_t)e->indent * (level + 1);
-            *p++ = '\n';
-            memset(p, ' ', (size_t)e->indent * level);
-            p += (size_t)e->indent * level;
-            *p++ = '}';
-            int r = ajio_gen_raw(g, t, (size_t)(p - t));
-            PyMem_Free(t);
-            if (r < 0) {
-                gen_error(r);
-                goto out;
-            }
-            rc = 0;
-            goto out;
-        }
-    }
-    int r = ajio_gen_begin_object(g);
-    if (r < 0) {
-        gen_error(r);
-        goto out;
-    }
-    if (items != NULL) {
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
-            PyObject *it = PyList_GET_ITEM(items, i);
-            if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2) {
-                PyErr_SetString(PyExc_ValueError, "items must return 2-tuples");
-                goto out;
-            }
-            if (enc_member(e, g, PyTuple_GET_ITEM(it, 0), PyTuple_GET_ITEM(it, 1)) < 0)
+            if (PyErr_Occurred())
                 goto out;
         }
-    } else {
-        Py_ssize_t pos = 0;
-        PyObject *k, *v;
-        while (PyDict_Next(o, &pos, &k, &v)) {
-            /* A dict subclass's items() below may change this dict: hold what is written. */
+    } else if (e->indented) {
+        /* An exact dict: PyDict_Next walks it as the live items() view json/encoder.py iterates
+         * does, with the view's errors when what a value ran (default=, a subclass's method)
+         * changed the dict. */
+        Py_ssize_t pos = 0, used = PyDict_GET_SIZE(o), left = used;
+        for (;;) {
+            if (PyDict_GET_SIZE(o) != used) {
+                PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+                goto out;
+            }
+            if (!PyDict_Next(o, &pos, &k, &v))
+                break;
+            if (left-- == 0) {
+                PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+                goto out;
+            }
             Py_INCREF(k);
             Py_INCREF(v);
-            r = enc_member(e, g, k, v);
+            r = enc_member(e, g, k, v, &opened);
             Py_DECREF(k);
             Py_DECREF(v);
             if (r < 0)
                 goto out;
         }
+    } else {
+        /* json's C encoder writes "{" at once: no member makes "{}". */
+        r = ajio_gen_begin_object(g);
+        if (r < 0) {
+            gen_error(r);
+            goto out;
+        }
+        opened = 1;
+        if (!PyDict_CheckExact(o) || e->sort_keys || e->default_fn != NULL) {
+            /* As json: a subclass's own items(), sorting the (key, value) pairs with their
+             * unconverted keys (with the TypeError that comparing str and int raises), and a
+             * snapshot that default= cannot change. */
+            items = PyMapping_Items(o);
+            if (items == NULL)
+                goto out;
+            if (e->sort_keys && PyList_Sort(items) < 0)
+                goto out;
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+                PyObject *item = PyList_GET_ITEM(items, i);
+                if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+                    PyErr_SetString(PyExc_ValueError, "items must return 2-tuples");
+                    goto out;
+                }
+                if (enc_member(e, g, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1),
+                               &opened) < 0)
+                    goto out;
+            }
+        } else {
+            Py_ssize_t pos = 0;
+            while (PyDict_Next(o, &pos, &k, &v)) {
+                /* A dict subclass's items() below may change this dict: hold what is written. */
+                Py_INCREF(k);
+                Py_INCREF(v);
+                r = enc_member(e, g, k, v, &opened);
+                Py_DECREF(k);
+                Py_DECREF(v);
+                if (r < 0)
+                    goto out;
+            }
+        }
+    }
+    if (!opened) {
+        rc = enc_opened_empty_object(e, g, level);
+        goto out;
     }
     r = ajio_gen_end_object(g);
     if (r < 0) {
@@ -702,14 +933,16 @@ static int enc_dict(ajpy_enc *e, ajio_gen *g, PyObject *o)
     }
     rc = 0;
 out:
+    Py_XDECREF(it);
     Py_XDECREF(items);
     return rc;
 }
 
+/* A list or tuple by index, its size read again each time: default= may run Python code that
+ * changes the list (an exact one; a subclass's is json's snapshot, from PySequence_Fast). */
 static int enc_list(ajpy_enc *e, ajio_gen *g, PyObject *o)
 {
     GEN(ajio_gen_begin_array(g));
-    /* The size is read again each time: default= may run Python code that changes the list. */
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(o); i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(o, i);
         Py_INCREF(item);
@@ -717,6 +950,40 @@ static int enc_list(ajpy_enc *e, ajio_gen *g, PyObject *o)
         Py_DECREF(item);
         if (r < 0)
             return -1;
+    }
+    GEN(ajio_gen_end_array(g));
+    return 0;
+}
+
+/* json/encoder.py's `for value in lst` over a list or tuple subclass, or what claims to be one:
+ * its own __iter__, live. */
+static int enc_iter(ajpy_enc *e, ajio_gen *g, PyObject *o)
+{
+    PyObject *it = PyObject_GetIter(o), *item;
+    int opened = 0, r = 0;
+
+    if (it == NULL)
+        return -1;
+    while (r == 0 && (item = PyIter_Next(it)) != NULL) {
+        r = opened ? 0 : ajio_gen_begin_array(g);
+        if (r < 0) {
+            gen_error(r);
+        } else {
+            opened = 1;
+            r = enc_obj(e, g, item);
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (r < 0 || PyErr_Occurred())
+        return -1;
+    if (!opened) {
+        /* json/encoder.py writes "[" with the first value: a list that is not empty by its
+         * __len__ or __bool__ but yields nothing comes out as "]" alone, which is not JSON.
+         * "[]" stands in for it until the walk ends (ajpy_enc_value refuses the value then). */
+        if (e->not_json[0] == '\0')
+            snprintf(e->not_json, sizeof(e->not_json), "%.80s", Py_TYPE(o)->tp_name);
+        return enc_empty(g, 'l');
     }
     GEN(ajio_gen_end_array(g));
     return 0;
@@ -795,8 +1062,10 @@ static int stack_guard(const ajpy_enc *e)
 /*
  * A non-empty list, tuple or dict, or what default= makes of another object: marked for
  * check_circular and counted against the recursion limit as json does (with json's words).
+ * kind: 'l' a list or tuple by index (seq: o itself, or json's snapshot of a subclass), 'i' one
+ * iterated as json/encoder.py does, 'd' a dict or what claims to be one, 'x' default=.
  */
-static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, int kind)
+static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, PyObject *seq, int kind)
 {
     int r;
 
@@ -817,7 +1086,11 @@ static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, int kind)
         e->level--;
     } else if (kind == 'l') {
         e->level++;
-        r = enc_list(e, g, o);
+        r = enc_list(e, g, seq);
+        e->level--;
+    } else if (kind == 'i') {
+        e->level++;
+        r = enc_iter(e, g, o);
         e->level--;
     } else {
         PyObject *v = PyObject_CallOneArg(e->default_fn, o);
@@ -833,6 +1106,86 @@ static int enc_nested(ajpy_enc *e, ajio_gen *g, PyObject *o, int kind)
     return r;
 }
 
+static int enc_int(ajio_gen *g, PyObject *o)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (!overflow) {
+        GEN(ajio_gen_int64(g, v));
+        return 0;
+    }
+    /* Beyond 64 bits: int.__repr__ (which refuses past sys.get_int_max_str_digits(), as
+     * json does). */
+    PyObject *t = int_text(o);
+    Py_ssize_t n;
+    const char *s = t != NULL ? PyUnicode_AsUTF8AndSize(t, &n) : NULL;
+    int r = s != NULL ? ajio_gen_number(g, s, (size_t)n) : 0;
+    Py_XDECREF(t);
+    if (s == NULL)
+        return -1;
+    if (r < 0)
+        return gen_error(r);
+    return 0;
+}
+
+static int enc_float(ajio_gen *g, double v)
+{
+    if (!isfinite(v))
+        return out_of_range(v);
+    GEN(ajio_gen_double(g, v));
+    return 0;
+}
+
+/*
+ * json/encoder.py (indent) on anything but a str, None, a bool and the exact int, float, list,
+ * tuple and dict: its isinstance() tests in its order, which believe what an object's __class__
+ * claims (a proxy's); a float's floatstr(); a container's truth (__bool__, __len__) for empty;
+ * then the container's own __iter__ or items().
+ */
+static int enc_as_python(ajpy_enc *e, ajio_gen *g, PyObject *o)
+{
+    double v;
+    int kind = 0, r = PyObject_IsInstance(o, (PyObject *)&PyUnicode_Type);
+
+    if (r != 0)
+        return r < 0 ? -1 : not_a_str(o);
+    r = PyObject_IsInstance(o, (PyObject *)&PyLong_Type);
+    if (r != 0) {
+        if (r < 0)
+            return -1;
+        return PyLong_Check(o) ? enc_int(g, o) : repr_refused(&PyLong_Type, o);
+    }
+    r = PyObject_IsInstance(o, (PyObject *)&PyFloat_Type);
+    if (r != 0)
+        return r < 0 || float_as_python(o, &v) < 0 ? -1 : enc_float(g, v);
+    r = PyObject_IsInstance(o, (PyObject *)&PyList_Type);
+    if (r == 0)
+        r = PyObject_IsInstance(o, (PyObject *)&PyTuple_Type);
+    if (r > 0)
+        kind = 'i';
+    else if (r == 0 && (r = PyObject_IsInstance(o, (PyObject *)&PyDict_Type)) > 0)
+        kind = 'd';
+    if (r < 0)
+        return -1;
+    if (kind != 0) {
+        r = PyObject_IsTrue(o);
+        if (r <= 0)
+            return r < 0 ? -1 : enc_empty(g, kind);
+        return enc_nested(e, g, o, NULL, kind);
+    }
+    if (e->default_fn == NULL)
+        return not_serializable(o);
+    return enc_nested(e, g, o, NULL, 'x');
+}
+
+/*
+ * Exact types first, read from their C storage, as both of json's encoders may. Anything else
+ * follows the encoder json.dumps uses for the layout: json/encoder.py with indent
+ * (enc_as_python), Modules/_json.c's C type tests without, which read a list or tuple subclass
+ * through PySequence_Fast (its __iter__, a snapshot) and a dict subclass through its items().
+ */
 static int enc_obj(ajpy_enc *e, ajio_gen *g, PyObject *o)
 {
     if (PyUnicode_Check(o)) {
@@ -851,54 +1204,60 @@ static int enc_obj(ajpy_enc *e, ajio_gen *g, PyObject *o)
         GEN(ajio_gen_bool(g, o == Py_True));
         return 0;
     }
-    if (PyLong_Check(o)) {
-        int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-        if (v == -1 && PyErr_Occurred())
-            return -1;
-        if (!overflow) {
-            GEN(ajio_gen_int64(g, v));
-            return 0;
-        }
-        /* Beyond 64 bits: int.__repr__ (which refuses past sys.get_int_max_str_digits(), as
-         * json does). */
-        PyObject *t = int_text(o);
-        Py_ssize_t n;
-        const char *s = t != NULL ? PyUnicode_AsUTF8AndSize(t, &n) : NULL;
-        int r = s != NULL ? ajio_gen_number(g, s, (size_t)n) : 0;
-        Py_XDECREF(t);
-        if (s == NULL)
-            return -1;
-        if (r < 0)
-            return gen_error(r);
-        return 0;
+    if (PyLong_CheckExact(o))
+        return enc_int(g, o);
+    if (PyFloat_CheckExact(o))
+        return enc_float(g, PyFloat_AS_DOUBLE(o));
+    if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
+        if (PySequence_Fast_GET_SIZE(o) == 0)
+            return enc_empty(g, 'l');
+        return enc_nested(e, g, o, o, 'l');
     }
-    if (PyFloat_Check(o)) {
-        double v = PyFloat_AS_DOUBLE(o);
-        if (!isfinite(v))
-            return out_of_range(v);
-        GEN(ajio_gen_double(g, v));
-        return 0;
+    if (PyDict_CheckExact(o)) {
+        if (PyDict_GET_SIZE(o) == 0)
+            return enc_empty(g, 'd');
+        return enc_nested(e, g, o, NULL, 'd');
     }
+    if (e->indented)
+        return enc_as_python(e, g, o);
+    /* Subclasses of int and float: int.__repr__ and float.__repr__ of their storage. */
+    if (PyLong_Check(o))
+        return enc_int(g, o);
+    if (PyFloat_Check(o))
+        return enc_float(g, PyFloat_AS_DOUBLE(o));
     if (PyList_Check(o) || PyTuple_Check(o)) {
-        if (PySequence_Fast_GET_SIZE(o) == 0) {
-            GEN(ajio_gen_begin_array(g));
-            GEN(ajio_gen_end_array(g));
-            return 0;
-        }
-        return enc_nested(e, g, o, 'l');
+        PyObject *seq = PySequence_Fast(o, "_iterencode_list needs a sequence");
+        if (seq == NULL)
+            return -1;
+        int r = PySequence_Fast_GET_SIZE(seq) == 0 ? enc_empty(g, 'l')
+                                                   : enc_nested(e, g, o, seq, 'l');
+        Py_DECREF(seq);
+        return r;
     }
     if (PyDict_Check(o)) {
-        if (PyDict_GET_SIZE(o) == 0) {
-            GEN(ajio_gen_begin_object(g));
-            GEN(ajio_gen_end_object(g));
-            return 0;
-        }
-        return enc_nested(e, g, o, 'd');
+        /* Empty by its C size, whatever its __len__ says, as json's C encoder finds it. */
+        if (PyDict_GET_SIZE(o) == 0)
+            return enc_empty(g, 'd');
+        return enc_nested(e, g, o, NULL, 'd');
     }
     if (e->default_fn == NULL)
         return not_serializable(o);
-    return enc_nested(e, g, o, 'x');
+    return enc_nested(e, g, o, NULL, 'x');
+}
+
+/*
+ * json.JSONEncoder.encode() asks isinstance(obj, str) of the top-level value first, in both
+ * layouts: what only claims to be a str (its __class__) goes to json's string encoder, which
+ * refuses it, instead of to default=. enc_as_python() asks it below the top with indent.
+ */
+static int top_level_str_check(const ajpy_enc *e, PyObject *o)
+{
+    if (e->indented || PyUnicode_Check(o) || o == Py_None || o == Py_True || o == Py_False ||
+        PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyList_CheckExact(o) ||
+        PyTuple_CheckExact(o) || PyDict_CheckExact(o))
+        return 0;
+    int r = PyObject_IsInstance(o, (PyObject *)&PyUnicode_Type);
+    return r == 0 ? 0 : r < 0 ? -1 : not_a_str(o);
 }
 
 /*
@@ -937,7 +1296,15 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
     e->busy = ajpy_fork_gen;
     e->level = 0;
     e->stack_stop = stack_stop_for_walk();
-    r = enc_obj(e, g, obj);
+    e->not_json[0] = '\0';
+    r = top_level_str_check(e, obj) < 0 ? -1 : enc_obj(e, g, obj);
+    if (r == 0 && e->not_json[0] != '\0') {
+        PyErr_Format(PyExc_ValueError,
+                     "a %s is not empty but iterating it yields nothing: json.dumps with indent "
+                     "writes \"]\" without its \"[\", which is not JSON",
+                     e->not_json);
+        r = -1;
+    }
     e->busy = 0;
     if (r == 0)
         return 0;

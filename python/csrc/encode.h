@@ -9,6 +9,19 @@
  * str made of spaces only), separators (',' and ':' with JSON whitespace around them), default,
  * sort_keys. What C cannot honour is reported as a fallback (below) before anything is encoded.
  *
+ * The exact types are read from their C storage. Everything else goes through the Python
+ * protocols that the encoder json.dumps uses for the layout consults. Without indent (json's C
+ * encoder): a list or tuple subclass is what its __iter__ yields, taken before it is written (so
+ * default= changing it does not show), a dict subclass is its items() (2-tuples), and an empty
+ * dict is found by its C size. With indent (json/encoder.py): isinstance() tests, which believe
+ * an object's __class__ (a proxy of a dict or list is encoded as one); empty means false
+ * (__bool__, __len__); a list is iterated live and a dict's items() pairs of any kind are
+ * unpacked as they come (an exact dict changed meanwhile is RuntimeError, as its items() view
+ * raises); a float subclass is NaN or an infinity (refused as such, below) when o != o,
+ * o == inf or o == -inf says so.
+ * At the top, in both layouts, what claims to be a str but is none is TypeError, as
+ * json.JSONEncoder.encode() asks isinstance(o, str) first.
+ *
  * Where this encoder differs from json.dumps on purpose:
  *   - NaN and the infinities are refused with ValueError("Out of range float values are not JSON
  *     compliant") whatever allow_nan says, unless allow_nan=True is given explicitly, which is a
@@ -26,9 +39,13 @@
  *     guard also raises RecursionError once one walk's frames take 2 MiB of stack (about 14,000
  *     nested lists or 7,000 nested dicts) or come near the end of the thread's stack, where
  *     json.dumps with a raised limit would crash the interpreter.
- *   - List and tuple subclasses are read as the arrays they are (their __iter__ is not called)
- *     and empty containers are found by their size, as json's C encoder does; json's pure-Python
- *     encoder, which json.dumps uses when indent is given, calls __iter__ and __len__.
+ *   - Text json.dumps writes that is not JSON is refused with ValueError as NaN is: with indent,
+ *     a list that is not empty by its __len__ or __bool__ but whose __iter__ yields nothing loses
+ *     its "[" in json/encoder.py. An error json raises later in the same value is raised first.
+ *   - Without indent an exact dict is read live where json's C encoder writes the items it took
+ *     before the first: the two differ when Python code run while writing its values (a list
+ *     subclass's __iter__, a dict subclass's items(), but not default=, against which the
+ *     encoder takes the items first too) changes that dict.
  */
 #ifndef AJPY_ENCODE_H
 #define AJPY_ENCODE_H
