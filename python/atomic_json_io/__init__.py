@@ -54,6 +54,7 @@ import errno
 import json
 import operator
 import os
+import threading
 import warnings
 
 from . import _ajio
@@ -407,9 +408,11 @@ class _Closing:
 class JsonlLog(_Closing):
     """A JSON Lines log opened once for many appends (libajio's ajio_log), see
     :func:`open_jsonl_log`. ``append(records)`` is :func:`append_jsonl` without resolving the
-    path and opening the file and its lock file each time. One thread at a time; after
-    ``os.fork()`` a child may go on appending through the handle it inherited (it opens its own
-    lock file and file descriptor at its first append, so parent and children take turns)."""
+    path and opening the file and its lock file each time. Threads may append through one log
+    at once: their durable appends are combined into one write and one sync (``close()`` is
+    refused with :class:`RuntimeError` while an append is under way). After ``os.fork()`` a
+    child may go on appending through the handle it inherited (it opens its own lock file and
+    file descriptor at its first append, so parent and children take turns)."""
 
     def __init__(
         self, path, *, timeout=None, durable=True, mkdir=True, symlinks="follow", **dumps_kwargs
@@ -425,6 +428,10 @@ class JsonlLog(_Closing):
         self._timeout_ms = _timeout_ms(timeout)
         self._kwargs = dumps_kwargs
         self._enc = _ajio.make_encoder(dumps_kwargs, True)
+        # An encoder serves one encoding at a time, and a thread may be switched out in the
+        # middle of one (default=, a finaliser): each thread gets its own.
+        self._local = threading.local()
+        self._local.enc = self._enc
         self._log = _ajio.Log(path, flags, self._timeout_ms)
         if self._log.repair is not None:
             warnings.warn(self._log.repair, TornLineWarning, stacklevel=3)
@@ -438,7 +445,10 @@ class JsonlLog(_Closing):
                 self._path, records, self._flags, self._timeout_ms, self._kwargs
             )
         else:
-            count, repair = self._log.append(records, self._enc, _APPEND_CHUNK)
+            enc = getattr(self._local, "enc", None)
+            if enc is None:
+                enc = self._local.enc = _ajio.make_encoder(self._kwargs, True)
+            count, repair = self._log.append(records, enc, _APPEND_CHUNK)
         if repair is not None:
             warnings.warn(repair, TornLineWarning, stacklevel=2)
         return count

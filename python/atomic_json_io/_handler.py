@@ -1,7 +1,9 @@
 """JsonlHandler: a logging handler appending each record as one JSON line (see JsonlHandler)."""
 
 import datetime
+import itertools
 import logging
+import time
 
 # The attributes every LogRecord has (and those Formatter.format sets): the rest of a record's
 # __dict__ came from extra= or a filter.
@@ -36,8 +38,10 @@ class JsonlHandler(logging.Handler):
     ``formatTime`` when it has a *datefmt*. Override :meth:`record_to_dict` for anything else.
 
     Values that JSON cannot hold go through ``default=str`` (another *default*, and the other
-    ``json.dumps`` arguments of :func:`append_jsonl`, may be given). Threads take turns under the
-    handler's lock (``Handler.handle`` holds it around :meth:`emit`); after ``os.fork()`` parent
+    ``json.dumps`` arguments of :func:`append_jsonl`, may be given). Threads log at once, without
+    taking turns under the handler's lock: :meth:`handle` calls :meth:`emit` without it, so the
+    durable appends of threads that log together share one write and one sync (an override of
+    :meth:`emit` that needs the lock takes it itself). After ``os.fork()`` parent
     and child go on logging to the file, each appending whole lines under the file's lock. An
     error while writing goes to :meth:`~logging.Handler.handleError`, as for logging's handlers.
     *path* is ``str``, ``bytes`` or any ``os.PathLike``.
@@ -132,24 +136,49 @@ class JsonlHandler(logging.Handler):
                     entry[name] = value
         return entry
 
+    def handle(self, record):
+        """Filter *record* and :meth:`emit` it, without the handler's lock (see the class)."""
+        rv = self.filter(record)
+        if rv:
+            self.emit(rv if isinstance(rv, logging.LogRecord) else record)
+        return rv
+
+    def _current_log(self):
+        log = self._log
+        if log is None:
+            self.acquire()  # one open, however many threads log the first record at once
+            try:
+                if self._log is None:
+                    self._log = self._open()
+                log = self._log
+            finally:
+                self.release()
+        return log
+
     def emit(self, record):
-        """Append the line of *record* (called by ``handle`` with the handler's lock held)."""
+        """Append the line of *record*; called from many threads at once."""
         try:
-            if self._log is None:
-                self._log = self._open()
-            self._log.append((self.record_to_dict(record),))
+            self._current_log().append((self.record_to_dict(record),))
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
     def close(self):
-        """Close the log. A record handled afterwards opens it again, as logging's FileHandler
-        does (logging at interpreter exit, after ``logging.shutdown``, is not lost)."""
+        """Close the log, once the appends under way have returned. A record handled afterwards
+        opens it again, as logging's FileHandler does (logging at interpreter exit, after
+        ``logging.shutdown``, is not lost)."""
         self.acquire()
         try:
             if self._log is not None:
-                self._log.close()
+                for tries in itertools.count():
+                    try:
+                        self._log.close()
+                        break
+                    except RuntimeError:  # another thread is inside an append: it returns
+                        if tries >= 10000:
+                            raise
+                        time.sleep(0.001)
                 self._log = None
         finally:
             self.release()

@@ -13,6 +13,7 @@ twice, two of one thread out of order and one not intact, in files planted with 
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -135,3 +136,41 @@ def test_checker_catches_planted_faults(tmp_path):
     assert any(
         "not reported" in p for p in check_threads_log(str(path), reported - {(1, 1)})
     )
+
+
+class Slow:
+    """Encoded through default=, which lets other threads run in the middle of the encoding."""
+
+    def __init__(self, t, i):
+        self.t, self.i = t, i
+
+
+def slow_default(o):
+    time.sleep(0)  # a thread switch inside an encoding, as a finaliser or a lock may cause
+    return record(o.t, o.i)
+
+
+def test_threads_encode_through_default_at_once(tmp_path):
+    # One encoder shared by the threads refused the second thread's encoding ("already
+    # encoding") whenever a switch came inside default=: each thread has its own.
+    path = str(tmp_path / "log.jsonl")
+    errors, reported, lock = [], set(), threading.Lock()
+
+    def writer(t):
+        try:
+            for i in range(40):
+                assert log.append([Slow(t, i)]) == 1
+                with lock:
+                    reported.add((t, i))
+        except BaseException as e:  # noqa: B902 - reported below
+            errors.append((t, e))
+
+    with aj.open_jsonl_log(path, durable=False, default=slow_default) as log:
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(THREADS)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(120)
+    assert not errors, errors[:3]
+    assert check_threads_log(path, reported) == []
+    assert len(reported) == THREADS * 40

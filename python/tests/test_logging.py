@@ -295,3 +295,41 @@ def test_paths_and_dict_config(tmp_path):
             handler.close()
     assert lines(p) == [{"level": "WARNING", "message": "kept"}]
     assert "JsonlHandler" in aj.__all__
+
+
+class Blocker:
+    """An extra= value whose encoding waits until released: a thread stopped inside emit."""
+
+
+def test_threads_do_not_take_turns(tmp_path, make_logger):
+    # A thread inside emit (here stopped in its encoding) does not hold up another thread's
+    # record: handle() does not hold the handler's lock around emit, so the durable appends of
+    # threads that log together can share a write and a sync. Control: the same with logging's
+    # own handle(), which holds the lock, leaves the second record waiting.
+    for control in (False, True):
+        p = tmp_path / ("control.jsonl" if control else "app.jsonl")
+        inside, release, second = threading.Event(), threading.Event(), threading.Event()
+
+        def default(o):
+            if isinstance(o, Blocker):
+                inside.set()
+                release.wait(30)
+                return "released"
+            return str(o)
+
+        handler = RecordingHandler(p, default=default)
+        if control:
+            handler.handle = lambda record: logging.Handler.handle(handler, record)
+        logger = make_logger(handler)
+        first = threading.Thread(target=lambda: logger.info("first", extra={"b": Blocker()}))
+        first.start()
+        assert inside.wait(30)
+        other = threading.Thread(target=lambda: (logger.info("second"), second.set()))
+        other.start()
+        went_on = second.wait(0.5 if control else 30)
+        release.set()
+        first.join(30)
+        other.join(30)
+        assert handler.errors == []
+        assert went_on is (not control)
+        assert sorted(r["message"] for r in lines(p)) == ["first", "second"]
