@@ -769,6 +769,7 @@ static void test_no_leaks(void **state)
 
 struct tally {
     long reads, mixed, failed;
+    long missing; /* protocol opens that found no NAME at all (ENOENT), of those failed */
 };
 
 /* One file's generation number, read by fd (protocol) or by path (control); -1 on failure. */
@@ -797,15 +798,17 @@ static long read_gen(int dirfd, const char *name, int i)
 
 static void reader(const char *name, bool protocol, double until, int out)
 {
-    struct tally t = {0, 0, 0};
+    struct tally t = {0, 0, 0, 0};
     struct timespec now;
 
     do {
         ajio_snapshot *s = NULL;
         long first = -2;
         bool mixed = false, failed = false;
-        if (protocol && ajio_snapshot_open(&s, name, NULL) < 0) {
+        int r = protocol ? ajio_snapshot_open(&s, name, NULL) : 0;
+        if (r < 0) {
             t.failed++;
+            t.missing += r == -ENOENT;
             goto next;
         }
         for (int i = 0; i < FILES; i++) {
@@ -847,7 +850,7 @@ static struct tally stress(const char *dir, bool protocol, long *ret_published)
 {
     const char *name = site_path(dir);
     char src[PATH_MAX];
-    struct tally sum = {0, 0, 0};
+    struct tally sum = {0, 0, 0, 0};
     struct timespec now;
     double until;
     int fds[2];
@@ -884,6 +887,7 @@ static struct tally stress(const char *dir, bool protocol, long *ret_published)
         sum.reads += t.reads;
         sum.mixed += t.mixed;
         sum.failed += t.failed;
+        sum.missing += t.missing;
         assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
@@ -900,11 +904,21 @@ static void test_stress_readers(void **state)
     long published;
     struct tally t = stress(*state, true, &published);
 
-    fprintf(stderr, "protocol: %ld publishes, %ld reads, %ld mixed, %ld failed\n", published,
-            t.reads, t.mixed, t.failed);
+    const char *allow = getenv("AJIO_STRESS_ALLOW_MISSING");
+
+    fprintf(stderr, "protocol: %ld publishes, %ld reads, %ld mixed, %ld failed (%ld found no "
+                    "name)\n", published, t.reads, t.mixed, t.failed, t.missing);
     assert_true(published > 20);
     assert_true(t.reads > 30);
     assert_int_equal(t.mixed, 0);
+    /*
+     * A path-based FUSE daemon (bindfs; tests/fs/run.sh sets AJIO_STRESS_ALLOW_MISSING there)
+     * answers a lookup of NAME racing with the rename that replaces it with ENOENT, as for a
+     * single file (test_stress.c): those opens alone may fail there, never a read of a
+     * generation once open.
+     */
+    if (allow != NULL && strcmp(allow, "1") == 0)
+        t.failed -= t.missing;
     assert_int_equal(t.failed, 0);
 }
 
