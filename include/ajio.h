@@ -1310,9 +1310,11 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  * points to a complete generation, old or new. What the exchange took from NAME must be one of
  * these symlinks: anything else that appeared at NAME during the publish (a file, a directory)
  * is exchanged back, untouched, and the publish fails with -EEXIST. Only on a filesystem that
- * refuses both flags (EINVAL, ENOSYS) is a plain renameat() used; there a file created at NAME
- * between the publish's last check and its rename is replaced. Writers of single
- * files have no part in this: what is published is only ever changed by publishing again.
+ * refuses both flags (EINVAL, ENOSYS; FUSE daemons built on libfuse's high-level API, such as
+ * bindfs) is a plain renameat() used; there a file created at NAME between the publish's last
+ * check and its rename is replaced, and the moves of AJIO_PUBLISH_MOVE check that the name moved
+ * to is free just before they rename. Writers of single files have no part in this: what is
+ * published is only ever changed by publishing again.
  *
  * The reader protocol. Any program, in any language and without this library, reads a whole
  * snapshot this way:
@@ -1322,7 +1324,9 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  *      lookup of the target: start again (NAME then points to a newer one).
  *   2. flock(fd, LOCK_SH), waiting.
  *   3. fstat(fd): st_nlink == 0 means the generation was removed between 1 and 2: close(fd) and
- *      start again.
+ *      start again. So does an fstat that fails with ENOENT or ESTALE, the answer of filesystems
+ *      that ask a server (FUSE daemons such as bindfs, network filesystems) about a removed
+ *      directory.
  *   4. Read every file relative to fd (openat(fd, "dir/file", ...)), never through NAME: NAME
  *      may point to another generation by then.
  *   5. close(fd), which releases the lock.

@@ -717,6 +717,30 @@ static int gc_temp_link(struct place *p, const char *entry)
 }
 
 /*
+ * Moves a directory to a name that must be free. Where the filesystem refuses RENAME_NOREPLACE
+ * (FUSE daemons built on libfuse's high-level API, such as bindfs: EINVAL), the name is checked
+ * first and renamed over by renameat(): in the moment between, only an empty directory made at
+ * the name could be replaced (rename(2) fails over a file or a directory with entries), and the
+ * names moved to are either random (a new generation) or the caller's own source path.
+ */
+static int move_dir_noreplace(int olddirfd, const char *old, int newdirfd, const char *new)
+{
+    struct stat st;
+
+    if (renameat2(olddirfd, old, newdirfd, new, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (fstatat(newdirfd, new, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (errno != ENOENT)
+        return -1;
+    return renameat(olddirfd, old, newdirfd, new);
+}
+
+/*
  * The record ".NAME.from-<hex>" of a publish with AJIO_PUBLISH_MOVE: the absolute path the
  * source had, and a newline. Its publisher holds LOCK_EX on it from its creation, before the
  * move, until it is removed, after NAME points to the generation (or the source is back).
@@ -780,7 +804,7 @@ static int gc_record(struct place *p, const char *entry, unsigned flags, bool wa
             memchr(path, '\0', (size_t)n) != NULL)
             goto out;
         path[n - 1] = '\0';
-        if (renameat2(p->dirfd, gen, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+        if (move_dir_noreplace(p->dirfd, gen, AT_FDCWD, path) < 0)
             goto out; /* the path is taken, or its directory gone: kept for the caller */
         /* The source's entry is durable before the record that finds it can go. */
         if (!(flags & AJIO_NO_SYNC)) {
@@ -1159,7 +1183,7 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
                 r = rfd;
                 goto out;
             }
-            if (renameat2(AT_FDCWD, src_dir, p.dirfd, gen, RENAME_NOREPLACE) == 0)
+            if (move_dir_noreplace(AT_FDCWD, src_dir, p.dirfd, gen) == 0)
                 break;
             e = errno;
             swap_tag(rec, gen, p.base, FROM_TAG);
@@ -1270,7 +1294,7 @@ out:
         /* Nothing points to it: remove it under the lock we still hold. */
         if (!(flags & AJIO_PUBLISH_MOVE))
             (void)drop_generation(&p, gen, gfd, r);
-        else if (renameat2(p.dirfd, gen, AT_FDCWD, src_dir, RENAME_NOREPLACE) < 0) {
+        else if (move_dir_noreplace(p.dirfd, gen, AT_FDCWD, src_dir) < 0) {
             /* Its record stays: every gc tries again to move it back to the recorded path. */
             ajio__error_append(" (the source is left at %s/%s, recorded in %s)", p.dir, gen, rec);
             crashed = true;
@@ -1348,9 +1372,19 @@ int ajio_snapshot_open(ajio_snapshot **ret, const char *name, const ajio_opts *o
             continue;
         }
         r = flock_retry(fd, LOCK_SH);
-        if (r < 0 || fstat(fd, &st) < 0) {
-            if (r == 0)
-                r = -errno;
+        if (r == 0 && fstat(fd, &st) < 0) {
+            r = -errno;
+            /*
+             * Removed as well: where the filesystem asks its server for the attributes of a
+             * directory that is gone (FUSE daemons such as bindfs, network filesystems), the
+             * answer is an error rather than st_nlink 0.
+             */
+            if (r == -ENOENT || r == -ESTALE) {
+                (void)close(fd);
+                continue;
+            }
+        }
+        if (r < 0) {
             (void)close(fd);
             return ajio__error_strerror(r, "snapshot open %s: lock", name);
         }

@@ -294,24 +294,34 @@ static void test_failure_leaves_no_generation(void **state)
     free(src);
 }
 
-/* 25 directories of 200-byte names below fd: deeper than PATH_MAX. remove: the reverse. */
-static void deep_chain(int fd, int levels, bool remove)
+/*
+ * 25 directories of 200-byte names below fd: deeper than PATH_MAX. remove: the reverse (of as
+ * many as there are). false: the filesystem refused a level with ENAMETOOLONG, as a FUSE daemon
+ * that works by path (bindfs) does once the whole path is over PATH_MAX.
+ */
+static bool deep_chain(int fd, int levels, bool remove)
 {
     char n[201];
+    bool ok;
     int sub;
 
     memset(n, 'x', 200);
     n[200] = '\0';
     if (levels == 0)
-        return;
-    if (!remove)
-        assert_int_equal(mkdirat(fd, n, 0700), 0);
+        return true;
+    if (!remove && mkdirat(fd, n, 0700) < 0) {
+        assert_int_equal(errno, ENAMETOOLONG);
+        return false;
+    }
     sub = openat(fd, n, O_RDONLY | O_DIRECTORY);
+    if (sub < 0 && remove && (errno == ENOENT || errno == ENAMETOOLONG))
+        return true;
     assert_true(sub >= 0);
-    deep_chain(sub, levels - 1, remove);
+    ok = deep_chain(sub, levels - 1, remove);
     close(sub);
     if (remove)
         assert_int_equal(unlinkat(fd, n, AT_REMOVEDIR), 0);
+    return ok;
 }
 
 /*
@@ -331,7 +341,15 @@ static void test_gc_failure_after_switch(void **state)
     mkdir_ok(tu_path(dir, old), 0700);
     fd = open(tu_path(dir, old), O_RDONLY | O_DIRECTORY);
     assert_true(fd >= 0);
-    deep_chain(fd, 25, false);
+    if (!deep_chain(fd, 25, false)) {
+        fprintf(stderr, "note: no tree deeper than PATH_MAX on the filesystem of %s: not "
+                        "checked\n", dir);
+        deep_chain(fd, 25, true);
+        close(fd);
+        tu_rmrf(src);
+        free(src);
+        return;
+    }
     tu_assert_fails(ajio_snapshot_gc(name, NULL), -ENAMETOOLONG, name);
     tu_put(tu_path(src, "a.json"), "two\n", 0644);
     tu_assert_ok(ajio_publish(src, name, NULL));
@@ -504,6 +522,22 @@ static void test_non_symlink_name_refused(void **state)
     free(src);
 }
 
+/* Whether dir's filesystem has renameat2()'s flags (a FUSE daemon may refuse them: EINVAL). */
+static bool have_rename_flags(const char *dir)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    int r;
+
+    snprintf(a, sizeof(a), "%s", tu_path(dir, "rename-probe-a"));
+    snprintf(b, sizeof(b), "%s", tu_path(dir, "rename-probe-b"));
+    tu_put(a, "a", 0644);
+    r = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE);
+    assert_true(r == 0 || errno == EINVAL);
+    (void)unlink(a);
+    (void)unlink(b);
+    return r == 0;
+}
+
 /* The hook of the swap tests: NAME becomes a regular file between the check and the swap. */
 static const char *plant_at;
 
@@ -528,6 +562,14 @@ static void test_swap_race_refused(void **state)
     ajio_opts move = {.flags = AJIO_PUBLISH_MOVE};
     char *src = make_src(dir, "x\n");
 
+    if (!have_rename_flags(dir)) {
+        fprintf(stderr, "note: no RENAME_NOREPLACE on the filesystem of %s: a file made at the "
+                        "name in the moment before the switch is replaced there (ajio.h): not "
+                        "checked\n", dir);
+        tu_rmrf(src);
+        free(src);
+        return;
+    }
     ajio__snapshot_hook = plant_file;
     plant_at = name;
     /* First publish: nothing at NAME when checked. */
@@ -628,8 +670,11 @@ static void test_removed_generation_nlink_zero(void **state)
     tu_put(tu_path(src, "a.json"), "b\n", 0644);
     tu_assert_ok(ajio_publish(src, name, NULL)); /* no lock taken yet: removed */
     assert_int_equal(flock(fd, LOCK_SH), 0);
-    assert_int_equal(fstat(fd, &st), 0);
-    assert_int_equal(st.st_nlink, 0);
+    /* Or, where the attributes come from a server (FUSE, bindfs), fstat's ENOENT or ESTALE. */
+    if (fstat(fd, &st) == 0)
+        assert_int_equal(st.st_nlink, 0);
+    else
+        assert_true(errno == ENOENT || errno == ESTALE);
     close(fd);
     assert_snap_content(name, "a.json", "b\n");
     tu_rmrf(src);
@@ -724,6 +769,7 @@ static void test_no_leaks(void **state)
 
 struct tally {
     long reads, mixed, failed;
+    long missing; /* protocol opens that found no NAME at all (ENOENT), of those failed */
 };
 
 /* One file's generation number, read by fd (protocol) or by path (control); -1 on failure. */
@@ -752,15 +798,17 @@ static long read_gen(int dirfd, const char *name, int i)
 
 static void reader(const char *name, bool protocol, double until, int out)
 {
-    struct tally t = {0, 0, 0};
+    struct tally t = {0, 0, 0, 0};
     struct timespec now;
 
     do {
         ajio_snapshot *s = NULL;
         long first = -2;
         bool mixed = false, failed = false;
-        if (protocol && ajio_snapshot_open(&s, name, NULL) < 0) {
+        int r = protocol ? ajio_snapshot_open(&s, name, NULL) : 0;
+        if (r < 0) {
             t.failed++;
+            t.missing += r == -ENOENT;
             goto next;
         }
         for (int i = 0; i < FILES; i++) {
@@ -802,7 +850,7 @@ static struct tally stress(const char *dir, bool protocol, long *ret_published)
 {
     const char *name = site_path(dir);
     char src[PATH_MAX];
-    struct tally sum = {0, 0, 0};
+    struct tally sum = {0, 0, 0, 0};
     struct timespec now;
     double until;
     int fds[2];
@@ -839,6 +887,7 @@ static struct tally stress(const char *dir, bool protocol, long *ret_published)
         sum.reads += t.reads;
         sum.mixed += t.mixed;
         sum.failed += t.failed;
+        sum.missing += t.missing;
         assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
@@ -855,11 +904,21 @@ static void test_stress_readers(void **state)
     long published;
     struct tally t = stress(*state, true, &published);
 
-    fprintf(stderr, "protocol: %ld publishes, %ld reads, %ld mixed, %ld failed\n", published,
-            t.reads, t.mixed, t.failed);
+    const char *allow = getenv("AJIO_STRESS_ALLOW_MISSING");
+
+    fprintf(stderr, "protocol: %ld publishes, %ld reads, %ld mixed, %ld failed (%ld found no "
+                    "name)\n", published, t.reads, t.mixed, t.failed, t.missing);
     assert_true(published > 20);
     assert_true(t.reads > 30);
     assert_int_equal(t.mixed, 0);
+    /*
+     * A path-based FUSE daemon (bindfs; tests/fs/run.sh sets AJIO_STRESS_ALLOW_MISSING there)
+     * answers a lookup of NAME racing with the rename that replaces it with ENOENT, as for a
+     * single file (test_stress.c): those opens alone may fail there, never a read of a
+     * generation once open.
+     */
+    if (allow != NULL && strcmp(allow, "1") == 0)
+        t.failed -= t.missing;
     assert_int_equal(t.failed, 0);
 }
 

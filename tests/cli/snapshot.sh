@@ -92,7 +92,15 @@ held_read sh -c 'cat "$0/$1" "$0/$2"' "$W"
 mkdir -p "$WORK/.www.snap-00000000000000aa/half"
 "$AJIO" snapshot gc "$W" >"$WORK/out" 2>"$WORK/err"
 want_rc $? 0 "gc of a dead publish's generation"
-grep -qxF "$W: 1 removed" "$WORK/out" || fail "gc of leftovers prints '$(cat "$WORK/out")'"
+# On a path-based FUSE daemon (bindfs: tests/fs/run.sh sets AJIO_STRESS_ALLOW_MISSING) the plain
+# cat above kept a file open in the generation it read, which the daemon hid as .fuse_hidden*
+# instead of removing: that generation could not go then and goes now, with the planted one.
+case "$(cat "$WORK/out")" in
+"$W: 1 removed") ;;
+"$W: 2 removed") [ -n "${AJIO_STRESS_ALLOW_MISSING:-}" ] || fail "gc of leftovers removed 2" ;;
+*) fail "gc of leftovers prints '$(cat "$WORK/out")'" ;;
+esac
+[ "$(gens)" -eq 1 ] || fail "gc of leftovers left $(gens) generations"
 [ ! -e "$WORK/.www.snap-00000000000000aa" ] || fail "gc kept a dead publish's generation"
 # Control: with nothing to remove the current generation stays and the count is 0.
 "$AJIO" snapshot gc "$W" >"$WORK/out" 2>"$WORK/err"
