@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /*
  * The containers on the path from the root to the value being encoded, for check_circular: an
@@ -31,6 +34,13 @@ struct ptrset {
     uintptr_t *slot; /* 0: empty */
     size_t cap;      /* a power of two, or 0 */
     size_t len;
+};
+
+/* A str of dumps(ensure_ascii=False)'s result that is copied in at the end (defer_str). */
+struct deferred {
+    PyObject *s;       /* a reference of its own */
+    uint64_t at;       /* where its text goes in the generator's output (between its quotes) */
+    Py_ssize_t extra;  /* what its escapes add to its length */
 };
 
 struct ajpy_enc {
@@ -53,6 +63,12 @@ struct ajpy_enc {
     PyObject *default_fn; /* NULL: no default= */
     struct ptrset markers;
     int ascii_out; /* ensure_ascii */
+    /* dumps(ensure_ascii=False): non-ASCII strs are deferred to build_result() (defer_str) */
+    int defer;
+    struct deferred *deferred;
+    size_t deferred_len, deferred_cap;
+    size_t result_len;      /* the deferred strings' characters, escapes included */
+    Py_UCS4 result_maxchar; /* the largest of their kinds' */
 };
 
 #define OUT_OF_RANGE "Out of range float values are not JSON compliant"
@@ -336,6 +352,9 @@ static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
     e->default_fn = default_fn;
     Py_XINCREF(default_fn);
     e->ascii_out = ensure_ascii;
+    /* dumps's result is a str: the generator writes its ASCII part, the rest is copied in. */
+    e->defer = (mode & ENC_DUMPS) && !ensure_ascii;
+    e->result_maxchar = 127;
     return e;
 }
 
@@ -355,6 +374,9 @@ void ajpy_enc_free(ajpy_enc *e)
         return;
     Py_XDECREF(e->default_fn);
     free(e->markers.slot);
+    for (size_t i = 0; i < e->deferred_len; i++)
+        Py_DECREF(e->deferred[i].s);
+    PyMem_Free(e->deferred);
     PyMem_Free(e);
 }
 
@@ -618,6 +640,74 @@ static unsigned char *esc_ucs1(unsigned char *o, const Py_UCS1 *src, Py_ssize_t 
 DEFINE_ESC_WIDE(esc_ucs2, Py_UCS2)
 DEFINE_ESC_WIDE(esc_ucs4, Py_UCS4)
 
+/*
+ * dumps(ensure_ascii=False): a str that is not ASCII is not written where it goes but noted
+ * (deferred) with its place in the output, and copied into the result str in the result's own
+ * kind by build_result(): its characters are never converted to UTF-8 and back. Here it is only
+ * scanned, for the escapes that make it longer and for a surrogate, which is refused as above.
+ */
+#define DEFINE_SCAN(NAME, T)                                                                       \
+    static Py_ssize_t NAME(const T *src, Py_ssize_t n)                                             \
+    {                                                                                              \
+        Py_ssize_t extra = 0;                                                                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            Py_UCS4 c = src[i];                                                                    \
+            if (c <= '\\') {                                                                       \
+                if (c < 0x20)                                                                      \
+                    extra += esc_of[0][c] == 'u' ? 5 : 1;                                          \
+                else if (c == '"' || c == '\\')                                                    \
+                    extra++;                                                                       \
+            } else if (sizeof(T) > 1 && (c & ~(Py_UCS4)0x7FF) == 0xD800) {                         \
+                return surrogate_error(0, c, i);                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        return extra;                                                                              \
+    }
+
+DEFINE_SCAN(scan_ucs1, Py_UCS1)
+DEFINE_SCAN(scan_ucs2, Py_UCS2)
+DEFINE_SCAN(scan_ucs4, Py_UCS4)
+
+static int defer_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), extra;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    unsigned char *o;
+
+    if (kind == PyUnicode_1BYTE_KIND)
+        extra = scan_ucs1(data, n);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        extra = scan_ucs2(data, n);
+    else
+        extra = scan_ucs4(data, n);
+    if (extra < 0)
+        return -1;
+    if (e->deferred_len == e->deferred_cap) {
+        size_t cap = e->deferred_cap != 0 ? e->deferred_cap * 2 : 64;
+        struct deferred *d = PyMem_Realloc(e->deferred, cap * sizeof(*d));
+        if (d == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->deferred = d;
+        e->deferred_cap = cap;
+    }
+    /* The quotes go out now, the text between them in build_result(). The generator's path of
+     * a message shows such a key as "" (dumps raises the encoder's own errors, not those). */
+    GEN(ajio__gen_text_begin(g, key, 0, &o));
+    struct deferred *d = &e->deferred[e->deferred_len++];
+    Py_INCREF(s); /* default= may hand over a str that nothing else keeps */
+    d->s = s;
+    d->at = ajio__gen_text_offset(g, o);
+    d->extra = extra;
+    e->result_len += (size_t)(n + extra);
+    if (PyUnicode_MAX_CHAR_VALUE(s) > e->result_maxchar)
+        e->result_maxchar = PyUnicode_MAX_CHAR_VALUE(s);
+    GEN(ajio__gen_text_end(g, key, o));
+    return 0;
+}
+
 /* s as a JSON string (key: as the next member's key), quotes included. */
 static int enc_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
 {
@@ -625,6 +715,8 @@ static int enc_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
     if (PyUnicode_READY(s) < 0)
         return -1;
 #endif
+    if (e->defer && !PyUnicode_IS_ASCII(s))
+        return defer_str(e, g, s, key);
     Py_ssize_t n = PyUnicode_GET_LENGTH(s), i = 0;
     int kind = PyUnicode_KIND(s), ascii_out = e->ascii_out;
     const void *data = PyUnicode_DATA(s);
@@ -650,6 +742,159 @@ static int enc_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
     }
     GEN(ajio__gen_text_end(g, key, o));
     return 0;
+}
+
+/*
+ * The result of dumps(ensure_ascii=False) with deferred strings: the generator's text (ASCII:
+ * everything but those strings) and the strings, each copied into the result str in its kind,
+ * escaped as it goes when its scan found something to escape.
+ */
+#if defined(__SSE2__)
+/*
+ * Widening without escapes is most of the work when a document's widest string is wider than
+ * the rest (the generator's ASCII text of a document with one emoji is copied as 4-byte
+ * characters): sixteen at a time. gcc -O2 does not vectorise the loop by itself.
+ */
+static Py_ssize_t widen_1_2(Py_UCS2 *o, const Py_UCS1 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi8(x, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 8), _mm_unpackhi_epi8(x, zero));
+    }
+    return i;
+}
+
+static Py_ssize_t widen_1_4(Py_UCS4 *o, const Py_UCS1 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i lo = _mm_unpacklo_epi8(x, zero), hi = _mm_unpackhi_epi8(x, zero);
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 4), _mm_unpackhi_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 8), _mm_unpacklo_epi16(hi, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 12), _mm_unpackhi_epi16(hi, zero));
+    }
+    return i;
+}
+
+static Py_ssize_t widen_2_4(Py_UCS4 *o, const Py_UCS2 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 8; i += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi16(x, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 4), _mm_unpackhi_epi16(x, zero));
+    }
+    return i;
+}
+#define WIDEN(o, src, n)                                                                           \
+    (sizeof(*(src)) == 1 && sizeof(*(o)) == 2   ? widen_1_2((void *)(o), (const void *)(src), n)   \
+     : sizeof(*(src)) == 1 && sizeof(*(o)) == 4 ? widen_1_4((void *)(o), (const void *)(src), n)   \
+     : sizeof(*(src)) == 2 && sizeof(*(o)) == 4 ? widen_2_4((void *)(o), (const void *)(src), n)   \
+                                                : 0)
+#else
+#define WIDEN(o, src, n) 0
+#endif
+
+#define DEFINE_PUT(NAME, S, D)                                                                     \
+    static D *NAME(D *o, const S *src, Py_ssize_t n, Py_ssize_t extra)                             \
+    {                                                                                              \
+        if (extra == 0) {                                                                          \
+            if (sizeof(S) == sizeof(D)) {                                                          \
+                memcpy(o, src, (size_t)n * sizeof(D));                                             \
+                return o + n;                                                                      \
+            }                                                                                      \
+            for (Py_ssize_t i = WIDEN(o, src, n); i < n; i++)                                      \
+                o[i] = src[i];                                                                     \
+            return o + n;                                                                          \
+        }                                                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            Py_UCS4 c = src[i];                                                                    \
+            char e = c < 0x80 ? esc_of[0][c] : 0;                                                  \
+            if (e == 0) {                                                                          \
+                *o++ = (D)c;                                                                       \
+                continue;                                                                          \
+            }                                                                                      \
+            o[0] = '\\';                                                                           \
+            if (e != 'u') {                                                                        \
+                o[1] = (D)e;                                                                       \
+                o += 2;                                                                            \
+                continue;                                                                          \
+            }                                                                                      \
+            o[1] = 'u';                                                                            \
+            o[2] = '0';                                                                            \
+            o[3] = '0';                                                                            \
+            o[4] = (D)hex_pairs[2 * c];                                                            \
+            o[5] = (D)hex_pairs[2 * c + 1];                                                        \
+            o += 6;                                                                                \
+        }                                                                                          \
+        return o;                                                                                  \
+    }
+
+DEFINE_PUT(put_1_1, Py_UCS1, Py_UCS1)
+DEFINE_PUT(put_1_2, Py_UCS1, Py_UCS2)
+DEFINE_PUT(put_1_4, Py_UCS1, Py_UCS4)
+DEFINE_PUT(put_2_2, Py_UCS2, Py_UCS2)
+DEFINE_PUT(put_2_4, Py_UCS2, Py_UCS4)
+DEFINE_PUT(put_4_4, Py_UCS4, Py_UCS4)
+
+/* n characters of src (of kind skind, at most kind) at out[w] of a str of kind kind: the new w. */
+static Py_ssize_t put_chars(void *out, int kind, Py_ssize_t w, const void *src, int skind,
+                            Py_ssize_t n, Py_ssize_t extra)
+{
+    if (kind == PyUnicode_1BYTE_KIND)
+        return put_1_1((Py_UCS1 *)out + w, src, n, extra) - (Py_UCS1 *)out;
+    if (kind == PyUnicode_2BYTE_KIND) {
+        Py_UCS2 *o = (Py_UCS2 *)out + w;
+        o = skind == PyUnicode_1BYTE_KIND ? put_1_2(o, src, n, extra) : put_2_2(o, src, n, extra);
+        return o - (Py_UCS2 *)out;
+    }
+    Py_UCS4 *o = (Py_UCS4 *)out + w;
+    if (skind == PyUnicode_1BYTE_KIND)
+        o = put_1_4(o, src, n, extra);
+    else if (skind == PyUnicode_2BYTE_KIND)
+        o = put_2_4(o, src, n, extra);
+    else
+        o = put_4_4(o, src, n, extra);
+    return o - (Py_UCS4 *)out;
+}
+
+static PyObject *build_result(const ajpy_enc *e, const char *p, size_t len)
+{
+    PyObject *r = PyUnicode_New((Py_ssize_t)(len + e->result_len), e->result_maxchar);
+    if (r == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(r);
+    void *out = PyUnicode_DATA(r);
+    Py_ssize_t w = 0;
+    uint64_t at = 0;
+
+    for (size_t j = 0; j < e->deferred_len; j++) {
+        const struct deferred *d = &e->deferred[j];
+        if (d->at < at || d->at > len) {
+            /* Places that do not follow each other in the text: nothing to build from. */
+            Py_DECREF(r);
+            PyErr_SetString(PyExc_SystemError, "dumps: a deferred string is out of place");
+            return NULL;
+        }
+        w = put_chars(out, kind, w, p + at, PyUnicode_1BYTE_KIND, (Py_ssize_t)(d->at - at), 0);
+        w = put_chars(out, kind, w, PyUnicode_DATA(d->s), PyUnicode_KIND(d->s),
+                      PyUnicode_GET_LENGTH(d->s), d->extra);
+        at = d->at;
+    }
+    w = put_chars(out, kind, w, p + at, PyUnicode_1BYTE_KIND, (Py_ssize_t)(len - at), 0);
+    assert(w == PyUnicode_GET_LENGTH(r));
+    (void)w;
+    return r;
 }
 
 static int out_of_range(double v)
@@ -1440,7 +1685,7 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
 
     if (AJPY_BUSY(e->busy)) {
         /* default= runs Python code, which may switch threads or encode again: the cycle
-         * marks are for one walk at a time. */
+         * marks and the deferred strings are for one walk at a time. */
         PyErr_SetString(PyExc_RuntimeError, "this encoder is already encoding a value");
         fail_gen(g);
         return -1;
@@ -1587,7 +1832,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
             result = dumps_fallback(obj, kw);
         goto out_obj;
     }
-    k.ascii = e->ascii_out;
+    /* ASCII either way: with ensure_ascii=False the strs that are not wait in e->deferred. */
+    k.ascii = 1;
     r = ajio_gen_new_sink(&g, sink_write, &k, ajpy_enc_gen_opts(e));
     if (r < 0) {
         gen_error(r);
@@ -1595,7 +1841,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     if (ajpy_enc_value(e, g, obj) < 0)
         goto out_gen;
-    k.finishing = 1;
+    /* With deferred strs the text is built from the whole output, not made from the window. */
+    k.finishing = e->deferred_len == 0;
     r = ajio_gen_finish(g);
     if (r < 0) {
         /* A Python error raised by the sink (a failed str) is more precise than the errno. */
@@ -1606,6 +1853,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     if (k.str != NULL) {
         result = k.str;
         k.str = NULL;
+    } else if (e->deferred_len != 0) {
+        result = build_result(e, k.p != NULL ? k.p : "", k.len);
     } else {
         result = make_str(k.p != NULL ? k.p : "", k.len, k.ascii);
     }

@@ -392,7 +392,8 @@ def test_surrogate_pair_code_points():
             dumps([s], ensure_ascii=False)
 
 
-# Strings are escaped from the str's own storage (1, 2 or 4 bytes per character, PEP 393): each
+# Strings are escaped from the str's own storage (1, 2 or 4 bytes per character, PEP 393), and
+# dumps(ensure_ascii=False) copies the non-ASCII ones into its result in the result's kind: each
 # storage kind, each boundary between what is copied, escaped or encoded, and the chunks of
 # long strings.
 BOUNDARY_CHARS = (
@@ -479,6 +480,34 @@ def test_surrogate_error_names_the_index(ensure_ascii):
                  ("\U0001f600" * 7000 + "\udc00", 7000), ("x" * 100_000 + "\ud800", 100_000)]:
         with pytest.raises(ValueError, match=r"surrogate \\u[0-9a-f]{4} at index %d," % i):
             dumps({"k": [s]}, ensure_ascii=ensure_ascii)
+
+
+def test_deferred_strings_are_kept_alive():
+    # dumps(ensure_ascii=False) copies its non-ASCII strs in at the end: those that default=
+    # made and dropped (nothing else keeps them) must still be there, and str subclasses too.
+    made = []
+
+    def fresh(o):
+        made.append(None)
+        return ["\u4e2d\xe9" + str(o.n) * 50, MyStr("\U0001f600" + str(o.n))]
+
+    v = [Opaque(i) for i in range(2000)] + [MyStr("caf\xe9"), {MyStr("\u4e2d"): MyStr("\xff")}]
+    want = json.dumps(v, ensure_ascii=False, default=fresh)
+    assert dumps(v, ensure_ascii=False, default=fresh) == want
+    assert len(made) == 4000
+
+
+def test_deferred_strings_released_after_an_error():
+    # A failure after some strs were deferred: the refusal is json's, and the strs are not kept.
+    s = "\u4e2d" * 50
+    before = sys.getrefcount(s)
+    for bad in ([s, s, float("nan")], [s, {s: object()}], {s: [s, "\ud800"]}):
+        with pytest.raises((ValueError, TypeError)):
+            dumps(bad, ensure_ascii=False)
+    del bad
+    assert sys.getrefcount(s) == before
+    assert dumps([s, s], ensure_ascii=False) == json.dumps([s, s], ensure_ascii=False)
+    assert sys.getrefcount(s) == before
 
 
 # --- layout ---------------------------------------------------------------------------------------
