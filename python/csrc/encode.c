@@ -525,6 +525,56 @@ static inline uint64_t ucs1_stops(uint64_t x, int ascii_out)
  * low one reads back as the character of the pair, so that pair is written; anything else has no
  * UTF-8 form (json.dumps would write "\ud800", which no strict parser reads back).
  */
+#if SWAR
+/*
+ * The run of characters at src[i ..) (up to stop) that are copied as they are: copied to o, as
+ * eight at a time with stores that may go up to 7 bytes past the run (the room has SLACK for
+ * them), and its length returned. The last few characters are tested with one load that ends
+ * at stop (overlapping what was tested, the extra bytes shifted out), a string shorter than
+ * eight with two overlapping 4-byte loads: most keys and short values cost no loop at all.
+ */
+static inline Py_ssize_t plain_run(unsigned char *o, const Py_UCS1 *src, Py_ssize_t i,
+                                   Py_ssize_t stop, int ascii_out)
+{
+    const Py_ssize_t start = i;
+    uint64_t x, m;
+
+    for (; stop - i >= 8; i += 8) {
+        memcpy(&x, src + i, 8);
+        memcpy(o + (i - start), &x, 8);
+        m = ucs1_stops(x, ascii_out);
+        if (m != 0)
+            return i - start + (__builtin_ctzll(m) >> 3);
+    }
+    Py_ssize_t r = stop - i;
+    if (r == 0)
+        return i - start;
+    if (stop >= 8) {
+        memcpy(&x, src + stop - 8, 8);
+        x >>= 8 * (8 - r);
+        m = ucs1_stops(x, ascii_out) & ((UINT64_C(1) << (8 * r)) - 1);
+        memcpy(o + (i - start), &x, 8);
+        return i - start + (m != 0 ? __builtin_ctzll(m) >> 3 : r);
+    }
+    if (r >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src + i, 4);
+        memcpy(&b, src + stop - 4, 4);
+        if (ucs1_stops(a | (uint64_t)b << 32, ascii_out) == 0) {
+            memcpy(o + (i - start), &a, 4);
+            memcpy(o + (i - start) + r - 4, &b, 4);
+            return i - start + r;
+        }
+    }
+    const char *esc = esc_of[ascii_out];
+    while (i < stop && src[i] < 0x80 && esc[src[i]] == 0) {
+        o[i - start] = src[i];
+        i++;
+    }
+    return i - start;
+}
+#endif
+
 static unsigned char *esc_ucs1(unsigned char *o, const Py_UCS1 *src, Py_ssize_t *pi,
                                Py_ssize_t stop, int ascii_out)
 {
@@ -533,22 +583,9 @@ static unsigned char *esc_ucs1(unsigned char *o, const Py_UCS1 *src, Py_ssize_t 
 
     while (i < stop) {
 #if SWAR
-        /* Eight at a time, stored before they are tested: a run of plain characters costs a
-         * load, a few word operations and a store per eight. */
-        while (stop - i >= 8) {
-            uint64_t x, m;
-            memcpy(&x, src + i, 8);
-            memcpy(o, &x, 8);
-            m = ucs1_stops(x, ascii_out);
-            if (m != 0) {
-                unsigned k = (unsigned)__builtin_ctzll(m) >> 3;
-                i += k;
-                o += k;
-                break;
-            }
-            i += 8;
-            o += 8;
-        }
+        Py_ssize_t k = plain_run(o, src, i, stop, ascii_out);
+        i += k;
+        o += k;
         if (i >= stop)
             break;
 #endif
@@ -715,6 +752,14 @@ static int enc_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
     if (PyUnicode_READY(s) < 0)
         return -1;
 #endif
+    if (PyUnicode_IS_ASCII(s) && PyUnicode_GET_LENGTH(s) <= 16) {
+        /* Its own UTF-8: the generator's string call escapes it as json does with the flags
+         * enc_new() set, in one call, with its tests for short strings (most keys). */
+        const char *p = PyUnicode_DATA(s);
+        size_t n = (size_t)PyUnicode_GET_LENGTH(s);
+        GEN(key ? ajio_gen_key(g, p, n) : ajio_gen_string(g, p, n));
+        return 0;
+    }
     if (e->defer && !PyUnicode_IS_ASCII(s))
         return defer_str(e, g, s, key);
     Py_ssize_t n = PyUnicode_GET_LENGTH(s), i = 0;

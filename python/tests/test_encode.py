@@ -431,6 +431,19 @@ def test_kind_boundaries(kw):
     assert dumps(v, **kw) == json.dumps(v, **kw)
 
 
+def test_every_place_in_short_strings():
+    # Strings of 1 to 40 characters with one character to escape or encode at each place: the
+    # word-at-a-time tests, the load that ends at the end of the string and the overlapping
+    # 4-byte loads of strings shorter than eight each see it at every offset.
+    for filler in ("a", "\xe9", "\u4e2d"):
+        for special in ("\n", '"', "\x7f", "\x80", "\xff", "\u0100", "\U0001f600", "z"):
+            for n in range(1, 41):
+                for at in range(n):
+                    s = filler * at + special + filler * (n - at - 1)
+                    for kw in ({}, {"ensure_ascii": False}):
+                        assert dumps([s], **kw) == json.dumps([s], **kw), (s, kw)
+
+
 @pytest.mark.parametrize("ensure_ascii", [True, False])
 def test_result_kind_rises_along_the_document(ensure_ascii):
     # ASCII first, then Latin-1, 2-byte and 4-byte strs, as values and keys, with escapes in the
