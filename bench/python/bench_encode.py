@@ -22,9 +22,18 @@ all of them alike. A cell's ratio against a contender is the median over the rou
 round's time of the contender divided by atomic_json_io's.
 
 Targets (issue 19): >= 1.5x json.dumps and >= 1.2x every peer, in every cell.
+
+--baseline DIR adds another build of the encoder as a column (not a target): DIR holds its
+atomic_json_io/_ajio*.so (a build's python/ directory, as python/tests/build.sh makes it from
+an older checkout), loaded into the same process under another name, so that an encoder
+change is measured side by side with what it changes (this build's own directory gives the
+noise of a run: ratios around 1.0).
 """
 
 import argparse
+import glob
+import importlib.machinery
+import importlib.util
 import json
 import os
 import platform
@@ -118,11 +127,26 @@ def documents(only):
 LAYOUTS = [("compact", {}), ("indent=2", {"indent": 2}), ("ensure_ascii=False", {"ensure_ascii": False})]
 
 
-def contenders(kw):
+def load_baseline(directory):
+    """The dumps of another build's extension, under a module name of its own."""
+    paths = glob.glob(os.path.join(directory, "atomic_json_io", "_ajio*.so"))
+    if len(paths) != 1:
+        raise SystemExit(f"--baseline {directory}: no single atomic_json_io/_ajio*.so there")
+    name = "ajio_baseline._ajio"  # the init function is found by the last part, _ajio
+    loader = importlib.machinery.ExtensionFileLoader(name, paths[0])
+    spec = importlib.util.spec_from_file_location(name, paths[0], loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module.dumps
+
+
+def contenders(kw, baseline=None):
     """[(name, fn(obj))] for the layout's json.dumps keyword arguments kw."""
     ea = kw.get("ensure_ascii", True)
     indent = kw.get("indent")
     out = [("ours", lambda o: dumps(o, **kw)), ("json", lambda o: json.dumps(o, **kw))]
+    if baseline is not None:
+        out.append(("baseline", lambda o: baseline(o, **kw)))
     try:
         import ujson
 
@@ -179,7 +203,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--budget", type=float, default=None, help="seconds per batch")
     ap.add_argument("--only", default="", help="documents, comma-separated (twitter,cjk,...)")
+    ap.add_argument("--baseline", default=None, help="another build's python/ directory")
     args = ap.parse_args()
+    baseline = load_baseline(args.baseline) if args.baseline else None
     rounds = args.rounds or (5 if args.quick else 11)
     budget = args.budget or (0.02 if args.quick else 0.05)
     only = set(filter(None, args.only.split(",")))
@@ -191,7 +217,7 @@ def main():
     t_start = time.perf_counter()
     for name, obj in documents(only):
         for layout, kw in LAYOUTS:
-            cands = contenders(kw)
+            cands = contenders(kw, baseline)
             expect = json.dumps(obj, **kw)
             if dumps(obj, **kw) != expect:
                 raise SystemExit(f"{name} {layout}: atomic_json_io's output differs from json.dumps")
@@ -223,7 +249,7 @@ def main():
                 cells.append("-")
                 continue
             cells.append(f"{ratios[p]:.2f}x" + ("~" if differs[p] else ""))
-            if ratios[p] < TARGET_PEER:
+            if ratios[p] < TARGET_PEER and p != "baseline":
                 miss.append(p)
         verdict = "met" if not miss else "MISSED: " + ", ".join(miss)
         if miss:
@@ -233,6 +259,8 @@ def main():
     print()
     print("ratio: median over the rounds of the contender's time / atomic_json_io's (higher is "
           "faster for atomic_json_io); ~: the peer's text differs from json.dumps's")
+    if baseline is not None:
+        print(f"baseline: {args.baseline} (not a target)")
     print(f"targets: >= {TARGET_JSON}x json.dumps, >= {TARGET_PEER}x each peer; "
           f"{len(rows) - len(missed)} of {len(rows)} cells meet them all "
           f"({elapsed:.0f} s, load {os.getloadavg()[0]:.1f} at the end)")
