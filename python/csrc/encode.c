@@ -38,9 +38,9 @@ struct ptrset {
 
 /* A str of dumps(ensure_ascii=False)'s result that is copied in at the end (defer_str). */
 struct deferred {
-    PyObject *s;       /* a reference of its own */
-    uint64_t at;       /* where its text goes in the generator's output (between its quotes) */
-    Py_ssize_t extra;  /* what its escapes add to its length */
+    PyObject *s;      /* a reference of its own */
+    uint64_t at;      /* where its text goes in the generator's output (between its quotes) */
+    Py_ssize_t extra; /* what its escapes add to its length */
 };
 
 struct ajpy_enc {
@@ -443,6 +443,7 @@ static int surrogate_error(int ascii_out, Py_UCS4 c, Py_ssize_t i)
 
 /* What an ASCII character becomes: 0 itself, a letter its two-character escape, 'u' \u00xx.
  * [1]: with ensure_ascii, which escapes DEL too. */
+/* clang-format off */
 #define U4 'u', 'u', 'u', 'u'
 static const char esc_of[2][128] = {
     {U4, U4, 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u', U4, U4, U4, U4, ['"'] = '"', ['\\'] = '\\'},
@@ -450,6 +451,7 @@ static const char esc_of[2][128] = {
      [0x7F] = 'u'},
 };
 #undef U4
+/* clang-format on */
 
 /* Two lower-case hex digits per byte value, for \uxxxx in two copies instead of four lookups. */
 static const char hex_pairs[513] =
