@@ -431,6 +431,29 @@ def test_kind_boundaries(kw):
     assert dumps(v, **kw) == json.dumps(v, **kw)
 
 
+# Longer strings than the values above draw (up to 300 characters, any kind): the word-at-a-time
+# loops and their tails, mixed kinds within one document.
+long_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.text(
+    alphabet=st.sampled_from(["a", " ", "\n", '"', "\\", "\x7f", "\xe9", "\xff", "\u4e2d",
+                              "\u2028", "\U0001f600"]),
+    max_size=300,
+)
+
+
+@settings(
+    max_examples=max(100, EXAMPLES // 4),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(long_texts, max_size=6), st.dictionaries(long_texts, long_texts, max_size=3),
+       st.sampled_from([{}, {"ensure_ascii": False}, {"indent": 2},
+                        {"indent": 1, "ensure_ascii": False, "sort_keys": True}]))
+def test_differential_long_strings(lst, dct, kw):
+    v = [lst, dct]
+    assert dumps(v, **kw) == json.dumps(v, **kw)
+
+
 def test_every_place_in_short_strings():
     # Strings of 1 to 40 characters with one character to escape or encode at each place: the
     # word-at-a-time tests, the load that ends at the end of the string and the overlapping
