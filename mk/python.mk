@@ -19,8 +19,10 @@ DEB_PACKAGES  += python3-dev python3-pytest python3-hypothesis python3-setuptool
 DEB_PACKAGES  += python3-mypy
 # CPython's own test_json, which test_cpython_json.py runs against the encoder.
 DEB_PACKAGES  += libpython3.11-testsuite
-# The wheel test's tools, installed by check-heavy only; the benchmark's peer by bench-python.
+# The wheel test's tools, installed by check-heavy only; the benchmarks' peers by bench-python
+# (BENCH_PY_PEERS: python-atomicwrites for bench.py, the JSON encoders for bench_encode.py).
 HEAVY_DEB_PACKAGES += python3-venv python3-build python3-wheel
+BENCH_PY_PEERS := python3-atomicwrites python3-ujson python3-simplejson python3-rapidjson
 
 .PHONY: python-build check-python check-python-heavy bench-python
 python-build:
@@ -36,7 +38,7 @@ check-python-heavy: deps-heavy
 
 # The durable run writes on the working disk, in $(B). bench_encode.py: the encoder alone.
 bench-python: python-build
-	@sh tools/deps.sh python3-atomicwrites
+	@sh tools/deps.sh $(BENCH_PY_PEERS)
 	@PYTHONPATH=$(abspath $(PY_BUILD)) BENCH_PY_DIR=$(B) $(AJIO_PYTHON) bench/python/bench.py
 	@if [ -f bench/python/bench_encode.py ]; then \
 	    PYTHONPATH=$(abspath $(PY_BUILD)) $(AJIO_PYTHON) bench/python/bench_encode.py; fi

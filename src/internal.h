@@ -425,6 +425,29 @@ int ajio__write_resolved(struct ajio_file *f, struct iovec *iov, int iovcnt);
  * json_gen.c take its ajio__file_write() path too.
  */
 
+/*
+ * json_gen.c: string text escaped by the caller, straight into the window: a language binding
+ * that holds its strings in another form than UTF-8 (the Python encoder, which reads a str's
+ * own 1-, 2- or 4-byte storage) escapes them there itself instead of making a UTF-8 copy for
+ * ajio_gen_string() to check and escape again. The generator does not look at that text: the
+ * caller must write valid JSON string contents (no quote, backslash or control character
+ * unescaped, strict UTF-8) with the escapes its flags ask for, or the output is not JSON.
+ *
+ * ajio__gen_text_begin() takes the place of ajio_gen_key() (key) or ajio_gen_string() (!key):
+ * the same checks of order, the separator and line break, the opening quote; *ret_at is where
+ * the text goes, with room for need bytes (need <= AJIO__GEN_TEXT_MAX). ajio__gen_text_room()
+ * is told how far the text got (*at) and makes room for need more bytes, handing the window
+ * over when it is full (*at then points into the emptied window). ajio__gen_text_end() is told
+ * where the text ends and writes the closing quote (and a key's separator). Each returns 0 or
+ * the generator's (sticky) error. ajio__gen_text_offset() is where at lies in the whole output
+ * (the bytes handed over before the window's, plus at's place in it).
+ */
+#define AJIO__GEN_TEXT_MAX ((size_t)AJIO__BUFSIZE / 2)
+int ajio__gen_text_begin(ajio_gen *g, bool key, size_t need, unsigned char **ret_at);
+int ajio__gen_text_room(ajio_gen *g, size_t need, unsigned char **at);
+int ajio__gen_text_end(ajio_gen *g, bool key, unsigned char *at);
+uint64_t ajio__gen_text_offset(const ajio_gen *g, const unsigned char *at);
+
 /* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
 size_t ajio__format_u64(char *out, uint64_t v);
 size_t ajio__format_i64(char *out, int64_t v);

@@ -101,6 +101,7 @@ struct ajio_gen {
     void *sink_ctx;
     unsigned char *buf; /* the window: f->temp.buf (direct), or the generator's own */
     size_t len;         /* bytes in the window */
+    uint64_t handed;    /* bytes handed over before the window's (ajio__gen_text_offset) */
     bool direct;
     int err;            /* first failure, returned by every later call */
     unsigned char stop; /* the classes that end a plain run */
@@ -332,6 +333,7 @@ static COLD int flush(struct ajio_gen *g)
     }
     if (r < 0)
         return failed(g, r);
+    g->handed += g->len;
     g->len = 0;
     return 0;
 }
@@ -1093,6 +1095,69 @@ int ajio_gen_string(ajio_gen *g, const char *s, size_t len)
     if (value_start(g, 0, __func__) < 0 || put_string(g, s, len, false) < 0)
         return g->err;
     return value_end(g);
+}
+
+/* ---- text escaped by the caller (internal.h) ------------------------------------------------- */
+
+int ajio__gen_text_begin(ajio_gen *g, bool key, size_t need, unsigned char **ret_at)
+{
+    /* The quote, and room for the closing one and a key separator (copied whole) at the end. */
+    need += 2 + AJIO_GEN_MAX_SEP;
+    if (!key) {
+        if (value_start(g, need, "ajio_gen_string") < 0)
+            return g->err;
+        g->buf[g->len++] = '"';
+        *ret_at = g->buf + g->len;
+        return 0;
+    }
+    if (UNLIKELY(g->err != 0))
+        return again(g);
+    if (UNLIKELY(g->depth == 0 || !g->levels[g->depth].object))
+        return misuse(g, "ajio_gen_key", "a key outside an object");
+    if (UNLIKELY(!g->want_key))
+        return misuse(g, "ajio_gen_key", "a key where the last key's value is due");
+    struct level *l = &g->levels[g->depth];
+    if (separate(g, l->count == 0, need) < 0)
+        return g->err;
+    l->count++;
+    g->buf[g->len++] = '"';
+    /* Noted for the path of a message, as put_string() notes a key; a flush saves it. */
+    l->key = KEY_WINDOW;
+    l->key_at = (uint32_t)g->len;
+    g->in_key = true;
+    *ret_at = g->buf + g->len;
+    return 0;
+}
+
+int ajio__gen_text_room(ajio_gen *g, size_t need, unsigned char **at)
+{
+    g->len = (size_t)(*at - g->buf);
+    if (room(g, need + 1 + AJIO_GEN_MAX_SEP) < 0)
+        return g->err;
+    *at = g->buf + g->len;
+    return 0;
+}
+
+int ajio__gen_text_end(ajio_gen *g, bool key, unsigned char *at)
+{
+    g->len = (size_t)(at - g->buf);
+    /* begin and room left space for the quote and the separator */
+    g->buf[g->len++] = '"';
+    if (!key)
+        return value_end(g);
+    struct level *l = &g->levels[g->depth];
+    g->in_key = false;
+    if (l->key == KEY_WINDOW)
+        l->key_len = (uint32_t)(g->len - 1 - l->key_at);
+    memcpy(g->buf + g->len, g->key_sep, AJIO_GEN_MAX_SEP);
+    g->len += g->key_sep_len;
+    g->want_key = false;
+    return 0;
+}
+
+uint64_t ajio__gen_text_offset(const ajio_gen *g, const unsigned char *at)
+{
+    return g->handed + (uint64_t)(at - g->buf);
 }
 
 int ajio_gen_int64(ajio_gen *g, int64_t v)

@@ -23,6 +23,7 @@ import tempfile
 import time
 
 import atomic_json_io as aj
+from bench_encode import CJK, string_document
 
 try:
     from atomicwrites import atomic_write
@@ -174,6 +175,7 @@ def main():
     doc = config_document()
     text = json.dumps(doc, indent=2) + "\n"
     records = small_records(10_000)
+    cjk = string_document(CJK, 1)
 
     tmpfs = tempfile.mkdtemp(prefix="ajio-bench-py.", dir=args.tmpfs)
     os.makedirs(args.disk, exist_ok=True)
@@ -199,6 +201,20 @@ def main():
         res = run_rounds(variants, 15, 200 // k)
         report("%d-byte config document, indent=2, tmpfs (%s), durable defaults"
                % (len(text.encode()), args.tmpfs), res, variants[0][0])
+
+        # Non-ASCII text: json.dumps escapes every character to \uXXXX, which atomic_json_io
+        # writes from the str's 2-byte storage.
+        pc = os.path.join(tmpfs, "cjk.json")
+        aj.write_json_atomic(pc, cjk)
+        with open(pc, encoding="utf-8") as f:
+            assert f.read() == json.dumps(cjk, indent=2) + "\n"
+        variants = [
+            ("original (json.dumps+temp+fsync+replace)", lambda: original_write_json_atomic(pc, cjk)),
+            ("atomic_json_io.write_json_atomic", lambda: aj.write_json_atomic(pc, cjk)),
+        ]
+        res = run_rounds(variants, 15, max(1, 40 // k))
+        report("CJK document (3,000 strings of 10-200 characters, %d bytes), indent=2, tmpfs, "
+               "durable defaults" % os.path.getsize(pc), res, variants[0][0])
 
         variants = [
             ("original write_jsonl_atomic", lambda: original_write_jsonl_atomic(pl, records)),

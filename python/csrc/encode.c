@@ -9,6 +9,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include "encode.h"
+/* libajio's own declarations: the generator's ajio__gen_text_*(), which the extension compiles
+ * with the rest of libajio (setup.py) */
+#include "internal.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -18,6 +21,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /*
  * The containers on the path from the root to the value being encoded, for check_circular: an
@@ -28,6 +34,13 @@ struct ptrset {
     uintptr_t *slot; /* 0: empty */
     size_t cap;      /* a power of two, or 0 */
     size_t len;
+};
+
+/* A str of dumps(ensure_ascii=False)'s result that is copied in at the end (defer_str). */
+struct deferred {
+    PyObject *s;      /* a reference of its own */
+    uint64_t at;      /* where its text goes in the generator's output (between its quotes) */
+    Py_ssize_t extra; /* what its escapes add to its length */
 };
 
 struct ajpy_enc {
@@ -49,9 +62,13 @@ struct ajpy_enc {
     uintptr_t stack_stop; /* the walk refuses to nest below this stack address (stack_guard) */
     PyObject *default_fn; /* NULL: no default= */
     struct ptrset markers;
-    /* UTF-8 of the str being written, when it is not ASCII */
-    char *scratch;
-    size_t scratch_cap;
+    int ascii_out; /* ensure_ascii */
+    /* dumps(ensure_ascii=False): non-ASCII strs are deferred to build_result() (defer_str) */
+    int defer;
+    struct deferred *deferred;
+    size_t deferred_len, deferred_cap;
+    size_t result_len;      /* the deferred strings' characters, escapes included */
+    Py_UCS4 result_maxchar; /* the largest of their kinds' */
 };
 
 #define OUT_OF_RANGE "Out of range float values are not JSON compliant"
@@ -334,6 +351,10 @@ static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
     e->indent = indent;
     e->default_fn = default_fn;
     Py_XINCREF(default_fn);
+    e->ascii_out = ensure_ascii;
+    /* dumps's result is a str: the generator writes its ASCII part, the rest is copied in. */
+    e->defer = (mode & ENC_DUMPS) && !ensure_ascii;
+    e->result_maxchar = 127;
     return e;
 }
 
@@ -353,7 +374,9 @@ void ajpy_enc_free(ajpy_enc *e)
         return;
     Py_XDECREF(e->default_fn);
     free(e->markers.slot);
-    PyMem_Free(e->scratch);
+    for (size_t i = 0; i < e->deferred_len; i++)
+        Py_DECREF(e->deferred[i].s);
+    PyMem_Free(e->deferred);
     PyMem_Free(e);
 }
 
@@ -404,97 +427,521 @@ static int surrogate_error(int ascii_out, Py_UCS4 c, Py_ssize_t i)
     return -1;
 }
 
+/* ------------------------------------------------------------------------------------------- */
+/* Strings, escaped from the str's own storage                                                  */
+/* ------------------------------------------------------------------------------------------- */
+
 /*
- * One loop per storage kind of str, so that reading a code point is a plain load. Returns the
- * end of the output, or NULL with ValueError for a surrogate that cannot be written (below).
+ * A str is escaped from its PEP 393 storage (1, 2 or 4 bytes per character) straight into the
+ * generator's window (ajio__gen_text_begin), as json.dumps escapes it: '"', '\\' and the control
+ * characters as \" \\ \b \t \n \f \r or \u00xx; with ensure_ascii also DEL and every character
+ * above U+007F as \uxxxx (a surrogate pair above U+FFFF), without it those as UTF-8. A UTF-8
+ * copy for the generator to check and escape again would cost a second pass over every
+ * non-ASCII string, and PyUnicode_AsUTF8AndSize() would keep one alive in every str of the
+ * caller's data.
  */
-#define DEFINE_TO_UTF8(NAME, T)                                                                    \
-    static unsigned char *NAME(const T *src, Py_ssize_t n, unsigned char *out, int ascii_out)      \
+
+/* What an ASCII character becomes: 0 itself, a letter its two-character escape, 'u' \u00xx.
+ * [1]: with ensure_ascii, which escapes DEL too. */
+/* clang-format off */
+#define U4 'u', 'u', 'u', 'u'
+static const char esc_of[2][128] = {
+    {U4, U4, 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u', U4, U4, U4, U4, ['"'] = '"', ['\\'] = '\\'},
+    {U4, U4, 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u', U4, U4, U4, U4, ['"'] = '"', ['\\'] = '\\',
+     [0x7F] = 'u'},
+};
+#undef U4
+/* clang-format on */
+
+/* Two lower-case hex digits per byte value, for \uxxxx in two copies instead of four lookups. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+static inline unsigned char *put_u(unsigned char *o, unsigned u)
+{
+    o[0] = '\\';
+    o[1] = 'u';
+    memcpy(o + 2, hex_pairs + 2 * (u >> 8), 2);
+    memcpy(o + 4, hex_pairs + 2 * (u & 0xFF), 2);
+    return o + 6;
+}
+
+/* The escape of an ASCII character that has one (esc_of[..][c] != 0). */
+static inline unsigned char *put_esc(unsigned char *o, unsigned c, char e)
+{
+    if (e != 'u') {
+        o[0] = '\\';
+        o[1] = (unsigned char)e;
+        return o + 2;
+    }
+    return put_u(o, c);
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t zero_bytes(uint64_t x)
+{
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/*
+ * The high bit of the bytes of x (eight Latin-1 characters) that end a run copied as it is:
+ * below 0x20, '"', '\\', 0x80 and above, and DEL with ensure_ascii. The tests borrow across
+ * bytes, so only the lowest flagged byte is sure, and it is the one wanted.
+ */
+static inline uint64_t ucs1_stops(uint64_t x, int ascii_out)
+{
+    uint64_t m = ((x - 0x20 * ONES) & ~x) | x;
+
+    m |= zero_bytes(x ^ ('"' * ONES)) | zero_bytes(x ^ ('\\' * ONES));
+    if (ascii_out)
+        m |= zero_bytes(x ^ (0x7F * ONES));
+    return m & HIGHS;
+}
+#else
+#define SWAR 0
+#endif
+
+/* Room per character at most: \uxxxx, or two of them for a 4-byte str's character above U+FFFF
+ * with ensure_ascii. SLACK: the 8-byte stores of the loops below may overrun by up to 7 bytes,
+ * and a surrogate pair may take its low half past the end of a chunk. */
+#define CHUNK_CHARS ((Py_ssize_t)(AJIO__GEN_TEXT_MAX / 12 - 8))
+#define SLACK 16
+
+/*
+ * One loop per storage kind, so that reading a character is a plain load. Each escapes
+ * src[*pi .. stop) into o and returns the new end of the output, *pi where it stopped (stop, or
+ * one beyond with a surrogate pair that straddles it); n is the whole string's length (for the
+ * look-ahead of a pair). NULL with ValueError for a surrogate that cannot be written: with
+ * ensure_ascii json writes each surrogate code point as its escape, and a high one followed by a
+ * low one reads back as the character of the pair, so that pair is written; anything else has no
+ * UTF-8 form (json.dumps would write "\ud800", which no strict parser reads back).
+ */
+#if SWAR
+/*
+ * The run of characters at src[i ..) (up to stop) that are copied as they are: copied to o, as
+ * eight at a time with stores that may go up to 7 bytes past the run (the room has SLACK for
+ * them), and its length returned. The last few characters are tested with one load that ends
+ * at stop (overlapping what was tested, the extra bytes shifted out), a string shorter than
+ * eight with two overlapping 4-byte loads: most keys and short values cost no loop at all.
+ */
+static inline Py_ssize_t plain_run(unsigned char *o, const Py_UCS1 *src, Py_ssize_t i,
+                                   Py_ssize_t stop, int ascii_out)
+{
+    const Py_ssize_t start = i;
+    uint64_t x, m;
+
+    for (; stop - i >= 8; i += 8) {
+        memcpy(&x, src + i, 8);
+        memcpy(o + (i - start), &x, 8);
+        m = ucs1_stops(x, ascii_out);
+        if (m != 0)
+            return i - start + (__builtin_ctzll(m) >> 3);
+    }
+    Py_ssize_t r = stop - i;
+    if (r == 0)
+        return i - start;
+    if (stop >= 8) {
+        memcpy(&x, src + stop - 8, 8);
+        x >>= 8 * (8 - r);
+        m = ucs1_stops(x, ascii_out) & ((UINT64_C(1) << (8 * r)) - 1);
+        memcpy(o + (i - start), &x, 8);
+        return i - start + (m != 0 ? __builtin_ctzll(m) >> 3 : r);
+    }
+    if (r >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src + i, 4);
+        memcpy(&b, src + stop - 4, 4);
+        if (ucs1_stops(a | (uint64_t)b << 32, ascii_out) == 0) {
+            memcpy(o + (i - start), &a, 4);
+            memcpy(o + (i - start) + r - 4, &b, 4);
+            return i - start + r;
+        }
+    }
+    const char *esc = esc_of[ascii_out];
+    while (i < stop && src[i] < 0x80 && esc[src[i]] == 0) {
+        o[i - start] = src[i];
+        i++;
+    }
+    return i - start;
+}
+#endif
+
+static unsigned char *esc_ucs1(unsigned char *o, const Py_UCS1 *src, Py_ssize_t *pi,
+                               Py_ssize_t stop, int ascii_out)
+{
+    const char *esc = esc_of[ascii_out];
+    Py_ssize_t i = *pi;
+
+    while (i < stop) {
+#if SWAR
+        Py_ssize_t k = plain_run(o, src, i, stop, ascii_out);
+        i += k;
+        o += k;
+        if (i >= stop)
+            break;
+#endif
+        /* One at a time while they need more than a copy (text in a language of Latin-1 has
+         * its accented letters close together; going back to the words each time costs). */
+        do {
+            Py_UCS1 c = src[i++];
+            if (c < 0x80) {
+                char e = esc[c];
+                if (e == 0)
+                    *o++ = c;
+                else
+                    o = put_esc(o, c, e);
+            } else if (ascii_out) {
+                o = put_u(o, c);
+            } else {
+                o[0] = (unsigned char)(0xC0 | (c >> 6));
+                o[1] = (unsigned char)(0x80 | (c & 0x3F));
+                o += 2;
+            }
+        } while (i < stop && (src[i] >= 0x80 || esc[src[i]] != 0));
+    }
+    *pi = i;
+    return o;
+}
+
+/* A surrogate code point at src[i]: with ensure_ascii, a pair is written (returns 2, the code
+ * points it takes), anything else is refused (-1 with ValueError). */
+#define SURROGATE(src, i, n, ascii_out, c)                                                         \
+    (((ascii_out) && (c) <= 0xDBFF && (i) + 1 < (n) && (src)[(i) + 1] >= 0xDC00 &&                 \
+      (src)[(i) + 1] <= 0xDFFF)                                                                    \
+         ? 2                                                                                       \
+         : surrogate_error((ascii_out), (c), (i)))
+
+#define DEFINE_ESC_WIDE(NAME, T)                                                                   \
+    static unsigned char *NAME(unsigned char *o, const T *src, Py_ssize_t *pi, Py_ssize_t stop,    \
+                               Py_ssize_t n, int ascii_out)                                        \
     {                                                                                              \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+        const char *esc = esc_of[ascii_out];                                                       \
+        Py_ssize_t i = *pi;                                                                        \
+                                                                                                   \
+        for (; i < stop; i++) {                                                                    \
             Py_UCS4 c = src[i];                                                                    \
             if (c < 0x80) {                                                                        \
-                *out++ = (unsigned char)c;                                                         \
+                char e = esc[c];                                                                   \
+                if (e == 0)                                                                        \
+                    *o++ = (unsigned char)c;                                                       \
+                else                                                                               \
+                    o = put_esc(o, c, e);                                                          \
                 continue;                                                                          \
             }                                                                                      \
-            if (c < 0x800) {                                                                       \
-                *out++ = (unsigned char)(0xC0 | (c >> 6));                                         \
-                *out++ = (unsigned char)(0x80 | (c & 0x3F));                                       \
-                continue;                                                                          \
-            }                                                                                      \
-            if (c >= 0xD800 && c <= 0xDFFF) {                                                      \
-                /* With ensure_ascii json writes each surrogate code point as its escape: a        \
-                 * high one followed by a low one reads back as the character of the pair,         \
-                 * which the generator escapes to the same text. Anything else has no UTF-8        \
-                 * form (json.dumps would write "\ud800", which no strict parser reads back). */   \
-                Py_UCS4 lo = i + 1 < n ? src[i + 1] : 0;                                           \
-                if (!ascii_out || c > 0xDBFF || lo < 0xDC00 || lo > 0xDFFF) {                      \
-                    surrogate_error(ascii_out, c, i);                                              \
+            if ((c & ~(Py_UCS4)0x7FF) == 0xD800) {                                                 \
+                if (SURROGATE(src, i, n, ascii_out, c) < 0)                                        \
                     return NULL;                                                                   \
+                /* both halves as they are, escaped */                                             \
+                o = put_u(o, c);                                                                   \
+                o = put_u(o, src[++i]);                                                            \
+                continue;                                                                          \
+            }                                                                                      \
+            if (ascii_out) {                                                                       \
+                if (c < 0x10000) {                                                                 \
+                    o = put_u(o, c);                                                               \
+                } else {                                                                           \
+                    c -= 0x10000;                                                                  \
+                    o = put_u(o, 0xD800 | (c >> 10));                                              \
+                    o = put_u(o, 0xDC00 | (c & 0x3FF));                                            \
                 }                                                                                  \
-                c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);                                \
-                i++;                                                                               \
-            }                                                                                      \
-            if (c < 0x10000) {                                                                     \
-                *out++ = (unsigned char)(0xE0 | (c >> 12));                                        \
+            } else if (c < 0x800) {                                                                \
+                o[0] = (unsigned char)(0xC0 | (c >> 6));                                           \
+                o[1] = (unsigned char)(0x80 | (c & 0x3F));                                         \
+                o += 2;                                                                            \
+            } else if (c < 0x10000) {                                                              \
+                o[0] = (unsigned char)(0xE0 | (c >> 12));                                          \
+                o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));                                  \
+                o[2] = (unsigned char)(0x80 | (c & 0x3F));                                         \
+                o += 3;                                                                            \
             } else {                                                                               \
-                *out++ = (unsigned char)(0xF0 | (c >> 18));                                        \
-                *out++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));                               \
+                o[0] = (unsigned char)(0xF0 | (c >> 18));                                          \
+                o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));                                 \
+                o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));                                  \
+                o[3] = (unsigned char)(0x80 | (c & 0x3F));                                         \
+                o += 4;                                                                            \
             }                                                                                      \
-            *out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));                                    \
-            *out++ = (unsigned char)(0x80 | (c & 0x3F));                                           \
         }                                                                                          \
-        return out;                                                                                \
+        *pi = i;                                                                                   \
+        return o;                                                                                  \
     }
 
-DEFINE_TO_UTF8(ucs1_to_utf8, Py_UCS1)
-DEFINE_TO_UTF8(ucs2_to_utf8, Py_UCS2)
-DEFINE_TO_UTF8(ucs4_to_utf8, Py_UCS4)
+DEFINE_ESC_WIDE(esc_ucs2, Py_UCS2)
+DEFINE_ESC_WIDE(esc_ucs4, Py_UCS4)
 
 /*
- * The UTF-8 of s. ASCII strings are used in place; others are encoded into the scratch buffer
- * rather than with PyUnicode_AsUTF8AndSize(), which would keep a UTF-8 copy alive in every str
- * of the caller's data.
+ * dumps(ensure_ascii=False): a str that is not ASCII is not written where it goes but noted
+ * (deferred) with its place in the output, and copied into the result str in the result's own
+ * kind by build_result(): its characters are never converted to UTF-8 and back. Here it is only
+ * scanned, for the escapes that make it longer and for a surrogate, which is refused as above.
  */
-static int str_utf8(ajpy_enc *e, PyObject *s, const char **ret, size_t *ret_len)
+#define DEFINE_SCAN(NAME, T)                                                                       \
+    static Py_ssize_t NAME(const T *src, Py_ssize_t n)                                             \
+    {                                                                                              \
+        Py_ssize_t extra = 0;                                                                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            Py_UCS4 c = src[i];                                                                    \
+            if (c <= '\\') {                                                                       \
+                if (c < 0x20)                                                                      \
+                    extra += esc_of[0][c] == 'u' ? 5 : 1;                                          \
+                else if (c == '"' || c == '\\')                                                    \
+                    extra++;                                                                       \
+            } else if (sizeof(T) > 1 && (c & ~(Py_UCS4)0x7FF) == 0xD800) {                         \
+                return surrogate_error(0, c, i);                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        return extra;                                                                              \
+    }
+
+DEFINE_SCAN(scan_ucs1, Py_UCS1)
+DEFINE_SCAN(scan_ucs2, Py_UCS2)
+DEFINE_SCAN(scan_ucs4, Py_UCS4)
+
+static int defer_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), extra;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    unsigned char *o;
+
+    if (kind == PyUnicode_1BYTE_KIND)
+        extra = scan_ucs1(data, n);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        extra = scan_ucs2(data, n);
+    else
+        extra = scan_ucs4(data, n);
+    if (extra < 0)
+        return -1;
+    if (e->deferred_len == e->deferred_cap) {
+        size_t cap = e->deferred_cap != 0 ? e->deferred_cap * 2 : 64;
+        struct deferred *d = PyMem_Realloc(e->deferred, cap * sizeof(*d));
+        if (d == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->deferred = d;
+        e->deferred_cap = cap;
+    }
+    /* The quotes go out now, the text between them in build_result(). The generator's path of
+     * a message shows such a key as "" (dumps raises the encoder's own errors, not those). */
+    GEN(ajio__gen_text_begin(g, key, 0, &o));
+    struct deferred *d = &e->deferred[e->deferred_len++];
+    Py_INCREF(s); /* default= may hand over a str that nothing else keeps */
+    d->s = s;
+    d->at = ajio__gen_text_offset(g, o);
+    d->extra = extra;
+    e->result_len += (size_t)(n + extra);
+    if (PyUnicode_MAX_CHAR_VALUE(s) > e->result_maxchar)
+        e->result_maxchar = PyUnicode_MAX_CHAR_VALUE(s);
+    GEN(ajio__gen_text_end(g, key, o));
+    return 0;
+}
+
+/* s as a JSON string (key: as the next member's key), quotes included. */
+static int enc_str(ajpy_enc *e, ajio_gen *g, PyObject *s, int key)
 {
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(s) < 0)
         return -1;
 #endif
-    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    if (PyUnicode_IS_ASCII(s)) {
-        *ret = (const char *)PyUnicode_DATA(s);
-        *ret_len = (size_t)n;
+    if (PyUnicode_IS_ASCII(s) && PyUnicode_GET_LENGTH(s) <= 16) {
+        /* Its own UTF-8: the generator's string call escapes it as json does with the flags
+         * enc_new() set, in one call, with its tests for short strings (most keys). */
+        const char *p = PyUnicode_DATA(s);
+        size_t n = (size_t)PyUnicode_GET_LENGTH(s);
+        GEN(key ? ajio_gen_key(g, p, n) : ajio_gen_string(g, p, n));
         return 0;
     }
-    int ascii_out = (e->go.flags & AJIO_GEN_ENSURE_ASCII) != 0;
-    int kind = PyUnicode_KIND(s);
+    if (e->defer && !PyUnicode_IS_ASCII(s))
+        return defer_str(e, g, s, key);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), i = 0;
+    int kind = PyUnicode_KIND(s), ascii_out = e->ascii_out;
     const void *data = PyUnicode_DATA(s);
-    /* 2 bytes per Latin-1 character at most, 3 per UCS-2 one, 4 per UCS-4 one. */
-    size_t need = (size_t)n * (kind == PyUnicode_4BYTE_KIND ? 4 : (size_t)kind + 1);
-    if (need > e->scratch_cap) {
-        size_t cap = need < 256 ? 256 : need;
-        char *p = PyMem_Realloc(e->scratch, cap);
-        if (p == NULL) {
-            PyErr_NoMemory();
+    size_t per_char = kind == PyUnicode_4BYTE_KIND && ascii_out ? 12 : 6;
+    unsigned char *o;
+
+    /* A long string goes in chunks, the window handed over between them when it is full. */
+    Py_ssize_t stop = n < CHUNK_CHARS ? n : CHUNK_CHARS;
+    GEN(ajio__gen_text_begin(g, key, (size_t)stop * per_char + SLACK, &o));
+    for (;;) {
+        if (kind == PyUnicode_1BYTE_KIND)
+            o = esc_ucs1(o, data, &i, stop, ascii_out);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            o = esc_ucs2(o, data, &i, stop, n, ascii_out);
+        else
+            o = esc_ucs4(o, data, &i, stop, n, ascii_out);
+        if (o == NULL)
             return -1;
-        }
-        e->scratch = p;
-        e->scratch_cap = cap;
+        if (i >= n)
+            break;
+        stop = n - i < CHUNK_CHARS ? n : i + CHUNK_CHARS;
+        GEN(ajio__gen_text_room(g, (size_t)(stop - i) * per_char + SLACK, &o));
     }
-    unsigned char *start = (unsigned char *)e->scratch, *end;
-    if (kind == PyUnicode_1BYTE_KIND)
-        end = ucs1_to_utf8(data, n, start, ascii_out);
-    else if (kind == PyUnicode_2BYTE_KIND)
-        end = ucs2_to_utf8(data, n, start, ascii_out);
-    else
-        end = ucs4_to_utf8(data, n, start, ascii_out);
-    if (end == NULL)
-        return -1;
-    *ret = e->scratch;
-    *ret_len = (size_t)(end - start);
+    GEN(ajio__gen_text_end(g, key, o));
     return 0;
+}
+
+/*
+ * The result of dumps(ensure_ascii=False) with deferred strings: the generator's text (ASCII:
+ * everything but those strings) and the strings, each copied into the result str in its kind,
+ * escaped as it goes when its scan found something to escape.
+ */
+#if defined(__SSE2__)
+/*
+ * Widening without escapes is most of the work when a document's widest string is wider than
+ * the rest (the generator's ASCII text of a document with one emoji is copied as 4-byte
+ * characters): sixteen at a time. gcc -O2 does not vectorise the loop by itself.
+ */
+static Py_ssize_t widen_1_2(Py_UCS2 *o, const Py_UCS1 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi8(x, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 8), _mm_unpackhi_epi8(x, zero));
+    }
+    return i;
+}
+
+static Py_ssize_t widen_1_4(Py_UCS4 *o, const Py_UCS1 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i lo = _mm_unpacklo_epi8(x, zero), hi = _mm_unpackhi_epi8(x, zero);
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 4), _mm_unpackhi_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 8), _mm_unpacklo_epi16(hi, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 12), _mm_unpackhi_epi16(hi, zero));
+    }
+    return i;
+}
+
+static Py_ssize_t widen_2_4(Py_UCS4 *o, const Py_UCS2 *src, Py_ssize_t n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    Py_ssize_t i = 0;
+
+    for (; n - i >= 8; i += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm_storeu_si128((__m128i *)(o + i), _mm_unpacklo_epi16(x, zero));
+        _mm_storeu_si128((__m128i *)(o + i + 4), _mm_unpackhi_epi16(x, zero));
+    }
+    return i;
+}
+#define WIDEN(o, src, n)                                                                           \
+    (sizeof(*(src)) == 1 && sizeof(*(o)) == 2   ? widen_1_2((void *)(o), (const void *)(src), n)   \
+     : sizeof(*(src)) == 1 && sizeof(*(o)) == 4 ? widen_1_4((void *)(o), (const void *)(src), n)   \
+     : sizeof(*(src)) == 2 && sizeof(*(o)) == 4 ? widen_2_4((void *)(o), (const void *)(src), n)   \
+                                                : 0)
+#else
+#define WIDEN(o, src, n) 0
+#endif
+
+#define DEFINE_PUT(NAME, S, D)                                                                     \
+    static D *NAME(D *o, const S *src, Py_ssize_t n, Py_ssize_t extra)                             \
+    {                                                                                              \
+        if (extra == 0) {                                                                          \
+            if (sizeof(S) == sizeof(D)) {                                                          \
+                memcpy(o, src, (size_t)n * sizeof(D));                                             \
+                return o + n;                                                                      \
+            }                                                                                      \
+            for (Py_ssize_t i = WIDEN(o, src, n); i < n; i++)                                      \
+                o[i] = src[i];                                                                     \
+            return o + n;                                                                          \
+        }                                                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+            Py_UCS4 c = src[i];                                                                    \
+            char e = c < 0x80 ? esc_of[0][c] : 0;                                                  \
+            if (e == 0) {                                                                          \
+                *o++ = (D)c;                                                                       \
+                continue;                                                                          \
+            }                                                                                      \
+            o[0] = '\\';                                                                           \
+            if (e != 'u') {                                                                        \
+                o[1] = (D)e;                                                                       \
+                o += 2;                                                                            \
+                continue;                                                                          \
+            }                                                                                      \
+            o[1] = 'u';                                                                            \
+            o[2] = '0';                                                                            \
+            o[3] = '0';                                                                            \
+            o[4] = (D)hex_pairs[2 * c];                                                            \
+            o[5] = (D)hex_pairs[2 * c + 1];                                                        \
+            o += 6;                                                                                \
+        }                                                                                          \
+        return o;                                                                                  \
+    }
+
+DEFINE_PUT(put_1_1, Py_UCS1, Py_UCS1)
+DEFINE_PUT(put_1_2, Py_UCS1, Py_UCS2)
+DEFINE_PUT(put_1_4, Py_UCS1, Py_UCS4)
+DEFINE_PUT(put_2_2, Py_UCS2, Py_UCS2)
+DEFINE_PUT(put_2_4, Py_UCS2, Py_UCS4)
+DEFINE_PUT(put_4_4, Py_UCS4, Py_UCS4)
+
+/* n characters of src (of kind skind, at most kind) at out[w] of a str of kind kind: the new w. */
+static Py_ssize_t put_chars(void *out, int kind, Py_ssize_t w, const void *src, int skind,
+                            Py_ssize_t n, Py_ssize_t extra)
+{
+    if (kind == PyUnicode_1BYTE_KIND)
+        return put_1_1((Py_UCS1 *)out + w, src, n, extra) - (Py_UCS1 *)out;
+    if (kind == PyUnicode_2BYTE_KIND) {
+        Py_UCS2 *o = (Py_UCS2 *)out + w;
+        o = skind == PyUnicode_1BYTE_KIND ? put_1_2(o, src, n, extra) : put_2_2(o, src, n, extra);
+        return o - (Py_UCS2 *)out;
+    }
+    Py_UCS4 *o = (Py_UCS4 *)out + w;
+    if (skind == PyUnicode_1BYTE_KIND)
+        o = put_1_4(o, src, n, extra);
+    else if (skind == PyUnicode_2BYTE_KIND)
+        o = put_2_4(o, src, n, extra);
+    else
+        o = put_4_4(o, src, n, extra);
+    return o - (Py_UCS4 *)out;
+}
+
+static PyObject *build_result(const ajpy_enc *e, const char *p, size_t len)
+{
+    PyObject *r = PyUnicode_New((Py_ssize_t)(len + e->result_len), e->result_maxchar);
+    if (r == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(r);
+    void *out = PyUnicode_DATA(r);
+    Py_ssize_t w = 0;
+    uint64_t at = 0;
+
+    for (size_t j = 0; j < e->deferred_len; j++) {
+        const struct deferred *d = &e->deferred[j];
+        if (d->at < at || d->at > len) {
+            /* Places that do not follow each other in the text: nothing to build from. */
+            Py_DECREF(r);
+            PyErr_SetString(PyExc_SystemError, "dumps: a deferred string is out of place");
+            return NULL;
+        }
+        w = put_chars(out, kind, w, p + at, PyUnicode_1BYTE_KIND, (Py_ssize_t)(d->at - at), 0);
+        w = put_chars(out, kind, w, PyUnicode_DATA(d->s), PyUnicode_KIND(d->s),
+                      PyUnicode_GET_LENGTH(d->s), d->extra);
+        at = d->at;
+    }
+    w = put_chars(out, kind, w, p + at, PyUnicode_1BYTE_KIND, (Py_ssize_t)(len - at), 0);
+    assert(w == PyUnicode_GET_LENGTH(r));
+    (void)w;
+    return r;
 }
 
 static int out_of_range(double v)
@@ -648,7 +1095,8 @@ static int key_as_python(PyObject *key, char *buf, PyObject **ret_owner, const c
 }
 
 /*
- * A key as json converts it: 1 with the text in *ret (or a NUL-terminated buf of
+ * A key other than a str (enc_member() writes those as str values are written) as json converts
+ * it: 1 with the text in *ret (or a NUL-terminated buf of
  * AJIO_GEN_DOUBLE_MAX bytes, or *ret_owner keeping it alive), 0 to skip it (skipkeys), -1 with an
  * exception. Subclasses of float and int are read from their storage by json's C encoder, through
  * isinstance() and floatstr() by json/encoder.py (indent).
@@ -657,8 +1105,6 @@ static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner,
                     size_t *ret_len)
 {
     *ret_owner = NULL;
-    if (PyUnicode_Check(key))
-        return str_utf8(e, key, ret, ret_len) < 0 ? -1 : 1;
     if (PyFloat_CheckExact(key) || (PyFloat_Check(key) && !e->indented))
         return float_key(PyFloat_AS_DOUBLE(key), buf, ret, ret_len);
     if (key == Py_True || key == Py_False || key == Py_None) {
@@ -695,16 +1141,20 @@ static int key_text(ajpy_enc *e, PyObject *key, char *buf, PyObject **ret_owner,
 static int enc_member(ajpy_enc *e, ajio_gen *g, PyObject *key, PyObject *value, int *opened)
 {
     char buf[AJIO_GEN_DOUBLE_MAX];
-    PyObject *owner;
+    PyObject *owner = NULL;
     const char *s = NULL;
     size_t n = 0;
-    int r = key_text(e, key, buf, &owner, &s, &n);
+    int is_str = PyUnicode_Check(key);
+    int r = is_str ? 1 : key_text(e, key, buf, &owner, &s, &n);
 
     if (r <= 0)
         return r;
     r = *opened ? 0 : ajio_gen_begin_object(g);
     if (r == 0) {
         *opened = 1;
+        /* A str key is escaped from its storage as a str value is. */
+        if (is_str)
+            return enc_str(e, g, key, 1) < 0 ? -1 : enc_obj(e, g, value);
         r = ajio_gen_key(g, s, n);
     }
     Py_XDECREF(owner);
@@ -1188,14 +1638,8 @@ static int enc_as_python(ajpy_enc *e, ajio_gen *g, PyObject *o)
  */
 static int enc_obj(ajpy_enc *e, ajio_gen *g, PyObject *o)
 {
-    if (PyUnicode_Check(o)) {
-        const char *s;
-        size_t n;
-        if (str_utf8(e, o, &s, &n) < 0)
-            return -1;
-        GEN(ajio_gen_string(g, s, n));
-        return 0;
-    }
+    if (PyUnicode_Check(o))
+        return enc_str(e, g, o, 0);
     if (o == Py_None) {
         GEN(ajio_gen_null(g));
         return 0;
@@ -1287,8 +1731,8 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj)
     int r;
 
     if (AJPY_BUSY(e->busy)) {
-        /* default= runs Python code, which may switch threads or encode again: the scratch
-         * buffer and the cycle marks are for one walk at a time. */
+        /* default= runs Python code, which may switch threads or encode again: the cycle
+         * marks and the deferred strings are for one walk at a time. */
         PyErr_SetString(PyExc_RuntimeError, "this encoder is already encoding a value");
         fail_gen(g);
         return -1;
@@ -1435,7 +1879,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
             result = dumps_fallback(obj, kw);
         goto out_obj;
     }
-    k.ascii = (ajpy_enc_gen_opts(e)->flags & AJIO_GEN_ENSURE_ASCII) != 0;
+    /* ASCII either way: with ensure_ascii=False the strs that are not wait in e->deferred. */
+    k.ascii = 1;
     r = ajio_gen_new_sink(&g, sink_write, &k, ajpy_enc_gen_opts(e));
     if (r < 0) {
         gen_error(r);
@@ -1443,7 +1888,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     if (ajpy_enc_value(e, g, obj) < 0)
         goto out_gen;
-    k.finishing = 1;
+    /* With deferred strs the text is built from the whole output, not made from the window. */
+    k.finishing = e->deferred_len == 0;
     r = ajio_gen_finish(g);
     if (r < 0) {
         /* A Python error raised by the sink (a failed str) is more precise than the errno. */
@@ -1454,6 +1900,8 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     if (k.str != NULL) {
         result = k.str;
         k.str = NULL;
+    } else if (e->deferred_len != 0) {
+        result = build_result(e, k.p != NULL ? k.p : "", k.len);
     } else {
         result = make_str(k.p != NULL ? k.p : "", k.len, k.ascii);
     }

@@ -108,9 +108,10 @@ int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
 
 /*
  * dumps(obj, **kw) -> str, byte-identical to json.dumps(obj, **kw) (with the refusals above);
- * through a sink generator (ajio_gen_new_sink) into a growing buffer; a fallback calls
- * json.dumps itself, with allow_nan=False unless given. Registered as atomic_json_io._ajio.dumps
- * (METH_VARARGS | METH_KEYWORDS).
+ * through a sink generator (ajio_gen_new_sink) into a growing buffer, which holds ASCII only:
+ * with ensure_ascii=False the strs that are not ASCII are copied into the result str at the end,
+ * in its kind, never through UTF-8. A fallback calls json.dumps itself, with allow_nan=False
+ * unless given. Registered as atomic_json_io._ajio.dumps (METH_VARARGS | METH_KEYWORDS).
  */
 PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
 

@@ -392,6 +392,160 @@ def test_surrogate_pair_code_points():
             dumps([s], ensure_ascii=False)
 
 
+# Strings are escaped from the str's own storage (1, 2 or 4 bytes per character, PEP 393), and
+# dumps(ensure_ascii=False) copies the non-ASCII ones into its result in the result's kind: each
+# storage kind, each boundary between what is copied, escaped or encoded, and the chunks of
+# long strings.
+BOUNDARY_CHARS = (
+    [chr(c) for c in range(0x20)]
+    + ['"', "\\", "/", "\x7f", "\x80", "\x9f", "\xa0", "\xe9", "\xff", "\u0100", "\u07ff",
+       "\u0800", "\u2028", "\u2029", "\ud7ff", "\ue000", "\ufeff", "\ufffe", "\uffff",
+       "\U00010000", "\U0001f600", "\U0010ffff"]
+)
+# What makes a str of each kind around a boundary character: nothing (ASCII or the character's
+# own kind), a Latin-1 letter, a 2-byte and a 4-byte character.
+KIND_MAKERS = ["", "\xe9", "\u4e2d", "\U0001f600"]
+LAYOUTS = [{}, {"ensure_ascii": False}, {"indent": 2}, {"indent": 2, "ensure_ascii": False},
+           {"separators": (",", ":"), "sort_keys": True}]
+
+
+def _boundary_strings():
+    out = []
+    for c in BOUNDARY_CHARS:
+        for maker in KIND_MAKERS:
+            # 0 to 17 characters before it: every place in an 8-byte word, and past one
+            for pre in (0, 1, 3, 7, 8, 9, 15, 16, 17):
+                out.append("a" * pre + c + maker)
+                out.append(maker + "b" * pre + c + c + "tail")
+    return out
+
+
+@pytest.mark.parametrize("kw", LAYOUTS)
+def test_kind_boundaries(kw):
+    strings = _boundary_strings()
+    for s in strings:
+        for v in (s, [s, "x", s], {s: s, "k": [s]}):
+            assert dumps(v, **kw) == json.dumps(v, **kw), (s, kw)
+    # All at once: dumps(ensure_ascii=False) builds one result of the widest kind.
+    v = {s: [s, i] for i, s in enumerate(strings)}
+    assert dumps(v, **kw) == json.dumps(v, **kw)
+
+
+# Longer strings than the values above draw (up to 300 characters, any kind): the word-at-a-time
+# loops and their tails, mixed kinds within one document.
+long_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.text(
+    alphabet=st.sampled_from(["a", " ", "\n", '"', "\\", "\x7f", "\xe9", "\xff", "\u4e2d",
+                              "\u2028", "\U0001f600"]),
+    max_size=300,
+)
+
+
+@settings(
+    max_examples=max(100, EXAMPLES // 4),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(long_texts, max_size=6), st.dictionaries(long_texts, long_texts, max_size=3),
+       st.sampled_from([{}, {"ensure_ascii": False}, {"indent": 2},
+                        {"indent": 1, "ensure_ascii": False, "sort_keys": True}]))
+def test_differential_long_strings(lst, dct, kw):
+    v = [lst, dct]
+    assert dumps(v, **kw) == json.dumps(v, **kw)
+
+
+def test_every_place_in_short_strings():
+    # Strings of 1 to 40 characters with one character to escape or encode at each place: the
+    # word-at-a-time tests, the load that ends at the end of the string and the overlapping
+    # 4-byte loads of strings shorter than eight each see it at every offset.
+    for filler in ("a", "\xe9", "\u4e2d"):
+        for special in ("\n", '"', "\x7f", "\x80", "\xff", "\u0100", "\U0001f600", "z"):
+            for n in range(1, 41):
+                for at in range(n):
+                    s = filler * at + special + filler * (n - at - 1)
+                    for kw in ({}, {"ensure_ascii": False}):
+                        assert dumps([s], **kw) == json.dumps([s], **kw), (s, kw)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_result_kind_rises_along_the_document(ensure_ascii):
+    # ASCII first, then Latin-1, 2-byte and 4-byte strs, as values and keys, with escapes in the
+    # non-ASCII ones; and the other way round. The result compares equal to json's only if it
+    # is the same kind (str equality compares kinds first).
+    parts = ["plain", "caf\xe9\n", "\"\u4e2d\t\u6587\\", "\U0001f600\x00\u2028", "end"]
+    for order in (parts, parts[::-1]):
+        v = [{p: [p, 1.5, None]} for p in order] + order
+        for kw in ({"ensure_ascii": ensure_ascii}, {"ensure_ascii": ensure_ascii, "indent": 1}):
+            got = dumps(v, **kw)
+            assert got == json.dumps(v, **kw)
+    assert dumps(["\xe9"], ensure_ascii=False) == '["\xe9"]'
+    assert dumps({"\xe9": "\U0001f600"}, ensure_ascii=False) == '{"\xe9": "\U0001f600"}'
+
+
+@pytest.mark.parametrize("kw", LAYOUTS)
+@pytest.mark.parametrize("maker", KIND_MAKERS)
+def test_long_strings_across_windows(kw, maker):
+    # Longer than the generator's 64 KiB window and than a chunk of a string (a few thousand
+    # characters), with escapes and encoded characters around every boundary.
+    rng = random.Random(len(maker) * 31 + len(kw))
+    alphabet = ["a", "b", " ", "\n", '"', "\\", "\x7f", maker or "c"] + (
+        ["\xe9", "\u4e2d", "\U0001f600"][: KIND_MAKERS.index(maker)] if maker else []
+    )
+    for n in (2_700, 2_722, 2_730, 5_449, 11_000, 70_000, 200_000):
+        s = "".join(rng.choice(alphabet) for _ in range(n))
+        for v in (s, [s, s[: n // 3], {s[:100]: s}]):
+            assert dumps(v, **kw) == json.dumps(v, **kw), (n, maker, kw)
+
+
+def test_surrogate_pair_across_a_chunk():
+    # A pair of code points straddling the place where a long string's chunks meet: written as
+    # the pair it is, whatever the chunk size (tried at every place near where chunks end).
+    for n in range(2_700, 2_740):
+        s = "x" * n + "\ud83d\ude00" + "\u4e2d" * 10 + "y" * 3000 + "\udbff\udfff"
+        assert dumps([s]) == json.dumps([s])
+        assert dumps({s: 1}, indent=2) == json.dumps({s: 1}, indent=2)
+    # A high surrogate as the last character: there is no low one to pair with.
+    for s in ["\u4e2d" * 3000 + "\ud83d", "x" * 2721 + "\ud83d", "\U0001f600" * 5000 + "\udc00"]:
+        with pytest.raises(ValueError, match="surrogate"):
+            dumps([s])
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_surrogate_error_names_the_index(ensure_ascii):
+    for s, i in [("\ud800", 0), ("ab\udfff", 2), ("\xe9" * 9 + "\ud800x", 9),
+                 ("\U0001f600" * 7000 + "\udc00", 7000), ("x" * 100_000 + "\ud800", 100_000)]:
+        with pytest.raises(ValueError, match=r"surrogate \\u[0-9a-f]{4} at index %d," % i):
+            dumps({"k": [s]}, ensure_ascii=ensure_ascii)
+
+
+def test_deferred_strings_are_kept_alive():
+    # dumps(ensure_ascii=False) copies its non-ASCII strs in at the end: those that default=
+    # made and dropped (nothing else keeps them) must still be there, and str subclasses too.
+    made = []
+
+    def fresh(o):
+        made.append(None)
+        return ["\u4e2d\xe9" + str(o.n) * 50, MyStr("\U0001f600" + str(o.n))]
+
+    v = [Opaque(i) for i in range(2000)] + [MyStr("caf\xe9"), {MyStr("\u4e2d"): MyStr("\xff")}]
+    want = json.dumps(v, ensure_ascii=False, default=fresh)
+    assert dumps(v, ensure_ascii=False, default=fresh) == want
+    assert len(made) == 4000
+
+
+def test_deferred_strings_released_after_an_error():
+    # A failure after some strs were deferred: the refusal is json's, and the strs are not kept.
+    s = "\u4e2d" * 50
+    before = sys.getrefcount(s)
+    for bad in ([s, s, float("nan")], [s, {s: object()}], {s: [s, "\ud800"]}):
+        with pytest.raises((ValueError, TypeError)):
+            dumps(bad, ensure_ascii=False)
+    del bad
+    assert sys.getrefcount(s) == before
+    assert dumps([s, s], ensure_ascii=False) == json.dumps([s, s], ensure_ascii=False)
+    assert sys.getrefcount(s) == before
+
+
 # --- layout ---------------------------------------------------------------------------------------
 
 
