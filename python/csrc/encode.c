@@ -9,6 +9,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include "encode.h"
+#include "gil.h"
 /* libajio's own declarations: the generator's ajio__gen_text_*(), which the extension compiles
  * with the rest of libajio (setup.py) */
 #include "internal.h"
@@ -1768,6 +1769,7 @@ struct sink {
     int ascii;
     int finishing; /* inside ajio_gen_finish(): the call with the rest is the last */
     PyObject *str; /* made straight from the generator's window when it all fitted in one */
+    ajpy_pace pace; /* a long dumps() lets other threads in (gil.h) */
 };
 
 static PyObject *make_str(const char *p, size_t len, int ascii)
@@ -1784,6 +1786,7 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 {
     struct sink *k = ctx;
 
+    ajpy_pace_point(&k->pace);
     if (k->str != NULL)
         return -EPROTO; /* ajio_gen_finish() hands over the rest in one call */
     if (k->finishing && k->len == 0) {

@@ -24,6 +24,7 @@
 #include <ajio.h>
 
 #include "encode.h"
+#include "gil.h"
 
 static PyObject *NotDurableError;
 
@@ -713,12 +714,14 @@ static PyObject *py_append(PyObject *self, PyObject *args)
 struct membuf {
     char *p;
     size_t len, cap;
+    ajpy_pace pace; /* the encoding lets other threads in (gil.h) */
 };
 
 static int membuf_sink(void *ctx, const void *buf, size_t len)
 {
     struct membuf *mb = ctx;
 
+    ajpy_pace_point(&mb->pace);
     if (len > mb->cap - mb->len) {
         size_t cap = mb->cap ? mb->cap : 65536;
         char *p;
