@@ -485,11 +485,17 @@ typedef struct {
     PyObject *path;
     /* a call runs with the GIL released: another thread must not use f meanwhile */
     unsigned long busy;
+    size_t buffered; /* bytes in f's 64 KiB buffer (file_write_goes_out) */
 } FileObject;
 
 static void File_dealloc(FileObject *self)
 {
-    ajio_file_abort(self->f);
+    if (self->f) {
+        /* A temp file of many MB takes a while to remove. */
+        Py_BEGIN_ALLOW_THREADS
+        ajio_file_abort(self->f);
+        Py_END_ALLOW_THREADS
+    }
     Py_XDECREF(self->path);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -541,11 +547,30 @@ static int File_check(FileObject *self)
     return handle_usable(self->busy, self->f, "file", "committed or aborted");
 }
 
-/* The handle buffers 64 KiB; a larger write goes to the temp file at once, so the GIL is
- * released for it. */
+/*
+ * ajio_file_write() copies into the handle's 64 KiB buffer (ajio.h); a write that does not fit
+ * writes the buffer out first, and one of 64 KiB or more goes to the temp file at once. Whether
+ * a write of len bytes calls write(), given what the buffer holds, which *buffered tracks.
+ */
+#define HANDLE_BUFFER 65536
+
+static int file_write_goes_out(size_t *buffered, size_t len)
+{
+    int out = *buffered + len > HANDLE_BUFFER || len >= HANDLE_BUFFER;
+
+    if (*buffered + len > HANDLE_BUFFER)
+        *buffered = 0;
+    if (len < HANDLE_BUFFER)
+        *buffered += len;
+    return out;
+}
+
+/* The GIL is released for a write that goes out to the temp file, not for a copy into the
+ * buffer: a release per small write would hand the GIL to a busy thread every few bytes and
+ * leave this one waiting a switch interval for it each time. */
 static PyObject *File_write(FileObject *self, PyObject *arg)
 {
-    Py_buffer data;
+    Py_buffer data = {0};
     const char *s;
     Py_ssize_t len;
     int r;
@@ -556,25 +581,22 @@ static PyObject *File_write(FileObject *self, PyObject *arg)
         s = PyUnicode_AsUTF8AndSize(arg, &len);
         if (!s)
             return NULL;
-        if (len >= 65536) {
-            self->busy = ajpy_fork_gen;
-            Py_BEGIN_ALLOW_THREADS
-            r = ajio_file_write(self->f, s, (size_t)len);
-            Py_END_ALLOW_THREADS
-            self->busy = 0;
-        } else {
-            r = ajio_file_write(self->f, s, (size_t)len);
-        }
     } else {
         if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
             return NULL;
+        s = data.buf;
+        len = data.len;
+    }
+    if (file_write_goes_out(&self->buffered, (size_t)len)) {
         self->busy = ajpy_fork_gen;
         Py_BEGIN_ALLOW_THREADS
-        r = ajio_file_write(self->f, data.buf, (size_t)data.len);
+        r = ajio_file_write(self->f, s, (size_t)len);
         Py_END_ALLOW_THREADS
         self->busy = 0;
-        PyBuffer_Release(&data);
+    } else {
+        r = ajio_file_write(self->f, s, (size_t)len);
     }
+    PyBuffer_Release(&data);
     if (r < 0)
         return set_error(r, self->path);
     Py_RETURN_NONE;
@@ -599,13 +621,19 @@ static PyObject *File_commit(FileObject *self, PyObject *unused)
 
 static PyObject *File_abort(FileObject *self, PyObject *unused)
 {
+    ajio_file *f = self->f;
+
     (void)unused;
     if (AJPY_BUSY(self->busy)) {
         PyErr_SetString(PyExc_RuntimeError, "the file is in use by another thread");
         return NULL;
     }
-    ajio_file_abort(self->f);
-    self->f = NULL;
+    self->f = NULL; /* other threads see it aborted while the temp is removed */
+    if (f) {
+        Py_BEGIN_ALLOW_THREADS
+        ajio_file_abort(f);
+        Py_END_ALLOW_THREADS
+    }
     Py_RETURN_NONE;
 }
 
