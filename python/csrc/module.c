@@ -204,6 +204,19 @@ static PyObject *py_after_fork_child(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* _gil_offers(enabled) -> the previous setting: whether long encodes offer the GIL to other
+ * threads (gil.h). For the tests' negative control only. */
+static PyObject *py_gil_offers(PyObject *self, PyObject *arg)
+{
+    int was = ajpy_gil_offers, on = PyObject_IsTrue(arg);
+
+    (void)self;
+    if (on < 0)
+        return NULL;
+    ajpy_gil_offers = on;
+    return PyBool_FromLong(was);
+}
+
 /* ---- write_bytes(path, data, flags, mode) -> unchanged ---------------------------------------- */
 
 static PyObject *py_write_bytes(PyObject *self, PyObject *args)
@@ -1988,6 +2001,8 @@ static PyMethodDef methods[] = {
     {"snapshot_gc", py_snapshot_gc, METH_VARARGS, "snapshot_gc(name, flags) -> removed"},
     {"_after_fork_child", py_after_fork_child, METH_NOARGS,
      "_after_fork_child(): for os.register_at_fork(after_in_child=...) only"},
+    {"_gil_offers", py_gil_offers, METH_O,
+     "_gil_offers(enabled) -> previous: long encodes offer the GIL to other threads (tests only)"},
     {"dumps", (PyCFunction)(void (*)(void))ajpy_dumps, METH_VARARGS | METH_KEYWORDS,
      "dumps(obj, **kw) -> str, as json.dumps(obj, **kw)"},
     {NULL, NULL, 0, NULL},
