@@ -37,8 +37,11 @@ check-python-heavy: deps-heavy
 	    timeout -k 10 1200 sh python/tests/run-pytest.sh
 
 # The durable run writes on the working disk, in $(B). bench_encode.py: the encoder alone.
+# bench_gil.py: another thread's share of the GIL while a 72 MiB document is written (durable,
+# under /var/tmp; BENCH_GIL_DIR elsewhere, BENCH_GIL_BEFORE=DIR beside another build's package).
 bench-python: python-build
 	@sh tools/deps.sh $(BENCH_PY_PEERS)
 	@PYTHONPATH=$(abspath $(PY_BUILD)) BENCH_PY_DIR=$(B) $(AJIO_PYTHON) bench/python/bench.py
 	@if [ -f bench/python/bench_encode.py ]; then \
 	    PYTHONPATH=$(abspath $(PY_BUILD)) $(AJIO_PYTHON) bench/python/bench_encode.py; fi
+	@PYTHONPATH=$(abspath $(PY_BUILD)) $(AJIO_PYTHON) bench/python/bench_gil.py
