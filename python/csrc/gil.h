@@ -11,12 +11,15 @@
  * a waiter takes it only if it has asked for it already, and the holder then waits for the
  * switch; one that has not asked is woken by the release, finds the GIL taken again and starts
  * its wait of a switch interval over. Offers more frequent than the switch interval starve a
- * waiter that way (measured: offers every 1 ms let a busy thread run 2% of the time), and even
- * offers every interval hand over only every other time. Hence two rules: an offer comes a
- * switch interval after the GIL was last taken back; and when the last offer was taken (another
- * thread wants the GIL), the next one pauses briefly (PAUSE_NS in gil.c), long enough for the
- * woken waiter to take it, instead of racing it. Without a taker, offers cost a clock read per
- * window and two uncontended lock operations per interval.
+ * waiter that way (measured: offers every 1 ms let a busy thread run 2% of the time), and offers
+ * exactly one interval apart race its wait, and could lose for a whole 72 MiB document. Hence:
+ * while the offers are taken (another thread wants the GIL), each comes a switch interval after
+ * the GIL was taken back and pauses briefly (PAUSE_NS in gil.c), long enough for the woken
+ * waiter to take it; after an offer that no thread took, the next one comes an interval and a
+ * half later, without a pause: a waiter woken by the last offer has asked for the GIL by then
+ * (unless its wake-up took half an interval), and the release hands it over. Without another
+ * thread, offers cost a clock read per window and two uncontended lock operations per 1.5
+ * intervals.
  */
 #ifndef AJPY_GIL_H
 #define AJPY_GIL_H
@@ -28,7 +31,7 @@ typedef struct ajpy_pace {
     int64_t due;      /* CLOCK_MONOTONIC ns of the next offer; 0: not started; -1: armed */
     int64_t interval; /* the switch interval, ns */
     int64_t released; /* when the GIL was let go of (ajpy_pace_release) */
-    int taken;        /* the last offer was taken by another thread */
+    int quiet;        /* the last offer found no taker */
 } ajpy_pace;
 
 /* A pace starts zeroed ({0}): its clock starts at its second window, so that output of one
