@@ -45,8 +45,9 @@ the failed step, ``filename`` the path given; ``NotDurableError`` when the file 
 its directory sync failed; ``TypeError`` for objects that are not JSON serializable;
 ``ValueError`` for NaN/Infinity and invalid JSON. On every error the target is untouched.
 
-The GIL is released while the library opens, syncs, renames, appends and waits for locks, so
-other threads run while a durable write waits for the disk.
+The GIL is released while the library opens, writes, syncs, renames, appends and waits for
+locks, so other threads run while a durable write waits for the disk; a long encode offers it
+to other threads once per switch interval, as Python code does.
 """
 
 import copy

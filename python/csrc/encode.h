@@ -101,8 +101,9 @@ const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e);
  * stays untouched. An error of the generator itself is raised with ajio_last_error()'s message:
  * AJIO_EJSON and -EINVAL as ValueError, -ENOMEM as MemoryError, a write error of the file below
  * (-ENOSPC, -EIO, ...) as the OSError of its errno. An encoder walks one value at a time: a
- * second call while the first runs (from another thread while default= let go of the GIL, or
- * from inside default=) is RuntimeError.
+ * second call while the first runs (from another thread while default= or the sink let go of
+ * the GIL, which a sink does once per switch interval (gil.h), or from inside default=) is
+ * RuntimeError.
  */
 int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
 
