@@ -381,6 +381,18 @@ void ajpy_enc_free(ajpy_enc *e)
     PyMem_Free(e);
 }
 
+int ajpy_enc_traverse(const ajpy_enc *e, visitproc visit, void *arg)
+{
+    /* The deferred strs live only during one dumps() call, in an encoder no object holds. */
+    Py_VISIT(e->default_fn);
+    return 0;
+}
+
+void ajpy_enc_clear(ajpy_enc *e)
+{
+    Py_CLEAR(e->default_fn);
+}
+
 const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e)
 {
     return &e->go;
@@ -1831,24 +1843,9 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
-/* The json module's dumps as it was when the module was loaded: a program may set
- * json.dumps = atomic_json_io.dumps, and the fallback below must not then call itself. */
-static PyObject *json_dumps_fn;
-
-int ajpy_enc_init(void)
-{
-    PyObject *json = PyImport_ImportModule("json");
-
-    if (json == NULL)
-        return -1;
-    Py_XSETREF(json_dumps_fn, PyObject_GetAttrString(json, "dumps"));
-    Py_DECREF(json);
-    return json_dumps_fn != NULL ? 0 : -1;
-}
-
 /* json.dumps(obj, **kwargs), with allow_nan=False unless kwargs say otherwise: NaN is refused
  * by default on this path too. */
-static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
+static PyObject *dumps_fallback(PyObject *json_dumps, PyObject *obj, PyObject *kwargs)
 {
     PyObject *kw = kwargs != NULL ? PyDict_Copy(kwargs) : PyDict_New();
     PyObject *key = PyUnicode_InternFromString("allow_nan");
@@ -1857,7 +1854,7 @@ static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
     if (kw == NULL || key == NULL || PyDict_SetDefault(kw, key, Py_False) == NULL)
         goto out;
     args = PyTuple_Pack(1, obj);
-    r = args != NULL ? PyObject_Call(json_dumps_fn, args, kw) : NULL;
+    r = args != NULL ? PyObject_Call(json_dumps, args, kw) : NULL;
 out:
     Py_XDECREF(key);
     Py_XDECREF(kw);
@@ -1865,7 +1862,7 @@ out:
     return r;
 }
 
-PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
+PyObject *ajpy_dumps(PyObject *json_dumps, PyObject *args, PyObject *kwargs)
 {
     PyObject *obj, *kw = NULL, *result = NULL;
     struct sink k = {0};
@@ -1873,7 +1870,6 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     ajpy_enc *e;
     int fallback, r;
 
-    (void)self;
     /* dumps(obj, *, ...): obj may also come by name, as json.dumps allows. */
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs == 1) {
@@ -1902,7 +1898,7 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     e = ajpy_enc_new_dumps(kw, &fallback);
     if (e == NULL) {
         if (fallback)
-            result = dumps_fallback(obj, kw);
+            result = dumps_fallback(json_dumps, obj, kw);
         goto out_obj;
     }
     /* ASCII either way: with ensure_ascii=False the strs that are not wait in e->deferred. */

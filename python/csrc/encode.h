@@ -107,16 +107,19 @@ const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e);
  */
 int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
 
+/* For the collector (tp_traverse, tp_clear of the object holding e): the references e holds,
+ * default= only. After ajpy_enc_clear() e encodes as if no default= were given. */
+int ajpy_enc_traverse(const ajpy_enc *e, visitproc visit, void *arg);
+void ajpy_enc_clear(ajpy_enc *e);
+
 /*
  * dumps(obj, **kw) -> str, byte-identical to json.dumps(obj, **kw) (with the refusals above);
  * through a sink generator (ajio_gen_new_sink) into a growing buffer, which holds ASCII only:
  * with ensure_ascii=False the strs that are not ASCII are copied into the result str at the end,
- * in its kind, never through UTF-8. A fallback calls json.dumps itself, with allow_nan=False
- * unless given. Registered as atomic_json_io._ajio.dumps (METH_VARARGS | METH_KEYWORDS).
+ * in its kind, never through UTF-8. A fallback calls json_dumps (json.dumps as the module found
+ * it when loaded, kept in the module's state), with allow_nan=False unless given. args and
+ * kwargs are those of atomic_json_io._ajio.dumps (METH_VARARGS | METH_KEYWORDS).
  */
-PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
-
-/* Binds json.dumps for ajpy_dumps()'s fallback; once, at module init. 0 or -1 + exception. */
-int ajpy_enc_init(void);
+PyObject *ajpy_dumps(PyObject *json_dumps, PyObject *args, PyObject *kwargs);
 
 #endif /* AJPY_ENCODE_H */
