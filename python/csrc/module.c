@@ -2283,12 +2283,29 @@ static void module_free(void *m)
     (void)module_clear((PyObject *)m);
 }
 
+static int module_exec(PyObject *m);
+
+/*
+ * All the Python objects are per module, but the module also has process-wide C state: the fork
+ * generation (ajpy_fork_gen), which is right to share (a fork copies every interpreter) and is
+ * only ever bumped, and the tests' switch ajpy_gil_offers. Neither refers to an object of any
+ * interpreter, so the module can run in interpreters with a GIL of their own.
+ */
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "atomic_json_io._ajio",
     .m_doc = "libajio's file operations; use the atomic_json_io package.",
     .m_size = sizeof(ajpy_state),
     .m_methods = methods,
+    .m_slots = module_slots,
     .m_traverse = module_traverse,
     .m_clear = module_clear,
     .m_free = module_free,
@@ -2350,11 +2367,10 @@ static int module_exec(PyObject *m)
     return 0;
 }
 
+/* Multi-phase initialisation (PEP 489): the import system creates the module object and runs
+ * module_exec on it, once per module object, so each interpreter (and each module made with
+ * importlib.util.module_from_spec) gets a state and types of its own. */
 PyMODINIT_FUNC PyInit__ajio(void)
 {
-    PyObject *m = PyModule_Create(&module);
-
-    if (m && module_exec(m) < 0)
-        Py_CLEAR(m);
-    return m;
+    return PyModuleDef_Init(&module);
 }
