@@ -85,6 +85,29 @@ extern unsigned long ajpy_fork_gen;
  */
 ajpy_enc *ajpy_enc_new(PyObject *kwargs, int lines, int *ret_fallback);
 
+/*
+ * ajpy_enc_new() in its two steps, for callers that check arguments apart from making an
+ * encoder: ajpy_enc_parse() reads kwargs into *o (the options, checked, nothing allocated:
+ * default_fn is borrowed from kwargs, which must outlive o) and returns 0, or 1 for a fallback
+ * (as *ret_fallback above), or -1 with an exception; ajpy_enc_build() makes the encoder of o
+ * (NULL + MemoryError). mode: AJPY_ENC_LINES for lines=1, AJPY_ENC_DUMPS for dumps()'s encoder.
+ */
+enum { AJPY_ENC_LINES = 1, AJPY_ENC_DUMPS = 2 };
+
+typedef struct ajpy_enc_opts {
+    unsigned mode;
+    int skipkeys, ensure_ascii, check_circular, sort_keys;
+    int indented; /* indent is not None (2 unless given, for a lines=0 file) */
+    int indent;   /* spaces per level, when indented */
+    int separators; /* item_sep and key_sep were given; else the layout's defaults */
+    char item_sep[AJIO_GEN_MAX_SEP + 1];
+    char key_sep[AJIO_GEN_MAX_SEP + 1];
+    PyObject *default_fn; /* borrowed; NULL: no default= */
+} ajpy_enc_opts;
+
+int ajpy_enc_parse(PyObject *kwargs, unsigned mode, ajpy_enc_opts *o);
+ajpy_enc *ajpy_enc_build(const ajpy_enc_opts *o);
+
 /* As ajpy_enc_new(kwargs, 0, ...) with json.dumps's defaults untouched (indent=None) and no
  * newline after the document: the encoder behind ajpy_dumps(). */
 ajpy_enc *ajpy_enc_new_dumps(PyObject *kwargs, int *ret_fallback);

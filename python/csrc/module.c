@@ -412,6 +412,35 @@ static PyObject *py_make_encoder(PyObject *self, PyObject *args)
     return (PyObject *)o;
 }
 
+/*
+ * _encoder_options(kwargs, lines) -> dict of the options the encoder would be built with, or None
+ * for a fallback: ajpy_enc_parse() alone, for the tests of the argument checks.
+ */
+static PyObject *py_encoder_options(PyObject *self, PyObject *args)
+{
+    PyObject *kwargs;
+    ajpy_enc_opts o;
+    int lines, r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!p:_encoder_options", &PyDict_Type, &kwargs, &lines))
+        return NULL;
+    r = ajpy_enc_parse(kwargs, lines ? AJPY_ENC_LINES : 0, &o);
+    if (r < 0)
+        return NULL;
+    if (r > 0)
+        Py_RETURN_NONE;
+    return Py_BuildValue("{sOsOsOsOsOsisNsNsO}", "skipkeys", o.skipkeys ? Py_True : Py_False,
+                         "ensure_ascii", o.ensure_ascii ? Py_True : Py_False, "check_circular",
+                         o.check_circular ? Py_True : Py_False, "sort_keys",
+                         o.sort_keys ? Py_True : Py_False, "indented",
+                         o.indented ? Py_True : Py_False, "indent", o.indent, "item_sep",
+                         o.separators ? PyUnicode_FromString(o.item_sep) : Py_NewRef(Py_None),
+                         "key_sep",
+                         o.separators ? PyUnicode_FromString(o.key_sep) : Py_NewRef(Py_None),
+                         "default", o.default_fn ? o.default_fn : Py_None);
+}
+
 /* ---- the encoder's text into a handle: write() without the GIL --------------------------------- */
 
 /*
@@ -2223,6 +2252,8 @@ static PyMethodDef methods[] = {
      "write_text(path, text, flags, mode) -> unchanged ('\\n' ensured)"},
     {"make_encoder", py_make_encoder, METH_VARARGS,
      "make_encoder(kwargs, lines) -> Encoder, or None: use the json module"},
+    {"_encoder_options", py_encoder_options, METH_VARARGS,
+     "_encoder_options(kwargs, lines) -> the parsed options, or None: use the json module (tests)"},
     {"write_json", py_write_json, METH_VARARGS,
      "write_json(path, obj, flags, mode, encoder, lines) -> unchanged"},
     {"update", py_update, METH_VARARGS,
