@@ -12,6 +12,31 @@
  * Python picks the subclass (FileExistsError, PermissionError, ...), with libajio's message
  * (which names the failed step) as strerror; NotDurableError for AJIO_ENOTDURABLE; ValueError
  * for AJIO_EJSON and AJIO_ETORN.
+ *
+ * State and threads. The Python objects the module keeps are in its state (ajpy_state, one per
+ * module object: PEP 489 / PEP 630), so interpreters share none. What threads of one interpreter
+ * share, and what the GIL alone makes safe today, so what a free-threaded build (PEP 703) would
+ * need to guard, with a per-object lock (Py_BEGIN_CRITICAL_SECTION) or atomics:
+ *   - the busy marks of File, Reader, Batch and Txn (handle_usable, AJPY_BUSY): tested and set
+ *     under the GIL before the GIL is released for the call; a test-and-set that must be one
+ *     atomic step, as must the clearing of the handle pointer (f, rd, b, t) on commit or close;
+ *   - File.buffered, Reader.line / torn / torn_message, Batch.paths and committed: read and
+ *     written by the calls on their object, under its busy mark or the GIL;
+ *   - Log.appends / appends_gen, the append() calls in flight (Log_appends), which close()
+ *     consults: a counter bumped and dropped around each append, to be atomic or locked with the
+ *     object; the ajio_log handle itself has a lock of its own (libajio);
+ *   - the encoder's "encoding" mark (ajpy_enc.busy in encode.c) and everything it guards while
+ *     a value is walked (the markers of check_circular, level, the deferred strs): one encoder
+ *     per call of dumps(), but an Encoder object from make_encoder() may be passed to calls in
+ *     several threads at once, which the mark refuses with RuntimeError;
+ *   - the objects the encoder walks (dicts, lists), read live through the C API with borrowed
+ *     references (PyDict_Next, PyList_GET_ITEM): without the GIL another thread may change
+ *     them meanwhile, so these reads need the object's critical section or strong references;
+ *   - process-wide C state, shared by every interpreter too: ajpy_fork_gen (bumped only in a
+ *     child after fork, read by every busy test: an atomic load/store without the GIL) and
+ *     gil.c's ajpy_gil_offers (the tests' switch). The pacing of the GIL offers (ajpy_pace) is
+ *     per call, on the caller's stack, and shares nothing; without a GIL it has nothing to do.
+ * Py_mod_gil (3.13+) is not declared: until the above is guarded the module needs the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
