@@ -172,28 +172,30 @@ static int kw_is(PyObject *k, const char *name)
 /* The default layout of lines=0 files: json.dumps(obj, indent=2). */
 #define FILE_INDENT 2
 
-enum { ENC_LINES = 1, ENC_DUMPS = 2 };
-
-static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
+/*
+ * The parse step: json.dumps keyword arguments into o, checked, with nothing allocated (o's
+ * default_fn is borrowed from kwargs). 0; 1: a fallback (nothing set); -1 + exception.
+ */
+int ajpy_enc_parse(PyObject *kwargs, unsigned mode, ajpy_enc_opts *o)
 {
-    int skipkeys = 0, ensure_ascii = 1, check_circular = 1, sort_keys = 0;
-    int indented = (mode & (ENC_LINES | ENC_DUMPS)) == 0, indent = FILE_INDENT;
-    PyObject *default_fn = NULL, *item_sep = NULL, *key_sep = NULL;
-    int lines = (mode & ENC_LINES) != 0;
-    ajpy_enc *e;
+    int lines = (mode & AJPY_ENC_LINES) != 0;
+    PyObject *item_sep = NULL, *key_sep = NULL;
 
-    *ret_fallback = 0;
+    memset(o, 0, sizeof(*o));
+    o->mode = mode;
+    o->ensure_ascii = 1;
+    o->check_circular = 1;
+    o->indented = (mode & (AJPY_ENC_LINES | AJPY_ENC_DUMPS)) == 0;
+    o->indent = FILE_INDENT;
     if (kwargs != NULL && !PyDict_Check(kwargs)) {
         PyErr_SetString(PyExc_TypeError, "keyword arguments must be a dict");
-        return NULL;
+        return -1;
     }
     if (kwargs != NULL) {
         PyObject *cls = PyDict_GetItemString(kwargs, "cls");
         /* An encoder class decides everything, the keyword arguments it takes included. */
-        if (cls != NULL && cls != Py_None) {
-            *ret_fallback = 1;
-            return NULL;
-        }
+        if (cls != NULL && cls != Py_None)
+            return 1;
     }
 
     Py_ssize_t pos = 0;
@@ -203,72 +205,63 @@ static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
 
         if (!PyUnicode_Check(k)) {
             PyErr_SetString(PyExc_TypeError, "keywords must be strings");
-            return NULL;
+            return -1;
         }
         if (kw_is(k, "skipkeys"))
-            flag = &skipkeys;
+            flag = &o->skipkeys;
         else if (kw_is(k, "ensure_ascii"))
-            flag = &ensure_ascii;
+            flag = &o->ensure_ascii;
         else if (kw_is(k, "check_circular"))
-            flag = &check_circular;
+            flag = &o->check_circular;
         else if (kw_is(k, "sort_keys"))
-            flag = &sort_keys;
+            flag = &o->sort_keys;
         else if (kw_is(k, "cls"))
             continue;
         else if (kw_is(k, "allow_nan")) {
             int t = PyObject_IsTrue(v);
             if (t < 0)
-                return NULL;
-            if (t) {
-                /* NaN written as NaN: json's text, which is not JSON, is the caller's to write. */
-                *ret_fallback = 1;
-                return NULL;
-            }
+                return -1;
+            /* NaN written as NaN: json's text, which is not JSON, is the caller's to write. */
+            if (t)
+                return 1;
             continue;
         } else if (kw_is(k, "default")) {
-            default_fn = v != Py_None ? v : NULL;
+            o->default_fn = v != Py_None ? v : NULL;
             continue;
         } else if (kw_is(k, "indent")) {
             if (v == Py_None) {
-                indented = 0;
+                o->indented = 0;
                 continue;
             }
             if (lines) {
                 PyErr_SetString(PyExc_ValueError,
                                 "indent cannot be used with JSON Lines: a record is one line");
-                return NULL;
+                return -1;
             }
-            indented = 1;
+            o->indented = 1;
             if (PyLong_Check(v)) {
                 /* ' ' * indent: a negative count is the empty string, as 0. */
                 int overflow;
                 long n = PyLong_AsLongAndOverflow(v, &overflow);
                 if (n == -1 && PyErr_Occurred())
-                    return NULL;
+                    return -1;
                 /* Beyond a Py_ssize_t json raises OverflowError: its own to raise. */
-                if (overflow != 0 || n > AJIO_GEN_MAX_INDENT) {
-                    *ret_fallback = 1;
-                    return NULL;
-                }
-                indent = n < 0 ? 0 : (int)n;
+                if (overflow != 0 || n > AJIO_GEN_MAX_INDENT)
+                    return 1;
+                o->indent = n < 0 ? 0 : (int)n;
             } else if (PyUnicode_Check(v)) {
                 Py_ssize_t n = PyUnicode_GET_LENGTH(v);
                 for (Py_ssize_t i = 0; i < n; i++) {
                     /* Tabs and the like: the generator indents with spaces only. */
-                    if (PyUnicode_READ_CHAR(v, i) != ' ') {
-                        *ret_fallback = 1;
-                        return NULL;
-                    }
+                    if (PyUnicode_READ_CHAR(v, i) != ' ')
+                        return 1;
                 }
-                if (n > AJIO_GEN_MAX_INDENT) {
-                    *ret_fallback = 1;
-                    return NULL;
-                }
-                indent = (int)n;
+                if (n > AJIO_GEN_MAX_INDENT)
+                    return 1;
+                o->indent = (int)n;
             } else {
                 /* Whatever ' ' * indent makes of it (or the error it raises) is json's. */
-                *ret_fallback = 1;
-                return NULL;
+                return 1;
             }
             continue;
         } else if (kw_is(k, "separators")) {
@@ -276,57 +269,60 @@ static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
                 item_sep = key_sep = NULL;
                 continue;
             }
-            if (!PyTuple_Check(v) && !PyList_Check(v)) {
-                *ret_fallback = 1;
-                return NULL;
-            }
+            if (!PyTuple_Check(v) && !PyList_Check(v))
+                return 1;
             if (PySequence_Fast_GET_SIZE(v) != 2 ||
                 !PyUnicode_Check(PySequence_Fast_GET_ITEM(v, 0)) ||
-                !PyUnicode_Check(PySequence_Fast_GET_ITEM(v, 1))) {
-                *ret_fallback = 1; /* json's own error, or its own use of them */
-                return NULL;
-            }
+                !PyUnicode_Check(PySequence_Fast_GET_ITEM(v, 1)))
+                return 1; /* json's own error, or its own use of them */
             item_sep = PySequence_Fast_GET_ITEM(v, 0);
             key_sep = PySequence_Fast_GET_ITEM(v, 1);
             continue;
         } else {
             PyErr_Format(PyExc_TypeError,
                          "JSONEncoder.__init__() got an unexpected keyword argument '%U'", k);
-            return NULL;
+            return -1;
         }
         int t = PyObject_IsTrue(v);
         if (t < 0)
-            return NULL;
+            return -1;
         *flag = t;
     }
 
-    e = PyMem_Calloc(1, sizeof(*e));
-    if (e == NULL) {
-        PyErr_NoMemory();
-        return NULL;
-    }
     if (item_sep != NULL) {
         Py_ssize_t il, kl;
         const char *is = PyUnicode_AsUTF8AndSize(item_sep, &il);
         const char *ks = is != NULL ? PyUnicode_AsUTF8AndSize(key_sep, &kl) : NULL;
-        if (ks == NULL) {
-            PyMem_Free(e);
-            return NULL;
-        }
+        if (ks == NULL)
+            return -1;
         int iok = sep_ok(is, il, ',', lines), kok = sep_ok(ks, kl, ':', lines);
         if (iok < 0 || kok < 0) {
             PyErr_SetString(PyExc_ValueError,
                             "separators with a line break cannot be used with JSON Lines");
-            PyMem_Free(e);
-            return NULL;
+            return -1;
         }
-        if (!iok || !kok) {
-            PyMem_Free(e);
-            *ret_fallback = 1;
-            return NULL;
-        }
-        memcpy(e->item_sep, is, (size_t)il + 1);
-        memcpy(e->key_sep, ks, (size_t)kl + 1);
+        if (!iok || !kok)
+            return 1;
+        memcpy(o->item_sep, is, (size_t)il + 1);
+        memcpy(o->key_sep, ks, (size_t)kl + 1);
+        o->separators = 1;
+    }
+    return 0;
+}
+
+/* The build step: an encoder from parsed options; NULL + MemoryError. */
+ajpy_enc *ajpy_enc_build(const ajpy_enc_opts *o)
+{
+    int lines = (o->mode & AJPY_ENC_LINES) != 0;
+    ajpy_enc *e = PyMem_Calloc(1, sizeof(*e));
+
+    if (e == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (o->separators) {
+        memcpy(e->item_sep, o->item_sep, sizeof(e->item_sep));
+        memcpy(e->key_sep, o->key_sep, sizeof(e->key_sep));
         e->go.item_sep = e->item_sep;
         e->go.key_sep = e->key_sep;
     } else if (lines) {
@@ -334,39 +330,48 @@ static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
         e->go.item_sep = ", ";
         e->go.key_sep = ": ";
     }
-    e->go.flags = ensure_ascii ? AJIO_GEN_PYTHON_ESCAPES : AJIO_GEN_LOWER_HEX;
-    if (indented) {
+    e->go.flags = o->ensure_ascii ? AJIO_GEN_PYTHON_ESCAPES : AJIO_GEN_LOWER_HEX;
+    if (o->indented) {
         e->go.flags |= AJIO_GEN_PRETTY;
-        e->go.indent = indent;
+        e->go.indent = o->indent;
     }
     if (lines)
         e->go.flags |= AJIO_GEN_LINES;
-    if (mode & ENC_DUMPS)
+    if (o->mode & AJPY_ENC_DUMPS)
         e->go.flags |= AJIO_GEN_NO_NEWLINE;
     /* Depth is bounded by Py_EnterRecursiveCall(), as json's: the generator must not stop first. */
     e->go.max_depth = UINT_MAX;
-    e->skipkeys = skipkeys;
-    e->check_circular = check_circular;
-    e->sort_keys = sort_keys;
-    e->indented = indented;
-    e->indent = indent;
-    e->default_fn = default_fn;
-    Py_XINCREF(default_fn);
-    e->ascii_out = ensure_ascii;
+    e->skipkeys = o->skipkeys;
+    e->check_circular = o->check_circular;
+    e->sort_keys = o->sort_keys;
+    e->indented = o->indented;
+    e->indent = o->indent;
+    e->default_fn = o->default_fn;
+    Py_XINCREF(o->default_fn);
+    e->ascii_out = o->ensure_ascii;
     /* dumps's result is a str: the generator writes its ASCII part, the rest is copied in. */
-    e->defer = (mode & ENC_DUMPS) && !ensure_ascii;
+    e->defer = (o->mode & AJPY_ENC_DUMPS) && !o->ensure_ascii;
     e->result_maxchar = 127;
     return e;
 }
 
+static ajpy_enc *enc_new(PyObject *kwargs, unsigned mode, int *ret_fallback)
+{
+    ajpy_enc_opts o;
+    int r = ajpy_enc_parse(kwargs, mode, &o);
+
+    *ret_fallback = r > 0;
+    return r == 0 ? ajpy_enc_build(&o) : NULL;
+}
+
 ajpy_enc *ajpy_enc_new(PyObject *kwargs, int lines, int *ret_fallback)
 {
-    return enc_new(kwargs, lines ? ENC_LINES : 0, ret_fallback);
+    return enc_new(kwargs, lines ? AJPY_ENC_LINES : 0, ret_fallback);
 }
 
 ajpy_enc *ajpy_enc_new_dumps(PyObject *kwargs, int *ret_fallback)
 {
-    return enc_new(kwargs, ENC_DUMPS, ret_fallback);
+    return enc_new(kwargs, AJPY_ENC_DUMPS, ret_fallback);
 }
 
 void ajpy_enc_free(ajpy_enc *e)
@@ -379,6 +384,18 @@ void ajpy_enc_free(ajpy_enc *e)
         Py_DECREF(e->deferred[i].s);
     PyMem_Free(e->deferred);
     PyMem_Free(e);
+}
+
+int ajpy_enc_traverse(const ajpy_enc *e, visitproc visit, void *arg)
+{
+    /* The deferred strs live only during one dumps() call, in an encoder no object holds. */
+    Py_VISIT(e->default_fn);
+    return 0;
+}
+
+void ajpy_enc_clear(ajpy_enc *e)
+{
+    Py_CLEAR(e->default_fn);
 }
 
 const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e)
@@ -1831,24 +1848,9 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
-/* The json module's dumps as it was when the module was loaded: a program may set
- * json.dumps = atomic_json_io.dumps, and the fallback below must not then call itself. */
-static PyObject *json_dumps_fn;
-
-int ajpy_enc_init(void)
-{
-    PyObject *json = PyImport_ImportModule("json");
-
-    if (json == NULL)
-        return -1;
-    Py_XSETREF(json_dumps_fn, PyObject_GetAttrString(json, "dumps"));
-    Py_DECREF(json);
-    return json_dumps_fn != NULL ? 0 : -1;
-}
-
 /* json.dumps(obj, **kwargs), with allow_nan=False unless kwargs say otherwise: NaN is refused
  * by default on this path too. */
-static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
+static PyObject *dumps_fallback(PyObject *json_dumps, PyObject *obj, PyObject *kwargs)
 {
     PyObject *kw = kwargs != NULL ? PyDict_Copy(kwargs) : PyDict_New();
     PyObject *key = PyUnicode_InternFromString("allow_nan");
@@ -1857,7 +1859,7 @@ static PyObject *dumps_fallback(PyObject *obj, PyObject *kwargs)
     if (kw == NULL || key == NULL || PyDict_SetDefault(kw, key, Py_False) == NULL)
         goto out;
     args = PyTuple_Pack(1, obj);
-    r = args != NULL ? PyObject_Call(json_dumps_fn, args, kw) : NULL;
+    r = args != NULL ? PyObject_Call(json_dumps, args, kw) : NULL;
 out:
     Py_XDECREF(key);
     Py_XDECREF(kw);
@@ -1865,7 +1867,7 @@ out:
     return r;
 }
 
-PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
+PyObject *ajpy_dumps(PyObject *json_dumps, PyObject *args, PyObject *kwargs)
 {
     PyObject *obj, *kw = NULL, *result = NULL;
     struct sink k = {0};
@@ -1873,7 +1875,6 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     ajpy_enc *e;
     int fallback, r;
 
-    (void)self;
     /* dumps(obj, *, ...): obj may also come by name, as json.dumps allows. */
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs == 1) {
@@ -1902,7 +1903,7 @@ PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
     e = ajpy_enc_new_dumps(kw, &fallback);
     if (e == NULL) {
         if (fallback)
-            result = dumps_fallback(obj, kw);
+            result = dumps_fallback(json_dumps, obj, kw);
         goto out_obj;
     }
     /* ASCII either way: with ensure_ascii=False the strs that are not wait in e->deferred. */

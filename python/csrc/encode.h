@@ -85,6 +85,29 @@ extern unsigned long ajpy_fork_gen;
  */
 ajpy_enc *ajpy_enc_new(PyObject *kwargs, int lines, int *ret_fallback);
 
+/*
+ * ajpy_enc_new() in its two steps, for callers that check arguments apart from making an
+ * encoder: ajpy_enc_parse() reads kwargs into *o (the options, checked, nothing allocated:
+ * default_fn is borrowed from kwargs, which must outlive o) and returns 0, or 1 for a fallback
+ * (as *ret_fallback above), or -1 with an exception; ajpy_enc_build() makes the encoder of o
+ * (NULL + MemoryError). mode: AJPY_ENC_LINES for lines=1, AJPY_ENC_DUMPS for dumps()'s encoder.
+ */
+enum { AJPY_ENC_LINES = 1, AJPY_ENC_DUMPS = 2 };
+
+typedef struct ajpy_enc_opts {
+    unsigned mode;
+    int skipkeys, ensure_ascii, check_circular, sort_keys;
+    int indented; /* indent is not None (2 unless given, for a lines=0 file) */
+    int indent;   /* spaces per level, when indented */
+    int separators; /* item_sep and key_sep were given; else the layout's defaults */
+    char item_sep[AJIO_GEN_MAX_SEP + 1];
+    char key_sep[AJIO_GEN_MAX_SEP + 1];
+    PyObject *default_fn; /* borrowed; NULL: no default= */
+} ajpy_enc_opts;
+
+int ajpy_enc_parse(PyObject *kwargs, unsigned mode, ajpy_enc_opts *o);
+ajpy_enc *ajpy_enc_build(const ajpy_enc_opts *o);
+
 /* As ajpy_enc_new(kwargs, 0, ...) with json.dumps's defaults untouched (indent=None) and no
  * newline after the document: the encoder behind ajpy_dumps(). */
 ajpy_enc *ajpy_enc_new_dumps(PyObject *kwargs, int *ret_fallback);
@@ -107,16 +130,19 @@ const ajio_gen_opts *ajpy_enc_gen_opts(const ajpy_enc *e);
  */
 int ajpy_enc_value(ajpy_enc *e, ajio_gen *g, PyObject *obj);
 
+/* For the collector (tp_traverse, tp_clear of the object holding e): the references e holds,
+ * default= only. After ajpy_enc_clear() e encodes as if no default= were given. */
+int ajpy_enc_traverse(const ajpy_enc *e, visitproc visit, void *arg);
+void ajpy_enc_clear(ajpy_enc *e);
+
 /*
  * dumps(obj, **kw) -> str, byte-identical to json.dumps(obj, **kw) (with the refusals above);
  * through a sink generator (ajio_gen_new_sink) into a growing buffer, which holds ASCII only:
  * with ensure_ascii=False the strs that are not ASCII are copied into the result str at the end,
- * in its kind, never through UTF-8. A fallback calls json.dumps itself, with allow_nan=False
- * unless given. Registered as atomic_json_io._ajio.dumps (METH_VARARGS | METH_KEYWORDS).
+ * in its kind, never through UTF-8. A fallback calls json_dumps (json.dumps as the module found
+ * it when loaded, kept in the module's state), with allow_nan=False unless given. args and
+ * kwargs are those of atomic_json_io._ajio.dumps (METH_VARARGS | METH_KEYWORDS).
  */
-PyObject *ajpy_dumps(PyObject *self, PyObject *args, PyObject *kwargs);
-
-/* Binds json.dumps for ajpy_dumps()'s fallback; once, at module init. 0 or -1 + exception. */
-int ajpy_enc_init(void);
+PyObject *ajpy_dumps(PyObject *json_dumps, PyObject *args, PyObject *kwargs);
 
 #endif /* AJPY_ENCODE_H */

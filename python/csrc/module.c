@@ -12,6 +12,31 @@
  * Python picks the subclass (FileExistsError, PermissionError, ...), with libajio's message
  * (which names the failed step) as strerror; NotDurableError for AJIO_ENOTDURABLE; ValueError
  * for AJIO_EJSON and AJIO_ETORN.
+ *
+ * State and threads. The Python objects the module keeps are in its state (ajpy_state, one per
+ * module object: PEP 489 / PEP 630), so interpreters share none. What threads of one interpreter
+ * share, and what the GIL alone makes safe today, so what a free-threaded build (PEP 703) would
+ * need to guard, with a per-object lock (Py_BEGIN_CRITICAL_SECTION) or atomics:
+ *   - the busy marks of File, Reader, Batch and Txn (handle_usable, AJPY_BUSY): tested and set
+ *     under the GIL before the GIL is released for the call; a test-and-set that must be one
+ *     atomic step, as must the clearing of the handle pointer (f, rd, b, t) on commit or close;
+ *   - File.buffered, Reader.line / torn / torn_message, Batch.paths and committed: read and
+ *     written by the calls on their object, under its busy mark or the GIL;
+ *   - Log.appends / appends_gen, the append() calls in flight (Log_appends), which close()
+ *     consults: a counter bumped and dropped around each append, to be atomic or locked with the
+ *     object; the ajio_log handle itself has a lock of its own (libajio);
+ *   - the encoder's "encoding" mark (ajpy_enc.busy in encode.c) and everything it guards while
+ *     a value is walked (the markers of check_circular, level, the deferred strs): one encoder
+ *     per call of dumps(), but an Encoder object from make_encoder() may be passed to calls in
+ *     several threads at once, which the mark refuses with RuntimeError;
+ *   - the objects the encoder walks (dicts, lists), read live through the C API with borrowed
+ *     references (PyDict_Next, PyList_GET_ITEM): without the GIL another thread may change
+ *     them meanwhile, so these reads need the object's critical section or strong references;
+ *   - process-wide C state, shared by every interpreter too: ajpy_fork_gen (bumped only in a
+ *     child after fork, read by every busy test: an atomic load/store without the GIL) and
+ *     gil.c's ajpy_gil_offers (the tests' switch). The pacing of the GIL offers (ajpy_pace) is
+ *     per call, on the caller's stack, and shares nothing; without a GIL it has nothing to do.
+ * Py_mod_gil (3.13+) is not declared: until the above is guarded the module needs the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -27,11 +52,39 @@
 #include "encode.h"
 #include "gil.h"
 
-static PyObject *NotDurableError;
+/*
+ * The module's state (PEP 630): every Python object the C code keeps lives here, one copy per
+ * module object, so that two interpreters (or a second module object made from the same spec)
+ * share none. Module-level functions reach it through their module (mod_state); methods of the
+ * types through the type that defined them (obj_state), which a Python subclass of Reader
+ * inherits.
+ */
+typedef struct {
+    PyObject *NotDurableError;
+    /* The json module's dumps as it was when the module was loaded (ajpy_dumps's fallback): a
+     * program may set json.dumps = atomic_json_io.dumps, and the fallback must not then call
+     * itself. */
+    PyObject *json_dumps;
+    PyTypeObject *Encoder, *File, *Log, *Reader, *Batch, *Txn, *Snapshot, *Checker;
+} ajpy_state;
+
+static struct PyModuleDef module;
+
+static ajpy_state *mod_state(PyObject *m)
+{
+    return PyModule_GetState(m);
+}
+
+/* The state of the module whose type (or a base of it) o is an instance of: never NULL for the
+ * objects of this module's types, whose methods are all that call it. */
+static ajpy_state *obj_state(PyObject *o)
+{
+    return PyModule_GetState(PyType_GetModuleByDef(Py_TYPE(o), &module));
+}
 
 /* Raises the exception for ajio result r (< 0) with libajio's message msg about path (any
  * object, or NULL). */
-static PyObject *set_error_msg(int r, const char *msg, PyObject *path)
+static PyObject *set_error_msg(ajpy_state *st, int r, const char *msg, PyObject *path)
 {
     PyObject *type, *text, *exc;
     int err;
@@ -48,7 +101,7 @@ static PyObject *set_error_msg(int r, const char *msg, PyObject *path)
     if (r == AJIO_ENOTDURABLE) {
         /* The errno of the failed directory sync is only in the message; EIO says what it
          * means for the caller: the data may not be on the disk. */
-        type = NotDurableError;
+        type = st->NotDurableError;
         err = EIO;
     } else {
         type = PyExc_OSError;
@@ -68,9 +121,9 @@ static PyObject *set_error_msg(int r, const char *msg, PyObject *path)
 }
 
 /* The same with the calling thread's ajio_last_error(). */
-static PyObject *set_error(int r, PyObject *path)
+static PyObject *set_error(ajpy_state *st, int r, PyObject *path)
 {
-    return set_error_msg(r, ajio_last_error(), path);
+    return set_error_msg(st, r, ajio_last_error(), path);
 }
 
 /* The result of a successful write: False when AJIO_SKIP_UNCHANGED found nothing to do. */
@@ -158,7 +211,8 @@ static int lock_wait_again(int r, ajio_opts *opts, const struct lock_wait *w)
  * ajio_file_open() of path (str, bytes or os.PathLike) with the GIL released, its lock wait ended by
  * signals as PEP 475 says. @return 0 and *ret, or -1 with the exception set.
  */
-static int open_file(PyObject *path, unsigned flags, unsigned mode, ajio_file **ret)
+static int open_file(ajpy_state *st, PyObject *path, unsigned flags, unsigned mode,
+                     ajio_file **ret)
 {
     PyObject *pathb = NULL;
     ajio_opts opts;
@@ -176,7 +230,7 @@ static int open_file(PyObject *path, unsigned flags, unsigned mode, ajio_file **
     if (again < 0)
         return -1;
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         return -1;
     }
     return 0;
@@ -221,13 +275,13 @@ static PyObject *py_gil_offers(PyObject *self, PyObject *arg)
 
 static PyObject *py_write_bytes(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *pathb = NULL;
     Py_buffer data;
     unsigned flags, mode;
     ajio_opts opts;
     int r, again;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "Oy*II:write_bytes", &path, &data, &flags, &mode))
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb)) {
@@ -246,7 +300,7 @@ static PyObject *py_write_bytes(PyObject *self, PyObject *args)
     if (again < 0)
         return NULL;
     if (r < 0)
-        return set_error(r, path);
+        return set_error(st, r, path);
     return write_result(r);
 }
 
@@ -258,6 +312,7 @@ static PyObject *py_write_bytes(PyObject *self, PyObject *args)
  */
 static PyObject *py_write_text(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *text, *pathb = NULL;
     unsigned flags, mode;
     const char *s;
@@ -266,7 +321,6 @@ static PyObject *py_write_text(PyObject *self, PyObject *args)
     ajio_file *f;
     int r, again;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OUII:write_text", &path, &text, &flags, &mode))
         return NULL;
     s = PyUnicode_AsUTF8AndSize(text, &len);
@@ -294,7 +348,7 @@ static PyObject *py_write_text(PyObject *self, PyObject *args)
     if (again < 0)
         return NULL;
     if (r < 0)
-        return set_error(r, path);
+        return set_error(st, r, path);
     return write_result(r);
 }
 
@@ -305,18 +359,52 @@ typedef struct {
     ajpy_enc *enc;
 } EncoderObject;
 
-static void Encoder_dealloc(EncoderObject *self)
+/* The encoder holds default=, which may hold the encoder: the collector must see it. */
+static int Encoder_traverse(EncoderObject *self, visitproc visit, void *arg)
 {
-    ajpy_enc_free(self->enc);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    Py_VISIT(Py_TYPE(self));
+    return self->enc ? ajpy_enc_traverse(self->enc, visit, arg) : 0;
 }
 
-static PyTypeObject EncoderType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Encoder",
-    .tp_basicsize = sizeof(EncoderObject),
-    .tp_dealloc = (destructor)Encoder_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "json.dumps keyword arguments parsed for the C encoder (make_encoder()).",
+static int Encoder_clear(EncoderObject *self)
+{
+    if (self->enc)
+        ajpy_enc_clear(self->enc);
+    return 0;
+}
+
+/* The dealloc of a heap type drops the instance's reference to its type (PEP 630). */
+static void Encoder_dealloc(EncoderObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
+    ajpy_enc_free(self->enc);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/*
+ * The types are heap types made per module object from these specs (module_exec), so that each
+ * interpreter has its own. Py_TPFLAGS_IMMUTABLETYPE keeps them closed to attribute assignment as
+ * the static types were; those that hold Python objects are tracked by the collector, and every
+ * instance holds a reference to its type, visited in traverse and dropped in dealloc.
+ */
+static PyType_Slot Encoder_slots[] = {
+    {Py_tp_dealloc, (void *)Encoder_dealloc},
+    {Py_tp_traverse, (void *)Encoder_traverse},
+    {Py_tp_clear, (void *)Encoder_clear},
+    {Py_tp_doc, (void *)"json.dumps keyword arguments parsed for the C encoder (make_encoder())."},
+    {0, NULL},
+};
+
+static PyType_Spec Encoder_spec = {
+    .name = "atomic_json_io._ajio.Encoder",
+    .basicsize = sizeof(EncoderObject),
+    /* make_encoder() makes them, as the static type did (it had no tp_new). */
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Encoder_slots,
 };
 
 /*
@@ -325,12 +413,12 @@ static PyTypeObject EncoderType = {
  */
 static PyObject *py_make_encoder(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *kwargs;
     int lines, fallback = 0;
     ajpy_enc *e;
     EncoderObject *o;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "O!p:make_encoder", &PyDict_Type, &kwargs, &lines))
         return NULL;
     e = ajpy_enc_new(kwargs, lines, &fallback);
@@ -339,13 +427,43 @@ static PyObject *py_make_encoder(PyObject *self, PyObject *args)
             Py_RETURN_NONE;
         return NULL;
     }
-    o = PyObject_New(EncoderObject, &EncoderType);
+    o = PyObject_GC_New(EncoderObject, st->Encoder);
     if (!o) {
         ajpy_enc_free(e);
         return NULL;
     }
     o->enc = e;
+    PyObject_GC_Track(o);
     return (PyObject *)o;
+}
+
+/*
+ * _encoder_options(kwargs, lines) -> dict of the options the encoder would be built with, or None
+ * for a fallback: ajpy_enc_parse() alone, for the tests of the argument checks.
+ */
+static PyObject *py_encoder_options(PyObject *self, PyObject *args)
+{
+    PyObject *kwargs;
+    ajpy_enc_opts o;
+    int lines, r;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!p:_encoder_options", &PyDict_Type, &kwargs, &lines))
+        return NULL;
+    r = ajpy_enc_parse(kwargs, lines ? AJPY_ENC_LINES : 0, &o);
+    if (r < 0)
+        return NULL;
+    if (r > 0)
+        Py_RETURN_NONE;
+    return Py_BuildValue("{sOsOsOsOsOsisNsNsO}", "skipkeys", o.skipkeys ? Py_True : Py_False,
+                         "ensure_ascii", o.ensure_ascii ? Py_True : Py_False, "check_circular",
+                         o.check_circular ? Py_True : Py_False, "sort_keys",
+                         o.sort_keys ? Py_True : Py_False, "indented",
+                         o.indented ? Py_True : Py_False, "indent", o.indent, "item_sep",
+                         o.separators ? PyUnicode_FromString(o.item_sep) : Py_NewRef(Py_None),
+                         "key_sep",
+                         o.separators ? PyUnicode_FromString(o.key_sep) : Py_NewRef(Py_None),
+                         "default", o.default_fn ? o.default_fn : Py_None);
 }
 
 /* ---- the encoder's text into a handle: write() without the GIL --------------------------------- */
@@ -406,12 +524,13 @@ static int file_sink_write(void *ctx, const void *buf, size_t len)
 }
 
 /* A sink generator into s->f; 0 or -1 + exception. */
-static int file_sink_gen(struct file_sink *s, ajpy_enc *e, ajio_gen **ret_g, PyObject *path)
+static int file_sink_gen(ajpy_state *st, struct file_sink *s, ajpy_enc *e, ajio_gen **ret_g,
+                         PyObject *path)
 {
     int r = ajio_gen_new_sink(ret_g, file_sink_write, s, ajpy_enc_gen_opts(e));
 
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         return -1;
     }
     return 0;
@@ -445,6 +564,7 @@ static int encode_into(ajpy_enc *e, ajio_gen *g, PyObject *obj, int lines)
 
 static PyObject *py_write_json(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *obj;
     EncoderObject *enc;
     unsigned flags, mode;
@@ -453,21 +573,20 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
     ajio_gen *g = NULL;
     struct file_sink s = {0};
 
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOIIO!p:write_json", &path, &obj, &flags, &mode, &EncoderType,
+    if (!PyArg_ParseTuple(args, "OOIIO!p:write_json", &path, &obj, &flags, &mode, st->Encoder,
                           &enc, &lines))
         return NULL;
-    r = open_file(path, flags, mode, &f);
+    r = open_file(st, path, flags, mode, &f);
     if (r < 0)
         return NULL;
     s.f = f;
-    if (file_sink_gen(&s, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0)
+    if (file_sink_gen(st, &s, enc->enc, &g, path) < 0 || encode_into(enc->enc, g, obj, lines) < 0)
         goto fail;
     /* The rest of the text to the sink; the generator's errors are its own (a write's too). */
     r = ajio_gen_finish(g);
     ajio_gen_free(g);
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         goto fail_freed;
     }
     Py_BEGIN_ALLOW_THREADS
@@ -477,7 +596,7 @@ static PyObject *py_write_json(PyObject *self, PyObject *args)
     PyMem_RawFree(s.buf);
     Py_END_ALLOW_THREADS
     if (r < 0)
-        return set_error(r, path);
+        return set_error(st, r, path);
     return write_result(r);
 fail:
     ajio_gen_free(g);
@@ -501,8 +620,24 @@ typedef struct {
     size_t buffered; /* bytes in f's 64 KiB buffer (file_write_goes_out) */
 } FileObject;
 
+static int File_traverse(FileObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->path);
+    return 0;
+}
+
+static int File_clear(FileObject *self)
+{
+    Py_CLEAR(self->path);
+    return 0;
+}
+
 static void File_dealloc(FileObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
     if (self->f) {
         /* A temp file of many MB takes a while to remove. */
         Py_BEGIN_ALLOW_THREADS
@@ -510,11 +645,13 @@ static void File_dealloc(FileObject *self)
         Py_END_ALLOW_THREADS
     }
     Py_XDECREF(self->path);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *path;
     unsigned flags, mode;
     ajio_file *f;
@@ -529,7 +666,7 @@ static int File_init(FileObject *self, PyObject *args, PyObject *kwds)
     }
     if (!PyArg_ParseTuple(args, "OII:File", &path, &flags, &mode))
         return -1;
-    if (open_file(path, flags, mode, &f) < 0)
+    if (open_file(st, path, flags, mode, &f) < 0)
         return -1;
     self->f = f;
     Py_INCREF(path);
@@ -583,6 +720,7 @@ static int file_write_goes_out(size_t *buffered, size_t len)
  * leave this one waiting a switch interval for it each time. */
 static PyObject *File_write(FileObject *self, PyObject *arg)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     Py_buffer data = {0};
     const char *s;
     Py_ssize_t len;
@@ -611,12 +749,13 @@ static PyObject *File_write(FileObject *self, PyObject *arg)
     }
     PyBuffer_Release(&data);
     if (r < 0)
-        return set_error(r, self->path);
+        return set_error(st, r, self->path);
     Py_RETURN_NONE;
 }
 
 static PyObject *File_commit(FileObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     ajio_file *f = self->f;
     int r;
 
@@ -628,7 +767,7 @@ static PyObject *File_commit(FileObject *self, PyObject *unused)
     r = ajio_file_commit(f);
     Py_END_ALLOW_THREADS
     if (r < 0)
-        return set_error(r, self->path);
+        return set_error(st, r, self->path);
     return write_result(r);
 }
 
@@ -658,16 +797,24 @@ static PyMethodDef File_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject FileType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.File",
-    .tp_basicsize = sizeof(FileObject),
-    .tp_dealloc = (destructor)File_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "File(path, flags, mode): an ajio_file_open() handle; nothing is visible at path "
-              "before commit().",
-    .tp_methods = File_methods,
-    .tp_init = (initproc)File_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot File_slots[] = {
+    {Py_tp_dealloc, (void *)File_dealloc},
+    {Py_tp_traverse, (void *)File_traverse},
+    {Py_tp_clear, (void *)File_clear},
+    {Py_tp_doc,
+     (void *)"File(path, flags, mode): an ajio_file_open() handle; nothing is visible at path "
+             "before commit()."},
+    {Py_tp_methods, File_methods},
+    {Py_tp_init, (void *)File_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec File_spec = {
+    .name = "atomic_json_io._ajio.File",
+    .basicsize = sizeof(FileObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = File_slots,
 };
 
 /* ---- update(path, step, flags, mode, timeout_ms, encoder) -> new value ------------------------ */
@@ -677,6 +824,7 @@ static PyTypeObject FileType = {
  * process holds it; its callback takes the GIL back to run the Python step.
  */
 struct update_ctx {
+    ajpy_state *st;
     PyThreadState *ts;
     PyObject *step;
     ajpy_enc *enc; /* NULL: the step returns the bytes to write */
@@ -688,6 +836,7 @@ struct update_ctx {
 static int update_cb(void *vctx, const void *old, size_t old_len, int exists, ajio_file *out)
 {
     struct update_ctx *ctx = vctx;
+    ajpy_state *st = ctx->st;
     PyObject *arg, *res = NULL, *value, *payload;
     struct file_sink s = {.f = out};
     ajio_gen *g = NULL;
@@ -712,13 +861,13 @@ static int update_cb(void *vctx, const void *old, size_t old_len, int exists, aj
     value = PyTuple_GET_ITEM(res, 0);
     payload = PyTuple_GET_ITEM(res, 1);
     if (ctx->enc) {
-        if (file_sink_gen(&s, ctx->enc, &g, ctx->path) < 0)
+        if (file_sink_gen(st, &s, ctx->enc, &g, ctx->path) < 0)
             goto done;
         if (ajpy_enc_value(ctx->enc, g, value) < 0)
             goto done;
         r = ajio_gen_finish(g);
         if (r < 0) {
-            set_error(r, ctx->path);
+            set_error(st, r, ctx->path);
             goto done;
         }
     } else {
@@ -732,7 +881,7 @@ static int update_cb(void *vctx, const void *old, size_t old_len, int exists, aj
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&data);
         if (r < 0) {
-            set_error(r, ctx->path);
+            set_error(st, r, ctx->path);
             goto done;
         }
     }
@@ -754,6 +903,7 @@ done:
 
 static PyObject *py_update(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *step, *encobj, *pathb = NULL;
     unsigned flags, mode;
     int timeout_ms, r;
@@ -761,11 +911,10 @@ static PyObject *py_update(PyObject *self, PyObject *args)
     struct update_ctx ctx = {0};
     struct lock_wait w;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OOIIiO:update", &path, &step, &flags, &mode, &timeout_ms,
                           &encobj))
         return NULL;
-    if (encobj != Py_None && !PyObject_TypeCheck(encobj, &EncoderType)) {
+    if (encobj != Py_None && !PyObject_TypeCheck(encobj, st->Encoder)) {
         PyErr_SetString(PyExc_TypeError, "encoder must be an Encoder or None");
         return NULL;
     }
@@ -775,6 +924,7 @@ static PyObject *py_update(PyObject *self, PyObject *args)
      * across the tries that a signal interrupts. */
     opts_init(&opts, flags | AJIO_INTERRUPTIBLE, mode);
     lock_wait_init(&w, timeout_ms);
+    ctx.st = st;
     ctx.step = step;
     ctx.enc = encobj == Py_None ? NULL : ((EncoderObject *)encobj)->enc;
     ctx.path = path;
@@ -797,7 +947,7 @@ static PyObject *py_update(PyObject *self, PyObject *args)
     }
     if (r < 0) {
         Py_XDECREF(ctx.result);
-        return set_error(r, path);
+        return set_error(st, r, path);
     }
     if (!ctx.result)
         Py_RETURN_NONE;
@@ -808,6 +958,7 @@ static PyObject *py_update(PyObject *self, PyObject *args)
 
 static PyObject *py_append(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *pathb = NULL;
     Py_buffer data;
     unsigned flags;
@@ -815,7 +966,6 @@ static PyObject *py_append(PyObject *self, PyObject *args)
     struct lock_wait w;
     int timeout_ms, r, again;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "Oy*Ii:append", &path, &data, &flags, &timeout_ms))
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb)) {
@@ -834,7 +984,7 @@ static PyObject *py_append(PyObject *self, PyObject *args)
     if (again < 0)
         return NULL;
     if (r < 0)
-        return set_error(r, path);
+        return set_error(st, r, path);
     if (r == AJIO_REPAIRED)
         return PyUnicode_DecodeFSDefault(ajio_last_error());
     Py_RETURN_NONE;
@@ -874,8 +1024,8 @@ static int membuf_sink(void *ctx, const void *buf, size_t len)
 
 /* Appends the complete lines in mb (GIL released) to pathc, or through log when not NULL, and
  * empties it. */
-static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct membuf *mb,
-                        unsigned flags, int timeout_ms, PyObject **repair)
+static int append_chunk(ajpy_state *st, PyObject *path, const char *pathc, ajio_log *log,
+                        struct membuf *mb, unsigned flags, int timeout_ms, PyObject **repair)
 {
     ajio_opts opts;
     struct lock_wait w;
@@ -898,7 +1048,7 @@ static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct
     if (again < 0)
         return -1;
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         return -1;
     }
     if (r == AJIO_REPAIRED && !*repair) {
@@ -915,7 +1065,7 @@ static int append_chunk(PyObject *path, const char *pathc, ajio_log *log, struct
  * memory bounded, and each append is atomic towards other appenders.
  * Returns (count, repair message or None), or NULL with an exception.
  */
-static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log,
+static PyObject *append_records(ajpy_state *st, PyObject *path, const char *pathc, ajio_log *log,
                                 PyObject *records, unsigned flags, int timeout_ms, ajpy_enc *enc,
                                 Py_ssize_t chunk)
 {
@@ -930,7 +1080,7 @@ static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log
         return NULL;
     r = ajio_gen_new_sink(&g, membuf_sink, &mb, ajpy_enc_gen_opts(enc));
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         goto out;
     }
     while ((item = PyIter_Next(it))) {
@@ -942,10 +1092,10 @@ static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log
         if (mb.len >= (size_t)chunk) {
             r = ajio_gen_finish(g);
             if (r < 0) {
-                set_error(r, path);
+                set_error(st, r, path);
                 goto out;
             }
-            if (append_chunk(path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
+            if (append_chunk(st, path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
                 goto out;
         }
     }
@@ -953,10 +1103,10 @@ static PyObject *append_records(PyObject *path, const char *pathc, ajio_log *log
         goto out;
     r = ajio_gen_finish(g);
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         goto out;
     }
-    if (append_chunk(path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
+    if (append_chunk(st, path, pathc, log, &mb, flags, timeout_ms, &repair) < 0)
         goto out;
     res = Py_BuildValue("KO", count, repair ? repair : Py_None);
 out:
@@ -969,19 +1119,19 @@ out:
 
 static PyObject *py_append_records(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *path, *records, *pathb = NULL, *res;
     EncoderObject *enc;
     unsigned flags;
     Py_ssize_t chunk;
     int timeout_ms;
 
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOIO!ni:append_records", &path, &records, &flags, &EncoderType,
+    if (!PyArg_ParseTuple(args, "OOIO!ni:append_records", &path, &records, &flags, st->Encoder,
                           &enc, &chunk, &timeout_ms))
         return NULL;
     if (!PyUnicode_FSConverter(path, &pathb))
         return NULL;
-    res = append_records(path, PyBytes_AS_STRING(pathb), NULL, records, flags, timeout_ms,
+    res = append_records(st, path, PyBytes_AS_STRING(pathb), NULL, records, flags, timeout_ms,
                          enc->enc, chunk);
     Py_DECREF(pathb);
     return res;
@@ -1006,16 +1156,36 @@ typedef struct {
     unsigned long appends; /* append() calls under way, in fork generation appends_gen */
 } LogObject;
 
+static int Log_traverse(LogObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->path);
+    Py_VISIT(self->repair);
+    return 0;
+}
+
+static int Log_clear(LogObject *self)
+{
+    Py_CLEAR(self->path);
+    Py_CLEAR(self->repair);
+    return 0;
+}
+
 static void Log_dealloc(LogObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
     (void)ajio_log_close(self->log);
     Py_XDECREF(self->path);
     Py_XDECREF(self->repair);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *path, *pathb = NULL;
     unsigned flags;
     ajio_opts opts;
@@ -1043,7 +1213,7 @@ static int Log_init(LogObject *self, PyObject *args, PyObject *kwds)
     if (again < 0)
         return -1;
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         return -1;
     }
     if (r == AJIO_REPAIRED) {
@@ -1068,11 +1238,12 @@ static unsigned long Log_appends(LogObject *self)
 /* append(records, encoder, chunk) -> (count, repair message or None) */
 static PyObject *Log_append(LogObject *self, PyObject *args)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *records, *res;
     EncoderObject *enc;
     Py_ssize_t chunk;
 
-    if (!PyArg_ParseTuple(args, "OO!n:append", &records, &EncoderType, &enc, &chunk))
+    if (!PyArg_ParseTuple(args, "OO!n:append", &records, st->Encoder, &enc, &chunk))
         return NULL;
     /* Other threads' appends do not make the log busy: only a closed log is refused. */
     if (!self->log) {
@@ -1081,7 +1252,7 @@ static PyObject *Log_append(LogObject *self, PyObject *args)
     }
     self->appends = Log_appends(self) + 1;
     self->appends_gen = ajpy_fork_gen;
-    res = append_records(self->path, NULL, self->log, records, 0, self->timeout_ms, enc->enc,
+    res = append_records(st, self->path, NULL, self->log, records, 0, self->timeout_ms, enc->enc,
                          chunk);
     /* In a child forked during the call (from its iterator) the generation is new, and the
      * count restarted without this call. */
@@ -1092,6 +1263,7 @@ static PyObject *Log_append(LogObject *self, PyObject *args)
 
 static PyObject *Log_close(LogObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     ajio_log *log = self->log;
     int r;
 
@@ -1110,7 +1282,7 @@ static PyObject *Log_close(LogObject *self, PyObject *unused)
     self->log = NULL;
     r = ajio_log_close(log);
     if (r < 0)
-        return set_error(r, self->path);
+        return set_error(st, r, self->path);
     Py_RETURN_NONE;
 }
 
@@ -1133,16 +1305,23 @@ static PyGetSetDef Log_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject LogType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Log",
-    .tp_basicsize = sizeof(LogObject),
-    .tp_dealloc = (destructor)Log_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Log(path, flags, timeout_ms): ajio_log, an append handle opened once.",
-    .tp_methods = Log_methods,
-    .tp_getset = Log_getset,
-    .tp_init = (initproc)Log_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot Log_slots[] = {
+    {Py_tp_dealloc, (void *)Log_dealloc},
+    {Py_tp_traverse, (void *)Log_traverse},
+    {Py_tp_clear, (void *)Log_clear},
+    {Py_tp_doc, (void *)"Log(path, flags, timeout_ms): ajio_log, an append handle opened once."},
+    {Py_tp_methods, Log_methods},
+    {Py_tp_getset, Log_getset},
+    {Py_tp_init, (void *)Log_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec Log_spec = {
+    .name = "atomic_json_io._ajio.Log",
+    .basicsize = sizeof(LogObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Log_slots,
 };
 
 /* ---- Reader: lines of a JSON Lines file (ajio_reader) ----------------------------------------- */
@@ -1160,18 +1339,42 @@ typedef struct {
     unsigned long busy;
 } ReaderObject;
 
+static int Reader_traverse(ReaderObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->path);
+    Py_VISIT(self->loads);
+    Py_VISIT(self->error);
+    Py_VISIT(self->torn_message);
+    return 0;
+}
+
+static int Reader_clear(ReaderObject *self)
+{
+    Py_CLEAR(self->path);
+    Py_CLEAR(self->loads);
+    Py_CLEAR(self->error);
+    Py_CLEAR(self->torn_message);
+    return 0;
+}
+
 static void Reader_dealloc(ReaderObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
     ajio_reader_close(self->rd);
     Py_XDECREF(self->path);
     Py_XDECREF(self->loads);
     Py_XDECREF(self->error);
     Py_XDECREF(self->torn_message);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *path, *loads, *error = Py_None, *pathb = NULL;
     ajio_reader *rd;
     unsigned flags;
@@ -1191,7 +1394,7 @@ static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwds)
     Py_END_ALLOW_THREADS
     Py_DECREF(pathb);
     if (r < 0) {
-        set_error(r, path);
+        set_error(st, r, path);
         return -1;
     }
     self->rd = rd;
@@ -1220,6 +1423,7 @@ static PyObject *reader_error(ReaderObject *self, const char *line, size_t len)
 
 static PyObject *Reader_next(ReaderObject *self)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     const char *line;
     size_t len;
     PyObject *text, *value;
@@ -1249,7 +1453,7 @@ static PyObject *Reader_next(ReaderObject *self)
         return reader_error(self, line, len);
     if (r < 0) {
         /* AJIO_EJSON: the message names the path, line and column; iteration may go on. */
-        return set_error(r, self->path);
+        return set_error(st, r, self->path);
     }
     if (!self->loads)
         return PyBytes_FromStringAndSize(line, (Py_ssize_t)len);
@@ -1305,18 +1509,27 @@ static PyGetSetDef Reader_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject ReaderType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Reader",
-    .tp_basicsize = sizeof(ReaderObject),
-    .tp_dealloc = (destructor)Reader_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Reader(path, flags, loads[, error]): iterator over the complete lines of a file.",
-    .tp_iter = PyObject_SelfIter,
-    .tp_iternext = (iternextfunc)Reader_next,
-    .tp_methods = Reader_methods,
-    .tp_getset = Reader_getset,
-    .tp_init = (initproc)Reader_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot Reader_slots[] = {
+    {Py_tp_dealloc, (void *)Reader_dealloc},
+    {Py_tp_traverse, (void *)Reader_traverse},
+    {Py_tp_clear, (void *)Reader_clear},
+    {Py_tp_doc,
+     (void *)"Reader(path, flags, loads[, error]): iterator over the complete lines of a file."},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, (void *)Reader_next},
+    {Py_tp_methods, Reader_methods},
+    {Py_tp_getset, Reader_getset},
+    {Py_tp_init, (void *)Reader_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec Reader_spec = {
+    .name = "atomic_json_io._ajio.Reader",
+    .basicsize = sizeof(ReaderObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Reader_slots,
 };
 
 /* ---- Batch: many files, syncs amortised (ajio_batch) ------------------------------------------ */
@@ -1329,15 +1542,33 @@ typedef struct {
     unsigned long busy; /* the commit runs with the GIL released */
 } BatchObject;
 
+static int Batch_traverse(BatchObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->paths);
+    return 0;
+}
+
+static int Batch_clear(BatchObject *self)
+{
+    Py_CLEAR(self->paths);
+    return 0;
+}
+
 static void Batch_dealloc(BatchObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
     ajio_batch_free(self->b); /* an uncommitted batch writes nothing */
     Py_XDECREF(self->paths);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static int Batch_init(BatchObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     unsigned flags, mode;
     ajio_opts opts;
     ajio_batch *b;
@@ -1352,7 +1583,7 @@ static int Batch_init(BatchObject *self, PyObject *args, PyObject *kwds)
     opts_init(&opts, flags, mode);
     r = ajio_batch_new(&b, &opts);
     if (r < 0) {
-        set_error(r, NULL);
+        set_error(st, r, NULL);
         return -1;
     }
     self->paths = PyList_New(0);
@@ -1376,6 +1607,7 @@ static int Batch_check(BatchObject *self)
 /* add(path, data): data is bytes-like, or str (UTF-8); both are copied by the library. */
 static PyObject *Batch_add(BatchObject *self, PyObject *args)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *path, *data, *pathb = NULL;
     Py_buffer buf = {0};
     const char *s;
@@ -1402,7 +1634,7 @@ static PyObject *Batch_add(BatchObject *self, PyObject *args)
     Py_DECREF(pathb);
     PyBuffer_Release(&buf);
     if (r < 0)
-        return set_error(r, path);
+        return set_error(st, r, path);
     if (PyList_Append(self->paths, path) < 0)
         return NULL; /* the batch holds one more file than paths: discard it */
     Py_RETURN_NONE;
@@ -1411,6 +1643,7 @@ static PyObject *Batch_add(BatchObject *self, PyObject *args)
 /* commit(): every file; raises for the first that was not written durably. */
 static PyObject *Batch_commit(BatchObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     size_t i, n;
     int r;
 
@@ -1434,14 +1667,15 @@ static PyObject *Batch_commit(BatchObject *self, PyObject *unused)
         const char *msg;
         int fr = ajio_batch_result(self->b, i, NULL, &msg);
         if (fr < 0)
-            return set_error_msg(fr, msg, PyList_GET_ITEM(self->paths, (Py_ssize_t)i));
+            return set_error_msg(st, fr, msg, PyList_GET_ITEM(self->paths, (Py_ssize_t)i));
     }
-    return set_error(r, NULL);
+    return set_error(st, r, NULL);
 }
 
 /* results() -> [(path, None or exception)] after the commit, in the order added. */
 static PyObject *Batch_results(BatchObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *list, *item, *exc, *type, *value, *tb;
     size_t i, n;
 
@@ -1461,7 +1695,7 @@ static PyObject *Batch_results(BatchObject *self, PyObject *unused)
         if (fr >= 0) {
             exc = Py_NewRef(Py_None);
         } else {
-            set_error_msg(fr, msg, path);
+            set_error_msg(st, fr, msg, path);
             PyErr_Fetch(&type, &value, &tb);
             PyErr_NormalizeException(&type, &value, &tb);
             Py_XDECREF(type);
@@ -1498,20 +1732,23 @@ static PyMethodDef Batch_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PySequenceMethods Batch_as_sequence = {
-    .sq_length = (lenfunc)Batch_len,
+static PyType_Slot Batch_slots[] = {
+    {Py_tp_dealloc, (void *)Batch_dealloc},
+    {Py_tp_traverse, (void *)Batch_traverse},
+    {Py_tp_clear, (void *)Batch_clear},
+    {Py_tp_doc, (void *)"Batch(flags, mode): ajio_batch; files written at commit()."},
+    {Py_tp_methods, Batch_methods},
+    {Py_sq_length, (void *)Batch_len},
+    {Py_tp_init, (void *)Batch_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
 };
 
-static PyTypeObject BatchType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Batch",
-    .tp_basicsize = sizeof(BatchObject),
-    .tp_dealloc = (destructor)Batch_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Batch(flags, mode): ajio_batch; files written at commit().",
-    .tp_methods = Batch_methods,
-    .tp_as_sequence = &Batch_as_sequence,
-    .tp_init = (initproc)Batch_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Spec Batch_spec = {
+    .name = "atomic_json_io._ajio.Batch",
+    .basicsize = sizeof(BatchObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Batch_slots,
 };
 
 /* ---- Txn: many files all or nothing (ajio_txn) ------------------------------------------------ */
@@ -1524,16 +1761,34 @@ typedef struct {
     unsigned long busy; /* the commit runs with the GIL released */
 } TxnObject;
 
+static int Txn_traverse(TxnObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->dir);
+    return 0;
+}
+
+static int Txn_clear(TxnObject *self)
+{
+    Py_CLEAR(self->dir);
+    return 0;
+}
+
 static void Txn_dealloc(TxnObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
     ajio_txn_free(self->t); /* an uncommitted transaction writes nothing */
     Py_XDECREF(self->dir);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 /* Txn(dir, flags, mode): opens dir (created unless AJIO_NO_MKDIR); nothing is locked yet. */
 static int Txn_init(TxnObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *dir, *dirb = NULL;
     unsigned flags, mode;
     ajio_opts opts;
@@ -1555,7 +1810,7 @@ static int Txn_init(TxnObject *self, PyObject *args, PyObject *kwds)
     Py_END_ALLOW_THREADS
     Py_DECREF(dirb);
     if (r < 0) {
-        set_error(r, dir);
+        set_error(st, r, dir);
         return -1;
     }
     Py_INCREF(dir);
@@ -1581,6 +1836,7 @@ static int Txn_check(TxnObject *self)
  * remove(relpath). A refused member (a bad path, twice the same) raises here. */
 static PyObject *txn_add(TxnObject *self, PyObject *relpath, PyObject *data)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *relb = NULL;
     Py_buffer buf = {0};
     const char *s = NULL;
@@ -1610,7 +1866,7 @@ static PyObject *txn_add(TxnObject *self, PyObject *relpath, PyObject *data)
     Py_DECREF(relb);
     PyBuffer_Release(&buf);
     if (r < 0)
-        return set_error(r, relpath);
+        return set_error(st, r, relpath);
     Py_RETURN_NONE;
 }
 
@@ -1635,6 +1891,7 @@ static PyObject *Txn_remove(TxnObject *self, PyObject *relpath)
  */
 static PyObject *Txn_commit(TxnObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     int r;
 
     (void)unused;
@@ -1650,7 +1907,7 @@ static PyObject *Txn_commit(TxnObject *self, PyObject *unused)
         Py_RETURN_NONE;
     if (r == -EINTR && PyErr_CheckSignals() < 0)
         return NULL;
-    return set_error(r, self->dir);
+    return set_error(st, r, self->dir);
 }
 
 static Py_ssize_t Txn_len(TxnObject *self)
@@ -1666,32 +1923,35 @@ static PyMethodDef Txn_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PySequenceMethods Txn_as_sequence = {
-    .sq_length = (lenfunc)Txn_len,
+static PyType_Slot Txn_slots[] = {
+    {Py_tp_dealloc, (void *)Txn_dealloc},
+    {Py_tp_traverse, (void *)Txn_traverse},
+    {Py_tp_clear, (void *)Txn_clear},
+    {Py_tp_doc, (void *)"Txn(dir, flags, mode): ajio_txn; the members written at commit()."},
+    {Py_tp_methods, Txn_methods},
+    {Py_sq_length, (void *)Txn_len},
+    {Py_tp_init, (void *)Txn_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
 };
 
-static PyTypeObject TxnType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Txn",
-    .tp_basicsize = sizeof(TxnObject),
-    .tp_dealloc = (destructor)Txn_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Txn(dir, flags, mode): ajio_txn; the members written at commit().",
-    .tp_methods = Txn_methods,
-    .tp_as_sequence = &Txn_as_sequence,
-    .tp_init = (initproc)Txn_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Spec Txn_spec = {
+    .name = "atomic_json_io._ajio.Txn",
+    .basicsize = sizeof(TxnObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Txn_slots,
 };
 
 /* ---- recover(dir, flags) -> repaired ---------------------------------------------------------- */
 
 static PyObject *py_recover(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *dir, *dirb = NULL;
     unsigned flags;
     ajio_opts opts;
     int r, again;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OI:recover", &dir, &flags))
         return NULL;
     if (!PyUnicode_FSConverter(dir, &dirb))
@@ -1707,7 +1967,7 @@ static PyObject *py_recover(PyObject *self, PyObject *args)
     if (again < 0)
         return NULL;
     if (r < 0)
-        return set_error(r, dir);
+        return set_error(st, r, dir);
     return PyBool_FromLong(r == AJIO_REPAIRED);
 }
 
@@ -1715,12 +1975,12 @@ static PyObject *py_recover(PyObject *self, PyObject *args)
 
 static PyObject *py_publish(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *src, *name, *srcb = NULL, *nameb = NULL;
     unsigned flags;
     ajio_opts opts;
     int r;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OOI:publish", &src, &name, &flags))
         return NULL;
     if (!PyUnicode_FSConverter(src, &srcb))
@@ -1736,18 +1996,18 @@ static PyObject *py_publish(PyObject *self, PyObject *args)
     Py_DECREF(srcb);
     Py_DECREF(nameb);
     if (r < 0)
-        return set_error(r, name);
+        return set_error(st, r, name);
     Py_RETURN_NONE;
 }
 
 static PyObject *py_snapshot_gc(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *name, *nameb = NULL;
     unsigned flags;
     ajio_opts opts;
     int r;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OI:snapshot_gc", &name, &flags))
         return NULL;
     if (!PyUnicode_FSConverter(name, &nameb))
@@ -1758,7 +2018,7 @@ static PyObject *py_snapshot_gc(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     Py_DECREF(nameb);
     if (r < 0)
-        return set_error(r, name);
+        return set_error(st, r, name);
     return PyLong_FromLong(r);
 }
 
@@ -1769,15 +2029,20 @@ typedef struct {
     ajio_snapshot *s;
 } SnapshotObject;
 
+/* Holds no Python object: not tracked by the collector. */
 static void Snapshot_dealloc(SnapshotObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
     ajio_snapshot_close(self->s);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 /* Waits (GIL released) for the generation's shared lock while a gc deletes it. */
 static int Snapshot_init(SnapshotObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     PyObject *name, *nameb = NULL;
     ajio_snapshot *s;
     int r;
@@ -1795,7 +2060,7 @@ static int Snapshot_init(SnapshotObject *self, PyObject *args, PyObject *kwds)
     Py_END_ALLOW_THREADS
     Py_DECREF(nameb);
     if (r < 0) {
-        set_error(r, name);
+        set_error(st, r, name);
         return -1;
     }
     self->s = s;
@@ -1831,27 +2096,33 @@ static PyGetSetDef Snapshot_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject SnapshotType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Snapshot",
-    .tp_basicsize = sizeof(SnapshotObject),
-    .tp_dealloc = (destructor)Snapshot_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Snapshot(name): ajio_snapshot_open(); the generation held until close().",
-    .tp_methods = Snapshot_methods,
-    .tp_getset = Snapshot_getset,
-    .tp_init = (initproc)Snapshot_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot Snapshot_slots[] = {
+    {Py_tp_dealloc, (void *)Snapshot_dealloc},
+    {Py_tp_doc,
+     (void *)"Snapshot(name): ajio_snapshot_open(); the generation held until close()."},
+    {Py_tp_methods, Snapshot_methods},
+    {Py_tp_getset, Snapshot_getset},
+    {Py_tp_init, (void *)Snapshot_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec Snapshot_spec = {
+    .name = "atomic_json_io._ajio.Snapshot",
+    .basicsize = sizeof(SnapshotObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Snapshot_slots,
 };
 
 /* ---- sweep(dir, name, min_age_sec, flags) -> removed ------------------------------------------ */
 
 static PyObject *py_sweep(PyObject *self, PyObject *args)
 {
+    ajpy_state *st = mod_state(self);
     PyObject *dir, *name, *dirb = NULL, *nameb = NULL;
     unsigned min_age, flags;
     int r;
 
-    (void)self;
     if (!PyArg_ParseTuple(args, "OOII:sweep", &dir, &name, &min_age, &flags))
         return NULL;
     if (!PyUnicode_FSConverter(dir, &dirb))
@@ -1867,7 +2138,7 @@ static PyObject *py_sweep(PyObject *self, PyObject *args)
     Py_DECREF(dirb);
     Py_XDECREF(nameb);
     if (r < 0)
-        return set_error(r, dir);
+        return set_error(st, r, dir);
     return PyLong_FromLong(r);
 }
 
@@ -1879,14 +2150,19 @@ typedef struct {
     ajio_json_checker *c;
 } CheckerObject;
 
+/* Holds no Python object: not tracked by the collector. */
 static void Checker_dealloc(CheckerObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);
+
     ajio_json_checker_free(self->c);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static int Checker_init(CheckerObject *self, PyObject *args, PyObject *kwds)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     ajio_json_checker *c;
     int lines, r;
 
@@ -1898,7 +2174,7 @@ static int Checker_init(CheckerObject *self, PyObject *args, PyObject *kwds)
         return -1;
     r = ajio_json_checker_new(&c, lines ? AJIO_JSONL : 0, 0);
     if (r < 0) {
-        set_error(r, NULL);
+        set_error(st, r, NULL);
         return -1;
     }
     self->c = c;
@@ -1917,6 +2193,7 @@ static int Checker_check(CheckerObject *self)
 /* feed(data) -> False once the input is invalid (every later feed says so too). */
 static PyObject *Checker_feed(CheckerObject *self, PyObject *arg)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     Py_buffer data;
     int r;
 
@@ -1925,13 +2202,14 @@ static PyObject *Checker_feed(CheckerObject *self, PyObject *arg)
     r = ajio_json_checker_feed(self->c, data.buf, (size_t)data.len);
     PyBuffer_Release(&data);
     if (r < 0 && r != AJIO_EJSON)
-        return set_error(r, NULL);
+        return set_error(st, r, NULL);
     return PyBool_FromLong(r == 0);
 }
 
 /* finish() -> None when valid, else (line, column, reason, torn): ajio_json_error's. */
 static PyObject *Checker_finish(CheckerObject *self, PyObject *unused)
 {
+    ajpy_state *st = obj_state((PyObject *)self);
     ajio_json_error e;
     int r;
 
@@ -1942,7 +2220,7 @@ static PyObject *Checker_finish(CheckerObject *self, PyObject *unused)
     if (r == 0)
         Py_RETURN_NONE;
     if ((r != AJIO_EJSON && r != AJIO_ETORN) || ajio_json_checker_error(self->c, &e) < 0)
-        return set_error(r, NULL);
+        return set_error(st, r, NULL);
     return Py_BuildValue("KKsO", (unsigned long long)e.line, (unsigned long long)e.column,
                          e.reason, r == AJIO_ETORN ? Py_True : Py_False);
 }
@@ -1966,19 +2244,31 @@ static PyGetSetDef Checker_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject CheckerType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "atomic_json_io._ajio.Checker",
-    .tp_basicsize = sizeof(CheckerObject),
-    .tp_dealloc = (destructor)Checker_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Checker(lines): strict RFC 8259 validation of one JSON value, or JSON Lines.",
-    .tp_methods = Checker_methods,
-    .tp_getset = Checker_getset,
-    .tp_init = (initproc)Checker_init,
-    .tp_new = PyType_GenericNew,
+static PyType_Slot Checker_slots[] = {
+    {Py_tp_dealloc, (void *)Checker_dealloc},
+    {Py_tp_doc,
+     (void *)"Checker(lines): strict RFC 8259 validation of one JSON value, or JSON Lines."},
+    {Py_tp_methods, Checker_methods},
+    {Py_tp_getset, Checker_getset},
+    {Py_tp_init, (void *)Checker_init},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec Checker_spec = {
+    .name = "atomic_json_io._ajio.Checker",
+    .basicsize = sizeof(CheckerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Checker_slots,
 };
 
 /* ---- module ----------------------------------------------------------------------------------- */
+
+/* dumps(obj, **kw) -> str: encode.c's, with the json.dumps of this module's state. */
+static PyObject *py_dumps(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return ajpy_dumps(mod_state(self)->json_dumps, args, kwargs);
+}
 
 static PyMethodDef methods[] = {
     {"write_bytes", py_write_bytes, METH_VARARGS,
@@ -1987,6 +2277,8 @@ static PyMethodDef methods[] = {
      "write_text(path, text, flags, mode) -> unchanged ('\\n' ensured)"},
     {"make_encoder", py_make_encoder, METH_VARARGS,
      "make_encoder(kwargs, lines) -> Encoder, or None: use the json module"},
+    {"_encoder_options", py_encoder_options, METH_VARARGS,
+     "_encoder_options(kwargs, lines) -> the parsed options, or None: use the json module (tests)"},
     {"write_json", py_write_json, METH_VARARGS,
      "write_json(path, obj, flags, mode, encoder, lines) -> unchanged"},
     {"update", py_update, METH_VARARGS,
@@ -2003,17 +2295,76 @@ static PyMethodDef methods[] = {
      "_after_fork_child(): for os.register_at_fork(after_in_child=...) only"},
     {"_gil_offers", py_gil_offers, METH_O,
      "_gil_offers(enabled) -> previous: long encodes offer the GIL to other threads (tests only)"},
-    {"dumps", (PyCFunction)(void (*)(void))ajpy_dumps, METH_VARARGS | METH_KEYWORDS,
+    {"dumps", (PyCFunction)(void (*)(void))py_dumps, METH_VARARGS | METH_KEYWORDS,
      "dumps(obj, **kw) -> str, as json.dumps(obj, **kw)"},
     {NULL, NULL, 0, NULL},
+};
+
+static int module_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    ajpy_state *st = mod_state(m);
+
+    Py_VISIT(st->NotDurableError);
+    Py_VISIT(st->json_dumps);
+    Py_VISIT(st->Encoder);
+    Py_VISIT(st->File);
+    Py_VISIT(st->Log);
+    Py_VISIT(st->Reader);
+    Py_VISIT(st->Batch);
+    Py_VISIT(st->Txn);
+    Py_VISIT(st->Snapshot);
+    Py_VISIT(st->Checker);
+    return 0;
+}
+
+static int module_clear(PyObject *m)
+{
+    ajpy_state *st = mod_state(m);
+
+    Py_CLEAR(st->NotDurableError);
+    Py_CLEAR(st->json_dumps);
+    Py_CLEAR(st->Encoder);
+    Py_CLEAR(st->File);
+    Py_CLEAR(st->Log);
+    Py_CLEAR(st->Reader);
+    Py_CLEAR(st->Batch);
+    Py_CLEAR(st->Txn);
+    Py_CLEAR(st->Snapshot);
+    Py_CLEAR(st->Checker);
+    return 0;
+}
+
+static void module_free(void *m)
+{
+    (void)module_clear((PyObject *)m);
+}
+
+static int module_exec(PyObject *m);
+
+/*
+ * All the Python objects are per module, but the module also has process-wide C state: the fork
+ * generation (ajpy_fork_gen), which is right to share (a fork copies every interpreter) and is
+ * only ever bumped, and the tests' switch ajpy_gil_offers. Neither refers to an object of any
+ * interpreter, so the module can run in interpreters with a GIL of their own.
+ */
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "atomic_json_io._ajio",
     .m_doc = "libajio's file operations; use the atomic_json_io package.",
-    .m_size = -1,
+    .m_size = sizeof(ajpy_state),
     .m_methods = methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
 };
 
 static int add_int(PyObject *m, const char *name, long v)
@@ -2021,34 +2372,41 @@ static int add_int(PyObject *m, const char *name, long v)
     return PyModule_AddIntConstant(m, name, v);
 }
 
-PyMODINIT_FUNC PyInit__ajio(void)
+/* A type of the module from its spec, kept in the state (*ret) and added to the module. */
+static int add_type(PyObject *m, PyType_Spec *spec, PyTypeObject **ret)
 {
-    PyObject *m;
+    *ret = (PyTypeObject *)PyType_FromModuleAndSpec(m, spec, NULL);
+    if (!*ret)
+        return -1;
+    return PyModule_AddType(m, *ret);
+}
 
-    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&FileType) < 0 ||
-        PyType_Ready(&ReaderType) < 0 || PyType_Ready(&BatchType) < 0 ||
-        PyType_Ready(&LogType) < 0 || PyType_Ready(&TxnType) < 0 ||
-        PyType_Ready(&SnapshotType) < 0 || PyType_Ready(&CheckerType) < 0 ||
-        ajpy_enc_init() < 0)
-        return NULL;
-    m = PyModule_Create(&module);
-    if (!m)
-        return NULL;
-    NotDurableError = PyErr_NewExceptionWithDoc(
+/* Fills a new module object: its state, its types and constants. On failure the state holds
+ * what was made so far, which module_clear / module_free release with the module. */
+static int module_exec(PyObject *m)
+{
+    ajpy_state *st = mod_state(m);
+    PyObject *json = PyImport_ImportModule("json");
+
+    if (!json)
+        return -1;
+    st->json_dumps = PyObject_GetAttrString(json, "dumps");
+    Py_DECREF(json);
+    if (!st->json_dumps)
+        return -1;
+    st->NotDurableError = PyErr_NewExceptionWithDoc(
         "atomic_json_io.NotDurableError",
         "The target was replaced (readers see the new content), but the final sync of its "
         "directory failed: the new name may not survive a power cut. Retry the write for "
         "durability.",
         PyExc_OSError, NULL);
-    if (!NotDurableError || PyModule_AddObjectRef(m, "NotDurableError", NotDurableError) < 0 ||
-        PyModule_AddObjectRef(m, "Encoder", (PyObject *)&EncoderType) < 0 ||
-        PyModule_AddObjectRef(m, "File", (PyObject *)&FileType) < 0 ||
-        PyModule_AddObjectRef(m, "Reader", (PyObject *)&ReaderType) < 0 ||
-        PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) < 0 ||
-        PyModule_AddObjectRef(m, "Log", (PyObject *)&LogType) < 0 ||
-        PyModule_AddObjectRef(m, "Txn", (PyObject *)&TxnType) < 0 ||
-        PyModule_AddObjectRef(m, "Snapshot", (PyObject *)&SnapshotType) < 0 ||
-        PyModule_AddObjectRef(m, "Checker", (PyObject *)&CheckerType) < 0 ||
+    if (!st->NotDurableError ||
+        PyModule_AddObjectRef(m, "NotDurableError", st->NotDurableError) < 0 ||
+        add_type(m, &Encoder_spec, &st->Encoder) < 0 || add_type(m, &File_spec, &st->File) < 0 ||
+        add_type(m, &Reader_spec, &st->Reader) < 0 || add_type(m, &Batch_spec, &st->Batch) < 0 ||
+        add_type(m, &Log_spec, &st->Log) < 0 || add_type(m, &Txn_spec, &st->Txn) < 0 ||
+        add_type(m, &Snapshot_spec, &st->Snapshot) < 0 ||
+        add_type(m, &Checker_spec, &st->Checker) < 0 ||
         add_int(m, "PUBLISH_MOVE", AJIO_PUBLISH_MOVE) < 0 ||
         add_int(m, "NO_SYNC", AJIO_NO_SYNC) < 0 || add_int(m, "NO_MKDIR", AJIO_NO_MKDIR) < 0 ||
         add_int(m, "REPLACE_LINK", AJIO_REPLACE_LINK) < 0 ||
@@ -2060,10 +2418,15 @@ PyMODINIT_FUNC PyInit__ajio(void)
         add_int(m, "NO_REPAIR", AJIO_NO_REPAIR) < 0 ||
         add_int(m, "NO_TMPFILE", AJIO_NO_TMPFILE) < 0 ||
         add_int(m, "INTERRUPTIBLE", AJIO_INTERRUPTIBLE) < 0 ||
-        PyModule_AddStringConstant(m, "LIBAJIO_VERSION", ajio_version()) < 0) {
-        Py_XDECREF(NotDurableError);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+        PyModule_AddStringConstant(m, "LIBAJIO_VERSION", ajio_version()) < 0)
+        return -1;
+    return 0;
+}
+
+/* Multi-phase initialisation (PEP 489): the import system creates the module object and runs
+ * module_exec on it, once per module object, so each interpreter (and each module made with
+ * importlib.util.module_from_spec) gets a state and types of its own. */
+PyMODINIT_FUNC PyInit__ajio(void)
+{
+    return PyModuleDef_Init(&module);
 }

@@ -48,7 +48,11 @@ def test_mypy_strict(tmp_path):
     misuse = tmp_path / "misuse.py"
     misuse.write_text(MISUSE)
     env = dict(os.environ)
-    env["MYPYPATH"] = os.path.dirname(os.path.dirname(atomic_json_io.__file__))
+    pkg_dir = os.path.dirname(os.path.dirname(atomic_json_io.__file__))
+    # The build under test is found through MYPYPATH; an installed copy (pip install . in a
+    # venv) through site-packages, which mypy refuses to see in MYPYPATH.
+    if os.path.basename(pkg_dir) != "site-packages":
+        env["MYPYPATH"] = pkg_dir
     proc = subprocess.run(
         [
             sys.executable,
