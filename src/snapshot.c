@@ -1069,6 +1069,21 @@ static int source_path(const char *name, const char *src_dir, char ret[PATH_MAX]
 }
 
 /*
+ * What NAME points to now (read_current()), for a publish: 1 and cur, 0 when there is no NAME,
+ * or a negative errno with its message: a NAME that is not one of our symlinks is never replaced.
+ */
+static int current_of_name(const struct place *p, const char *name, char *cur)
+{
+    int r = read_current(p->dirfd, p->base, cur);
+
+    if (r == -EEXIST)
+        return ajio__error(-EEXIST, "publish %s: it exists and is not a snapshot symlink", name);
+    if (r < 0)
+        return ajio__error_strerror(r, "publish %s: readlink", name);
+    return r;
+}
+
+/*
  * Creates the record of moving from into gen, locked, with its content and its entry durable.
  * @return its fd, or a negative errno (-EEXIST: the name is taken, choose another).
  */
@@ -1137,15 +1152,9 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
     if (r < 0)
         goto out;
     /* A name that is not one of ours is refused before anything is created. */
-    r = read_current(p.dirfd, p.base, cur);
-    if (r == -EEXIST) {
-        r = ajio__error(-EEXIST, "publish %s: it exists and is not a snapshot symlink", name);
+    r = current_of_name(&p, name, cur);
+    if (r < 0)
         goto out;
-    }
-    if (r < 0) {
-        r = ajio__error_strerror(r, "publish %s: readlink", name);
-        goto out;
-    }
     sfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sfd < 0) {
         r = ajio__error_strerror(-errno, "publish %s: open source %s", name, src_dir);
@@ -1254,15 +1263,9 @@ int ajio_publish(const char *src_dir, const char *name, const ajio_opts *opts)
         goto out;
     }
     /* NAME may have become something else meanwhile: never replace it then. */
-    r = read_current(p.dirfd, p.base, cur);
-    if (r == -EEXIST) {
-        r = ajio__error(-EEXIST, "publish %s: it exists and is not a snapshot symlink", name);
+    r = current_of_name(&p, name, cur);
+    if (r < 0)
         goto out;
-    }
-    if (r < 0) {
-        r = ajio__error_strerror(r, "publish %s: readlink", name);
-        goto out;
-    }
     {
         bool switched = false;
         r = switch_name(&p, gen, r == 1, flags, &switched);
