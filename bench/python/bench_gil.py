@@ -59,20 +59,6 @@ def records(n):
     ]
 
 
-def original_write_json_atomic(path, data):
-    """The original algorithm: json.dumps + sibling temp + flush + fsync + os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".orig.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data, indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 class Ticker:
     """A thread that, while running, counts loop iterations (n) and keeps the longest gap
     between two ticks since the last reset (gap)."""
@@ -166,6 +152,8 @@ def child(args):
     res["alone2"] = phase(ticker, sleep, args.seconds, once=True)
     res["size"] = os.path.getsize(path)
     if args.original:
+        from bench import original_write_json_atomic  # the reference of bench.py, beside this
+
         orig = os.path.join(args.dir, "orig.json")
         res["original"] = phase(ticker, lambda: original_write_json_atomic(orig, doc), 0,
                                 once=True)
