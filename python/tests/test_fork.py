@@ -14,6 +14,7 @@ import threading
 import pytest
 
 import atomic_json_io as aj
+from conftest import log_problems
 
 CHILDREN = 4
 RECORDS = 300
@@ -28,32 +29,7 @@ def record(child, i):
 
 def check_log(path, reported):
     """Problems with the log at path, given reported = {(child, i)} appended with success."""
-    problems = []
-    seen = {}
-    with open(path, "rb") as f:
-        data = f.read()
-    if data and not data.endswith(b"\n"):
-        problems.append("torn last line (%d bytes)" % (len(data) - data.rfind(b"\n") - 1))
-    for n, line in enumerate(data.split(b"\n")[:-1], 1):
-        try:
-            rec = json.loads(line)
-            key = (rec["child"], rec["i"])
-        except (ValueError, KeyError, TypeError):
-            problems.append("line %d broken: %r" % (n, line[:60] + b"..." + line[-20:]))
-            continue
-        if rec != record(*key):
-            problems.append("line %d: record %r not intact" % (n, key))
-        seen[key] = seen.get(key, 0) + 1
-    for key, count in seen.items():
-        if count > 1:
-            problems.append("record %r %d times" % (key, count))
-        if key not in reported:
-            problems.append("record %r present but not reported appended" % (key,))
-    missing = sorted(reported - seen.keys())
-    if missing:
-        problems.append("%d records reported appended are missing, e.g. %r" % (len(missing),
-                                                                             missing[:5]))
-    return problems
+    return log_problems(path, reported, record, "child")
 
 
 def fork_appenders(log, result_dir, children, records):

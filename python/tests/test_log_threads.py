@@ -18,6 +18,7 @@ import time
 import pytest
 
 import atomic_json_io as aj
+from conftest import log_problems
 
 THREADS = 8
 RECORDS = 150
@@ -30,34 +31,7 @@ def record(t, i):
 
 def check_threads_log(path, reported):
     """Problems with the log at path, given reported = {(t, i)} appended with success."""
-    problems, seen, last = [], {}, {}
-    with open(path, "rb") as f:
-        data = f.read()
-    if data and not data.endswith(b"\n"):
-        problems.append("torn last line")
-    for n, line in enumerate(data.split(b"\n")[:-1], 1):
-        try:
-            rec = json.loads(line)
-            key = (rec["t"], rec["i"])
-        except (ValueError, KeyError, TypeError):
-            problems.append("line %d broken: %r" % (n, line[:60]))
-            continue
-        if rec != record(*key):
-            problems.append("line %d: record %r not intact" % (n, key))
-        seen[key] = seen.get(key, 0) + 1
-        if key[1] < last.get(key[0], -1):
-            problems.append("line %d: record %r after %r" % (n, key, (key[0], last[key[0]])))
-        last[key[0]] = max(key[1], last.get(key[0], -1))
-    for key, count in seen.items():
-        if count > 1:
-            problems.append("record %r %d times" % (key, count))
-        if key not in reported:
-            problems.append("record %r present but not reported appended" % (key,))
-    missing = sorted(reported - seen.keys())
-    if missing:
-        problems.append("%d records reported appended are missing, e.g. %r" % (len(missing),
-                                                                             missing[:5]))
-    return problems
+    return log_problems(path, reported, record, "t", ordered=True)
 
 
 def test_threads_share_one_log(tmp_path):
