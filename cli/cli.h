@@ -78,6 +78,13 @@ int cli_exit_for(int err);
 int cli_write_error(int r);
 
 /*
+ * Prints once per run "ajio: warning: ..." where the filesystem of path's directory keeps a
+ * promise only in part because of how it is mounted (ajio_fs_probe(): NFS with nolock, ...).
+ * cli_target_file() calls it for every command's FILE.
+ */
+void cli_fs_warn(const char *path);
+
+/*
  * Prints "ajio: INPUT:LINE:COL: reason (NAME left unchanged)" for an error in the input of a
  * write, where is ":LINE:COL: reason" and input a name such as "<stdin>" or "<jq output>"; with
  * note, that text stands in the parentheses instead.

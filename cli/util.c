@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,26 @@ int cli_one_file(char **argv, int end, const char *usage, const char *cmd, const
     return 0;
 }
 
+void cli_fs_warn(const char *path)
+{
+    static bool warned;
+    ajio_fs_info info;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (warned)
+        return;
+    /* The directory: the file may not exist yet. */
+    if (slash == NULL)
+        (void)snprintf(dir, sizeof(dir), ".");
+    else
+        (void)snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (ajio_fs_probe(dir, &info) < 0 || info.weak == 0)
+        return;
+    warned = true;
+    cli_error("warning: \"%s\": %s (see docs/fs-matrix.md)", path, info.warning);
+}
+
 int cli_target_file(char **argv, int end, const char *usage, const char *cmd,
                     const char **ret_path)
 {
@@ -584,5 +605,7 @@ int cli_target_file(char **argv, int end, const char *usage, const char *cmd,
                                "%s: FILE '-' would be standard input or output, which cannot be "
                                "replaced atomically; write ./- for a file named '-'",
                                cmd);
+    if (r == 0)
+        cli_fs_warn(*ret_path);
     return r;
 }

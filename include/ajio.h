@@ -1503,6 +1503,58 @@ enum ajio_sweep_flags {
 AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned flags);
 
 /* ---------------------------------------------------------------------------------------------
+ * Shared filesystems (since 0.3)
+ *
+ * On a filesystem that other machines mount too (NFS, SMB, CephFS, FUSE such as GlusterFS, 9p,
+ * AFS), which fstatfs(2) tells once per call, the library changes mechanisms so that its promises
+ * hold between clients: the target's lock and the temp's are POSIX (OFD) fcntl locks, which the
+ * server arbitrates, instead of flock(2); an append takes the end of the file from the server
+ * under the lock and is durable before the lock is released (group commit is off); the repair
+ * cuts only the bytes after the last newline of a file whose lock file names it (a dead
+ * append: every acknowledged record ends with a newline on the server's disk); and readers
+ * (ajio_reader_open(), ajio_update()'s read) try again when the server reports ESTALE or, for up
+ * to about a quarter second, when the name is missing for the moment of another client's
+ * replace. docs/fs-matrix.md lists per filesystem which promises hold and under which mount
+ * options. Snapshots keep their flock(2) on generation directories, which such filesystems
+ * share between clients only partly or not at all: there, ajio_snapshot_gc() protects only the
+ * readers of the machine it runs on (docs/fs-matrix.md).
+ * --------------------------------------------------------------------------------------------- */
+
+typedef enum ajio_fs_kind {
+    AJIO_FS_LOCAL = 0,    /* only this machine mounts it: ext4, xfs, btrfs, tmpfs, ... */
+    AJIO_FS_NFS = 1,      /* NFS, any version */
+    AJIO_FS_FUSE = 2,     /* FUSE: GlusterFS, ceph-fuse, sshfs, bindfs, ... (taken as shared) */
+    AJIO_FS_SMB = 3,      /* SMB/CIFS */
+    AJIO_FS_CEPH = 4,     /* the kernel's CephFS client */
+    AJIO_FS_OTHER_SHARED = 5 /* 9p, AFS, Coda, OCFS2, GFS2, Lustre, OrangeFS */
+} ajio_fs_kind;
+
+enum ajio_fs_weak {
+    /*
+     * Locks exclude only the writers of this machine: NFS mounted with nolock or
+     * local_lock=posix|all, SMB with nobrl, FUSE servers known to keep locks on the client
+     * (sshfs, s3fs, rclone, gcsfuse, goofys). Appends and updates from two machines can lose
+     * records there; replaces keep promise 1.
+     */
+    AJIO_FS_WEAK_LOCKS = 1u << 0,
+};
+
+typedef struct ajio_fs_info {
+    ajio_fs_kind kind;
+    unsigned weak;     /* ajio_fs_weak flags: promises weaker on this mount */
+    char type[64];     /* the mount's type in /proc/self/mountinfo ("nfs4", "fuse.glusterfs") */
+    char warning[320]; /* one line for a user when weak is not 0, else "" */
+} ajio_fs_info;
+
+/*
+ * What kind of filesystem path (a file or a directory) is on, and which promises are weaker
+ * there because of how it is mounted, for a tool's one warning (`ajio` prints it once). The
+ * library itself needs no call: every write detects the filesystem.
+ * @return 0, or -EINVAL, -ENOENT, -EACCES, ... (message set)
+ */
+AJIO_API int ajio_fs_probe(const char *path, ajio_fs_info *ret);
+
+/* ---------------------------------------------------------------------------------------------
  * Deprecated
  * --------------------------------------------------------------------------------------------- */
 

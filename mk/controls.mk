@@ -29,13 +29,15 @@
 #   rename-before-intent  a transaction renames its temps over the members before its intent is
 #                     written, so a crash between them is rolled back half-applied (txn.c)
 #                                                                             make check-crash
+#   local-fs          every filesystem is taken as local (fs.c): flock, cached sizes and group
+#                     commit on NFS and GlusterFS too, as in 0.3.0               make check-shared
 #
 # A suite asks for one file of each control tree (e.g. $(B)/control/keep-temp/fault/driver) and
 # the recursive make decides what is out of date, hence FORCE. One file per tree in one make
 # run: two recursive makes in the same tree would race under -j.
 CONTROLS := omit-file-sync omit-dir-sync ignore-fdatasync keep-temp ignore-setxattr \
             omit-append-sync no-cut-back group-trust keep-unsafe-lock no-committed trust-stale \
-            rename-before-intent txn-keep-staging
+            rename-before-intent txn-keep-staging local-fs
 
 # The control a path below $(B)/control/ belongs to, in a recipe.
 control_name = $(firstword $(subst /, ,$*))

@@ -115,8 +115,14 @@ static int open_target(struct ajio__target *f, struct opened *t, bool create)
     int r = 0;
     struct statx sx;
 
-    /* One statx for the stat and the mount's unique id (0 where the kernel has none: Linux 6.8). */
-    if (statx(t->wfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID_UNIQUE, &sx) < 0) {
+    /*
+     * One statx for the stat and the mount's unique id (0 where the kernel has none: Linux 6.8).
+     * On a shared filesystem the size is asked of the server: a cached one may predate another
+     * client's appends, and this append would land in the middle of them.
+     */
+    int sync = f->fs_shared ? AT_STATX_FORCE_SYNC : 0;
+    if (statx(t->wfd, "", AT_EMPTY_PATH | sync, STATX_BASIC_STATS | STATX_MNT_ID_UNIQUE, &sx) <
+        0) {
         r = ajio__error_strerror(-errno, "statx of \"%s\" opened to append", f->path);
     } else {
         memset(&t->st, 0, sizeof(t->st));
@@ -363,6 +369,30 @@ static int terminate_tail(struct ajio__target *f, struct opened *t, off_t end, c
 }
 
 /*
+ * Whether the lock file's record speaks of the file opened. On a shared filesystem each client
+ * has a device number of its own for the mount, so the inode number alone tells (a replace of
+ * the file gives it a new one).
+ */
+static bool same_file(const struct ajio__target *f, const struct ajio__state *st,
+                      const struct opened *t)
+{
+    return st->ino == (uint64_t)t->st.st_ino && (f->fs_shared || st->dev == (uint64_t)t->st.st_dev);
+}
+
+/*
+ * On a shared filesystem, whether the last line, from start, is what an append of this library
+ * left when it died: the record says one was under way and the line began at or after its
+ * start. Under the cluster-wide lock nobody else appends meanwhile, and an append is durable
+ * before its lock goes, so only its bytes after the last newline can be torn, and none of them
+ * was acknowledged. Without a pending record the bytes are someone else's (a writer that does not
+ * use the library, or a client whose record never reached the server) and are kept.
+ */
+static bool dead_append(const struct ajio__state *st, off_t start)
+{
+    return st->pending && st->pending_start <= (uint64_t)start;
+}
+
+/*
  * The repair of the end of the file, before an append (explicit false) or by ajio_repair()
  * (explicit true), with st what the lock file records. Who wrote the bytes at the end decides
  * what may be done with them:
@@ -389,8 +419,7 @@ static int terminate_tail(struct ajio__target *f, struct opened *t, off_t end, c
 static int repair_tail(struct ajio__target *f, struct opened *t, const struct ajio__state *st,
                        bool explicit)
 {
-    bool known = st->valid && st->dev == (uint64_t)t->st.st_dev &&
-                 st->ino == (uint64_t)t->st.st_ino;
+    bool known = st->valid && same_file(f, st, t);
     bool ours = known && st->exact && st->pending && st->pending_start <= (uint64_t)t->size;
     bool value = false;
     off_t start, end;
@@ -433,7 +462,7 @@ static int repair_tail(struct ajio__target *f, struct opened *t, const struct aj
         r = tail_is_whole(f, t, start, end, &value);
     if (r < 0)
         return r;
-    if (end == start || (known && !st->exact)) {
+    if (end == start || (known && !st->exact && (!f->fs_shared || dead_append(st, start)))) {
         if (value)
             return terminate_tail(f, t, end, "a complete JSON value without its newline");
         return cut_tail(f, t, start);
@@ -463,8 +492,7 @@ static int record(struct ajio__target *f, struct opened *t, bool pending, off_t 
                   off_t committed, bool ticket)
 {
     struct ajio__state n = t->rec;
-    bool switched = !n.valid || n.dev != (uint64_t)t->st.st_dev ||
-                    n.ino != (uint64_t)t->st.st_ino;
+    bool switched = !n.valid || !same_file(f, &n, t);
     int r;
 
     if (switched) {
@@ -472,7 +500,7 @@ static int record(struct ajio__target *f, struct opened *t, bool pending, off_t 
         n.ino = (uint64_t)t->st.st_ino;
         n.epoch = n.written + 1; /* the tickets of this file start with the next one */
     }
-    if (switched && !(f->flags & AJIO_NO_SYNC)) {
+    if (switched && !(f->flags & AJIO_NO_SYNC) && !f->fs_shared) {
         r = ajio__group_reserve(f->lockfd);
         if (r < 0)
             return ajio__error_strerror(r, "fallocate of the lock file of \"%s\"", f->path);
@@ -498,6 +526,13 @@ static int read_record(struct ajio__target *f, struct opened *t)
 
     if (r < 0)
         return ajio__error_strerror(r, "read of the lock file of \"%s\"", f->path);
+    /*
+     * On a shared filesystem a record is never taken as exact: a server that lost power may
+     * bring back an older one, and no boot id tells. The repair then cuts only what follows the
+     * last newline of a file the record names, which no durable append ever acknowledged.
+     */
+    if (f->fs_shared)
+        t->rec.exact = false;
     return 0;
 }
 
@@ -596,8 +631,10 @@ static void cut_back(struct ajio__target *f, struct opened *t)
 
 static int unlock_appends(struct ajio__target *f, int r)
 {
-    if (flock(f->lockfd, LOCK_UN) < 0 && r >= 0)
-        r = ajio__error_strerror(-errno, "unlock of the lock file of \"%s\"", f->path);
+    int u = ajio__lock_drop(f);
+
+    if (u < 0 && r >= 0)
+        r = ajio__error_strerror(u, "unlock of the lock file of \"%s\"", f->path);
     return r;
 }
 
@@ -679,6 +716,20 @@ static int append_records(struct ajio__target *f, struct opened *t, struct iovec
         return unlock_appends(f, r);
     }
     if (f->flags & AJIO_NO_SYNC) {
+        t->size = start + (off_t)len;
+        return unlock_appends(f, 0);
+    }
+    if (f->fs_shared) {
+        /*
+         * Durable before the lock goes: the next holder, maybe on another client, appends after
+         * these records and must find them on the server; and the memory group commit shares
+         * through the lock file is shared only on this machine.
+         */
+        r = sync_file(f, t, "appending");
+        if (r < 0) {
+            cut_back(f, t);
+            return unlock_appends(f, r);
+        }
         t->size = start + (off_t)len;
         return unlock_appends(f, 0);
     }
@@ -958,6 +1009,25 @@ static int lock_log(struct ajio_log *log)
     return r;
 }
 
+/* fstatat() of the target's name; on a shared filesystem the size is the server's (see
+ * open_target()). */
+static int stat_name(struct ajio__target *f, struct stat *st)
+{
+    struct statx sx;
+
+    if (!f->fs_shared)
+        return fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW);
+    if (statx(f->dirfd, f->name, AT_SYMLINK_NOFOLLOW | AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
+              &sx) < 0)
+        return -1;
+    memset(st, 0, sizeof(*st));
+    st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    st->st_ino = sx.stx_ino;
+    st->st_mode = sx.stx_mode;
+    st->st_size = (off_t)sx.stx_size;
+    return 0;
+}
+
 /*
  * With the lock held: the file the name holds now, opened again if it is not the one this handle
  * has open (rotated: renamed away and created again, or removed; or a reopen that failed before),
@@ -972,7 +1042,7 @@ static int follow_name(struct ajio_log *log)
     t->repaired = false;
     t->cut = 0;
     if (t->wfd >= 0) {
-        bool gone = fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+        bool gone = stat_name(f, &st) < 0;
 
         if (gone && errno != ENOENT)
             return ajio__error_strerror(-errno, "stat of \"%s\" to append to it", f->path);

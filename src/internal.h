@@ -80,7 +80,9 @@ struct ajio__target {
     dev_t dir_dev;
     ino_t dir_ino;
     time_t dir_btime;    /* birth of the directory, 0 if the filesystem does not say */
-    int lockfd;          /* AJIO_LOCK: the target's lock file, flock'ed until the target closes */
+    int lockfd;          /* AJIO_LOCK: the target's lock file, locked until the target closes */
+    bool fs_known;       /* fs_shared was read (fs.c): once per resolution */
+    bool fs_shared;      /* the directory is on a filesystem other machines mount too */
     bool lock_created;   /* this call created the lock file */
     void *group_page;    /* group.c: the lock file's first page, mapped, or NULL */
     bool group_mapped;   /* group_page was tried for this lock file */
@@ -228,6 +230,16 @@ void ajio__lock_name(char ret_name[NAME_MAX + 1], const char *target);
  */
 int64_t ajio__now_ns(void);
 int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, int64_t deadline);
+/*
+ * The lock of a lock file or a temp as held on a shared filesystem (fs.c): an OFD write lock
+ * that the server arbitrates, on the byte AJIO__SHARED_LOCK_BYTE of a lock file (group.c's sync
+ * and waiter locks use others) or on the whole temp (len 0). try_lock fails with -EWOULDBLOCK.
+ */
+#define AJIO__SHARED_LOCK_BYTE 1024
+int ajio__ofd_lock(int fd, off_t start, off_t len, bool wait);
+int ajio__ofd_unlock(int fd, off_t start, off_t len);
+/* The target's lock released without closing the lock file (a log handle keeps it). */
+int ajio__lock_drop(struct ajio__target *t);
 int ajio__lock_again(struct ajio__target *t, const char *name, int timeout_ms);
 int ajio__lock_wait_ms(const ajio_opts *opts);
 void ajio__lock_release(struct ajio__target *t);
@@ -329,6 +341,19 @@ struct iovec;
 int ajio__temp_create(struct ajio_file *f);
 /* Filesystems and kernels without O_TMPFILE answer with one of these; anything else is real. */
 bool ajio__tmpfile_unsupported(int err);
+
+/* fs.c: the filesystem's kind (ajio.h, "Shared filesystems"). */
+int ajio__fs_kind(int fd, ajio_fs_kind *ret);
+/* 1 when t's directory is on a shared filesystem, 0 when local, or -errno (message set). */
+int ajio__target_shared(struct ajio__target *t);
+/* The weak promises of a mount of kind info->kind, from its type and options (tests use it). */
+void ajio__fs_judge(ajio_fs_info *info, const char *type, const char *mount_opts,
+                    const char *super_opts);
+/* Sleeps for the n-th try of a read that met a name missing or stale on a shared filesystem:
+ * false once the tries (about a quarter second in all) are used up. */
+bool ajio__shared_retry(int n);
+/* Whether the directory of path is on a shared filesystem (false when that cannot be told). */
+bool ajio__path_shared(const char *path);
 /* Locks the temp (flock) so that ajio_sweep() leaves it alone while this writer lives. */
 int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */

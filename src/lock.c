@@ -7,12 +7,15 @@
  * be held on a file the name no longer holds, and the next writer would lock another inode. The
  * lock file is never replaced; it is removed only by a holder of its lock (ajio_sweep() with
  * AJIO_SWEEP_LOCKS, or a writer that retires an unsafe one), and whoever locked it checks after
- * the flock that the name still holds the inode it locked, and starts again if not.
+ * the lock that the name still holds the inode it locked, and starts again if not.
  *
- * flock rather than fcntl locks: a flock belongs to the open file description, so each call's
- * own open() makes threads of one process exclude each other, and no close() of another fd on
- * the same file in the process drops it, as it would drop an fcntl lock. The kernel releases it
- * when its holder dies, so a killed writer never leaves the target locked.
+ * flock rather than classic fcntl locks: a flock belongs to the open file description, so each
+ * call's own open() makes threads of one process exclude each other, and no close() of another
+ * fd on the same file in the process drops it, as it would drop a classic fcntl lock. The kernel
+ * releases it when its holder dies, so a killed writer never leaves the target locked. On a
+ * shared filesystem (fs.c) flock may exclude only this machine's writers, so the lock is an OFD
+ * fcntl write lock on one byte instead: per open file description like flock, and arbitrated
+ * by the server between clients (NFS, GlusterFS).
  *
  * Who may open the lock file decides who may block or mislead its users: flock needs only a
  * descriptor (a read-only one will do), so whoever may open the file may hold the lock for ever;
@@ -178,33 +181,60 @@ done:
     return fd;
 }
 
+int ajio__ofd_lock(int fd, off_t start, off_t len, bool wait)
+{
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+    if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &l) == 0)
+        return 0;
+    /* Held by someone else: EAGAIN or, as POSIX allows, EACCES. */
+    return errno == EAGAIN || errno == EACCES ? -EWOULDBLOCK : -errno;
+}
+
+int ajio__ofd_unlock(int fd, off_t start, off_t len)
+{
+    struct flock l = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+    return fcntl(fd, F_OFD_SETLK, &l) == 0 ? 0 : -errno;
+}
+
+/* One try (wait false) or a wait for the target's lock on lock file fd. */
+static int lock_once(int fd, bool shared, bool wait)
+{
+    if (shared)
+        return ajio__ofd_lock(fd, AJIO__SHARED_LOCK_BYTE, 1, wait);
+    return flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0 ? 0 : -errno;
+}
+
 /*
- * Takes the flock on fd: blocking when timeout_ms < 0; one try when 0; else tries until the
- * deadline with a sleep that doubles from 1 ms to LOCK_POLL_MAX_NS. The kernel has no flock with
- * a timeout, and a signal-based one would touch the caller's signal handlers, which a library
- * must not; polling costs a few wakeups and serves waiters in no particular order.
- * @return 0, -EWOULDBLOCK, -ETIMEDOUT, -EINTR (interruptible only) or -errno of flock(2).
+ * Takes the target's lock on fd: blocking when timeout_ms < 0; one try when 0; else tries until
+ * the deadline with a sleep that doubles from 1 ms to LOCK_POLL_MAX_NS. The kernel has no lock
+ * with a timeout, and a signal-based one would touch the caller's signal handlers, which a
+ * library must not; polling costs a few wakeups and serves waiters in no particular order.
+ * @return 0, -EWOULDBLOCK, -ETIMEDOUT, -EINTR (interruptible only) or -errno of the lock call.
  */
-static int take_flock(int fd, int timeout_ms, int64_t deadline, bool interruptible)
+static int take_lock(int fd, bool shared, int timeout_ms, int64_t deadline, bool interruptible)
 {
     long delay = 1000 * 1000;
+    int r;
 
     if (timeout_ms < 0) {
-        while (flock(fd, LOCK_EX) < 0)
-            if (errno != EINTR || interruptible)
-                return -errno;
+        while ((r = lock_once(fd, shared, true)) < 0)
+            if (r != -EINTR || interruptible)
+                return r;
         return 0;
     }
     for (;;) {
         struct timespec ts;
         int64_t left;
 
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        r = lock_once(fd, shared, false);
+        if (r == 0)
             return 0;
-        if (errno == EINTR && !interruptible)
+        if (r == -EINTR && !interruptible)
             continue;
-        if (errno != EWOULDBLOCK)
-            return -errno;
+        if (r != -EWOULDBLOCK)
+            return r;
         if (timeout_ms == 0)
             return -EWOULDBLOCK;
         left = deadline - ajio__now_ns();
@@ -222,8 +252,15 @@ static int take_flock(int fd, int timeout_ms, int64_t deadline, bool interruptib
     }
 }
 
-/* The message of a failed take_flock() r on the lock file name of t. */
-static int flock_failed(struct ajio__target *t, int r, int timeout_ms, const char *name)
+int ajio__lock_drop(struct ajio__target *t)
+{
+    if (t->fs_shared)
+        return ajio__ofd_unlock(t->lockfd, AJIO__SHARED_LOCK_BYTE, 1);
+    return flock(t->lockfd, LOCK_UN) == 0 ? 0 : -errno;
+}
+
+/* The message of a failed take_lock() r on the lock file name of t. */
+static int lock_failed(struct ajio__target *t, int r, int timeout_ms, const char *name)
 {
     if (r == -EWOULDBLOCK)
         return ajio__error(r, "lock of \"%s\" is held by another writer (lock file \"%.*s/%s\")",
@@ -233,8 +270,9 @@ static int flock_failed(struct ajio__target *t, int r, int timeout_ms, const cha
                            t->path, timeout_ms, AJIO__DIR_ARG(t), name);
     if (r == -EINTR)
         return ajio__error(r, "wait for the lock of \"%s\" interrupted by a signal", t->path);
-    return ajio__error_strerror(r, "flock of lock file \"%.*s/%s\" for \"%s\"", AJIO__DIR_ARG(t),
-                                name, t->path);
+    return ajio__error_strerror(r, "%s of lock file \"%.*s/%s\" for \"%s\"",
+                                t->fs_shared ? "fcntl lock" : "flock", AJIO__DIR_ARG(t), name,
+                                t->path);
 }
 
 int ajio__lock_wait_ms(const ajio_opts *opts)
@@ -356,7 +394,10 @@ static int sync_new_lock(struct ajio__target *t, int fd, const char *name)
 int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, int64_t deadline)
 {
     bool interruptible = (t->flags & AJIO_INTERRUPTIBLE) != 0;
+    int shared = ajio__target_shared(t);
 
+    if (shared < 0)
+        return shared;
     for (int tries = 0;; tries++) {
         bool retry, named = false;
         struct stat st;
@@ -365,10 +406,10 @@ int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, in
 
         if (fd < 0)
             return fd;
-        r = take_flock(fd, timeout_ms, deadline, interruptible);
+        r = take_lock(fd, shared, timeout_ms, deadline, interruptible);
         if (r < 0) {
             (void)close(fd); /* never written: nothing for close to report */
-            return flock_failed(t, r, timeout_ms, name);
+            return lock_failed(t, r, timeout_ms, name);
         }
         /* Named first: only the lock file the name holds may be judged and retired. */
         retry = false;
@@ -394,16 +435,17 @@ int ajio__lock_take(struct ajio__target *t, const char *name, int timeout_ms, in
 int ajio__lock_again(struct ajio__target *t, const char *name, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? ajio__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-    int r = take_flock(t->lockfd, timeout_ms, deadline, (t->flags & AJIO_INTERRUPTIBLE) != 0);
+    int r = take_lock(t->lockfd, t->fs_shared, timeout_ms, deadline,
+                      (t->flags & AJIO_INTERRUPTIBLE) != 0);
     bool named = false;
 
     if (r < 0)
-        return flock_failed(t, r, timeout_ms, name);
+        return lock_failed(t, r, timeout_ms, name);
     r = still_named_as(t, &t->lock_st, name, &named);
     if (r == 0 && !named)
         r = -ESTALE; /* removed by a sweep: the caller opens the lock file again */
     if (r < 0)
-        (void)flock(t->lockfd, LOCK_UN); /* closing would drop it too; it is not ours */
+        (void)ajio__lock_drop(t); /* closing would drop it too; it is not ours */
     return r;
 }
 
@@ -416,7 +458,7 @@ static void unresolve(struct ajio__target *t, struct ajio__old *old, struct ajio
 {
     unsigned flags = t->flags;
     int lockfd = t->lockfd;
-    bool created = t->lock_created;
+    bool created = t->lock_created, fs_known = t->fs_known, fs_shared = t->fs_shared;
     struct stat lock_st = t->lock_st;
 
     /* A directory opened read-only: nothing for close to report. The handle's is only lent. */
@@ -427,6 +469,9 @@ static void unresolve(struct ajio__target *t, struct ajio__old *old, struct ajio
     t->lockfd = lockfd;
     t->lock_created = created;
     t->lock_st = lock_st;
+    /* The lock is released the way it was taken; the lock is kept only in the same directory. */
+    t->fs_known = fs_known;
+    t->fs_shared = fs_shared;
     if (old != NULL)
         ajio__old_init(old, flags);
     if (perms != NULL)

@@ -30,8 +30,34 @@ struct ajio_reader {
     bool eof;
     uint64_t line; /* number of the line last returned */
     uint64_t torn; /* bytes of an unterminated last line, once the end is reached */
+    int reopened;  /* times the file was opened again after ESTALE */
     char path[];
 };
+
+/*
+ * Opens rd->path. A server may answer ESTALE for a name whose file another client just replaced,
+ * and an NFS client that replaces a file some process of its own still holds open renames it
+ * away first ("silly rename"), so that other clients find no name for a moment: both are tried
+ * again, ENOENT only on a shared filesystem (fs.c), for a quarter second at most.
+ */
+static int open_path(struct ajio_reader *rd)
+{
+    int n = 0;
+    bool shared = false, asked = false;
+
+    for (;;) {
+        rd->fd = open(rd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (rd->fd >= 0)
+            return 0;
+        if (errno == ENOENT && !asked) {
+            shared = ajio__path_shared(rd->path);
+            asked = true;
+            errno = ENOENT;
+        }
+        if (!(errno == ESTALE || (errno == ENOENT && shared)) || !ajio__shared_retry(n++))
+            return ajio__error_strerror(-errno, "open of \"%s\" to read it", rd->path);
+    }
+}
 
 int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
 {
@@ -59,9 +85,8 @@ int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
         free(rd);
         return ajio__error_strerror(-ENOMEM, "read of \"%s\"", path);
     }
-    rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (rd->fd < 0) {
-        int r = ajio__error_strerror(-errno, "open of \"%s\" to read it", path);
+    int r = open_path(rd);
+    if (r < 0) {
         free(rd->buf);
         free(rd);
         return r;
@@ -99,6 +124,16 @@ static int fill(struct ajio_reader *rd)
         if (n == 0) {
             rd->eof = true;
             return 0;
+        }
+        if (errno == ESTALE && rd->line == 0 && rd->start == 0 && rd->reopened < 8) {
+            /* Replaced by another client before a line was handed out: read the new file. */
+            (void)close(rd->fd); /* read-only: nothing for close to report */
+            rd->reopened++;
+            rd->end = 0;
+            int r = open_path(rd);
+            if (r < 0)
+                return r;
+            continue;
         }
         if (errno != EINTR)
             return ajio__error_strerror(-errno, "read of \"%s\" after line %" PRIu64, rd->path,

@@ -23,25 +23,32 @@
  * A temp this process cannot open is left alone: its writer's state cannot be known.
  * @return 1 removed (or would be), 0 left, or -errno.
  */
-static int remove_unlocked(int dirfd, const char *dir, const char *name, unsigned flags)
+static int remove_unlocked(int dirfd, const char *dir, const char *name, unsigned flags,
+                           bool shared)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    int r = 1;
+    /* An OFD write lock (shared filesystems, see fs.c) needs a descriptor open for writing. */
+    int fd = openat(dirfd, name,
+                    (shared ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    int r = 1, l;
 
     if (fd < 0) {
-        if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == ELOOP)
+        if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == ELOOP ||
+            (shared && (errno == EROFS || errno == ETXTBSY)))
             return 0;
         return ajio__error_strerror(-errno, "open of \"%s/%s\"", dir, name);
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK)
+    l = shared ? ajio__ofd_lock(fd, 0, 0, false)
+               : (flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno);
+    if (l < 0) {
+        if (l == -EWOULDBLOCK)
             r = 0; /* a live writer */
-        else if (errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL)
-            r = ajio__error_strerror(-errno, "flock of \"%s/%s\"", dir, name);
+        else if (l != -ENOLCK && l != -EOPNOTSUPP && l != -EINVAL)
+            r = ajio__error_strerror(l, "%s of \"%s/%s\"", shared ? "fcntl lock" : "flock", dir,
+                                     name);
     }
     if (r == 1 && !(flags & AJIO_SWEEP_DRY_RUN) && unlinkat(dirfd, name, 0) < 0)
         r = errno == ENOENT ? 0 : ajio__error_strerror(-errno, "unlink of \"%s/%s\"", dir, name);
-    (void)close(fd); /* read-only: nothing for close to report */
+    (void)close(fd); /* nothing written through it: nothing for close to report */
     return r;
 }
 
@@ -148,7 +155,8 @@ static int target_exists(int dirfd, const char *dir, const char *lock)
  * user's) is left alone.
  * @return 1 removed (or would be), 0 left, or -errno.
  */
-static int remove_lock(int dirfd, const char *dir, const char *name, unsigned flags)
+static int remove_lock(int dirfd, const char *dir, const char *name, unsigned flags,
+                       bool shared)
 {
     int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     struct stat st, now;
@@ -168,10 +176,13 @@ static int remove_lock(int dirfd, const char *dir, const char *name, unsigned fl
     r = 0;
     if (!S_ISREG(st.st_mode))
         goto out;
-    /* Held, or no flock(2) here: then whether a locker holds it cannot be known. */
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno != EWOULDBLOCK && errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL)
-            r = ajio__error_strerror(-errno, "flock of lock file \"%s/%s\"", dir, name);
+    /* Held, or no lock support here: then whether a locker holds it cannot be known. */
+    int l = shared ? ajio__ofd_lock(fd, AJIO__SHARED_LOCK_BYTE, 1, false)
+                   : (flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno);
+    if (l < 0) {
+        if (l != -EWOULDBLOCK && l != -ENOLCK && l != -EOPNOTSUPP && l != -EINVAL)
+            r = ajio__error_strerror(l, "%s of lock file \"%s/%s\"",
+                                     shared ? "fcntl lock" : "flock", dir, name);
         goto out;
     }
     if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -214,6 +225,12 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
     d = open_stream(AT_FDCWD, dir, dir, &fd, &r);
     if (d == NULL)
         return r;
+    ajio_fs_kind kind;
+    r = ajio__fs_kind(fd, &kind);
+    if (r < 0) {
+        r = ajio__error_strerror(r, "fstatfs of \"%s\" to sweep it", dir);
+        goto fail;
+    }
     for (;;) {
         struct stat st;
         time_t changed;
@@ -244,8 +261,8 @@ int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec, unsigned
         if (now.tv_sec - changed < (time_t)min_age_sec)
             continue;
         /* A lock file's times move when appenders update the counters they share in it. */
-        r = lock ? remove_lock(fd, dir, de->d_name, flags)
-                 : remove_unlocked(fd, dir, de->d_name, flags);
+        r = lock ? remove_lock(fd, dir, de->d_name, flags, kind != AJIO_FS_LOCAL)
+                 : remove_unlocked(fd, dir, de->d_name, flags, kind != AJIO_FS_LOCAL);
         if (r < 0)
             goto fail;
         count += r;

@@ -21,14 +21,21 @@ int ajio__temp_lock(struct ajio_file *f)
     /*
      * ajio_sweep() removes only temps it can lock, so a live writer's temp is never taken from
      * it, however long the writer takes. The lock is an flock(2) on the temp's open file
-     * description, held until the temp is renamed or removed. A filesystem without flock
-     * support writes unlocked; only sweep's protection is lost there.
+     * description, held until the temp is renamed or removed; on a shared filesystem (fs.c) an
+     * OFD fcntl lock on the whole temp, which a sweep on another client sees. A filesystem
+     * without lock support writes unlocked; only sweep's protection is lost there.
      */
-    if (flock(f->temp.fd, LOCK_EX | LOCK_NB) == 0)
+    int shared = ajio__target_shared(&f->target);
+    int r;
+
+    if (shared < 0)
+        return shared;
+    r = shared ? ajio__ofd_lock(f->temp.fd, 0, 0, false)
+               : (flock(f->temp.fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno);
+    if (r == 0 || r == -ENOLCK || r == -EOPNOTSUPP || r == -EINVAL)
         return 0;
-    if (errno == ENOLCK || errno == EOPNOTSUPP || errno == EINVAL)
-        return 0;
-    return ajio__error_strerror(-errno, "flock of temp for \"%s\"", f->target.path);
+    return ajio__error_strerror(r, "%s of temp for \"%s\"", shared ? "fcntl lock" : "flock",
+                                f->target.path);
 }
 
 int ajio__temp_create(struct ajio_file *f)

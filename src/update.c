@@ -10,34 +10,44 @@
 #include <unistd.h>
 
 /*
- * The current content of the target, read under the lock into *ret (NUL-terminated, the NUL not
- * counted). A target that vanished (a writer that does not lock removed it) counts as none, and
- * so does a symlink that AJIO_REPLACE_LINK is about to replace.
+ * One read of the target's content (see read_old()): 0, 1 when the name holds nothing (or what
+ * AJIO_REPLACE_LINK replaces), or -errno with errno's value unreported for ESTALE (tried again).
  */
-static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_exists)
+static int read_once(struct ajio_file *f, char **ret, size_t *ret_len)
 {
     size_t len = 0, cap;
-    struct stat st;
+    struct statx sx;
     char *buf = NULL;
     int fd, r;
 
-    *ret_exists = 0;
-    if (!f->target.exists)
-        return 0;
     fd = openat(f->target.dirfd, f->target.name,
                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || (errno == ELOOP && (f->target.flags & AJIO_REPLACE_LINK)))
-            return 0;
+            return 1;
+        if (errno == ESTALE)
+            return -ESTALE;
         return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->target.path);
     }
-    if (fstat(fd, &st) < 0) {
-        r = ajio__error_strerror(-errno, "fstat of \"%s\" to read it", f->target.path);
+    /*
+     * On a shared filesystem the attributes are the server's: a name this client cached may
+     * still lead to the file another client's replace unlinked (no links left), which must not
+     * be read as the current content.
+     */
+    if (statx(fd, "", AT_EMPTY_PATH | (f->target.fs_shared ? AT_STATX_FORCE_SYNC : 0),
+              STATX_SIZE | STATX_NLINK, &sx) < 0) {
+        r = errno == ESTALE ? -ESTALE
+                            : ajio__error_strerror(-errno, "statx of \"%s\" to read it",
+                                                   f->target.path);
+        goto fail;
+    }
+    if (sx.stx_nlink == 0) {
+        r = -ESTALE;
         goto fail;
     }
     /* The size is a hint: the file may grow while it is read (a writer that does not lock).
      * One byte more than the size lets the first read already see the end; one more for NUL. */
-    cap = (size_t)st.st_size + 2;
+    cap = (size_t)sx.stx_size + 2;
     buf = malloc(cap);
     if (buf == NULL) {
         r = ajio__error_strerror(-ENOMEM, "buffer to read \"%s\"", f->target.path);
@@ -60,7 +70,8 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
+            r = errno == ESTALE ? -ESTALE
+                                : ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
             goto fail;
         }
         if (n == 0)
@@ -71,12 +82,40 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
     buf[len] = '\0';
     *ret = buf;
     *ret_len = len;
-    *ret_exists = 1;
     return 0;
 fail:
     (void)close(fd);
     free(buf);
     return r;
+}
+
+/*
+ * The current content of the target, read under the lock into *ret (NUL-terminated, the NUL not
+ * counted). A target that vanished (a writer that does not lock removed it) counts as none, and
+ * so does a symlink that AJIO_REPLACE_LINK is about to replace. A file that went stale under
+ * the read (ESTALE, or unlinked: another client replaced it just before the lock was granted,
+ * and this client still had the old name cached) is read again from the name.
+ */
+static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_exists)
+{
+    *ret_exists = 0;
+    if (!f->target.exists)
+        return 0;
+    for (int n = 0;; n++) {
+        int r = read_once(f, ret, ret_len);
+
+        if (r >= 0) {
+            *ret_exists = r == 0;
+            return 0;
+        }
+        if (r != -ESTALE)
+            return r;
+        if (!ajio__shared_retry(n))
+            return ajio__error(-ESTALE,
+                               "read of \"%s\": the file kept going stale (replaced by "
+                               "writers that do not take its lock?)",
+                               f->target.path);
+    }
 }
 
 int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,

@@ -133,6 +133,11 @@ static void test_zeros_after_value(void **state)
     const char torn[] = "{\"b\":2}\0\0";
     size_t cut = 99;
 
+    /* A record from before a power cut is a local notion: on a shared filesystem no record is
+     * exact, and a tail without a pending record is someone else's (test_partial_tail_cut). */
+    if (tu_shared_fs(*state))
+        skip();
+
     for (int jsonl = 1; jsonl >= 0; jsonl--) {
         (void)unlink(p);
         tu_assert_ok(ajio_append(p, "{\"a\":1}\n", 8, NULL));
@@ -179,13 +184,22 @@ static void test_partial_tail_cut(void **state)
     size_t len = 0, cut = 0;
     char *text;
 
-    /* An append of ours killed part way: everything it wrote goes, complete lines included. */
+    /*
+     * An append of ours killed part way: everything it wrote goes, complete lines included. On
+     * a shared filesystem no record is exact (a server may bring back an old one): only the
+     * bytes after the last newline go, which no durable append ever acknowledged.
+     */
     tu_put(path, "{\"ok\":0}\n{\"x\":9}\n{\"a\":1", 0644);
     set_record(path, PENDING, 9);
     assert_int_equal(ajio_append(path, "{\"b\":2}\n", 8, &jl), AJIO_REPAIRED);
-    assert_non_null(strstr(ajio_last_error(), "cut 14 bytes"));
-    assert_non_null(strstr(ajio_last_error(), "\"{\\\"x\\\":9}\\x0a{\\\"a\\\":1\""));
-    tu_assert_content(path, "{\"ok\":0}\n{\"b\":2}\n", 17);
+    if (tu_shared_fs(path)) {
+        assert_non_null(strstr(ajio_last_error(), "cut 6 bytes"));
+        tu_assert_content(path, "{\"ok\":0}\n{\"x\":9}\n{\"b\":2}\n", 25);
+    } else {
+        assert_non_null(strstr(ajio_last_error(), "cut 14 bytes"));
+        assert_non_null(strstr(ajio_last_error(), "\"{\\\"x\\\":9}\\x0a{\\\"a\\\":1\""));
+        tu_assert_content(path, "{\"ok\":0}\n{\"b\":2}\n", 17);
+    }
     text = tu_read(path, &len);
     assert_int_equal(ajio_json_validate(text, len, AJIO_JSON_LINES, NULL), 0);
     free(text);

@@ -91,9 +91,9 @@ static void test_dir_lock_is_shared(void **state)
     /* A path writer of the file's real path holds its lock: same lock file, so the handle waits. */
     tu_assert_ok(
         ajio_write_bytes(tu_path(moved, "x"), "first", 5, &(ajio_opts){.flags = AJIO_LOCK}));
-    lfd = open(tu_path(moved, ".x.ajio-lock"), O_RDONLY | O_CLOEXEC);
+    lfd = open(tu_path(moved, ".x.ajio-lock"), O_RDWR | O_CLOEXEC);
     assert_true(lfd >= 0);
-    assert_int_equal(flock(lfd, LOCK_EX), 0);
+    assert_int_equal(tu_lock_target(lfd, moved), 0);
     assert_int_equal(pthread_create(&t, NULL, locked_writer, &w), 0);
     usleep(200 * 1000);
     assert_int_equal(w.done, 0);

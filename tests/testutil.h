@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -116,6 +117,28 @@ static inline void tu_put(const char *path, const char *text, mode_t mode)
 }
 
 /* Number of entries in dir other than "." and "..", or only those containing part. */
+/* Whether path is on a filesystem the library treats as shared (ajio.h, "Shared filesystems"). */
+static inline int tu_shared_fs(const char *path)
+{
+    ajio_fs_info info;
+
+    return ajio_fs_probe(path, &info) == 0 && info.kind != AJIO_FS_LOCAL;
+}
+
+/*
+ * Takes a target's lock on its lock file fd (open read-write) as the library does on the
+ * filesystem of dir: flock(2), or on a shared filesystem an OFD lock on byte 1024 (lock.c).
+ */
+static inline int tu_lock_target(int fd, const char *dir)
+{
+    if (tu_shared_fs(dir)) {
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1024, .l_len = 1};
+
+        return fcntl(fd, F_OFD_SETLKW, &l);
+    }
+    return flock(fd, LOCK_EX);
+}
+
 static inline int tu_count_matching(const char *dir, const char *part)
 {
     DIR *d = opendir(dir);
