@@ -246,10 +246,9 @@ int ajio_fs_probe(const char *path, ajio_fs_info *ret)
     return 0;
 }
 
-bool ajio__shared_retry(int n)
+bool ajio__shared_retry(int n, int tries)
 {
-    /* 1, 2, 4 ... 128 ms: 255 ms in all, well beyond the two RPCs of an NFS silly rename. */
-    if (n >= 8)
+    if (n >= tries)
         return false;
     struct timespec ts = {0, (1000L * 1000L) << n};
 

@@ -349,9 +349,9 @@ int ajio__target_shared(struct ajio__target *t);
 /* The weak promises of a mount of kind info->kind, from its type and options (tests use it). */
 void ajio__fs_judge(ajio_fs_info *info, const char *type, const char *mount_opts,
                     const char *super_opts);
-/* Sleeps for the n-th try of a read that met a name missing or stale on a shared filesystem:
- * false once the tries (about a quarter second in all) are used up. */
-bool ajio__shared_retry(int n);
+/* Sleeps 2^n ms before try n + 1 of a read that met a name missing or stale on a shared
+ * filesystem: false once n reaches tries (8 tries: 255 ms in all; 11: about 2 s). */
+bool ajio__shared_retry(int n, int tries);
 /* Whether the directory of path is on a shared filesystem (false when that cannot be told). */
 bool ajio__path_shared(const char *path);
 /* Locks the temp (flock) so that ajio_sweep() leaves it alone while this writer lives. */

@@ -54,7 +54,8 @@ static int open_path(struct ajio_reader *rd)
             asked = true;
             errno = ENOENT;
         }
-        if (!(errno == ESTALE || (errno == ENOENT && shared)) || !ajio__shared_retry(n++))
+        /* 255 ms in all: well beyond the two RPCs of an NFS silly rename. */
+        if (!(errno == ESTALE || (errno == ENOENT && shared)) || !ajio__shared_retry(n++, 8))
             return ajio__error_strerror(-errno, "open of \"%s\" to read it", rd->path);
     }
 }

@@ -23,10 +23,11 @@ static int read_once(struct ajio_file *f, char **ret, size_t *ret_len)
     fd = openat(f->target.dirfd, f->target.name,
                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
+        /* A name another client replaced may be missing from this one's cache for a moment. */
+        if (errno == ESTALE || (errno == ENOENT && f->target.fs_shared))
+            return -ESTALE;
         if (errno == ENOENT || (errno == ELOOP && (f->target.flags & AJIO_REPLACE_LINK)))
             return 1;
-        if (errno == ESTALE)
-            return -ESTALE;
         return ajio__error_strerror(-errno, "open of \"%s\" to read it", f->target.path);
     }
     /*
@@ -36,9 +37,9 @@ static int read_once(struct ajio_file *f, char **ret, size_t *ret_len)
      */
     if (statx(fd, "", AT_EMPTY_PATH | (f->target.fs_shared ? AT_STATX_FORCE_SYNC : 0),
               STATX_SIZE | STATX_NLINK, &sx) < 0) {
-        r = errno == ESTALE ? -ESTALE
-                            : ajio__error_strerror(-errno, "statx of \"%s\" to read it",
-                                                   f->target.path);
+        r = errno == ESTALE || errno == ENOENT
+                ? -ESTALE
+                : ajio__error_strerror(-errno, "statx of \"%s\" to read it", f->target.path);
         goto fail;
     }
     if (sx.stx_nlink == 0) {
@@ -70,8 +71,9 @@ static int read_once(struct ajio_file *f, char **ret, size_t *ret_len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = errno == ESTALE ? -ESTALE
-                                : ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
+            r = errno == ESTALE || errno == ENOENT
+                    ? -ESTALE
+                    : ajio__error_strerror(-errno, "read of \"%s\"", f->target.path);
             goto fail;
         }
         if (n == 0)
@@ -110,12 +112,20 @@ static int read_old(struct ajio_file *f, char **ret, size_t *ret_len, int *ret_e
         }
         if (r != -ESTALE)
             return r;
-        if (!ajio__shared_retry(n))
-            return ajio__error(-ESTALE,
-                               "read of \"%s\": the file kept going stale (replaced by "
-                               "writers that do not take its lock?)",
-                               f->target.path);
+        /* A client's cache of names may lag for as long as the mount lets it (GlusterFS: a
+         * second by default): tried for twice that. */
+        if (!ajio__shared_retry(n, 11))
+            break;
     }
+    /* A name missing all along is missing: a writer that does not lock removed the target. */
+    if (f->target.fs_shared &&
+        faccessat(f->target.dirfd, f->target.name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+        errno == ENOENT)
+        return 0;
+    return ajio__error(-ESTALE,
+                       "read of \"%s\": the file kept going stale (replaced by writers that do "
+                       "not take its lock?)",
+                       f->target.path);
 }
 
 int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int timeout_ms,
