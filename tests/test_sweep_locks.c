@@ -87,9 +87,9 @@ static void test_held_lock_kept(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        int fd = open(lock, O_RDONLY);
+        int fd = open(lock, O_RDWR);
 
-        if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], "x", 1) != 1)
+        if (fd < 0 || tu_lock_target(fd, lock) < 0 || write(ready[1], "x", 1) != 1)
             _exit(1);
         _exit(read(go[0], &c, 1) == 1 ? 0 : 2);
     }

@@ -46,13 +46,13 @@ static int child_append(void *arg)
     return 0;
 }
 
-/* Holds an flock (LOCK_EX) on the lock file, opened O_RDWR, for j->hold_ms. */
+/* Holds the target's lock (tu_lock_target()) on the lock file, opened O_RDWR, for j->hold_ms. */
 static int child_hold_flock(void *arg)
 {
     struct job *j = arg;
     int fd = open(j->lock, O_RDWR | O_CLOEXEC);
 
-    if (fd < 0 || flock(fd, LOCK_EX) < 0)
+    if (fd < 0 || tu_lock_target(fd, j->lock) < 0)
         return 10;
     if (write(j->ready_fd, "h", 1) != 1)
         return 11;
@@ -674,14 +674,21 @@ static void unhold(pid_t pid, int *pipefd)
     close(pipefd[1]);
 }
 
-/* Control of the holders: a third descriptor finds the flock taken. */
+/* Control of the holders: a third descriptor finds the lock taken. */
 static void assert_flock_held(const char *lock)
 {
     int fd = open(lock, O_RDWR | O_CLOEXEC);
 
     assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
-    assert_int_equal(errno, EWOULDBLOCK);
+    if (tu_shared_fs(lock)) {
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1024, .l_len = 1};
+
+        assert_int_equal(fcntl(fd, F_OFD_SETLK, &l), -1);
+        assert_true(errno == EAGAIN || errno == EACCES);
+    } else {
+        assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+        assert_int_equal(errno, EWOULDBLOCK);
+    }
     close(fd);
 }
 

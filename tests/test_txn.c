@@ -381,7 +381,7 @@ static void test_dir_lock_serialises(void **state)
     tu_assert_ok(ajio_recover(dir, NULL)); /* creates the lock file */
     fd = open(tu_path(dir, LOCKF), O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(tu_lock_target(fd, dir), 0);
     tu_assert_ok(ajio_txn_begin(&t, dir, &o));
     tu_assert_ok(ajio_txn_write(t, "a", "new\n", 4));
     tu_assert_fails(ajio_txn_commit(t), -EWOULDBLOCK, dir);
@@ -461,7 +461,7 @@ static void test_member_lock_serialises_with_update(void **state)
     /* And an AJIO_LOCK writer waits for a transaction's member lock: the same lock file. */
     int fd = open(tu_path(dir, ".a.ajio-lock"), O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(tu_lock_target(fd, dir), 0);
     ajio_opts lo = {.flags = AJIO_LOCK | AJIO_LOCK_TIMEOUT, .lock_timeout_ms = 0};
     assert_int_equal(ajio_write_text(tu_path(dir, "a"), "w", &lo), -EWOULDBLOCK);
     assert_int_equal(close(fd), 0);

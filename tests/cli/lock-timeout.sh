@@ -1,6 +1,6 @@
 #!/bin/sh
 # --timeout of append, repair and write --lock: while another process holds FILE's lock (here
-# flock(1) on .NAME.ajio-lock), each gives up after the timeout with exit 69 and FILE untouched;
+# hold_lock on .NAME.ajio-lock), each gives up after the timeout with exit 69 and FILE untouched;
 # once the lock is free the same commands succeed.
 . tests/cli/common.inc
 D=$WORK/d
@@ -15,15 +15,13 @@ now_ms()
     echo $(($(date +%s%N) / 1000000))
 }
 
-# The holder is one process (flock(1) on an inherited fd, then exec), so that killing it frees
-# the lock.
-sh -c "exec 9>>'$LOCK'; flock 9; touch '$WORK/holding'; exec sleep 30" &
+hold_lock "$LOCK" "$WORK/holding"
 holder=$!
 CLEANUP='kill $holder 2>/dev/null'
 k=0
 while [ ! -e "$WORK/holding" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
 # Control: the lock really is held.
-flock -n "$LOCK" true && fail "control: the holder does not hold the lock"
+lock_held "$LOCK" || fail "control: the holder does not hold the lock"
 
 echo '{"c":3}' | "$AJIO" append --timeout 0 --jsonl "$F" 2>"$WORK/err"
 want_rc $? 69 "append --timeout 0 with the lock held"

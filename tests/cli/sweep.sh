@@ -58,13 +58,11 @@ want_rc $? 1 "a failing update"
 [ -f "$L/.gone.json.ajio-lock" ] || fail "the failed update left no lock file"
 echo '{}' | "$AJIO" write "$L/here.json"
 touch "$L/.here.json.ajio-lock"        # its file exists: kept
-touch "$L/.held.json.ajio-lock"        # held by flock(1) below: kept
+touch "$L/.held.json.ajio-lock"        # held below (hold_lock): kept
 ln -s here.json "$L/.sym.json.ajio-lock" # a symlink of the lock shape: not followed, kept
 ln -s nowhere "$L/dangling.json"
 touch "$L/.dangling.json.ajio-lock"    # its file is a (dangling) symlink: exists, kept
-# The holder is one process (flock(1) on an inherited fd, then exec), so that killing it frees
-# the lock.
-sh -c "exec 9>>'$L/.held.json.ajio-lock'; flock 9; touch '$WORK/holding'; exec sleep 30" &
+hold_lock "$L/.held.json.ajio-lock" "$WORK/holding"
 holder=$!
 k=0
 while [ ! -e "$WORK/holding" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
