@@ -59,3 +59,21 @@ bench-workloads-publish: $(BENCH_WORKLOADS_BIN)
 	  $(BENCH_WORKLOADS_BIN) publish "$$mnt" "$$mnt" $(BENCH_PUBLISH_ROUNDS) $(BENCH_PUBLISH_SIZE); \
 	  umount "$$mnt"; rmdir "$$mnt"; mnt=""; rm -f "$$img"; \
 	done
+
+# Durable replace and append on a shared filesystem against the same syscalls by hand, and the
+# cost of the cluster-wide lock (bench/bench_shared.c). Needs the servers of make check-shared:
+#
+#   make bench-shared        on NFSv3, NFSv4.2 (user-mode Linux guest) and GlusterFS
+BENCH_SHARED_BIN := $(B)/bench/bench_shared
+DEPS += $(BENCH_SHARED_BIN).d
+$(BENCH_SHARED_BIN): bench/bench_shared.c $(BENCH_SHARED_BIN).d $(STATICLIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -O2 $< -o $@ $(STATICLIB) $(LDFLAGS)
+
+.PHONY: bench-shared
+bench-shared: $(BENCH_SHARED_BIN)
+	@echo "machine: $$(nproc) cores, $$(uname -r)"
+	@for h in tests/shared/nfs/run.sh tests/shared/gluster/run.sh; do \
+	    [ -x $$h ] || continue; \
+	    AJIO_BUILD=$(B) $$h sh -c '$(abspath $(BENCH_SHARED_BIN)) "$$AJIO_SHARED_A" 40 7'; \
+	done
