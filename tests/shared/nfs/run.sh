@@ -20,7 +20,8 @@
 #
 # Settings (environment): AJIO_SHARED_TIMEOUT (s, default 600) bounds the
 # whole guest, which is killed after it; AJIO_SHARED_VERSIONS (default
-# "3 4.2") picks runs; AJIO_SHARED_WORKDIR (default
+# "3 4.2") picks runs; AJIO_SHARED_UML (default linux.uml) is the UML
+# kernel; AJIO_SHARED_WORKDIR (default
 # ${AJIO_BUILD:-build}/shared/nfs) receives one run.XXXXXX directory per call
 # with the logs (kernel.log, guest.log), CMD's output and timings;
 # AJIO_SHARED_VERBOSE=1 prints the timings and the log directory.
@@ -45,11 +46,12 @@
 # - Mount options: vers=3 or vers=4.2, hard, nosharecache; default timeouts;
 #   never nolock or local_lock.  Exports are tmpfs with fsid=N, options
 #   rw,sync,no_root_squash,no_subtree_check (ro for the read-only export).
-# - Restarts ("ctl.sh stop/start"): rpc.nfsd 0 ends all server state, as a
-#   server reboot does; "start" runs sm-notify so NFSv3 clients reclaim their
-#   locks, and NFSv4 clients reclaim in the grace period (15 s, ended early
-#   by nfsdcld once every known client has reclaimed).  lockd's grace period
-#   is 3 s (module parameters), which also bounds the wait at bring-up.
+# - Restarts ("ctl.sh stop/start") are what "systemctl restart nfs-server"
+#   does: rpc.nfsd 0 ends nfsd and the server's lockd.  NFSv4 state goes with
+#   them and the clients reclaim it in the grace period (15 s, lease 15 s,
+#   ended early by nfsdcld once every known client has reclaimed); NFSv3
+#   (NLM) locks stay in the server kernel.  lockd's grace period is 3 s
+#   (module parameters); the first run starts after it.
 # - Host side: the guest's memory file goes to /dev/shm (tmpfs, exec
 #   allowed); uml-xstate.c is preloaded into linux.uml so that UML 6.1 runs
 #   on hosts with AMX (see that file); the guest is bounded by timeout(1),
@@ -78,8 +80,8 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 [ "$(id -u)" = 0 ] || skip "not root"
-UML=$(have linux.uml) || skip "linux.uml missing (package user-mode-linux)"
-for tool in rpc.nfsd rpc.mountd exportfs nfsdcld rpcbind rpc.statd sm-notify \
+UML=$(have "${AJIO_SHARED_UML:-linux.uml}") || skip "linux.uml missing (package user-mode-linux)"
+for tool in rpc.nfsd rpc.mountd exportfs nfsdcld rpcbind rpc.statd \
 	mount.nfs ip nsenter unshare setsid modprobe cc; do
 	have "$tool" >/dev/null || skip "$tool missing (see $HERE/PACKAGES)"
 done
@@ -153,7 +155,7 @@ sweep() {
 	[ -n "$tpid" ] || return 0
 	kill -KILL "$tpid" 2>/dev/null || true
 	for p in /proc/[0-9]*; do
-		cmdline=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		case $cmdline in
 		*" umid=$UMID "*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
 		esac

@@ -166,9 +166,9 @@ rc=0
 wait "$writer" || rc=$?
 check "the blocked write completes after start ($(($(date +%s) - t0)) s)" test "$rc" = 0
 check "B reads what A wrote during the outage" test "$(cat "$B/outage.txt")" = "$data"
-# A's lock was dropped with the server's state; A's client must have
-# reclaimed it (v4: grace period, v3: sm-notify).  B's attempt waits for the
-# grace period to end.
+# NFSv4: A's lock went with the server's state and A's client reclaimed it
+# in the grace period, which B's attempt waits out.  NFSv3: the server's
+# kernel kept the lock while lockd was down.
 t0=$(date +%s)
 rc=$(lock_status "$B/lock" wrlck 0)
 check "the lock held via A survives the restart ($(($(date +%s) - t0)) s)" test "$rc" = 11
