@@ -30,7 +30,7 @@ PS4='+ ${EPOCHREALTIME} '
 set -x
 
 # shellcheck source=/dev/null
-. "$WORK/config"	# HERE KEEP_HOST_TMP VERSIONS CTL
+. "$WORK/config"	# HERE KEEP_HOST_TMP VERSIONS CTL UMASK
 
 stamp() { echo "$1 $EPOCHREALTIME" >>"$WORK/timing"; }
 stamp guest-init
@@ -203,6 +203,7 @@ run_version() {	# NFS version (3 or 4.2)
 	(
 		{ set +x; } 2>/dev/null	# CMD's stderr is its own
 		trap - ERR
+		umask "$UMASK"
 		cd "$cwd" || exit 1
 		exec setsid env -i "${caller_env[@]}" \
 			AJIO_SHARED_FS="$fs" \

@@ -126,6 +126,7 @@ done
 	printf 'KEEP_HOST_TMP=%q\n' "$keep_host_tmp"
 	printf 'VERSIONS=%q\n' "$VERSIONS"
 	printf 'CTL=%q\n' "$HERE/ctl.sh"
+	printf 'UMASK=%q\n' "$(umask)"
 } >"$WORK/config"
 
 if ! cc -shared -fPIC -O2 -o "$WORK/uml-xstate.so" "$HERE/uml-xstate.c" -ldl \
@@ -135,11 +136,13 @@ if ! cc -shared -fPIC -O2 -o "$WORK/uml-xstate.so" "$HERE/uml-xstate.c" -ldl \
 	exit 1
 fi
 
-# UML keeps the guest's memory in an unlinked file in TMPDIR that it maps
-# executable: a tmpfs without noexec, else the work directory.
+# UML keeps the guest's memory (mem=1G) in an unlinked file in TMPDIR that
+# it maps executable: a tmpfs without noexec and with room for it, else the
+# work directory.
 umltmp=${AJIO_SHARED_UML_TMPDIR:-/dev/shm}
 if ! [ -d "$umltmp" ] || ! [ -w "$umltmp" ] ||
-	findmnt -no OPTIONS -T "$umltmp" 2>/dev/null | grep -qw noexec; then
+	findmnt -no OPTIONS -T "$umltmp" 2>/dev/null | grep -qw noexec ||
+	[ "$(df -Pk "$umltmp" | awk 'NR == 2 { print $4 }')" -lt 1179648 ]; then
 	umltmp=$WORK
 fi
 
