@@ -152,20 +152,25 @@ fi
 # the kernel process dies first they stay behind, stopped.  They are clones
 # of linux.uml and carry its command line, which holds this run's umid.
 UMID=ajio-nfs-${WORK##*.}
-tpid=
 sweep() {
-	local p cmdline
-	[ -n "$tpid" ] || return 0
-	kill -KILL "$tpid" 2>/dev/null || true
+	local p argv
 	for p in /proc/[0-9]*; do
-		cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-		case $cmdline in
+		{ mapfile -d '' -t argv <"$p/cmdline"; } 2>/dev/null || continue
+		case " ${argv[*]} " in
 		*" umid=$UMID "*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
 		esac
 	done
 }
-trap 'sweep; exit 130' INT
-trap 'sweep; exit 143' TERM HUP
+# interrupted: timeout(1) is not waited for yet, so its pid is still its own
+tpid=
+# shellcheck disable=SC2317  # called from the traps
+interrupted() {
+	[ -z "$tpid" ] || kill -KILL "$tpid" 2>/dev/null || true
+	sweep
+	exit "$1"
+}
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM HUP
 
 echo "host-start $EPOCHREALTIME" >"$WORK/timing"
 # timeout(1) ends a guest that hangs (SIGTERM, then SIGKILL); sweep ends
