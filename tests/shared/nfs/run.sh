@@ -38,8 +38,9 @@
 #   peers with different addresses, as between two machines.
 # - Client identity: each namespace sets its own NFSv4 client owner string
 #   through /sys/fs/nfs/net/nfs_client/identifier ("ajio-nfs-client-a" /
-#   "-b") and mounts from its own UTS namespace (host name the same).  The
-#   self-test shows that the server holds two clients with distinct names.
+#   "-b"), and mounts from a UTS namespace of its own whose host name is the
+#   same string.  The self-test shows that the server holds two clients with
+#   distinct owners.
 # - Delegations stay enabled: with distinct identities the server recalls a
 #   delegation from one client before the other may conflict, as between two
 #   machines.
