@@ -110,9 +110,11 @@ rm -f /run/rpcbind.sock
 rpc.statd --no-notify
 nfsdcld	# client records: ends the v4 grace period once all clients reclaimed
 
-# NFSv4 clients see the exports below a pseudo root; nfsd can only build one
-# on file systems with a UUID, so the root is an export of its own (fsid=0)
-# and v4 paths are relative to it: server:/main is server:$EXPORTS/main.
+# NFSv4 clients see the exports below a pseudo root.  The one mountd would
+# build from the export paths does not work over the guest's hostfs root and
+# tmpfs (NFSv4 mounts of the full paths fail with ENOENT), so the root is an
+# export of its own (fsid=0) and v4 paths are relative to it: server:/main
+# is server:$EXPORTS/main.
 EXPORTS=/run/ajio-nfs/export
 mount -t tmpfs -o mode=0755 exports "$EXPORTS"
 mkdir "$EXPORTS/main" "$EXPORTS/full" "$EXPORTS/ro"
