@@ -170,9 +170,23 @@ static int fsync_fd(int fd, unsigned flags)
     return fsync(fd) < 0 ? -errno : 0;
 }
 
+/*
+ * flock(2) of a generation or a source directory. NFSv4 emulates flock with a byte-range lock
+ * that must be exclusive for LOCK_EX, which a descriptor not open for writing (a directory's
+ * never is) may not take: EBADF, said as what it is.
+ */
+static int dir_flock(int fd, int op)
+{
+    int r = flock(fd, op);
+
+    if (r < 0 && errno == EBADF)
+        errno = EOPNOTSUPP;
+    return r;
+}
+
 static int flock_retry(int fd, int op)
 {
-    while (flock(fd, op) < 0)
+    while (dir_flock(fd, op) < 0)
         if (errno != EINTR)
             return -errno;
     return 0;
@@ -621,7 +635,7 @@ static int gc_generation(struct place *p, const char *entry)
             return 0;
         return ajio__error_strerror(-errno, "snapshot gc %s: open %s", p->path, entry);
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+    if (dir_flock(fd, LOCK_EX | LOCK_NB) < 0 &&
         !(ajio__snapshot_gc_ignore_locks && errno == EWOULDBLOCK)) {
         r = errno == EWOULDBLOCK || errno == EINTR
                 ? 0
@@ -702,7 +716,7 @@ static int gc_temp_link(struct place *p, const char *entry)
         fd = openat(p->dirfd, text, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
             return ajio__error_strerror(-errno, "snapshot gc %s: open %s", p->path, text);
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (fd >= 0 && dir_flock(fd, LOCK_EX | LOCK_NB) < 0) {
             (void)close(fd);
             return 0;
         }
@@ -765,7 +779,7 @@ static int gc_record(struct place *p, const char *entry, unsigned flags, bool wa
         return errno == ENOENT || errno == ELOOP
                    ? 0
                    : ajio__error_strerror(-errno, "snapshot gc %s: open %s", p->path, entry);
-    r = wait ? flock_retry(fd, LOCK_EX) : (flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0);
+    r = wait ? flock_retry(fd, LOCK_EX) : (dir_flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0);
     if (r < 0) {
         r = r == -EWOULDBLOCK || r == -EINTR
                 ? 0 /* its publisher is alive */
@@ -797,7 +811,7 @@ static int gc_record(struct place *p, const char *entry, unsigned flags, bool wa
         r = 0;
         drop = false;
         /* Held by a reader, which could only be if it was published once: next time. */
-        if (flock(gfd, LOCK_EX | LOCK_NB) < 0)
+        if (dir_flock(gfd, LOCK_EX | LOCK_NB) < 0)
             goto out;
         n = pread(fd, path, sizeof(path), 0);
         if (n < 2 || (size_t)n >= sizeof(path) || path[0] != '/' || path[n - 1] != '\n' ||

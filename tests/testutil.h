@@ -146,8 +146,14 @@ static inline int tu_count_matching(const char *dir, const char *part)
     int n = 0;
 
     assert_non_null(d);
+    /*
+     * ".nfs" and hex digits: what an NFS client names a file one of its processes still had
+     * open when it was unlinked or replaced (a "silly rename"); the client removes it at the
+     * last close. Nobody's leftover.
+     */
     while ((de = readdir(d)) != NULL)
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            strncmp(de->d_name, ".nfs", 4) != 0 &&
             (part == NULL || strstr(de->d_name, part) != NULL))
             n++;
     closedir(d);
