@@ -323,6 +323,9 @@ for i in $(seq 1 100); do
     sleep 0.2
 done
 
+# For the debugging of a failed run: every option of the main volume, defaults included.
+gl volume get vol all >"$W/log/vol-options.txt" 2>&1 || true
+
 # ctl: a fixed path CMD can run without knowing about this directory.
 cat >"$W/ctl.env" <<EOF
 ns=$ns
