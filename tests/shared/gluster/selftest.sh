@@ -207,6 +207,49 @@ def outage(ctl, down, up, a, b, tag, hold):
         print(("PASS" if same is True else "FAIL") + f" ctl {down}: completed write to {tag}{name} reads back via B: {same}")
     runner.stdin.close(); runner.wait()
 
+def read_until(path, want, limit=10.0):
+    """Reads PATH until it holds WANT: (the first read, seconds until WANT or None)."""
+    t0, first = time.monotonic(), None
+    while True:
+        try:
+            with open(path, "rb") as f:
+                got = f.read()
+        except OSError as e:
+            got = err(e)
+        if first is None:
+            first = got
+        if got == want:
+            return first, time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            return first, None
+        time.sleep(0.05)
+
+def rename_visibility(a, b, trials):
+    """How soon B sees a file A replaced by rename (the atomic-replace pattern) once B has read
+    the old one, its caches (attribute, entry, md-cache, quick-read: 1 s each) warm."""
+    firsts, worst = {}, 0.0
+    for i in range(trials):
+        target = f"visible-{i}.json"
+        old, new = b"old\n", b"new-%d-longer\n" % i
+        with open(os.path.join(a, target), "wb") as f:
+            f.write(old); f.flush(); os.fsync(f.fileno())
+        if read_until(os.path.join(b, target), old)[1] is None:
+            print(f"FAIL rename visibility: B never sees {target} as written by A")
+            return
+        with open(os.path.join(a, target + ".tmp"), "wb") as f:
+            f.write(new); f.flush(); os.fsync(f.fileno())
+        os.rename(os.path.join(a, target + ".tmp"), os.path.join(a, target))
+        first, took = read_until(os.path.join(b, target), new)
+        kind = "new" if first == new else "old" if first == old else first if isinstance(first, str) else repr(first)
+        firsts[kind] = firsts.get(kind, 0) + 1
+        if took is None:
+            print(f"FAIL rename visibility: B still reads {first!r} 10 s after A's rename")
+            return
+        worst = max(worst, took)
+    got = ", ".join(f"{k} {n}/{trials}" for k, n in sorted(firsts.items()))
+    print(f"INFO rename visibility: A replaces a file B has read by rename; B's first read gets: {got}; "
+          f"B reads the new content after {worst:.2f}s at worst")
+
 check = sys.argv[1]
 args = sys.argv[2:]
 if check == "ofd": ofd(*args)
@@ -216,6 +259,7 @@ elif check == "fill": fill(args[0], int(args[1]))
 elif check == "small": print(small_write(args[0], int(args[1])))
 elif check == "erofs": erofs(*args)
 elif check == "outage": outage(*args[:6], float(args[6]))
+elif check == "visibility": rename_visibility(args[0], args[1], int(args[2]))
 else: sys.exit(f"unknown check {check}")
 PY
 
@@ -267,6 +311,9 @@ if [ "$(cat "$AJIO_SHARED_A/b-to-a" 2>&1)" = "$token" ]; then
 else
     report FAIL "B to A" "A reads '$(cat "$AJIO_SHARED_A/b-to-a" 2>&1)'"
 fi
+
+# Informational: the atomic-replace pattern across clients, caches at their defaults.
+py visibility "$AJIO_SHARED_A" "$AJIO_SHARED_B" 5
 
 # 2. Locks.
 py ofd "$AJIO_SHARED_A/ofd.lock" "$AJIO_SHARED_B/ofd.lock"
