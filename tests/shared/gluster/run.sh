@@ -121,14 +121,14 @@ wait_gone() {
 }
 
 # A namespace ajgl-PID whose run.sh is gone: unmount its clients, kill its processes, delete it.
+# Gone means no process PID at all: a reused pid only delays the removal, while guessing from a
+# command line could take a live run (started through another path) for a dead one.
 remove_stale_namespaces() {
     local name owner pids p mp
     for name in $(ip netns list | awk '{ print $1 }'); do
         case $name in ajgl-[0-9]*) ;; *) continue ;; esac
         owner=${name#ajgl-}
-        if [ -r "/proc/$owner/cmdline" ] && tr '\0' ' ' <"/proc/$owner/cmdline" | grep -q 'gluster/run.sh'; then
-            continue
-        fi
+        [ -e "/proc/$owner" ] && continue
         pids=$(ip netns pids "$name")
         for p in $pids; do
             # A FUSE client's last argument is its mount point.
