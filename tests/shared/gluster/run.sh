@@ -14,6 +14,12 @@
 # 124 when AJIO_SHARED_TIMEOUT ran out.
 set -eu
 
+# A closed standard descriptor would be reused by the first file opened: glusterfs would then
+# lose /dev/fuse when it daemonises (and closes 0-2). /dev/null stands in for a closed one.
+[ -e /proc/$$/fd/0 ] || exec </dev/null
+[ -e /proc/$$/fd/1 ] || exec >/dev/null
+[ -e /proc/$$/fd/2 ] || exec 2>/dev/null
+
 here=$(cd "$(dirname "$0")" && pwd)
 # glusterd, mount.glusterfs and ip live in sbin, which a non-login root shell may lack; CMD gets
 # the caller's PATH back.
@@ -90,10 +96,11 @@ die() {
 must() { "$@" >>"$log" 2>&1 || die "$* (exit $?)"; }
 # The gluster CLI writes /var/lib/glusterd/geo-replication/gsyncd_template.conf whatever it is
 # told: it runs in glusterd's namespaces, under the same overlays.
+gl_timeout=60
 gl() {
     # Never from the host's mount namespace (before glusterd's own exists).
     [ "$(readlink "/proc/$glusterd_pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || return 1
-    timeout 60 nsenter --target "$glusterd_pid" --mount --net -- \
+    timeout "$gl_timeout" nsenter --target "$glusterd_pid" --mount --net -- \
         gluster --mode=script --glusterd-sock="$W/run/glusterd.socket" --log-file="$W/log/cli.log" "$@"
 }
 
@@ -166,6 +173,8 @@ cleanup() {
     [ -n "$ns_made" ] && pids=$(ip netns pids "$ns")
     # A brick left stopped by "ctl pause" would stall every client call, umount's included.
     for p in $pids; do kill -CONT "$p" 2>/dev/null; done
+    # Shorter limits: the teardown may start when AJIO_SHARED_TIMEOUT has run out already.
+    gl_timeout=20
     note "teardown: unmount clients"
     # Clients first: a client killed while mounted leaves a dead mount behind. A busy mount (CMD
     # left a process inside) is detached lazily; killing its client below ends it.
@@ -186,7 +195,7 @@ cleanup() {
         for p in $(ip netns pids "$ns"); do kill -KILL "$p" 2>/dev/null; pids="$pids $p"; done
         # shellcheck disable=SC2086
         wait_gone $pids || { say "FAIL: processes of $ns not reaped:" $pids; [ "$status" = 0 ] && status=1; }
-        ip netns del "$ns" || say "FAIL: could not delete namespace $ns"
+        ip netns del "$ns" || { say "FAIL: could not delete namespace $ns"; [ "$status" = 0 ] && status=1; }
     fi
     for p in "${created_dirs[@]}"; do rmdir "$p"; done
     if [ -n "${host_before:-}" ] && [ "$(host_state)" != "$host_before" ]; then
@@ -223,7 +232,9 @@ trap 'say "FAIL: AJIO_SHARED_TIMEOUT=${timeout_total}s ran out after $(elapsed)s
     s=$!
     wait "$s"
     # Only while run.sh is still our parent: after a SIGKILL its pid may be someone else's.
-    [ "$(awk '{ print $4 }' "/proc/$BASHPID/stat")" = $$ ] && kill -ALRM $$
+    # ($BASHPID read here: inside $(...) it would be the command substitution's.)
+    me=$BASHPID
+    [ "$(awk '{ print $4 }' "/proc/$me/stat")" = $$ ] && kill -ALRM $$
 ) &
 watchdog_pid=$!
 
