@@ -111,9 +111,11 @@ static ssize_t list_names(const struct old *o, int fd, char **buf, char *stack, 
         /*
          * ENOTSUP: no attributes on this filesystem, nothing to keep. ENOENT: a concurrent writer
          * removed or is renaming over the old file (path-based FUSE filesystems drop the name
-         * for a moment); the write replaces whatever is there then, as any last writer does.
+         * for a moment); ESTALE, the same seen by another client of a shared filesystem, whose
+         * cached name still led to the file replaced. The write replaces whatever is there then,
+         * as any last writer does.
          */
-        if (errno == ENOTSUP || (fd < 0 && errno == ENOENT))
+        if (errno == ENOTSUP || (fd < 0 && (errno == ENOENT || errno == ESTALE)))
             return 0;
         if (errno != ERANGE)
             return -errno;
@@ -142,7 +144,7 @@ static int copy_one(struct ajio__target *t, int fd, const struct old *old, const
         n = old_get(old, name, val, size);
         if (n >= 0)
             break;
-        if (errno == ENODATA || errno == ENOENT)
+        if (errno == ENODATA || errno == ENOENT || errno == ESTALE)
             goto out; /* removed meanwhile, or the whole file (see list_names()) */
         if (errno != ERANGE) {
             r = ajio__error_strerror(-errno, "getxattr %s of \"%s\"", name, t->path);

@@ -35,6 +35,13 @@ else
 fi
 
 mkdir -p "$ROOT" || exit 1
+# Suites drop to other users (the trust and hardening suites): every directory above the mount
+# must let them through, which a harness's private work directory (mktemp -d: 0700) does not.
+d=$ROOT
+while [ "$d" != / ] && [ -n "$d" ]; do
+    chmod a+x "$d" 2>/dev/null || true
+    d=$(dirname "$d")
+done
 pass=0 fail=0 xfail=0 logs=$(mktemp -d)
 for t in "${suites[@]}"; do
     name=${t##*/}
