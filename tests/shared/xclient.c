@@ -10,7 +10,8 @@
  *   naive-replace FILE N [FIRST]    the same in place (open O_TRUNC, write, close): a control
  *   read-plain FILE SECONDS         open, read, close until SIGTERM or SECONDS; each read judged
  *   read-lib FILE SECONDS           the same through ajio_reader_open/ajio_reader_next
- *   check-doc FILE                  one plain read, judged
+ *   check-doc FILE [V]              one read, judged (as every check, retried on ESTALE/ENOENT)
+ *   show FILE                       one read, printed
  *   update FILE N                   N ajio_update() increments of {"n":K}
  *   naive-update FILE N             a plain read, then ajio_write_bytes() without the lock
  *   append FILE N TAG ACKS [PAD]    N durable ajio_append() records; ACKS gets "TAG I" per ack
@@ -328,6 +329,65 @@ static int plain_read(const char *path, char *buf, size_t *ret_len, const char *
     return 0;
 }
 
+/* One plain read of a whole file of any size: 0 and *ret_buf (NUL-terminated), or an errno. */
+static int read_file(const char *path, char **ret_buf, size_t *ret_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap + 1);
+    ssize_t n;
+
+    if (buf == NULL)
+        die("out of memory");
+    if (fd < 0) {
+        free(buf);
+        return errno;
+    }
+    while ((n = read(fd, buf + len, cap - len)) > 0) {
+        len += (size_t)n;
+        if (len == cap && (buf = realloc(buf, (cap *= 2) + 1)) == NULL)
+            die("out of memory");
+    }
+    if (n < 0)
+        err = errno;
+    close(fd);
+    if (err != 0) {
+        free(buf);
+        return err;
+    }
+    buf[len] = '\0';
+    *ret_buf = buf;
+    *ret_len = len;
+    return 0;
+}
+
+static int read_retries, retries_left = 30;
+
+/*
+ * A checker's read, once the clients are done. A client of a network filesystem may still
+ * hold, for a while, a name for the file that a replace removed on the server (ESTALE) or a
+ * stale negative entry (ENOENT): it is asked again, 0.1 s apart, at most 30 times per process,
+ * and the retries are printed. Returns NULL and prints the error when it still fails.
+ */
+static char *settled_read(const char *path, size_t *ret_len)
+{
+    char *buf = NULL;
+    int err;
+
+    while ((err = read_file(path, &buf, ret_len)) == ESTALE ||
+           (err == ENOENT && retries_left > 0)) {
+        if (retries_left-- <= 0)
+            break;
+        read_retries++;
+        sleep_us(100000);
+    }
+    if (err == 0)
+        return buf;
+    fprintf(stderr, "xclient: read of \"%s\": %s\n", path, strerror(err));
+    printf("error=%s\n", ajio_err_name(-err));
+    return NULL;
+}
+
 /* One read through the library's reader: the document is one line, so exactly one record. */
 static void read_lib_once(struct reads *s, const char *path, char *buf, char *scratch)
 {
@@ -392,32 +452,58 @@ static int cmd_read(int argc, char **argv, bool lib)
     return 0;
 }
 
+/*
+ * With V, the document is read again, 0.1 s apart, until it is version V or later, for at most
+ * XC_SETTLE_MS (default 15000): how long this client goes on serving an older version after the
+ * writer returned is printed, and judged by the script.
+ */
 static int cmd_check_doc(int argc, char **argv)
 {
-    char *buf = malloc(READ_MAX + 2), *scratch = malloc(DOC_MAX);
-    const char *what;
+    long long t0 = now_ms(), settle = 15000;
+    long want = argc > 1 ? parse_long(argv[1], "V") : -1, v = -1;
+    char *scratch = malloc(DOC_MAX), *buf = NULL;
+    const char *e = getenv("XC_SETTLE_MS");
     size_t len = 0;
-    long v = -1;
-    int r;
+    int r = DOC_TORN;
 
-    (void)argc;
-    if (buf == NULL || scratch == NULL)
+    if (scratch == NULL)
         die("out of memory");
-    r = plain_read(argv[0], buf, &len, &what);
-    if (r != 0) {
-        printf("kind=error\nerror=%s\n", ajio_err_name(-r));
-        fprintf(stderr, "xclient: %s of \"%s\": %s\n", what, argv[0], strerror(r));
-        return 1;
+    if (e != NULL && *e)
+        settle = parse_long(e, "XC_SETTLE_MS");
+    for (;;) {
+        free(buf);
+        if ((buf = settled_read(argv[0], &len)) == NULL) {
+            printf("kind=error\nread_retries=%d\n", read_retries);
+            return 1;
+        }
+        r = doc_check(buf, len, &v, scratch);
+        if (r != DOC_WHOLE || v >= want || now_ms() - t0 >= settle)
+            break;
+        sleep_us(100000);
     }
-    r = doc_check(buf, len, &v, scratch);
-    printf("kind=%s\nv=%ld\nbytes=%zu\n",
+    printf("kind=%s\nv=%ld\nbytes=%zu\nread_retries=%d\nsettle_ms=%lld\n",
            r == DOC_WHOLE   ? "whole"
            : r == DOC_EMPTY ? "empty"
                             : "torn",
-           v, len);
+           v, len, read_retries, now_ms() - t0);
     free(buf);
     free(scratch);
-    return r == DOC_WHOLE ? 0 : 1;
+    return r == DOC_WHOLE && v >= want ? 0 : 1;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    size_t len = 0;
+    char *buf = settled_read(argv[0], &len);
+
+    (void)argc;
+    if (buf == NULL)
+        return 1;
+    fwrite(buf, 1, len, stdout);
+    if (read_retries > 0)
+        fprintf(stderr, "xclient: %s: read after %d retries\n", argv[0], read_retries);
+    free(buf);
+    return 0;
 }
 
 /* ---- locked read-modify-write ---------------------------------------------------------------- */
@@ -473,7 +559,7 @@ static int cmd_update(int argc, char **argv, bool naive)
             continue;
         }
         len = (size_t)snprintf(doc, sizeof(doc), "{\"n\":%lld}\n", k + 1);
-        sleep_us(race_us / 20);
+        sleep_us(race_us / 4);
         tally_add(&t, ajio_write_bytes(argv[0], doc, len, NULL), "naive-update");
     }
     tally_print(&t);
@@ -659,66 +745,79 @@ static struct tagrec *tag_slot(const char *name, long i)
     return t;
 }
 
-static char *read_all(const char *path, size_t *ret_len)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t len = 0, cap;
-    char *buf;
-    ssize_t n;
+struct log_counts {
+    long lines, records, broken, acked, dup, missing, unacked;
+    bool torn_tail;
+};
 
-    if (fd < 0 || fstat(fd, &st) < 0)
-        die("%s: %s", path, strerror(errno));
-    cap = (size_t)st.st_size + 65536;
-    buf = malloc(cap + 1);
-    if (buf == NULL)
-        die("out of memory");
-    while ((n = read(fd, buf + len, cap - len)) > 0) {
-        len += (size_t)n;
-        if (len == cap && (buf = realloc(buf, (cap *= 2) + 1)) == NULL)
-            die("out of memory");
-    }
-    if (n < 0)
-        die("read of %s: %s", path, strerror(errno));
-    close(fd);
-    buf[len] = '\0';
-    *ret_len = len;
-    return buf;
-}
-
-static int cmd_check_log(int argc, char **argv)
+/* Counts the records of buf (the log) against the acknowledgements in tags[]. */
+static void judge_log(const char *path, const char *buf, size_t len, struct log_counts *c,
+                      bool verbose)
 {
-    long lines = 0, records = 0, broken = 0, acked = 0, dup = 0, missing = 0, unacked = 0;
-    size_t len, shown = 0;
-    char *buf = read_all(argv[0], &len), *p = buf, *end = buf + len, tag[TAG_MAX];
-    bool torn_tail = false;
+    const char *p = buf, *end = buf + len;
+    char tag[TAG_MAX];
+    size_t shown = 0;
     long i;
 
+    for (size_t k = 0; k < ntags; k++)
+        memset(tags[k].seen, 0, tags[k].cap);
     while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
         struct tagrec *t;
 
         if (nl == NULL) {
-            torn_tail = true;
-            broken++;
-            fprintf(stderr, "xclient: %s: torn last line of %zu bytes\n", argv[0],
-                    (size_t)(end - p));
+            c->torn_tail = true;
+            c->broken++;
+            if (verbose)
+                fprintf(stderr, "xclient: %s: torn last line of %zu bytes\n", path,
+                        (size_t)(end - p));
             break;
         }
-        lines++;
-        *nl = '\0';
+        c->lines++;
+        /* sscanf() stops within a line that is valid JSON: the buffer stays as it was read. */
         if (ajio_json_validate(p, (size_t)(nl - p), 0, NULL) != 0 ||
             sscanf(p, "{\"c\":\"%31[^\"]\",\"i\":%ld", tag, &i) != 2 ||
             (t = tag_slot(tag, i)) == NULL) {
-            if (broken++ < 3)
-                fprintf(stderr, "xclient: %s:%ld: broken line: %.80s\n", argv[0], lines, p);
+            if (c->broken++ < 3 && verbose)
+                fprintf(stderr, "xclient: %s:%ld: broken line: %.*s\n", path, c->lines,
+                        nl - p < 80 ? (int)(nl - p) : 80, p);
         } else {
-            records++;
+            c->records++;
             if (t->seen[i] < 255)
                 t->seen[i]++;
         }
         p = nl + 1;
     }
+    for (size_t k = 0; k < ntags; k++) {
+        for (size_t j = 0; j < tags[k].cap; j++) {
+            const char *what = NULL;
+
+            c->acked += tags[k].acked[j] != 0;
+            if (tags[k].seen[j] > 1) {
+                c->dup += tags[k].seen[j] - 1;
+                what = "duplicated";
+            }
+            if (tags[k].acked[j] && !tags[k].seen[j]) {
+                c->missing++;
+                what = "acknowledged but missing";
+            }
+            if (!tags[k].acked[j] && tags[k].seen[j])
+                c->unacked++;
+            if (what != NULL && verbose && shown++ < 5)
+                fprintf(stderr, "xclient: %s: record %s %zu %s\n", path, tags[k].name, j, what);
+        }
+    }
+}
+
+static int cmd_check_log(int argc, char **argv)
+{
+    struct log_counts c;
+    char tag[TAG_MAX];
+    int rereads = 0;
+    size_t len = 0;
+    char *buf = NULL;
+    long i;
+
     for (int k = 1; k < argc; k++) {
         FILE *f = fopen(argv[k], "r");
         struct tagrec *t;
@@ -726,33 +825,33 @@ static int cmd_check_log(int argc, char **argv)
         if (f == NULL)
             die("%s: %s", argv[k], strerror(errno));
         while (fscanf(f, "%31s %ld", tag, &i) == 2)
-            if ((t = tag_slot(tag, i)) != NULL && !t->acked[i]++)
-                acked++;
+            if ((t = tag_slot(tag, i)) != NULL)
+                t->acked[i] = 1;
         fclose(f);
     }
-    for (size_t k = 0; k < ntags; k++) {
-        for (size_t j = 0; j < tags[k].cap; j++) {
-            const char *what = NULL;
-
-            if (tags[k].seen[j] > 1) {
-                dup += tags[k].seen[j] - 1;
-                what = "duplicated";
-            }
-            if (tags[k].acked[j] && !tags[k].seen[j]) {
-                missing++;
-                what = "acknowledged but missing";
-            }
-            if (!tags[k].acked[j] && tags[k].seen[j])
-                unacked++;
-            if (what != NULL && shown++ < 5)
-                fprintf(stderr, "xclient: %s: record %s %zu %s\n", argv[0], tags[k].name, j, what);
-        }
+    for (;;) {
+        if ((buf = settled_read(argv[0], &len)) == NULL)
+            return 1;
+        c = (struct log_counts){0};
+        judge_log(argv[0], buf, len, &c, false);
+        /*
+         * The last records another client appended can stay hidden for a moment behind this
+         * client's cached size of the file: the file is read again before they count as lost.
+         */
+        if (c.missing == 0 || rereads == 3)
+            break;
+        free(buf);
+        rereads++;
+        sleep_us(1000000);
     }
+    c = (struct log_counts){0};
+    judge_log(argv[0], buf, len, &c, true);
     printf("lines=%ld\nrecords=%ld\nacked=%ld\nmissing=%ld\ndup=%ld\nbroken=%ld\ntorn_tail=%d\n"
-           "unacked=%ld\n",
-           lines, records, acked, missing, dup, broken, torn_tail, unacked);
+           "unacked=%ld\nrereads=%d\nread_retries=%d\n",
+           c.lines, c.records, c.acked, c.missing, c.dup, c.broken, c.torn_tail, c.unacked, rereads,
+           read_retries);
     free(buf);
-    return missing || dup || broken ? 1 : 0;
+    return c.missing || c.dup || c.broken ? 1 : 0;
 }
 
 /* ---- exclusive creation ---------------------------------------------------------------------- */
@@ -820,17 +919,14 @@ static int cmd_check_create(int argc, char **argv)
         fclose(f);
     }
     for (i = 0; i < m; i++) {
-        char path[4096], owner[TAG_MAX] = "";
-        FILE *f;
-        int open_err = 0;
+        char path[4096], owner[TAG_MAX] = "", *buf;
+        size_t len;
 
         snprintf(path, sizeof(path), "%s/%s-%ld", argv[0], argv[1], i);
-        if ((f = fopen(path, "r")) == NULL) {
-            open_err = errno;
-        } else {
-            if (fscanf(f, "{\"owner\":\"%31[^\"]\"", owner) != 1)
+        if ((buf = settled_read(path, &len)) != NULL) {
+            if (sscanf(buf, "{\"owner\":\"%31[^\"]\"", owner) != 1)
                 owner[0] = '\0';
-            fclose(f);
+            free(buf);
         }
         if (wins[i] > 1) {
             if (twice++ < 3)
@@ -838,8 +934,7 @@ static int cmd_check_create(int argc, char **argv)
                         owner);
         } else if (wins[i] == 0) {
             if (none++ < 3)
-                fprintf(stderr, "xclient: %s: won by nobody (%s)\n", path,
-                        open_err ? strerror(open_err) : "exists");
+                fprintf(stderr, "xclient: %s: won by nobody (holds \"%s\")\n", path, owner);
         } else if (strcmp(owner, winner[i]) != 0) {
             if (wrong++ < 3)
                 fprintf(stderr, "xclient: %s: won by %s but holds \"%s\"\n", path, winner[i],
@@ -848,8 +943,8 @@ static int cmd_check_create(int argc, char **argv)
             once++;
         }
     }
-    printf("names=%ld\nonce=%ld\ndouble=%ld\nnone=%ld\nwrong_owner=%ld\n", m, once, twice, none,
-           wrong);
+    printf("names=%ld\nonce=%ld\ndouble=%ld\nnone=%ld\nwrong_owner=%ld\nread_retries=%d\n", m, once,
+           twice, none, wrong, read_retries);
     free(wins);
     free(winner);
     return twice || none || wrong ? 1 : 0;
@@ -982,24 +1077,28 @@ static int cmd_check_set(int argc, char **argv)
 
     (void)argc;
     for (int m = 0; m < MEMBERS; m++) {
-        char path[4096];
-        FILE *f;
+        char path[4096], *buf;
+        size_t len;
 
         snprintf(path, sizeof(path), "%s/m%d.json", argv[0], m);
-        f = fopen(path, "r");
-        if (f == NULL || fscanf(f, "{\"tag\":\"%31[^\"]\",\"round\":%ld", tag[m], &round[m]) != 2) {
-            snprintf(tag[m], TAG_MAX, "%s", f ? "unreadable" : "missing");
+        buf = settled_read(path, &len);
+        if (buf == NULL ||
+            sscanf(buf, "{\"tag\":\"%31[^\"]\",\"round\":%ld", tag[m], &round[m]) != 2) {
+            snprintf(tag[m], TAG_MAX, "%s", buf ? "unreadable" : "missing");
             round[m] = -1;
             missing = true;
         }
-        if (f != NULL)
-            fclose(f);
+        free(buf);
         snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s/%ld", m ? "," : "", tag[m],
                  round[m]);
         if (strcmp(tag[m], tag[0]) != 0 || round[m] != round[0])
             mixed = true;
     }
-    printf("set=%s\nmembers=%s\n", missing ? "missing" : mixed ? "mixed" : "same", all);
+    printf("set=%s\nmembers=%s\nread_retries=%d\n",
+           missing ? "missing"
+           : mixed ? "mixed"
+                   : "same",
+           all, read_retries);
     return missing || mixed ? 1 : 0;
 }
 
@@ -1064,7 +1163,8 @@ static const struct command commands[] = {
     {"naive-replace", "FILE N [FIRST]", 2, 3, run_naive_replace},
     {"read-plain", "FILE SECONDS", 2, 2, run_read_plain},
     {"read-lib", "FILE SECONDS", 2, 2, run_read_lib},
-    {"check-doc", "FILE", 1, 1, cmd_check_doc},
+    {"check-doc", "FILE [V]", 1, 2, cmd_check_doc},
+    {"show", "FILE", 1, 1, cmd_show},
     {"update", "FILE N", 2, 2, run_update},
     {"naive-update", "FILE N", 2, 2, run_naive_update},
     {"append", "FILE N TAG ACKS [PAD]", 4, 5, run_append},
