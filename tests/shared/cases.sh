@@ -18,7 +18,8 @@
 # whatever their count, so that a slow filesystem shortens a case instead of the suite's time
 # running out; the counts (XC_REPLACES, XC_UPDATES, XC_APPENDS, XC_CLI_APPENDS, XC_CREATES,
 # XC_SET_ROUNDS, XC_SET_SECONDS, XC_DEAD_TEMPS, XC_HOLD_SECONDS, XC_OUTAGE_SECONDS) are upper
-# bounds. Every child runs under timeout XC_TIMEOUT (default 120 s).
+# bounds. Every child runs under timeout XC_TIMEOUT (default 60 s): a case whose client times
+# out stops there, and after two such cases the others are not run.
 #
 # Environment from the harness: AJIO_SHARED_FS, AJIO_SHARED_A, AJIO_SHARED_B,
 # AJIO_SHARED_FULL_A, AJIO_SHARED_FULL_B, AJIO_SHARED_RO_A, AJIO_SHARED_CTL; AJIO_BUILD (default
@@ -45,7 +46,7 @@ for prog in "$XC" "$CLI"; do
 done
 
 PHASE=${XC_PHASE_SECONDS:-5}
-TMO=${XC_TIMEOUT:-120}
+TMO=${XC_TIMEOUT:-60}
 REPLACES=${XC_REPLACES:-400}
 UPDATES=${XC_UPDATES:-200}
 APPENDS=${XC_APPENDS:-200}
@@ -96,19 +97,24 @@ start() {
 }
 
 # finish NAME...: waits for each, and ends the phase; a client that did not exit 0 is a
-# problem of the case.
+# problem of the case. One that timed out ends the case: what comes next would wait too.
 finish() {
-    local name rc
+    local name rc hung=
     for name; do
         rc=0
         wait "${PID[$name]}" || rc=$?
         if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
             problem "$name timed out after ${TMO}s"
+            hung="$hung $name"
         elif [ "$rc" != 0 ]; then
             problem "$name exited $rc"
         fi
     done
     START_AT= UNTIL=
+    if [ -n "$hung" ]; then
+        case_end "stopped:$hung timed out"
+        exit 3
+    fi
 }
 
 run() {
@@ -652,10 +658,18 @@ trap 'echo "cases.sh: line $LINENO: failed ($?): $BASH_COMMAND"' ERR
 T0=$(date +%s)
 : >"$TALLY"
 echo "cases.sh $FS: A=$A B=$B build=$BUILD phase ${PHASE}s"
+hung=0
 for c in ${*:-$ALL_CASES}; do
+    if [ $hung -ge 2 ]; then
+        echo "case failed" >>"$TALLY"
+        echo "case $c $FS: not run: two cases timed out already FAIL"
+        continue
+    fi
     rc=0
     ("case_${c//-/_}") || rc=$?
-    if [ $rc != 0 ]; then
+    if [ $rc = 3 ]; then
+        hung=$((hung + 1))
+    elif [ $rc != 0 ]; then
         echo "case failed" >>"$TALLY"
         echo "case $c $FS: aborted (exit $rc) by the command above FAIL"
     fi
