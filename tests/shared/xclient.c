@@ -10,7 +10,9 @@
  *   naive-replace FILE N [FIRST]    the same in place (open O_TRUNC, write, close): a control
  *   read-plain FILE SECONDS         open, read, close until SIGTERM or SECONDS; each read judged
  *   read-lib FILE SECONDS           the same through ajio_reader_open/ajio_reader_next
- *   check-doc FILE [V]              one read, judged (as every check, retried on ESTALE/ENOENT)
+ *   check-doc FILE [V]              one read, judged (as every check, retried on ESTALE/ENOENT);
+ *                                   with V, until it is version V or later
+ *   check-lib-doc FILE [V]          the same through the library's reader, not retried
  *   show FILE                       one read, printed
  *   update FILE N                   N ajio_update() increments of {"n":K}
  *   naive-update FILE N             a plain read, then ajio_write_bytes() without the lock
@@ -453,42 +455,60 @@ static int cmd_read(int argc, char **argv, bool lib)
 }
 
 /*
+ * One read by a checker: plain (retried as settled_read() does) or through the library's reader
+ * (not retried: the library's own retries are what is judged). Returns the document's kind, or
+ * -1 with *ret_err.
+ */
+static int read_doc(const char *path, bool lib, char *buf, char *scratch, long *ret_v, int *ret_err)
+{
+    struct reads s = {.max_v = -1};
+    size_t len;
+    char *p;
+    int kind;
+
+    if (lib) {
+        read_lib_once(&s, path, buf, scratch);
+        *ret_v = s.max_v;
+        *ret_err = s.enoent ? ENOENT : s.estale ? ESTALE : s.other_errno;
+        return s.whole ? DOC_WHOLE : s.empty ? DOC_EMPTY : s.torn ? DOC_TORN : -1;
+    }
+    if ((p = settled_read(path, &len)) == NULL) {
+        *ret_err = EIO;
+        return -1;
+    }
+    kind = (int)doc_check(p, len, ret_v, scratch);
+    free(p);
+    return kind;
+}
+
+/*
  * With V, the document is read again, 0.1 s apart, until it is version V or later, for at most
- * XC_SETTLE_MS (default 15000): how long this client goes on serving an older version after the
+ * XC_SETTLE_MS (default 10000): how long this client went on serving an older version after the
  * writer returned is printed, and judged by the script.
  */
-static int cmd_check_doc(int argc, char **argv)
+static int cmd_check_doc(int argc, char **argv, bool lib)
 {
-    long long t0 = now_ms(), settle = 15000;
+    long long t0 = now_ms(), settle = 10000;
     long want = argc > 1 ? parse_long(argv[1], "V") : -1, v = -1;
-    char *scratch = malloc(DOC_MAX), *buf = NULL;
+    char *buf = malloc(READ_MAX + 2), *scratch = malloc(DOC_MAX);
     const char *e = getenv("XC_SETTLE_MS");
-    size_t len = 0;
-    int r = DOC_TORN;
+    static const char *const kinds[] = {"whole", "torn", "empty"};
+    int kind, err = 0;
 
-    if (scratch == NULL)
+    if (buf == NULL || scratch == NULL)
         die("out of memory");
     if (e != NULL && *e)
         settle = parse_long(e, "XC_SETTLE_MS");
-    for (;;) {
-        free(buf);
-        if ((buf = settled_read(argv[0], &len)) == NULL) {
-            printf("kind=error\nread_retries=%d\n", read_retries);
-            return 1;
-        }
-        r = doc_check(buf, len, &v, scratch);
-        if (r != DOC_WHOLE || v >= want || now_ms() - t0 >= settle)
-            break;
+    while ((kind = read_doc(argv[0], lib, buf, scratch, &v, &err)) == DOC_WHOLE && v < want &&
+           now_ms() - t0 < settle)
         sleep_us(100000);
-    }
-    printf("kind=%s\nv=%ld\nbytes=%zu\nread_retries=%d\nsettle_ms=%lld\n",
-           r == DOC_WHOLE   ? "whole"
-           : r == DOC_EMPTY ? "empty"
-                            : "torn",
-           v, len, read_retries, now_ms() - t0);
+    printf("kind=%s\nv=%ld\nread_retries=%d\nsettle_ms=%lld\n", kind < 0 ? "error" : kinds[kind], v,
+           read_retries, now_ms() - t0);
+    if (kind < 0)
+        printf("error=%s\n", ajio_err_name(-err));
     free(buf);
     free(scratch);
-    return r == DOC_WHOLE && v >= want ? 0 : 1;
+    return kind == DOC_WHOLE && v >= want ? 0 : 1;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -1147,6 +1167,8 @@ VARIANT(run_replace, cmd_replace, false)
 VARIANT(run_naive_replace, cmd_replace, true)
 VARIANT(run_read_plain, cmd_read, false)
 VARIANT(run_read_lib, cmd_read, true)
+VARIANT(run_check_doc, cmd_check_doc, false)
+VARIANT(run_check_lib_doc, cmd_check_doc, true)
 VARIANT(run_update, cmd_update, false)
 VARIANT(run_naive_update, cmd_update, true)
 VARIANT(run_append, cmd_append, 'a')
@@ -1163,7 +1185,8 @@ static const struct command commands[] = {
     {"naive-replace", "FILE N [FIRST]", 2, 3, run_naive_replace},
     {"read-plain", "FILE SECONDS", 2, 2, run_read_plain},
     {"read-lib", "FILE SECONDS", 2, 2, run_read_lib},
-    {"check-doc", "FILE [V]", 1, 2, cmd_check_doc},
+    {"check-doc", "FILE [V]", 1, 2, run_check_doc},
+    {"check-lib-doc", "FILE [V]", 1, 2, run_check_lib_doc},
     {"show", "FILE", 1, 1, cmd_show},
     {"update", "FILE N", 2, 2, run_update},
     {"naive-update", "FILE N", 2, 2, run_naive_update},
