@@ -24,9 +24,10 @@
 # Environment from the harness: AJIO_SHARED_FS, AJIO_SHARED_A, AJIO_SHARED_B,
 # AJIO_SHARED_FULL_A, AJIO_SHARED_FULL_B, AJIO_SHARED_RO_A, AJIO_SHARED_CTL; AJIO_BUILD (default
 # build). The local-fs control ($AJIO_BUILD/control/local-fs/: flock, cached sizes, group commit
-# on every filesystem) runs in update-both and in append-both, each run reported on a "note"
-# line; on a shared filesystem at least one of them must catch it, which the closing "control
-# local-fs" line says. It is not run on AJIO_SHARED_FS=local, which is what it assumes.
+# and no retried reads on every filesystem) runs in replace-readers (a reader beside the real
+# ones), update-both and append-both, each run reported on a "note" line; on a shared
+# filesystem at least one of them must catch it, which the closing "control local-fs" line
+# says. It is not run on AJIO_SHARED_FS=local, which is what it assumes.
 # Exit: 0 every case ok and every control caught, 1 otherwise, 2 when run without a harness.
 set -eu
 
@@ -177,8 +178,10 @@ temps() {
     ls -a "$1" | grep -c "^\.$2\.ajio-[0-9a-f]\{16\}\.tmp\$" || true
 }
 
+# The counter FILE holds, read through ajio_update() (of the build under test: a read that is
+# out of date can only show updates lost, never hide them).
 counter() {
-    "$XC" show "$1" 2>/dev/null | sed -n 's/^{"n":\([0-9]*\)}$/\1/p' | head -n 1
+    "$XC" counter "$1" 2>/dev/null | sed -n 's/^n=//p'
 }
 
 wait_for_file() {
@@ -264,11 +267,16 @@ case_replace_readers() {
     run init "$XC" replace "$A/$f" 1 0
     start rp "$XC" read-plain "$B/$f" "$TMO"
     start rl "$XC" read-lib "$B/$f" "$TMO"
+    local lf=
+    if [ "$FS" != local ] && [ -x "$XC_LOCALFS" ]; then
+        lf=lfrl
+        start lfrl "$XC_LOCALFS" read-lib "$B/$f" "$TMO"
+    fi
     sleep 0.2
     phase
     run w "$XC" replace "$A/$f" "$REPLACES" 1
-    kill -TERM "${PID[rp]}" "${PID[rl]}" 2>/dev/null || true
-    finish rp rl
+    kill -TERM "${PID[rp]}" "${PID[rl]}" ${lf:+"${PID[$lf]}"} 2>/dev/null || true
+    finish rp rl $lf
     judge final "$XC" check-lib-doc "$B/$f" "$(val w last_v)" || true
     XC_SETTLE_MS=0 judge plain "$XC" check-doc "$B/$f" || true
     want "writer failures" "$(val w failed)" -eq 0
@@ -287,10 +295,16 @@ case_replace_readers() {
     want "lib read errors (other)" "$(val rl other_errors)" -eq 0
     want "lib whole reads" "$(val rl whole)" -gt 0
     want "the other client's library read after the last replace" "$(val final kind)" = whole
-    want "the version it read within ${XC_SETTLE_MS:-10000} ms" "$(val final v)" -eq "$(val w last_v)"
+    want "the version it read within ${XC_SETTLE_MS:-10000} ms" "$(val final v)" -eq \
+        "$(val w last_v)"
     case_end "$(val w ok) replaces (failed $(val w failed)), $(plain_text rp), $(lib_text rl);" \
         "B's library reader then read v $(val final v) of $(val w last_v) after" \
         "$(val final settle_ms) ms (a plain read: v $(val plain v))"
+    if [ -n "$lf" ]; then
+        local bad=$(($(val lfrl torn) + $(val lfrl empty) + $(val lfrl estale) + \
+            $(val lfrl enoent) + $(val lfrl other_errors)))
+        local_fs reader "$((bad > 0))" "its ajio_reader on B: $(lib_text lfrl)"
+    fi
 
     run ninit "$XC" replace "$A/$g" 1 0
     start nrp "$XC" read-plain "$B/$g" "$TMO"
