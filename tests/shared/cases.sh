@@ -14,7 +14,8 @@
 #     summary: FS: N cases: N ok, N failed; controls: N caught, N not caught
 #
 # Cases: replace-readers update-both append-both create-race sweep-live batch full-disk
-# read-only outage (all by default). Loops stop at a deadline of XC_PHASE_SECONDS (default 5)
+# read-only outage (all by default). XC_XFAIL: known failures, "FS:CASE=REASON" lines (none by
+# default), each printed on an "xfail" line and counted apart. Loops stop at a deadline of XC_PHASE_SECONDS (default 5)
 # whatever their count, so that a slow filesystem shortens a case instead of the suite's time
 # running out; the counts (XC_REPLACES, XC_UPDATES, XC_APPENDS, XC_CLI_APPENDS, XC_CREATES,
 # XC_SET_ROUNDS, XC_SET_SECONDS, XC_DEAD_TEMPS, XC_HOLD_SECONDS, XC_OUTAGE_SECONDS) are upper
@@ -674,6 +675,12 @@ trap 'echo "cases.sh: line $LINENO: failed ($?): $BASH_COMMAND"' ERR
 T0=$(date +%s)
 : >"$TALLY"
 echo "cases.sh $FS: A=$A B=$B build=$BUILD phase ${PHASE}s"
+# Known failures, "FS:CASE=REASON" lines (none by default): such a case's failure is printed
+# and counted apart; its pass is reported.
+declare -A XFAIL
+while IFS= read -r line; do
+    [ -n "$line" ] && XFAIL[${line%%=*}]=${line#*=}
+done <<<"${XC_XFAIL-}"
 hung=0
 for c in ${*:-$ALL_CASES}; do
     if [ $hung -ge 2 ]; then
@@ -688,6 +695,13 @@ for c in ${*:-$ALL_CASES}; do
     elif [ $rc != 0 ]; then
         echo "case failed" >>"$TALLY"
         echo "case $c $FS: aborted (exit $rc) by the command above FAIL"
+    fi
+    why=${XFAIL[$FS:$c]-}
+    if [ -n "$why" ] && [ "$(grep '^case ' "$TALLY" | tail -n 1)" = "case failed" ]; then
+        echo "known failure" >>"$TALLY"
+        echo "xfail $c $FS: a known failure (XC_XFAIL): $why"
+    elif [ -n "$why" ]; then
+        echo "note $c $FS: passed, though XC_XFAIL expects it to fail: $why"
     fi
 done
 count() { grep -c "^$1\$" "$TALLY" || true; }
@@ -707,10 +721,12 @@ elif [ -n "$runs" ]; then
             "anything,"
     fi
 fi
-ok=$(count "case ok") failed=$(count "case failed")
+ok=$(count "case ok") xfailed=$(count "known failure")
+failed=$(($(count "case failed") - xfailed)) known=
+[ "$xfailed" = 0 ] || known=" ($xfailed known failures)"
 caught=$(count "control caught") missed=$(count "control missed")
-echo "summary: $FS: $((ok + failed)) cases: $ok ok, $failed failed; controls: $caught caught," \
-    "$missed not caught ($(($(date +%s) - T0)) s)"
+echo "summary: $FS: $((ok + failed + xfailed)) cases: $ok ok, $failed failed$known; controls:" \
+    "$caught caught, $missed not caught ($(($(date +%s) - T0)) s)"
 if [ "$failed" = 0 ] && [ "$missed" = 0 ]; then
     exit 0
 fi
