@@ -14,13 +14,13 @@
 #     summary: FS: N cases: N ok, N failed; controls: N caught, N not caught
 #
 # Cases: replace-readers update-both append-both create-race sweep-live batch full-disk
-# read-only outage (all by default). XC_XFAIL: known failures, "FS:CASE=REASON" lines (none by
-# default), each printed on an "xfail" line and counted apart. Loops stop at a deadline of XC_PHASE_SECONDS (default 5)
+# read-only outage (all by default). Loops stop at a deadline of XC_PHASE_SECONDS (default 4)
 # whatever their count, so that a slow filesystem shortens a case instead of the suite's time
 # running out; the counts (XC_REPLACES, XC_UPDATES, XC_APPENDS, XC_CLI_APPENDS, XC_CREATES,
 # XC_SET_ROUNDS, XC_SET_SECONDS, XC_DEAD_TEMPS, XC_HOLD_SECONDS, XC_OUTAGE_SECONDS) are upper
 # bounds. Every child runs under timeout XC_TIMEOUT (default 60 s): a case whose client times
-# out stops there, and after two such cases the others are not run.
+# out stops there, and after two such cases the others are not run. XC_XFAIL: known failures,
+# "FS:CASE=REASON" lines (none by default), each printed on an "xfail" line and counted apart.
 #
 # Environment from the harness: AJIO_SHARED_FS, AJIO_SHARED_A, AJIO_SHARED_B,
 # AJIO_SHARED_FULL_A, AJIO_SHARED_FULL_B, AJIO_SHARED_RO_A, AJIO_SHARED_CTL; AJIO_BUILD (default
@@ -47,15 +47,15 @@ for prog in "$XC" "$CLI"; do
     [ -x "$prog" ] || { echo "cases.sh: $prog missing: make shared-tools" >&2; exit 2; }
 done
 
-PHASE=${XC_PHASE_SECONDS:-5}
+PHASE=${XC_PHASE_SECONDS:-4}
 TMO=${XC_TIMEOUT:-60}
 REPLACES=${XC_REPLACES:-400}
 UPDATES=${XC_UPDATES:-200}
 APPENDS=${XC_APPENDS:-200}
-CLI_APPENDS=${XC_CLI_APPENDS:-30}
+CLI_APPENDS=${XC_CLI_APPENDS:-20}
 CREATES=${XC_CREATES:-60}
 SET_ROUNDS=${XC_SET_ROUNDS:-2}
-SET_SECONDS=${XC_SET_SECONDS:-3}
+SET_SECONDS=${XC_SET_SECONDS:-2}
 DEAD_TEMPS=${XC_DEAD_TEMPS:-3}
 HOLD_SECONDS=${XC_HOLD_SECONDS:-4}
 OUTAGE_SECONDS=${XC_OUTAGE_SECONDS:-2}
@@ -310,9 +310,9 @@ case_replace_readers() {
     run ninit "$XC" replace "$A/$g" 1 0
     start nrp "$XC" read-plain "$B/$g" "$TMO"
     sleep 0.2
-    phase
     # Until the deadline: a client that caches pages sees in-place writes only once its
     # attributes expire (GlusterFS's FUSE client: after a second).
+    phase 2
     run nw "$XC" naive-replace "$A/$g" 1000000 1
     kill -TERM "${PID[nrp]}" 2>/dev/null || true
     finish nrp
@@ -516,13 +516,13 @@ case_sweep_live() {
 # last commits overlap: the set left is always one transaction's. Control: ajio_batch, which is
 # not all or nothing, from both; where its sets happen not to mix, a file-by-file writer killed
 # midway, which must leave a mixed set.
-# sets SUBCOMMAND DIR PREFIX: rounds of both clients; sets OK, FAILED and MIXED (rounds that
-# left a mixed set).
+# sets SUBCOMMAND DIR PREFIX ROUNDS: rounds of both clients; sets OK, FAILED and MIXED (rounds
+# that left a mixed set).
 sets() {
     local r
     OK=0 FAILED=0 MIXED=0
     mkdir -p "$A/$2"
-    for ((r = 0; r < SET_ROUNDS; r++)); do
+    for ((r = 0; r < $4; r++)); do
         phase "$SET_SECONDS"
         start "$3a$r" "$XC" "$1" "$A/$2" 1000000 A
         start "$3b$r" "$XC" "$1" "$B/$2" 1000000 B
@@ -537,7 +537,7 @@ sets() {
 case_batch() {
     local i tries
     case_begin batch
-    sets txn batch/txn t
+    sets txn batch/txn t "$SET_ROUNDS"
     for ((i = 0; i < SET_ROUNDS; i++)); do
         want "round $i: the set after both, through A" "$(val "tcA$i" set)" = same
         want "round $i: the set after both, through B" "$(val "tcB$i" set)" = same
@@ -547,9 +547,9 @@ case_batch() {
     case_end "$SET_ROUNDS rounds of 2 clients: $OK transactions of 5 members (failed $FAILED)," \
         "mixed sets $MIXED of $SET_ROUNDS"
 
-    sets batch batch/plain p
+    sets batch batch/plain p 1
     if [ "$MIXED" -gt 0 ]; then
-        control batch-sets 1 "ajio_batch from both ($OK batches): mixed $MIXED of $SET_ROUNDS"
+        control batch-sets 1 "ajio_batch from both ($OK batches): mixed"
         return 0
     fi
     for ((tries = 1; tries <= 5; tries++)); do
@@ -560,8 +560,8 @@ case_batch() {
             break
         fi
     done
-    control batch-sets "$((tries <= 5))" "ajio_batch from both ($OK batches): mixed 0 of" \
-        "$SET_ROUNDS; kill -9 of a file-by-file writer: $(val kill members) after $tries tries"
+    control batch-sets "$((tries <= 5))" "ajio_batch from both ($OK batches): not mixed;" \
+        "kill -9 of a file-by-file writer: $(val kill members) after $tries tries"
 }
 
 # ---- full-disk ---------------------------------------------------------------------------------
@@ -638,9 +638,9 @@ case_outage() {
     local d=outage rc=0 stop=0 restart=0
     case_begin outage
     touch "$S/out.acks"
-    phase $((OUTAGE_SECONDS + 5))
+    phase $((OUTAGE_SECONDS + 3))
     XC_PACE_MS=20 start oa "$XC" append "$A/$d/o.jsonl" 1000000 O "$S/out.acks"
-    sleep 1
+    sleep 0.8
     timeout 60 "$AJIO_SHARED_CTL" stop >"$S/ctl.out" 2>&1 || stop=$?
     start or "$XC" replace "$B/$d/r.json" 1 8
     sleep "$OUTAGE_SECONDS"
