@@ -316,10 +316,12 @@ case_replace_readers() {
     want "the other client's library read after the last replace" "$(val final kind)" = whole
     want "the version it read within ${XC_SETTLE_MS:-10000} ms" "$(val final v)" -eq \
         "$(val w last_v)"
+    local err=
+    [ "$(val final error)" = 0 ] || err="($(val final error)) "
     case_end "$(val w ok) replaces (failed $(val w failed)); on B $(plain_text rp)," \
         "$(lib_text rl); on A $(plain_text rpa);" \
-        "B's library reader then read v $(val final v) of $(val w last_v) after" \
-        "$(val final settle_ms) ms (a plain read: v $(val plain v))"
+        "B's library reader then read $(val final kind) v $(val final v) of $(val w last_v)" \
+        "${err}after $(val final settle_ms) ms (a plain read: $(val plain kind) v $(val plain v))"
     if [ -n "$lf" ]; then
         local bad=$(($(val lfrl torn) + $(val lfrl empty) + $(val lfrl estale) + \
             $(val lfrl enoent) + $(val lfrl other_errors)))

@@ -487,9 +487,9 @@ static int read_doc(const char *path, bool lib, char *buf, char *scratch, long *
 }
 
 /*
- * With V, the document is read again, 0.1 s apart, until it is version V or later, for at most
- * XC_SETTLE_MS (default 10000): how long this client went on serving an older version after the
- * writer returned is printed, and judged by the script.
+ * With V, the document is read again, 0.1 s apart, until it is whole and version V or later, for
+ * at most XC_SETTLE_MS (default 10000): how long this client went on serving an older version,
+ * or failing, after the writer returned is printed, and judged by the script.
  */
 static int cmd_check_doc(int argc, char **argv, bool lib)
 {
@@ -504,8 +504,8 @@ static int cmd_check_doc(int argc, char **argv, bool lib)
         die("out of memory");
     if (e != NULL && *e)
         settle = parse_long(e, "XC_SETTLE_MS");
-    while ((kind = read_doc(argv[0], lib, buf, scratch, &v, &err)) == DOC_WHOLE && v < want &&
-           now_ms() - t0 < settle)
+    while (((kind = read_doc(argv[0], lib, buf, scratch, &v, &err)) != DOC_WHOLE || v < want) &&
+           want >= 0 && now_ms() - t0 < settle)
         sleep_us(100000);
     printf("kind=%s\nv=%ld\nread_retries=%d\nsettle_ms=%lld\n", kind < 0 ? "error" : kinds[kind], v,
            read_retries, now_ms() - t0);
