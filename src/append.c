@@ -1009,25 +1009,6 @@ static int lock_log(struct ajio_log *log)
     return r;
 }
 
-/* fstatat() of the target's name; on a shared filesystem the size is the server's (see
- * open_target()). */
-static int stat_name(struct ajio__target *f, struct stat *st)
-{
-    struct statx sx;
-
-    if (!f->fs_shared)
-        return fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW);
-    if (statx(f->dirfd, f->name, AT_SYMLINK_NOFOLLOW | AT_STATX_FORCE_SYNC, STATX_BASIC_STATS,
-              &sx) < 0)
-        return -1;
-    memset(st, 0, sizeof(*st));
-    st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-    st->st_ino = sx.stx_ino;
-    st->st_mode = sx.stx_mode;
-    st->st_size = (off_t)sx.stx_size;
-    return 0;
-}
-
 /*
  * With the lock held: the file the name holds now, opened again if it is not the one this handle
  * has open (rotated: renamed away and created again, or removed; or a reopen that failed before),
@@ -1041,8 +1022,21 @@ static int follow_name(struct ajio_log *log)
 
     t->repaired = false;
     t->cut = 0;
+    /*
+     * On a shared filesystem the file is opened again for every batch, as ajio_append() does: an
+     * NFS client revalidates its cached pages of a file only when it is opened, and a write into
+     * a cached page that another client's appends have since filled may write the whole page
+     * back, stale bytes and all.
+     */
+    if (t->wfd >= 0 && f->fs_shared) {
+        int r = close(t->wfd);
+
+        t->wfd = -1;
+        if (r < 0)
+            return ajio__error_strerror(-errno, "close of \"%s\" after appending", f->path);
+    }
     if (t->wfd >= 0) {
-        bool gone = stat_name(f, &st) < 0;
+        bool gone = fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
 
         if (gone && errno != ENOENT)
             return ajio__error_strerror(-errno, "stat of \"%s\" to append to it", f->path);

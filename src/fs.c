@@ -248,6 +248,9 @@ int ajio_fs_probe(const char *path, ajio_fs_info *ret)
 
 bool ajio__shared_retry(int n, int tries)
 {
+#ifdef AJIO_TEST_LOCAL_FS /* negative control of the shared-filesystem suite only: no retries */
+    tries = 0;
+#endif
     if (n >= tries)
         return false;
     struct timespec ts = {0, (1000L * 1000L) << n};
@@ -256,20 +259,33 @@ bool ajio__shared_retry(int n, int tries)
     return true;
 }
 
-bool ajio__path_shared(const char *path)
+bool ajio__path_shared(const char *path, char *dir, size_t size)
 {
-    char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
     struct statfs sf;
 
+    if (slash == NULL)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
 #ifdef AJIO_TEST_LOCAL_FS /* negative control of the shared-filesystem suite only */
     return false;
 #endif
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     return statfs(dir, &sf) == 0 && kind_of((unsigned long)sf.f_type) != AJIO_FS_LOCAL;
+}
+
+void ajio__refresh_dir(int dirfd, const char *path)
+{
+    struct statx sx;
+
+    /*
+     * An NFS client trusts the names it cached, found and missing alike, until the directory's
+     * attributes say it changed, which it asks the server only every few seconds (acdirmin):
+     * another client's replace can go unseen that long. Asked now, a change makes the next
+     * lookup of a name go to the server. Nothing to report: the open that follows reports.
+     */
+    (void)statx(dirfd, path, AT_STATX_FORCE_SYNC | (path[0] == '\0' ? AT_EMPTY_PATH : 0),
+                STATX_BASIC_STATS, &sx);
 }

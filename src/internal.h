@@ -352,8 +352,12 @@ void ajio__fs_judge(ajio_fs_info *info, const char *type, const char *mount_opts
 /* Sleeps 2^n ms before try n + 1 of a read that met a name missing or stale on a shared
  * filesystem: false once n reaches tries (8 tries: 255 ms in all; 11: about 2 s). */
 bool ajio__shared_retry(int n, int tries);
-/* Whether the directory of path is on a shared filesystem (false when that cannot be told). */
-bool ajio__path_shared(const char *path);
+/* Whether the directory of path (into dir, of size bytes) is on a shared filesystem (false when
+ * that cannot be told). */
+bool ajio__path_shared(const char *path, char *dir, size_t size);
+/* Asks the server for the attributes of directory path (relative to dirfd; "" for dirfd itself)
+ * so that the names the client cached in it are looked up again if it changed. */
+void ajio__refresh_dir(int dirfd, const char *path);
 /* Locks the temp (flock) so that ajio_sweep() leaves it alone while this writer lives. */
 int ajio__temp_lock(struct ajio_file *f);
 /* Writes every piece, looping on EINTR and short writes; iov is consumed. */

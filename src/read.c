@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_FLAGS AJIO_JSONL
@@ -31,33 +32,41 @@ struct ajio_reader {
     uint64_t line; /* number of the line last returned */
     uint64_t torn; /* bytes of an unterminated last line, once the end is reached */
     int reopened;  /* times the file was opened again after ESTALE */
+    uint64_t size;   /* the file's size when it was opened (UINT64_MAX: not a regular file) */
+    uint64_t offset; /* bytes read from it */
     char path[];
 };
 
 /*
- * Opens rd->path. A server may answer ESTALE for a name whose file another client just replaced,
- * and an NFS client that replaces a file some process of its own still holds open renames it
- * away first ("silly rename"), so that other clients find no name for a moment: both are tried
- * again, ENOENT only on a shared filesystem (fs.c), for a quarter second at most.
+ * Opens rd->path. On a shared filesystem (fs.c) the directory's attributes are asked of the
+ * server first, so that a replace by another client is not hidden behind the names this client
+ * cached. A server may still answer ESTALE for a name whose file another client just replaced
+ * (a FUSE client such as GlusterFS keeps names for a second), and an NFS client that replaces a
+ * file some process of its own still holds open renames it away first ("silly rename"), so that
+ * other clients find no name for a moment: ESTALE is tried again for about 2 s, ENOENT on a
+ * shared filesystem for a quarter second, the directory asked again before each try.
  */
 static int open_path(struct ajio_reader *rd)
 {
+    char dir[PATH_MAX];
+    bool shared = ajio__path_shared(rd->path, dir, sizeof(dir));
+    struct stat st;
     int n = 0;
-    bool shared = false, asked = false;
 
     for (;;) {
+        if (shared)
+            ajio__refresh_dir(AT_FDCWD, dir);
         rd->fd = open(rd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (rd->fd >= 0)
-            return 0;
-        if (errno == ENOENT && !asked) {
-            shared = ajio__path_shared(rd->path);
-            asked = true;
-            errno = ENOENT;
-        }
-        /* 255 ms in all: well beyond the two RPCs of an NFS silly rename. */
-        if (!(errno == ESTALE || (errno == ENOENT && shared)) || !ajio__shared_retry(n++, 8))
+            break;
+        if (!((errno == ESTALE && ajio__shared_retry(n++, 11)) ||
+              (errno == ENOENT && shared && ajio__shared_retry(n++, 8))))
             return ajio__error_strerror(-errno, "open of \"%s\" to read it", rd->path);
     }
+    /* The size it had: a file replaced by another client after this is read up to there. */
+    rd->size = fstat(rd->fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+    rd->offset = 0;
+    return 0;
 }
 
 int ajio_reader_open(ajio_reader **ret, const char *path, const ajio_opts *opts)
@@ -120,9 +129,18 @@ static int fill(struct ajio_reader *rd)
 
         if (n > 0) {
             rd->end += (size_t)n;
+            rd->offset += (uint64_t)n;
             return 0;
         }
         if (n == 0) {
+            rd->eof = true;
+            return 0;
+        }
+        /*
+         * The file was replaced by another client and is gone from the server. Read up to the
+         * size it had when it was opened, it is the whole of the version opened: that is its end.
+         */
+        if (errno == ESTALE && rd->offset >= rd->size) {
             rd->eof = true;
             return 0;
         }

@@ -20,6 +20,9 @@ static int read_once(struct ajio_file *f, char **ret, size_t *ret_len)
     char *buf = NULL;
     int fd, r;
 
+    /* Names this client cached may hide another client's replace (see ajio__refresh_dir()). */
+    if (f->target.fs_shared)
+        ajio__refresh_dir(f->target.dirfd, "");
     fd = openat(f->target.dirfd, f->target.name,
                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
