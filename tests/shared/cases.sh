@@ -653,9 +653,11 @@ case_read_only() {
 
 # ---- outage ------------------------------------------------------------------------------------
 # The server stops for a while under an append loop on A and a replace started on B: every
-# acknowledged record is there once with no broken line, and the replace completes whole.
+# acknowledged record is there once with no broken line, and the replace completes whole. A
+# client that fails I/O at once while its server is down (GlusterFS: ENOTCONN) must fail the
+# replace with an error, leave no document, and the same replace succeeds once it is back.
 case_outage() {
-    local d=outage rc=0 stop=0 restart=0
+    local d=outage rc=0 stop=0 restart=0 again=
     case_begin outage
     touch "$S/out.acks"
     phase $((OUTAGE_SECONDS + 3))
@@ -666,18 +668,29 @@ case_outage() {
     sleep "$OUTAGE_SECONDS"
     timeout 60 "$AJIO_SHARED_CTL" start >>"$S/ctl.out" 2>&1 || restart=$?
     finish oa or
+    if [ "$(val or ok)" != 1 ]; then
+        judge gone "$XC" check-doc "$B/$d/r.json" || true
+        phase 10
+        start or2 "$XC" replace "$B/$d/r.json" 1 8
+        finish or2
+        again=" again after it $(res or2),"
+    fi
     judge check-out "$XC" check-log "$A/$d/o.jsonl" "$S/out.acks" || rc=$?
     judge doc "$XC" check-doc "$A/$d/r.json" || true
     want "the server's stop" "$stop" -eq 0
     want "the server's start" "$restart" -eq 0
     want "the log after the outage" "$rc" -eq 0
     want "appends acknowledged" "$(val check-out acked)" -gt 0
-    want "the replace started during the outage" "$(val or ok)" -eq 1
+    if [ "$(val or ok)" != 1 ]; then
+        want "the replace that failed during the outage: its error" "$(val or first_error)" != none
+        want "the replace that failed during the outage: a document" "$(val gone kind)" != whole
+        want "the same replace once the server is back" "$(val or2 ok)" -eq 1
+    fi
     want "its document" "$(val doc kind)" = whole
     want "its version" "$(val doc v)" -eq 8
     case_end "server stopped ${OUTAGE_SECONDS} s: appends $(log_text check-out), failed" \
-        "$(val oa failed) ($(val oa first_error)); replace during the outage $(res or), then" \
-        "$(val doc kind) v $(val doc v)"
+        "$(val oa failed) ($(val oa first_error)); replace during the outage $(res or)," \
+        "$again then $(val doc kind) v $(val doc v)"
 }
 
 # ---- main --------------------------------------------------------------------------------------
@@ -741,8 +754,14 @@ elif [ ! -x "$XC_LOCALFS" ]; then
     echo "control local-fs $FS: $XC_LOCALFS missing NOT caught: make $XC_LOCALFS"
 elif [ -n "$runs" ]; then
     by=$(sed -n 's/^local-fs \([a-z]*\) 1$/\1/p' "$TALLY" | tr '\n' ' ')
+    # XC_LOCALFS_HOLDS: "FS=REASON" lines of filesystems where 0.3.0's local mechanisms are
+    # known to hold (then every case's own control shows it could fail).
+    holds=$(sed -n "s/^$FS=//p" <<<"${XC_LOCALFS_HOLDS-}")
     if [ -n "$by" ]; then
         control local-fs 1 "the local-fs build, run in ${runs% }: ${by% }"
+    elif [ -n "$holds" ]; then
+        echo "note local-fs $FS: the local-fs build, run in ${runs% }: not caught, as expected" \
+            "here: $holds"
     else
         control local-fs 0 "the local-fs build, run in ${runs% }: none lost, duplicated or broke" \
             "anything,"

@@ -294,16 +294,24 @@ done
 must gl volume create vol "$srv_ip:$W/bricks/main/vol"
 must gl volume create full "$srv_ip:$W/bricks/full/full"
 must gl volume create ro "$srv_ip:$W/bricks/main/ro"
+# AJIO_GLUSTER_VOLUME_SET: "KEY VALUE" pairs, separated by ';' or newlines, set on vol and full
+# before they start: the volume options docs/fs-matrix.md names (client caches off).
+while read -r key value; do
+    [ -n "$key" ] || continue
+    for vol in vol full; do must gl volume set "$vol" "$key" "$value"; done
+done < <(tr ';' '\n' <<<"${AJIO_GLUSTER_VOLUME_SET-}")
 for vol in vol full ro; do must gl volume start "$vol"; done
 
 # Clients: mount(8) in this (the host's) mount namespace, so the mounts are visible to CMD, with
-# the glusterfs client process in the network namespace. Options: only the log file; caches are
+# the glusterfs client process in the network namespace. Options: the log file, and whatever
+# AJIO_GLUSTER_MOUNT_OPTS adds (e.g. entry-timeout=0,attribute-timeout=0); by default caches are
 # left at the defaults users get.
 mount_client() { # NAME VOLUME
     local mp=$W/mnt/$1
     mkdir "$mp"
     must timeout 60 nsenter --net="/run/netns/$ns" -- \
-        mount -t glusterfs -o "log-file=$W/log/client-$1.log" "$srv_ip:/$2" "$mp"
+        mount -t glusterfs -o "log-file=$W/log/client-$1.log${AJIO_GLUSTER_MOUNT_OPTS:+,$AJIO_GLUSTER_MOUNT_OPTS}" \
+        "$srv_ip:/$2" "$mp"
     mounts+=("$mp")
     # A mount that silently failed would leave a plain directory on the host's disk: a full-disk
     # test would then fill the host.
@@ -359,8 +367,8 @@ export AJIO_SHARED_FULL_A=$W/mnt/full-a/work
 export AJIO_SHARED_FULL_B=$W/mnt/full-b/work
 export AJIO_SHARED_RO_A=$W/mnt/ro-a/ro
 export AJIO_SHARED_CTL=$W/ctl
-export AJIO_SHARED_OPTS_A="log-file=$W/log/client-a.log"
-export AJIO_SHARED_OPTS_B="log-file=$W/log/client-b.log"
+export AJIO_SHARED_OPTS_A="log-file=$W/log/client-a.log${AJIO_GLUSTER_MOUNT_OPTS:+,$AJIO_GLUSTER_MOUNT_OPTS}"
+export AJIO_SHARED_OPTS_B="log-file=$W/log/client-b.log${AJIO_GLUSTER_MOUNT_OPTS:+,$AJIO_GLUSTER_MOUNT_OPTS}"
 
 # CMD in a session of its own (setsid does not fork here: a background child of a shell without
 # job control is no process group leader), so a timeout can kill all of it. Its stdin is ours,
