@@ -63,7 +63,8 @@ bench-workloads-publish: $(BENCH_WORKLOADS_BIN)
 # Durable replace and append on a shared filesystem against the same syscalls by hand, and the
 # cost of the cluster-wide lock (bench/bench_shared.c). Needs the servers of make check-shared:
 #
-#   make bench-shared        on NFSv3, NFSv4.2 (user-mode Linux guest) and GlusterFS
+#   make bench-shared        on NFSv3, NFSv4.2 (user-mode Linux guest) and GlusterFS (with the
+#                            client caches off, mk/shared.mk)
 BENCH_SHARED_BIN := $(B)/bench/bench_shared
 DEPS += $(BENCH_SHARED_BIN).d
 $(BENCH_SHARED_BIN): bench/bench_shared.c $(BENCH_SHARED_BIN).d $(STATICLIB)
@@ -75,5 +76,6 @@ bench-shared: $(BENCH_SHARED_BIN)
 	@echo "machine: $$(nproc) cores, $$(uname -r)"
 	@for h in tests/shared/nfs/run.sh tests/shared/gluster/run.sh; do \
 	    [ -x $$h ] || continue; \
-	    AJIO_BUILD=$(B) $$h sh -c '$(abspath $(BENCH_SHARED_BIN)) "$$AJIO_SHARED_A" 40 7'; \
+	    AJIO_BUILD=$(B) $(SHARED_GLUSTER_ENV) $$h \
+	        sh -c '$(abspath $(BENCH_SHARED_BIN)) "$$AJIO_SHARED_A" 40 7'; \
 	done

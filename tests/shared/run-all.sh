@@ -27,14 +27,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(nfs gluster)
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "shared: FAIL: $* (CI=true: nothing may skip)"
-        exit 1
-    fi
-    echo "shared: skip: $*"
-    exit 77
-}
+# The skip rule of the root-only suites (exit 77; a failure under CI=true).
+SUITE=shared
+. "$here/../lib/loopfs.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (servers, mounts)"
 
 pass=0 fail=0 skipped=0 failed=

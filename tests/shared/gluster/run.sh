@@ -38,14 +38,9 @@ ns=ajgl-$$
 main_size=${AJIO_SHARED_MAIN_SIZE:-512m}
 full_size=12m
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: $*"
-        exit 1
-    fi
-    echo "skip: $*"
-    exit 77
-}
+# The skip rule of the root-only suites (exit 77; a failure under CI=true).
+SUITE=shared/gluster
+. "$here/../../lib/loopfs.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || skip "not root (network namespace, FUSE mounts)"

@@ -17,14 +17,9 @@
 # CMD ends. Exit: CMD's status; 77 when not root (under CI=true: 1, nothing may skip there).
 set -eu
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "shared/local: FAIL: $* (CI=true: nothing may skip)"
-        exit 1
-    fi
-    echo "shared/local: skip: $*"
-    exit 77
-}
+# The skip rule of the root-only suites (exit 77; a failure under CI=true).
+SUITE=shared/local
+. "$(dirname "$0")/../../lib/loopfs.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || skip "needs root (tmpfs and bind mounts)"

@@ -62,14 +62,9 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 REPO=$(cd "$HERE/../../.." && pwd -P)
 
-skip() {
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: $*" >&2
-		exit 1
-	fi
-	echo "skip: $*"
-	exit 77
-}
+# The skip rule of the root-only suites (exit 77; a failure under CI=true).
+SUITE=shared/nfs
+. "$REPO/tests/lib/loopfs.sh"
 
 have() {	# also look where root's tools are, whatever the caller's PATH
 	local PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"
