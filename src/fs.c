@@ -140,16 +140,18 @@ void ajio__fs_judge(ajio_fs_info *info, const char *type, const char *mount_opts
          * lock, and appends and updates from them lose records. The kernel shows the effective
          * local_lock= among the superblock's options.
          */
+        char nl[8];
         const char *ll = option(super_opts, "local_lock", v, sizeof(v));
+        bool nolock = option(super_opts, "nolock", nl, sizeof(nl)) != NULL ||
+                      option(mount_opts, "nolock", nl, sizeof(nl)) != NULL;
 
-        if (option(super_opts, "nolock", v, sizeof(v)) != NULL ||
-            option(mount_opts, "nolock", v, sizeof(v)) != NULL ||
-            (ll != NULL && strcmp(ll, "none") != 0 && strcmp(ll, "flock") != 0)) {
+        if (nolock || (ll != NULL && strcmp(ll, "none") != 0 && strcmp(ll, "flock") != 0)) {
             info->weak |= AJIO_FS_WEAK_LOCKS;
             snprintf(info->warning, sizeof(info->warning),
-                     "%s is mounted with %s: its locks exclude only this machine's writers, so "
-                     "appends and updates from other clients can lose records",
-                     type, ll != NULL && strcmp(ll, "none") != 0 ? "local_lock" : "nolock");
+                     "%s is mounted with %s%s: its locks exclude only this machine's writers, "
+                     "so appends and updates from other clients can lose records",
+                     type, ll != NULL && !nolock ? "local_lock=" : "nolock",
+                     ll != NULL && !nolock ? ll : "");
         }
     } else if (info->kind == AJIO_FS_SMB) {
         if (option(super_opts, "nobrl", v, sizeof(v)) != NULL ||

@@ -60,7 +60,7 @@ DEAD_TEMPS=${XC_DEAD_TEMPS:-3}
 HOLD_SECONDS=${XC_HOLD_SECONDS:-4}
 OUTAGE_SECONDS=${XC_OUTAGE_SECONDS:-2}
 ALL_CASES="replace-readers update-both append-both create-race sweep-live batch full-disk read-only
-outage"
+outage warn"
 
 S=$(mktemp -d "${TMPDIR:-/tmp}/ajio-xc.XXXXXX")
 TALLY=$S/tally
@@ -691,6 +691,27 @@ case_outage() {
     case_end "server stopped ${OUTAGE_SECONDS} s: appends $(log_text check-out), failed" \
         "$(val oa failed) ($(val oa first_error)); replace during the outage $(res or)," \
         "$again then $(val doc kind) v $(val doc v)"
+}
+
+# ---- warn --------------------------------------------------------------------------------------
+# Where the harness has a mount whose locks stay on the client (AJIO_SHARED_NOLOCK_A: NFSv3
+# mounted nolock), ajio warns once that appends and updates from other clients can lose records;
+# on the mounts that lock through the server it says nothing.
+case_warn() {
+    case_begin warn
+    echo '{"w":1}' | "$CLI" write "$A/warn.json" 2>"$S/warn-ok.err"
+    want "ajio write on a mount that locks through the server: exit" "$?" -eq 0
+    want "its warnings" "$(grep -c 'warning' "$S/warn-ok.err")" -eq 0
+    if [ -z "${AJIO_SHARED_NOLOCK_A-}" ]; then
+        case_end "no warning where locks go to the server; no mount without them here"
+        return
+    fi
+    echo '{"w":2}' | "$CLI" append "$AJIO_SHARED_NOLOCK_A/warn.jsonl" 2>"$S/warn.err"
+    want "ajio append on the nolock mount: exit" "$?" -eq 0
+    want "its warning" "$(grep -c '": nfs is mounted with \(nolock\|local_lock=all\): .*lose records' \
+        "$S/warn.err")" -eq 1
+    case_end "no warning where locks go to the server; on the nolock mount:" \
+        "$(head -c 160 "$S/warn.err")"
 }
 
 # ---- main --------------------------------------------------------------------------------------

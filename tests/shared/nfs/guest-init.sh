@@ -159,8 +159,8 @@ stamp clients
 # nosharecache: never one superblock for two mounts of a client.
 MOUNT_OPTS=hard,nosharecache
 
-mount_nfs() {	# client version export mountpoint
-	local c=$1 v=$2 export=$3 mp=$4 n path=$EXPORTS/$3
+mount_nfs() {	# client version export mountpoint [more options]
+	local c=$1 v=$2 export=$3 mp=$4 more=${5:+,$5} n path=$EXPORTS/$3
 	case $c in a) n=1 ;; b) n=2 ;; esac
 	[ "$v" = 3 ] || path=/$export
 	mkdir -p "$mp"
@@ -171,7 +171,7 @@ mount_nfs() {	# client version export mountpoint
 	# shellcheck disable=SC2016
 	nsenter --net="/run/netns/nfs-$c" unshare --uts sh -c \
 		'hostname "$1" && exec mount -t nfs -o "$2" "$3" "$4"' sh \
-		"ajio-nfs-client-$c" "vers=$v,$MOUNT_OPTS" \
+		"ajio-nfs-client-$c" "vers=$v,$MOUNT_OPTS$more" \
 		"198.18.$n.1:$path" "$mp"
 }
 
@@ -194,6 +194,12 @@ run_version() {	# NFS version (3 or 4.2)
 		done
 	done
 	mount_nfs a "$v" ro "$m/a/ro"
+	# NFSv3 without NLM (nolock): locks stay on the client, which ajio must warn about.
+	local nolock=
+	if [ "$v" = 3 ]; then
+		mount_nfs a "$v" main "$m/a/nolock" nolock
+		nolock="$m/a/nolock/run-$fs"
+	fi
 	mkdir "$m/a/main/run-$fs" "$m/a/full/run-$fs"
 	stamp "mounted-$fs"
 
@@ -214,6 +220,7 @@ run_version() {	# NFS version (3 or 4.2)
 			AJIO_SHARED_FULL_A="$m/a/full/run-$fs" \
 			AJIO_SHARED_FULL_B="$m/b/full/run-$fs" \
 			AJIO_SHARED_RO_A="$m/a/ro" \
+			AJIO_SHARED_NOLOCK_A="$nolock" \
 			AJIO_SHARED_CTL="$CTL" \
 			AJIO_SHARED_OPTS_A="$opts_a" \
 			AJIO_SHARED_OPTS_B="$opts_b" \
