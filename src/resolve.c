@@ -510,9 +510,15 @@ int ajio__resolve_name(struct ajio__target *t, struct ajio__old *old, struct aji
                        const ajio_opts *opts)
 {
     struct stat st;
-    int r;
+    int r, n = 0;
 
-    if (fstatat(t->dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    /*
+     * ESTALE: another writer replaced the target between this client's lookup of the name and
+     * its look at the file (a shared filesystem, or FUSE); the name is looked up again.
+     */
+    while (fstatat(t->dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ESTALE && ajio__shared_retry(n++, 8))
+            continue;
         if (errno != ENOENT)
             return ajio__error_strerror(-errno, "stat of \"%s\"", t->path);
         t->exists = false;
