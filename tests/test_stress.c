@@ -15,6 +15,8 @@
  */
 #include "testutil.h"
 
+#include "internal.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -354,6 +356,16 @@ static void test_kill_storm(void **state)
     assert_int_equal(bad_reads(), 0);
     assert_true(atomic_load(&sh->complete) > 100);
     /* Only temp-shaped leftovers, at most one per killed writer thread. */
+    if (entries - 1 != leftovers) {
+        DIR *d = opendir(*state);
+        struct dirent *de;
+
+        while (d != NULL && (de = readdir(d)) != NULL)
+            if (!ajio__is_temp_name(de->d_name, NULL))
+                print_message("    not a temp: %s\n", de->d_name);
+        if (d != NULL)
+            closedir(d);
+    }
     assert_int_equal(entries - 1, leftovers);
     assert_true(leftovers <= kills * 2);
     assert_int_equal(ajio_sweep(*state, NULL, 0, 0), leftovers);

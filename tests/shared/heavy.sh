@@ -17,6 +17,9 @@ ROOT=${AJIO_SHARED_A:?}/heavy
 SKIP=${SHARED_SKIP_SUITES-valgrind.sh demo.sh test_killstorm}
 SUITE_TIMEOUT=${SHARED_SUITE_TIMEOUT:-600}
 export AJIO_STRESS_SECONDS=${AJIO_STRESS_SECONDS:-2}
+# A FUSE client (GlusterFS) drops a name for a moment while a rename replaces it, as bindfs does
+# in the filesystem matrix: the kill storm's plain readers count those opens apart.
+[ "$FS" = glusterfs ] && export AJIO_STRESS_ALLOW_MISSING=1
 declare -A XFAIL
 while IFS= read -r line; do
     [ -n "$line" ] && XFAIL[${line%%=*}]=${line#*=}
