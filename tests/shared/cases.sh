@@ -689,8 +689,8 @@ case_outage() {
     want "its document" "$(val doc kind)" = whole
     want "its version" "$(val doc v)" -eq 8
     case_end "server stopped ${OUTAGE_SECONDS} s: appends $(log_text check-out), failed" \
-        "$(val oa failed) ($(val oa first_error)); replace during the outage $(res or)," \
-        "$again then $(val doc kind) v $(val doc v)"
+        "$(val oa failed) ($(val oa first_error)); replace during the outage $(res or),$again" \
+        "then $(val doc kind) v $(val doc v)"
 }
 
 # ---- warn --------------------------------------------------------------------------------------
