@@ -1178,7 +1178,8 @@ typedef int (*ajio_update_fn)(void *ctx, const void *old, size_t old_len, int ex
  *
  * The sequence: ajio_file_open(path, opts | AJIO_LOCK), which resolves path, takes an exclusive
  * flock(2) on the lock file ".NAME.ajio-lock" in the target's directory (after symlinks are
- * followed) and resolves again under the lock; a read of the current content; fn; then
+ * followed; on a shared filesystem an OFD fcntl lock, see "Shared filesystems") and resolves
+ * again under the lock; a read of the current content; fn; then
  * ajio_file_commit() (the same sequence, durability and promises as any write: AJIO_JSON and
  * AJIO_JSONL validate the result, AJIO_MODE and the kept owner, ACL and attributes apply); the
  * lock is released last, after the directory sync. The lock is released by the kernel when its
@@ -1479,8 +1480,9 @@ enum ajio_sweep_flags {
 /*
  * Removes leftover temp files from directory dir: regular files whose name has the shape above
  * and whose last change is at least min_age_sec seconds old. A temp that a live writer holds is
- * never removed, whatever its age: every writer holds an flock(2) on its temp from before the
- * temp has a name until it is renamed or removed, and sweep removes only a temp it can lock
+ * never removed, whatever its age: every writer holds an flock(2) on its temp (on a shared
+ * filesystem an OFD fcntl lock, which a sweep on another client sees) from before the temp has
+ * a name until it is renamed or removed, and sweep removes only a temp it can lock
  * itself (keeping its lock across the unlink). The one window is a named temp between its
  * creation and its lock, one syscall long; a min_age_sec of 1 or more covers it. A temp this
  * process cannot open (another user's, without root) is left alone; on a filesystem without
