@@ -1544,7 +1544,8 @@ enum ajio_fs_weak {
 typedef struct ajio_fs_info {
     ajio_fs_kind kind;
     unsigned weak;     /* ajio_fs_weak flags: promises weaker on this mount */
-    char type[64];     /* the mount's type in /proc/self/mountinfo ("nfs4", "fuse.glusterfs") */
+    char type[64];     /* a shared mount's type in /proc/self/mountinfo ("nfs4",
+                        * "fuse.glusterfs"); "" for a local one */
     char warning[320]; /* one line for a user when weak is not 0, else "" */
 } ajio_fs_info;
 

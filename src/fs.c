@@ -240,7 +240,9 @@ int ajio_fs_probe(const char *path, ajio_fs_info *ret)
         (void)close(fd); /* O_PATH */
         return ajio__error_strerror(r, "fstatfs of \"%s\"", path);
     }
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID) &&
+    /* A local filesystem keeps every promise whatever its options: nothing more to read. */
+    if (ret->kind != AJIO_FS_LOCAL &&
+        statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID) &&
         find_mount(sx.stx_mnt_id, type, sizeof(type), mopts, sizeof(mopts), sopts,
                    sizeof(sopts)) == 0)
         ajio__fs_judge(ret, type, mopts, sopts);
