@@ -619,11 +619,20 @@ case_full_disk() {
         "an in-place write on the full export ($(val nw first_error)) left the target" \
         "$(stat -c %s "$FA/t.json" 2>/dev/null || echo '?') bytes, was $(stat -c %s "$S/t.saved")"
     rm -f "$FA/filler"
-    run after "$XC" replace "$FB/t.json" 1 1
+    # GlusterFS's brick learns of freed space from a thread that looks every 5 s
+    # (storage.reserve); until then it still answers ENOSPC. Allow it 15 s.
+    local waited=0
+    while :; do
+        run after "$XC" replace "$FB/t.json" 1 1
+        [ "$(val after ok)" = 1 ] || [ "$(val after first_error)" != ENOSPC ] ||
+            [ $waited -ge 15 ] && break
+        sleep 1
+        waited=$((waited + 1))
+    done
     want "a replace once the space is back" "$(val after ok)" -eq 1
     case_end "filled $(val fill bytes) bytes ($(val fill error), $avail left), 64 KiB replace" \
         "$(val r first_error) (target $same_t, $(temps "$FB" t.json) temps), 1 MiB append" \
-        "$(val ap first_error) (log $same_l), replace after freeing $(res after)"
+        "$(val ap first_error) (log $same_l), replace after freeing $(res after) (${waited} s)"
     rm -rf "$FA"
 }
 
