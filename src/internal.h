@@ -215,6 +215,21 @@ extern int ajio__snapshot_sync_mode;
  * failure (the negative control). */
 extern int ajio__snapshot_fail_sync;
 
+/*
+ * cpu.c: the vector kernel of this process, chosen once from CPUID (AJIO_KERNEL forces one the
+ * CPU has). The order is a ladder: each kernel's CPU also runs the ones before it.
+ */
+enum {
+    AJIO__KERNEL_SCALAR, /* portable C, no vector instructions */
+    AJIO__KERNEL_SSE42,  /* SSE4.2 + SSSE3 + PCLMUL */
+    AJIO__KERNEL_AVX2,   /* AVX2 + BMI2 + PCLMUL */
+    AJIO__KERNEL_AVX512, /* AVX-512 F + BW + VL */
+    AJIO__KERNEL_COUNT
+};
+int ajio__kernel(void);
+int ajio__kernel_best(void);
+const char *ajio__kernel_name(int kernel);
+
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);
 bool ajio__is_temp_name(const char *name, const char *target);
