@@ -39,6 +39,28 @@ static inline uint64_t doubles_next(uint64_t *state)
     return *state * 0x2545F4914F6CDD1DULL;
 }
 
+/*
+ * The i-th random bit pattern of a run (possibly NaN or infinite: the caller skips those). By
+ * i % 4: uniform bits; short decimals (a mantissa with its low bits clear); the outermost 60
+ * binades at either end (the subnormals among them); a power of two and its neighbours.
+ */
+static inline uint64_t doubles_pattern(uint64_t i, uint64_t *state)
+{
+    uint64_t bits = doubles_next(state), r = doubles_next(state), ex;
+
+    switch (i % 4) {
+    case 1:
+        return bits & ~0ULL << (r % 52);
+    case 2:
+        ex = r % 120;
+        return (bits & 0x800FFFFFFFFFFFFFULL) | ((ex < 60 ? ex : 2047 - 120 + ex) << 52);
+    case 3:
+        return (bits & 0xFFF0000000000000ULL) + (r % 5) - 2;
+    default:
+        return bits;
+    }
+}
+
 /* digits * 10^exp without trailing zeros. */
 static inline doubles_dec doubles_strip(uint64_t digits, int exp)
 {
