@@ -256,7 +256,7 @@ static bool scaled_is_integer(uint64_t x, int q, int b)
     return -b <= 23 && x % (uint64_t)pow5(-b) == 0;
 }
 
-/* x * 2^q * 10^b * 4 (x already times 4 and shifted by h) rounded to odd; false: the slow path. */
+/* x * 2^q * 10^b (x is 4c or a bound) rounded to odd, from xh = x << h; false: the slow path. */
 static inline bool scaled_odd(const uint64_t g[2], uint64_t xh, uint64_t x, int q, int b,
                               uint64_t *ret)
 {
@@ -293,6 +293,7 @@ static bool shortest_schubfach(uint64_t c, int q, bool lower_closer, struct deci
     if (upin != wpin) {
         d = upin ? sp10 : tp10;
     } else {
+        /* Neither multiple of ten is in (both cannot be: the interval is under 10 units wide). */
         const bool uin = vbl + out <= s << 2, win = ((s + 1) << 2) + out <= vbr;
         const uint64_t mid = (s << 2) + 2; /* 4 * (s + 1/2) */
         if (uin != win)
