@@ -1,5 +1,5 @@
 # Core library checks that are not cmocka suites.
-CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh tests/callgraph.py
+CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh tests/callgraph.py tests/pow10.sh
 ASAN_SCRIPTS  += tests/newdir.sh
 
 # The man 3 pages: one per family, each EXAMPLE compiled and run by tests/man3.sh.

@@ -4,13 +4,14 @@
  * N significant digits (printf's "%.Ng", as jansson prints reals).
  *
  * Why not printf alone: "%.17g" costs a quarter of a microsecond per number, most of the time of
- * a number-heavy document, and its decimal point is the locale's. Both forms are therefore
- * computed here with exact integer arithmetic in 128 bits: a double is m * 2^e with m < 2^53, and
- * for the exponents real documents hold (about 1e-15 .. 1e46) every quantity below fits. Outside
- * that range (and for more than 17 significant digits) the digits come from snprintf("%.*e"),
- * which glibc rounds exactly, and strtod(), which it reads exactly: slower, equally exact. Either
- * way the digits end up in one struct decimal and one formatter lays them out, so the two paths
- * cannot differ in layout, and no locale is ever involved (the decimal point is always '.').
+ * a number-heavy document, and its decimal point is the locale's. The shortest form comes from
+ * Schubfach (below): three 64x128-bit products with a table of powers of ten, for every finite
+ * double. Rounding to N digits is computed with exact integer arithmetic in 128 bits: a double is
+ * m * 2^e with m < 2^53, and for the exponents real documents hold (about 1e-15 .. 1e46) every
+ * quantity fits. Outside that range (and for more than 17 significant digits) its digits come
+ * from snprintf("%.*e"), which glibc rounds exactly: slower, equally exact. Either way the digits
+ * end up in one struct decimal and one formatter lays them out, so the paths cannot differ in
+ * layout, and no locale is ever involved (the decimal point is always '.').
  *
  * The shortest form is the one of Steele & White, Gay's dtoa mode 0, Ryu and Python: the fewest
  * significant digits that read back exactly (the input's rounding interval, its bounds included
@@ -208,113 +209,99 @@ static void split(double v, uint64_t *ret_m, int *ret_e, bool *ret_lower_closer)
 }
 
 /*
- * Compares 2 * (delta + rem/den) with p10, where 0 <= delta < p10 and 0 <= rem < den: the
- * distance from a candidate to the exact value against half a step, without products that could
- * overflow. @return <0, 0, >0.
+ * The whole range, after Giulietti's Schubfach ("The Schubfach way to render doubles", 2020).
+ * With v = c * 2^q, the rounding interval [vl, vr] is scaled by 10^-k, k = floor(log10(width)),
+ * to between 1 and 10 units wide: of the integers in it the ones next to v are s = floor(v) and
+ * s + 1, and of the multiples of ten at most one is in it, 10 * floor(s / 10) or the next. A
+ * multiple of ten in the interval is the shortest (and the only one of its length); otherwise
+ * s or s + 1, whichever is in, nearer, or even.
+ *
+ * The three scaled bounds are 4 * x * 10^-k for x in vl, v, vr, computed as (4 * c' << h) * g /
+ * 2^128 with g the table's 10^-k over-estimated by at most one unit in 2^128 (json_pow10.h), so
+ * above the exact value by less than 2^-64. Each is kept "rounded to odd": the integer part,
+ * its last bit set when a fraction is left. That keeps every comparison with an even number
+ * exact, and the comparisons below are all against multiples of 2. A fraction of 2^-64 or more
+ * is real; one below is the over-estimate, or a fraction too small to tell from it: then the
+ * exact test says whether the scaled bound is an integer, and if it is not the caller takes the
+ * slow path. That has not been seen in any test (the paper's analysis keeps such fractions far
+ * from integers); the test only means the result does not rest on that analysis.
  */
-static int cmp_half(uint64_t delta, u128 rem, u128 den, uint64_t p10)
-{
-    u128 a = (u128)delta * 2;
+#include "json_pow10.h"
 
-    if (a >= p10)
-        return a > p10 || rem > 0 ? 1 : 0;
-    if (a + 2 <= p10)
-        return -1;
-    /* a + 1 == p10: the fraction decides, 2 * rem against den. */
-    return rem * 2 < den ? -1 : rem * 2 > den ? 1 : 0;
+/* floor(log10(2^q)), floor(log10(3/4 * 2^q)), floor(log2(10^b)), for the exponents of doubles
+ * (q = -1074 .. 971, b = -302 .. 334): tools/gen-pow10.py proves each against exact logs. */
+static inline int floor_log10_pow2(int q)
+{
+    return (q * 315653) >> 20;
 }
 
-/*
- * The shortest digits of m * 2^e with exact 128-bit arithmetic. @return false when the exponent
- * is outside the range this covers (the caller then takes the slow path).
- */
-static bool shortest_fast(uint64_t m, int e, bool lower_closer, struct decimal *dec)
+static inline int floor_log10_3_4_pow2(int q)
 {
-    /* The rounding interval, in units of 2^(e-2): [mm, mp] around mv. */
-    const uint64_t mv = 4 * m, mp = 4 * m + 2, mm = 4 * m - (lower_closer ? 1 : 2);
-    const uint64_t width = mp - mm;
-    const bool inclusive = (m & 1) == 0;
-    const int E = e - 2;
-    u128 a_mm, a_mv, a_mp, den;
-    uint64_t lo, hi, q;
-    u128 rem;
-    int k, scale; /* the interval is scaled by 10^scale */
+    return (q * 315653 - 131237) >> 20;
+}
 
-    if (E < 0) {
-        /* Multiply by 10^k, k the least that makes the interval at least 2 units wide. */
-        int s = -E;
-        k = (int)((double)(s + 1) * 0.30102999566398120) - 1;
-        if (k < 0)
-            k = 0;
-        while (k <= 31 && (s - k >= 127 || ((u128)width * pow5(k)) < ((u128)1 << (s + 1 - k))))
-            k++;
-        if (k > 31 || s - k < 0 || s - k >= 127)
-            return false;
-        /* x * 10^k / 2^s = x * 5^k / 2^(s-k) */
-        const int sh = s - k;
-        const u128 f = pow5(k);
-        a_mm = mm * f;
-        a_mv = mv * f;
-        a_mp = mp * f;
-        const u128 mask = ((u128)1 << sh) - 1;
-        lo = (uint64_t)(a_mm >> sh) + ((a_mm & mask) != 0 || !inclusive);
-        hi = (uint64_t)(a_mp >> sh) - ((a_mp & mask) == 0 && !inclusive);
-        q = (uint64_t)(a_mv >> sh);
-        rem = a_mv & mask;
-        den = (u128)1 << sh;
-        scale = k;
+static inline int floor_log2_pow10(int b)
+{
+    return (b * 1741647) >> 19;
+}
+
+/* Whether x * 2^q * 10^b is an integer, exactly (0 < x < 2^56; q + b >= 0 when b < 0). */
+static bool scaled_is_integer(uint64_t x, int q, int b)
+{
+    if (b >= 0) {
+        const int e2 = q + b; /* 10^b = 2^b * 5^b, and 5^b is odd */
+        return e2 >= 0 || (e2 > -64 && (x & ((1ULL << -e2) - 1)) == 0);
+    }
+    /* x * 2^(q+b) / 5^-b, q + b >= 0: an integer when 5^-b divides x (5^24 > 2^56) */
+    return -b <= 23 && x % (uint64_t)pow5(-b) == 0;
+}
+
+/* x * 2^q * 10^b (x is 4c or a bound) rounded to odd, from xh = x << h; false: the slow path. */
+static inline bool scaled_odd(const uint64_t g[2], uint64_t xh, uint64_t x, int q, int b,
+                              uint64_t *ret)
+{
+    const u128 low = (u128)g[1] * xh;
+    const u128 y = (u128)g[0] * xh + (low >> 64);
+
+    *ret = (uint64_t)(y >> 64);
+    if ((uint64_t)y != 0) {
+        *ret |= 1;
+        return true;
+    }
+    return scaled_is_integer(x, q, b);
+}
+
+/* The shortest digits of c * 2^q (c > 0), any exponent. @return false: see above. */
+static bool shortest_schubfach(uint64_t c, int q, bool lower_closer, struct decimal *dec)
+{
+    const uint64_t cb = c << 2, cbr = cb + 2, cbl = cb - (lower_closer ? 1 : 2);
+    const unsigned out = (unsigned)(c & 1); /* odd: the bounds do not read back as v */
+    const int k = lower_closer ? floor_log10_3_4_pow2(q) : floor_log10_pow2(q);
+    const int h = q + floor_log2_pow10(-k) + 1; /* 1 .. 4: cbr << h < 2^59 */
+    const uint64_t *g = pow10_128[-k - POW10_MIN];
+    uint64_t vbl, vb, vbr;
+
+    if (!scaled_odd(g, cb << h, cb, q, -k, &vb) || !scaled_odd(g, cbl << h, cbl, q, -k, &vbl) ||
+        !scaled_odd(g, cbr << h, cbr, q, -k, &vbr))
+        return false;
+
+    const uint64_t s = vb >> 2;
+    const uint64_t sp10 = s / 10 * 10, tp10 = sp10 + 10;
+    const bool upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
+    uint64_t d;
+
+    if (upin != wpin) {
+        d = upin ? sp10 : tp10;
     } else {
-        /* Divide by 10^k, k the greatest that keeps the interval at least 2 units wide. */
-        if (E > 100)
-            return false;
-        k = (int)((double)(E - 1) * 0.30102999566398120);
-        if (k < 0)
-            k = 0;
-        /* width * 2^E >= 2 * 10^k, i.e. width * 2^(E-k-1) >= 5^k */
-        while (k > 0 && (E - k - 1 < 0 || ((u128)width << (E - k - 1)) < pow5(k)))
-            k--;
-        while (k + 1 <= 27 && E - k - 2 >= 0 && ((u128)width << (E - k - 2)) >= pow5(k + 1))
-            k++;
-        if (E - k > 72 || k > 27)
-            return false;
-        /* x * 2^E / 10^k = x * 2^(E-k) / 5^k */
-        den = pow5(k);
-        a_mm = (u128)mm << (E - k);
-        a_mv = (u128)mv << (E - k);
-        a_mp = (u128)mp << (E - k);
-        u128 r_mm = a_mm % den, r_mp = a_mp % den;
-        if ((a_mp / den) >> 63)
-            return false;
-        lo = (uint64_t)(a_mm / den) + (r_mm != 0 || !inclusive);
-        hi = (uint64_t)(a_mp / den) - (r_mp == 0 && !inclusive);
-        q = (uint64_t)(a_mv / den);
-        rem = a_mv % den;
-        scale = -k;
+        /* Neither multiple of ten is in (both cannot be: the interval is under 10 units wide). */
+        const bool uin = vbl + out <= s << 2, win = ((s + 1) << 2) + out <= vbr;
+        const uint64_t mid = (s << 2) + 2; /* 4 * (s + 1/2) */
+        if (uin != win)
+            d = uin ? s : s + 1;
+        else
+            d = vb < mid || (vb == mid && (s & 1) == 0) ? s : s + 1;
     }
-    if (lo > hi)
-        return false; /* cannot happen with a width of 2 or more; no guessing if it does */
-
-    /* The most trailing zeros any number of the interval can have. */
-    int j = 0;
-    for (uint64_t h = hi, l = lo; h / 10 >= (l + 9) / 10 && j < 19; j++) {
-        h /= 10;
-        l = (l + 9) / 10;
-    }
-    const uint64_t p10 = pow10_64[j];
-    /* Of the multiples of 10^j in the interval, the one nearest the exact value. */
-    const uint64_t cf = q - q % p10;
-    const bool f_in = cf >= lo;
-    const bool c_in = cf <= UINT64_MAX - p10 && cf + p10 <= hi;
-    uint64_t c;
-
-    if (f_in && c_in) {
-        int cmp = cmp_half(q - cf, rem, den, p10);
-        c = cmp < 0 || (cmp == 0 && (cf / p10) % 2 == 0) ? cf : cf + p10;
-    } else {
-        c = f_in ? cf : cf + p10;
-    }
-    /* c / 10^j has no trailing zero left: a multiple of 10^(j+1) would have been found above. */
-    decimal_from_u64(dec, c / p10, j - scale);
+    decimal_from_u64(dec, d, k);
     return true;
 }
 
@@ -382,9 +369,10 @@ static void step_digits(struct decimal *dec, int n, int delta)
 }
 
 /*
- * The slow shortest path: the correctly rounded p digits for p = 1, 2, ... until they read back.
- * At a power of two the interval is lopsided, so a p-digit neighbour on the far side may read
- * back where the nearest p digits do not; it is tried too.
+ * The shortest digits by trial, for a bound Schubfach could not place exactly (see there): the
+ * correctly rounded p digits for p = 1, 2, ... until they read back. At a power of two the interval
+ * is lopsided, so a p-digit neighbour on the far side may read back where the nearest p digits do
+ * not; it is tried too.
  */
 static void shortest_slow(double v, struct decimal *dec)
 {
@@ -517,7 +505,7 @@ static void shortest_digits(double v, struct decimal *dec)
         decimal_from_u64(dec, m << e, 0);
         return;
     }
-    if (m != 0 && shortest_fast(m, e, lower_closer, dec))
+    if (shortest_schubfach(m, e, lower_closer, dec))
         return;
     shortest_slow(v, dec);
 }

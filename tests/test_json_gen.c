@@ -1,11 +1,12 @@
 /*
  * test_json_gen.c - the JSON generator (src/json_gen.c, src/json_number.c): every value kind and
  * layout option byte for byte (expected files in tests/cases/gen/, written by Python's own json
- * module: see make_expected.py there), strict UTF-8, doubles against Python's repr() and glibc's
- * "%.Ng", misuse and incomplete documents refused with the target untouched, and every output
- * accepted by the validator.
+ * module: see make_expected.py there), strict UTF-8, doubles against Python's repr(), glibc's
+ * "%.Ng" and the shortest-digits oracle of tests/lib/doubles.h, misuse and incomplete documents
+ * refused with the target untouched, and every output accepted by the validator.
  */
 #include "adapter_util.h"
+#include "lib/doubles.h"
 
 #include <float.h>
 #include <locale.h>
@@ -587,7 +588,7 @@ static void test_doubles_locale(void **state)
     ONE_LINE(p, &compact, {
         tu_assert_ok(ajio_gen_begin_array(g));
         tu_assert_ok(ajio_gen_double(g, 1.5));
-        tu_assert_ok(ajio_gen_double(g, 5e-324)); /* the slow path: snprintf, strtod */
+        tu_assert_ok(ajio_gen_double(g, 5e-324)); /* the least subnormal */
         tu_assert_ok(ajio_gen_double(g, 1.2345e-300));
         tu_assert_ok(ajio_gen_end_array(g));
     });
@@ -667,6 +668,127 @@ static void test_doubles_random(void **state)
             assert_string_equal(got, want);
         }
     }
+}
+
+/* One double and its negative through doubles_check() (tests/lib/doubles.h), oracle and all. */
+static void check_both_signs(double v)
+{
+    char why[200];
+
+    if (doubles_check(v, true, why, sizeof(why)) != NULL ||
+        doubles_check(-v, true, why, sizeof(why)) != NULL)
+        fail_msg("%s", why);
+}
+
+/*
+ * The edges of the shortest form, against Python's repr() where spelled out and against the
+ * oracle everywhere: the subnormals, the powers of two (each, but the smallest normal, with a
+ * gap below half the one above) and of ten across the whole range, the neighbours of each, and
+ * the first multiples of the smallest subnormal.
+ */
+static void test_doubles_edges(void **state)
+{
+    static const struct {
+        uint64_t bits;
+        const char *repr;
+    } known[] = {
+        {0x0000000000000000ULL, "0.0"},
+        {0x8000000000000000ULL, "-0.0"},
+        {0x0000000000000001ULL, "5e-324"},
+        {0x0000000000000002ULL, "1e-323"},
+        {0x0000000000000003ULL, "1.5e-323"},
+        {0x00000000075bcd15ULL, "6.0995758e-316"},
+        {0x000fffffffffffffULL, "2.225073858507201e-308"},  /* the largest subnormal */
+        {0x0010000000000000ULL, "2.2250738585072014e-308"}, /* DBL_MIN */
+        {0x0028000000000000ULL, "6.675221575521604e-308"},
+        {0x01d972c5b787a0faULL, "9.5e-300"},
+        {0x3e7ad7f29abcaf48ULL, "1e-07"},
+        {0x3ff8000000000000ULL, "1.5"},
+        {0x4011666666666666ULL, "4.35"},
+        {0x4340000000000000ULL, "9007199254740992.0"}, /* 9007199254740993 rounds to 2^53 */
+        {0x4340000000000001ULL, "9007199254740994.0"},
+        {0x43e0000000000000ULL, "9.223372036854776e+18"},
+        {0x4480f0cf064dd592ULL, "1e+22"},
+        {0x44b52d02c7e14af6ULL, "1e+23"}, /* the nearest double is below 10^23 */
+        {0x7f4680e2f0746261ULL, "1.23456789e+305"},
+        {0x7fe0000000000000ULL, "8.98846567431158e+307"},   /* 2^1023 */
+        {0x7fefffffffffffffULL, "1.7976931348623157e+308"}, /* DBL_MAX */
+    };
+    char got[AJIO_GEN_DOUBLE_MAX];
+    double v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        memcpy(&v, &known[i].bits, sizeof(v));
+        assert_int_equal(ajio_gen_format_double(got, sizeof(got), v, 0),
+                         (int)strlen(known[i].repr));
+        if (strcmp(got, known[i].repr) != 0)
+            fail_msg("%016llx: \"%s\", Python says \"%s\"", (unsigned long long)known[i].bits, got,
+                     known[i].repr);
+        check_both_signs(v);
+    }
+    assert_int_equal(ajio_gen_format_double(got, sizeof(got), 5e-324, 0), 6);
+    assert_int_equal(ajio_gen_format_double(got, sizeof(got), DBL_MIN, 0), 23);
+    assert_int_equal(ajio_gen_format_double(got, sizeof(got), DBL_MAX, 0), 23);
+
+    /* Each value and the doubles next to it (bits + 1 of DBL_MAX is infinity: skipped). */
+    int n = 0;
+    for (int e = -1074; e <= 1023; e++) {
+        const uint64_t p2 = e >= -1022 ? (uint64_t)(e + 1023) << 52 : 1ULL << (e + 1074);
+        char text[16];
+        uint64_t p10 = 0;
+        if (e >= -323 && e <= 308) {
+            snprintf(text, sizeof(text), "1e%d", e);
+            v = strtod(text, NULL);
+            memcpy(&p10, &v, sizeof(v));
+        }
+        const uint64_t around[] = {p2, p2 - 1, p2 + 1, p2 | (1ULL << 51), p10, p10 - 1, p10 + 1};
+        for (size_t j = 0; j < sizeof(around) / sizeof(around[0]); j++) {
+            memcpy(&v, &around[j], sizeof(v));
+            if (around[j] == 0 || around[j] > 0x7fefffffffffffffULL || (j >= 4 && p10 == 0))
+                continue;
+            check_both_signs(v);
+            n++;
+        }
+    }
+    for (uint64_t k = 1; k <= 2000; k++) {
+        const uint64_t bits[2] = {k, (1ULL << 52) - k}; /* the smallest subnormals, the largest */
+        for (int j = 0; j < 2; j++) {
+            memcpy(&v, &bits[j], sizeof(v));
+            check_both_signs(v);
+            n++;
+        }
+    }
+    assert_true(n > 12000);
+}
+
+/*
+ * 10^6 random bit patterns (doubles_pattern: uniform, short decimals, extreme binades, powers of
+ * two) read back exactly, and every 64th has the oracle's digits. make check-doubles runs the
+ * same checks on 10^8.
+ */
+static void test_doubles_shortest_random(void **state)
+{
+    uint64_t seed = 0x13198A2E03707344ULL;
+    char why[200];
+    int checked = 0, oracled = 0;
+
+    (void)state;
+    for (int i = 0; i < 1000000; i++) {
+        const uint64_t bits = doubles_pattern((uint64_t)i, &seed);
+        double d;
+
+        memcpy(&d, &bits, sizeof(d));
+        if (!isfinite(d))
+            continue;
+        const bool oracle = i % 64 == 0;
+        if (doubles_check(d, oracle, why, sizeof(why)) != NULL)
+            fail_msg("%s", why);
+        checked++;
+        oracled += oracle;
+    }
+    assert_true(checked > 990000);
+    assert_true(oracled > 15000);
 }
 
 /* NaN and infinities are refused, with where they were. */
@@ -1327,6 +1449,8 @@ int main(void)
         TU_TEST(test_doubles_precision),
         TU_TEST(test_doubles_locale),
         TU_TEST(test_doubles_random),
+        TU_TEST(test_doubles_edges),
+        TU_TEST(test_doubles_shortest_random),
         TU_TEST(test_non_finite),
         TU_TEST(test_misuse),
         TU_TEST(test_depth),
