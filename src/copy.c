@@ -22,8 +22,8 @@ unsigned long ajio__copy_fd_counts[3];
 /* What the kernel says when it cannot move these bytes this way: the caller then reads. */
 static bool refused(int err)
 {
-    return err == EINVAL || err == EXDEV || err == ENOSYS || err == EOPNOTSUPP ||
-           err == ENOTSUP || err == EBADF || err == ETXTBSY || err == EPERM;
+    return err == EINVAL || err == EXDEV || err == ENOSYS || err == EOPNOTSUPP || err == ENOTSUP ||
+           err == EBADF || err == ETXTBSY || err == EPERM;
 }
 
 /*
@@ -81,8 +81,8 @@ static int read_copy(struct ajio_file *f, int fd, uint64_t *len)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
-                r = f->temp.err = ajio__error_strerror(-errno, "read of fd %d for \"%s\"", fd,
-                                                       f->target.path);
+                r = f->temp.err =
+                    ajio__error_strerror(-errno, "read of fd %d for \"%s\"", fd, f->target.path);
                 break;
             }
             if (n == 0) {
@@ -117,8 +117,8 @@ int ajio_file_write_fd(ajio_file *f, int fd, uint64_t *ret_len)
         return ajio__error(f->temp.err, "write to \"%s\" after an earlier failure: %s",
                            f->target.path, ajio_strerror(f->temp.err));
     if (fstat(fd, &st) < 0)
-        return f->temp.err = ajio__error_strerror(-errno, "fstat of fd %d for \"%s\"", fd,
-                                                  f->target.path);
+        return f->temp.err =
+                   ajio__error_strerror(-errno, "fstat of fd %d for \"%s\"", fd, f->target.path);
     r = 0;
     /* The validator and the comparison with the old file must see every byte. */
     if (f->temp.checker == NULL && f->old.cmpfd < 0 && ajio__copy_fd_mode == 0 &&
