@@ -19,11 +19,15 @@
 int ajio__copy_fd_mode;
 unsigned long ajio__copy_fd_counts[3];
 
-/* What the kernel says when it cannot move these bytes this way: the caller then reads. */
+/*
+ * What the kernel says when it cannot move these bytes this way: the caller then reads. EPERM and
+ * ETXTBSY (an immutable or a swap file) are among them because the read path's own read or write
+ * then fails with the error that names the real cause, in the words every other write uses.
+ */
 static bool refused(int err)
 {
-    return err == EINVAL || err == EXDEV || err == ENOSYS || err == EOPNOTSUPP || err == ENOTSUP ||
-           err == EBADF || err == ETXTBSY || err == EPERM;
+    return err == EINVAL || err == EXDEV || err == ENOSYS || err == EOPNOTSUPP || err == EBADF ||
+           err == ETXTBSY || err == EPERM;
 }
 
 /*
