@@ -4,8 +4,9 @@
 One cell per filesystem (tmpfs, disk), input (a regular file on standard input, or a pipe from
 cat), validation (none, --json) and durability (durable, --no-sync). In each cell the two
 commands run in turn (A B, then B A, ...) after one warm-up round that is not counted; each run
-is timed from outside (wall clock around sh -c, start-up included) and the ratio is taken pair by
-pair, so that a drift of the machine's speed during the cell does not move it. Before every run
+is timed from outside (wall clock around sh -c, start-up included; CPU seconds of all its
+processes beside) and the ratio is taken pair by pair, so that a drift of the machine's speed
+during the cell does not move it. Before every run
 its output is removed and the filesystems synced, untimed: each run creates its file, none
 frees a previous one's blocks, and no run inherits another's dirty pages.
 
@@ -28,6 +29,7 @@ $AJIO_BUILD/bench-bigwrite/results.md.
 """
 
 import os
+import resource
 import shlex
 import signal
 import statistics
@@ -69,12 +71,15 @@ def make_inputs(d):
 
 
 def run(cmd):
+    """Wall seconds, and CPU seconds (user + system of every process of the command)."""
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     r = subprocess.run(["sh", "-c", cmd], stdin=subprocess.DEVNULL)
     dt = time.monotonic() - t
+    c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit(f"bench-bigwrite: '{cmd}' exited {r.returncode}")
-    return dt
+    return dt, (c2.ru_utime - c.ru_utime) + (c2.ru_stime - c.ru_stime)
 
 
 def cell(d, kind, pipe, json, durable, inp):
@@ -91,6 +96,7 @@ def cell(d, kind, pipe, json, durable, inp):
     if json:
         cmds.append(f"{src}{q(AJIO)} check --json{redir if pipe else ' ' + q(inp)}")
     times = [[] for _ in cmds]
+    cpus = [[] for _ in cmds]
     for rnd in range(REPS + 1):
         order = list(range(len(cmds)))
         if rnd % 2:
@@ -103,7 +109,8 @@ def cell(d, kind, pipe, json, durable, inp):
             got[i] = run(cmds[i])
         if rnd > 0:
             for i in got:
-                times[i].append(got[i])
+                times[i].append(got[i][0])
+                cpus[i].append(got[i][1])
         want = os.path.getsize(inp) + (1 if json else 0)
         for p in (out, cat_out):
             have = os.path.getsize(p)
@@ -122,6 +129,8 @@ def cell(d, kind, pipe, json, durable, inp):
         "ratio": statistics.median(ratios),
         "lo": min(ratios),
         "hi": max(ratios),
+        # Less moved than the wall clock by the other tenants of a shared machine.
+        "cpu": statistics.median([x / y for x, y in zip(cpus[0], cpus[1])]),
         "cmds": cmds,
     }
     if json:
@@ -165,7 +174,8 @@ def main():
                         rows.append(r)
                         print(f"  {r['input']:4} {'--json' if json else 'raw':6} "
                               f"{'durable' if durable else 'no-sync':7} ajio {r['a']:.3f} s "
-                              f"cat {r['b']:.3f} s ratio {r['ratio']:.3f}", flush=True)
+                              f"cat {r['b']:.3f} s ratio {r['ratio']:.3f} CPU {r['cpu']:.3f}",
+                              flush=True)
         finally:
             for name in ("in", "in.json", "out", "cat"):
                 p = os.path.join(d, name)
@@ -176,18 +186,18 @@ def main():
     lines = [f"#### ajio write vs cat, {SIZE >> 20} MiB ({REPS} paired rounds, median)", "",
              machine, "",
              "| filesystem | input | validation | sync | ajio s | cat s | ajio MB/s | cat MB/s "
-             "| time ratio | ratio range | validator alone s | (ajio - cat) / validator |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| time ratio | ratio range | CPU ratio | validator alone s | (ajio - cat) / validator |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['fs']} | {r['input']} | {'--json' if r['json'] else 'none'} "
             f"| {'durable' if r['durable'] else '--no-sync'} | {r['a']:.3f} | {r['b']:.3f} "
             f"| {mb / r['a']:.0f} | {mb / r['b']:.0f} | {r['ratio']:.3f} "
-            f"| {r['lo']:.3f} .. {r['hi']:.3f} "
+            f"| {r['lo']:.3f} .. {r['hi']:.3f} | {r['cpu']:.3f} "
             f"| {r['c']:.3f} | {r['share']:.2f} |" if r["json"] else
             f"| {r['fs']} | {r['input']} | none | {'durable' if r['durable'] else '--no-sync'} "
             f"| {r['a']:.3f} | {r['b']:.3f} | {mb / r['a']:.0f} | {mb / r['b']:.0f} "
-            f"| {r['ratio']:.3f} | {r['lo']:.3f} .. {r['hi']:.3f} | | |")
+            f"| {r['ratio']:.3f} | {r['lo']:.3f} .. {r['hi']:.3f} | {r['cpu']:.3f} | | |")
     lines += ["", "Verdicts printed by the run:", "", "```"]
     for r in rows:
         if r["json"]:
