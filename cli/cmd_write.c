@@ -4,17 +4,21 @@
  *   jq '.port = 8081' cfg.json | ajio write --json cfg.json
  *
  * is the safe form of "jq ... cfg.json > cfg.json", which truncates the file before jq has read
- * it. Input is streamed in CLI_CHUNK pieces into one handle of the library, so memory use does
- * not depend on the input size. With --json or --jsonl the handle carries AJIO_JSON or AJIO_JSONL:
- * the library validates every piece as it is written and ensures the trailing newline at the
- * commit, so invalid input fails the write and leaves FILE untouched.
+ * it. Input is streamed into one handle of the library, so memory use does not depend on the
+ * input size: a regular file or a pipe is handed over as an fd (ajio_file_write_fd(), which lets
+ * the kernel move the bytes when nothing has to see them), anything else is read here in
+ * CLI_CHUNK pieces. With --json or --jsonl the handle carries AJIO_JSON or AJIO_JSONL: the library
+ * validates every piece as it is written and ensures the trailing newline at the commit, so
+ * invalid input fails the write and leaves FILE untouched.
  */
 #include "cli.h"
 #include "commands.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char cmd_write_usage[] =
@@ -48,15 +52,55 @@ static const struct cli_option options[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-int cmd_write(int argc, char **argv)
+/*
+ * Whether standard input goes to the library as an fd: a regular file or a pipe, open for
+ * reading. Elsewhere (a directory, a terminal, a socket, a device, an fd open for writing only)
+ * the read below fails or works as it always has, with its own message.
+ */
+static int stdin_by_fd(void)
+{
+    struct stat st;
+    int fl = fcntl(STDIN_FILENO, F_GETFL);
+
+    return fl >= 0 && (fl & O_ACCMODE) != O_WRONLY && fstat(STDIN_FILENO, &st) == 0 &&
+           (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+/* Reads standard input to its end into f. @return 0, or the exit status (f aborted). */
+static int read_stdin(ajio_file *f, const char *path, const char *lib_path, uint64_t *total)
 {
     static char buf[CLI_CHUNK];
+
+    for (;;) {
+        ssize_t n = cli_read_retry(STDIN_FILENO, buf, sizeof(buf));
+        int r;
+
+        if (n < 0) {
+            cli_error("reading standard input for \"%s\": %s", path, strerror(errno));
+            ajio_file_abort(f);
+            return EXIT_IOERR;
+        }
+        if (n == 0)
+            return 0;
+        *total += (uint64_t)n;
+        r = ajio_file_write(f, buf, (size_t)n);
+        if (r < 0) {
+            /* The message first: the abort may leave one of its own. */
+            r = cli_write_failed(path, lib_path, "<stdin>", r);
+            ajio_file_abort(f);
+            return r;
+        }
+    }
+}
+
+int cmd_write(int argc, char **argv)
+{
     /* ajio_file_commit() frees the handle, and its path with it: a copy serves the last report. */
     char lib_path[PATH_MAX];
     ajio_opts opts = {0};
     ajio_file *f = NULL;
     const char *path;
-    size_t total = 0;
+    uint64_t total = 0;
     int allow_empty, c, r;
 
     while ((c = cli_getopt(argc, argv, options, &opts.flags)) != -1) {
@@ -97,24 +141,15 @@ int cmd_write(int argc, char **argv)
         return cli_write_error(r);
     }
     (void)snprintf(lib_path, sizeof(lib_path), "%s", ajio_file_path(f));
-    for (;;) {
-        ssize_t n = cli_read_retry(STDIN_FILENO, buf, sizeof(buf));
-
-        if (n < 0) {
-            cli_error("reading standard input for \"%s\": %s", path, strerror(errno));
-            ajio_file_abort(f);
-            return EXIT_IOERR;
-        }
-        if (n == 0)
-            break;
-        total += (size_t)n;
-        r = ajio_file_write(f, buf, (size_t)n);
+    if (stdin_by_fd()) {
+        r = ajio_file_write_fd(f, STDIN_FILENO, &total);
         if (r < 0) {
-            /* The message first: the abort may leave one of its own. */
             r = cli_write_failed(path, lib_path, "<stdin>", r);
             ajio_file_abort(f);
             return r;
         }
+    } else if ((r = read_stdin(f, path, lib_path, &total)) != 0) {
+        return r;
     }
     /* With --json the library refuses an empty input itself, as invalid JSON. */
     if (total == 0 && !allow_empty && !(opts.flags & AJIO_JSON)) {

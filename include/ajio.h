@@ -613,6 +613,27 @@ AJIO_API int ajio_file_open(ajio_file **ret_file, const char *path, const ajio_o
 AJIO_API int ajio_file_write(ajio_file *f, const void *buf, size_t len);
 
 /*
+ * Appends everything fd has from its current offset to its end (EOF) to the temp file, after the
+ * bytes written so far; the offset of fd moves as read(2) would move it, and fd stays open. The
+ * bytes are moved by the kernel where it can: from a regular file with copy_file_range(2), which
+ * shares the blocks on a filesystem that can (XFS, Btrfs: a reflink, the copy then costs no data
+ * I/O), from a pipe with splice(2). Where the kernel refuses (EINVAL, EXDEV, ENOSYS, EOPNOTSUPP:
+ * across filesystems, a filesystem without splice, a file of /proc or /sys that reports size 0),
+ * and for any other kind of fd (a terminal, a socket, a character device), it reads and writes in
+ * 1 MiB pieces. With AJIO_JSON or AJIO_JSONL, or AJIO_SKIP_UNCHANGED, the bytes must pass through
+ * memory: 1 MiB reads, each validated (or compared) and then written, so the cost is the
+ * validator's and not the system calls'. fd may be open on the target itself: it reads the old
+ * content, which stays in place until the commit. A failure, on either side, fails the handle as
+ * ajio_file_write() does: an unknown part of fd has been consumed. If ret_len is not NULL it gets
+ * the number of bytes appended by this call, on failure too. An fd that is O_NONBLOCK and has no
+ * data yet is -EAGAIN, as read(2) says. (since 0.4)
+ * @return 0, or -EINVAL (f NULL, fd negative, or a generator attached), -EBADF (fd not open for
+ *   reading), -EISDIR, AJIO_EJSON, -EAGAIN, -EIO, -ENOSPC, -EDQUOT, -EFBIG, ...; the message names
+ *   the step (copy_file_range, splice, read, write), fd and the target.
+ */
+AJIO_API int ajio_file_write_fd(ajio_file *f, int fd, uint64_t *ret_len);
+
+/*
  * printf(3) into the handle. @return 0 or a negative errno, as ajio_file_write(). (since 0.3;
  * 0.2 called them ajio_printf() and ajio_vprintf())
  */

@@ -198,6 +198,11 @@ unsigned long ajio__error_count(void);
  * writes; counts of files copied by each method, in that order. */
 extern int ajio__snapshot_copy_mode;
 extern unsigned long ajio__snapshot_copies[3];
+
+/* copy.c, for the tests: 1 makes ajio_file_write_fd() read and write whatever fd is; counts of
+ * calls finished by copy_file_range(), by splice() and by reads, in that order. */
+extern int ajio__copy_fd_mode;
+extern unsigned long ajio__copy_fd_counts[3];
 /* snapshot.c, for the tests: called at the named steps of a publish ("mkdir": the new generation
  * made, and a nonzero return fails the publish there as a failed open would; "swap": NAME
  * checked, the temp symlink made, just before the swap); NULL in the library. */

@@ -22,7 +22,7 @@ LAYERS = [
     ["tempfile"],
     ["commit"],
     ["handle"],
-    ["file", "dir", "batch", "txn", "append", "json_gen", "snapshot"],
+    ["file", "dir", "batch", "txn", "append", "json_gen", "snapshot", "copy"],
     ["update", "read", "sweep", "json_gen_str"],
     ["compat"],  # the deprecated 0.2 entry points, thin calls of the 0.3 ones
 ]
