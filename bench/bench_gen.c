@@ -112,7 +112,8 @@ int bench_jsonc(const char *path, const char *doc)
     }
     struct jc_ctx c[2] = {
         {obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, 0},
-        {obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, 0},
+        {obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
+         0},
     };
     bench_fn fns[2] = {jc_write, jc_write};
     void *ctxs[2] = {&c[0], &c[1]};

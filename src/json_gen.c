@@ -56,7 +56,7 @@ static const char spaces[SPACES] = "                                ";
 #define KEY_SAVE 40
 
 /* Byte classes of string contents: what ends a run of bytes copied as they are. */
-enum { C_ESC = 1, C_SLASH = 2, C_HIGH = 4, C_DEL = 8 };
+enum { C_ESC = 1, C_SLASH = AJIO__GEN_STOP_SLASH, C_HIGH = 4, C_DEL = AJIO__GEN_STOP_DEL };
 
 /* clang-format off */
 #define R8(c) c, c, c, c, c, c, c, c
@@ -103,8 +103,9 @@ struct ajio_gen {
     size_t len;         /* bytes in the window */
     uint64_t handed;    /* bytes handed over before the window's (ajio__gen_text_offset) */
     bool direct;
-    int err;            /* first failure, returned by every later call */
-    unsigned char stop; /* the classes that end a plain run */
+    int err;                /* first failure, returned by every later call */
+    unsigned char stop;     /* the classes that end a plain run */
+    ajio__gen_copy_fn copy; /* the vector kernel's run copier; NULL: the scalar loops here */
     bool pretty, ascii, lines, final_newline;
     unsigned indent;
     const char *hex;
@@ -645,6 +646,19 @@ HOT size_t short_plain(unsigned char *o, const unsigned char *s, size_t n, unsig
     return 0;
 }
 
+/* The ASCII byte c escaped: its one-letter escape, else \u00XX. */
+HOT unsigned char *put_escape(unsigned char *o, unsigned c, const char *hex)
+{
+    char e = c < sizeof(short_escape) ? short_escape[c] : 0;
+
+    if (e != 0) { /* '/' gets here only with AJIO_GEN_ESCAPE_SLASH */
+        o[0] = '\\';
+        o[1] = (unsigned char)e;
+        return o + 2;
+    }
+    return put_u16(o, c, hex);
+}
+
 /*
  * Escapes *pp .. stop_at into o and returns the new end of output; *pp ends at stop_at, or up to
  * 3 bytes beyond it when a UTF-8 sequence starts before it (end bounds the look-ahead). At most
@@ -695,20 +709,61 @@ static unsigned char *escape(const struct ajio_gen *g, unsigned char *o, const u
         } else {
             memcpy(o, run, (size_t)(p - run));
             o += p - run;
-            char e = c < sizeof(short_escape) ? short_escape[c] : 0;
-            if (e != 0) { /* '/' gets here only with AJIO_GEN_ESCAPE_SLASH */
-                o[0] = '\\';
-                o[1] = (unsigned char)e;
-                o += 2;
-            } else {
-                o = put_u16(o, c, g->hex);
-            }
+            o = put_escape(o, c, g->hex);
             p++;
         }
         run = p;
     }
     memcpy(o, run, (size_t)(p - run));
     o += p - run;
+    *pp = p;
+    return o;
+}
+
+/*
+ * escape() with a vector kernel, which copies each run as it finds it (rather than at its end):
+ * the same output, the same contract.
+ */
+static unsigned char *escape_vec(const struct ajio_gen *g, unsigned char *o,
+                                 const unsigned char **pp, const unsigned char *stop_at,
+                                 const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    const ajio__gen_copy_fn copy = g->copy;
+
+    for (;;) {
+        size_t k = copy(o, p, (size_t)(stop_at - p), g->stop);
+        o += k;
+        p += k;
+        if (p >= stop_at)
+            break;
+        unsigned c = *p;
+        if (c < 0x80) {
+            o = put_escape(o, c, g->hex);
+            p++;
+            continue;
+        }
+        /* Sequence after sequence, as escape() checks them; copied byte by byte, none past end. */
+        do {
+            k = utf8_len(p, end);
+            if (UNLIKELY(k == 0)) {
+                *pp = p;
+                return NULL;
+            }
+            if (g->ascii) {
+                o = put_code_point(o, p, k, g->hex);
+            } else {
+                o[0] = p[0];
+                o[1] = p[1];
+                if (k > 2)
+                    o[2] = p[2];
+                if (k > 3)
+                    o[3] = p[3];
+                o += k;
+            }
+            p += k;
+        } while (p < stop_at && *p >= 0x80);
+    }
     *pp = p;
     return o;
 }
@@ -731,7 +786,8 @@ static COLD int put_long_string(struct ajio_gen *g, const unsigned char *s, size
         size_t chunk = (WINDOW - g->len - 64) / 6 - 3;
         if (chunk > (size_t)(end - p))
             chunk = (size_t)(end - p);
-        unsigned char *o = escape(g, g->buf + g->len, &p, p + chunk, end);
+        unsigned char *o = g->copy != NULL ? escape_vec(g, g->buf + g->len, &p, p + chunk, end)
+                                           : escape(g, g->buf + g->len, &p, p + chunk, end);
         if (o == NULL)
             return not_utf8(g, s, p, key);
         g->len = (size_t)(o - g->buf);
@@ -757,13 +813,18 @@ HOT int put_string(struct ajio_gen *g, const char *str, size_t n, bool key)
         /* Most strings need no escape at all: found and copied here, without a call. */
         size_t plain = short_plain(o, s, n, g->stop);
         if (plain == 0 && n > 0) {
-            plain = plain_prefix(s, n, g->stop);
-            memcpy(o, s, plain);
+            if (g->copy != NULL) {
+                plain = g->copy(o, s, n, g->stop);
+            } else {
+                plain = plain_prefix(s, n, g->stop);
+                memcpy(o, s, plain);
+            }
         }
         o += plain;
         if (plain < n) {
             p = s + plain;
-            o = escape(g, o, &p, s + n, s + n);
+            o = g->copy != NULL ? escape_vec(g, o, &p, s + n, s + n)
+                                : escape(g, o, &p, s + n, s + n);
             if (UNLIKELY(o == NULL))
                 return not_utf8(g, s, p, key);
         }
@@ -911,6 +972,7 @@ static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f
     g->hex = (fl & AJIO_GEN_LOWER_HEX) ? "0123456789abcdef" : "0123456789ABCDEF";
     g->stop = C_ESC | C_HIGH | ((fl & AJIO_GEN_ESCAPE_SLASH) ? C_SLASH : 0) |
               ((fl & AJIO_GEN_ESCAPE_DEL) ? C_DEL : 0);
+    g->copy = ajio__gen_copy_plain(ajio__kernel());
     g->precision = opts->double_precision;
     g->max_depth = opts->max_depth != 0 ? opts->max_depth : AJIO_GEN_DEFAULT_MAX_DEPTH;
     set_sep(g->item_sep, &g->item_sep_len, opts->item_sep, compact || g->pretty ? "," : ", ");
