@@ -497,9 +497,9 @@ uint64_t ajio__gen_text_offset(const ajio_gen *g, const unsigned char *at);
  * json_gen_scan.c: a vector kernel's copy of the run at the start of s[0..n) that a JSON
  * string takes as it is: no byte below 0x20, '"', '\\' or from 0x80 (which the generator escapes
  * or checks as UTF-8), nor '/' or DEL when stop has AJIO__GEN_STOP_SLASH or AJIO__GEN_STOP_DEL.
- * It is copied to o; o[run .. n) may be written too (with the bytes of s), nothing past o + n. @return
- * the run's length. ajio__gen_copy_plain() gives the kernel's function, NULL for the scalar
- * kernel: json_gen.c's own loop.
+ * It is copied to o; o[run .. n) may be written too (with the bytes of s), nothing past o + n.
+ * @return the run's length. ajio__gen_copy_plain() gives the kernel's function, NULL for the
+ * scalar kernel: json_gen.c's own loop.
  */
 enum { AJIO__GEN_STOP_SLASH = 2, AJIO__GEN_STOP_DEL = 8 };
 typedef size_t (*ajio__gen_copy_fn)(unsigned char *o, const unsigned char *s, size_t n,
