@@ -83,6 +83,20 @@ static const char short_escape[0x60] = {
 
 enum { KEY_NONE, KEY_WINDOW, KEY_SAVED };
 
+/*
+ * Where the generator is, as the order checks need it. Every value and key asks this; as one byte
+ * it is one compare instead of the failure, the depth, the innermost level and whether a key is
+ * due, each loaded and tested in turn (they are, still, on every path that refuses a call, so
+ * that the messages stay as they were).
+ */
+enum {
+    M_TOP,    /* no container open */
+    M_ARRAY,  /* the innermost container is an array */
+    M_KEY,    /* it is an object and a key (or its end) is due */
+    M_VALUE,  /* it is an object and the last key's value is due */
+    M_FAILED, /* err is set */
+};
+
 /* One open container. */
 struct level {
     uint64_t count;   /* members (object) or elements (array) begun */
@@ -113,7 +127,7 @@ struct ajio_gen {
     unsigned max_depth;
     unsigned depth; /* open containers; levels[1 .. depth] */
     size_t brk;     /* pretty: 1 + depth * indent, the line break before a member; else 0 */
-    bool want_key;  /* the innermost container is an object and a key (or its end) is due */
+    uint8_t mode;   /* M_*: what the next call may be, in one byte that the hot calls test */
     bool in_key;    /* a key is being written (a flush saves what there is of it) */
     uint64_t top;   /* top-level values begun */
     uint8_t item_sep_len, key_sep_len;
@@ -189,7 +203,7 @@ static void where(const struct ajio_gen *g, char *buf, size_t size)
             full = !add(buf, size, &n, tmp, (size_t)k);
             continue;
         }
-        if (l->key == KEY_NONE || (i == g->depth && g->want_key))
+        if (l->key == KEY_NONE || (i == g->depth && g->mode == M_KEY))
             continue;
         const char *k = l->key == KEY_SAVED ? l->saved : (const char *)g->buf + l->key_at;
         size_t klen = l->key == KEY_SAVED ? l->saved_len : l->key_len;
@@ -234,6 +248,7 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     else
         (void)ajio__error(err, "JSON generation: %s (at %s)", what, at);
     g->err = err;
+    g->mode = M_FAILED;
     if (g->f != NULL)
         g->f->temp.err = err;
     free(g->failure);
@@ -245,6 +260,7 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
 static COLD int failed(struct ajio_gen *g, int err)
 {
     g->err = err;
+    g->mode = M_FAILED;
     if (g->f != NULL)
         g->f->temp.err = err;
     free(g->failure);
@@ -440,19 +456,22 @@ static COLD int top_start(struct ajio_gen *g, size_t need, const char *fn)
  * Everything before a value: the checks of order, the separator, the line break, room for need
  * bytes, the count. @return 0 or the (sticky) error.
  */
+static COLD int value_refused(struct ajio_gen *g, size_t need, const char *fn)
+{
+    if (g->err != 0)
+        return again(g);
+    if (g->depth == 0)
+        return top_start(g, need, fn);
+    return misuse(g, fn, "a value where an object expects a key");
+}
+
 HOT int value_start(struct ajio_gen *g, size_t need, const char *fn)
 {
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0))
-        return top_start(g, need, fn);
-    struct level *l = &g->levels[g->depth];
-    if (l->object) {
-        /* The key wrote the separator and the line break. */
-        if (UNLIKELY(g->want_key))
-            return misuse(g, fn, "a value where an object expects a key");
+    if (LIKELY(g->mode == M_VALUE)) /* the key wrote the separator and the line break */
         return room(g, need);
-    }
+    if (UNLIKELY(g->mode != M_ARRAY))
+        return value_refused(g, need, fn);
+    struct level *l = &g->levels[g->depth];
     int r = separate(g, l->count == 0, need);
     l->count++;
     return r;
@@ -471,9 +490,11 @@ static COLD int top_end(struct ajio_gen *g)
 
 HOT int value_end(struct ajio_gen *g)
 {
-    if (UNLIKELY(g->depth == 0))
+    if (UNLIKELY(g->depth == 0)) {
+        g->mode = M_TOP;
         return top_end(g);
-    g->want_key = g->levels[g->depth].object;
+    }
+    g->mode = g->levels[g->depth].object ? M_KEY : M_ARRAY;
     return 0;
 }
 
@@ -1067,7 +1088,7 @@ HOT int begin(struct ajio_gen *g, bool object, const char *fn)
     l->count = 0;
     l->object = object;
     l->key = KEY_NONE;
-    g->want_key = object;
+    g->mode = object ? M_KEY : M_ARRAY;
     g->buf[g->len++] = object ? '{' : '[';
     return 0;
 }
@@ -1083,7 +1104,7 @@ HOT int end(struct ajio_gen *g, bool object, const char *fn)
         return misuse(g, fn,
                       object ? "the innermost container is an array"
                              : "the innermost container is an object");
-    if (UNLIKELY(object && !g->want_key))
+    if (UNLIKELY(object && g->mode != M_KEY))
         return misuse(g, fn, "the last key has no value");
     if (g->pretty && l->count > 0) {
         size_t n = (size_t)(g->depth - 1) * g->indent;
@@ -1125,15 +1146,21 @@ int ajio_gen_end_array(ajio_gen *g)
     return end(g, false, __func__);
 }
 
+/* Why a key is refused here, checked in the order the messages have always been chosen in. */
+static COLD int key_refused(struct ajio_gen *g, const char *fn)
+{
+    if (g->err != 0)
+        return again(g);
+    if (g->depth == 0 || !g->levels[g->depth].object)
+        return misuse(g, fn, "a key outside an object");
+    return misuse(g, fn, "a key where the last key's value is due");
+}
+
 int ajio_gen_key(ajio_gen *g, const char *s, size_t len)
 {
     CHECK(g);
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0 || !g->levels[g->depth].object))
-        return misuse(g, __func__, "a key outside an object");
-    if (UNLIKELY(!g->want_key))
-        return misuse(g, __func__, "a key where the last key's value is due");
+    if (UNLIKELY(g->mode != M_KEY))
+        return key_refused(g, __func__);
     if (UNLIKELY(s == NULL && len > 0))
         return misuse(g, __func__, "s is NULL with a length");
     struct level *l = &g->levels[g->depth];
@@ -1145,7 +1172,7 @@ int ajio_gen_key(ajio_gen *g, const char *s, size_t len)
     /* put_string() left room for a separator */
     memcpy(g->buf + g->len, g->key_sep, AJIO_GEN_MAX_SEP);
     g->len += g->key_sep_len;
-    g->want_key = false;
+    g->mode = M_VALUE;
     return 0;
 }
 
@@ -1172,12 +1199,8 @@ int ajio__gen_text_begin(ajio_gen *g, bool key, size_t need, unsigned char **ret
         *ret_at = g->buf + g->len;
         return 0;
     }
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0 || !g->levels[g->depth].object))
-        return misuse(g, "ajio_gen_key", "a key outside an object");
-    if (UNLIKELY(!g->want_key))
-        return misuse(g, "ajio_gen_key", "a key where the last key's value is due");
+    if (UNLIKELY(g->mode != M_KEY))
+        return key_refused(g, "ajio_gen_key");
     struct level *l = &g->levels[g->depth];
     if (separate(g, l->count == 0, need) < 0)
         return g->err;
@@ -1213,7 +1236,7 @@ int ajio__gen_text_end(ajio_gen *g, bool key, unsigned char *at)
         l->key_len = (uint32_t)(g->len - 1 - l->key_at);
     memcpy(g->buf + g->len, g->key_sep, AJIO_GEN_MAX_SEP);
     g->len += g->key_sep_len;
-    g->want_key = false;
+    g->mode = M_VALUE;
     return 0;
 }
 
@@ -1411,7 +1434,7 @@ static int check_complete(struct ajio_gen *g)
         return again(g);
     if (g->depth > 0) {
         const struct level *l = &g->levels[g->depth];
-        if (l->object && !g->want_key)
+        if (l->object && g->mode != M_KEY)
             return fail(g, -EINVAL, "the document is incomplete: a key has no value");
         return fail(g, -EINVAL, "the document is incomplete: %u container%s still open", g->depth,
                     g->depth == 1 ? "" : "s");
