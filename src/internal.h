@@ -495,16 +495,18 @@ uint64_t ajio__gen_text_offset(const ajio_gen *g, const unsigned char *at);
 
 /*
  * json_gen_scan.c: a vector kernel's copy of the run at the start of s[0..n) that a JSON
- * string takes as it is: no byte below 0x20, '"', '\\' or from 0x80 (which the generator escapes
- * or checks as UTF-8), nor '/' or DEL when stop has AJIO__GEN_STOP_SLASH or AJIO__GEN_STOP_DEL.
- * It is copied to o; o[run .. n) may be written too (with the bytes of s), nothing past o + n.
- * @return the run's length. ajio__gen_copy_plain() gives the kernel's function, NULL for the
- * scalar kernel: json_gen.c's own loop.
+ * string takes as it is: no byte below 0x20, '"' or '\\', nor '/' or DEL when stop has
+ * AJIO__GEN_STOP_SLASH or AJIO__GEN_STOP_DEL; bytes from 0x80 end it too, except that a utf8
+ * kernel takes valid UTF-8 sequences into it. s must start where a sequence may. It is copied
+ * to o; o[run .. n) may be written too (with the bytes of s), nothing past o + n. @return the
+ * run's length: it ends at a byte to escape, at a byte from 0x80 (a sequence to check one byte
+ * at a time: it may be invalid, or cut by n), or at n. ajio__gen_copy_plain() gives the kernel's
+ * function, NULL for the scalar kernel: json_gen.c's own loops.
  */
 enum { AJIO__GEN_STOP_SLASH = 2, AJIO__GEN_STOP_DEL = 8 };
 typedef size_t (*ajio__gen_copy_fn)(unsigned char *o, const unsigned char *s, size_t n,
                                     unsigned stop);
-ajio__gen_copy_fn ajio__gen_copy_plain(int kernel);
+ajio__gen_copy_fn ajio__gen_copy_plain(int kernel, bool utf8);
 
 /* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
 size_t ajio__format_u64(char *out, uint64_t v);

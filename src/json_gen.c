@@ -752,7 +752,8 @@ static unsigned char *escape_vec(const struct ajio_gen *g, unsigned char *o,
     const unsigned char *p = *pp;
     const ajio__gen_copy_fn copy = g->copy;
 
-    for (;;) {
+    /* A sequence may end past stop_at (up to end): then so does the loop. */
+    while (p < stop_at) {
         size_t k = copy(o, p, (size_t)(stop_at - p), g->stop);
         o += k;
         p += k;
@@ -993,7 +994,7 @@ static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f
     g->hex = (fl & AJIO_GEN_LOWER_HEX) ? "0123456789abcdef" : "0123456789ABCDEF";
     g->stop = C_ESC | C_HIGH | ((fl & AJIO_GEN_ESCAPE_SLASH) ? C_SLASH : 0) |
               ((fl & AJIO_GEN_ESCAPE_DEL) ? C_DEL : 0);
-    g->copy = ajio__gen_copy_plain(ajio__kernel());
+    g->copy = ajio__gen_copy_plain(ajio__kernel(), !g->ascii);
     g->precision = opts->double_precision;
     g->max_depth = opts->max_depth != 0 ? opts->max_depth : AJIO_GEN_DEFAULT_MAX_DEPTH;
     set_sep(g->item_sep, &g->item_sep_len, opts->item_sep, compact || g->pretty ? "," : ", ");

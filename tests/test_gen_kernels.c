@@ -10,6 +10,7 @@
  *     at every offset 0..130 of a string, with 0, 1, 17 and 70 plain bytes after it, so that each
  *     lands at every place of a 16-, 32- and 64-byte vector and of its tail; as a key and as a
  *     value, under the flags that change what is escaped;
+ *   - random strings of the bytes that matter to UTF-8 and escaping, mostly invalid somewhere;
  *   - strings longer than the generator's window, which go through it in chunks.
  * A kernel the CPU lacks is reported and not run. `test_gen_kernels --kernels` prints the
  * kernels this CPU runs, for tests/gen_kernels.sh, which runs the generator's suites under each.
@@ -150,6 +151,41 @@ static void long_strings(void)
     free(s);
 }
 
+/*
+ * Random strings from the bytes that matter to UTF-8 (every kind of lead, continuations of each
+ * range, never-valid bytes) and to escaping, fixed seed: mostly invalid somewhere, at every
+ * distance from a vector's edge, which the fixed needles above do not all reach.
+ */
+static void random_strings(void)
+{
+    static const unsigned char alphabet[] = {
+        'a',  'b',  ' ',  '"',  '\\', '/',  0x00, 0x1f, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+        0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff,
+    };
+    /* valid sequences too, so that a string gets far before its first error */
+    static const char *const valid[] = {"\xc3\xa9",     "\xe2\x82\xac",     "\xf0\x9f\x98\x80",
+                                        "\xed\x9f\xbf", "\xf4\x8f\xbf\xbf", "abcdefgh"};
+    unsigned char buf[300];
+    uint32_t x = 777;
+
+    for (int i = 0; i < 40000; i++) {
+        size_t n = 0, len;
+        x = x * 1103515245u + 12345u;
+        len = (x >> 16) % 200;
+        while (n < len) {
+            x = x * 1103515245u + 12345u;
+            if ((x >> 28) < 12) {
+                const char *v = valid[(x >> 8) % 6];
+                memcpy(buf + n, v, strlen(v));
+                n += strlen(v);
+            } else {
+                buf[n++] = alphabet[(x >> 8) % sizeof(alphabet)];
+            }
+        }
+        one_string((const char *)buf, n, flag_sets[i % 4]);
+    }
+}
+
 static void documents(void)
 {
     static const char *const docs[] = {"twitter.json", "citm_catalog.json", "canada.json"};
@@ -187,6 +223,7 @@ static void child(int k, const char *path)
         _exit(2);
     documents();
     strings();
+    random_strings();
     long_strings();
     _exit(fclose(out) == 0 ? 0 : 2);
 }
