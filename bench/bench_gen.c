@@ -6,6 +6,8 @@
  *   ajio      jansson's tree walked by <ajio/jansson.h> into a sink generator that copies every
  *             window into one buffer (the whole document in memory at the end, as the peers have)
  *   memcpy    the copy of ajio's output bytes into another buffer: the floor of any writer
+ *   walk      jansson's tree walked as <ajio/jansson.h> walks it, the same accessors called and
+ *             nothing written: the part of ajio's figure that is jansson's, not the generator's
  *   jansson   json_dumpb into a buffer allocated once at the right size
  *   cJSON     cJSON_PrintPreallocated (its pretty layout indents with tabs)
  *   json-c    json_object_to_json_string_ext (reuses the object's print buffer)
@@ -16,8 +18,8 @@
  *   bench_gen peers DATA_DIR        memcpy and the other libraries
  *   bench_gen kernels               the kernels this CPU runs, one a line
  *
- * Rows: "row LABEL DOCUMENT LAYOUT BYTES SECONDS", seconds per document as the median of RUNS
- * timed runs of at least MIN_RUN_SEC of thread CPU time each, the variants of one document
+ * Rows: "row LABEL DOCUMENT LAYOUT BYTES SECONDS", seconds per document as the median of BU_RUNS
+ * timed runs of at least BU_MIN_RUN_SEC of thread CPU time each, the variants of one document
  * interleaved run by run. bench/run-gen.sh runs this program once per kernel and per build,
  * several rounds, and makes the table. jansson and json-c cannot share a translation unit (both
  * define json_object): the json-c part is this file again, compiled with BENCH_JSONC_PART.
@@ -29,46 +31,9 @@
 
 #include "benchutil.h"
 
-#define RUNS 7
-#define MIN_RUN_SEC 0.05
 #define NDOCS 3
 
-typedef int (*bench_fn)(void *ctx);
-
 static const char *const layouts[2] = {"compact", "pretty"};
-
-/*
- * Times n variants interleaved, RUNS rounds of iters calls each, and fills ret_sec with the
- * median CPU seconds per call of each (CPU time: on a shared machine wall time also counts the
- * time other jobs held the core). @return 0 or the first failure.
- */
-static int bench_variants(int n, bench_fn *fns, void **ctxs, double *ret_sec)
-{
-    double t[8][RUNS];
-    long iters = 1;
-    int r;
-
-    for (int i = 0; i < n; i++) {
-        double t0 = bu_cpu_now();
-        if ((r = fns[i](ctxs[i])) < 0)
-            return r;
-        double one = bu_cpu_now() - t0;
-        long k = (long)(MIN_RUN_SEC / (one > 1e-7 ? one : 1e-7)) + 1;
-        if (i == 0 || k < iters)
-            iters = k;
-    }
-    for (int run = 0; run < RUNS; run++)
-        for (int i = 0; i < n; i++) {
-            double t0 = bu_cpu_now();
-            for (long k = 0; k < iters; k++)
-                if ((r = fns[i](ctxs[i])) < 0)
-                    return r;
-            t[i][run] = (bu_cpu_now() - t0) / (double)iters;
-        }
-    for (int i = 0; i < n; i++)
-        ret_sec[i] = bu_median_inplace(t[i], RUNS);
-    return 0;
-}
 
 static void row(const char *label, const char *doc, const char *layout, size_t bytes, double sec)
 {
@@ -115,9 +80,9 @@ int bench_jsonc(const char *path, const char *doc)
         {obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
          0},
     };
-    bench_fn fns[2] = {jc_write, jc_write};
+    bu_bench_fn fns[2] = {jc_write, jc_write};
     void *ctxs[2] = {&c[0], &c[1]};
-    int r = bench_variants(2, fns, ctxs, sec);
+    int r = bu_bench_variants(2, fns, ctxs, sec);
     if (r == 0)
         for (int l = 0; l < 2; l++)
             row("json-c", doc, layouts[l], c[l].len, sec[l]);
@@ -195,6 +160,46 @@ static int copy(void *p)
     return 0;
 }
 
+/* Every accessor the adapter calls, its results summed so that none is left out. */
+static size_t walk(const json_t *v)
+{
+    size_t sum = 0;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        for (void *it = json_object_iter((json_t *)v); it != NULL;
+             it = json_object_iter_next((json_t *)v, it))
+            sum += json_object_iter_key_len(it) + (unsigned char)json_object_iter_key(it)[0] +
+                   walk(json_object_iter_value(it));
+        return sum;
+    case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++)
+            sum += walk(json_array_get(v, i));
+        return sum;
+    case JSON_STRING:
+        return json_string_length(v) + (unsigned char)json_string_value(v)[0];
+    case JSON_INTEGER:
+        return (size_t)json_integer_value(v);
+    case JSON_REAL:
+        return (size_t)(int64_t)json_real_value(v);
+    default:
+        return 1;
+    }
+}
+
+struct walk_ctx {
+    const json_t *value;
+    size_t sum;
+};
+
+static int walk_only(void *p)
+{
+    struct walk_ctx *c = p;
+
+    c->sum += walk(c->value);
+    return 0;
+}
+
 struct ja_ctx {
     const json_t *value;
     size_t flags;
@@ -259,9 +264,9 @@ static int bench_ajio(const char *path, const char *doc, const char *label)
         c[l].out.size = 64 * json_dumpb(v, NULL, 0, AJIO_JANSSON_DEFAULT_FLAGS) / 32 + 65536;
         c[l].out.buf = malloc(c[l].out.size);
     }
-    bench_fn fns[2] = {gen_write, gen_write};
+    bu_bench_fn fns[2] = {gen_write, gen_write};
     void *ctxs[2] = {&c[0], &c[1]};
-    r = bench_variants(2, fns, ctxs, sec);
+    r = bu_bench_variants(2, fns, ctxs, sec);
     if (r < 0)
         fprintf(stderr, "bench_gen: %s: %s\n", doc, ajio_last_error());
     for (int l = 0; l < 2; l++) {
@@ -294,15 +299,17 @@ static int bench_peers(const char *path, const char *doc)
                            {v, AJIO_JANSSON_DEFAULT_FLAGS, {malloc(size), size, 0}}};
     struct cj_ctx cj[2] = {{item, 0, {malloc(size), size, 0}}, {item, 1, {malloc(size), size, 0}}};
     struct rj_ctx rc[2] = {{rj, 0, 0}, {rj, 1, 0}};
+    struct walk_ctx wc = {v, 0};
 
     /* The floor copies exactly the bytes the generator writes. */
     if ((r = gen_write(&ref[0])) < 0 || (r = gen_write(&ref[1])) < 0) {
         fprintf(stderr, "bench_gen: %s: %s\n", doc, ajio_last_error());
         goto free_bufs;
     }
-    bench_fn fns[8] = {copy, copy, ja_write, ja_write, cj_write, cj_write, rj_write, rj_write};
-    void *ctxs[8] = {&cp[0], &cp[1], &ja[0], &ja[1], &cj[0], &cj[1], &rc[0], &rc[1]};
-    if ((r = bench_variants(8, fns, ctxs, sec)) < 0) {
+    bu_bench_fn fns[9] = {copy,     copy,     ja_write, ja_write, cj_write,
+                          cj_write, rj_write, rj_write, walk_only};
+    void *ctxs[9] = {&cp[0], &cp[1], &ja[0], &ja[1], &cj[0], &cj[1], &rc[0], &rc[1], &wc};
+    if ((r = bu_bench_variants(9, fns, ctxs, sec)) < 0) {
         fprintf(stderr, "bench_gen: %s: a peer failed (%d)\n", doc, r);
         goto free_bufs;
     }
@@ -311,6 +318,8 @@ static int bench_peers(const char *path, const char *doc)
         row("jansson", doc, layouts[l], ja[l].out.len, sec[2 + l]);
         row("cJSON", doc, layouts[l], strlen(cj[l].out.buf), sec[4 + l]);
         row("rapidjson", doc, layouts[l], rc[l].len, sec[6 + l]);
+        /* one walk serves both layouts: its bytes are the generator's, for MB/s alike */
+        row("walk", doc, layouts[l], ref[l].out.len, sec[8]);
     }
     r = bench_jsonc(path, doc);
 free_bufs:
