@@ -42,14 +42,15 @@ def main(path):
             cells.append(f"{size[k] / med[k] / 1e6:.0f}" if k in med else "-")
         print(f"| {label} | " + " | ".join(cells) + " |")
 
-    kernels = [l for l in ["scalar", "sse42", "avx2", "avx512"] if l in labels]
+    kernels = [l for l in ["before", "scalar", "sse42", "avx2", "avx512"] if l in labels]
     peers = [p for p in ["before", "rapidjson", "jansson", "cJSON", "json-c"] if p in labels]
-    print("\nlibajio per kernel: documents per second against each peer (x), and % of memcpy\n")
+    print("\nlibajio per kernel (and before): documents per second against each peer (x), % of "
+          "memcpy's speed, and the generator's share of its time (the rest: jansson's walk)\n")
     print("| kernel | against | " + " | ".join(f"{d.split('.')[0]} {l}" for d, l in cols)
           + " |")
     print("|---|---|" + "---:|" * len(cols))
     for k in kernels:
-        for p in peers + ["memcpy", "walk"]:
+        for p in [p for p in peers if p != k] + ["memcpy", "walk"]:
             cells = []
             for d, l in cols:
                 same = p in ("rapidjson", "walk")
