@@ -244,13 +244,13 @@ utf8_stops16(__m128i x, __m128i slash, __m128i del)
         return at_ < (i) ? at_ : tail_bytes(o, s, i, n, stop);                                     \
     } while (0)
 
-__attribute__((target("sse4.2"))) static size_t
-copy_utf8_sse42(unsigned char *o, const unsigned char *s, size_t n, unsigned stop)
+/* 16 bytes at a time from i, prev the 16 before i; the AVX2 kernel's last 16 bytes too. */
+__attribute__((target("sse4.2"), always_inline)) static inline size_t
+utf8_run16(unsigned char *o, const unsigned char *s, size_t i, size_t n, unsigned stop,
+           __m128i prev)
 {
     STOP_BYTES(stop);
     const __m128i slash = _mm_set1_epi8((char)slash_b), del = _mm_set1_epi8((char)del_b);
-    __m128i prev = _mm_setzero_si128();
-    size_t i = 0;
 
     for (; n - i >= 16; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
@@ -265,6 +265,12 @@ copy_utf8_sse42(unsigned char *o, const unsigned char *s, size_t n, unsigned sto
         prev = x;
     }
     UTF8_TAIL(o, s, i, n, stop);
+}
+
+__attribute__((target("sse4.2"))) static size_t
+copy_utf8_sse42(unsigned char *o, const unsigned char *s, size_t n, unsigned stop)
+{
+    return utf8_run16(o, s, 0, n, stop, _mm_setzero_si128());
 }
 
 __attribute__((target("avx2"))) static size_t
@@ -307,22 +313,8 @@ copy_utf8_avx2(unsigned char *o, const unsigned char *s, size_t n, unsigned stop
             return seq_start(s, i + (unsigned)__builtin_ctz(m));
         prev = x;
     }
-    if (n - i >= 16) {
-        /* one 16-byte step more, prev's high lane before it */
-        __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i p = _mm256_extracti128_si256(prev, 1);
-        const __m128i slash16 = _mm_set1_epi8((char)slash_b), del16 = _mm_set1_epi8((char)del_b);
-        _mm_storeu_si128((__m128i *)(o + i), x);
-        unsigned m = utf8_stops16(x, slash16, del16);
-        if (_mm_movemask_epi8(_mm_or_si128(x, p)) != 0)
-            m |= ~(unsigned)_mm_movemask_epi8(
-                     _mm_cmpeq_epi8(utf8_errors16(x, p), _mm_setzero_si128())) &
-                 0xFFFF;
-        if (m != 0)
-            return seq_start(s, i + (unsigned)__builtin_ctz(m));
-        i += 16;
-    }
-    UTF8_TAIL(o, s, i, n, stop);
+    /* at most one 16-byte step more, prev's high lane before it */
+    return utf8_run16(o, s, i, n, stop, _mm256_extracti128_si256(prev, 1));
 }
 
 __attribute__((target("avx512f,avx512bw"))) static size_t
