@@ -19,7 +19,10 @@
  * Strings. A 256-entry table tells which bytes end a run that can be copied as it is: the ones
  * JSON requires escaped, the bytes of a multi-byte UTF-8 sequence (checked, then usually part of
  * the run) and whatever the flags add ('/', DEL). Eight bytes at a time are tested with word
- * arithmetic, so plain ASCII runs cost a few instructions per word.
+ * arithmetic, so plain ASCII runs cost a few instructions per word. Under a vector kernel
+ * (cpu.c) every string that short_plain() does not settle goes to json_gen_scan.c instead, which
+ * copies runs 16, 32 or 64 bytes at a time and checks whole vectors of UTF-8 along the way (escape_vec()); both ways
+ * write the same bytes and report the same errors (tests/test_gen_kernels.c).
  *
  * Where a failure happened is told as a jq-like path (".items[3].price"). Array positions are the
  * element counts the generator keeps anyway; keys are found where they were written, in the
