@@ -8,8 +8,8 @@
  *   tmpfs    the adapter writing a file with AJIO_NO_SYNC under /dev/shm
  *   disk     the adapter writing a file with AJIO_NO_SYNC under $AJIO_BUILD/bench
  * Each figure is the median of RUNS timed runs, each long enough (>= 50 ms of CPU time) to time
- * reliably; the variants run interleaved so that drift of a shared machine hits them alike. MB/s counts output
- * bytes (10^6). ratio = memory time / adapter time (documents per second).
+ * reliably; the variants run interleaved so that drift of a shared machine hits them alike. MB/s
+ * counts output bytes (10^6). ratio = memory time / adapter time (documents per second).
  *
  * jansson and json-c cannot share a translation unit (both define json_object), so this file is
  * compiled twice: once as the main program with jansson and cJSON, once with BENCH_JSONC_PART for
@@ -23,46 +23,7 @@
 
 #include "benchutil.h"
 
-#define RUNS 7
-#define MIN_RUN_SEC 0.05
-
-typedef int (*bench_fn)(void *ctx);
-
-/*
- * Times n variants interleaved: RUNS rounds, each running every variant iters times. Fills
- * ret_sec[i] with the median seconds per call of variant i, in CPU time (bu_cpu_now(): on a
- * shared machine, wall time also counts the time other jobs held the CPU).
- * @return 0 or the first failure.
- */
-static int bench_variants(int n, bench_fn *fns, void **ctxs, double *ret_sec)
-{
-    double t[8][RUNS];
-    long iters = 1;
-    int r;
-
-    /* Calibrate on the slowest variant, so every run lasts at least MIN_RUN_SEC. */
-    for (int i = 0; i < n; i++) {
-        double t0 = bu_cpu_now();
-        if ((r = fns[i](ctxs[i])) < 0)
-            return r;
-        double one = bu_cpu_now() - t0;
-        long k = (long)(MIN_RUN_SEC / (one > 1e-7 ? one : 1e-7)) + 1;
-        if (i == 0 || k < iters)
-            iters = k;
-    }
-    for (int run = 0; run < RUNS; run++) {
-        for (int i = 0; i < n; i++) {
-            double t0 = bu_cpu_now();
-            for (long k = 0; k < iters; k++)
-                if ((r = fns[i](ctxs[i])) < 0)
-                    return r;
-            t[i][run] = (bu_cpu_now() - t0) / (double)iters;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        ret_sec[i] = bu_median_inplace(t[i], RUNS);
-    return 0;
-}
+#define RUNS BU_RUNS
 
 /*
  * mem_bytes and file_bytes differ where the library's own pretty layout is not the adapter's
@@ -75,9 +36,9 @@ static void print_row(const char *lib, const char *doc, size_t mem_bytes, size_t
     double shm = (double)file_bytes / sec[1] / 1e6;
     double disk = (double)file_bytes / sec[2] / 1e6;
 
-    printf("| %-7s | %-17s | %6.2f | %6.2f | %8.1f | %8.1f | %5.2fx | %8.1f | %5.2fx |\n", lib,
-           doc, (double)mem_bytes / 1e6, (double)file_bytes / 1e6, mem, shm, sec[0] / sec[1],
-           disk, sec[0] / sec[2]);
+    printf("| %-7s | %-17s | %6.2f | %6.2f | %8.1f | %8.1f | %5.2fx | %8.1f | %5.2fx |\n", lib, doc,
+           (double)mem_bytes / 1e6, (double)file_bytes / 1e6, mem, shm, sec[0] / sec[1], disk,
+           sec[0] / sec[2]);
     fflush(stdout);
 }
 
@@ -134,9 +95,9 @@ int bench_jsonc(const char *data, const char *shm_dir, const char *disk_dir)
         shm.obj = disk.obj = mem.obj;
         snprintf(shm.path, sizeof(shm.path), "%s/jsonc-%s", shm_dir, docs[d]);
         snprintf(disk.path, sizeof(disk.path), "%s/jsonc-%s", disk_dir, docs[d]);
-        bench_fn fns[3] = {jc_memory, jc_adapter, jc_adapter};
+        bu_bench_fn fns[3] = {jc_memory, jc_adapter, jc_adapter};
         void *ctxs[3] = {&mem, &shm, &disk};
-        if ((r = bench_variants(3, fns, ctxs, sec)) < 0) {
+        if ((r = bu_bench_variants(3, fns, ctxs, sec)) < 0) {
             fprintf(stderr, "bench: json-c %s: %s\n", docs[d], ajio_last_error());
             return r;
         }
@@ -189,7 +150,7 @@ static int ja_adapter_validate(void *p)
     struct ja_ctx *c = p;
     ajio_opts o = {.flags = AJIO_NO_SYNC};
     return ajio_jansson_write(c->path, c->value, AJIO_JANSSON_DEFAULT_FLAGS | AJIO_JANSSON_VALIDATE,
-                           &o);
+                              &o);
 }
 
 struct cj_ctx {
@@ -250,9 +211,9 @@ int main(int argc, char **argv)
         snprintf(disk.path, sizeof(disk.path), "%s/jansson-%s", disk_dir, docs[d]);
         snprintf(val.path, sizeof(val.path), "%s/jansson-%s", shm_dir, docs[d]);
         /* Fourth, interleaved with the rest: tmpfs with validation, reported after the table. */
-        bench_fn fns[4] = {ja_memory, ja_adapter, ja_adapter, ja_adapter_validate};
+        bu_bench_fn fns[4] = {ja_memory, ja_adapter, ja_adapter, ja_adapter_validate};
         void *ctxs[4] = {&mem, &shm, &disk, &val};
-        if ((r = bench_variants(4, fns, ctxs, sec)) < 0) {
+        if ((r = bu_bench_variants(4, fns, ctxs, sec)) < 0) {
             fprintf(stderr, "bench: jansson %s: %s\n", docs[d], ajio_last_error());
             return 1;
         }
@@ -283,9 +244,9 @@ int main(int argc, char **argv)
         shm.item = disk.item = mem.item;
         snprintf(shm.path, sizeof(shm.path), "%s/cjson-%s", shm_dir, docs[d]);
         snprintf(disk.path, sizeof(disk.path), "%s/cjson-%s", disk_dir, docs[d]);
-        bench_fn fns[3] = {cj_memory, cj_adapter, cj_adapter};
+        bu_bench_fn fns[3] = {cj_memory, cj_adapter, cj_adapter};
         void *ctxs[3] = {&mem, &shm, &disk};
-        if ((r = bench_variants(3, fns, ctxs, sec)) < 0) {
+        if ((r = bu_bench_variants(3, fns, ctxs, sec)) < 0) {
             fprintf(stderr, "bench: cJSON %s: %s\n", docs[d], ajio_last_error());
             return 1;
         }

@@ -1,7 +1,7 @@
 /*
- * benchutil.h - the clocks, the median and the file loader the benchmarks share (bench_write.c,
- * bench_validate.c, bench_adapters.c), so that every figure in bench/README.md is timed and
- * summarised alike.
+ * benchutil.h - the clocks, the median, the interleaved timing and the file loader the
+ * benchmarks share (bench_write.c, bench_validate.c, bench_adapters.c, bench_gen.c), so that
+ * every figure in bench/README.md is timed and summarised alike.
  */
 #ifndef AJIO_BENCHUTIL_H
 #define AJIO_BENCHUTIL_H
@@ -46,6 +46,46 @@ static inline double bu_median_inplace(double *v, long n)
 {
     qsort(v, (size_t)n, sizeof(*v), bu_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Runs per figure, and the least CPU time of one run, of bu_bench_variants(). */
+#define BU_RUNS 7
+#define BU_MIN_RUN_SEC 0.05
+
+typedef int (*bu_bench_fn)(void *ctx);
+
+/*
+ * Times n (<= 10) variants interleaved: BU_RUNS rounds, each running every variant iters times,
+ * iters calibrated on the slowest so that each run lasts at least BU_MIN_RUN_SEC. Fills
+ * ret_sec[i] with the median seconds per call of variant i, in CPU time (bu_cpu_now()).
+ * @return 0 or the first failure.
+ */
+static inline int bu_bench_variants(int n, bu_bench_fn *fns, void **ctxs, double *ret_sec)
+{
+    double t[10][BU_RUNS];
+    long iters = 1;
+    int r;
+
+    for (int i = 0; i < n; i++) {
+        double t0 = bu_cpu_now();
+        if ((r = fns[i](ctxs[i])) < 0)
+            return r;
+        double one = bu_cpu_now() - t0;
+        long k = (long)(BU_MIN_RUN_SEC / (one > 1e-7 ? one : 1e-7)) + 1;
+        if (i == 0 || k < iters)
+            iters = k;
+    }
+    for (int run = 0; run < BU_RUNS; run++)
+        for (int i = 0; i < n; i++) {
+            double t0 = bu_cpu_now();
+            for (long k = 0; k < iters; k++)
+                if ((r = fns[i](ctxs[i])) < 0)
+                    return r;
+            t[i][run] = (bu_cpu_now() - t0) / (double)iters;
+        }
+    for (int i = 0; i < n; i++)
+        ret_sec[i] = bu_median_inplace(t[i], BU_RUNS);
+    return 0;
 }
 
 /*

@@ -44,3 +44,11 @@ install-extra::
 uninstall-extra::
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/ajio/,$(notdir $(ADAPTER_HEADERS)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/ajio 2>/dev/null
+
+# ---- the generator under every kernel -------------------------------------------------------
+# test_gen_kernels compares the generator's bytes under each kernel with the scalar kernel's
+# (the documents come through the jansson adapter); gen_kernels.sh runs the generator's own
+# suites once per kernel the CPU has, since the default run sees only the best one.
+$(B)/tests/test_gen_kernels: TEST_LIBS += -ljansson
+$(B)/tests/test_gen_kernels: $(ADAPTER_HEADERS)
+CHECK_SCRIPTS += tests/gen_kernels.sh

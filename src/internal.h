@@ -4,7 +4,8 @@
  * The files form layers, each calling only the layers before it (docs/design.md; the order is
  * checked by tests/callgraph.py):
  *
- *   error tempname json_check json_number content   messages, names, the validator
+ *   error tempname json_check json_number content   messages, names, the validator,
+ *   json_gen_scan                                    the generator's vector kernels
  *   resolve meta lock group                          where a write goes, its lock, its old file
  *   tempfile                                         the temp: created, locked, written
  *   commit                                           stage, publish, directory sync
@@ -496,6 +497,21 @@ int ajio__gen_text_begin(ajio_gen *g, bool key, size_t need, unsigned char **ret
 int ajio__gen_text_room(ajio_gen *g, size_t need, unsigned char **at);
 int ajio__gen_text_end(ajio_gen *g, bool key, unsigned char *at);
 uint64_t ajio__gen_text_offset(const ajio_gen *g, const unsigned char *at);
+
+/*
+ * json_gen_scan.c: a vector kernel's copy of the run at the start of s[0..n) that a JSON
+ * string takes as it is: no byte below 0x20, '"' or '\\', nor '/' or DEL when stop has
+ * AJIO__GEN_STOP_SLASH or AJIO__GEN_STOP_DEL; bytes from 0x80 end it too, except that a utf8
+ * kernel takes valid UTF-8 sequences into it. s must start where a sequence may. It is copied
+ * to o; o[run .. n) may be written too (with the bytes of s), nothing past o + n. @return the
+ * run's length: it ends at a byte to escape, at a byte from 0x80 (a sequence to check one byte
+ * at a time: it may be invalid, or cut by n), or at n. ajio__gen_copy_plain() gives the kernel's
+ * function, NULL for the scalar kernel: json_gen.c's own loops.
+ */
+enum { AJIO__GEN_STOP_SLASH = 2, AJIO__GEN_STOP_DEL = 8 };
+typedef size_t (*ajio__gen_copy_fn)(unsigned char *o, const unsigned char *s, size_t n,
+                                    unsigned stop);
+ajio__gen_copy_fn ajio__gen_copy_plain(int kernel, bool utf8);
 
 /* json_number.c: numbers as JSON text. Integers need 20 bytes, doubles AJIO_GEN_DOUBLE_MAX. */
 size_t ajio__format_u64(char *out, uint64_t v);

@@ -19,7 +19,10 @@
  * Strings. A 256-entry table tells which bytes end a run that can be copied as it is: the ones
  * JSON requires escaped, the bytes of a multi-byte UTF-8 sequence (checked, then usually part of
  * the run) and whatever the flags add ('/', DEL). Eight bytes at a time are tested with word
- * arithmetic, so plain ASCII runs cost a few instructions per word.
+ * arithmetic, so plain ASCII runs cost a few instructions per word. Under a vector kernel
+ * (cpu.c) every string that short_plain() does not settle goes to json_gen_scan.c instead, which
+ * copies runs 16, 32 or 64 bytes at a time and checks whole vectors of UTF-8 along the way (escape_vec()); both ways
+ * write the same bytes and report the same errors (tests/test_gen_kernels.c).
  *
  * Where a failure happened is told as a jq-like path (".items[3].price"). Array positions are the
  * element counts the generator keeps anyway; keys are found where they were written, in the
@@ -56,7 +59,7 @@ static const char spaces[SPACES] = "                                ";
 #define KEY_SAVE 40
 
 /* Byte classes of string contents: what ends a run of bytes copied as they are. */
-enum { C_ESC = 1, C_SLASH = 2, C_HIGH = 4, C_DEL = 8 };
+enum { C_ESC = 1, C_SLASH = AJIO__GEN_STOP_SLASH, C_HIGH = 4, C_DEL = AJIO__GEN_STOP_DEL };
 
 /* clang-format off */
 #define R8(c) c, c, c, c, c, c, c, c
@@ -83,6 +86,20 @@ static const char short_escape[0x60] = {
 
 enum { KEY_NONE, KEY_WINDOW, KEY_SAVED };
 
+/*
+ * Where the generator is, as the order checks need it. Every value and key asks this; as one byte
+ * it is one compare instead of the failure, the depth, the innermost level and whether a key is
+ * due, each loaded and tested in turn (they are, still, on every path that refuses a call, so
+ * that the messages stay as they were).
+ */
+enum {
+    M_TOP,    /* no container open */
+    M_ARRAY,  /* the innermost container is an array */
+    M_KEY,    /* it is an object and a key (or its end) is due */
+    M_VALUE,  /* it is an object and the last key's value is due */
+    M_FAILED, /* err is set */
+};
+
 /* One open container. */
 struct level {
     uint64_t count;   /* members (object) or elements (array) begun */
@@ -103,8 +120,9 @@ struct ajio_gen {
     size_t len;         /* bytes in the window */
     uint64_t handed;    /* bytes handed over before the window's (ajio__gen_text_offset) */
     bool direct;
-    int err;            /* first failure, returned by every later call */
-    unsigned char stop; /* the classes that end a plain run */
+    int err;                /* first failure, returned by every later call */
+    unsigned char stop;     /* the classes that end a plain run */
+    ajio__gen_copy_fn copy; /* the vector kernel's run copier; NULL: the scalar loops here */
     bool pretty, ascii, lines, final_newline;
     unsigned indent;
     const char *hex;
@@ -112,7 +130,7 @@ struct ajio_gen {
     unsigned max_depth;
     unsigned depth; /* open containers; levels[1 .. depth] */
     size_t brk;     /* pretty: 1 + depth * indent, the line break before a member; else 0 */
-    bool want_key;  /* the innermost container is an object and a key (or its end) is due */
+    uint8_t mode;   /* M_*: what the next call may be, in one byte that the hot calls test */
     bool in_key;    /* a key is being written (a flush saves what there is of it) */
     uint64_t top;   /* top-level values begun */
     uint8_t item_sep_len, key_sep_len;
@@ -188,7 +206,7 @@ static void where(const struct ajio_gen *g, char *buf, size_t size)
             full = !add(buf, size, &n, tmp, (size_t)k);
             continue;
         }
-        if (l->key == KEY_NONE || (i == g->depth && g->want_key))
+        if (l->key == KEY_NONE || (i == g->depth && g->mode == M_KEY))
             continue;
         const char *k = l->key == KEY_SAVED ? l->saved : (const char *)g->buf + l->key_at;
         size_t klen = l->key == KEY_SAVED ? l->saved_len : l->key_len;
@@ -233,6 +251,7 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
     else
         (void)ajio__error(err, "JSON generation: %s (at %s)", what, at);
     g->err = err;
+    g->mode = M_FAILED;
     if (g->f != NULL)
         g->f->temp.err = err;
     free(g->failure);
@@ -244,6 +263,7 @@ static COLD AJIO_PRINTF(3, 4) int fail(struct ajio_gen *g, int err, const char *
 static COLD int failed(struct ajio_gen *g, int err)
 {
     g->err = err;
+    g->mode = M_FAILED;
     if (g->f != NULL)
         g->f->temp.err = err;
     free(g->failure);
@@ -439,19 +459,22 @@ static COLD int top_start(struct ajio_gen *g, size_t need, const char *fn)
  * Everything before a value: the checks of order, the separator, the line break, room for need
  * bytes, the count. @return 0 or the (sticky) error.
  */
+static COLD int value_refused(struct ajio_gen *g, size_t need, const char *fn)
+{
+    if (g->err != 0)
+        return again(g);
+    if (g->depth == 0)
+        return top_start(g, need, fn);
+    return misuse(g, fn, "a value where an object expects a key");
+}
+
 HOT int value_start(struct ajio_gen *g, size_t need, const char *fn)
 {
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0))
-        return top_start(g, need, fn);
-    struct level *l = &g->levels[g->depth];
-    if (l->object) {
-        /* The key wrote the separator and the line break. */
-        if (UNLIKELY(g->want_key))
-            return misuse(g, fn, "a value where an object expects a key");
+    if (LIKELY(g->mode == M_VALUE)) /* the key wrote the separator and the line break */
         return room(g, need);
-    }
+    if (UNLIKELY(g->mode != M_ARRAY))
+        return value_refused(g, need, fn);
+    struct level *l = &g->levels[g->depth];
     int r = separate(g, l->count == 0, need);
     l->count++;
     return r;
@@ -470,9 +493,11 @@ static COLD int top_end(struct ajio_gen *g)
 
 HOT int value_end(struct ajio_gen *g)
 {
-    if (UNLIKELY(g->depth == 0))
+    if (UNLIKELY(g->depth == 0)) {
+        g->mode = M_TOP;
         return top_end(g);
-    g->want_key = g->levels[g->depth].object;
+    }
+    g->mode = g->levels[g->depth].object ? M_KEY : M_ARRAY;
     return 0;
 }
 
@@ -645,6 +670,19 @@ HOT size_t short_plain(unsigned char *o, const unsigned char *s, size_t n, unsig
     return 0;
 }
 
+/* The ASCII byte c escaped: its one-letter escape, else \u00XX. */
+HOT unsigned char *put_escape(unsigned char *o, unsigned c, const char *hex)
+{
+    char e = c < sizeof(short_escape) ? short_escape[c] : 0;
+
+    if (e != 0) { /* '/' gets here only with AJIO_GEN_ESCAPE_SLASH */
+        o[0] = '\\';
+        o[1] = (unsigned char)e;
+        return o + 2;
+    }
+    return put_u16(o, c, hex);
+}
+
 /*
  * Escapes *pp .. stop_at into o and returns the new end of output; *pp ends at stop_at, or up to
  * 3 bytes beyond it when a UTF-8 sequence starts before it (end bounds the look-ahead). At most
@@ -695,20 +733,62 @@ static unsigned char *escape(const struct ajio_gen *g, unsigned char *o, const u
         } else {
             memcpy(o, run, (size_t)(p - run));
             o += p - run;
-            char e = c < sizeof(short_escape) ? short_escape[c] : 0;
-            if (e != 0) { /* '/' gets here only with AJIO_GEN_ESCAPE_SLASH */
-                o[0] = '\\';
-                o[1] = (unsigned char)e;
-                o += 2;
-            } else {
-                o = put_u16(o, c, g->hex);
-            }
+            o = put_escape(o, c, g->hex);
             p++;
         }
         run = p;
     }
     memcpy(o, run, (size_t)(p - run));
     o += p - run;
+    *pp = p;
+    return o;
+}
+
+/*
+ * escape() with a vector kernel, which copies each run as it finds it (rather than at its end):
+ * the same output, the same contract.
+ */
+static unsigned char *escape_vec(const struct ajio_gen *g, unsigned char *o,
+                                 const unsigned char **pp, const unsigned char *stop_at,
+                                 const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    const ajio__gen_copy_fn copy = g->copy;
+
+    /* A sequence may end past stop_at (up to end): then so does the loop. */
+    while (p < stop_at) {
+        size_t k = copy(o, p, (size_t)(stop_at - p), g->stop);
+        o += k;
+        p += k;
+        if (p >= stop_at)
+            break;
+        unsigned c = *p;
+        if (c < 0x80) {
+            o = put_escape(o, c, g->hex);
+            p++;
+            continue;
+        }
+        /* Sequence after sequence, as escape() checks them; copied byte by byte, none past end. */
+        do {
+            k = utf8_len(p, end);
+            if (UNLIKELY(k == 0)) {
+                *pp = p;
+                return NULL;
+            }
+            if (g->ascii) {
+                o = put_code_point(o, p, k, g->hex);
+            } else {
+                o[0] = p[0];
+                o[1] = p[1];
+                if (k > 2)
+                    o[2] = p[2];
+                if (k > 3)
+                    o[3] = p[3];
+                o += k;
+            }
+            p += k;
+        } while (p < stop_at && *p >= 0x80);
+    }
     *pp = p;
     return o;
 }
@@ -731,7 +811,8 @@ static COLD int put_long_string(struct ajio_gen *g, const unsigned char *s, size
         size_t chunk = (WINDOW - g->len - 64) / 6 - 3;
         if (chunk > (size_t)(end - p))
             chunk = (size_t)(end - p);
-        unsigned char *o = escape(g, g->buf + g->len, &p, p + chunk, end);
+        unsigned char *o = g->copy != NULL ? escape_vec(g, g->buf + g->len, &p, p + chunk, end)
+                                           : escape(g, g->buf + g->len, &p, p + chunk, end);
         if (o == NULL)
             return not_utf8(g, s, p, key);
         g->len = (size_t)(o - g->buf);
@@ -757,13 +838,18 @@ HOT int put_string(struct ajio_gen *g, const char *str, size_t n, bool key)
         /* Most strings need no escape at all: found and copied here, without a call. */
         size_t plain = short_plain(o, s, n, g->stop);
         if (plain == 0 && n > 0) {
-            plain = plain_prefix(s, n, g->stop);
-            memcpy(o, s, plain);
+            if (g->copy != NULL) {
+                plain = g->copy(o, s, n, g->stop);
+            } else {
+                plain = plain_prefix(s, n, g->stop);
+                memcpy(o, s, plain);
+            }
         }
         o += plain;
         if (plain < n) {
             p = s + plain;
-            o = escape(g, o, &p, s + n, s + n);
+            o = g->copy != NULL ? escape_vec(g, o, &p, s + n, s + n)
+                                : escape(g, o, &p, s + n, s + n);
             if (UNLIKELY(o == NULL))
                 return not_utf8(g, s, p, key);
         }
@@ -911,6 +997,7 @@ static struct ajio_gen *gen_alloc(const ajio_gen_opts *opts, struct ajio_file *f
     g->hex = (fl & AJIO_GEN_LOWER_HEX) ? "0123456789abcdef" : "0123456789ABCDEF";
     g->stop = C_ESC | C_HIGH | ((fl & AJIO_GEN_ESCAPE_SLASH) ? C_SLASH : 0) |
               ((fl & AJIO_GEN_ESCAPE_DEL) ? C_DEL : 0);
+    g->copy = ajio__gen_copy_plain(ajio__kernel(), !g->ascii);
     g->precision = opts->double_precision;
     g->max_depth = opts->max_depth != 0 ? opts->max_depth : AJIO_GEN_DEFAULT_MAX_DEPTH;
     set_sep(g->item_sep, &g->item_sep_len, opts->item_sep, compact || g->pretty ? "," : ", ");
@@ -1005,7 +1092,7 @@ HOT int begin(struct ajio_gen *g, bool object, const char *fn)
     l->count = 0;
     l->object = object;
     l->key = KEY_NONE;
-    g->want_key = object;
+    g->mode = object ? M_KEY : M_ARRAY;
     g->buf[g->len++] = object ? '{' : '[';
     return 0;
 }
@@ -1021,7 +1108,7 @@ HOT int end(struct ajio_gen *g, bool object, const char *fn)
         return misuse(g, fn,
                       object ? "the innermost container is an array"
                              : "the innermost container is an object");
-    if (UNLIKELY(object && !g->want_key))
+    if (UNLIKELY(object && g->mode != M_KEY))
         return misuse(g, fn, "the last key has no value");
     if (g->pretty && l->count > 0) {
         size_t n = (size_t)(g->depth - 1) * g->indent;
@@ -1063,15 +1150,21 @@ int ajio_gen_end_array(ajio_gen *g)
     return end(g, false, __func__);
 }
 
+/* Why a key is refused here, checked in the order the messages have always been chosen in. */
+static COLD int key_refused(struct ajio_gen *g, const char *fn)
+{
+    if (g->err != 0)
+        return again(g);
+    if (g->depth == 0 || !g->levels[g->depth].object)
+        return misuse(g, fn, "a key outside an object");
+    return misuse(g, fn, "a key where the last key's value is due");
+}
+
 int ajio_gen_key(ajio_gen *g, const char *s, size_t len)
 {
     CHECK(g);
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0 || !g->levels[g->depth].object))
-        return misuse(g, __func__, "a key outside an object");
-    if (UNLIKELY(!g->want_key))
-        return misuse(g, __func__, "a key where the last key's value is due");
+    if (UNLIKELY(g->mode != M_KEY))
+        return key_refused(g, __func__);
     if (UNLIKELY(s == NULL && len > 0))
         return misuse(g, __func__, "s is NULL with a length");
     struct level *l = &g->levels[g->depth];
@@ -1083,7 +1176,7 @@ int ajio_gen_key(ajio_gen *g, const char *s, size_t len)
     /* put_string() left room for a separator */
     memcpy(g->buf + g->len, g->key_sep, AJIO_GEN_MAX_SEP);
     g->len += g->key_sep_len;
-    g->want_key = false;
+    g->mode = M_VALUE;
     return 0;
 }
 
@@ -1110,12 +1203,8 @@ int ajio__gen_text_begin(ajio_gen *g, bool key, size_t need, unsigned char **ret
         *ret_at = g->buf + g->len;
         return 0;
     }
-    if (UNLIKELY(g->err != 0))
-        return again(g);
-    if (UNLIKELY(g->depth == 0 || !g->levels[g->depth].object))
-        return misuse(g, "ajio_gen_key", "a key outside an object");
-    if (UNLIKELY(!g->want_key))
-        return misuse(g, "ajio_gen_key", "a key where the last key's value is due");
+    if (UNLIKELY(g->mode != M_KEY))
+        return key_refused(g, "ajio_gen_key");
     struct level *l = &g->levels[g->depth];
     if (separate(g, l->count == 0, need) < 0)
         return g->err;
@@ -1151,7 +1240,7 @@ int ajio__gen_text_end(ajio_gen *g, bool key, unsigned char *at)
         l->key_len = (uint32_t)(g->len - 1 - l->key_at);
     memcpy(g->buf + g->len, g->key_sep, AJIO_GEN_MAX_SEP);
     g->len += g->key_sep_len;
-    g->want_key = false;
+    g->mode = M_VALUE;
     return 0;
 }
 
@@ -1349,7 +1438,7 @@ static int check_complete(struct ajio_gen *g)
         return again(g);
     if (g->depth > 0) {
         const struct level *l = &g->levels[g->depth];
-        if (l->object && !g->want_key)
+        if (l->object && g->mode != M_KEY)
             return fail(g, -EINVAL, "the document is incomplete: a key has no value");
         return fail(g, -EINVAL, "the document is incomplete: %u container%s still open", g->depth,
                     g->depth == 1 ? "" : "s");

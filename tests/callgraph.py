@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 LAYERS = [
-    ["error", "cpu", "tempname", "json_check", "json_number", "content", "fs"],
+    ["error", "cpu", "tempname", "json_check", "json_number", "json_gen_scan", "content", "fs"],
     ["resolve", "meta", "lock", "group"],
     ["tempfile"],
     ["commit"],
