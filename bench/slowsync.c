@@ -90,7 +90,9 @@ static struct slowsync_state *open_device(const char *path)
         fail(path);
     if (__atomic_load_n(&s->magic, __ATOMIC_ACQUIRE) != SLOWSYNC_MAGIC)
         init_mutex(s);
-    (void)close(fd); /* the lock goes with it; the mapping stays */
+    /* Unlocked by hand: the mapping holds the open file, and with it a lock close would leave. */
+    (void)flock(fd, LOCK_UN);
+    (void)close(fd);
     return s;
 }
 
