@@ -14,8 +14,8 @@ BENCH_TARGETS      += bench-slowsync
 # Fewer rounds where a round is slow: 500 one-shot writes cost two flushes each.
 BENCH_SLOWSYNC_US  ?= 200:7 2000:5 8000:3
 
-DEPS += $(SLOWSYNC_SO).d $(SLOWSYNC_CHECK_BIN).d
-$(SLOWSYNC_SO): bench/slowsync.c $(SLOWSYNC_SO).d
+DEPS += $(SLOWSYNC_SO:.so=.d) $(SLOWSYNC_CHECK_BIN).d
+$(SLOWSYNC_SO): bench/slowsync.c $(SLOWSYNC_SO:.so=.d)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -O2 -shared -fPIC $< -o $@ -ldl -lpthread
 
