@@ -28,6 +28,7 @@
  */
 #include "benchutil.h"
 #include "internal.h"
+#include "slowsync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -86,9 +88,51 @@ struct result {
     double lo[MAX_VARIANTS], hi[MAX_VARIANTS];
 };
 
+/*
+ * Under the slow-sync model (make bench-slowsync), its device's counters: how many flushes and
+ * syncs each variant's blocks cost, all processes together, for the tables. NULL otherwise.
+ */
+static const struct slowsync_state *g_model;
+static double g_model_flushes[MAX_VARIANTS], g_model_syncs[MAX_VARIANTS];
+
+static void model_open(void)
+{
+    const char *dev = getenv("AJIO_BENCH_SYNC_DEV");
+    int fd;
+
+    if (getenv("AJIO_BENCH_SYNC_US") == NULL || dev == NULL)
+        return;
+    fd = open(dev, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    g_model = mmap(NULL, sizeof(*g_model), PROT_READ, MAP_SHARED, fd, 0);
+    (void)close(fd);
+    if (g_model == MAP_FAILED || g_model->magic != SLOWSYNC_MAGIC)
+        g_model = NULL;
+}
+
+static void model_count(uint64_t *flushes, uint64_t *syncs)
+{
+    *flushes = g_model ? __atomic_load_n(&g_model->flushes, __ATOMIC_ACQUIRE) : 0;
+    *syncs = g_model ? __atomic_load_n(&g_model->syncs, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* The model's counts per block of each variant, after its table. */
+static void model_print(const struct variant *vs, int nv)
+{
+    if (g_model == NULL)
+        return;
+    printf("\nslowsync, per block (all processes):");
+    for (int v = 0; v < nv; v++)
+        printf(" %s: %.1f flushes for %.1f syncs%s", vs[v].name, g_model_flushes[v],
+               g_model_syncs[v], v < nv - 1 ? ";" : "\n");
+}
+
 static void side_by_side(const struct variant *vs, int nv, int rounds, long ops_per_block,
                          struct result *res)
 {
+    uint64_t f0, s0, f1, s1;
+
     double t[MAX_VARIANTS][MAX_ROUNDS], ratio[MAX_VARIANTS][MAX_ROUNDS];
 
     for (int v = 0; v < nv; v++)
@@ -100,9 +144,15 @@ static void side_by_side(const struct variant *vs, int nv, int rounds, long ops_
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < nv; k++) {
             int v = (r + k) % nv;
+            model_count(&f0, &s0);
             double t0 = bu_now();
             vs[v].block(v);
             t[v][r] = (bu_now() - t0) / (double)ops_per_block;
+            model_count(&f1, &s1);
+            if (r == 0)
+                g_model_flushes[v] = g_model_syncs[v] = 0;
+            g_model_flushes[v] += (double)(f1 - f0) / rounds;
+            g_model_syncs[v] += (double)(s1 - s0) / rounds;
         }
         for (int v = 0; v < nv; v++)
             ratio[v][r] = t[v][r] / t[0][r];
@@ -131,6 +181,7 @@ static void print_table(const char *title, const char *unit, double scale,
     for (int v = 0; v < nv; v++)
         printf("| %s | %d x %ld | %.1f | %.3f | %.3f .. %.3f |\n", vs[v].name, rounds, ops,
                res->per_op[v] * scale, res->ratio[v], res->lo[v], res->hi[v]);
+    model_print(vs, nv);
 }
 
 static void verdict(const char *what, double value, double limit, bool at_most)
@@ -330,6 +381,7 @@ static void cmd_group(int rounds)
     for (int v = 0; v < 2; v++)
         printf("| %s | %d x %ld | %.0f | %.2f | %.2f .. %.2f |\n", vs[v].name, rounds, ops,
                1.0 / res.per_op[v], 1.0 / res.ratio[v], 1.0 / res.hi[v], 1.0 / res.lo[v]);
+    model_print(vs, 2);
     snprintf(lock, sizeof(lock), "%s/.group1.jsonl.ajio-lock", g_disk);
     /* The counters live in the lock file (src/group.c): appends numbered, fdatasyncs done. */
     if (ajio__group_counts(lock, &written, &syncs) == 0 && syncs > 0)
@@ -959,6 +1011,7 @@ int main(int argc, char **argv)
         rounds = 21;
     if (argc > 5 && (g_pub_size = strtoul(argv[5], NULL, 10)) < 64)
         g_pub_size = PUB_SIZE;
+    model_open();
     snprintf(g_disk, sizeof(g_disk), "%s", argv[2]);
     snprintf(g_tmpfs, sizeof(g_tmpfs), "%s", argv[3]);
     if (strcmp(argv[1], "append") == 0)

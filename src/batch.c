@@ -6,8 +6,9 @@
  *
  *   1. every temp is written and given its permissions, and its writeback started
  *      (sync_file_range(SYNC_FILE_RANGE_WRITE)), so that the disk works on all of them at once;
- *   2. every temp is fdatasync'ed: the first waits for the journal commit that carries all of
- *      their metadata, the others find their data already written and their commit done;
+ *   2. every temp is fdatasync'ed, all of a round's at once: one journal commit carries all of
+ *      their metadata, and one cache flush of the disk serves every sync waiting for it
+ *      (ajio__datasync_all());
  *   3. every temp is renamed over its target (data on disk before any name points to it, as in
  *      a one-shot write: promise 2 per file);
  *   4. each directory is fsync'ed once, at the very end.
@@ -213,14 +214,31 @@ static int prepare(struct ajio_batch *b, struct entry *e)
     return r < 0 ? failed(e, r) : 0;
 }
 
-/* Step 2: the data on disk before any name points to it, as a one-shot write's stage does. */
-static int sync_data(struct entry *e)
+/*
+ * Step 2 for files [from, to): the data on disk before any name points to it, as a one-shot
+ * write's stage does. Their fdatasyncs are issued together, so that one cache flush of the disk
+ * serves many of them (ajio__datasync_all()); a file whose own sync failed is not renamed.
+ */
+static void sync_data(struct ajio_batch *b, size_t from, size_t to)
 {
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-    if (fdatasync(e->f->temp.fd) < 0)
-        return failed(e, ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", e->path));
+    int fds[ROUND], errs[ROUND];
+    size_t idx[ROUND], n = 0;
+
+    for (size_t i = from; i < to; i++)
+        if (b->v[i].f != NULL) {
+            idx[n] = i;
+            fds[n++] = b->v[i].f->temp.fd;
+        }
+    ajio__datasync_all(fds, n, errs);
+    for (size_t k = 0; k < n; k++)
+        if (errs[k] < 0)
+            (void)failed(&b->v[idx[k]],
+                         ajio__error_strerror(errs[k], "fdatasync of temp for \"%s\"",
+                                              b->v[idx[k]].path));
+#else
+    (void)b, (void)from, (void)to;
 #endif
-    return 0;
 }
 
 /*
@@ -321,9 +339,7 @@ static size_t round_of(struct ajio_batch *b, size_t from, size_t to)
         (void)prepare(b, e);
     }
     if (!(b->opts.flags & AJIO_NO_SYNC))
-        for (size_t i = from; i < to; i++)
-            if (b->v[i].f != NULL)
-                (void)sync_data(&b->v[i]);
+        sync_data(b, from, to);
     for (size_t i = from; i < to; i++)
         if (b->v[i].f != NULL)
             (void)publish(b, &b->v[i]);
