@@ -1247,6 +1247,15 @@ AJIO_API int ajio_update(const char *path, ajio_update_fn fn, void *ctx, int tim
  * --------------------------------------------------------------------------------------------- */
 
 /*
+ * Vector kernels (since 0.3). The validator and the generator's string code run the fastest
+ * kernel the CPU has, chosen once per process from CPUID: AVX-512 (F, BW, VL), AVX2, SSE4.2, or
+ * portable C. Every kernel gives the same verdicts, the same error positions and messages and the
+ * same bytes; the tests hold each kernel against the portable one. The environment variable
+ * AJIO_KERNEL=scalar|sse42|avx2|avx512, read at the first call, forces a kernel for comparisons
+ * and tests; one the CPU lacks, or any other value, is ignored (never SIGILL).
+ */
+
+/*
  * Flags of the validator. AJIO_JSONL (of enum ajio_flags) asks for JSON Lines here too, as
  * everywhere lines are meant: JSONL, one value per line, '\n' separated ("\r\n" accepted); a
  * blank line is an error. (since 0.3, AJIO_JSONL here)
