@@ -604,7 +604,8 @@ static const char *sysname(long nr)
         N(munmap),     N(brk),    N(getrandom), N(lseek),     N(fcntl),      N(ioctl),
         N(writev),     N(mremap), N(gettid),    N(getpid),    N(pread64),    N(pwrite64),
         N(openat2),    N(flock),  N(llistxattr), N(flistxattr), N(lgetxattr), N(fsetxattr),
-        N(fremovexattr), N(syncfs), N(geteuid), N(fstatfs), N(statfs),
+        N(fremovexattr), N(syncfs), N(geteuid), N(fstatfs), N(statfs), N(copy_file_range),
+        N(splice),
     };
 #undef N
     static char other[32];

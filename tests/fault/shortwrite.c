@@ -1,5 +1,7 @@
 /*
- * shortwrite.c - LD_PRELOAD shim that makes every write(2)/writev(2) to a regular file short.
+ * shortwrite.c - LD_PRELOAD shim that makes every write(2)/writev(2) to a regular file short, and
+ * every copy_file_range(2)/splice(2) into one (ajio write moves a file or pipe on its standard
+ * input with those, and must loop on a short transfer as on a short write).
  *
  * strace can fail a syscall or fake its return value, but a faked return value means the syscall
  * did not run, which is not a short write: the kernel must really have written the first n bytes.
@@ -65,6 +67,29 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
         return syscall(SYS_write, fd, iov[i].iov_base, n);
     }
     return 0;
+}
+
+ssize_t copy_file_range(int in, loff_t *in_off, int out, loff_t *out_off, size_t len,
+                        unsigned flags)
+{
+    size_t max = limit();
+
+    if (len > max && is_regular(out)) {
+        len = max;
+        shortened++;
+    }
+    return syscall(SYS_copy_file_range, in, in_off, out, out_off, len, flags);
+}
+
+ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t len, unsigned flags)
+{
+    size_t max = limit();
+
+    if (len > max && is_regular(out)) {
+        len = max;
+        shortened++;
+    }
+    return syscall(SYS_splice, in, in_off, out, out_off, len, flags);
 }
 
 __attribute__((destructor)) static void report(void)
