@@ -466,6 +466,9 @@ static int cmd_loop(const char *vname, long n, bool fresh)
 /*
  * The floor sequence on an existing file with a clock read around every syscall: where the time
  * of a write goes, including what each syscall added since 0.1 costs. Kept apart from write_floor(), which must stay free of any extra work.
+ * Then, in the same round, the 4 syscalls of the shortest replace (named temp, write, close,
+ * rename; the directory fd held, no sync), the reference of the atomic-only workloads: what
+ * each step of the library costs against what it is compared with.
  */
 enum {
     ST_OPENDIR,
@@ -483,6 +486,11 @@ enum {
     ST_FSYNCDIR,
     ST_CLOSE,
     ST_CLOSEDIR,
+    ST_FLOOR_N, /* the floor's steps end here; the 4-syscall replace's follow */
+    ST_R_OPEN = ST_FLOOR_N,
+    ST_R_WRITE,
+    ST_R_CLOSE,
+    ST_R_RENAME,
     ST_N
 };
 static const char *const step_names[ST_N] = {"openat2(dir, RESOLVE_NO_SYMLINKS)",
@@ -499,23 +507,30 @@ static const char *const step_names[ST_N] = {"openat2(dir, RESOLVE_NO_SYMLINKS)"
                                              "renameat(temp name -> name)",
                                              "fsync(dirfd)",
                                              "close(tmp)",
-                                             "close(dirfd)"};
+                                             "close(dirfd)",
+                                             "4 syscalls: openat(dirfd, temp, O_CREAT|O_EXCL)",
+                                             "4 syscalls: write(temp, 100 B)",
+                                             "4 syscalls: close(temp)",
+                                             "4 syscalls: renameat(temp -> name)"};
 
 static int cmd_steps(long n)
 {
     struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_NO_SYMLINKS};
-    char buf[SMALL_LEN], tmp[512], path[2048], names[256];
+    char buf[SMALL_LEN], tmp[512], names[256];
     const char *name = "steps.json";
     double acc[ST_N] = {0}, t, total = 0;
     struct stat st;
     struct statx stx;
+    int held;
 
     memset(buf, '7', sizeof(buf));
     g_sync = true;
     if (write_floor(name, buf, sizeof(buf)) < 0) /* the file exists before the first round */
         die("floor steps", errno);
-    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    held = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (held < 0)
+        die("open of the directory", errno);
     for (long i = -n / 10; i < n; i++) { /* the first tenth warms up, untimed */
         double dt[ST_N];
         int dirfd, fd;
@@ -544,6 +559,12 @@ static int cmd_steps(long n)
         STEP(ST_FSYNCDIR, fsync(dirfd));
         STEP(ST_CLOSE, close(fd));
         STEP(ST_CLOSEDIR, close(dirfd));
+        /* The shortest replace (bench_workloads' reference), its directory fd held, no sync. */
+        floor_temp_name(tmp, sizeof(tmp), name);
+        STEP(ST_R_OPEN, fd = openat(held, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        STEP(ST_R_WRITE, write(fd, buf, sizeof(buf)));
+        STEP(ST_R_CLOSE, close(fd));
+        STEP(ST_R_RENAME, renameat(held, tmp, held, name));
 #undef STEP
         if (!ok)
             die("floor steps", errno);
@@ -551,12 +572,20 @@ static int cmd_steps(long n)
             for (int k = 0; k < ST_N; k++)
                 acc[k] += dt[k];
     }
-    for (int k = 0; k < ST_N; k++)
+    for (int k = 0; k < ST_FLOOR_N; k++)
         total += acc[k];
-    for (int k = 0; k < ST_N; k++)
+    for (int k = 0; k < ST_FLOOR_N; k++)
         printf("| %s | %.2f | %.1f%% |\n", step_names[k], acc[k] / (double)n * 1e6,
                100 * acc[k] / total);
     printf("| all | %.2f | 100%% |\n", total / (double)n * 1e6);
+    total = 0;
+    for (int k = ST_FLOOR_N; k < ST_N; k++)
+        total += acc[k];
+    for (int k = ST_FLOOR_N; k < ST_N; k++)
+        printf("| %s | %.2f | %.1f%% |\n", step_names[k], acc[k] / (double)n * 1e6,
+               100 * acc[k] / total);
+    printf("| 4 syscalls: all | %.2f | 100%% |\n", total / (double)n * 1e6);
+    close(held);
     return 0;
 }
 

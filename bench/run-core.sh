@@ -109,7 +109,9 @@ echo
 echo "### Where the floor's time goes"
 echo
 echo "A clock read around every syscall of the floor sequence: durable on the disk, and on tmpfs"
-echo "(where the syncs are no-ops)."
+echo "(where the syncs are no-ops); then, in the same rounds, around each of the 4 syscalls of the"
+echo "shortest replace (named temp, write, close, rename; directory fd held, no sync), the"
+echo "reference of the atomic-only workloads. Means over the rounds."
 echo
 echo "| syscall | disk us | disk share | tmpfs us | tmpfs share |"
 echo "|---|---|---|---|---|"
