@@ -13,8 +13,9 @@
  *   ajio      ajio_write_bytes() on an existing 0644 file
  *   floor     the syscalls ajio_write_bytes() makes on that file (traced with strace -f), written
  *             by hand with no logic around them: openat2 dir, statx dir, newfstatat target,
- *             openat O_TMPFILE, flock, write, llistxattr target, flistxattr temp, fstat,
- *             fdatasync, linkat AT_EMPTY_PATH, renameat, fsync dir, close, close dir. Nothing
+ *             openat O_TMPFILE, write, listxattrat target, flistxattr temp, fstat, fdatasync,
+ *             flock, linkat AT_EMPTY_PATH, renameat, fsync dir, close, close dir (a new file:
+ *             no listxattrat, flistxattr, fstat, flock or renameat; linkat to the name). Nothing
  *             can do the same job with less, so this is the floor.
  *   floor-0.1 the same for release 0.1 (openat dir, newfstatat, openat O_TMPFILE, write, fstat,
  *             fdatasync, linkat via /proc/self/fd, close, renameat, fsync dir, close dir), which
@@ -143,7 +144,7 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len,
 {
     struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_NO_SYMLINKS};
-    char tmp[512], proc[64], path[2048], names[256];
+    char tmp[512], proc[64], names[256];
     struct stat st;
     struct statx stx;
     bool exists = true;
@@ -155,8 +156,9 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len,
         dirfd = (int)syscall(SYS_openat2, AT_FDCWD, g_dir, &how, sizeof(how));
     if (dirfd < 0)
         return -errno;
+    /* 0x4000: STATX_MNT_ID_UNIQUE (Linux 6.8), which the library asks for the mount's kind. */
     if (kind != FLOOR_01 && statx(dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO |
-                                  STATX_BTIME, &stx) < 0) {
+                                  STATX_BTIME | 0x4000, &stx) < 0) {
         r = -errno;
         goto out;
     }
@@ -169,15 +171,12 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len,
         r = -errno;
         goto out;
     }
-    if (kind != FLOOR_01 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+    r = write_all(fd, buf, len);
+    /* 465: listxattrat (Linux 6.13), the old file by the directory fd and its name. */
+    if (r == 0 && exists && kind != FLOOR_01 &&
+        (syscall(465, dirfd, name, AT_SYMLINK_NOFOLLOW, names, sizeof(names)) < 0 ||
+         flistxattr(fd, names, sizeof(names)) < 0))
         r = -errno;
-    if (r == 0)
-        r = write_all(fd, buf, len);
-    if (r == 0 && exists && kind != FLOOR_01) {
-        snprintf(path, sizeof(path), "%s/%s", g_dir, name);
-        if (llistxattr(path, names, sizeof(names)) < 0 || flistxattr(fd, names, sizeof(names)) < 0)
-            r = -errno;
-    }
     /* The library reads the temp's owner and mode of a rewritten file (fchown/fchmod plan). */
     if (r == 0 && exists && fstat(fd, &st) < 0)
         r = -errno;
@@ -186,6 +185,15 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len,
     if (r == 0 && g_sync && fdatasync(fd) < 0)
         r = -errno;
     floor_temp_name(tmp, sizeof(tmp), name);
+    if (kind != FLOOR_01 && !exists) {
+        /* A new file: the O_TMPFILE linked to its name is the whole publish. */
+        if (r == 0 && linkat(fd, "", dirfd, name, AT_EMPTY_PATH) < 0)
+            r = -errno;
+        goto synced;
+    }
+    /* The library locks an O_TMPFILE only just before it gets a temp name. */
+    if (r == 0 && kind != FLOOR_01 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+        r = -errno;
     if (kind == FLOOR_01) {
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         if (r == 0 && linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
@@ -197,6 +205,7 @@ static inline int floor_sequence(const char *name, const void *buf, size_t len,
     }
     if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
         r = -errno;
+synced:
     if (r == 0 && g_sync && fsync(dirfd) < 0)
         r = -errno;
     if (fd >= 0)
@@ -457,56 +466,71 @@ static int cmd_loop(const char *vname, long n, bool fresh)
 /*
  * The floor sequence on an existing file with a clock read around every syscall: where the time
  * of a write goes, including what each syscall added since 0.1 costs. Kept apart from write_floor(), which must stay free of any extra work.
+ * Then, in the same round, the 4 syscalls of the shortest replace (named temp, write, close,
+ * rename; the directory fd held, no sync), the reference of the atomic-only workloads: what
+ * each step of the library costs against what it is compared with.
  */
 enum {
     ST_OPENDIR,
     ST_STATDIR,
     ST_STAT,
     ST_TMPFILE,
-    ST_FLOCK,
     ST_WRITE,
     ST_LISTOLD,
     ST_LISTTMP,
     ST_FSTAT,
     ST_FDATASYNC,
+    ST_FLOCK,
     ST_LINKAT,
     ST_RENAME,
     ST_FSYNCDIR,
     ST_CLOSE,
     ST_CLOSEDIR,
+    ST_FLOOR_N, /* the floor's steps end here; the 4-syscall replace's follow */
+    ST_R_OPEN = ST_FLOOR_N,
+    ST_R_WRITE,
+    ST_R_CLOSE,
+    ST_R_RENAME,
     ST_N
 };
 static const char *const step_names[ST_N] = {"openat2(dir, RESOLVE_NO_SYMLINKS)",
                                              "statx(dirfd)",
                                              "newfstatat(dirfd, name)",
                                              "openat(dirfd, \".\", O_TMPFILE)",
-                                             "flock(tmp)",
                                              "write(tmp, 100 B)",
-                                             "llistxattr(dir/name)",
+                                             "listxattrat(dirfd, name)",
                                              "flistxattr(tmp)",
                                              "fstat(tmp)",
                                              "fdatasync(tmp)",
+                                             "flock(tmp)",
                                              "linkat(tmp, AT_EMPTY_PATH -> temp name)",
                                              "renameat(temp name -> name)",
                                              "fsync(dirfd)",
                                              "close(tmp)",
-                                             "close(dirfd)"};
+                                             "close(dirfd)",
+                                             "4 syscalls: openat(dirfd, temp, O_CREAT|O_EXCL)",
+                                             "4 syscalls: write(temp, 100 B)",
+                                             "4 syscalls: close(temp)",
+                                             "4 syscalls: renameat(temp -> name)"};
 
 static int cmd_steps(long n)
 {
     struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_NO_SYMLINKS};
-    char buf[SMALL_LEN], tmp[512], path[2048], names[256];
+    char buf[SMALL_LEN], tmp[512], names[256];
     const char *name = "steps.json";
     double acc[ST_N] = {0}, t, total = 0;
     struct stat st;
     struct statx stx;
+    int held;
 
     memset(buf, '7', sizeof(buf));
     g_sync = true;
     if (write_floor(name, buf, sizeof(buf)) < 0) /* the file exists before the first round */
         die("floor steps", errno);
-    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    held = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (held < 0)
+        die("open of the directory", errno);
     for (long i = -n / 10; i < n; i++) { /* the first tenth warms up, untimed */
         double dt[ST_N];
         int dirfd, fd;
@@ -520,21 +544,27 @@ static int cmd_steps(long n)
     } while (0)
         STEP(ST_OPENDIR, dirfd = (int)syscall(SYS_openat2, AT_FDCWD, g_dir, &how, sizeof(how)));
         STEP(ST_STATDIR, statx(dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO |
-                                                             STATX_BTIME, &stx));
+                                                             STATX_BTIME | 0x4000, &stx));
         STEP(ST_STAT, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW));
         STEP(ST_TMPFILE, fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-        STEP(ST_FLOCK, flock(fd, LOCK_EX | LOCK_NB));
         STEP(ST_WRITE, write(fd, buf, sizeof(buf)));
-        STEP(ST_LISTOLD, llistxattr(path, names, sizeof(names)));
+        STEP(ST_LISTOLD, syscall(465, dirfd, name, AT_SYMLINK_NOFOLLOW, names, sizeof(names)));
         STEP(ST_LISTTMP, flistxattr(fd, names, sizeof(names)));
         STEP(ST_FSTAT, fstat(fd, &st));
         STEP(ST_FDATASYNC, fdatasync(fd));
+        STEP(ST_FLOCK, flock(fd, LOCK_EX | LOCK_NB));
         floor_temp_name(tmp, sizeof(tmp), name);
         STEP(ST_LINKAT, linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH));
         STEP(ST_RENAME, renameat(dirfd, tmp, dirfd, name));
         STEP(ST_FSYNCDIR, fsync(dirfd));
         STEP(ST_CLOSE, close(fd));
         STEP(ST_CLOSEDIR, close(dirfd));
+        /* The shortest replace (bench_workloads' reference), its directory fd held, no sync. */
+        floor_temp_name(tmp, sizeof(tmp), name);
+        STEP(ST_R_OPEN, fd = openat(held, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        STEP(ST_R_WRITE, write(fd, buf, sizeof(buf)));
+        STEP(ST_R_CLOSE, close(fd));
+        STEP(ST_R_RENAME, renameat(held, tmp, held, name));
 #undef STEP
         if (!ok)
             die("floor steps", errno);
@@ -542,12 +572,20 @@ static int cmd_steps(long n)
             for (int k = 0; k < ST_N; k++)
                 acc[k] += dt[k];
     }
-    for (int k = 0; k < ST_N; k++)
+    for (int k = 0; k < ST_FLOOR_N; k++)
         total += acc[k];
-    for (int k = 0; k < ST_N; k++)
+    for (int k = 0; k < ST_FLOOR_N; k++)
         printf("| %s | %.2f | %.1f%% |\n", step_names[k], acc[k] / (double)n * 1e6,
                100 * acc[k] / total);
     printf("| all | %.2f | 100%% |\n", total / (double)n * 1e6);
+    total = 0;
+    for (int k = ST_FLOOR_N; k < ST_N; k++)
+        total += acc[k];
+    for (int k = ST_FLOOR_N; k < ST_N; k++)
+        printf("| %s | %.2f | %.1f%% |\n", step_names[k], acc[k] / (double)n * 1e6,
+               100 * acc[k] / total);
+    printf("| 4 syscalls: all | %.2f | 100%% |\n", total / (double)n * 1e6);
+    close(held);
     return 0;
 }
 

@@ -1541,7 +1541,8 @@ AJIO_API int ajio_sweep(const char *dir, const char *name, unsigned min_age_sec,
  * Shared filesystems (since 0.3)
  *
  * On a filesystem that other machines mount too (NFS, SMB, CephFS, FUSE such as GlusterFS, 9p,
- * AFS), which fstatfs(2) tells once per call, the library changes mechanisms so that its promises
+ * AFS), which fstatfs(2) tells once per call (once per mount and thread where statx(2) gives
+ * the mount's unique ID, Linux 6.8), the library changes mechanisms so that its promises
  * hold between clients: the target's lock and the temp's are POSIX (OFD) fcntl locks, which the
  * server arbitrates, instead of flock(2); an append takes the end of the file from the server
  * under the lock and is durable before the lock is released (group commit is off); the repair

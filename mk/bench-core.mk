@@ -1,5 +1,5 @@
 # The core write-path benchmark: ajio_write_bytes against the hand-written syscall floor, 100-byte
-# to 100 MiB writes, syscalls per write (strace -c) and the peak RSS of a 1 GiB streamed write.
+# to 100 MiB writes, syscalls per write (strace -f) and the peak RSS of a 1 GiB streamed write.
 # Results and the exact command: bench/README.md, section "Core write path".
 #
 #   make bench-core                       everything (about 2 minutes)

@@ -50,11 +50,14 @@ int ajio__stage(struct ajio_file *f)
     return 0;
 }
 
-/* Gives an O_TMPFILE a temp name in the target's directory. */
+/* Gives an O_TMPFILE a temp name in the target's directory, locked first (see sweep.c). */
 static int link_anonymous(struct ajio_file *f)
 {
-    int r = -EEXIST;
+    int r = ajio__temp_lock(f);
 
+    if (r < 0)
+        return r;
+    r = -EEXIST;
     for (int tries = 0; tries < 64 && r == -EEXIST; tries++) {
         ajio__temp_name(f->temp.tmpname, f->target.name);
         r = ajio__link_tmpfile(f->temp.fd, f->target.dirfd, f->temp.tmpname);
@@ -72,22 +75,31 @@ static int link_anonymous(struct ajio_file *f)
 }
 
 /*
- * In an append-only directory nothing can be renamed or removed, but new names can be made:
- * a new target is the O_TMPFILE linked straight to its name, which never replaces anything.
+ * A new target is the O_TMPFILE linked straight to its name: linkat(2) never replaces, so a
+ * reader finds no file or the whole file, and without a temp name there is nothing for a sweep
+ * to see, so no lock, and nothing to rename. It is also the only way to publish in an
+ * append-only directory, where nothing can be renamed or removed but new names can be made.
+ * @return 0 published, 1 the name appeared meanwhile and may be replaced (a temp name and a
+ * rename then, as for any existing target), or -errno.
  */
-static int publish_append_only(struct ajio_file *f)
+static int link_new(struct ajio_file *f)
 {
     int r = ajio__link_tmpfile(f->temp.fd, f->target.dirfd, f->target.name);
 
-    if (r == -EEXIST)
+    if (r == 0) {
+        f->temp.anonymous = false;
+        return 0;
+    }
+    if (r == -EEXIST && f->target.dir_append)
         return ajio__error(-EEXIST,
                            "\"%s\" appeared meanwhile in an append-only "
                            "directory, where it cannot be replaced",
                            f->target.path);
-    if (r < 0)
-        return ajio__error_strerror(r, "linkat of temp to \"%s\"", f->target.path);
-    f->temp.anonymous = false;
-    return 0;
+    if (r == -EEXIST && (f->target.flags & AJIO_CREATE_ONLY))
+        return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
+    if (r == -EEXIST)
+        return 1;
+    return ajio__error_strerror(r, "linkat of temp to \"%s\"", f->target.path);
 }
 
 /* Create-only publish: the kernel decides atomically whether the target exists. */
@@ -135,15 +147,19 @@ int ajio__publish(struct ajio_file *f)
         return f->temp.err;
     /*
      * An O_TMPFILE stays open, and so keeps its lock (ajio_sweep() skips locked temps), from
-     * before it has a name until after the rename and the directory sync (syncfs() needs a file
-     * when the directory cannot be opened for fsync()); ajio__finish() closes it. O_TMPFILE
+     * before it has a temp name until after the rename and the directory sync (syncfs() needs a
+     * file when the directory cannot be opened for fsync()); ajio__finish() closes it. O_TMPFILE
      * exists on local filesystems only, where close(2) reports nothing that fdatasync(2) has not.
      */
-    if (f->target.dir_append || f->temp.anonymous) {
-        r = f->target.dir_append ? publish_append_only(f) : link_anonymous(f);
+    if (f->temp.anonymous) {
+        r = !f->target.exists || f->target.dir_append ? link_new(f) : 1;
+        if (r == 1)
+            r = link_anonymous(f);
+        else if (r == 0)
+            return 0;
         if (r < 0)
             return f->temp.err = r;
-        return f->target.dir_append ? 0 : rename_temp(f);
+        return rename_temp(f);
     }
     /*
      * A named temp is what network and FUSE filesystems get, where close(2) can report a

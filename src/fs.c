@@ -15,7 +15,8 @@
  *   - Memory shared through a mapping of the lock file is shared only on one machine, so group
  *     commit (group.c) is off, and each append is made durable before its lock is released.
  *
- * The kind is read with fstatfs(2) once per resolution. What the mount options say (NFS's
+ * The kind is read with fstatfs(2) once per resolution, and not even that for a mount this
+ * thread has written on lately (ajio__target_shared()). What the mount options say (NFS's
  * nolock, local_lock=) is read from /proc/self/mountinfo only by ajio_fs_probe(), for the one
  * warning a tool gives: the mechanisms cannot do better on such a mount, only say so.
  */
@@ -88,6 +89,30 @@ int ajio__fs_kind(int fd, ajio_fs_kind *ret)
     return 0;
 }
 
+uint64_t ajio__statx_mnt_id(const struct statx *stx)
+{
+    /* stx_mnt_id is at byte 144 in every kernel's struct; glibc 2.36 names it padding. */
+    uint64_t id;
+
+    _Static_assert(sizeof(struct statx) >= 152, "struct statx without stx_mnt_id");
+    if (!(stx->stx_mask & AJIO__STATX_MNT_ID_UNIQUE))
+        return 0;
+    memcpy(&id, (const char *)stx + 144, sizeof(id));
+    return id;
+}
+
+/*
+ * The kinds of the mounts this thread wrote on last, by the mount's unique ID (statx, Linux
+ * 6.8): a mount keeps its filesystem for life and its ID is never given to another mount, so a
+ * write to a mount seen before needs no fstatfs(2). Four mounts cover the writer that works
+ * in a few places; a miss costs the fstatfs as before.
+ */
+static _Thread_local struct {
+    uint64_t mnt_id;
+    bool shared;
+} kinds[4];
+static _Thread_local unsigned kinds_next;
+
 int ajio__target_shared(struct ajio__target *t)
 {
     ajio_fs_kind k;
@@ -95,11 +120,22 @@ int ajio__target_shared(struct ajio__target *t)
 
     if (t->fs_known)
         return t->fs_shared;
+    for (unsigned i = 0; t->dir_mnt_id != 0 && i < 4; i++)
+        if (kinds[i].mnt_id == t->dir_mnt_id) {
+            t->fs_shared = kinds[i].shared;
+            t->fs_known = true;
+            return t->fs_shared;
+        }
     r = ajio__fs_kind(t->dirfd, &k);
     if (r < 0)
         return ajio__error_strerror(r, "fstatfs of directory \"%.*s\"", AJIO__DIR_ARG(t));
     t->fs_shared = k != AJIO_FS_LOCAL;
     t->fs_known = true;
+    if (t->dir_mnt_id != 0) {
+        kinds[kinds_next].mnt_id = t->dir_mnt_id;
+        kinds[kinds_next].shared = t->fs_shared;
+        kinds_next = (kinds_next + 1) % 4;
+    }
     return t->fs_shared;
 }
 

@@ -57,7 +57,7 @@ int ajio__check_args(const char *path, const ajio_opts *opts)
 
 int ajio__check_create_only(const struct ajio_file *f)
 {
-    /* Early answer only; the publish step decides atomically (RENAME_NOREPLACE). */
+    /* Early answer only; the publish step decides atomically (linkat, or RENAME_NOREPLACE). */
     if ((f->target.flags & AJIO_CREATE_ONLY) && f->target.exists)
         return ajio__error(-EEXIST, "\"%s\" exists and create-only was asked", f->target.path);
     return 0;

@@ -81,6 +81,7 @@ struct ajio__target {
     dev_t dir_dev;
     ino_t dir_ino;
     time_t dir_btime;    /* birth of the directory, 0 if the filesystem does not say */
+    uint64_t dir_mnt_id; /* its mount's ID, never reused while the system runs; 0: not known */
     int lockfd;          /* AJIO_LOCK: the target's lock file, locked until the target closes */
     bool fs_known;       /* fs_shared was read (fs.c): once per resolution */
     bool fs_shared;      /* the directory is on a filesystem other machines mount too */
@@ -367,6 +368,10 @@ bool ajio__tmpfile_unsupported(int err);
 int ajio__fs_kind(int fd, ajio_fs_kind *ret);
 /* 1 when t's directory is on a shared filesystem, 0 when local, or -errno (message set). */
 int ajio__target_shared(struct ajio__target *t);
+/* statx(2)'s mount ID that is never reused (Linux 6.8); older headers lack the name. */
+#define AJIO__STATX_MNT_ID_UNIQUE 0x4000U
+/* That ID from a statx asked for it, or 0 when the kernel did not give it. */
+uint64_t ajio__statx_mnt_id(const struct statx *stx);
 /* The weak promises of a mount of kind info->kind, from its type and options (tests use it). */
 void ajio__fs_judge(ajio_fs_info *info, const char *type, const char *mount_opts,
                     const char *super_opts);

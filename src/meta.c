@@ -9,8 +9,10 @@
  * it replaces. security.capability is never carried over: the kernel drops it on every write,
  * and new content must not inherit privileges granted to the old.
  *
- * Cost: a target with no attributes costs one llistxattr(2) (listxattrat(2) for a directory
- * handle's write) and one flistxattr(2) per write; stat(2) has no cheaper way to tell.
+ * Cost: a target with no attributes costs one listxattrat(2) (llistxattr(2) before Linux 6.13)
+ * and one flistxattr(2) per write; stat(2) has no cheaper way to tell. Both are needed even then:
+ * only the temp's own list says whether it inherited a default ACL, which the directory can be
+ * given at any moment. A new file keeps what creat(2) gives it and costs neither.
  */
 #include "internal.h"
 
@@ -195,10 +197,11 @@ static bool proc_fd_works(void)
 int ajio__copy_meta(struct ajio__target *t, int fd)
 {
     /*
-     * Before Linux 6.13 there is no listxattrat(2): the path, as resolved, names the target. A
-     * directory handle's path may be stale (the directory renamed since it was opened), so its
-     * writes name the file by the handle's fd: with the *at calls where the kernel has them,
-     * else through /proc, where /proc is mounted.
+     * The old file is named by the directory fd and the name, as the stat that planned the write
+     * named it, with the *at calls where the kernel has them: no second walk of the path, which
+     * a rename of a directory on it could lead elsewhere. Before Linux 6.13 the path, as
+     * resolved, names the target; a directory handle's path may be stale (the directory renamed
+     * since it was opened), so its writes then go through /proc, where /proc is mounted.
      */
     struct old old = {.path = t->path, .dirfd = -1, .name = t->name};
     char old_stack[512], tmp_stack[512];
@@ -208,7 +211,7 @@ int ajio__copy_meta(struct ajio__target *t, int fd)
     ssize_t nold, ntmp;
     int r = 0;
 
-    if (t->dir_borrowed && atomic_load(&at_calls) != 0) {
+    if (t->dirfd >= 0 && atomic_load(&at_calls) != 0) {
         old.dirfd = t->dirfd;
         nold = list_names(&old, -1, &old_names, old_stack, sizeof(old_stack));
         /* ENOSYS: an older kernel; EPERM: a seccomp filter that predates the call. */

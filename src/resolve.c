@@ -472,9 +472,13 @@ static int open_and_stat_dir(struct ajio__target *t)
         t->dirfd = -1;
         return r;
     }
-    /* One statx serves the sticky rules, the append-only check and the new-directory sync. */
-    if (statx(t->dirfd, "", AT_EMPTY_PATH, STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME, &stx) <
-        0)
+    /*
+     * One statx serves the sticky rules, the append-only check, the new-directory sync and, by
+     * the mount's ID, the kind of filesystem (fs.c), which then needs no fstatfs of its own.
+     */
+    if (statx(t->dirfd, "", AT_EMPTY_PATH,
+              STATX_MODE | STATX_UID | STATX_INO | STATX_BTIME | AJIO__STATX_MNT_ID_UNIQUE,
+              &stx) < 0)
         return ajio__error_strerror(-errno, "stat of the directory of \"%s\"", t->path);
     t->dir_mode = stx.stx_mode;
     t->dir_uid = stx.stx_uid;
@@ -485,6 +489,7 @@ static int open_and_stat_dir(struct ajio__target *t)
     t->dir_btime = (stx.stx_mask & STATX_BTIME) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
                        ? stx.stx_btime.tv_sec
                        : 0;
+    t->dir_mnt_id = ajio__statx_mnt_id(&stx);
     return 0;
 }
 
@@ -631,6 +636,7 @@ void ajio__borrow_dir(struct ajio__target *t, const struct ajio__target *dir, co
     t->dir_dev = dir->dir_dev;
     t->dir_ino = dir->dir_ino;
     t->dir_btime = dir->dir_btime;
+    t->dir_mnt_id = dir->dir_mnt_id;
     memcpy(t->path, dir->path, prefix);
     strcpy(t->path + prefix, name);
     t->dirlen = dir->dirlen;

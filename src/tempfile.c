@@ -47,6 +47,8 @@ int ajio__temp_create(struct ajio_file *f)
      * leaves nothing behind and no reader can open it early. Nameless, it can also be created
      * with the final mode straight away; stage fixes what the umask or the owner changes.
      * Whether this process can link an O_TMPFILE at all is learnt before any data is written.
+     * Nothing can open or sweep a file without a name, so its lock waits until it gets one
+     * (ajio__publish()); a new target never gives it a temp name, nor a lock.
      */
     if (!(f->target.flags & AJIO_NO_TMPFILE)) {
         mode_t m = f->perms.fix_perms ? (f->perms.mode & 0777) : 0666;
@@ -61,7 +63,7 @@ int ajio__temp_create(struct ajio_file *f)
         if (fd >= 0) {
             f->temp.fd = fd;
             f->temp.anonymous = true;
-            return ajio__temp_lock(f);
+            return 0;
         }
         if (usable && !ajio__tmpfile_unsupported(errno))
             return ajio__error_strerror(-errno, "create of temp (O_TMPFILE) for \"%s\"",

@@ -108,8 +108,8 @@ static void test_dir_held(void **state)
 
 /*
  * Without listxattrat(2) (an older kernel: ENOSYS; a seccomp filter older than the call: EPERM)
- * the attributes are found through /proc/self/fd: still not by the stale path. Run in a child
- * that a seccomp filter denies the *at calls.
+ * the attributes are found through /proc/self/fd: still not by the stale path; a path write's by
+ * its path. Run in a child that a seccomp filter denies the *at calls.
  */
 static void test_dir_attrs_without_at_calls(void **state)
 {
@@ -152,6 +152,11 @@ static void test_dir_attrs_without_at_calls(void **state)
             snprintf(b, sizeof(b), "%s/b/f", base);
             if (getxattr(b, "user.test", val, sizeof(val)) != 2 || memcmp(val, "v1", 2) != 0)
                 _exit(5);
+            /* A path write, which also names the old file by its directory fd, falls back to
+             * the path as resolved. */
+            if (ajio_write_bytes(b, "2", 1, NULL) < 0 ||
+                getxattr(b, "user.test", val, sizeof(val)) != 2 || memcmp(val, "v1", 2) != 0)
+                _exit(6);
             ajio_dir_close(d);
             _exit(0);
         }

@@ -104,12 +104,52 @@ static void test_probe(void **state)
     tu_assert_fails(ajio_fs_probe(dir, NULL), -EINVAL, "ret is NULL");
 }
 
+/*
+ * The kind of a mount seen before comes from the thread's cache, by the mount's unique ID; a
+ * mount not seen before, or a kernel that gives no such ID (0), is still asked with fstatfs(2):
+ * here a closed descriptor makes the asking visible as EBADF.
+ */
+static void test_kind_by_mount(void **state)
+{
+    const char *dir = *state;
+    struct ajio__target t;
+    struct statx stx;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    assert_true(fd >= 0);
+    assert_int_equal(statx(fd, "", AT_EMPTY_PATH, AJIO__STATX_MNT_ID_UNIQUE, &stx), 0);
+    ajio__target_init(&t);
+    t.dirfd = fd;
+    t.dir_mnt_id = ajio__statx_mnt_id(&stx);
+    assert_int_equal(ajio__target_shared(&t), tu_shared_fs(dir));
+    close(fd);
+    if (t.dir_mnt_id == 0) {
+        fprintf(stderr, "note: no unique mount IDs (Linux < 6.8): the cache is not used\n");
+    } else {
+        /* The same mount again: answered without a descriptor. */
+        uint64_t id = t.dir_mnt_id;
+        ajio__target_init(&t);
+        t.dirfd = fd;
+        t.dir_mnt_id = id;
+        assert_int_equal(ajio__target_shared(&t), tu_shared_fs(dir));
+        /* Another mount: asked. */
+        ajio__target_init(&t);
+        t.dirfd = fd;
+        t.dir_mnt_id = id + 1000000;
+        tu_assert_fails(ajio__target_shared(&t), -EBADF, "fstatfs of directory");
+    }
+    ajio__target_init(&t);
+    t.dirfd = fd;
+    tu_assert_fails(ajio__target_shared(&t), -EBADF, "fstatfs of directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfs_options),
         cmocka_unit_test(test_other_kinds),
         cmocka_unit_test_setup_teardown(test_probe, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_kind_by_mount, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests_name("fs", tests, NULL, NULL);
 }

@@ -201,14 +201,22 @@ static void test_default_acl(void **state)
     unsigned char acl[128], got[256];
     size_t n = acl_make(acl, acl_default_nobody_rw, 5);
     ajio_file *h;
+    ajio_dir *dh;
 
     assert_int_equal(chmod(dir, 0755), 0);
     tu_put(old, "old", 0600); /* before the default ACL: no ACL of its own */
+    /* Opened before the directory gets its default ACL: nothing about it is learnt at open. */
+    tu_assert_ok(ajio_dir_open(&dh, dir, NULL));
     if (setxattr(dir, "system.posix_acl_default", acl, n, 0) < 0) {
         assert_true(unsupported(errno));
         say_unsupported("default ACLs", dir);
+        ajio_dir_close(dh);
         return;
     }
+    tu_assert_ok(ajio_dir_write(dh, "old", "new", 3, NULL));
+    ajio_dir_close(dh);
+    assert_int_equal(getxattr(old, "system.posix_acl_access", got, sizeof(got)), -1);
+    assert_int_equal(errno, ENODATA);
     for (int named = 0; named < 2; named++) {
         /* While the write is open, the named temp is unreadable to nobody. */
         assert_int_equal(ajio_file_open(&h, old, variant(named)), 0);
@@ -442,6 +450,102 @@ static void test_sweep_skips_live_writer(void **state)
     assert_int_equal(tu_count_temps(dir), 0);
 }
 
+/*
+ * This program's own renameat() and linkat(), which libajio.a calls instead of the C library's:
+ * renameat sweeps the directory in the window between an O_TMPFILE's temp name and its rename
+ * (min_age 0: only the lock protects), linkat makes a name appear just before the link.
+ */
+struct hook {
+    const char *sweep_dir; /* renameat sweeps it first */
+    int renames, temps_seen, swept;
+    const char *appear;    /* linkat to this name creates it first, as another writer would */
+};
+static struct hook hook;
+
+int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+    hook.renames++;
+    if (hook.sweep_dir != NULL) {
+        hook.temps_seen = tu_count_temps(hook.sweep_dir);
+        hook.swept = ajio_sweep(hook.sweep_dir, NULL, 0, AJIO_SWEEP_NO_SYNC);
+    }
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, 0);
+}
+
+int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+    if (hook.appear != NULL && strcmp(newpath, hook.appear) == 0) {
+        int fd = (int)syscall(SYS_openat, newdirfd, newpath, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "other", 5), 5);
+        close(fd);
+    }
+    return (int)syscall(SYS_linkat, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/*
+ * An O_TMPFILE is locked from before it gets a temp name (an existing target's replace), so a
+ * sweep in that window leaves it; a new target is linked straight to its name: no temp name, no
+ * rename. Through a path and through a directory handle.
+ */
+static void test_sweep_skips_linked_tmpfile(void **state)
+{
+    const char *dir = *state;
+    const char *p = tu_path(dir, "cfg");
+    const char *fresh = tu_path(dir, "fresh");
+    ajio_dir *d;
+
+    if (!tu_has_tmpfile(dir)) {
+        say_unsupported("O_TMPFILE", dir);
+        return;
+    }
+    tu_assert_ok(ajio_dir_open(&d, dir, NULL));
+    tu_put(p, "old", 0644);
+    for (int handle = 0; handle < 2; handle++) {
+        hook = (struct hook){.sweep_dir = dir, .temps_seen = -1, .swept = -1};
+        tu_assert_ok(handle ? ajio_dir_write(d, "cfg", "new", 3, NULL)
+                            : ajio_write_bytes(p, "new", 3, NULL));
+        assert_int_equal(hook.renames, 1);
+        assert_int_equal(hook.temps_seen, 1);
+        assert_int_equal(hook.swept, 0);
+        tu_assert_content(p, "new", 3);
+        hook = (struct hook){.sweep_dir = dir};
+        tu_assert_ok(handle ? ajio_dir_write(d, "fresh", "x", 1, NULL)
+                            : ajio_write_bytes(fresh, "x", 1, NULL));
+        assert_int_equal(hook.renames, 0);
+        tu_assert_content(fresh, "x", 1);
+        assert_int_equal(unlink(fresh), 0);
+    }
+    hook = (struct hook){0};
+    ajio_dir_close(d);
+    assert_int_equal(tu_count_temps(dir), 0);
+}
+
+/*
+ * A new target whose name another writer creates between the look and the link is replaced
+ * through a temp name, as any last writer replaces; create-only refuses it, and keeps it.
+ */
+static void test_new_name_appears(void **state)
+{
+    const char *dir = *state;
+    const char *p = tu_path(dir, "late");
+    const ajio_opts create_only = {.flags = AJIO_CREATE_ONLY};
+
+    if (!tu_has_tmpfile(dir)) {
+        say_unsupported("O_TMPFILE", dir);
+        return;
+    }
+    hook = (struct hook){.appear = "late"};
+    tu_assert_ok(ajio_write_bytes(p, "mine", 4, NULL));
+    assert_int_equal(hook.renames, 1);
+    tu_assert_content(p, "mine", 4);
+    assert_int_equal(unlink(p), 0);
+    tu_assert_fails(ajio_write_bytes(p, "mine", 4, &create_only), -EEXIST, p);
+    hook = (struct hook){0};
+    tu_assert_content(p, "other", 5);
+    assert_int_equal(tu_count_temps(dir), 0);
+}
+
 static void test_sweep_non_utf8_name(void **state)
 {
     const char *dir = *state;
@@ -587,6 +691,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_skip_unchanged_current, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_drop_box, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_skips_live_writer, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_skips_linked_tmpfile, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_new_name_appears, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_non_utf8_name, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_append_only_dir, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_tmpfile_not_linkable, tu_setup, tu_teardown),

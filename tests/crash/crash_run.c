@@ -220,7 +220,7 @@ struct job {
     enum scenario sc;
     size_t size;
     int nsys;          /* system calls from the start of the write to its end, exclusive */
-    int rename_at;     /* index of the last rename*, or nsys if none */
+    int rename_at;     /* index of the last rename* (or publishing linkat), or nsys if none */
     long seq[MAX_SYS]; /* their numbers */
     long end_nr;       /* the call that ends the window: the end marker or exit_group */
 };
@@ -606,6 +606,8 @@ static const char *sysname(long nr)
         N(openat2),    N(flock),  N(llistxattr), N(flistxattr), N(lgetxattr), N(fsetxattr),
         N(fremovexattr), N(syncfs), N(geteuid), N(fstatfs), N(statfs), N(copy_file_range),
         N(splice),
+        /* Linux 6.13, newer than the headers of Debian 12: the same number everywhere. */
+        {464, "getxattrat"}, {465, "listxattrat"},
     };
 #undef N
     static char other[32];
@@ -1035,7 +1037,13 @@ static void count_job(int j)
         if (jb->nsys == MAX_SYS)
             die("job %s %s %zu: more than %d system calls", api_names[jb->api], sc_names[jb->sc],
                 jb->size, MAX_SYS);
-        if (is_rename((long)info.entry.nr))
+        /*
+         * A new file's O_TMPFILE is published by its linkat to the name, with no rename; before
+         * it, linkat only gives a temp its name (the probe, a replace's temp), so the last one
+         * is the publish. A transaction and a snapshot publish by their renames alone.
+         */
+        if (is_rename((long)info.entry.nr) ||
+            ((long)info.entry.nr == SYS_linkat && !is_txn(jb->sc) && !is_publish(jb->sc)))
             jb->rename_at = jb->nsys;
         jb->seq[jb->nsys++] = (long)info.entry.nr;
         if (!next_entry(pid, &info))
@@ -1052,7 +1060,7 @@ static void count_job(int j)
      * reached in phase 1.
      */
     if (jb->rename_at < 0 && !is_append(jb->sc) && jb->sc != SC_RECOVER_BACK)
-        die("counting run of %s %s %zu made no rename", api_names[jb->api], sc_names[jb->sc],
+        die("counting run of %s %s %zu made no rename nor link", api_names[jb->api], sc_names[jb->sc],
             jb->size);
     if (jb->rename_at < 0)
         jb->rename_at = jb->nsys;

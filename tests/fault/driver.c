@@ -2,7 +2,7 @@
  * driver.c - one atomic write through libajio, for the fault-injection harness
  * (tests/fault/run.sh) and the filesystem matrix (tests/fs/run.sh).
  *
- *   driver [-m MODE] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD
+ *   driver [-m MODE] [-c CHUNK] [-o FLAG,...] [-M MODE] [-X] [-n] [-P] TARGET PAYLOAD
  *
  * MODE is how TARGET is written: bytes (ajio_write_bytes, the default), text, stream (ajio_file_open,
  * ajio_file_write in chunks, ajio_file_commit), update (ajio_update whose callback writes PAYLOAD), append
@@ -27,6 +27,10 @@
  * (mallinfo2). Both must be 0 after any result, success or failure: the library may not leak a
  * descriptor or a buffer on any error path.
  *
+ * -P denies listxattrat(2) and getxattrat(2) (ENOSYS, as a kernel before 6.13 would) so that the
+ * library names the old file by its path: strace 6.1 cannot fail the *at calls, which it knows
+ * only by number, and the harness fails llistxattr and lgetxattr instead.
+ *
  * -n is the negative control of the resource tests: a naive in-place write (open O_TRUNC, write)
  * of the kind the library exists to replace. On a full or read-only filesystem it destroys the
  * target, and the checks must say so.
@@ -38,8 +42,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +58,30 @@
 #define MARK_BEGIN "/.ajio-fault-begin"
 #define MARK_END "/.ajio-fault-end"
 
+/* -P: listxattrat (465) and getxattrat (464) fail with ENOSYS. */
+static void deny_xattr_at_calls(void)
+{
+    struct sock_filter filt[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 464, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 465, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = 5, .filter = filt};
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        perror("driver: seccomp");
+        exit(2);
+    }
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: driver [-m bytes|text|stream|update|append|log|repair|batch|txn|"
                     "recover|publish|gc] [-c CHUNK] "
-                    "[-o FLAG,...] [-M MODE] [-X] [-n] TARGET PAYLOAD\n"
+                    "[-o FLAG,...] [-M MODE] [-X] [-n] [-P] TARGET PAYLOAD\n"
                     "  FLAG: no-sync no-mkdir replace-link no-follow create-only skip-unchanged "
                     "no-tmpfile jsonl no-repair\n");
     exit(2);
@@ -265,7 +292,7 @@ int main(int argc, char **argv)
     size_t len;
     char *data;
 
-    while ((opt = getopt(argc, argv, "m:c:o:M:Xn")) != -1) {
+    while ((opt = getopt(argc, argv, "m:c:o:M:XnP")) != -1) {
         switch (opt) {
         case 'm':
             mode = optarg;
@@ -288,6 +315,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             naive = true;
+            break;
+        case 'P':
+            deny_xattr_at_calls();
             break;
         default:
             usage();

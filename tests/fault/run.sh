@@ -17,7 +17,8 @@
 #   - the target is untouched (or holds the new content when the result is a success or
 #     AJIO_ENOTDURABLE), with the right owner and mode,
 #   - no temp file remains, no descriptor and no heap byte is leaked (driver only),
-#   - no rename happens after the injected failure ("rename after failed fdatasync").
+#   - nothing is published after the injected failure: no rename ("rename after failed
+#     fdatasync"), no new file's O_TMPFILE linked to its name ("link to the name after ...").
 # The same is done for the CLI ("ajio write FILE < payload", exit codes of ajio(1)), then real short
 # writes (an LD_PRELOAD shim that shortens every write; RLIMIT_FSIZE), a double fault (the write
 # fails and so does the removal of its temp), and the negative controls: the driver built against
@@ -194,10 +195,15 @@ list_calls() { # $1 trace file, $2 driver|cli, $3 target directory
             role = "rename"
             if (ret == "0") post = 1
         } else if (name == "linkat") {
+            # An O_TMPFILE linked to a temp name, or (a new file) straight to its own name,
+            # which publishes it as a rename does.
+            split(args, la, ", ")
             if (probe == 1) role = "link-probe"
-            else role = index($0, "/proc/self/fd/") || index($0, "AT_EMPTY_PATH") ? "link-temp" : "link-target"
+            else if (!index($0, "/proc/self/fd/") && !index($0, "AT_EMPTY_PATH")) role = "link-target"
+            else if (index(la[4], ".ajio-")) role = "link-temp"
+            else { role = "link-name"; if (ret == "0") post = 1 }
         } else if (name == "writev") role = "write"
-        if (post && role != "rename" && role != "fsync-dir" && role != "close-dir" && role != "close-cmp")
+        if (post && role != "rename" && role != "link-name" && role != "fsync-dir" && role != "close-dir" && role != "close-cmp")
             role = role "-post"
         print name, count[name], role
     }' "$1"
@@ -275,7 +281,7 @@ step_of() { # sets STEP
     fchmod) STEP="fchmod of temp" ;;
     fchown) STEP="fchown of temp" ;;
     fdatasync) STEP="fdatasync of temp" ;;
-    link-temp) STEP="linkat of temp" ;;
+    link-temp | link-name) STEP="linkat of temp" ;;
     link-target) STEP="link of temp" ;;
     close-temp) STEP="close of temp" ;;
     close-temp-post) STEP="close of temp after replacing" ;;
@@ -402,7 +408,8 @@ record_verdict() {
 # $1 who (lib|cli|ctl-fdatasync|ctl-keeptemp), $2 scenario, $3 syscall, $4 N, $5 role, $6 errno
 inject_one() {
     local who=$1 s=$2 sys=$3 n=$4 role=$5 e=$6
-    local expect reasons="" out rc bin
+    local expect reasons="" out rc bin link=,linkat
+    [ "$sys" = linkat ] && link=
     expect_of "$role" "$e"
     expect=$EXPECT
     S=$s ROLE=$role
@@ -415,7 +422,7 @@ inject_one() {
     esac
     if [ "$who" = cli ]; then
         # shellcheck disable=SC2086
-        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2" \
+        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2${link}" \
             --inject="$sys:error=$e:when=$n" "$CLI" write $CLIARGS "$TARGET" \
             <"$PAYLOAD" >"$WORK/out$P" 2>"$WORK/err$P"
         rc=$?
@@ -433,25 +440,30 @@ inject_one() {
         fi
     else
         # shellcheck disable=SC2086
-        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2" \
-            --inject="$sys:error=$e:when=$n" "$bin" $ARGS "$TARGET" "$PAYLOAD" \
+        strace -qq -o "$WORK/trace$P" -e trace="$sys,renameat,renameat2${link}" \
+            --inject="$sys:error=$e:when=$n" "$bin" -P $ARGS "$TARGET" "$PAYLOAD" \
             >"$WORK/out$P" 2>"$WORK/err$P"
         rc=$?
         REASONS=$reasons
         judge_driver write "$expect" "$e" "$role" "$sys" "$rc"
         reasons=$REASONS
     fi
-    # The ordering check: after a failure that must fail the write, nothing may be renamed.
-    # One pass over the trace: did the injection happen, and was anything renamed after it?
-    local seen=0 renamed=0 line
+    # The ordering check: after a failure that must fail the write, nothing may be published:
+    # no rename, and no O_TMPFILE linked to the target's own name (a new file's publish).
+    # One pass over the trace: did the injection happen, and was anything published after it?
+    local seen=0 renamed=0 linked=0 line
     while IFS= read -r line; do
         case $line in
         *INJECTED*) seen=1 ;;
         renameat*" = 0") [ $seen = 1 ] && renamed=1 ;;
+        linkat*" = 0")
+            line=${line#linkat(*, *, *, }
+            case ${line%%,*} in *.ajio-*) ;; *) [ $seen = 1 ] && linked=1 ;; esac ;;
         esac
     done <"$WORK/trace$P"
     [ $seen = 1 ] || reasons="$reasons; the injection did not happen"
     [ "$expect" = fail ] && [ $renamed = 1 ] && reasons="$reasons; rename after failed $sys"
+    [ "$expect" = fail ] && [ $linked = 1 ] && reasons="$reasons; link to the name after failed $sys"
     REASONS=$reasons
     check_state "$expect"
     record_verdict "$who" "$s" "$sys" "$n" "$role" "$e" "$expect"
@@ -466,7 +478,7 @@ inject_all() { # $1 who
         setup "$s"
         if [ "$who" = lib ]; then
             # shellcheck disable=SC2086
-            strace -qq -o "$WORK/clean$P" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+            strace -qq -o "$WORK/clean$P" "$DRIVER" -P $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
             kind=driver
         else
             # shellcheck disable=SC2086
@@ -572,7 +584,7 @@ calls_of() { # $1 scenario: the lib clean-run call list, traced here if the main
     if [ ! -s "$WORK/calls.lib.$1" ]; then
         setup "$1"
         # shellcheck disable=SC2086
-        strace -qq -o "$WORK/clean$P" "$DRIVER" $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
+        strace -qq -o "$WORK/clean$P" "$DRIVER" -P $ARGS "$TARGET" "$PAYLOAD" >"$WORK/out$P" 2>&1
         list_calls "$WORK/clean$P" driver "$(dirname "$TARGET")" >"$WORK/calls.lib.$1"
     fi
 }
@@ -587,7 +599,7 @@ control() {
             [ "$e" = EINTR ] && continue
             inject_one ctl-fdatasync new "$sys" "$n" "$role" "$e"
             count=$((count + 1))
-            tail -n 1 "$RESULTS" | grep -q 'VIOLATION.*rename after failed fdatasync' || ok=0
+            tail -n 1 "$RESULTS" | grep -qE 'VIOLATION.*(rename|link to the name) after failed fdatasync' || ok=0
         done
     done <"$WORK/calls.lib.new"
     while read -r sys n role; do
@@ -1026,7 +1038,7 @@ rmw_one() { # $1 who (lib|ctl-nocutback|ctl-keepstaging), $2 scenario, $3 sys, $
     local expect=$EXPECT
     # shellcheck disable=SC2086
     strace -qq -o "$WORK/trace$P" -e trace="$sys" --inject="$sys:error=$e:when=$n" \
-        env GLIBC_TUNABLES=$RMW_TUNABLES "$bin" -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" \
+        env GLIBC_TUNABLES=$RMW_TUNABLES "$bin" -P -m "$MODE" $ARGS "$TARGET" "$RMW_PAYLOAD" \
         >"$WORK/out$P" 2>"$WORK/err$P"
     rc=$?
     REASONS=$reasons
@@ -1052,7 +1064,7 @@ rmw_calls() { # $1 scenario: the numbered calls of its clean run into $WORK/call
     local s=$1 sys n role
     rmw_setup "$s"
     # shellcheck disable=SC2086
-    strace -qq -o "$WORK/clean$P" env GLIBC_TUNABLES=$RMW_TUNABLES "$DRIVER" -m "$MODE" $ARGS \
+    strace -qq -o "$WORK/clean$P" env GLIBC_TUNABLES=$RMW_TUNABLES "$DRIVER" -P -m "$MODE" $ARGS \
         "$TARGET" "$RMW_PAYLOAD" >"$WORK/out$P" 2>&1
     declare -A over=()
     while read -r sys n role; do over["$sys $n"]=$role; done \
@@ -1213,7 +1225,7 @@ echo
 if [ $control_ok = 1 ]; then
     echo "negative controls: libraries ignoring a failed fdatasync, leaving their named temp behind or"
     echo "ignoring a failed setxattr of the ACL, or not cutting back a failed append were caught in"
-    echo "$control_n/$control_n runs (\"rename after failed fdatasync\", \"temp left\", \"returned OK,"
+    echo "$control_n/$control_n runs (\"rename after failed fdatasync\" or \"link to the name after failed fdatasync\", \"temp left\", \"returned OK,"
     echo "expected -E\", \"target changed although the call failed\")"
 else
     echo "negative control FAILED: the harness missed a broken library:"
