@@ -394,11 +394,8 @@ typedef struct ajio_batch ajio_batch;
  * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
  * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
  * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
- * (promise 2). Instead of two waits for the disk per file, it waits for a few per round of up
- * to 128 files and one per directory (docs/design.md shows the sequence): each file still gets
- * its own fdatasync, but a round's are issued together, from up to 63 short-lived threads with
- * every signal blocked (a round of 8 files or more), so that one cache flush of the disk serves
- * many of them.
+ * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
+ * directory, instead of two syncs per file (docs/design.md shows the sequence).
  *
  * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
  * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller

@@ -6,9 +6,8 @@
  *
  *   1. every temp is written and given its permissions, and its writeback started
  *      (sync_file_range(SYNC_FILE_RANGE_WRITE)), so that the disk works on all of them at once;
- *   2. every temp is fdatasync'ed, all of a round's at once: one journal commit carries all of
- *      their metadata, and one cache flush of the disk serves every sync waiting for it
- *      (ajio__datasync_all());
+ *   2. every temp is fdatasync'ed: the first waits for the journal commit that carries all of
+ *      their metadata, the others find their data already written and their commit done;
  *   3. every temp is renamed over its target (data on disk before any name points to it, as in
  *      a one-shot write: promise 2 per file);
  *   4. each directory is fsync'ed once, at the very end.
