@@ -213,31 +213,14 @@ static int prepare(struct ajio_batch *b, struct entry *e)
     return r < 0 ? failed(e, r) : 0;
 }
 
-/*
- * Step 2 for files [from, to): the data on disk before any name points to it, as a one-shot
- * write's stage does. Their fdatasyncs are issued together, so that one cache flush of the disk
- * serves many of them (ajio__datasync_all()); a file whose own sync failed is not renamed.
- */
-static void sync_data(struct ajio_batch *b, size_t from, size_t to)
+/* Step 2: the data on disk before any name points to it, as a one-shot write's stage does. */
+static int sync_data(struct entry *e)
 {
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-    int fds[ROUND], errs[ROUND];
-    size_t idx[ROUND], n = 0;
-
-    for (size_t i = from; i < to; i++)
-        if (b->v[i].f != NULL) {
-            idx[n] = i;
-            fds[n++] = b->v[i].f->temp.fd;
-        }
-    ajio__datasync_all(fds, n, errs);
-    for (size_t k = 0; k < n; k++)
-        if (errs[k] < 0)
-            (void)failed(&b->v[idx[k]],
-                         ajio__error_strerror(errs[k], "fdatasync of temp for \"%s\"",
-                                              b->v[idx[k]].path));
-#else
-    (void)b, (void)from, (void)to;
+    if (fdatasync(e->f->temp.fd) < 0)
+        return failed(e, ajio__error_strerror(-errno, "fdatasync of temp for \"%s\"", e->path));
 #endif
+    return 0;
 }
 
 /*
@@ -338,7 +321,9 @@ static size_t round_of(struct ajio_batch *b, size_t from, size_t to)
         (void)prepare(b, e);
     }
     if (!(b->opts.flags & AJIO_NO_SYNC))
-        sync_data(b, from, to);
+        for (size_t i = from; i < to; i++)
+            if (b->v[i].f != NULL)
+                (void)sync_data(&b->v[i]);
     for (size_t i = from; i < to; i++)
         if (b->v[i].f != NULL)
             (void)publish(b, &b->v[i]);

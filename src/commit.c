@@ -10,8 +10,6 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,65 +201,4 @@ int ajio__sync_dir(struct ajio_file *f)
         return AJIO_ENOTDURABLE;
     }
     return 0;
-}
-
-/*
- * The data syncs of many temps at once (a batch's round, a transaction's temps). One after
- * another, each fdatasync after the first waits for a cache flush of its own: once the journal
- * commit that carried all of their metadata is done, ext4 and xfs send the disk a flush per call
- * (blkdev_issue_flush), and a flush costs a SATA SSD or a spinning disk 1-10 ms, about as much
- * for one file's blocks as for a hundred's. Issued together, the block layer serves every sync
- * waiting with the next flush, so a round of 128 waits for a few flushes. Each temp still gets
- * its own fdatasync and its own result.
- */
-#define DATASYNC_THREADS 63 /* with the caller, 64 at once: a round of 128 needs ~3 flushes */
-/*
- * Fewer syncs than this are done in the caller's thread, one after another. A few flushes cost
- * less than the threads would where a flush is free (a disk without a volatile cache, NVMe with
- * power-loss protection); and the fault-injection suite, which fails the Nth fdatasync of the
- * thread it traces (strace when=N), sees every sync of its small batches and transactions.
- * tests/test_batch.c covers the threaded side.
- */
-#define DATASYNC_MIN_THREADED 8
-
-struct datasync_work {
-    const int *fds;
-    int *errs;
-    size_t n;
-    size_t next; /* the next index to take, atomically */
-};
-
-static void *datasync_worker(void *arg)
-{
-    struct datasync_work *w = arg;
-    size_t i;
-
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
-        w->errs[i] = fdatasync(w->fds[i]) < 0 ? -errno : 0;
-    return NULL;
-}
-
-void ajio__datasync_all(const int *fds, size_t n, int *errs)
-{
-    struct datasync_work w = {fds, errs, n, 0};
-    pthread_t th[DATASYNC_THREADS];
-    pthread_attr_t attr;
-    sigset_t all, old;
-    size_t started = 0, want = n - 1 < DATASYNC_THREADS ? n - 1 : DATASYNC_THREADS;
-
-    if (n >= DATASYNC_MIN_THREADED && pthread_attr_init(&attr) == 0) {
-        /* The loop needs little stack; the default 8 MiB each would reserve 512 MiB for 64. */
-        (void)pthread_attr_setstacksize(&attr, 256 * 1024);
-        /* The caller's signals stay the caller's: none is delivered to a helper. */
-        (void)sigfillset(&all);
-        (void)pthread_sigmask(SIG_SETMASK, &all, &old);
-        for (; started < want; started++)
-            if (pthread_create(&th[started], &attr, datasync_worker, &w) != 0)
-                break; /* no more threads (RLIMIT_NPROC, memory): those started and this one do it */
-        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-        (void)pthread_attr_destroy(&attr);
-    }
-    (void)datasync_worker(&w);
-    for (size_t k = 0; k < started; k++)
-        (void)pthread_join(th[k], NULL);
 }

@@ -531,15 +531,6 @@ int ajio__format_double(char *out, double v, int precision);
 int ajio__stage(struct ajio_file *f);
 int ajio__publish(struct ajio_file *f);
 int ajio__sync_dir(struct ajio_file *f);
-/*
- * fdatasync of fds[0..n), issued together so that their cache flushes coalesce: errs[i] is 0 or
- * -errno of fds[i]'s own call. Sets no message: the caller knows what each fd is. The access
- * attributes tell gcc that only n entries are read, which the callers' arrays of ROUND hold.
- */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
-__attribute__((access(read_only, 1, 2), access(write_only, 3, 2)))
-#endif
-void ajio__datasync_all(const int *fds, size_t n, int *errs);
 
 /*
  * The directory part of t->path for a "%.*s" in a message ("." when the path had none): no

@@ -1005,34 +1005,27 @@ fail:
     return r;
 }
 
-/*
- * The temps of members [from, to) written, then synced together (their fdatasyncs issued at once,
- * so that a cache flush of the disk serves many: ajio__datasync_all()), then closed.
- */
+/* The temps of members [from, to) written, then synced together, then closed. */
 static int stage_round(struct ctx *c, const ajio_opts *opts, struct op *ops, size_t from,
                        size_t to)
 {
-    int fds[ROUND], errs[ROUND];
+    int fds[ROUND];
     size_t k = 0;
     int r = 0;
 
     for (size_t i = from; i < to && r == 0; i++)
         if (!ops[i].remove && (r = make_temp(c, opts, &ops[i], &fds[k])) == 0)
             k++;
+    for (size_t j = 0; j < k; j++) {
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-    if (r == 0 && want_sync(c))
-        ajio__datasync_all(fds, k, errs);
-    for (size_t j = 0; j < k && r == 0 && want_sync(c); j++)
-        if (errs[j] < 0)
-            r = ajio__error_strerror(errs[j], "fdatasync of a temp of the transaction in \"%s\"",
+        if (r == 0 && want_sync(c) && fdatasync(fds[j]) < 0)
+            r = ajio__error_strerror(-errno, "fdatasync of a temp of the transaction in \"%s\"",
                                      c->display);
-#else
-    (void)errs;
 #endif
-    for (size_t j = 0; j < k; j++)
         if (close(fds[j]) < 0 && r == 0)
             r = ajio__error_strerror(-errno, "close of a temp of the transaction in \"%s\"",
                                      c->display);
+    }
     return r;
 }
 

@@ -530,77 +530,6 @@ static void run_many_dirs(const char *base, rlim_t limit, int n)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/*
- * A round's fdatasyncs run in threads (src/commit.c): each result must still reach its own file.
- * In a child, a seccomp filter fails every fdatasync of an fd with bit 1 set (EIO), which some
- * temps of a round of 24 get and some do not: a file whose sync failed keeps its old content and
- * says why, the others are written, and nothing is left behind.
- */
-static void test_batch_sync_failures(void **state)
-{
-    enum { N = 24 };
-    int status;
-    pid_t pid = fork();
-
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct sock_filter filt[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fdatasync, 0, 3),
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 2, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        };
-        struct sock_fprog prog = {.len = 6, .filter = filt};
-        char path[N][4096], text[32];
-        int failed = 0, written = 0;
-        const char *msg;
-        ajio_batch *b;
-
-        for (int i = 0; i < N; i++) {
-            snprintf(path[i], sizeof(path[i]), "%s/f%d", (const char *)*state, i);
-            tu_put(path[i], "old\n", 0644);
-        }
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-            _exit(99);
-        if (ajio_batch_new(&b, NULL) < 0)
-            _exit(2);
-        for (int i = 0; i < N; i++) {
-            int n = snprintf(text, sizeof(text), "new %d\n", i);
-            if (ajio_batch_add(b, path[i], text, (size_t)n) < 0)
-                _exit(3);
-        }
-        if (ajio_batch_commit(b) != -EIO)
-            _exit(4);
-        for (int i = 0; i < N; i++) {
-            int r = ajio_batch_result(b, (size_t)i, NULL, &msg);
-            int n = snprintf(text, sizeof(text), "new %d\n", i);
-            if (r == -EIO) {
-                if (strstr(msg, "fdatasync of temp") == NULL || strstr(msg, path[i]) == NULL)
-                    _exit(5);
-                tu_assert_content(path[i], "old\n", 4);
-                failed++;
-            } else if (r == 0) {
-                tu_assert_content(path[i], text, (size_t)n);
-                written++;
-            } else {
-                _exit(6);
-            }
-        }
-        if (failed == 0 || written == 0)
-            _exit(7); /* the filter did not split the round: nothing was shown */
-        if (tu_count_temps(*state) != 0)
-            _exit(8);
-        ajio_batch_free(b);
-        _exit(0);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 /* Directories count against RLIMIT_NOFILE too: a batch across many stays within it. */
 static void test_batch_many_dirs_fd_limit(void **state)
 {
@@ -623,7 +552,6 @@ int main(void)
         TU_TEST(test_batch_many),        TU_TEST(test_batch_partial_failure),
         TU_TEST(test_batch_json_and_unchanged), TU_TEST(test_batch_small_fd_limit),
         TU_TEST(test_batch_many_dirs_fd_limit), TU_TEST(test_batch_same_target_twice),
-        TU_TEST(test_batch_sync_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
