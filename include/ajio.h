@@ -394,8 +394,11 @@ typedef struct ajio_batch ajio_batch;
  * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
  * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
  * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
- * (promise 2). It costs about one data sync per round of up to 128 files and one fsync per
- * directory, instead of two syncs per file (docs/design.md shows the sequence).
+ * (promise 2). It costs one wait for the journal per round of up to 128 files and one fsync per
+ * directory, instead of two syncs per file (docs/design.md shows the sequence). Each file still
+ * gets its own fdatasync, issued one after another from the caller's thread: on a disk with a
+ * volatile write cache each of those costs a cache flush (bench/README.md, "Syncs at the cost
+ * of real disks").
  *
  * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
  * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller

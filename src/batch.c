@@ -7,7 +7,10 @@
  *   1. every temp is written and given its permissions, and its writeback started
  *      (sync_file_range(SYNC_FILE_RANGE_WRITE)), so that the disk works on all of them at once;
  *   2. every temp is fdatasync'ed: the first waits for the journal commit that carries all of
- *      their metadata, the others find their data already written and their commit done;
+ *      their metadata, the others find their data already written and their commit done (on a
+ *      disk with a volatile cache each still costs a cache flush: issuing them together would
+ *      let the block layer merge those, but only from threads, which the library does not start
+ *      in its caller's process, or from io_uring);
  *   3. every temp is renamed over its target (data on disk before any name points to it, as in
  *      a one-shot write: promise 2 per file);
  *   4. each directory is fsync'ed once, at the very end.
