@@ -511,17 +511,17 @@ static inline T_SSE42 int utf8_error_128(__m128i prev, __m128i cur)
     const __m128i nib = _mm_set1_epi8(0x0F);
     __m128i p1 = _mm_alignr_epi8(cur, prev, 15), p2 = _mm_alignr_epi8(cur, prev, 14),
             p3 = _mm_alignr_epi8(cur, prev, 13);
-    __m128i e = _mm_and_si128(
-        _mm_and_si128(
-            _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_hi),
-                             _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
-            _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_lo), _mm_and_si128(p1, nib))),
-        _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_cur_hi),
-                         _mm_and_si128(_mm_srli_epi16(cur, 4), nib)));
+    __m128i e =
+        _mm_and_si128(_mm_and_si128(_mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_hi),
+                                                     _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
+                                    _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_lo),
+                                                     _mm_and_si128(p1, nib))),
+                      _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_cur_hi),
+                                       _mm_and_si128(_mm_srli_epi16(cur, 4), nib)));
     __m128i lead = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8((char)0xDF)),
                                 _mm_subs_epu8(p3, _mm_set1_epi8((char)0xEF)));
-    __m128i must = _mm_andnot_si128(_mm_cmpeq_epi8(lead, _mm_setzero_si128()),
-                                    _mm_set1_epi8((char)0x80));
+    __m128i must =
+        _mm_andnot_si128(_mm_cmpeq_epi8(lead, _mm_setzero_si128()), _mm_set1_epi8((char)0x80));
     return !_mm_testz_si128(_mm_xor_si128(e, must), _mm_xor_si128(e, must));
 }
 
@@ -532,13 +532,12 @@ static inline T_AVX2 int utf8_error_256(__m256i prev, __m256i cur)
     __m256i p1 = _mm256_alignr_epi8(cur, t, 15), p2 = _mm256_alignr_epi8(cur, t, 14),
             p3 = _mm256_alignr_epi8(cur, t, 13);
     __m256i e = _mm256_and_si256(
-        _mm256_and_si256(
-            _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(
-                                    _mm_loadu_si128((const void *)u8_prev_hi)),
-                                _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
-            _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(
-                                    _mm_loadu_si128((const void *)u8_prev_lo)),
-                                _mm256_and_si256(p1, nib))),
+        _mm256_and_si256(_mm256_shuffle_epi8(
+                             _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_prev_hi)),
+                             _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(
+                             _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_prev_lo)),
+                             _mm256_and_si256(p1, nib))),
         _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_cur_hi)),
                             _mm256_and_si256(_mm256_srli_epi16(cur, 4), nib)));
     __m256i lead = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)0xDF)),
@@ -613,9 +612,9 @@ static inline T_AVX2 const uint8_t *skip_str_avx2(const uint8_t *p, const uint8_
     const uint8_t *const from = p;
     const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\'),
                   c1f = _mm256_set1_epi8(0x1F);
-    const __m256i iota = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                          17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
-                                          31);
+    const __m256i iota =
+        _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                         21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
     __m256i prev = _mm256_setzero_si256();
     uint32_t tail = 0;
 
@@ -679,9 +678,9 @@ static inline T_SSE42 const uint8_t *skip_spaces_sse42(const uint8_t *p, const u
     const __m128i sp = _mm_set1_epi8(' ');
 
     while (end - p >= 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-                         _mm_cmpeq_epi8(_mm_loadu_si128((const void *)p), sp)) ^
-                     0xFFFFu;
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const void *)p), sp)) ^
+            0xFFFFu;
         if (m)
             return p + __builtin_ctz(m);
         p += 16;
