@@ -2,15 +2,14 @@
  * json_check_run.h - the validator's state machine, compiled once per kernel by json_check.c.
  *
  * Not a header to include elsewhere: json_check.c includes it once for each kernel with these
- * defined, so that each copy is built for its own instruction set (a target attribute) and the
- * scanners inline into it; a per-byte call through a pointer would cost more than it saves.
+ * defined (and undefined again at the end), so that each copy is built for its own instruction set
+ * (a target attribute) and the scanners inline into it; a per-byte call through a pointer would
+ * cost more than it saves.
  *
  *   RUN_NAME     the function to define
  *   KATTR        its target attribute (empty for the portable kernel)
  *   SKIP_STR     string body scanner: stops at '"', '\\', a control byte, a byte >= 0x80 it has
  *                not proven part of valid UTF-8, or end; never inside a UTF-8 sequence
- *   SKIP_SPACES  the indentation after a newline
- *   SKIP_DIGITS  the digits of a number
  *
  * Every kernel must give the same verdict, position and reason: the scanners only skip bytes
  * that need no attention, and each error is found and worded by the code below.
@@ -64,7 +63,7 @@ static KATTR int RUN_NAME(ajio_json_checker *c, const uint8_t *const start, size
         p++;                                                                                       \
         line++;                                                                                    \
         line_start = OFF;                                                                          \
-        p = SKIP_SPACES(p, end);                                                                   \
+        p = skip_spaces(p, end);                                                                   \
     }
 #define PUSH(kind)                                                                                 \
     do {                                                                                           \
@@ -512,7 +511,7 @@ num_zero:
     goto num_int_tail;
 
 num_int:
-    p = SKIP_DIGITS(p, end);
+    p = skip_digits(p, end);
     if (p == end)
         NEED(ST_NUM_INT);
     ch = *p;
@@ -537,7 +536,7 @@ num_dot:
     }
     p++;
 num_frac:
-    p = SKIP_DIGITS(p, end);
+    p = skip_digits(p, end);
     if (p == end)
         NEED(ST_NUM_FRAC);
     ch = *p;
@@ -567,7 +566,7 @@ num_exp_first:
     }
     p++;
 num_exp:
-    p = SKIP_DIGITS(p, end);
+    p = skip_digits(p, end);
     if (p == end)
         NEED(ST_NUM_EXP);
     ch = *p;
@@ -622,3 +621,7 @@ out:
 #undef SKIP_WS
 #undef PUSH
 }
+
+#undef RUN_NAME
+#undef KATTR
+#undef SKIP_STR
