@@ -610,31 +610,35 @@ static inline T_SSE42 const uint8_t *skip_str_sse42(const uint8_t *p, const uint
 
 /*
  * Most strings (keys above all) are short: one 16-byte look finds their end, and the wider loop
- * starts only for longer ones or for non-ASCII text. Returns the length of plain ASCII at p: up
- * to a stop byte (< 16), or 16 when all are plain; -1 if non-ASCII text comes first.
+ * starts only for longer ones or for non-ASCII text. Returns p past the plain ASCII it saw, with
+ * *done set if a stop byte ends it there.
  */
-static inline T_SSE42 int str_probe16(const uint8_t *p)
+static inline T_SSE42 const uint8_t *str_front16(const uint8_t *p, const uint8_t *end, int *done)
 {
-    __m128i v = _mm_loadu_si128((const void *)p);
-    unsigned stop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+    __m128i v;
+    unsigned stop, hi;
+
+    *done = 0;
+    if (end - p < 16)
+        return p;
+    v = _mm_loadu_si128((const void *)p);
+    stop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
         _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v)));
-    unsigned hi = (unsigned)_mm_movemask_epi8(v);
-
+    hi = (unsigned)_mm_movemask_epi8(v);
     if (hi & ((stop & -stop) - 1))
-        return -1;
-    return stop ? __builtin_ctz(stop) : 16;
+        return p;
+    *done = stop != 0;
+    return p + (stop ? __builtin_ctz(stop) : 16);
 }
 
 static inline T_AVX2 const uint8_t *skip_str_avx2(const uint8_t *p, const uint8_t *end)
 {
-    int k16 = end - p >= 16 ? str_probe16(p) : -1;
+    int done;
+    const uint8_t *const from = p = str_front16(p, end, &done);
 
-    if (k16 >= 0 && k16 < 16)
-        return p + k16;
-    if (k16 == 16)
-        p += 16;
-    const uint8_t *const from = p;
+    if (done)
+        return p;
     const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\'),
                   c1f = _mm256_set1_epi8(0x1F);
     const __m256i iota =
@@ -668,13 +672,11 @@ static inline T_AVX2 const uint8_t *skip_str_avx2(const uint8_t *p, const uint8_
 /* Masked loads read the last block of the input too (masked-off bytes never fault). */
 static inline T_AVX512 const uint8_t *skip_str_avx512(const uint8_t *p, const uint8_t *end)
 {
-    int k16 = end - p >= 16 ? str_probe16(p) : -1;
+    int done;
+    const uint8_t *const from = p = str_front16(p, end, &done);
 
-    if (k16 >= 0 && k16 < 16)
-        return p + k16;
-    if (k16 == 16)
-        p += 16;
-    const uint8_t *const from = p;
+    if (done)
+        return p;
     const __m512i q = _mm512_set1_epi8('"'), bs = _mm512_set1_epi8('\\'),
                   sp = _mm512_set1_epi8(0x20);
     __m512i prev = _mm512_setzero_si512();
