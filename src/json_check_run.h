@@ -63,8 +63,14 @@ static KATTR int RUN_NAME(ajio_json_checker *c, const uint8_t *const start, size
         p++;                                                                                       \
         line++;                                                                                    \
         line_start = OFF;                                                                          \
+        AHEAD();                                                                                   \
         p = skip_spaces(p, end);                                                                   \
     }
+/* Asks for the input a little ahead of the scan, at newlines and commas (a few times per cache
+ * line): on ~50 MB inputs the machine ran at 45-70% of its in-cache speed without it, at about its
+ * in-cache speed with it (the hardware prefetcher alone did not keep up); in cache it costs
+ * nothing measurable. A prefetch never faults, past the end of the input neither. */
+#define AHEAD() __builtin_prefetch(p + AHEAD_BYTES)
 #define PUSH(kind)                                                                                 \
     do {                                                                                           \
         if (UNLIKELY(depth >= max_depth))                                                          \
@@ -281,6 +287,7 @@ after_arr:
     SKIP_WS(ST_AFTER);
     if (LIKELY(ch == ',')) {
         p++;
+        AHEAD();
         goto value;
     }
     if (ch == ']') {
@@ -296,6 +303,7 @@ after_obj:
     SKIP_WS(ST_AFTER);
     if (LIKELY(ch == ',')) {
         p++;
+        AHEAD();
         goto obj_key;
     }
     if (ch == '}') {
@@ -620,6 +628,7 @@ out:
 #undef FAIL
 #undef SKIP_WS
 #undef PUSH
+#undef AHEAD
 }
 
 #undef RUN_NAME
