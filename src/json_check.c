@@ -431,6 +431,17 @@ static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
+/* ---- x86 kernels ---------------------------------------------------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define X86_KERNELS 1
+#include <immintrin.h>
+#else
+#define X86_KERNELS 0
+#endif
+
+#if X86_KERNELS
+
 /*
  * A vector scan that gave up at p (an invalid or cut UTF-8 sequence somewhere in its block)
  * hands over at a sequence boundary: the block before p was valid, but may end inside a
@@ -447,17 +458,6 @@ static inline const uint8_t *utf8_boundary(const uint8_t *from, const uint8_t *p
         return p - 3;
     return p;
 }
-
-/* ---- x86 kernels ---------------------------------------------------------------------------- */
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define X86_KERNELS 1
-#include <immintrin.h>
-#else
-#define X86_KERNELS 0
-#endif
-
-#if X86_KERNELS
 
 #define T_SSE42 __attribute__((target("sse4.2,ssse3,popcnt,pclmul")))
 #define T_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,pclmul")))
