@@ -15,7 +15,10 @@
  *      jansson rejects numbers it cannot convert (numeric overflow) and NUL in object keys;
  *      it mishandles raw NUL bytes outside strings (takes them for the end of input, or skips
  *      them after a number or literal: "1\0" and "[1\0]" are accepted);
- *      the validator's default depth limit (1024) is below jansson's (2048).
+ *      the validator's default depth limit (1024) is below jansson's (2048);
+ *   4. kernels: every kernel of src/cpu.c the CPU has gives what the scalar kernel gives, fed
+ *      whole and in random chunks, in JSON and JSONL mode (the one-shot checks above run the
+ *      kernel the process chose: AJIO_KERNEL picks it).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -178,6 +181,23 @@ static void check_jansson(const uint8_t *p, size_t n)
     abort();
 }
 
+/* Every kernel against the scalar one (the one without vector code). */
+static void check_kernels(const uint8_t *p, size_t n, unsigned flags, uint64_t h)
+{
+    static int best = -1;
+    outcome ref, o;
+
+    if (best < 0)
+        best = ajio__kernel_best();
+    ref = chunks_validate_kernel(p, n, flags, 0, CHUNKS_WHOLE, AJIO__KERNEL_SCALAR);
+    for (int k = AJIO__KERNEL_SCALAR; k <= best; k++) {
+        o = chunks_validate_kernel(p, n, flags, 0, CHUNKS_WHOLE, k);
+        same(&ref, &o, ajio__kernel_name(k));
+        o = chunks_validate_kernel(p, n, flags, 0, h | 1, k);
+        same(&ref, &o, ajio__kernel_name(k));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -193,5 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_chunking(data, size, AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED, h);
     check_lines(data, size);
     check_jansson(data, size);
+    check_kernels(data, size, 0, h);
+    check_kernels(data, size, AJIO_JSON_LINES, h);
     return 0;
 }

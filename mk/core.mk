@@ -1,6 +1,8 @@
-# Core library checks that are not cmocka suites.
-CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh tests/callgraph.py tests/pow10.sh
-ASAN_SCRIPTS  += tests/newdir.sh
+# Core library checks that are not cmocka suites. json_kernels.sh runs the validator's suite once
+# per kernel of src/cpu.c.
+CHECK_SCRIPTS += tests/symbols.sh tests/install.sh tests/newdir.sh tests/callgraph.py \
+                 tests/pow10.sh tests/json_kernels.sh
+ASAN_SCRIPTS  += tests/newdir.sh tests/json_kernels.sh
 
 # The man 3 pages: one per family, each EXAMPLE compiled and run by tests/man3.sh.
 MAN3_PAGES := $(sort $(wildcard man/man3/*.3))

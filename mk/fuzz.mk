@@ -14,9 +14,11 @@ FUZZ_MAX_LEN ?= 8192
 FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_DATA    ?= $(AJIO_TEST_DATA)
-# Library sources the validator target needs (the validator, and error.c for the messages it
-# sets), and the chunk feeder it shares with tests/test_json_check.c (tests/lib/chunks.h).
-FUZZ_VALIDATE_SRC := src/json_check.c src/error.c
+# Library sources the validator target needs (the validator, error.c for the messages it sets,
+# cpu.c for its kernels), and the chunk feeder it shares with tests/test_json_check.c
+# (tests/lib/chunks.h). Each input runs through every kernel the CPU has (fuzz_validate.c), so
+# the time budget covers them all.
+FUZZ_VALIDATE_SRC := src/json_check.c src/error.c src/cpu.c
 FUZZ_CPPFLAGS     := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/lib
 FUZZ_VALIDATE_OBJ := $(B)/fuzz/fuzz_validate.o $(FUZZ_VALIDATE_SRC:src/%.c=$(B)/fuzz/obj/%.o)
 

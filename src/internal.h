@@ -236,6 +236,9 @@ enum {
 int ajio__kernel(void);
 int ajio__kernel_best(void);
 const char *ajio__kernel_name(int kernel);
+/* json_check.c: runs c with another kernel (the tests compare them); -ENOTSUP if the CPU lacks
+ * it. */
+int ajio__json_checker_kernel(ajio_json_checker *c, int kernel);
 
 /* tempname.c */
 void ajio__temp_name(char ret_name[NAME_MAX + 1], const char *target);

@@ -4,10 +4,15 @@
  * The validator is one state machine. ajio_json_checker_feed() loads the state into locals, runs a
  * goto-based loop over the chunk and writes the state back when the chunk ends, so a value may
  * be split at any byte. The hot paths avoid per-byte branches where they can: string bodies are
- * scanned 16 bytes at a time with SSE2 (8 at a time with SWAR elsewhere), digits 8 at a time,
- * indentation 16 at a time, and complete UTF-8 sequences, \uXXXX escapes and literals are checked
- * in one go when the chunk holds them whole. Only when a token straddles the chunk end does the
- * byte-by-byte path with saved sub-state run.
+ * scanned a word or a vector at a time, digits and indentation 8 at a time, and complete UTF-8
+ * sequences, \uXXXX escapes and literals are checked in one go when the chunk holds them whole.
+ * Only when a token straddles the chunk end does the byte-by-byte path with saved sub-state run.
+ *
+ * The machine (json_check_run.h) is compiled once per kernel of cpu.c, each copy with its own
+ * scanners: portable SWAR for the scalar kernel, which uses no vector instructions so that the
+ * path of machines without them is tested everywhere; 16, 32 and 64 bytes at a time for SSE4.2,
+ * AVX2 and AVX-512, where string bodies with non-ASCII text are also validated as UTF-8 a vector
+ * at a time. A checker picks its copy once, when it is made.
  *
  * Memory is the struct plus one byte per nesting level (max_depth bytes), allocated up front.
  *
@@ -26,10 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #if defined(__GNUC__)
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -228,6 +229,7 @@ struct ajio_json_checker {
     uint8_t top;      /* kind of the innermost container, K_TOP at depth 0 */
     uint8_t in_key;   /* the string being scanned is an object key */
     uint8_t finished; /* ajio_json_checker_finish() was called */
+    uint8_t kernel;   /* AJIO__KERNEL_*: which copy of the machine runs */
     /* Sub-state of tokens split across chunks. */
     uint8_t lit;         /* ST_LIT: which literal (index into lit_word) */
     uint8_t lit_i;       /* ST_LIT: bytes of it matched */
@@ -354,7 +356,7 @@ static COLD void utf8_lead_error(ajio_json_checker *c, uint64_t off, uint64_t li
     set_error(c, off, line, line_start, "invalid UTF-8 byte 0x%02X (%s)", b, why);
 }
 
-/* ---- fast scanners -------------------------------------------------------------------------- */
+/* ---- portable scanners (the scalar kernel; no vector instructions) -------------------------- */
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -389,20 +391,11 @@ static inline const uint8_t *skip_digits(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/* Skips spaces (the indentation after a newline), 16 or 8 at a time. */
+/* Skips spaces (the indentation after a newline), 8 at a time. Every kernel uses this one:
+ * indentation is short, and 16 to 64-byte loads measured slower on the benchmark documents. */
 static inline const uint8_t *skip_spaces(const uint8_t *p, const uint8_t *end)
 {
-#if defined(__SSE2__)
-    const __m128i sp = _mm_set1_epi8(' ');
-    while (end - p >= 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-                         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), sp)) ^
-                     0xFFFFu;
-        if (m)
-            return p + __builtin_ctz(m);
-        p += 16;
-    }
-#elif SWAR_LE
+#if SWAR_LE
     while (end - p >= 8) {
         uint64_t m = load64(p) ^ 0x2020202020202020ull;
         if (m)
@@ -418,20 +411,7 @@ static inline const uint8_t *skip_spaces(const uint8_t *p, const uint8_t *end)
 /* Returns the first byte at or after p that is '"', '\\', a control byte or non-ASCII, or end. */
 static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
 {
-#if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* Signed compare: bytes >= 0x80 are negative, so one compare flags both control bytes
-         * and non-ASCII. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                 _mm_cmplt_epi8(v, sp));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask)
-            return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#elif SWAR_LE
+#if SWAR_LE
     while (end - p >= 8) {
         uint64_t v = load64(p);
         uint64_t hi = 0x8080808080808080ull, lo = 0x0101010101010101ull;
@@ -451,614 +431,324 @@ static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/* ---- the machine ---------------------------------------------------------------------------- */
+/* ---- x86 kernels ---------------------------------------------------------------------------- */
 
-static int run(ajio_json_checker *c, const uint8_t *const start, size_t len)
+#if defined(__x86_64__) && defined(__GNUC__)
+#define X86_KERNELS 1
+#include <immintrin.h>
+#else
+#define X86_KERNELS 0
+#endif
+
+#if X86_KERNELS
+
+/*
+ * A vector scan that gave up at p (an invalid or cut UTF-8 sequence somewhere in its block)
+ * hands over at a sequence boundary: the block before p was valid, but may end inside a
+ * sequence, whose lead byte is one of the last three. Never before from, where the scan began
+ * (also a boundary).
+ */
+static inline const uint8_t *utf8_boundary(const uint8_t *from, const uint8_t *p)
 {
-    const uint8_t *p = start;
-    const uint8_t *const end = start + len;
-    const uint64_t base = c->base;
-    const int lines = (c->flags & AJIO_JSON_LINES) != 0;
-    const uint32_t max_depth = c->max_depth;
-    uint8_t *const stack = c->stack;
-    uint32_t depth = c->depth;
-    unsigned top = c->top;
-    unsigned in_key = c->in_key;
-    uint64_t line = c->line, line_start = c->line_start, count = c->count;
-    unsigned ch = 0, n;
-    int state;
+    if (p - from >= 1 && p[-1] >= 0xC0)
+        return p - 1;
+    if (p - from >= 2 && p[-2] >= 0xE0)
+        return p - 2;
+    if (p - from >= 3 && p[-3] >= 0xF0)
+        return p - 3;
+    return p;
+}
 
-/* Offset of p, and of the byte before p. */
-#define OFF ((uint64_t)(p - start) + base)
-/* Out of input: remember where we are and return. */
-#define NEED(st)                                                                                   \
-    do {                                                                                           \
-        state = (st);                                                                              \
-        goto out;                                                                                  \
-    } while (0)
-#define FAIL_AT(off, ...)                                                                          \
-    do {                                                                                           \
-        set_error(c, (off), line, line_start, __VA_ARGS__);                                        \
-        goto failed;                                                                               \
-    } while (0)
-#define FAIL(...) FAIL_AT(OFF, __VA_ARGS__)
-/* Skips JSON whitespace; leaves the next byte in ch. In JSONL a '\n' ends the line, which is
- * an error inside a value. */
-#define SKIP_WS(st)                                                                                \
-    for (;;) {                                                                                     \
-        if (UNLIKELY(p == end))                                                                    \
-            NEED(st);                                                                              \
-        ch = *p;                                                                                   \
-        if (LIKELY(ch > ' '))                                                                      \
-            break;                                                                                 \
-        if (ch == ' ' || ch == '\t' || ch == '\r') {                                               \
-            p++;                                                                                   \
-            continue;                                                                              \
-        }                                                                                          \
-        if (ch != '\n')                                                                            \
-            break;                                                                                 \
-        if (lines)                                                                                 \
-            goto newline_in_value;                                                                 \
-        p++;                                                                                       \
-        line++;                                                                                    \
-        line_start = OFF;                                                                          \
-        p = skip_spaces(p, end);                                                                   \
+#define T_SSE42 __attribute__((target("sse4.2,ssse3,popcnt,pclmul")))
+#define T_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,pclmul")))
+#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,bmi,bmi2,popcnt,pclmul")))
+
+/*
+ * UTF-8 validation by table lookup, after Keiser and Lemire, "Validating UTF-8 in less than one
+ * instruction per byte" (2021). Each byte is checked with the one before it: three 16-entry
+ * tables, indexed by the high and low nibble of the previous byte and the high nibble of this
+ * one, each give the error classes that part allows; a class in all three is an error. Third and
+ * fourth bytes of a sequence are continuation bytes after a continuation byte, which the pair
+ * check flags (U8_TWO); they are told apart by the lead two or three bytes back, and that flag
+ * is cancelled there (and set where a continuation byte was due but is missing).
+ */
+#define U8_SHORT 0x01 /* lead byte not followed by a continuation byte */
+#define U8_LONG 0x02  /* continuation byte after ASCII */
+#define U8_OV3 0x04   /* E0 80..9F: overlong 3-byte form */
+#define U8_LARGE 0x08 /* F4 90..BF, F5..FF 90..BF: above U+10FFFF */
+#define U8_SURR 0x10  /* ED A0..BF: a UTF-16 surrogate */
+#define U8_OV2 0x20   /* C0, C1 lead: overlong 2-byte form */
+#define U8_F8X 0x40   /* F0 80..8F (overlong 4-byte form), F5..FF 80..8F (too large) */
+#define U8_TWO 0x80   /* continuation byte after a continuation byte */
+#define U8_BASE (U8_SHORT | U8_LONG | U8_TWO)
+
+/* clang-format off */
+static const uint8_t u8_prev_hi[16] = {
+    U8_LONG, U8_LONG, U8_LONG, U8_LONG, U8_LONG, U8_LONG, U8_LONG, U8_LONG,
+    U8_TWO, U8_TWO, U8_TWO, U8_TWO,
+    U8_SHORT | U8_OV2, U8_SHORT, U8_SHORT | U8_OV3 | U8_SURR, U8_SHORT | U8_LARGE | U8_F8X,
+};
+static const uint8_t u8_prev_lo[16] = {
+    U8_BASE | U8_OV2 | U8_OV3 | U8_F8X, U8_BASE | U8_OV2, U8_BASE, U8_BASE,
+    U8_BASE | U8_LARGE, U8_BASE | U8_LARGE | U8_F8X, U8_BASE | U8_LARGE | U8_F8X,
+    U8_BASE | U8_LARGE | U8_F8X, U8_BASE | U8_LARGE | U8_F8X, U8_BASE | U8_LARGE | U8_F8X,
+    U8_BASE | U8_LARGE | U8_F8X, U8_BASE | U8_LARGE | U8_F8X, U8_BASE | U8_LARGE | U8_F8X,
+    U8_BASE | U8_LARGE | U8_F8X | U8_SURR, U8_BASE | U8_LARGE | U8_F8X,
+    U8_BASE | U8_LARGE | U8_F8X,
+};
+static const uint8_t u8_cur_hi[16] = {
+    U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT,
+    U8_LONG | U8_TWO | U8_OV2 | U8_OV3 | U8_F8X,
+    U8_LONG | U8_TWO | U8_OV2 | U8_OV3 | U8_LARGE,
+    U8_LONG | U8_TWO | U8_OV2 | U8_SURR | U8_LARGE,
+    U8_LONG | U8_TWO | U8_OV2 | U8_SURR | U8_LARGE,
+    U8_SHORT, U8_SHORT, U8_SHORT, U8_SHORT,
+};
+/* clang-format on */
+
+/* Nonzero if cur, read after prev (the block before it, or zeros), holds a UTF-8 error. */
+static inline T_SSE42 int utf8_error_128(__m128i prev, __m128i cur)
+{
+    const __m128i nib = _mm_set1_epi8(0x0F);
+    __m128i p1 = _mm_alignr_epi8(cur, prev, 15), p2 = _mm_alignr_epi8(cur, prev, 14),
+            p3 = _mm_alignr_epi8(cur, prev, 13);
+    __m128i e =
+        _mm_and_si128(_mm_and_si128(_mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_hi),
+                                                     _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
+                                    _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_prev_lo),
+                                                     _mm_and_si128(p1, nib))),
+                      _mm_shuffle_epi8(_mm_loadu_si128((const void *)u8_cur_hi),
+                                       _mm_and_si128(_mm_srli_epi16(cur, 4), nib)));
+    __m128i lead = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8((char)0xDF)),
+                                _mm_subs_epu8(p3, _mm_set1_epi8((char)0xEF)));
+    __m128i must =
+        _mm_andnot_si128(_mm_cmpeq_epi8(lead, _mm_setzero_si128()), _mm_set1_epi8((char)0x80));
+    return !_mm_testz_si128(_mm_xor_si128(e, must), _mm_xor_si128(e, must));
+}
+
+static inline T_AVX2 int utf8_error_256(__m256i prev, __m256i cur)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    __m256i t = _mm256_permute2x128_si256(prev, cur, 0x21);
+    __m256i p1 = _mm256_alignr_epi8(cur, t, 15), p2 = _mm256_alignr_epi8(cur, t, 14),
+            p3 = _mm256_alignr_epi8(cur, t, 13);
+    __m256i e = _mm256_and_si256(
+        _mm256_and_si256(_mm256_shuffle_epi8(
+                             _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_prev_hi)),
+                             _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(
+                             _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_prev_lo)),
+                             _mm256_and_si256(p1, nib))),
+        _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)u8_cur_hi)),
+                            _mm256_and_si256(_mm256_srli_epi16(cur, 4), nib)));
+    __m256i lead = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)0xDF)),
+                                   _mm256_subs_epu8(p3, _mm256_set1_epi8((char)0xEF)));
+    __m256i must = _mm256_andnot_si256(_mm256_cmpeq_epi8(lead, _mm256_setzero_si256()),
+                                       _mm256_set1_epi8((char)0x80));
+    __m256i x = _mm256_xor_si256(e, must);
+    return !_mm256_testz_si256(x, x);
+}
+
+static inline T_AVX512 int utf8_error_512(__m512i prev, __m512i cur)
+{
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    /* The 16 bytes before each 128-bit lane of cur, for the per-lane byte shifts. */
+    __m512i t = _mm512_alignr_epi64(cur, prev, 6);
+    __m512i p1 = _mm512_alignr_epi8(cur, t, 15), p2 = _mm512_alignr_epi8(cur, t, 14),
+            p3 = _mm512_alignr_epi8(cur, t, 13);
+    __m512i e = _mm512_and_si512(
+        _mm512_and_si512(
+            _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const void *)u8_prev_hi)),
+                                _mm512_and_si512(_mm512_srli_epi16(p1, 4), nib)),
+            _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const void *)u8_prev_lo)),
+                                _mm512_and_si512(p1, nib))),
+        _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const void *)u8_cur_hi)),
+                            _mm512_and_si512(_mm512_srli_epi16(cur, 4), nib)));
+    __m512i lead = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8((char)0xDF)),
+                                   _mm512_subs_epu8(p3, _mm512_set1_epi8((char)0xEF)));
+    __mmask64 must = _mm512_test_epi8_mask(lead, lead);
+    __m512i x = _mm512_xor_si512(e, _mm512_maskz_mov_epi8(must, _mm512_set1_epi8((char)0x80)));
+    return _mm512_test_epi8_mask(x, x) != 0;
+}
+
+/*
+ * String body scanners: plain ASCII and valid UTF-8 skipped a block at a time. A block is cut at
+ * its first '"', '\\' or control byte and read as if ASCII followed, so that a sequence the end
+ * of the string cuts is an error of this block; one that runs on into the next block is checked
+ * with that block. On any error, or near the end of the input, the portable scanner goes on from
+ * a sequence boundary, and the machine finds the exact byte and words the error itself.
+ */
+static inline T_SSE42 const uint8_t *skip_str_sse42(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *const from = p;
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
+    const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m128i prev = _mm_setzero_si128();
+    unsigned tail = 0; /* a byte >= 0x80 among the last three of prev */
+
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const void *)p);
+        unsigned stop = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                         _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v)));
+        unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 16;
+        unsigned hi = (unsigned)_mm_movemask_epi8(v) & ((1u << k) - 1);
+
+        if (hi | tail) {
+            __m128i w = _mm_and_si128(v, _mm_cmpgt_epi8(_mm_set1_epi8((char)k), iota));
+            if (utf8_error_128(prev, w))
+                return skip_plain(utf8_boundary(from, p), end);
+            prev = w;
+            tail = hi >> 13;
+        }
+        if (stop)
+            return p + k;
+        p += 16;
     }
-#define PUSH(kind)                                                                                 \
-    do {                                                                                           \
-        if (UNLIKELY(depth >= max_depth))                                                          \
-            FAIL("nesting deeper than %u", (unsigned)max_depth);                                   \
-        stack[depth++] = (kind);                                                                   \
-        top = (kind);                                                                              \
-    } while (0)
+    return skip_plain(utf8_boundary(from, p), end);
+}
 
-    switch (c->state) {
-    case ST_VALUE:
-        goto value;
-    case ST_ARR_FIRST:
-        goto arr_first;
-    case ST_OBJ_FIRST:
-        goto obj_first;
-    case ST_OBJ_KEY:
-        goto obj_key;
-    case ST_COLON:
-        goto colon;
-    case ST_AFTER:
-        goto after;
-    case ST_LINE:
-        goto line_begin;
-    case ST_STR:
-        goto str;
-    case ST_ESC:
-        goto esc;
-    case ST_HEX:
-        goto hex_slow;
-    case ST_SURR_BS:
-        goto surr_bs;
-    case ST_SURR_U:
-        goto surr_u;
-    case ST_UTF8:
-        goto utf8_slow;
-    case ST_NUM_MINUS:
-        goto num_minus;
-    case ST_NUM_ZERO:
-        goto num_zero;
-    case ST_NUM_INT:
-        goto num_int;
-    case ST_NUM_DOT:
-        goto num_dot;
-    case ST_NUM_FRAC:
-        goto num_frac;
-    case ST_NUM_E:
-        goto num_e;
-    case ST_NUM_ESIGN:
-        goto num_esign;
-    case ST_NUM_EXP:
-        goto num_exp;
-    case ST_LIT:
-        goto lit_slow;
-    case ST_LIT_END:
-        goto lit_end;
+/*
+ * Most strings (keys above all) are short: one 16-byte look finds their end, and the wider loop
+ * starts only for longer ones or for non-ASCII text. Returns p past the plain ASCII it saw, with
+ * *done set if a stop byte ends it there.
+ */
+static inline T_SSE42 const uint8_t *str_front16(const uint8_t *p, const uint8_t *end, int *done)
+{
+    __m128i v;
+    unsigned stop, hi;
+
+    *done = 0;
+    if (end - p < 16)
+        return p;
+    v = _mm_loadu_si128((const void *)p);
+    stop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v)));
+    hi = (unsigned)_mm_movemask_epi8(v);
+    if (hi & ((stop & -stop) - 1))
+        return p;
+    *done = stop != 0;
+    return p + (stop ? __builtin_ctz(stop) : 16);
+}
+
+static inline T_AVX2 const uint8_t *skip_str_avx2(const uint8_t *p, const uint8_t *end)
+{
+    int done;
+    const uint8_t *const from = p = str_front16(p, end, &done);
+
+    if (done)
+        return p;
+    const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\'),
+                  c1f = _mm256_set1_epi8(0x1F);
+    const __m256i iota =
+        _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                         21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    __m256i prev = _mm256_setzero_si256();
+    uint32_t tail = 0;
+
+    while (end - p >= 32) {
+        __m256i v = _mm256_loadu_si256((const void *)p);
+        uint32_t stop = (uint32_t)_mm256_movemask_epi8(
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)),
+                            _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v)));
+        unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 32;
+        uint32_t hi = (uint32_t)_mm256_movemask_epi8(v) & (uint32_t)((1ull << k) - 1);
+
+        if (hi | tail) {
+            __m256i w = _mm256_and_si256(v, _mm256_cmpgt_epi8(_mm256_set1_epi8((char)k), iota));
+            if (utf8_error_256(prev, w))
+                return skip_plain(utf8_boundary(from, p), end);
+            prev = w;
+            tail = hi >> 29;
+        }
+        if (stop)
+            return p + k;
+        p += 32;
+    }
+    return skip_plain(utf8_boundary(from, p), end);
+}
+
+/* Masked loads read the last block of the input too (masked-off bytes never fault). */
+static inline T_AVX512 const uint8_t *skip_str_avx512(const uint8_t *p, const uint8_t *end)
+{
+    int done;
+    const uint8_t *const from = p = str_front16(p, end, &done);
+
+    if (done)
+        return p;
+    const __m512i q = _mm512_set1_epi8('"'), bs = _mm512_set1_epi8('\\'),
+                  sp = _mm512_set1_epi8(0x20);
+    __m512i prev = _mm512_setzero_si512();
+    uint64_t tail = 0;
+
+    while (p < end) {
+        size_t left = (size_t)(end - p);
+        __mmask64 in = left >= 64 ? ~0ull : (1ull << left) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(in, p);
+        uint64_t stop = _mm512_cmpeq_epi8_mask(v, q) | _mm512_cmpeq_epi8_mask(v, bs) |
+                        _mm512_cmplt_epu8_mask(v, sp) | ~in;
+        uint64_t before = stop ? (stop & -stop) - 1 : ~0ull;
+        uint64_t hi = _mm512_movepi8_mask(v) & before;
+
+        if (hi | tail) {
+            __m512i w = _mm512_maskz_mov_epi8(before, v);
+            if (utf8_error_512(prev, w))
+                return skip_plain(utf8_boundary(from, p), end);
+            prev = w;
+            tail = hi >> 61;
+        }
+        if (stop)
+            return p + __builtin_ctzll(stop);
+        p += 64;
+    }
+    return utf8_boundary(from, p); /* the input ended with the block: maybe inside a sequence */
+}
+
+#endif /* x86 kernels */
+
+/* ---- the machine, once per kernel (json_check_run.h) ---------------------------------------- */
+
+/* How far ahead the machine asks for input (AHEAD() in json_check_run.h): 1-4 KiB measured alike
+ * on the ~50 MB benchmark inputs, 512 bytes worse. */
+#define AHEAD_BYTES 2048
+
+#define RUN_NAME run_scalar
+#define KATTR
+#define SKIP_STR skip_plain
+#include "json_check_run.h"
+
+#if X86_KERNELS
+#define RUN_NAME run_sse42
+#define KATTR T_SSE42
+#define SKIP_STR skip_str_sse42
+#include "json_check_run.h"
+
+#define RUN_NAME run_avx2
+#define KATTR T_AVX2
+#define SKIP_STR skip_str_avx2
+#include "json_check_run.h"
+
+#define RUN_NAME run_avx512
+#define KATTR T_AVX512
+#define SKIP_STR skip_str_avx512
+#include "json_check_run.h"
+#endif
+
+static int run(ajio_json_checker *c, const uint8_t *start, size_t len)
+{
+    switch (c->kernel) {
+#if X86_KERNELS
+    case AJIO__KERNEL_AVX512:
+        return run_avx512(c, start, len);
+    case AJIO__KERNEL_AVX2:
+        return run_avx2(c, start, len);
+    case AJIO__KERNEL_SSE42:
+        return run_sse42(c, start, len);
+#endif
     default:
-        assert(0 && "bad state");
-        return AJIO_EJSON;
+        return run_scalar(c, start, len);
     }
-
-    /* ---- structure ---- */
-line_begin:
-    /* JSONL: leading blanks, then a value. A line with nothing but blanks is an error. */
-    for (;;) {
-        if (p == end)
-            NEED(ST_LINE);
-        ch = *p;
-        if (ch == ' ' || ch == '\t' || ch == '\r') {
-            p++;
-            continue;
-        }
-        if (ch == '\n')
-            FAIL("blank line (JSONL needs one value on every line)");
-        break;
-    }
-    state = ST_LINE;
-    goto value_start;
-
-arr_first:
-    SKIP_WS(ST_ARR_FIRST);
-    if (ch == ']') {
-        p++;
-        goto pop;
-    }
-    state = ST_ARR_FIRST;
-    goto value_start;
-
-value:
-    SKIP_WS(ST_VALUE);
-    state = ST_VALUE;
-value_start:
-    /* ch == *p, not whitespace; state names the context for error reasons. */
-    switch (ch) {
-    case '"':
-        p++;
-        in_key = 0;
-        goto str;
-    case '[':
-        PUSH(K_ARR);
-        p++;
-        goto arr_first;
-    case '{':
-        PUSH(K_OBJ);
-        p++;
-        goto obj_first;
-    case '-':
-        p++;
-        goto num_minus;
-    case '0':
-        p++;
-        goto num_zero;
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
-        p++;
-        goto num_int;
-    case 't':
-        c->lit = 0;
-        if (LIKELY(end - p >= 4) && memcmp(p, "true", 4) == 0) {
-            p += 4;
-            goto lit_end;
-        }
-        goto lit_start;
-    case 'f':
-        c->lit = 1;
-        if (LIKELY(end - p >= 5) && memcmp(p, "false", 5) == 0) {
-            p += 5;
-            goto lit_end;
-        }
-        goto lit_start;
-    case 'n':
-        c->lit = 2;
-        if (LIKELY(end - p >= 4) && memcmp(p, "null", 4) == 0) {
-            p += 4;
-            goto lit_end;
-        }
-        goto lit_start;
-    default:
-        value_error(c, OFF, line, line_start, ch, state, top);
-        goto failed;
-    }
-
-obj_first:
-    SKIP_WS(ST_OBJ_FIRST);
-    if (LIKELY(ch == '"')) {
-        p++;
-        in_key = 1;
-        goto str;
-    }
-    if (ch == '}') {
-        p++;
-        goto pop;
-    }
-    if (ch == '\'')
-        FAIL("single quotes are not allowed, strings use '\"'");
-    {
-        char b[16];
-        FAIL("expected '\"' (object key) or '}' after '{', found %s", show_byte(ch, b));
-    }
-
-obj_key:
-    SKIP_WS(ST_OBJ_KEY);
-    if (LIKELY(ch == '"')) {
-        p++;
-        in_key = 1;
-        goto str;
-    }
-    if (ch == '}')
-        FAIL("trailing comma before '}'");
-    if (ch == '\'')
-        FAIL("single quotes are not allowed, strings use '\"'");
-    {
-        char b[16];
-        FAIL("expected '\"' (object key) after ',', found %s", show_byte(ch, b));
-    }
-
-colon:
-    SKIP_WS(ST_COLON);
-    if (LIKELY(ch == ':')) {
-        p++;
-        goto value;
-    }
-    {
-        char b[16];
-        FAIL("expected ':' after object key, found %s", show_byte(ch, b));
-    }
-
-pop:
-    depth--;
-    top = depth ? stack[depth - 1] : K_TOP;
-value_done:
-    if (top == K_ARR)
-        goto after_arr;
-    if (top == K_OBJ)
-        goto after_obj;
-    if (!lines)
-        count++;
-    goto after_top;
-
-after:
-    if (top == K_ARR)
-        goto after_arr;
-    if (top == K_OBJ)
-        goto after_obj;
-    goto after_top;
-
-after_arr:
-    SKIP_WS(ST_AFTER);
-    if (LIKELY(ch == ',')) {
-        p++;
-        goto value;
-    }
-    if (ch == ']') {
-        p++;
-        goto pop;
-    }
-    {
-        char b[16];
-        FAIL("expected ',' or ']' after array element, found %s", show_byte(ch, b));
-    }
-
-after_obj:
-    SKIP_WS(ST_AFTER);
-    if (LIKELY(ch == ',')) {
-        p++;
-        goto obj_key;
-    }
-    if (ch == '}') {
-        p++;
-        goto pop;
-    }
-    {
-        char b[16];
-        FAIL("expected ',' or '}' after object member, found %s", show_byte(ch, b));
-    }
-
-after_top:
-    if (!lines) {
-        SKIP_WS(ST_AFTER);
-        {
-            char b[16];
-            FAIL("unexpected %s after the JSON value (only one value is allowed)",
-                 show_byte(ch, b));
-        }
-    }
-    for (;;) {
-        if (p == end)
-            NEED(ST_AFTER);
-        ch = *p;
-        if (ch == ' ' || ch == '\t' || ch == '\r') {
-            p++;
-            continue;
-        }
-        if (ch == '\n') {
-            p++;
-            count++;
-            line++;
-            line_start = OFF;
-            goto line_begin;
-        }
-        {
-            char b[16];
-            FAIL("unexpected %s after the value, JSONL has one value per line", show_byte(ch, b));
-        }
-    }
-
-newline_in_value:
-    FAIL("unexpected end of line inside %s (a JSONL value must be on one line)", kind_name(top));
-
-    /* ---- strings ---- */
-str:
-    for (;;) {
-        p = skip_plain(p, end);
-        if (UNLIKELY(p == end))
-            NEED(ST_STR);
-        ch = *p;
-        if (ch == '"') {
-            p++;
-            if (in_key)
-                goto colon;
-            goto value_done;
-        }
-        if (ch == '\\') {
-            p++;
-            goto esc;
-        }
-        if (ch < 0x20) {
-            if (ch == '\n')
-                FAIL("unescaped newline in string (use \\n)");
-            FAIL("unescaped control character 0x%02X in string", ch);
-        }
-        /* Non-ASCII: check whole sequences in place while the chunk holds 4 more bytes. */
-        while (end - p >= 4) {
-            n = utf8_len[ch];
-            if (UNLIKELY(!n)) {
-                utf8_lead_error(c, OFF, line, line_start, ch);
-                goto failed;
-            }
-            if (UNLIKELY(p[1] < utf8_lo[ch] || p[1] > utf8_hi[ch]))
-                goto utf8_begin;
-            if (n >= 3 && UNLIKELY((p[2] & 0xC0) != 0x80))
-                goto utf8_begin;
-            if (n == 4 && UNLIKELY((p[3] & 0xC0) != 0x80))
-                goto utf8_begin;
-            p += n;
-            if (p == end || (ch = *p) < 0x80)
-                goto str;
-        }
-        goto utf8_begin; /* ch == *p >= 0x80 with fewer than 4 bytes left */
-    }
-
-utf8_begin:
-    /* ch == *p >= 0x80: a sequence near the chunk end, or a broken one; go byte by byte. */
-    n = utf8_len[ch];
-    if (!n) {
-        utf8_lead_error(c, OFF, line, line_start, ch);
-        goto failed;
-    }
-    c->u8_lead = (uint8_t)ch;
-    c->u8_need = (uint8_t)(n - 1);
-    c->u8_lo = utf8_lo[ch];
-    c->u8_hi = utf8_hi[ch];
-    p++;
-utf8_slow:
-    while (c->u8_need) {
-        if (p == end)
-            NEED(ST_UTF8);
-        ch = *p;
-        if (ch < c->u8_lo || ch > c->u8_hi) {
-            utf8_error(c, OFF, line, line_start, c->u8_lead, ch);
-            goto failed;
-        }
-        p++;
-        c->u8_need--;
-        c->u8_lo = 0x80;
-        c->u8_hi = 0xBF;
-    }
-    goto str;
-
-esc:
-    if (p == end)
-        NEED(ST_ESC);
-    ch = *p;
-    if (LIKELY(esc_simple[ch])) {
-        p++;
-        goto str;
-    }
-    if (ch != 'u') {
-        char b[16];
-        FAIL("invalid escape: backslash followed by %s", show_byte(ch, b));
-    }
-    p++;
-    c->want_low = 0;
-hex_begin:
-    c->hex_left = 4;
-    c->code = 0;
-    if (LIKELY(end - p >= 4)) {
-        unsigned h0 = hex_val[p[0]], h1 = hex_val[p[1]], h2 = hex_val[p[2]], h3 = hex_val[p[3]];
-        if (LIKELY((h0 | h1 | h2 | h3) < 16)) {
-            c->code = h0 << 12 | h1 << 8 | h2 << 4 | h3;
-            c->hex_left = 0;
-            p += 4;
-            goto hex_done;
-        }
-    }
-hex_slow:
-    while (c->hex_left) {
-        if (p == end)
-            NEED(ST_HEX);
-        ch = *p;
-        if (hex_val[ch] > 15) {
-            char b[16];
-            FAIL("invalid \\u escape: %s is not a hex digit", show_byte(ch, b));
-        }
-        c->code = c->code << 4 | hex_val[ch];
-        c->hex_left--;
-        p++;
-    }
-hex_done:
-    /* Lone surrogates are rejected (docs/json-validator.md): they have no UTF-8 form. */
-    if (c->want_low) {
-        c->want_low = 0;
-        if (c->code < 0xDC00 || c->code > 0xDFFF)
-            FAIL_AT(OFF - 1, "lone surrogate \\u%04X: \\u%04X is not a low surrogate (DC00-DFFF)",
-                    (unsigned)c->hi_code, (unsigned)c->code);
-        goto str;
-    }
-    if (c->code >= 0xD800 && c->code <= 0xDBFF) {
-        c->hi_code = c->code;
-        goto surr_bs;
-    }
-    if (c->code >= 0xDC00 && c->code <= 0xDFFF)
-        FAIL_AT(OFF - 1, "lone surrogate \\u%04X (low half without a high half)",
-                (unsigned)c->code);
-    goto str;
-
-surr_bs:
-    if (p == end)
-        NEED(ST_SURR_BS);
-    if (*p != '\\')
-        FAIL("lone surrogate \\u%04X: not followed by a \\uDC00-\\uDFFF escape",
-             (unsigned)c->hi_code);
-    p++;
-surr_u:
-    if (p == end)
-        NEED(ST_SURR_U);
-    if (*p != 'u')
-        FAIL("lone surrogate \\u%04X: not followed by a \\uDC00-\\uDFFF escape",
-             (unsigned)c->hi_code);
-    p++;
-    c->want_low = 1;
-    goto hex_begin;
-
-    /* ---- numbers ---- */
-num_minus:
-    if (p == end)
-        NEED(ST_NUM_MINUS);
-    ch = *p;
-    if (ch == '0') {
-        p++;
-        goto num_zero;
-    }
-    if (is_digit(ch)) {
-        p++;
-        goto num_int;
-    }
-    {
-        char b[16];
-        FAIL("expected a digit after '-', found %s", show_byte(ch, b));
-    }
-
-num_zero:
-    if (p == end)
-        NEED(ST_NUM_ZERO);
-    ch = *p;
-    if (is_digit(ch))
-        FAIL("leading zeros are not allowed in numbers");
-    goto num_int_tail;
-
-num_int:
-    p = skip_digits(p, end);
-    if (p == end)
-        NEED(ST_NUM_INT);
-    ch = *p;
-num_int_tail:
-    if (ch == '.') {
-        p++;
-        goto num_dot;
-    }
-    if ((ch | 0x20) == 'e') {
-        p++;
-        goto num_e;
-    }
-    goto num_end;
-
-num_dot:
-    if (p == end)
-        NEED(ST_NUM_DOT);
-    ch = *p;
-    if (!is_digit(ch)) {
-        char b[16];
-        FAIL("expected a digit after the decimal point, found %s", show_byte(ch, b));
-    }
-    p++;
-num_frac:
-    p = skip_digits(p, end);
-    if (p == end)
-        NEED(ST_NUM_FRAC);
-    ch = *p;
-    if ((ch | 0x20) == 'e') {
-        p++;
-        goto num_e;
-    }
-    goto num_end;
-
-num_e:
-    if (p == end)
-        NEED(ST_NUM_E);
-    ch = *p;
-    if (ch == '+' || ch == '-') {
-        p++;
-        goto num_esign;
-    }
-    goto num_exp_first;
-num_esign:
-    if (p == end)
-        NEED(ST_NUM_ESIGN);
-    ch = *p;
-num_exp_first:
-    if (!is_digit(ch)) {
-        char b[16];
-        FAIL("expected a digit in the exponent, found %s", show_byte(ch, b));
-    }
-    p++;
-num_exp:
-    p = skip_digits(p, end);
-    if (p == end)
-        NEED(ST_NUM_EXP);
-    ch = *p;
-num_end:
-    /* ch == *p ends the number; letters, dots and signs cannot follow it ("1.5.3", "0x1F"). */
-    if (UNLIKELY(word_tail[ch])) {
-        char b[16];
-        FAIL("invalid character %s in number", show_byte(ch, b));
-    }
-    goto value_done;
-
-    /* ---- literals ---- */
-lit_start:
-    c->lit_i = 0;
-lit_slow:
-    while (c->lit_i < lit_len[c->lit]) {
-        if (p == end)
-            NEED(ST_LIT);
-        if (*p != (uint8_t)lit_word[c->lit][c->lit_i])
-            FAIL("invalid literal (expected '%s')", lit_word[c->lit]);
-        p++;
-        c->lit_i++;
-    }
-lit_end:
-    if (p == end)
-        NEED(ST_LIT_END);
-    if (UNLIKELY(word_tail[*p]))
-        FAIL("invalid literal (expected '%s')", lit_word[c->lit]);
-    goto value_done;
-
-failed:
-    c->state = ST_ERROR;
-    c->result = AJIO_EJSON;
-    c->count = count;
-    return AJIO_EJSON;
-
-out:
-    c->state = (uint8_t)state;
-    c->depth = depth;
-    c->top = (uint8_t)top;
-    c->in_key = (uint8_t)in_key;
-    c->line = line;
-    c->line_start = line_start;
-    c->count = count;
-    c->base = base + len;
-    return 0;
-
-#undef OFF
-#undef NEED
-#undef FAIL_AT
-#undef FAIL
-#undef SKIP_WS
-#undef PUSH
 }
 
 /* ---- public API ----------------------------------------------------------------------------- */
@@ -1072,6 +762,7 @@ static void init(ajio_json_checker *c, unsigned flags, uint32_t max_depth, uint8
     c->top = K_TOP;
     c->line = 1;
     c->state = (flags & AJIO_JSON_LINES) ? ST_LINE : ST_VALUE;
+    c->kernel = (uint8_t)ajio__kernel();
 }
 
 #define ALL_FLAGS (AJIO_JSON_LINES | AJIO_JSON_ALLOW_UNTERMINATED)
@@ -1248,6 +939,14 @@ int ajio_json_checker_error(const ajio_json_checker *c, ajio_json_error *ret_err
         return ajio__error(-EINVAL, "ajio_json_checker_error: %s is NULL",
                            !c ? "checker" : "ret_err");
     *ret_err = c->err;
+    return 0;
+}
+
+int ajio__json_checker_kernel(ajio_json_checker *c, int kernel)
+{
+    if (kernel < AJIO__KERNEL_SCALAR || kernel > ajio__kernel_best())
+        return -ENOTSUP;
+    c->kernel = (uint8_t)kernel;
     return 0;
 }
 

@@ -655,9 +655,39 @@ static void test_every_split_point(void **state)
     }
 }
 
+/*
+ * Under AJIO_KERNEL (tests/json_kernels.sh runs this once per kernel) the kernel must be the one
+ * named, or one this CPU lacks: then the run is skipped (exit 77) with the reason as last line.
+ */
+static int forced_kernel(void)
+{
+    const char *want = getenv("AJIO_KERNEL");
+
+    if (!want || !*want)
+        return 0;
+    for (int k = 0; k < AJIO__KERNEL_COUNT; k++) {
+        if (strcmp(want, ajio__kernel_name(k)) != 0)
+            continue;
+        if (k > ajio__kernel_best()) {
+            printf("not on this CPU (it runs up to %s): skipped\n",
+                   ajio__kernel_name(ajio__kernel_best()));
+            return 77;
+        }
+        if (ajio__kernel() != k) {
+            fprintf(stderr, "test_json_check: FAIL: AJIO_KERNEL=%s runs %s\n", want,
+                    ajio__kernel_name(ajio__kernel()));
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "test_json_check: FAIL: AJIO_KERNEL=%s names no kernel\n", want);
+    return 1;
+}
+
 int main(void)
 {
     struct stat st;
+    int forced = forced_kernel();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsontestsuite_y_n),
         cmocka_unit_test(test_jsontestsuite_i_decisions),
@@ -679,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_every_split_point),
     };
 
+    if (forced)
+        return forced;
     if (stat(test_data(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr,
                 "test_json_check: FAIL: test data directory %s is missing (it is committed in "

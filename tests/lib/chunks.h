@@ -15,12 +15,16 @@
 #include <string.h>
 
 #include "ajio.h"
+#include "internal.h" /* ajio__json_checker_kernel(): the tests and the fuzzer run every kernel */
 
 typedef struct chunks_result {
     int rc;         /* 0, AJIO_EJSON, AJIO_ETORN, or what ajio_json_checker_new() failed with */
     uint64_t count; /* ajio_json_checker_count() at the end */
     ajio_json_error err;
 } chunks_result;
+
+/* A seed that gives the whole input in one piece. */
+#define CHUNKS_WHOLE UINT64_MAX
 
 /*
  * The next chunk size from *seed, an xorshift64 state; a seed of 0 gives one byte at a time. Half
@@ -32,6 +36,8 @@ static inline size_t chunks_next(uint64_t *seed)
 
     if (s == 0)
         return 1;
+    if (s == CHUNKS_WHOLE)
+        return SIZE_MAX;
     s ^= s << 13;
     s ^= s >> 7;
     s ^= s << 17;
@@ -40,11 +46,12 @@ static inline size_t chunks_next(uint64_t *seed)
 }
 
 /*
- * Validates buf with one checker (flags and max_depth as for ajio_json_checker_new()), fed in the
- * chunks that seed gives, then finished.
+ * Validates buf with one checker (flags and max_depth as for ajio_json_checker_new()) running
+ * kernel (an AJIO__KERNEL_*, or -1 for the one the process chose), fed in the chunks that seed
+ * gives, then finished. A kernel the CPU lacks gives rc -ENOTSUP.
  */
-static inline chunks_result chunks_validate(const void *buf, size_t len, unsigned flags,
-                                            unsigned max_depth, uint64_t seed)
+static inline chunks_result chunks_validate_kernel(const void *buf, size_t len, unsigned flags,
+                                                   unsigned max_depth, uint64_t seed, int kernel)
 {
     const unsigned char *p = buf;
     ajio_json_checker *c = NULL;
@@ -55,6 +62,10 @@ static inline chunks_result chunks_validate(const void *buf, size_t len, unsigne
     r.rc = ajio_json_checker_new(&c, flags, max_depth);
     if (r.rc < 0)
         return r;
+    if (kernel >= 0 && (r.rc = ajio__json_checker_kernel(c, kernel)) < 0) {
+        ajio_json_checker_free(c);
+        return r;
+    }
     while (off < len && r.rc == 0) {
         size_t n = chunks_next(&seed);
         if (n > len - off)
@@ -68,6 +79,12 @@ static inline chunks_result chunks_validate(const void *buf, size_t len, unsigne
     r.count = ajio_json_checker_count(c);
     ajio_json_checker_free(c);
     return r;
+}
+
+static inline chunks_result chunks_validate(const void *buf, size_t len, unsigned flags,
+                                            unsigned max_depth, uint64_t seed)
+{
+    return chunks_validate_kernel(buf, len, flags, max_depth, seed, -1);
 }
 
 #endif
