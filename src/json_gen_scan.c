@@ -15,7 +15,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "simd_utf8.h"
 
 /*
  * The helpers are always inlined, so that each kernel's copy is compiled with its own encoding:
@@ -166,34 +166,15 @@ copy_avx512(unsigned char *o, const unsigned char *s, size_t n, unsigned stop)
 
 /*
  * Without AJIO_GEN_ENSURE_ASCII a valid UTF-8 sequence is copied as it is, so the kernels take
- * whole vectors of them into the run: each byte is checked against the three before it with
- * three 16-entry tables (Keiser and Lemire's method, "Validating UTF-8 in less than one
- * instruction per byte", 2021), indexed by the high and low nibble of the byte before and the high
- * nibble of the byte itself. Each bit of an entry is one rule, set where all three tables agree:
- *   0x01 a lead byte not followed by a continuation     0x02 a continuation after ASCII
- *   0x04 E0 then 80-9F (overlong)                       0x08 F4 then 90-BF, F5-FF then 90-BF
- *   0x10 ED then A0-BF (a surrogate)                    0x20 C0 or C1 then a continuation
- *   0x40 F0 then 80-8F, F5-FF then 80-8F                0x80 two continuations in a row
- * Two continuations in a row are right exactly where the byte two before is a 3- or 4-byte lead
- * or the byte three before a 4-byte one: 0x80 is XORed with that, and any bit left is an error.
- * (tests/test_gen_kernels.c compares every kernel with json_gen.c's sequence-at-a-time check.)
- * The bytes before the first vector count as ASCII: a run starts where a sequence may.
+ * whole vectors of them into the run: each byte is checked against the three before it by the
+ * validator's table lookup (simd_utf8.h). tests/test_gen_kernels.c compares every kernel with
+ * json_gen.c's sequence-at-a-time check. The bytes before the first vector count as ASCII: a run
+ * starts where a sequence may.
  *
  * A vector with a stop byte or an error ends the run at the first one, moved back to the lead
  * of a sequence that it would otherwise cut: json_gen.c then checks that sequence one byte at a
  * time and finds the same error, at the same byte, as it does without a vector kernel.
  */
-#define UTF8_T1                                                                                    \
-    0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, (char)0x80, (char)0x80, (char)0x80,            \
-        (char)0x80, 0x21, 0x01, 0x15, 0x49
-#define UTF8_T2                                                                                    \
-    (char)0xE7, (char)0xA3, (char)0x83, (char)0x83, (char)0x8B, (char)0xCB, (char)0xCB,            \
-        (char)0xCB, (char)0xCB, (char)0xCB, (char)0xCB, (char)0xCB, (char)0xCB, (char)0xDB,        \
-        (char)0xCB, (char)0xCB
-#define UTF8_T3                                                                                    \
-    0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, (char)0xE6, (char)0xAE, (char)0xBA,            \
-        (char)0xBA, 0x01, 0x01, 0x01, 0x01
-
 /* j, or the lead of a sequence begun in the 3 bytes before j and not complete at j. */
 static inline size_t seq_start(const unsigned char *s, size_t j)
 {
@@ -205,24 +186,6 @@ static inline size_t seq_start(const unsigned char *s, size_t j)
             return q + (c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2) > j ? q : j;
     }
     return j;
-}
-
-/* The error bits of each byte of x; prev is the vector before it. */
-__attribute__((target("sse4.2"), always_inline)) static inline __m128i utf8_errors16(__m128i x,
-                                                                                     __m128i prev)
-{
-    const __m128i nib = _mm_set1_epi8(0x0F);
-    __m128i p1 = _mm_alignr_epi8(x, prev, 15);
-    __m128i p2 = _mm_alignr_epi8(x, prev, 14);
-    __m128i p3 = _mm_alignr_epi8(x, prev, 13);
-    __m128i e = _mm_shuffle_epi8(_mm_setr_epi8(UTF8_T1), _mm_and_si128(_mm_srli_epi16(p1, 4), nib));
-    e = _mm_and_si128(e, _mm_shuffle_epi8(_mm_setr_epi8(UTF8_T2), _mm_and_si128(p1, nib)));
-    e = _mm_and_si128(
-        e, _mm_shuffle_epi8(_mm_setr_epi8(UTF8_T3), _mm_and_si128(_mm_srli_epi16(x, 4), nib)));
-    __m128i must = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8((char)0xDF)),
-                                _mm_subs_epu8(p3, _mm_set1_epi8((char)0xEF)));
-    must = _mm_and_si128(_mm_cmpgt_epi8(must, _mm_setzero_si128()), _mm_set1_epi8((char)0x80));
-    return _mm_xor_si128(e, must);
 }
 
 /* Stop bytes when bytes from 0x80 are not stops: below 0x20 unsigned, '"', '\\', '/', DEL. */
@@ -257,7 +220,7 @@ utf8_run16(unsigned char *o, const unsigned char *s, size_t i, size_t n, unsigne
         _mm_storeu_si128((__m128i *)(o + i), x);
         unsigned m = utf8_stops16(x, slash, del);
         if (_mm_movemask_epi8(_mm_or_si128(x, prev)) != 0) {
-            __m128i e = utf8_errors16(x, prev);
+            __m128i e = ajio__utf8_errors_128(prev, x);
             m |= ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(e, _mm_setzero_si128())) & 0xFFFF;
         }
         if (m != 0)
@@ -278,9 +241,7 @@ copy_utf8_avx2(unsigned char *o, const unsigned char *s, size_t n, unsigned stop
 {
     STOP_BYTES(stop);
     const __m256i slash = _mm256_set1_epi8((char)slash_b), del = _mm256_set1_epi8((char)del_b);
-    const __m256i nib = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
-    const __m256i t1 = _mm256_setr_epi8(UTF8_T1, UTF8_T1), t2 = _mm256_setr_epi8(UTF8_T2, UTF8_T2);
-    const __m256i t3 = _mm256_setr_epi8(UTF8_T3, UTF8_T3);
+    const __m256i zero = _mm256_setzero_si256();
     __m256i prev = zero;
     size_t i = 0;
 
@@ -294,19 +255,7 @@ copy_utf8_avx2(unsigned char *o, const unsigned char *s, size_t n, unsigned stop
             st, _mm256_or_si256(_mm256_cmpeq_epi8(x, slash), _mm256_cmpeq_epi8(x, del)));
         unsigned m = (unsigned)_mm256_movemask_epi8(st);
         if (_mm256_movemask_epi8(_mm256_or_si256(x, prev)) != 0) {
-            /* the 16 bytes before each lane: prev's high lane, then x's low one */
-            __m256i t = _mm256_permute2x128_si256(prev, x, 0x21);
-            __m256i p1 = _mm256_alignr_epi8(x, t, 15);
-            __m256i p2 = _mm256_alignr_epi8(x, t, 14);
-            __m256i p3 = _mm256_alignr_epi8(x, t, 13);
-            __m256i e = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
-            e = _mm256_and_si256(e, _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, nib)));
-            e = _mm256_and_si256(
-                e, _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)));
-            __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)0xDF)),
-                                           _mm256_subs_epu8(p3, _mm256_set1_epi8((char)0xEF)));
-            must = _mm256_and_si256(_mm256_cmpgt_epi8(must, zero), _mm256_set1_epi8((char)0x80));
-            e = _mm256_xor_si256(e, must);
+            __m256i e = ajio__utf8_errors_256(prev, x);
             m |= ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, zero));
         }
         if (m != 0)
@@ -322,10 +271,7 @@ copy_utf8_avx512(unsigned char *o, const unsigned char *s, size_t n, unsigned st
 {
     STOP_BYTES(stop);
     const __m512i slash = _mm512_set1_epi8((char)slash_b), del = _mm512_set1_epi8((char)del_b);
-    const __m512i nib = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8((char)0x80);
-    const __m512i t1 = _mm512_broadcast_i32x4(_mm_setr_epi8(UTF8_T1));
-    const __m512i t2 = _mm512_broadcast_i32x4(_mm_setr_epi8(UTF8_T2));
-    const __m512i t3 = _mm512_broadcast_i32x4(_mm_setr_epi8(UTF8_T3));
+    const __m512i high = _mm512_set1_epi8((char)0x80);
     __m512i prev = _mm512_setzero_si512();
     size_t i = 0;
 
@@ -338,21 +284,8 @@ copy_utf8_avx512(unsigned char *o, const unsigned char *s, size_t n, unsigned st
                      _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('"')) |
                      _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\\')) |
                      _mm512_cmpeq_epi8_mask(x, slash) | _mm512_cmpeq_epi8_mask(x, del);
-        if (_mm512_test_epi8_mask(_mm512_or_si512(x, prev), high) != 0) {
-            /* the 16 bytes before each lane: prev's last lane, then x's first three */
-            __m512i t = _mm512_alignr_epi32(x, prev, 12);
-            __m512i p1 = _mm512_alignr_epi8(x, t, 15);
-            __m512i p2 = _mm512_alignr_epi8(x, t, 14);
-            __m512i p3 = _mm512_alignr_epi8(x, t, 13);
-            __m512i e = _mm512_shuffle_epi8(t1, _mm512_and_si512(_mm512_srli_epi16(p1, 4), nib));
-            e = _mm512_and_si512(e, _mm512_shuffle_epi8(t2, _mm512_and_si512(p1, nib)));
-            e = _mm512_and_si512(
-                e, _mm512_shuffle_epi8(t3, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib)));
-            __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8((char)0xDF)),
-                                           _mm512_subs_epu8(p3, _mm512_set1_epi8((char)0xEF)));
-            e = _mm512_xor_si512(e, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(must, must), high));
-            m |= _mm512_test_epi8_mask(e, e);
-        }
+        if (_mm512_test_epi8_mask(_mm512_or_si512(x, prev), high) != 0)
+            m |= ajio__utf8_errors_512(prev, x);
         /* a sequence cut by the end shows as an error past it, where the zeros are */
         m &= k;
         if (m != 0)
