@@ -193,8 +193,10 @@ void ajio__error_append(const char *fmt, ...) AJIO_PRINTF(1, 2);
 /* How many messages this thread has set so far: tells whether a callback set one of its own. */
 unsigned long ajio__error_count(void);
 
-/* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c). */
-#define AJIO__NEW_DIR_SEC 60
+/* Seconds a directory counts as new: writes into it make its ancestors durable (resolve.c).
+ * 60; the power-cut suite sets more than its run lasts, so that a writer's system calls do not
+ * depend on how long it waited for its turn. */
+extern long ajio__new_dir_sec;
 
 /* snapshot.c, for the tests: 0 tries a reflink first, 1 starts at copy_file_range(), 2 reads and
  * writes; counts of files copied by each method, in that order. */
@@ -348,7 +350,7 @@ int ajio__resolve_borrowed(struct ajio__target *t, struct ajio__old *old, struct
                            const ajio_opts *opts);
 int ajio__check_append_only(const struct ajio__target *t);
 /*
- * Durable writes: syncs the parents of directories born in the last AJIO__NEW_DIR_SEC; anyfd is
+ * Durable writes: syncs the parents of directories born in the last ajio__new_dir_sec; anyfd is
  * a file on the same filesystem, for syncfs() where a parent can only be opened O_PATH.
  */
 int ajio__sync_new_dirs(struct ajio__target *t, int anyfd);
@@ -371,6 +373,9 @@ bool ajio__tmpfile_unsupported(int err);
 int ajio__fs_kind(int fd, ajio_fs_kind *ret);
 /* 1 when t's directory is on a shared filesystem, 0 when local, or -errno (message set). */
 int ajio__target_shared(struct ajio__target *t);
+/* Whether syncfs(2) reports writeback errors (Linux >= 5.8): else only an fsync of each file tells
+ * that its data failed to reach the disk. */
+bool ajio__syncfs_reports_errors(void);
 /* statx(2)'s mount ID that is never reused (Linux 6.8); older headers lack the name. */
 #define AJIO__STATX_MNT_ID_UNIQUE 0x4000U
 /* That ID from a statx asked for it, or 0 when the kernel did not give it. */

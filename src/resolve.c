@@ -391,7 +391,7 @@ int ajio__check_regular(const struct ajio__target *t, const struct stat *st)
 /*
  * A directory made moments ago, by this writer or a concurrent one, may exist only in memory:
  * its creator syncs its parent, but a second writer can find it and return before that sync.
- * So a durable write into a directory born less than AJIO__NEW_DIR_SEC ago syncs the parents of
+ * So a durable write into a directory born less than ajio__new_dir_sec ago syncs the parents of
  * every such new directory on its way up; older entries have long been written back by the
  * kernel. The last directory done is remembered per thread, so a burst of writes into one new
  * directory pays once. Called once the temp exists, before any name does.
@@ -400,6 +400,8 @@ static _Thread_local struct {
     dev_t dev;
     ino_t ino;
 } synced_dir;
+
+long ajio__new_dir_sec = 60;
 
 int ajio__sync_new_dirs(struct ajio__target *t, int anyfd)
 {
@@ -418,7 +420,7 @@ int ajio__sync_new_dirs(struct ajio__target *t, int anyfd)
         int pfd;
         bool opath = false;
 
-        if (now.tv_sec - cur.stx_btime.tv_sec >= AJIO__NEW_DIR_SEC)
+        if (now.tv_sec - cur.stx_btime.tv_sec >= ajio__new_dir_sec)
             break;
         pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (pfd < 0 && errno == EACCES) {

@@ -688,6 +688,61 @@ static bool touches_mnt(pid_t pid, const struct __ptrace_syscall_info *info)
 }
 
 /*
+ * ajio__new_dir_sec for the tool, which is another program: set through ptrace when its window
+ * opens, at the address of the variable in its symbol table (nm) plus where the kernel loaded
+ * the tool (a position-independent executable's first mapping in /proc/PID/maps).
+ */
+static void cli_new_dir_sec(pid_t pid)
+{
+    static unsigned long vaddr;
+    static bool pie;
+    char line[PATH_MAX + 128], exe[PATH_MAX];
+    unsigned long base = 0;
+    FILE *f;
+
+    if (vaddr == 0) {
+        unsigned char ehdr[18];
+        int fd = open(cli, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || read(fd, ehdr, sizeof(ehdr)) != (ssize_t)sizeof(ehdr))
+            die("reading the ELF header of %s: %s", cli, strerror(errno));
+        close(fd);
+        pie = ehdr[16] == 3; /* e_type ET_DYN */
+        snprintf(line, sizeof(line), "nm -P --defined-only '%s'", cli);
+        f = popen(line, "r");
+        if (f == NULL)
+            die("nm %s: %s", cli, strerror(errno));
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (strncmp(line, "ajio__new_dir_sec ", 18) == 0)
+                vaddr = strtoul(line + 20, NULL, 16);
+        if (pclose(f) != 0 || vaddr == 0)
+            die("nm found no ajio__new_dir_sec in %s (binutils installed? the tool stripped?)",
+                cli);
+    }
+    if (pie) {
+        if (realpath(cli, exe) == NULL)
+            die("realpath %s: %s", cli, strerror(errno));
+        snprintf(line, sizeof(line), "/proc/%d/maps", (int)pid);
+        f = fopen(line, "r");
+        if (f == NULL)
+            die("%s: %s", line, strerror(errno));
+        while (base == 0 && fgets(line, sizeof(line), f) != NULL) {
+            char *path = strchr(line, '/');
+            unsigned long lo, off;
+
+            if (path != NULL && sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0 &&
+                strncmp(path, exe, strlen(exe)) == 0 && path[strlen(exe)] == '\n')
+                base = lo;
+        }
+        fclose(f);
+        if (base == 0)
+            die("the tool %s is not mapped in process %d", exe, (int)pid);
+    }
+    if (ptrace(PTRACE_POKEDATA, pid, (void *)(base + vaddr), (void *)(1L << 30)) < 0)
+        die("setting ajio__new_dir_sec in the tool (pid %d): %s", (int)pid, strerror(errno));
+}
+
+/*
  * The tool's window opens at its first system call on a path of the test filesystem. Stepping
  * through every system call of the dynamic loader to find it costs two ptrace stops each, so a
  * seccomp filter stops the tool only at the calls that take a path until then.
@@ -992,8 +1047,10 @@ static pid_t start_writer(int j, const char *base, int slot)
             if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8))) {
                 if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) < 0)
                     die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
-                if (touches_mnt(pid, &info))
+                if (touches_mnt(pid, &info)) {
+                    cli_new_dir_sec(pid);
                     return pid;
+                }
             } else if (st >> 16 == 0 && WSTOPSIG(st) != SIGTRAP) {
                 sig = WSTOPSIG(st);
             }
@@ -1146,6 +1203,7 @@ static void start_all(const int *order)
             if (ptrace(PTRACE_GET_SYSCALL_INFO, w->pid, (void *)sizeof(info), &info) < 0)
                 die("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
             if (touches_mnt(w->pid, &info)) {
+                cli_new_dir_sec(w->pid);
                 w->cur = 0;
                 w->stop_nr = (long)info.seccomp.nr;
                 running--;
@@ -1410,6 +1468,14 @@ static int cmd_crash(const char *dev, const char *state)
     snprintf(path, sizeof(path), "%s/rng-seed", workdir);
     if (ajio_write_bytes(path, "", 0, &(ajio_opts){.flags = AJIO_NO_SYNC}) < 0)
         die("%s: %s", path, ajio_last_error());
+    /*
+     * A write into a directory born in the last minute also syncs its new ancestors. A writer's
+     * directory is a few seconds old when its job is counted and may be over a minute old when
+     * the writer runs on a busy machine, which would then skip syscalls its count has: here
+     * every directory of the run counts as new, so that both sync the same ancestors (the
+     * tool's writers are set alike, cli_new_dir_sec()).
+     */
+    ajio__new_dir_sec = 1L << 30;
     slots = mmap(NULL, sizeof(*slots) * (MAX_WRITERS + (size_t)njobs), PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     writers = calloc(MAX_WRITERS, sizeof(*writers));
