@@ -34,6 +34,7 @@ const char cmd_batch_usage[] =
     "  -z, --null           the manifest is TARGET NUL SOURCE NUL pairs, not lines\n"
     "      --no-sync        skip fsync: still atomic, not durable across a power cut\n"
     "      --no-mkdir       do not create DIR or missing directories below it\n"
+    "      --sync-each      an fdatasync per file, not one syncfs of their filesystem\n"
     "      --timeout SEC    with --all-or-nothing: wait at most SEC whole seconds for DIR's\n"
     "                       lock (0: do not wait), then exit 69 with nothing done\n"
     "  -h, --help           show this help\n"
@@ -52,6 +53,7 @@ static const struct cli_option options[] = {
     {"null", .id = 'z', .set = BATCH_NUL},
     {"no-sync", .set = AJIO_NO_SYNC},
     {"no-mkdir", .set = AJIO_NO_MKDIR},
+    {"sync-each", .set = AJIO_SYNC_EACH},
     {"timeout", required_argument, OPT_TIMEOUT, 0, 0},
     CLI_OPTION_HELP,
     {NULL, 0, 0, 0, 0},

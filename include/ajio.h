@@ -390,15 +390,30 @@ AJIO_API void ajio_dir_close(ajio_dir *d);
 
 typedef struct ajio_batch ajio_batch;
 
+/* ajio_batch_new(), ajio_txn_begin(): an fdatasync of each file instead of one syncfs(2) of
+ * their filesystem, for a filesystem where other programs keep much unwritten data (see
+ * ajio_batch_new()). (since 0.3) */
+#define AJIO_SYNC_EACH (1u << 25)
+
 /*
  * A batch replaces many files with their syncs amortised: add (path, bytes) pairs, then commit
  * once. Every file is replaced atomically, exactly as by ajio_write_bytes() with the batch's
  * opts (promises 1, 3 and 5 per file), and when the commit returns 0 every file is durable
- * (promise 2). It costs one wait for the journal per round of up to 128 files and one fsync per
- * directory, instead of two syncs per file (docs/design.md shows the sequence). Each file still
- * gets its own fdatasync, issued one after another from the caller's thread: on a disk with a
- * volatile write cache each of those costs a cache flush (bench/README.md, "Syncs at the cost
- * of real disks").
+ * (promise 2). It costs one sync per round of up to 128 files and one fsync per directory,
+ * instead of two syncs per file (docs/design.md shows the sequence).
+ *
+ * The round's sync: where two or more of its files are on one local filesystem, one syncfs(2)
+ * of that filesystem makes them all durable at once, with one journal commit and one cache
+ * flush of the disk (on a disk whose flush takes 2 ms, a batch of 500 is about 20x faster per
+ * file than one-shot writes: bench/README.md, "Syncs at the cost of real disks"). The
+ * trade-off is the one of ajio_publish(): syncfs writes back the whole filesystem, so the
+ * commit also waits for what other programs left dirty there, and it fails on a writeback error
+ * of any file there; the library then asks each of its files with an fdatasync of its own, so
+ * only a file of the batch whose own data failed fails. Elsewhere (a file alone on its
+ * filesystem in its round, a shared filesystem, Linux < 5.8, whose syncfs reports no writeback
+ * error) and with AJIO_SYNC_EACH each file gets an fdatasync of its own, issued one after
+ * another from the caller's thread; on a disk with a volatile write cache each of those costs a
+ * cache flush.
  *
  * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
  * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
@@ -413,7 +428,8 @@ typedef struct ajio_batch ajio_batch;
  *
  * opts: every flag of a write except AJIO_LOCK (a batch would hold many locks at once, and two
  * batches taking them in different orders would wait for each other for ever) and
- * AJIO_NO_REPAIR; NULL is the defaults. Not for use by several threads at once.
+ * AJIO_NO_REPAIR, and AJIO_SYNC_EACH; NULL is the defaults. Not for use by several threads
+ * at once.
  * @return 0 and *ret, or -EINVAL (ret NULL, a flag not for batches), -ENOMEM.
  */
 AJIO_API int ajio_batch_new(ajio_batch **ret, const ajio_opts *opts);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,24 @@ int ajio__target_shared(struct ajio__target *t)
         kinds_next = (kinds_next + 1) % 4;
     }
     return t->fs_shared;
+}
+
+bool ajio__syncfs_reports_errors(void)
+{
+    /* 0 unknown, 1 yes, 2 no; every thread computes the same answer, so a race only repeats it. */
+    static int known;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+
+    if (k == 0) {
+        k = 2;
+        if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+            (major > 5 || (major == 5 && minor >= 8)))
+            k = 1;
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k == 1;
 }
 
 /* The value of option name in a comma-separated list ("" for a flag), or NULL. */

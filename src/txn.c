@@ -99,6 +99,8 @@ struct ctx {
     struct tdir *dirs;
     size_t ndirs, dirs_cap;
     struct ajio__target *scratch; /* for lock.c's ajio__lock_take() */
+    bool sync_each;               /* AJIO_SYNC_EACH, kept out of flags */
+    int by_fs;                    /* the temps synced by one syncfs: 1 yes, 2 no, 0 not known */
 };
 
 struct ajio_txn {
@@ -717,8 +719,9 @@ static int ctx_lock(struct ctx *c, const ajio_opts *opts, int *ret_timeout, int6
 
 static int ctx_init(struct ctx *c, const char *display, int dirfd, dev_t dev, unsigned flags)
 {
-    *c = (struct ctx){.display = display, .dirfd = dirfd, .dev = dev, .flags = flags,
-                      .lockfd = -1};
+    *c = (struct ctx){.display = display, .dirfd = dirfd, .dev = dev,
+                      .flags = flags & ~(unsigned)AJIO_SYNC_EACH, .lockfd = -1,
+                      .sync_each = (flags & AJIO_SYNC_EACH) != 0};
     c->scratch = malloc(sizeof(*c->scratch));
     if (c->scratch == NULL)
         return ajio__error_strerror(-ENOMEM, "transaction in \"%s\"", display);
@@ -771,14 +774,19 @@ static int check_opts(const char *what, const char *dir, const ajio_opts *opts)
 {
     int r;
 
+    ajio_opts o = {0};
+
     if (dir == NULL || dir[0] == '\0')
         return ajio__error(-EINVAL, "%s: the directory is %s", what, dir ? "empty" : "NULL");
-    r = ajio__check_args(dir, opts);
+    if (opts != NULL)
+        o = *opts;
+    o.flags &= ~(unsigned)AJIO_SYNC_EACH;
+    r = ajio__check_args(dir, &o);
     if (r < 0)
         return r;
-    if (opts != NULL && (opts->flags & ~(unsigned)TXN_FLAGS))
+    if (o.flags & ~(unsigned)TXN_FLAGS)
         return ajio__error(-EINVAL, "%s: option flags 0x%x are not for transactions", what,
-                           opts->flags & ~(unsigned)TXN_FLAGS);
+                           o.flags & ~(unsigned)TXN_FLAGS);
     return 0;
 }
 
@@ -1005,20 +1013,50 @@ fail:
     return r;
 }
 
-/* The temps of members [from, to) written, then synced together, then closed. */
+/*
+ * Whether the temps of a round are made durable by one syncfs(2) of DIR's filesystem (every
+ * member is on it) rather than an fdatasync each: as a batch's (batch.c), unless the
+ * filesystem is shared, AJIO_SYNC_EACH was asked, or syncfs reports no writeback error.
+ */
+static bool sync_by_fs(struct ctx *c)
+{
+    ajio_fs_kind kind;
+
+    if (c->by_fs == 0)
+        c->by_fs = !c->sync_each && ajio__syncfs_reports_errors() &&
+                           ajio__fs_kind(c->dirfd, &kind) == 0 && kind == AJIO_FS_LOCAL
+                       ? 1
+                       : 2;
+    return c->by_fs == 1;
+}
+
+/*
+ * The temps of members [from, to) written, then synced together, then closed. A syncfs that
+ * fails may have failed for another program's file: each temp's own fdatasync then decides.
+ * It is called on the round's first temp, opened before the others were written, so that a
+ * writeback error of any of them is one it reports.
+ */
 static int stage_round(struct ctx *c, const ajio_opts *opts, struct op *ops, size_t from,
                        size_t to)
 {
     int fds[ROUND];
     size_t k = 0;
     int r = 0;
+    bool synced;
 
     for (size_t i = from; i < to && r == 0; i++)
         if (!ops[i].remove && (r = make_temp(c, opts, &ops[i], &fds[k])) == 0)
             k++;
+    synced = r == 0 && want_sync(c) && k >= 2 && sync_by_fs(c);
+#ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
+    if (synced)
+        synced = syncfs(fds[0]) == 0;
+#else
+    (void)synced;
+#endif
     for (size_t j = 0; j < k; j++) {
 #ifndef AJIO_TEST_OMIT_FILE_SYNC /* negative control of the power-cut suite only */
-        if (r == 0 && want_sync(c) && fdatasync(fds[j]) < 0)
+        if (r == 0 && want_sync(c) && !synced && fdatasync(fds[j]) < 0)
             r = ajio__error_strerror(-errno, "fdatasync of a temp of the transaction in \"%s\"",
                                      c->display);
 #endif

@@ -326,6 +326,19 @@ static void test_batch_json_and_unchanged(void **state)
     assert_int_equal(access(tu_path(*state, "bad.json"), F_OK), -1);
     ajio_batch_free(b);
 
+    /* AJIO_SYNC_EACH is for batches and transactions alone: a one-shot write refuses it. */
+    tu_assert_ok(ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_SYNC_EACH | AJIO_JSON}));
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "each1.json"), "1", 1));
+    tu_assert_ok(ajio_batch_add(b, tu_path(*state, "each2.json"), "2", 1));
+    tu_assert_ok(ajio_batch_commit(b));
+    tu_assert_content(tu_path(*state, "each1.json"), "1\n", 2);
+    tu_assert_content(tu_path(*state, "each2.json"), "2\n", 2);
+    ajio_batch_free(b);
+    tu_assert_fails(ajio_write_bytes(tu_path(*state, "each3"), "x", 1,
+                                     &(ajio_opts){.flags = AJIO_SYNC_EACH}),
+                    -EINVAL, "unknown option flags");
+    assert_int_equal(access(tu_path(*state, "each3"), F_OK), -1);
+
     /* Refusals; an uncommitted batch writes nothing. */
     tu_assert_fails(ajio_batch_new(&b, &(ajio_opts){.flags = AJIO_LOCK}), -EINVAL, "AJIO_LOCK");
     tu_assert_fails(ajio_batch_new(NULL, NULL), -EINVAL, "ret");

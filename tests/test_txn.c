@@ -106,14 +106,23 @@ static void test_invalid_json_aborts_all(void **state)
     assert_int_equal(access(tu_path(dir, "b.json"), F_OK), -1);
     tu_assert_content(tu_path(dir, "c.json"), "3\n", 2);
     assert_int_equal(count_txn_files(dir), 0);
-    /* Control: valid members commit, the final '\n' added. */
-    tu_assert_ok(ajio_txn_begin(&t, dir, &o));
-    tu_assert_ok(ajio_txn_write(t, "a.json", "2", 1));
-    tu_assert_ok(ajio_txn_write(t, "b.json", "{}", 2));
-    tu_assert_ok(ajio_txn_commit(t));
-    ajio_txn_free(t);
-    tu_assert_content(tu_path(dir, "a.json"), "2\n", 2);
-    tu_assert_content(tu_path(dir, "b.json"), "{}\n", 3);
+    /* Control: valid members commit, the final '\n' added; then the same with an fdatasync per
+     * member (AJIO_SYNC_EACH), which ajio_recover takes too. */
+    for (int each = 0; each < 2; each++) {
+        const char *a = each ? "3\n" : "2\n", *b = each ? "[]\n" : "{}\n";
+
+        if (each)
+            o.flags |= AJIO_SYNC_EACH;
+        tu_assert_ok(ajio_txn_begin(&t, dir, &o));
+        tu_assert_ok(ajio_txn_write(t, "a.json", a, 1));
+        tu_assert_ok(ajio_txn_write(t, "b.json", b, 2));
+        tu_assert_ok(ajio_txn_commit(t));
+        ajio_txn_free(t);
+        tu_assert_content(tu_path(dir, "a.json"), a, 2);
+        tu_assert_content(tu_path(dir, "b.json"), b, 3);
+    }
+    tu_assert_ok(ajio_recover(dir, &o));
+    assert_int_equal(count_txn_files(dir), 0);
 }
 
 static void test_failure_before_commit_point_changes_nothing(void **state)
