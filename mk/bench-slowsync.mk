@@ -27,7 +27,9 @@ $(SLOWSYNC_CHECK_BIN): bench/slowsync_check.c $(SLOWSYNC_CHECK_BIN).d
 # directory is on the disk: the model adds its latency to the disk's own syncs, and charges
 # only those (AJIO_BENCH_SYNC_PATH), not the transaction's second run on tmpfs.
 .PHONY: bench-slowsync
-bench-slowsync: $(SLOWSYNC_SO) $(SLOWSYNC_CHECK_BIN) $(BENCH_WORKLOADS_BIN)
+# $(B)/bench/bench_workloads by name: mk/bench-workloads.mk, which names it, is read after this
+# file, and a prerequisite is expanded when its rule is read.
+bench-slowsync: $(SLOWSYNC_SO) $(SLOWSYNC_CHECK_BIN) $(B)/bench/bench_workloads
 	@set -e; disk=$$(mkdir -p $(BENCH_WORKLOADS_DIR) && mktemp -d $(BENCH_WORKLOADS_DIR)/slowsync.XXXXXX); \
 	tmpfs=$$(mktemp -d /dev/shm/ajio-bench-slowsync.XXXXXX); dev=""; \
 	trap 'rm -rf "$$disk" "$$tmpfs" $$dev' EXIT; \
