@@ -404,8 +404,8 @@ typedef struct ajio_batch ajio_batch;
  *
  * The round's sync: where two or more of its files are on one local filesystem, one syncfs(2)
  * of that filesystem makes them all durable at once, with one journal commit and one cache
- * flush of the disk (on a disk whose flush takes 2 ms, a batch of 500 is about 20x faster per
- * file than one-shot writes: bench/README.md, "Syncs at the cost of real disks"). The
+ * flush of the disk (where a flush takes 2 ms, a batch of 500 was 12x faster per file than
+ * one-shot writes, 46x at 8 ms: bench/README.md, "Syncs at the cost of real disks"). The
  * trade-off is the one of ajio_publish(): syncfs writes back the whole filesystem, so the
  * commit also waits for what other programs left dirty there, and it fails on a writeback error
  * of any file there; the library then asks each of its files with an fdatasync of its own, so

@@ -772,9 +772,8 @@ static int open_txn_dir(const char *dir, unsigned flags, int *ret_fd, dev_t *ret
 
 static int check_opts(const char *what, const char *dir, const ajio_opts *opts)
 {
-    int r;
-
     ajio_opts o = {0};
+    int r;
 
     if (dir == NULL || dir[0] == '\0')
         return ajio__error(-EINVAL, "%s: the directory is %s", what, dir ? "empty" : "NULL");
