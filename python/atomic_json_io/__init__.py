@@ -600,7 +600,7 @@ class Batch:
             self.commit()
 
 
-def batch(*, durable=True, mode=None, mkdir=True, symlinks="follow"):
+def batch(*, durable=True, mode=None, mkdir=True, symlinks="follow", sync_each=False):
     """A context manager that writes many files when its block ends::
 
         with batch() as b:
@@ -611,8 +611,14 @@ def batch(*, durable=True, mode=None, mkdir=True, symlinks="follow"):
     by :func:`write_text_atomic`; the batch is not all-or-nothing: a file that fails is left
     untouched, the others are written, and the commit raises the first failure
     (``results()`` lists them all). When the block returns, every file is durable.
+
+    The files of a round (up to 128) that share a local filesystem are made durable by one
+    ``syncfs`` of it, which also writes back what other programs left unwritten there;
+    ``sync_each=True`` gives each file an ``fdatasync`` of its own instead, for a filesystem
+    busy with other writers.
     """
-    return Batch(_options(durable, mode, mkdir, False, False, symlinks))
+    flags, bits = _options(durable, mode, mkdir, False, False, symlinks)
+    return Batch((flags | (_ajio.SYNC_EACH if sync_each else 0), bits))
 
 
 class Transaction:
@@ -687,7 +693,7 @@ class Transaction:
             self._txn = None  # uncommitted: nothing is written
 
 
-def transaction(directory, *, durable=True, mode=None, mkdir=True):
+def transaction(directory, *, durable=True, mode=None, mkdir=True, sync_each=False):
     """A context manager that replaces and removes files below *directory* all or nothing::
 
         with transaction("site") as t:
@@ -701,10 +707,11 @@ def transaction(directory, *, durable=True, mode=None, mkdir=True):
     :func:`recover` or the next transaction in *directory* has run. Two transactions in one
     directory take turns. Readers of single files may see a mix while a commit runs: readers of
     the whole set use :func:`publish` and :func:`open_snapshot`. *directory* is created unless
-    ``mkdir=False``; member directories too. ``mode`` as in :func:`write_json_atomic`.
+    ``mkdir=False``; member directories too. ``mode`` as in :func:`write_json_atomic`;
+    ``sync_each`` as in :func:`batch`.
     """
     flags, bits = _options(durable, mode, mkdir, False, False, "follow")
-    return Transaction(directory, (flags, bits))
+    return Transaction(directory, (flags | (_ajio.SYNC_EACH if sync_each else 0), bits))
 
 
 def recover(directory, *, durable=True):

@@ -220,7 +220,12 @@ class Batch:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
 
 def batch(
-    *, durable: bool = ..., mode: int | None = ..., mkdir: bool = ..., symlinks: _Symlinks = ...
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    symlinks: _Symlinks = ...,
+    sync_each: bool = ...,
 ) -> Batch: ...
 
 class Transaction:
@@ -248,7 +253,12 @@ class Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
 
 def transaction(
-    directory: _Path, *, durable: bool = ..., mode: int | None = ..., mkdir: bool = ...
+    directory: _Path,
+    *,
+    durable: bool = ...,
+    mode: int | None = ...,
+    mkdir: bool = ...,
+    sync_each: bool = ...,
 ) -> Transaction: ...
 def recover(directory: _Path, *, durable: bool = ...) -> bool: ...
 def publish(src_dir: _Path, name: _Path, *, move: bool = ..., durable: bool = ...) -> None: ...

@@ -2408,6 +2408,7 @@ static int module_exec(PyObject *m)
         add_type(m, &Snapshot_spec, &st->Snapshot) < 0 ||
         add_type(m, &Checker_spec, &st->Checker) < 0 ||
         add_int(m, "PUBLISH_MOVE", AJIO_PUBLISH_MOVE) < 0 ||
+        add_int(m, "SYNC_EACH", AJIO_SYNC_EACH) < 0 ||
         add_int(m, "NO_SYNC", AJIO_NO_SYNC) < 0 || add_int(m, "NO_MKDIR", AJIO_NO_MKDIR) < 0 ||
         add_int(m, "REPLACE_LINK", AJIO_REPLACE_LINK) < 0 ||
         add_int(m, "NO_FOLLOW", AJIO_NO_FOLLOW) < 0 ||

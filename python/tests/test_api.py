@@ -4,7 +4,10 @@ import errno
 import json
 import os
 import pathlib
+import shutil
 import stat
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -430,6 +433,42 @@ def test_batch(tmp_path):
     assert (tmp_path / "d" / "b.json").read_text() == "[1]\n"
     assert (tmp_path / "c.txt").read_text() == "c\n"
     assert stat.S_IMODE((tmp_path / "c.txt").stat().st_mode) == 0o600
+
+
+_SYNCS_SCRIPT = """
+import sys, atomic_json_io as aj
+each = sys.argv[2] == "1"
+with aj.batch(sync_each=each) as b:
+    for i in range(5):
+        b.write_text(sys.argv[1] + "/f%d" % i, "x")
+with aj.transaction(sys.argv[1] + "/t", sync_each=each) as t:
+    for i in range(5):
+        t.write_text("m%d" % i, "y")
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(
+    tuple(int(x) for x in os.uname().release.split(".")[:2]) < (5, 8),
+    reason="syncfs reports writeback errors only from Linux 5.8: the library syncs each file",
+)
+@pytest.mark.parametrize("sync_each", [False, True])
+def test_batch_and_transaction_syncs(tmp_path, sync_each):
+    # One syncfs for the five files of a batch and one for a transaction's (plus its plan's
+    # fdatasync); with sync_each an fdatasync each. strace counts them in a child.
+    trace = tmp_path / "trace"
+    (tmp_path / "w").mkdir()
+    subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=syncfs,fdatasync", "-o", str(trace),
+         sys.executable, "-c", _SYNCS_SCRIPT, str(tmp_path / "w"), "1" if sync_each else "0"],
+        check=True, timeout=60,
+    )
+    text = trace.read_text()
+    syncfs, fdatasync = text.count("syncfs("), text.count("fdatasync(")
+    assert (syncfs, fdatasync) == ((0, 11) if sync_each else (2, 1)), text
+    for i in range(5):
+        assert (tmp_path / "w" / ("f%d" % i)).read_text() == "x\n"
+        assert (tmp_path / "w" / "t" / ("m%d" % i)).read_text() == "y\n"
 
 
 def test_batch_exception_writes_nothing(tmp_path):
