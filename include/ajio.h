@@ -409,11 +409,11 @@ typedef struct ajio_batch ajio_batch;
  * trade-off is the one of ajio_publish(): syncfs writes back the whole filesystem, so the
  * commit also waits for what other programs left dirty there, and it fails on a writeback error
  * of any file there; the library then asks each of its files with an fdatasync of its own, so
- * only a file of the batch whose own data failed fails. Elsewhere (a file alone on its
- * filesystem in its round, a shared filesystem, Linux < 5.8, whose syncfs reports no writeback
- * error) and with AJIO_SYNC_EACH each file gets an fdatasync of its own, issued one after
- * another from the caller's thread; on a disk with a volatile write cache each of those costs a
- * cache flush.
+ * only a file of the batch whose own data failed fails. Elsewhere each file gets an fdatasync
+ * of its own, issued one after another from the caller's thread (on a disk with a volatile
+ * write cache each of those costs a cache flush): a file alone on its filesystem in its round,
+ * a shared filesystem, Linux < 5.17 (whose syncfs reports writeback errors only from 5.8, and
+ * the filesystem's own, such as a failed journal commit, only from 5.17), and AJIO_SYNC_EACH.
  *
  * The commit holds a bounded number of descriptors, sized from what RLIMIT_NOFILE's soft limit
  * leaves free when it starts (with a margin for the caller's other threads): rounds are smaller
@@ -1421,7 +1421,8 @@ AJIO_API int ajio_json_validate(const void *buf, size_t len, unsigned flags,
  * filesystem: whatever other programs left dirty there is written too, and the publish waits
  * for it. Its error fails the publish (-EIO, -ENOSPC, ...; name unchanged): a writeback error
  * of any file of that filesystem, ours or not, since the publish began (or earlier and not yet
- * reported to a syncfs). Before Linux 5.8 syncfs reports no writeback error at all. On a
+ * reported to a syncfs). Before Linux 5.8 syncfs reports no writeback error at all, and
+ * before 5.17 not the filesystem's own errors (a failed journal commit). On a
  * filesystem busy with other writes, publish to a name on a filesystem of its own.
  *
  * With AJIO_PUBLISH_MOVE, src_dir itself (same filesystem as name) is synced in place (the same

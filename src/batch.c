@@ -9,7 +9,7 @@
  *   2. every temp is made durable: where two or more of the round are on one local filesystem,
  *      by one syncfs(2) of it, which writes them all back, commits the journal once and sends
  *      the disk one cache flush; else (or with AJIO_SYNC_EACH, or where syncfs reports no
- *      writeback error: Linux < 5.8) by an fdatasync of each, of which the first waits for the
+ *      error: Linux < 5.17) by an fdatasync of each, of which the first waits for the
  *      journal commit that carries all of them and each costs a cache flush. A syncfs that
  *      fails may have failed for another program's file: each temp's own fdatasync then tells
  *      which of ours did (its writeback error is reported to every descriptor open before it);

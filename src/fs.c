@@ -151,7 +151,7 @@ bool ajio__syncfs_reports_errors(void)
     if (k == 0) {
         k = 2;
         if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-            (major > 5 || (major == 5 && minor >= 8)))
+            (major > 5 || (major == 5 && minor >= 17)))
             k = 1;
         __atomic_store_n(&known, k, __ATOMIC_RELAXED);
     }

@@ -373,8 +373,8 @@ bool ajio__tmpfile_unsupported(int err);
 int ajio__fs_kind(int fd, ajio_fs_kind *ret);
 /* 1 when t's directory is on a shared filesystem, 0 when local, or -errno (message set). */
 int ajio__target_shared(struct ajio__target *t);
-/* Whether syncfs(2) reports writeback errors (Linux >= 5.8): else only an fsync of each file tells
- * that its data failed to reach the disk. */
+/* Whether syncfs(2) reports every error an fsync would: writeback errors (Linux 5.8) and the
+ * filesystem's own, such as a failed journal commit (5.17). Else each file gets an fsync. */
 bool ajio__syncfs_reports_errors(void);
 /* statx(2)'s mount ID that is never reused (Linux 6.8); older headers lack the name. */
 #define AJIO__STATX_MNT_ID_UNIQUE 0x4000U

@@ -449,8 +449,8 @@ with aj.transaction(sys.argv[1] + "/t", sync_each=each) as t:
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 @pytest.mark.skipif(
-    tuple(int(x) for x in os.uname().release.split(".")[:2]) < (5, 8),
-    reason="syncfs reports writeback errors only from Linux 5.8: the library syncs each file",
+    tuple(int(x) for x in os.uname().release.split(".")[:2]) < (5, 17),
+    reason="syncfs reports every error only from Linux 5.17: the library syncs each file",
 )
 @pytest.mark.parametrize("sync_each", [False, True])
 def test_batch_and_transaction_syncs(tmp_path, sync_each):

@@ -1,6 +1,6 @@
 #!/bin/sh
 # How ajio batch makes its files durable, seen by strace: the files of a round that share a local
-# filesystem by one syncfs(2) (Linux >= 5.8, whose syncfs reports writeback errors), a file alone
+# filesystem by one syncfs(2) (Linux >= 5.17, whose syncfs reports every error), a file alone
 # or every file under --sync-each by an fdatasync(2) of its own, and the same for --all-or-nothing.
 # A syncfs that fails (injected) falls back to each file's own fdatasync: the batch still
 # succeeds, and with one of those failing too only that file fails, the others new, no temp left.
@@ -15,12 +15,12 @@ mkdir "$S"
 for i in 0 1 2 3 4 5 6 7 8 9; do printf '{"v":%d}\n' "$i" >"$S/v$i"; done
 printf '{"old":true}\n' >"$S/old"
 
-# Linux >= 5.8: syncfs is the batch's way; older kernels sync each file.
+# Linux >= 5.17: syncfs is the batch's way; older kernels sync each file.
 kernel_ok=0
 IFS=. read -r kmaj kmin _ <<EOF
 $(uname -r)
 EOF
-[ "$kmaj" -gt 5 ] || { [ "$kmaj" -eq 5 ] && [ "${kmin%%[!0-9]*}" -ge 8 ]; } && kernel_ok=1
+[ "$kmaj" -gt 5 ] || { [ "$kmaj" -eq 5 ] && [ "${kmin%%[!0-9]*}" -ge 17 ]; } && kernel_ok=1
 
 # manifest N: N files over two subdirectories of $D, the even ones existing (old) beforehand.
 manifest()
@@ -91,7 +91,7 @@ all_new()
 manifest 10
 run "10 files" -- --json
 want_rc "$RC" 0 "batch of 10"
-if [ $kernel_ok = 1 ]; then expect_calls "batch of 10" 1 0; else expect_calls "batch of 10 (Linux < 5.8)" 0 10; fi
+if [ $kernel_ok = 1 ]; then expect_calls "batch of 10" 1 0; else expect_calls "batch of 10 (Linux < 5.17)" 0 10; fi
 all_new 10 "" "batch of 10"
 
 manifest 10
@@ -133,7 +133,7 @@ fi
 manifest 6
 run "6 files, all or nothing" -- --all-or-nothing
 want_rc "$RC" 0 "all or nothing, 6 files"
-if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.8)" 0 7; fi
+if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.17)" 0 7; fi
 all_new 6 "" "all or nothing, 6 files"
 
 manifest 6
