@@ -21,6 +21,12 @@ IFS=. read -r kmaj kmin _ <<EOF
 $(uname -r)
 EOF
 [ "$kmaj" -gt 5 ] || { [ "$kmaj" -eq 5 ] && [ "${kmin%%[!0-9]*}" -ge 17 ]; } && kernel_ok=1
+# A shared filesystem (FUSE, NFS, SMB, ...: the magic numbers of src/fs.c) syncs each file too:
+# what its syncfs commits to the server is its own (bindfs's is nothing).
+case $(stat -f -c %t "$WORK") in
+65735546 | 6969 | 517b | ff534d42 | fe534d42 | c36400 | 1021997 | 6b414653 | 5346414f | \
+    73757245 | 7461636f | 1161970 | bd00bd0 | 20030528) kernel_ok=0 ;;
+esac
 
 # manifest N: N files over two subdirectories of $D, the even ones existing (old) beforehand.
 manifest()
@@ -91,7 +97,7 @@ all_new()
 manifest 10
 run "10 files" -- --json
 want_rc "$RC" 0 "batch of 10"
-if [ $kernel_ok = 1 ]; then expect_calls "batch of 10" 1 0; else expect_calls "batch of 10 (Linux < 5.17)" 0 10; fi
+if [ $kernel_ok = 1 ]; then expect_calls "batch of 10" 1 0; else expect_calls "batch of 10 (Linux < 5.17 or a shared filesystem)" 0 10; fi
 all_new 10 "" "batch of 10"
 
 manifest 10
@@ -133,7 +139,7 @@ fi
 manifest 6
 run "6 files, all or nothing" -- --all-or-nothing
 want_rc "$RC" 0 "all or nothing, 6 files"
-if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.17)" 0 7; fi
+if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.17 or a shared filesystem)" 0 7; fi
 all_new 6 "" "all or nothing, 6 files"
 
 manifest 6
