@@ -158,6 +158,11 @@ bool ajio__syncfs_reports_errors(void)
     return k == 1;
 }
 
+bool ajio__sync_by_fs(bool sync_each, bool local)
+{
+    return !sync_each && local && ajio__syncfs_reports_errors();
+}
+
 /* The value of option name in a comma-separated list ("" for a flag), or NULL. */
 static const char *option(const char *opts, const char *name, char *buf, size_t size)
 {

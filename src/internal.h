@@ -376,6 +376,10 @@ int ajio__target_shared(struct ajio__target *t);
 /* Whether syncfs(2) reports every error an fsync would: writeback errors (Linux 5.8) and the
  * filesystem's own, such as a failed journal commit (5.17). Else each file gets an fsync. */
 bool ajio__syncfs_reports_errors(void);
+/* Whether several temps of a batch or transaction round are made durable by one syncfs(2) of
+ * their filesystem instead of an fdatasync each: local (shared: the filesystem's syncfs need not
+ * commit them, as FUSE's does not), AJIO_SYNC_EACH not asked, syncfs reporting every error. */
+bool ajio__sync_by_fs(bool sync_each, bool local);
 /* statx(2)'s mount ID that is never reused (Linux 6.8); older headers lack the name. */
 #define AJIO__STATX_MNT_ID_UNIQUE 0x4000U
 /* That ID from a statx asked for it, or 0 when the kernel did not give it. */

@@ -922,6 +922,23 @@ static void choose_temp_names(struct op *ops, size_t n)
 }
 
 /*
+ * Whether the temps of a round are made durable by one syncfs(2) of DIR's filesystem (every
+ * member is on it) rather than an fdatasync each: as a batch's (batch.c), unless the
+ * filesystem is shared, AJIO_SYNC_EACH was asked, or syncfs reports no writeback error.
+ */
+static bool sync_by_fs(struct ctx *c)
+{
+    ajio_fs_kind kind;
+
+    if (c->by_fs == 0)
+        c->by_fs = ajio__sync_by_fs(c->sync_each,
+                                    ajio__fs_kind(c->dirfd, &kind) == 0 && kind == AJIO_FS_LOCAL)
+                       ? 1
+                       : 2;
+    return c->by_fs == 1;
+}
+
+/*
  * A member's temp, beside it: its bytes, and the access ACL, extended attributes, owner and
  * mode of the file it replaces (or those a new file gets), all set before any name points to
  * the new content. Its data sync is left to the caller.
@@ -1000,7 +1017,9 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
         if (r < 0)
             goto fail;
     }
-    if (want_sync(c) && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 && errno != ESPIPE) {
+    /* Writeback started for the fdatasync of each temp; a syncfs starts it for all (batch.c). */
+    if (want_sync(c) && !sync_by_fs(c) && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0 &&
+        errno != ESPIPE) {
         r = ajio__error_strerror(-errno, "sync_file_range of temp for \"%s/%s\"", c->display,
                                  op->path);
         goto fail;
@@ -1010,23 +1029,6 @@ static int make_temp(struct ctx *c, const ajio_opts *opts, struct op *op, int *r
 fail:
     (void)close(fd); /* removed by the caller */
     return r;
-}
-
-/*
- * Whether the temps of a round are made durable by one syncfs(2) of DIR's filesystem (every
- * member is on it) rather than an fdatasync each: as a batch's (batch.c), unless the
- * filesystem is shared, AJIO_SYNC_EACH was asked, or syncfs reports no writeback error.
- */
-static bool sync_by_fs(struct ctx *c)
-{
-    ajio_fs_kind kind;
-
-    if (c->by_fs == 0)
-        c->by_fs = !c->sync_each && ajio__syncfs_reports_errors() &&
-                           ajio__fs_kind(c->dirfd, &kind) == 0 && kind == AJIO_FS_LOCAL
-                       ? 1
-                       : 2;
-    return c->by_fs == 1;
 }
 
 /*

@@ -2,6 +2,8 @@
 # How ajio batch makes its files durable, seen by strace: the files of a round that share a local
 # filesystem by one syncfs(2) (Linux >= 5.17, whose syncfs reports every error), a file alone
 # or every file under --sync-each by an fdatasync(2) of its own, and the same for --all-or-nothing.
+# Only files synced one by one start their writeback early (sync_file_range(2)); a failure there
+# fails that file alone.
 # A syncfs that fails (injected) falls back to each file's own fdatasync: the batch still
 # succeeds, and with one of those failing too only that file fails, the others new, no temp left.
 . tests/cli/common.inc
@@ -44,7 +46,7 @@ manifest()
 }
 
 # run WHAT [STRACE OPTIONS...] -- [BATCH OPTIONS...]: ajio batch of $WORK/manifest into $D under
-# strace; sets RC, SYNCFS and FDATASYNC (the calls made, injected ones included).
+# strace; sets RC, SYNCFS, FDATASYNC and SFR (the calls made, injected ones included).
 run()
 {
     what=$1
@@ -53,18 +55,22 @@ run()
     while [ "$1" != -- ]; do sopts="$sopts $1"; shift; done
     shift
     # shellcheck disable=SC2086
-    strace -f -qq -e trace=syncfs,fdatasync $sopts -o "$WORK/trace" \
+    strace -f -qq -e trace=syncfs,fdatasync,sync_file_range $sopts -o "$WORK/trace" \
         "$AJIO" batch "$@" "$D" <"$WORK/manifest" >"$WORK/out" 2>"$WORK/err"
     RC=$?
     SYNCFS=$(grep -c 'syncfs(' "$WORK/trace")
     FDATASYNC=$(grep -c 'fdatasync(' "$WORK/trace")
+    SFR=$(grep -c 'sync_file_range(' "$WORK/trace")
 }
 
-# expect_calls WHAT SYNCFS FDATASYNC
+# expect_calls WHAT SYNCFS FDATASYNC [SYNC_FILE_RANGE]: the last, when not given, as many as
+# the files an fdatasync of their own was planned for (all of them, or none).
 expect_calls()
 {
-    if [ "$SYNCFS" -ne "$2" ] || [ "$FDATASYNC" -ne "$3" ]; then
-        fail "$1: $SYNCFS syncfs and $FDATASYNC fdatasync, want $2 and $3"
+    sfr=${4:-$3}
+    [ $# -lt 4 ] && [ "$2" -gt 0 ] && sfr=0
+    if [ "$SYNCFS" -ne "$2" ] || [ "$FDATASYNC" -ne "$3" ] || [ "$SFR" -ne "$sfr" ]; then
+        fail "$1: $SYNCFS syncfs, $FDATASYNC fdatasync and $SFR sync_file_range, want $2, $3 and $sfr"
         sed 's/^/    strace: /' "$WORK/trace"
     fi
 }
@@ -109,7 +115,8 @@ all_new 10 "" "batch of 10, --sync-each"
 manifest 1
 run "1 file" --
 want_rc "$RC" 0 "batch of 1"
-expect_calls "batch of 1 (alone on its filesystem)" 0 1
+# Alone on its filesystem: its own fdatasync; its writeback starts there too (nothing to overlap).
+if [ $kernel_ok = 1 ]; then expect_calls "batch of 1 (alone on its filesystem)" 0 1 0; else expect_calls "batch of 1" 0 1 1; fi
 all_new 1 "" "batch of 1"
 
 manifest 4
@@ -122,7 +129,7 @@ if [ $kernel_ok = 1 ]; then
     manifest 10
     run "syncfs EIO" --inject=syncfs:error=EIO:when=1 --
     want_rc "$RC" 0 "batch of 10, syncfs failing"
-    expect_calls "batch of 10, syncfs failing: the fallback" 1 10
+    expect_calls "batch of 10, syncfs failing: the fallback" 1 10 0
     all_new 10 "" "batch of 10, syncfs failing"
 
     # Then the fdatasync of the fourth file fails too: that file alone fails.
@@ -135,24 +142,33 @@ if [ $kernel_ok = 1 ]; then
     all_new 10 3 "batch of 10, syncfs and the 4th fdatasync failing"
 fi
 
+# --- a failed sync_file_range (files synced one by one): that file alone fails -----------------
+manifest 10
+run "sync_file_range EIO" --inject=sync_file_range:error=EIO:when=3 -- --sync-each
+want_rc "$RC" 74 "batch of 10, --sync-each, the 3rd sync_file_range failing"
+grep -q "sync_file_range of temp for \"$D/a/f2.json\".*Input/output error" "$WORK/err" ||
+    { fail "batch of 10, 3rd sync_file_range failing: the message does not name a/f2.json"; sed 's/^/    stderr: /' "$WORK/err"; }
+expect_calls "batch of 10, --sync-each, the 3rd sync_file_range failing" 0 9 10
+all_new 10 2 "batch of 10, --sync-each, the 3rd sync_file_range failing"
+
 # --- all or nothing: the plan's own fdatasync, then the members' -----------------------------
 manifest 6
 run "6 files, all or nothing" -- --all-or-nothing
 want_rc "$RC" 0 "all or nothing, 6 files"
-if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.17 or a shared filesystem)" 0 7; fi
+if [ $kernel_ok = 1 ]; then expect_calls "all or nothing, 6 files" 1 1; else expect_calls "all or nothing (Linux < 5.17 or a shared filesystem)" 0 7 6; fi
 all_new 6 "" "all or nothing, 6 files"
 
 manifest 6
 run "6 files, all or nothing, --sync-each" -- --all-or-nothing --sync-each
 want_rc "$RC" 0 "all or nothing, --sync-each"
-expect_calls "all or nothing, --sync-each" 0 7
+expect_calls "all or nothing, --sync-each" 0 7 6
 all_new 6 "" "all or nothing, --sync-each"
 
 if [ $kernel_ok = 1 ]; then
     manifest 6
     run "all or nothing, syncfs EIO" --inject=syncfs:error=EIO:when=1 -- --all-or-nothing
     want_rc "$RC" 0 "all or nothing, syncfs failing"
-    expect_calls "all or nothing, syncfs failing: the fallback" 1 7
+    expect_calls "all or nothing, syncfs failing: the fallback" 1 7 0
     all_new 6 "" "all or nothing, syncfs failing"
 fi
 

@@ -97,7 +97,7 @@ static unsigned parse_flags(char *list)
         {"replace-link", AJIO_REPLACE_LINK}, {"no-follow", AJIO_NO_FOLLOW},
         {"create-only", AJIO_CREATE_ONLY},   {"skip-unchanged", AJIO_SKIP_UNCHANGED},
         {"no-tmpfile", AJIO_NO_TMPFILE},     {"jsonl", AJIO_JSONL},
-        {"no-repair", AJIO_NO_REPAIR},
+        {"no-repair", AJIO_NO_REPAIR},       {"sync-each", AJIO_SYNC_EACH},
     };
     unsigned flags = 0;
 

@@ -34,7 +34,7 @@
 # Environment: AJIO_BUILD (default build), AJIO_TEST_DIR (default /dev/shm), FAULT_ERRNOS (default
 # the eight below; each syscall gets those it can plausibly return), FAULT_ALL_ERRNOS=1 (every
 # errno into every syscall), FAULT_SCENARIOS (default all), FAULT_RMW_SCENARIOS (default all of
-# update, append, log, repair and batch), FAULT_VERBOSE=1 (print every run).
+# update, append, log, repair, batch and transactions), FAULT_VERBOSE=1 (print every run).
 # Exit: 0 all as promised, 1 a violation, 77 skipped (not root / no strace), never 77 under CI.
 set -u
 
@@ -650,7 +650,7 @@ control() {
 # published from the old files. gc: ajio_snapshot_gc() of cur after a publish killed at its
 # switch left a whole generation and a temp symlink that nobody holds. Judged as a set
 # (set_check): old or new, never a mix, and nothing left once the failure is repaired.
-RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair append-shared append-unsafe append-killed log-killed repair-killed update batch txn txn-recover txn-rollback publish gc}
+RMW_SCENARIOS=${FAULT_RMW_SCENARIOS:-append-new append append-torn append-term log repair append-shared append-unsafe append-killed log-killed repair-killed update batch batch-each txn txn-recover txn-rollback publish gc}
 RMW_PAYLOAD=$WORK/records.jsonl
 printf '{"event":"a","n":1}\n{"event":"b","n":2}\n' >"$RMW_PAYLOAD"
 
@@ -685,8 +685,12 @@ rmw_setup() { # $1 scenario: sets MODE ARGS TARGET OLD_F REP_F NEW_F and lays ou
         printf '%s{"complete":true}' "$lines" >"$OLD_F"; printf '%s{"complete":true}\n' "$lines" >"$REP_F" ;;
     update) MODE=update TARGET=$SD/state.json
         printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F" ;;
-    batch) # two files in one batch: each must end old or new, and both new after success
+    batch | batch-each)
+        # Two files in one batch: each must end old or new, and both new after success. batch:
+        # one syncfs for both (Linux >= 5.17, a local filesystem); batch-each (AJIO_SYNC_EACH):
+        # the writeback of each started, then an fdatasync each.
         MODE=batch TARGET=$SD/state.json TARGET2=$SD/state.json.2
+        [ "$s" = batch-each ] && ARGS="-o sync-each"
         printf '{"version":1}\n' >"$OLD_F"; cp "$RMW_PAYLOAD" "$NEW_F"; cp "$OLD_F" "$TARGET2" ;;
     txn | txn-recover | txn-rollback)
         MODE=txn TARGET=$SD/set SET=txn
