@@ -96,6 +96,9 @@ TEST_LIBS := -lcmocka -lpthread
 UNIT_SRC  := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 CHECK_PROGS += $(UNIT_BIN)
+# Programs the scripts and the Python suite call, not tests themselves.
+TEST_TOOLS := $(B)/tests/fskind
+DEPS += $(TEST_TOOLS:=.d)
 
 DEPS += $(UNIT_BIN:=.d)
 $(B)/tests/%: tests/%.c $(B)/tests/%.d $(STATICLIB)
@@ -113,7 +116,7 @@ deps-heavy:
 # The fast suite every change runs. Each program and script runs in its own process with a
 # timeout (tools/run-tests.sh), which prints one summary line.
 check: deps
-	@$(MAKE) --no-print-directory all $(CHECK_PROGS)
+	@$(MAKE) --no-print-directory all $(CHECK_PROGS) $(TEST_TOOLS)
 	@AJIO_BUILD=$(B) sh tools/run-tests.sh $(CHECK_PROGS) $(CHECK_SCRIPTS)
 
 check-unit: $(UNIT_BIN)
@@ -121,7 +124,7 @@ check-unit: $(UNIT_BIN)
 
 ASAN_PROGS += $(UNIT_BIN)
 .PHONY: check-asan-run
-check-asan-run: all $(ASAN_PROGS)
+check-asan-run: all $(ASAN_PROGS) $(TEST_TOOLS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    AJIO_BUILD=$(B) sh tools/run-tests.sh $(ASAN_PROGS) $(ASAN_SCRIPTS)
 

@@ -15,5 +15,5 @@ HEAVY_DEB_PACKAGES += strace xfsprogs btrfs-progs bindfs fuse3 e2fsprogs util-li
 # The matrix runs every unit test binary (including the kill storm, tests/test_stress) and every
 # CLI script on each filesystem, so it builds them first.
 check-fs: deps-heavy
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FAULT_DRIVER) $(FAULT_CLI)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS) $(FAULT_DRIVER) $(FAULT_CLI)
 	@AJIO_BUILD=$(B) CI="$(CI)" bash tests/fs/run.sh

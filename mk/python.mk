@@ -29,6 +29,7 @@ python-build:
 	@AJIO_PYTHON=$(AJIO_PYTHON) AJIO_BUILD=$(B) sh python/tests/build.sh
 
 check-python: deps
+	@$(MAKE) --no-print-directory $(TEST_TOOLS)
 	@AJIO_BUILD=$(B) AJIO_PYTHON=$(AJIO_PYTHON) sh tools/run-tests.sh python/tests/run-pytest.sh
 
 # Passes or fails as a whole, as every heavy target does: no closing line of its own.

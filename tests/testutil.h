@@ -116,7 +116,6 @@ static inline void tu_put(const char *path, const char *text, mode_t mode)
     assert_int_equal(close(fd), 0);
 }
 
-/* Number of entries in dir other than "." and "..", or only those containing part. */
 /* Whether path is on a filesystem the library treats as shared (ajio.h, "Shared filesystems"). */
 static inline int tu_shared_fs(const char *path)
 {
@@ -139,6 +138,7 @@ static inline int tu_lock_target(int fd, const char *dir)
     return flock(fd, LOCK_EX);
 }
 
+/* Number of entries in dir other than "." and "..", or only those containing part. */
 static inline int tu_count_matching(const char *dir, const char *part)
 {
     DIR *d = opendir(dir);

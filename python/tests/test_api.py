@@ -435,8 +435,11 @@ def test_batch(tmp_path):
     assert stat.S_IMODE((tmp_path / "c.txt").stat().st_mode) == 0o600
 
 
-_SHARED_MAGIC = {"65735546", "6969", "517b", "ff534d42", "fe534d42", "c36400", "1021997",
-                 "6b414653", "5346414f", "73757245", "7461636f", "1161970", "bd00bd0", "20030528"}
+def _fs_kind(path):
+    """"local" or "shared": how the library treats the filesystem of path (tests/fskind.c)."""
+    tool = os.path.join(os.environ.get("AJIO_BUILD", "build"), "tests", "fskind")
+    return subprocess.run([tool, str(path)], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 _SYNCS_SCRIPT = """
 import sys, atomic_json_io as aj
@@ -459,9 +462,8 @@ with aj.transaction(sys.argv[1] + "/t", sync_each=each) as t:
 def test_batch_and_transaction_syncs(tmp_path, sync_each):
     # One syncfs for the five files of a batch and one for a transaction's (plus its plan's
     # fdatasync); with sync_each an fdatasync each. strace counts them in a child.
-    # A shared filesystem (FUSE, NFS, SMB, ...: the magic numbers of src/fs.c) syncs each file.
-    kind = subprocess.run(["stat", "-f", "-c", "%t", str(tmp_path)], capture_output=True, text=True)
-    if kind.stdout.strip() in _SHARED_MAGIC:
+    # A shared filesystem (FUSE, NFS, SMB, ...) syncs each file.
+    if _fs_kind(tmp_path) == "shared":
         pytest.skip("a shared filesystem: every file gets an fdatasync")
     trace = tmp_path / "trace"
     (tmp_path / "w").mkdir()
