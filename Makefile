@@ -114,10 +114,15 @@ deps-heavy:
 	@sh tools/deps.sh $(sort $(DEB_PACKAGES) $(HEAVY_DEB_PACKAGES))
 
 # The fast suite every change runs. Each program and script runs in its own process with a
-# timeout (tools/run-tests.sh), which prints one summary line.
+# timeout, as many at once as there are CPUs (tools/run-tests.sh), which prints one summary
+# line. The Python suite, the longest by far, starts first. The staged install and the
+# documentation's examples (which build the Python package, as the Python suite does) run alone.
+TESTS_FIRST = $(filter python/%,$(CHECK_SCRIPTS))
+export AJIO_TEST_ALONE := tests/install.sh tests/docs/docs.sh
 check: deps
 	@$(MAKE) --no-print-directory all $(CHECK_PROGS) $(TEST_TOOLS)
-	@AJIO_BUILD=$(B) sh tools/run-tests.sh $(CHECK_PROGS) $(CHECK_SCRIPTS)
+	@AJIO_BUILD=$(B) sh tools/run-tests.sh $(TESTS_FIRST) $(CHECK_PROGS) \
+	    $(filter-out $(TESTS_FIRST),$(CHECK_SCRIPTS))
 
 check-unit: $(UNIT_BIN)
 	@sh tools/run-tests.sh $(UNIT_BIN)
