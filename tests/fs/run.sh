@@ -20,7 +20,8 @@
 # Environment: AJIO_BUILD (default build); FS_LIST (default: all six); FS_SUITES (default: every
 # unit binary and CLI script; names like "test_write write.sh"); FS_SKIP_SUITES (default
 # "valgrind.sh demo.sh": they test the tool, not the filesystem, and cost a minute each);
-# FS_NO_RESOURCE=1 skips part 2; AJIO_STRESS_SECONDS (default here 2) for the kill storm.
+# FS_NO_RESOURCE=1 skips part 2; AJIO_STRESS_SECONDS (default here 2) for the kill storm;
+# FS_JOBS (default 2) filesystems at once in part 1.
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root), never 77 under CI=true.
 set -u
 
@@ -56,11 +57,11 @@ losetup -f >/dev/null 2>&1 || skip "no free loop device (losetup -f)"
 # still gives the filesystem a real block device (so ENOSPC and remount,ro are the kernel's own).
 WORK=$(scratch_dir ajio-fs) || exit 1
 chmod 755 "$WORK" # tests that drop root to nobody must reach the mounts below
-MOUNTS=()
+# Every mount under $WORK, the deepest first: a filesystem's subshell may have been cut short.
 cleanup() {
     local m
-    for m in "${MOUNTS[@]}"; do
-        mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+    findmnt -rn -o TARGET | grep "^$WORK/" | sort -r | while read -r m; do
+        umount "$m" 2>/dev/null || umount -l "$m"
     done
     rm -rf "$WORK"
 }
@@ -83,7 +84,6 @@ mount_fs() {
         # A FUSE passthrough of a tmpfs of the same size: every call goes through the daemon.
         mkdir -p "$WORK/bindfs-src"
         mount -t tmpfs -o "size=${size}M" tmpfs "$WORK/bindfs-src" || return 1
-        MOUNTS+=("$WORK/bindfs-src")
         bindfs "$WORK/bindfs-src" "$mnt" || return 1
         ;;
     *)
@@ -91,7 +91,6 @@ mount_fs() {
         loopfs_mkfs "$kind" "$img" && loopfs_mount "$kind" "$img" "$mnt" loop || return 1
         ;;
     esac
-    MOUNTS+=("$mnt")
 }
 
 umount_fs() { # $1 kind, $2 mountpoint
@@ -102,14 +101,13 @@ umount_fs() { # $1 kind, $2 mountpoint
 
 # ---- which temp strategy a filesystem gets ----------------------------------------------------
 # A traced write: O_TMPFILE that succeeds, or a failed O_TMPFILE followed by a named O_CREAT temp.
-probe_strategy() { # $1 directory on the filesystem
-    local tr=$WORK/probe.trace res
-    printf '{"probe":true}\n' >"$WORK/probe.json"
-    strace -qq -o "$tr" -e trace=openat,linkat "$DRIVER" "$1/probe.json" "$WORK/probe.json" \
-        >"$WORK/probe.out" 2>&1
-    IFS= read -r res <"$WORK/probe.out"
+probe_strategy() { # $1 directory on the filesystem, $2 its name
+    local tr=$WORK/probe.$2.trace src=$WORK/probe.$2.json out=$WORK/probe.$2.out res
+    printf '{"probe":true}\n' >"$src"
+    strace -qq -o "$tr" -e trace=openat,linkat "$DRIVER" "$1/probe.json" "$src" >"$out" 2>&1
+    IFS= read -r res <"$out"
     case $res in "ret=0 "*) ;; *) echo "probe write failed: $res"; return ;; esac
-    cmp -s "$1/probe.json" "$WORK/probe.json" || { echo "probe content wrong"; return; }
+    cmp -s "$1/probe.json" "$src" || { echo "probe content wrong"; return; }
     rm -f "$1/probe.json"
     if grep -q 'O_TMPFILE.* = [0-9]' "$tr"; then
         echo "O_TMPFILE + linkat"
@@ -144,17 +142,34 @@ fi
 mkdir -p "$WORK/logs"
 declare -A RESULT STRATEGY FSTIME
 FAILS=() # pairs: what failed, the last lines of its log
-for fs in $FS_LIST; do
+# fs_one FS: the suites on one filesystem, in a subshell of its own (two run at once): its
+# lines go to $WORK/fs.FS.out, and what the tables need to $WORK/fs.FS.state as assignments
+# that the main shell sources.
+fs_one() {
+    RESULT=() STRATEGY=() FSTIME=() FAILS=() FAILED=0 SUITE_PID=
+    trap '[ -n "$SUITE_PID" ] && kill -TERM "$SUITE_PID" 2>/dev/null && wait "$SUITE_PID"; exit 1' TERM
+    fs_suites "$1"
+    {
+        for k in "${!RESULT[@]}"; do printf 'RESULT[%q]=%q\n' "$k" "${RESULT[$k]}"; done
+        for k in "${!STRATEGY[@]}"; do printf 'STRATEGY[%q]=%q\n' "$k" "${STRATEGY[$k]}"; done
+        for k in "${!FSTIME[@]}"; do printf 'FSTIME[%q]=%q\n' "$k" "${FSTIME[$k]}"; done
+        for k in "${FAILS[@]}"; do printf 'FAILS+=(%q)\n' "$k"; done
+        printf 'FAILED=$((FAILED + %d))\n' "$FAILED"
+    } >"$WORK/fs.$1.state"
+}
+
+fs_suites() { # $1 filesystem
+    local fs=$1 t0 mnt suite name log s0 rc secs used r left temps
     t0=$(date +%s)
     mnt=$WORK/mnt-$fs
     if ! mount_fs "$fs" "$mnt"; then
         echo "check-fs: cannot make or mount $fs"
         STRATEGY[$fs]="(mount failed)"
         FAILED=$((FAILED + 1))
-        continue
+        return
     fi
     mkdir -p "$mnt/t" && chmod 1777 "$mnt/t"
-    STRATEGY[$fs]=$(probe_strategy "$mnt/t")
+    STRATEGY[$fs]=$(probe_strategy "$mnt/t" "$fs")
     case ${STRATEGY[$fs]} in O_TMPFILE* | named*) ;; *) FAILED=$((FAILED + 1)) ;; esac
     echo "== $fs ($(findmnt -n -o FSTYPE,OPTIONS "$mnt" | tr -s ' ' ' ')): ${STRATEGY[$fs]}"
     # A path-based FUSE daemon (bindfs, libfuse's high-level API) drops the old node while a
@@ -168,11 +183,16 @@ for fs in $FS_LIST; do
         # on this filesystem (a suite that ignores AJIO_TEST_DIR would leave it alone).
         touch -d @0 "$mnt/t"
         s0=$(date +%s)
+        # In the background, so that the TERM trap of fs_one can stop it (timeout passes the
+        # signal on to the suite's process group, which is its own).
         case $suite in
-        *.sh) AJIO_TEST_DIR=$mnt/t AJIO_BUILD=$BUILD timeout -k 10 "$SUITE_TIMEOUT" sh "$suite" >"$log" 2>&1 ;;
-        *) AJIO_TEST_DIR=$mnt/t AJIO_BUILD=$BUILD timeout -k 10 "$SUITE_TIMEOUT" "$suite" >"$log" 2>&1 ;;
+        *.sh) AJIO_TEST_DIR=$mnt/t AJIO_BUILD=$BUILD timeout -k 10 "$SUITE_TIMEOUT" sh "$suite" >"$log" 2>&1 & ;;
+        *) AJIO_TEST_DIR=$mnt/t AJIO_BUILD=$BUILD timeout -k 10 "$SUITE_TIMEOUT" "$suite" >"$log" 2>&1 & ;;
         esac
+        SUITE_PID=$!
+        wait "$SUITE_PID"
         rc=$?
+        SUITE_PID=
         secs=$(( $(date +%s) - s0 ))
         used=no
         [ "$(stat -c %Y "$mnt/t")" != 0 ] && used=yes
@@ -212,6 +232,42 @@ for fs in $FS_LIST; do
     fi
     umount_fs "$fs" "$mnt"
     FSTIME[$fs]=$(( $(date +%s) - t0 ))
+}
+
+# Two filesystems at a time: their suites wait on syncs, sleeps and locks as much as they
+# compute. FS_JOBS=1 runs them one after the other. Each one's lines are printed together when
+# it ends; a filesystem whose run left no state (it died) counts as a failure.
+# An interrupted run stops the suites under way (fs_one's trap) before the cleanup unmounts
+# their filesystems.
+FS_JOBS=${FS_JOBS:-2}
+JOBS=()
+stop_jobs() {
+    local p
+    for p in "${JOBS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    wait
+}
+trap 'stop_jobs; exit 1' INT TERM
+running=0
+for fs in $FS_LIST; do
+    if [ "$running" -ge "$FS_JOBS" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    echo "check-fs: $(date +%T) $fs started"
+    (fs_one "$fs") >"$WORK/fs.$fs.out" 2>&1 &
+    JOBS+=("$!")
+    running=$((running + 1))
+done
+wait
+trap 'exit 1' INT TERM
+for fs in $FS_LIST; do
+    cat "$WORK/fs.$fs.out"
+    if [ -r "$WORK/fs.$fs.state" ]; then
+        . "$WORK/fs.$fs.state"
+    else
+        echo "check-fs: the run on $fs ended without its results"
+        FAILED=$((FAILED + 1))
+    fi
 done
 
 # ---- 2. real resource errors -----------------------------------------------------------------
