@@ -3,9 +3,9 @@
 # line "N passed, N failed, N skipped". A program exits 0 (pass), 77 (skip: it printed why) or
 # anything else (fail). Under CI=true a skip counts as a failure: nothing may skip in CI.
 #
-# AJIO_TEST_JOBS tests run at once (default: the CPUs, at most 4), each printing its output in
-# one block when it ends, in the order given: list the longest first so that the jobs end
-# together. The tests named in AJIO_TEST_ALONE run after the others, one at a time: they build
+# AJIO_TEST_JOBS tests run at once (default: the CPUs, at most 4), started in the order given
+# (list the longest first, so that the jobs end together); each prints its output in one block
+# when it ends. The tests named in AJIO_TEST_ALONE run after the others, one at a time: they build
 # or install into the build directory that the others read.
 timeout_s=${AJIO_TEST_TIMEOUT:-600}
 

@@ -1198,7 +1198,8 @@ else
     if [ "${FAULT_JOBS:-2}" -gt 1 ]; then
         part lib >"$WORK/log.lib" 2>&1 &
         libpid=$!
-        part cli >"$WORK/log.cli" 2>&1
+        # In a subshell too: a part that fails exits, and the main shell must still print both logs.
+        (part cli) >"$WORK/log.cli" 2>&1
         cli_rc=$?
         wait $libpid
         lib_rc=$?
